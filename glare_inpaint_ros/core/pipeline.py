@@ -1,0 +1,180 @@
+"""The :class:`GlareRemover` pipeline: detector -> mask refinement -> inpainting.
+
+Configured from one flat dict of dotted keys, the same names as the ROS parameters and the YAML
+files in ``config/`` (nested YAML and ROS ``ros__parameters`` files are flattened).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .detectors import DETECTORS, Detector
+from .inpainting import INPAINTERS, Inpainter
+from .masks import MaskRefiner, RefinedMask
+from .params import ParamSpec, Schema, flatten, section
+
+
+def build_schema() -> Schema:
+    """Every parameter of the core pipeline, with absolute dotted names."""
+    schema = Schema()
+    schema.add(ParamSpec("detector.type", "threshold", "Specular detector.", choices=tuple(DETECTORS.names())))
+    for name, cls in DETECTORS.items():
+        schema.extend(cls.PARAMS, f"detector.{name}")
+    schema.extend(MaskRefiner.PARAMS, "mask")
+    schema.add(ParamSpec("inpainting.backend", "fast", "Inpainting backend.", choices=tuple(INPAINTERS.names())))
+    schema.add(ParamSpec("inpainting.roi", True, "Inpaint only the bounding boxes of mask components (plus margin), not the whole frame."))
+    schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
+    for name, cls in INPAINTERS.items():
+        schema.extend(cls.PARAMS, f"inpainting.{name}")
+    return schema
+
+
+SCHEMA = build_schema()
+
+
+def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[str, Any]:
+    """Return a complete, validated flat config.
+
+    Args:
+        source: None (defaults), a mapping (nested or dotted), or a YAML file path (plain nested
+            keys or a ROS 2 parameter file with ``ros__parameters``).
+
+    Raises:
+        ValueError: an unknown key or an invalid value (the message names it).
+    """
+    values: dict[str, Any] = {}
+    if isinstance(source, (str, Path)):
+        import yaml
+
+        with open(source, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{source}: expected a mapping at the top level")
+        values = flatten(data)
+    elif source is not None:
+        values = flatten(source)
+    # ROS parameter files carry node parameters the core does not know (QoS, topics): keep only ours.
+    known = {k: v for k, v in values.items() if k in SCHEMA or k.split(".")[0] in ("detector", "mask", "inpainting")}
+    return SCHEMA.validate(known)
+
+
+def build_detector(config: Mapping[str, Any]) -> Detector:
+    """Instantiate ``config['detector.type']`` with its ``detector.<type>.*`` parameters."""
+    name = config["detector.type"]
+    params = section(config, f"detector.{name}")
+    if name == "static" and params.get("combine_with"):
+        inner_name = params["combine_with"]
+        if inner_name == "static":
+            raise ValueError("detector.static.combine_with cannot be 'static'")
+        inner = DETECTORS.get(inner_name)(**section(config, f"detector.{inner_name}"))
+        return DETECTORS.get(name)(inner=inner, **params)
+    return DETECTORS.get(name)(**params)
+
+
+def build_inpainter(config: Mapping[str, Any]) -> Inpainter:
+    """Instantiate ``config['inpainting.backend']`` with its ``inpainting.<backend>.*`` parameters."""
+    name = config["inpainting.backend"]
+    return INPAINTERS.get(name)(
+        roi=config["inpainting.roi"], roi_margin=config["inpainting.roi_margin"],
+        **section(config, f"inpainting.{name}"),
+    )
+
+
+@dataclass
+class GlareResult:
+    """Output of :meth:`GlareRemover.process`.
+
+    Attributes:
+        image: cleaned image (same shape/dtype/channel order as the input); the input itself
+            (not a copy) when passed through.
+        mask_raw: detector output, uint8 255 = glare.
+        mask: refined (dilated) mask that was inpainted.
+        coverage: fraction 0..1 of the frame covered by ``mask``.
+        passthrough: None when inpainted, else the reason the input was returned unchanged
+            (``"empty_mask"``, ``"max_coverage"``).
+        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds).
+    """
+
+    image: np.ndarray
+    mask_raw: np.ndarray
+    mask: np.ndarray
+    coverage: float
+    passthrough: str | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class GlareRemover:
+    """Detector -> :class:`MaskRefiner` -> inpainter, configured from one flat dict.
+
+    The stages are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`inpaint`):
+    the three ROS nodes each use one, the fused node uses :meth:`process`.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
+        self.config: dict[str, Any] = load_config(config)
+        self.detector: Detector = build_detector(self.config)
+        self.refiner = MaskRefiner(**section(self.config, "mask"))
+        self.inpainter: Inpainter = build_inpainter(self.config)
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply parameter changes atomically.
+
+        Only the stages whose parameters changed are rebuilt. Raises ``ValueError`` (with the
+        reason) and keeps the previous configuration if any value is invalid or a stage cannot be
+        built (e.g. a missing model file).
+        """
+        new = SCHEMA.validate(changes, base=self.config)
+        changed = {k for k in new if new[k] != self.config[k]}
+        if not changed:
+            return
+        detector, refiner, inpainter = self.detector, self.refiner, self.inpainter
+        if any(k.startswith("detector.") for k in changed):
+            detector = build_detector(new)
+        if any(k.startswith("mask.") for k in changed):
+            refiner = MaskRefiner(**section(new, "mask"))
+        if any(k.startswith("inpainting.") for k in changed):
+            inpainter = build_inpainter(new)
+        self.config, self.detector, self.refiner, self.inpainter = new, detector, refiner, inpainter
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        """Raw glare mask of a BGR (or mono/BGRA/uint16) image; uint8, 255 = glare."""
+        return self.detector.detect(image)
+
+    def refine(self, mask_raw: np.ndarray) -> RefinedMask:
+        """Speck removal, hole filling, dilation and coverage check of a raw mask."""
+        return self.refiner.refine(mask_raw)
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Fill ``mask > 0`` pixels of ``image``; outside the mask the output equals the input."""
+        return self.inpainter.inpaint(image, mask)
+
+    def process(self, image: np.ndarray) -> GlareResult:
+        """Run the whole chain on one frame."""
+        t0 = time.perf_counter()
+        mask_raw = self.detect(image)
+        t1 = time.perf_counter()
+        refined = self.refine(mask_raw)
+        t2 = time.perf_counter()
+        if refined.flooded:
+            out, reason = image, "max_coverage"
+        elif refined.coverage == 0.0:
+            out, reason = image, "empty_mask"
+        else:
+            out, reason = self.inpaint(image, refined.mask), None
+        t3 = time.perf_counter()
+        timings = {
+            "detect": (t1 - t0) * 1e3,
+            "refine": (t2 - t1) * 1e3,
+            "inpaint": (t3 - t2) * 1e3,
+            "total": (t3 - t0) * 1e3,
+        }
+        return GlareResult(out, mask_raw, refined.mask, refined.coverage, reason, timings)
+
+    def reset(self) -> None:
+        """Forget per-stream state (call on a scene cut or a time jump backwards)."""
+        self.detector.reset()

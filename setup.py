@@ -1,0 +1,49 @@
+"""ament_python package setup: installs launch/, config/ and the package marker into share/."""
+
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+package_name = "glare_inpaint_ros"
+
+NODES = {
+    "specular_detector": "glare_inpaint_ros.ros.specular_detector_node:main",
+    "mask_dilation": "glare_inpaint_ros.ros.mask_dilation_node:main",
+    "inpainting": "glare_inpaint_ros.ros.inpainting_node:main",
+    "glare_remover": "glare_inpaint_ros.ros.glare_remover_node:main",
+    "glare_pipeline": "glare_inpaint_ros.ros.pipeline_main:main",
+}
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*", "tools", "tools.*"]),
+    package_data={package_name: ["models/*.onnx", "models/*.yaml", "data/*"]},
+    include_package_data=True,
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        (os.path.join("share", package_name, "launch"), glob("launch/*.launch.py")),
+        (os.path.join("share", package_name, "config"), glob("config/*.yaml") + glob("config/*.xml")),
+    ],
+    python_requires=">=3.10",
+    install_requires=["setuptools", "numpy", "opencv-python-headless", "pyyaml", "tqdm"],
+    extras_require={
+        "onnx": ["onnxruntime"],
+        "torch": ["torch"],
+        "bags": ["rosbags"],
+        "eval": ["scikit-image", "matplotlib"],
+        "test": ["pytest", "hypothesis", "onnx", "rosbags", "scikit-image", "matplotlib", "onnxruntime"],
+    },
+    zip_safe=True,
+    maintainer="glare_inpaint_ros maintainers",
+    maintainer_email="maintainers@glare-inpaint-ros.invalid",
+    description="Glare / specular highlight removal (detect, dilate, inpaint) as ROS 2 nodes.",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [f"{name} = {target}" for name, target in NODES.items()]
+        + ["glare-inpaint = glare_inpaint_ros.cli:main"],
+    },
+)

@@ -1,0 +1,27 @@
+"""Test session setup: a private DDS domain on localhost and the project's FastDDS profile.
+
+Set before anything imports rclpy, so every node started by a test (in-process or as a child
+process, which inherits the environment) lives on this run's own ``ROS_DOMAIN_ID``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# One domain per test run (pid-derived, 1..100, the range that is safe on Linux); an explicit
+# GLARE_TEST_DOMAIN_ID wins so CI can pin one.
+os.environ["ROS_DOMAIN_ID"] = os.environ.get("GLARE_TEST_DOMAIN_ID", str(1 + os.getpid() % 100))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+_profile = ROOT / "config" / "fastdds_profile.xml"
+if _profile.exists():
+    os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(_profile)
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(_profile)
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
