@@ -1,0 +1,48 @@
+"""``glare-inpaint``: the command-line entry point; each subcommand lives in its own module.
+
+A subcommand module defines ``add_arguments(parser: argparse.ArgumentParser) -> None`` and
+``run(args: argparse.Namespace) -> int`` (the exit code). Adding one is one line in
+:data:`SUBCOMMANDS`. Modules are imported lazily so ``--help`` stays fast and a missing optional
+dependency only affects its own subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "images": ("glare_inpaint_ros.tools.images", "clean an image file or a folder of images"),
+    "eval": ("glare_inpaint_ros.eval.run", "evaluate detection and inpainting on a dataset folder or the synthetic set"),
+    "make-synthetic": ("glare_inpaint_ros.eval.synth", "write the seeded synthetic glare dataset (input/ mask/ gt/)"),
+    "demo": ("glare_inpaint_ros.ros.demo", "run the bundled sample through the real three-node ROS 2 pipeline"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glare-inpaint", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text).set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # First pass: find the subcommand; second pass: let its module add its arguments.
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
+        sub = argparse.ArgumentParser(prog=f"glare-inpaint {argv[0]}", description=SUBCOMMANDS[argv[0]][1])
+        module.add_arguments(sub)
+        return int(module.run(sub.parse_args(argv[1:])) or 0)
+    parser.parse_args(argv)  # prints help / error and exits
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
