@@ -18,7 +18,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "images": ("glare_inpaint_ros.tools.images", "clean an image file or a folder of images"),
     "eval": ("glare_inpaint_ros.eval.run", "evaluate detection and inpainting on a dataset folder or the synthetic set"),
     "make-synthetic": ("glare_inpaint_ros.eval.synth", "write the seeded synthetic glare dataset (input/ mask/ gt/)"),
+    "eval-temporal": ("glare_inpaint_ros.eval.sequences", "compare per-frame and temporal glare removal on synthetic video sequences (flicker, masked PSNR, cost)"),
     "demo": ("glare_inpaint_ros.ros.demo", "run the bundled sample through the real three-node ROS 2 pipeline"),
+    "bag": ("glare_inpaint_ros.bags.process", "remove glare from the image topics of a rosbag2 / ROS 1 bag into a new bag"),
+    "replay": ("glare_inpaint_ros.bags.replay", "publish a bag over DDS with its original timing (and /clock)"),
+    "make-sample-bag": ("glare_inpaint_ros.bags.sample", "write a small synthetic glare bag (/camera/image_raw + camera_info)"),
+    "train": ("glare_inpaint_ros.learned.train", "train the project's compact inpainting network on CPU and export it to ONNX"),
 }
 
 

@@ -16,7 +16,9 @@ import numpy as np
 from .detectors import DETECTORS, Detector
 from .inpainting import INPAINTERS, Inpainter
 from .masks import MaskRefiner, RefinedMask
+from .masks import coverage as mask_coverage
 from .params import ParamSpec, Schema, flatten, section
+from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
 
 
 def build_schema() -> Schema:
@@ -31,6 +33,10 @@ def build_schema() -> Schema:
     schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
     for name, cls in INPAINTERS.items():
         schema.extend(cls.PARAMS, f"inpainting.{name}")
+    # Temporal stages for video (core/temporal.py), off by default.
+    schema.extend(MotionTracker.PARAMS, "temporal")
+    schema.extend(TemporalMask.PARAMS, "temporal.mask")
+    schema.extend(TemporalFill.PARAMS, "temporal.fill")
     return schema
 
 
@@ -59,7 +65,7 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[st
     elif source is not None:
         values = flatten(source)
     # ROS parameter files carry node parameters the core does not know (QoS, topics): keep only ours.
-    known = {k: v for k, v in values.items() if k in SCHEMA or k.split(".")[0] in ("detector", "mask", "inpainting")}
+    known = {k: v for k, v in values.items() if k in SCHEMA or k.split(".")[0] in ("detector", "mask", "inpainting", "temporal")}
     return SCHEMA.validate(known)
 
 
@@ -97,7 +103,9 @@ class GlareResult:
         coverage: fraction 0..1 of the frame covered by ``mask``.
         passthrough: None when inpainted, else the reason the input was returned unchanged
             (``"empty_mask"``, ``"max_coverage"``).
-        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds).
+        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds);
+            plus ``temporal_mask`` / ``temporal_fill`` when those stages are enabled (the optical
+            flow is counted in the first of them that needs it).
     """
 
     image: np.ndarray
@@ -120,6 +128,7 @@ class GlareRemover:
         self.detector: Detector = build_detector(self.config)
         self.refiner = MaskRefiner(**section(self.config, "mask"))
         self.inpainter: Inpainter = build_inpainter(self.config)
+        self.temporal = TemporalStages.from_config(self.config)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply parameter changes atomically.
@@ -132,14 +141,17 @@ class GlareRemover:
         changed = {k for k in new if new[k] != self.config[k]}
         if not changed:
             return
-        detector, refiner, inpainter = self.detector, self.refiner, self.inpainter
+        detector, refiner, inpainter, temporal = self.detector, self.refiner, self.inpainter, self.temporal
         if any(k.startswith("detector.") for k in changed):
             detector = build_detector(new)
         if any(k.startswith("mask.") for k in changed):
             refiner = MaskRefiner(**section(new, "mask"))
         if any(k.startswith("inpainting.") for k in changed):
             inpainter = build_inpainter(new)
+        if any(k.startswith("temporal.") for k in changed):
+            temporal = TemporalStages.from_config(new)  # restarts the temporal state
         self.config, self.detector, self.refiner, self.inpainter = new, detector, refiner, inpainter
+        self.temporal = temporal
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         """Raw glare mask of a BGR (or mono/BGRA/uint16) image; uint8, 255 = glare."""
@@ -149,32 +161,78 @@ class GlareRemover:
         """Speck removal, hole filling, dilation and coverage check of a raw mask."""
         return self.refiner.refine(mask_raw)
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Fill ``mask > 0`` pixels of ``image``; outside the mask the output equals the input."""
-        return self.inpainter.inpaint(image, mask)
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> np.ndarray:
+        """Fill ``mask > 0`` pixels of ``image``; outside the mask the output equals the input.
 
-    def process(self, image: np.ndarray) -> GlareResult:
-        """Run the whole chain on one frame."""
+        With ``stamp`` (capture time, s) and ``temporal.fill.enabled``, the fill reuses background
+        seen in earlier frames of the stream (:class:`~.temporal.TemporalFill`); without a stamp
+        it is the per-frame spatial fill (the inpainting node's call for unstamped frames).
+        """
+        fill = self.temporal.fill
+        if stamp is None or fill is None:
+            return self.inpainter.inpaint(image, mask)
+        motion = self.temporal.motion(image, stamp)
+        return fill.update(image, mask, self.inpainter.inpaint(image, mask), motion=motion)
+
+    def stabilize_mask(self, image: np.ndarray, mask: np.ndarray, stamp: float | None) -> np.ndarray:
+        """Apply the temporal mask hysteresis (``temporal.mask.*``) to a refined mask.
+
+        Returns ``mask`` unchanged when ``temporal.mask.enabled`` is false. ``stamp``: capture
+        time, s (None = monotonic clock).
+        """
+        if self.temporal.mask is None:
+            return mask
+        return self.temporal.mask.update(mask, motion=self.temporal.motion(image, stamp))
+
+    def process(self, image: np.ndarray, stamp: float | None = None) -> GlareResult:
+        """Run the whole chain on one frame.
+
+        Args:
+            image: the frame (BGR / mono / BGRA, uint8 or uint16).
+            stamp: capture time, s; used by the temporal stages when enabled (None = monotonic
+                clock). With ``temporal.*.enabled`` false (the default) the result is per-frame.
+        """
         t0 = time.perf_counter()
         mask_raw = self.detect(image)
         t1 = time.perf_counter()
         refined = self.refine(mask_raw)
         t2 = time.perf_counter()
+        mask, cov = refined.mask, refined.coverage
+        temporal = self.temporal.enabled and not refined.flooded  # flooded frames skip the state
+        timings: dict[str, float] = {}
+        motion = None
+        if temporal:
+            motion = self.temporal.motion(image, stamp)
+            if self.temporal.mask is not None:
+                mask = self.temporal.mask.update(mask, motion=motion)
+                cov = mask_coverage(mask)
+                timings["temporal_mask"] = (time.perf_counter() - t2) * 1e3
+        t3 = time.perf_counter()
+        t4 = t3
         if refined.flooded:
             out, reason = image, "max_coverage"
-        elif refined.coverage == 0.0:
+        elif cov == 0.0:
             out, reason = image, "empty_mask"
+            if temporal and self.temporal.fill is not None:
+                self.temporal.fill.update(image, mask, image, motion=motion)  # record the frame
         else:
-            out, reason = self.inpaint(image, refined.mask), None
-        t3 = time.perf_counter()
+            out, reason = self.inpainter.inpaint(image, mask), None
+            t4 = time.perf_counter()
+            if temporal and self.temporal.fill is not None:
+                out = self.temporal.fill.update(image, mask, out, motion=motion)
+        t5 = time.perf_counter()
+        if temporal and self.temporal.fill is not None:
+            timings["temporal_fill"] = (t5 - t4) * 1e3
         timings = {
             "detect": (t1 - t0) * 1e3,
             "refine": (t2 - t1) * 1e3,
-            "inpaint": (t3 - t2) * 1e3,
-            "total": (t3 - t0) * 1e3,
+            "inpaint": (t4 - t3) * 1e3,
+            **timings,
+            "total": (t5 - t0) * 1e3,
         }
-        return GlareResult(out, mask_raw, refined.mask, refined.coverage, reason, timings)
+        return GlareResult(out, mask_raw, mask, cov, reason, timings)
 
     def reset(self) -> None:
         """Forget per-stream state (call on a scene cut or a time jump backwards)."""
         self.detector.reset()
+        self.temporal.reset()

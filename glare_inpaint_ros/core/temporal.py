@@ -1,0 +1,615 @@
+"""Temporal stages for video: a hysteresis mask and a fill that reuses background seen earlier.
+
+Three pieces, all ROS-free and all driven by frame stamps in **seconds** (so they behave the same
+at 10 Hz and at 60 Hz):
+
+* :class:`MotionTracker` (parameters ``temporal.*``) turns ``(image, stamp)`` into a
+  :class:`FrameMotion`: the time step, a stream event (first frame, reset, out-of-order) and,
+  computed lazily, the dense optical flow from the current frame back to the previous one at
+  reduced resolution (``cv2.DISOpticalFlow`` ULTRAFAST, or Farneback). One tracker is shared by
+  both stages of a :class:`~glare_inpaint_ros.core.pipeline.GlareRemover`, so the flow is computed
+  once per frame.
+* :class:`TemporalMask` (``temporal.mask.*``): per-pixel hysteresis. A pixel *enters* the mask
+  once it was detected in at least ``N`` of the ``M`` frames received in the last ``window_s``
+  seconds, ``N = ceil(enter_fraction * M)``; it *leaves* after ``K`` consecutive misses, ``K``
+  = the frames received in the last ``exit_s`` seconds (i.e. after ``exit_s`` seconds without a
+  detection). At a steady rate ``f`` Hz: ``M = window_s * f``, ``K = exit_s * f``. The state (a
+  32-frame detection bit history per pixel and the in/out flag) is optionally warped with the
+  flow, so a highlight moving with the surface keeps its history.
+* :class:`TemporalFill` (``temporal.fill.*``): keeps the last output frame. Inside the mask, where
+  the flow-aligned previous output shows background that was actually *observed* (not filled) at
+  most ``max_age_s`` ago, that background is used instead of the spatial inpainter's guess; where
+  it was never seen the spatial fill is used (optionally blended with the motion-compensated
+  previous fill for temporal stability, ``spatial_weight``); where the flow is unreliable
+  (photometric error on the ring around a hole) the spatial fill is used alone. The temporal /
+  spatial seam is feathered over ``feather_px`` px. Outside the mask the output is bit-identical
+  to the input.
+
+Stream events (see :class:`MotionTracker`): the first frame, a gap longer than ``max_gap_s``
+(``reset_gap``), a stamp more than ``max_gap_s`` older than the last one (``reset_backwards``: a
+bag loop or simulator restart), a scene cut (mean absolute difference of tiny grey thumbnails
+above ``scene_cut_threshold`` levels, ``reset_scene_cut``) or a change of frame size
+(``reset_size``) restart the state: that frame is handled like the first one (output = per-frame
+result). A stamp that is older than or equal to the last accepted one but within ``max_gap_s``
+(a late / reordered / duplicated frame, ``out_of_order``) is **ignored for the state**: it gets the
+per-frame result and the state stays exactly as it was.
+
+Conventions: images ``HxW`` or ``HxWxC`` (BGR / BGRA) uint8 or uint16, masks ``HxW`` uint8 with
+255 = glare; flows in px, ``flow(x)`` = where the pixel ``x`` of the current frame was in the
+previous frame (backward flow).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import cv2
+import numpy as np
+
+from .inpainting.roi import component_boxes
+from .params import ParamSpec, Schema, section
+from .validation import check_image, check_mask
+
+#: Stream events reported by :class:`MotionTracker` that restart the temporal state.
+RESET_EVENTS: tuple[str, ...] = ("first", "reset_gap", "reset_backwards", "reset_scene_cut", "reset_size")
+#: The event of a frame whose stamp is not newer than the last accepted one (state untouched).
+OUT_OF_ORDER = "out_of_order"
+
+#: Width of the per-pixel detection history of :class:`TemporalMask`, frames.
+HISTORY_FRAMES = 32
+#: Tolerance on stamp comparisons, s (window edges: a frame exactly ``window_s`` old is outside).
+_EPS_S = 1e-6
+#: "Never observed" age of a filled pixel, s.
+_NEVER = np.float32(1e9)
+#: Side of the grey thumbnail used for scene-cut detection, px (longer side).
+_THUMB_SIDE = 64
+#: Smallest side of the reduced-resolution flow image, px (the scale is raised for tiny frames).
+_MIN_FLOW_SIDE = 32
+
+
+def _gray_small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """8-bit grey image resized (area average) to ``size`` = (width, height) px."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        image = cv2.cvtColor(image, code)
+    if (image.shape[1], image.shape[0]) == size:
+        return np.ascontiguousarray(image)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class FrameMotion:
+    """What :meth:`MotionTracker.update` knows about one frame.
+
+    Attributes:
+        stamp: the frame's stamp, s.
+        prev_stamp: stamp of the previous accepted frame (None for the first frame / after a reset).
+        dt: ``stamp - prev_stamp``, s (0 when there is no previous frame or for an ignored frame).
+        event: None for a normal frame, one of :data:`RESET_EVENTS`, or :data:`OUT_OF_ORDER`.
+        shape: ``(H, W)`` of the full-resolution frame, px.
+        small_size: ``(width, height)`` of the reduced-resolution grey images, px.
+    """
+
+    stamp: float
+    prev_stamp: float | None
+    dt: float
+    event: str | None
+    shape: tuple[int, int]
+    small_size: tuple[int, int] = (0, 0)
+    cur_small: np.ndarray | None = None
+    prev_small: np.ndarray | None = None
+    method: str = "dis"
+    _flow: np.ndarray | None = field(default=None, repr=False)
+    _flow_done: bool = field(default=False, repr=False)
+
+    @property
+    def is_reset(self) -> bool:
+        """The state must restart at this frame."""
+        return self.event in RESET_EVENTS
+
+    @property
+    def ignored(self) -> bool:
+        """A late / duplicated frame: the per-frame result is used and the state is left alone."""
+        return self.event == OUT_OF_ORDER
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """``(sx, sy)``: reduced-resolution px per full-resolution px."""
+        return self.small_size[0] / self.shape[1], self.small_size[1] / self.shape[0]
+
+    def flow_small(self) -> np.ndarray | None:
+        """Backward flow at reduced resolution (``h x w x 2`` float32, small px), computed once.
+
+        None when there is no usable previous frame (first frame, reset, ignored frame, no image).
+        """
+        if not self._flow_done:
+            self._flow_done = True
+            if self.cur_small is not None and self.prev_small is not None and self.event is None:
+                if self.method == "farneback":
+                    self._flow = cv2.calcOpticalFlowFarneback(
+                        self.cur_small, self.prev_small, None, 0.5, 3, 13, 3, 5, 1.1, 0)
+                else:
+                    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+                    self._flow = dis.calc(self.cur_small, self.prev_small, None)
+        return self._flow
+
+
+def upsample_flow(flow_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A reduced-resolution flow resized to ``shape`` = (H, W) with vectors rescaled to full-res px."""
+    h, w = shape
+    sh, sw = flow_small.shape[:2]
+    full = cv2.resize(flow_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if sw != w:
+        full[..., 0] *= np.float32(w / sw)
+    if sh != h:
+        full[..., 1] *= np.float32(h / sh)
+    return full
+
+
+class _Grid:
+    """Cached pixel-coordinate grids (float32) for building remap maps."""
+
+    def __init__(self) -> None:
+        self.shape: tuple[int, int] | None = None
+        self.x = self.y = np.zeros((0, 0), np.float32)
+
+    def get(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if self.shape != shape:
+            h, w = shape
+            self.x, self.y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            self.shape = shape
+        return self.x, self.y
+
+
+class MotionTracker:
+    """Stamps -> stream events, and grey frames -> lazily computed backward optical flow.
+
+    Parameters (``temporal.*``) are declared in :attr:`PARAMS`. :meth:`update` is called once per
+    frame; calling it again with the *same* stamp returns the same :class:`FrameMotion` (so the
+    mask and the fill stage of one frame can each ask for it).
+    """
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("max_gap_s", 0.5, "Restart the temporal state when the time since the previous frame exceeds this, s; a stamp older than the previous one by more than this is a backwards time jump (restart), a smaller step back is an out-of-order frame (ignored for the state).", 0.001, 3600.0),
+        ParamSpec("scene_cut_threshold", 40.0, "Restart the temporal state when the mean absolute difference of consecutive 64-px grey thumbnails exceeds this, 8-bit levels (255 = never).", 0.0, 255.0),
+        ParamSpec("flow_scale", 0.25, "Resolution of the optical flow as a fraction 0..1 of the frame size (raised so the small side is >= 32 px).", 0.05, 1.0),
+        ParamSpec("flow_method", "dis", "Optical flow: 'dis' (cv2.DISOpticalFlow, ULTRAFAST preset) or 'farneback' (slower).", choices=("dis", "farneback")),
+    )
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous frame: the next :meth:`update` is a ``first`` frame."""
+        self._last: FrameMotion | None = None
+        self._prev_small: np.ndarray | None = None
+        self._prev_thumb: np.ndarray | None = None
+
+    def _sizes(self, shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        h, w = shape
+        s = max(self.params["flow_scale"], min(1.0, _MIN_FLOW_SIDE / min(h, w)))
+        small = (max(1, round(w * s)), max(1, round(h * s)))
+        t = min(1.0, _THUMB_SIDE / max(h, w))
+        thumb = (max(1, round(w * t)), max(1, round(h * t)))
+        return small, thumb
+
+    def update(self, image: np.ndarray | None, stamp: float | None = None) -> FrameMotion:
+        """Register a frame and classify it.
+
+        Args:
+            image: the frame (any :func:`check_image` layout), or None for time-only tracking
+                (no flow, no scene-cut detection).
+            stamp: capture time, s; None = ``time.monotonic()``.
+
+        Raises:
+            ValueError: a non-finite stamp.
+        """
+        stamp = time.monotonic() if stamp is None else float(stamp)
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be a finite number of seconds, got {stamp!r}")
+        last = self._last
+        if last is not None and stamp == last.stamp:
+            return last  # the same frame again (second stage of the same frame)
+        shape: tuple[int, int] | None = None
+        cur_small = thumb = None
+        small_size = (0, 0)
+        if image is not None:
+            image = check_image(image)
+            shape = (int(image.shape[0]), int(image.shape[1]))
+            small_size, thumb_size = self._sizes(shape)
+            cur_small = _gray_small(image, small_size)
+            thumb = cv2.resize(cur_small, thumb_size, interpolation=cv2.INTER_AREA)
+        elif last is not None:
+            shape = last.shape
+        shape = shape or (0, 0)
+        max_gap = self.params["max_gap_s"]
+        event: str | None = None
+        if last is None:
+            event = "first"
+        elif stamp < last.stamp - max_gap:
+            event = "reset_backwards"
+        elif stamp < last.stamp:
+            event = OUT_OF_ORDER
+        elif stamp - last.stamp > max_gap:
+            event = "reset_gap"
+        elif shape != last.shape:
+            event = "reset_size"
+        elif (thumb is not None and self._prev_thumb is not None
+              and self._prev_thumb.shape == thumb.shape
+              and float(cv2.absdiff(thumb, self._prev_thumb).mean()) > self.params["scene_cut_threshold"]):
+            event = "reset_scene_cut"
+        if event == OUT_OF_ORDER:
+            assert last is not None
+            return FrameMotion(stamp, last.stamp, 0.0, event, shape, small_size)
+        usable_prev = event is None and self._prev_small is not None and self._prev_small.shape == (
+            cur_small.shape if cur_small is not None else None)
+        motion = FrameMotion(
+            stamp=stamp,
+            prev_stamp=None if event in RESET_EVENTS else last.stamp,  # type: ignore[union-attr]
+            dt=0.0 if event in RESET_EVENTS else stamp - last.stamp,  # type: ignore[union-attr]
+            event=event, shape=shape, small_size=small_size, cur_small=cur_small,
+            prev_small=self._prev_small if usable_prev else None, method=self.params["flow_method"],
+        )
+        self._last = motion
+        self._prev_small, self._prev_thumb = cur_small, thumb
+        return motion
+
+
+def _flow_maps(grid: _Grid, flow_full: np.ndarray, roi: tuple[int, int, int, int] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps (absolute source coordinates) for a full-res backward flow (optionally one ROI)."""
+    gx, gy = grid.get(flow_full.shape[:2])
+    if roi is None:
+        return gx + flow_full[..., 0], gy + flow_full[..., 1]
+    x0, y0, x1, y1 = roi
+    f = flow_full[y0:y1, x0:x1]
+    return gx[y0:y1, x0:x1] + f[..., 0], gy[y0:y1, x0:x1] + f[..., 1]
+
+
+class TemporalMask:
+    """Per-pixel enter/exit hysteresis over a time window, optionally motion-compensated.
+
+    See the module docstring for the rule. Per pixel it keeps a 32-frame detection bit history
+    (bit 0 = newest received frame) and the in/out flag; globally the stamps of those frames.
+    ``M`` (frames in ``window_s``) is capped at :data:`HISTORY_FRAMES`; at rates where
+    ``window_s`` spans more frames, the window is the last 32 frames. Right after a start or a
+    reset the window holds fewer frames, so the first frame's mask is the per-frame mask.
+    A missed frame (a gap shorter than ``max_gap_s``) simply is not in the window: the rule counts
+    the frames actually received, so a dropped frame neither adds nor removes evidence.
+    """
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("enabled", False, "Apply the temporal mask hysteresis (needs frame stamps)."),
+        ParamSpec("window_s", 0.2, "Entry window, s: a pixel enters the mask when detected in at least enter_fraction of the frames received in the last window_s seconds (at most 32 frames).", 0.0, 10.0),
+        ParamSpec("enter_fraction", 0.3, "Fraction 0..1 of the frames in the window that must detect a pixel for it to enter (at least one frame).", 0.0, 1.0),
+        ParamSpec("exit_s", 0.3, "A pixel in the mask leaves after no detection in the frames received during the last exit_s seconds (at least the current frame), s.", 0.0, 10.0),
+        ParamSpec("motion_compensation", True, "Warp the per-pixel history with the optical flow before each update."),
+    )
+
+    def __init__(self, *, motion_params: Mapping[str, Any] | None = None, **params: Any) -> None:
+        """``params``: :attr:`PARAMS` values; ``motion_params``: :class:`MotionTracker` values for
+        the tracker used when :meth:`update` is given no ``motion``."""
+        self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
+        self._tracker = MotionTracker(**dict(motion_params or {}))
+        self._grid = _Grid()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (the next frame's mask is its per-frame mask)."""
+        self._hist: np.ndarray | None = None  # HxW uint32, bit i = detected i frames ago
+        self._active: np.ndarray | None = None  # HxW uint8 0/255
+        self._stamps: deque[float] = deque(maxlen=HISTORY_FRAMES)
+        self._last_stamp: float | None = None
+        self._tracker.reset()
+
+    def counts(self) -> tuple[int, int, int]:
+        """``(N, M, K)`` for the frames currently in the window (after the latest update)."""
+        if not self._stamps:
+            return 0, 0, 0
+        t = self._stamps[0]
+        m = sum(1 for s in self._stamps if s > t - self.params["window_s"] + _EPS_S) or 1
+        k = sum(1 for s in self._stamps if s > t - self.params["exit_s"] + _EPS_S) or 1
+        n = max(1, math.ceil(self.params["enter_fraction"] * m - 1e-9))
+        return n, m, k
+
+    def update(self, mask: np.ndarray, stamp: float | None = None, image: np.ndarray | None = None,
+               *, motion: FrameMotion | None = None) -> np.ndarray:
+        """Add one frame's (refined) mask and return the stabilised mask (uint8, 255 = glare).
+
+        Args:
+            mask: ``HxW`` uint8 (non-zero = glare) or bool.
+            stamp: capture time, s (ignored when ``motion`` is given; None = monotonic clock).
+            image: the frame, for scene-cut detection and motion compensation (optional).
+            motion: a :class:`FrameMotion` from a shared :class:`MotionTracker` (the pipeline's);
+                when given, ``stamp`` and ``image`` are not used.
+
+        Raises:
+            ValueError / TypeError: bad mask, or a mask whose size differs from ``image``.
+        """
+        if motion is None:
+            shape = None
+            if image is not None:
+                shape = check_image(image).shape
+            m = check_mask(mask, shape)
+            motion = self._tracker.update(image, stamp)
+        else:
+            m = check_mask(mask, motion.shape if motion.shape != (0, 0) else None)
+        hit = m > 0
+        if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
+                              and not motion.is_reset):
+            return m  # late / duplicated frame: per-frame mask, state untouched
+        if motion.is_reset or self._hist is None or self._hist.shape != m.shape:
+            self._hist = np.zeros(m.shape, np.uint32)
+            self._active = np.zeros(m.shape, np.uint8)
+            self._stamps.clear()
+        elif self.params["motion_compensation"] and motion.prev_stamp == self._last_stamp:
+            self._warp(motion)
+        hist, active = self._hist, self._active
+        assert active is not None
+        np.left_shift(hist, np.uint32(1), out=hist)
+        np.bitwise_or(hist, hit, out=hist, casting="unsafe")
+        self._stamps.appendleft(motion.stamp)
+        self._last_stamp = motion.stamp
+        n, m_frames, k = self.counts()
+        window = np.uint32((1 << m_frames) - 1)
+        enter = np.bitwise_count(hist & window) >= n
+        stay = (active > 0) & ((hist & np.uint32((1 << k) - 1)) != 0)
+        np.copyto(active, np.where(enter | stay, np.uint8(255), np.uint8(0)))
+        return active.copy()
+
+    def _warp(self, motion: FrameMotion) -> None:
+        """Move the history with the backward flow (nearest neighbour; outside = no history)."""
+        flow = motion.flow_small()
+        if flow is None or self._hist is None or not self._hist.any():
+            return
+        sx, sy = motion.scale
+        if float(np.abs(flow).max()) * min(1 / sx, 1 / sy) < 0.5:
+            return  # below half a pixel everywhere: nearest-neighbour warping would be the identity
+        mx, my = _flow_maps(self._grid, upsample_flow(flow, self._hist.shape))
+        h, w = self._hist.shape
+        hist4 = self._hist.view(np.uint8).reshape(h, w, 4)
+        self._hist = np.ascontiguousarray(
+            cv2.remap(hist4, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        ).view(np.uint32).reshape(h, w)
+        self._active = cv2.remap(self._active, mx, my, cv2.INTER_NEAREST,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+class TemporalFill:
+    """Fill masked pixels from flow-aligned background seen in earlier frames; spatial fallback.
+
+    Per frame (:meth:`update`), given the input, its mask and the spatial inpainter's result:
+
+    1. Flow in the holes: the backward flow is replaced, inside each mask component grown by
+       ``ring_px``, by the mean flow of its ring (the pixels around it that are masked neither now
+       nor in the previous frame), so a highlight's own motion does not drag the fill.
+    2. Reliability: the previous grey frame, warped with that flow, must match the current one on
+       the ring (mean absolute error <= ``max_photometric_error`` levels, >= 4 ring pixels at the
+       flow resolution); otherwise the component uses the spatial fill.
+    3. Per masked pixel with reliable flow: if the warped previous output there was observed
+       background (age <= ``max_age_s``), it is used (weight 1, feathered towards the spatial fill
+       over ``feather_px`` px at the edges of that region); if it was itself filled spatially, the
+       output is ``spatial_weight * spatial + (1 - spatial_weight) * previous`` (temporal smoothing
+       of what had to be invented); otherwise the spatial fill.
+
+    The output frame becomes the next frame's "previous output", with a per-pixel age: 0 outside
+    the mask, previous age + dt where filled from observed background, "never" where filled
+    spatially.
+    """
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("enabled", False, "Fill masked pixels from background seen in earlier frames (flow-aligned), falling back to the spatial backend (needs frame stamps)."),
+        ParamSpec("max_age_s", 1.0, "Use background last observed at most this long ago, s.", 0.0, 60.0),
+        ParamSpec("max_photometric_error", 12.0, "Largest mean absolute grey error between the current frame and the flow-warped previous frame on the ring around a hole for the flow to be trusted, 8-bit levels.", 0.0, 255.0),
+        ParamSpec("ring_px", 8, "Width of the ring around each hole used for the flow and its check, px.", 1, 128),
+        ParamSpec("feather_px", 3, "Feather radius of the seam between temporal and spatial fill, px (0 = hard seam).", 0, 64),
+        ParamSpec("spatial_weight", 0.5, "Where the background was never seen: weight 0..1 of this frame's spatial fill against the motion-compensated previous fill (1 = per-frame spatial fill).", 0.0, 1.0),
+    )
+
+    def __init__(self, *, motion_params: Mapping[str, Any] | None = None, **params: Any) -> None:
+        """``params``: :attr:`PARAMS` values; ``motion_params``: :class:`MotionTracker` values for
+        the tracker used when :meth:`update` is given no ``motion``."""
+        self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
+        self._tracker = MotionTracker(**dict(motion_params or {}))
+        self._grid = _Grid()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous output (the next frame gets the spatial fill)."""
+        self._prev_out: np.ndarray | None = None
+        self._age: np.ndarray | None = None  # HxW float32, s since the pixel's content was observed
+        self._prev_mask_small: np.ndarray | None = None
+        self._last_stamp: float | None = None
+        self._tracker.reset()
+        #: Per-pixel source of the last output inside the mask: 0 spatial, 1 temporal, 2 smoothed.
+        self.last_source: np.ndarray | None = None
+
+    def update(self, image: np.ndarray, mask: np.ndarray, spatial: np.ndarray,
+               stamp: float | None = None, *, motion: FrameMotion | None = None) -> np.ndarray:
+        """Return ``image`` with the ``mask > 0`` pixels filled (temporal where possible).
+
+        Args:
+            image: the input frame (``HxW`` / ``HxWx3`` BGR / ``HxWx4`` BGRA, uint8 or uint16).
+            mask: ``HxW`` uint8 (non-zero = fill) or bool; may be empty (the frame is recorded).
+            spatial: the spatial inpainter's result for ``(image, mask)``: same shape and dtype.
+            stamp: capture time, s (ignored when ``motion`` is given; None = monotonic clock).
+            motion: a :class:`FrameMotion` of a shared tracker for this frame.
+
+        Returns:
+            A new array; pixels where ``mask == 0`` are bit-identical to ``image``.
+
+        Raises:
+            ValueError / TypeError: bad arrays or mismatched sizes / dtypes.
+        """
+        image = check_image(image)
+        m = check_mask(mask, image.shape)
+        spatial = check_image(spatial, name="spatial")
+        if spatial.shape != image.shape or spatial.dtype != image.dtype:
+            raise ValueError(
+                f"spatial fill shape/dtype {spatial.shape}/{spatial.dtype} does not match image "
+                f"{image.shape}/{image.dtype}")
+        if motion is None:
+            motion = self._tracker.update(image, stamp)
+        elif motion.shape != image.shape[:2]:
+            raise ValueError(f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
+        hole = m > 0
+        out = image.copy()
+        out[hole] = spatial[hole]
+        if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
+                              and not motion.is_reset):
+            return out  # late / duplicated frame: spatial fill, state untouched
+        source = np.zeros(image.shape[:2], np.uint8)
+        usable = (not motion.is_reset and self._prev_out is not None
+                  and self._prev_out.shape == image.shape and motion.prev_stamp == self._last_stamp)
+        flow = motion.flow_small() if usable and hole.any() else None
+        age = np.zeros(image.shape[:2], np.float32)
+        small_mask = None
+        if motion.small_size != (0, 0):
+            small_mask = cv2.resize(m, motion.small_size, interpolation=cv2.INTER_AREA)
+            small_mask = cv2.compare(small_mask, 0, cv2.CMP_GT)
+        if flow is not None and small_mask is not None:
+            self._fill_temporal(image, m, spatial, motion, flow, small_mask, out, age, source)
+        age[hole & (source != 1)] = _NEVER
+        self._prev_out = out.copy()
+        self._age = age
+        self._prev_mask_small = small_mask
+        self._last_stamp = motion.stamp
+        self.last_source = source
+        return out
+
+    def _hole_flow(self, motion: FrameMotion, flow: np.ndarray, small_mask: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Flow with each grown hole set to its ring's mean, and the per-pixel "flow ok" map (small res)."""
+        p = self.params
+        sx, sy = motion.scale
+        r = max(1, round(p["ring_px"] * max(sx, sy)))
+        grown = cv2.dilate(small_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        n, labels = cv2.connectedComponents(grown, connectivity=8)
+        ring = (grown > 0) & (small_mask == 0)
+        if self._prev_mask_small is not None and self._prev_mask_small.shape == small_mask.shape:
+            gx, gy = self._grid_small(flow.shape[:2])
+            prev_mask_w = cv2.remap(self._prev_mask_small, gx + flow[..., 0], gy + flow[..., 1],
+                                    cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            ring &= prev_mask_w == 0
+        lab = labels[ring]
+        cnt = np.bincount(lab, minlength=n).astype(np.float64)
+        safe = np.maximum(cnt, 1.0)
+        fx = np.bincount(lab, flow[..., 0][ring], minlength=n) / safe
+        fy = np.bincount(lab, flow[..., 1][ring], minlength=n) / safe
+        inside = grown > 0
+        filled = flow.copy()
+        filled[..., 0][inside] = fx[labels[inside]]
+        filled[..., 1][inside] = fy[labels[inside]]
+        gx, gy = self._grid_small(flow.shape[:2])
+        assert motion.prev_small is not None and motion.cur_small is not None
+        warped = cv2.remap(motion.prev_small, gx + filled[..., 0], gy + filled[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        err = cv2.absdiff(warped, motion.cur_small).astype(np.float64)
+        mean_err = np.bincount(lab, err[ring], minlength=n) / safe
+        ok_label = (cnt >= 4) & (mean_err <= p["max_photometric_error"])
+        ok_label[0] = False
+        return filled, np.where(ok_label[labels], np.uint8(255), np.uint8(0))
+
+    _small_grid: _Grid | None = None
+
+    def _grid_small(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if self._small_grid is None:
+            self._small_grid = _Grid()
+        return self._small_grid.get(shape)
+
+    def _fill_temporal(self, image: np.ndarray, m: np.ndarray, spatial: np.ndarray, motion: FrameMotion,
+                       flow: np.ndarray, small_mask: np.ndarray, out: np.ndarray, age: np.ndarray,
+                       source: np.ndarray) -> None:
+        """Write the temporal / smoothed pixels of ``out`` (and their ``age`` / ``source``) in the mask's ROIs."""
+        p = self.params
+        assert self._prev_out is not None and self._age is not None
+        h, w = m.shape
+        filled_small, ok_small = self._hole_flow(motion, flow, small_mask)
+        if not ok_small.any():
+            return
+        flow_full = upsample_flow(filled_small, (h, w))
+        ok_full = cv2.resize(ok_small, (w, h), interpolation=cv2.INTER_NEAREST)
+        feather = p["feather_px"]
+        alpha = np.float32(p["spatial_weight"])
+        max_age = np.float32(p["max_age_s"] - motion.dt)
+        for x0, y0, x1, y1 in component_boxes(m, feather + 1):
+            hole = m[y0:y1, x0:x1] > 0
+            ok = hole & (ok_full[y0:y1, x0:x1] > 0)
+            if not ok.any():
+                continue
+            mx, my = _flow_maps(self._grid, flow_full, (x0, y0, x1, y1))
+            ok &= (mx >= 0) & (my >= 0) & (mx <= w - 1) & (my <= h - 1)
+            prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=float(_NEVER))
+            seen = ok & (prev_age <= max_age)
+            weight = seen.astype(np.float32)
+            if feather > 0 and seen.any():
+                # Feather only the temporal / spatial seams inside the hole: the pixels around the
+                # hole are real background, continuous with the temporal fill, so they count as 1.
+                k = 2 * feather + 1
+                weight = cv2.blur(np.maximum(weight, ~hole), (k, k), borderType=cv2.BORDER_REPLICATE) * weight
+            smooth = ok & ~seen
+            if alpha < 1.0:
+                weight = np.maximum(weight, smooth * (np.float32(1.0) - alpha))
+            use = hole & (weight > 0)
+            if not use.any():
+                continue
+            wv = weight[use]
+            s_pix = spatial[y0:y1, x0:x1][use].astype(np.float32)
+            t_pix = prev[use].astype(np.float32)
+            if s_pix.ndim == 2:
+                wv = wv[:, None]
+            blended = t_pix * wv + s_pix * (np.float32(1.0) - wv)
+            top = np.iinfo(image.dtype).max
+            out[y0:y1, x0:x1][use] = np.clip(blended + np.float32(0.5), 0, top).astype(image.dtype)
+            src = source[y0:y1, x0:x1]
+            src[use & ~seen] = 2
+            src[use & seen] = 1  # observed background (blended with the spatial fill on seams)
+            age_roi = age[y0:y1, x0:x1]
+            age_roi[src == 1] = prev_age[src == 1] + np.float32(motion.dt)
+
+
+@dataclass
+class TemporalStages:
+    """The temporal stages of one :class:`~glare_inpaint_ros.core.pipeline.GlareRemover`.
+
+    Built from the flat pipeline config (``temporal.*``, ``temporal.mask.*``, ``temporal.fill.*``);
+    one shared :class:`MotionTracker`, so the flow is computed at most once per frame.
+    """
+
+    tracker: MotionTracker
+    mask: TemporalMask | None
+    fill: TemporalFill | None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "TemporalStages":
+        motion = {k: v for k, v in section(config, "temporal").items() if "." not in k}
+        mp = section(config, "temporal.mask")
+        fp = section(config, "temporal.fill")
+        return cls(
+            MotionTracker(**motion),
+            TemporalMask(**mp) if mp.get("enabled") else None,
+            TemporalFill(**fp) if fp.get("enabled") else None,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.mask is not None or self.fill is not None
+
+    def motion(self, image: np.ndarray, stamp: float | None) -> FrameMotion:
+        """The shared tracker's :class:`FrameMotion` for this frame (cached per stamp)."""
+        return self.tracker.update(image, stamp)
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        for stage in (self.mask, self.fill):
+            if stage is not None:
+                stage.reset()

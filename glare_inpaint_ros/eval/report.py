@@ -1,0 +1,200 @@
+"""Human-readable outputs of the evaluation: ``report.md`` tables and the contact sheet image.
+
+Both read the report dictionary built by :mod:`.run` (the content of ``report.json``); no metric is
+computed here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .dataset import write_image
+
+#: Size of one contact-sheet cell (px, width x height); images are fitted inside, aspect kept.
+THUMB_SIZE = (240, 180)
+COLUMNS = ("input", "final mask (green: GT)", "output", "ground truth")
+_LABEL_H = 22  # px of the column header band
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass
+class SheetRow:
+    """One contact-sheet row.
+
+    Attributes:
+        group: data set name (a band with it starts each new group).
+        label: image name written on the row.
+        image: input, BGR uint8.
+        mask: final (dilated) pipeline mask, uint8 255 = glare.
+        output: pipeline output, BGR uint8.
+        gt: clean ground truth (BGR uint8) or None.
+        gt_mask: ground-truth glare mask (255 = glare) or None; drawn as a green outline.
+    """
+
+    group: str
+    label: str
+    image: np.ndarray
+    mask: np.ndarray
+    output: np.ndarray
+    gt: np.ndarray | None
+    gt_mask: np.ndarray | None
+
+
+# --------------------------------------------------------------------------- contact sheet
+
+
+def _fit(image: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarray:
+    """``image`` (mono or BGR) scaled to fit ``size`` (w, h), centred on a dark grey cell."""
+    w, h = size
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    scale = min(w / image.shape[1], h / image.shape[0])
+    tw, th = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
+    thumb = cv2.resize(image, (tw, th), interpolation=interp)
+    cell = np.full((h, w, 3), 40, np.uint8)
+    y0, x0 = (h - th) // 2, (w - tw) // 2
+    cell[y0:y0 + th, x0:x0 + tw] = thumb
+    return cell
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45) -> None:
+    """White text with a black outline (readable on any background), drawn in place."""
+    cv2.putText(img, text, org, _FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def _mask_view(mask: np.ndarray, gt_mask: np.ndarray | None) -> np.ndarray:
+    """Final mask in white with the GT mask's outline in green."""
+    view = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
+    if gt_mask is not None:
+        contours, _ = cv2.findContours(gt_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        thickness = max(1, round(max(mask.shape) / THUMB_SIZE[0]))
+        cv2.drawContours(view, contours, -1, (0, 200, 0), thickness)
+    return view
+
+
+def render_contact_sheet(rows: list[SheetRow], title: str = "") -> np.ndarray:
+    """The sheet as a BGR uint8 image: a header band, then per data set a band with its name and
+    one row of four thumbnails per sample.
+
+    A set without clean ground truth gets a "no ground truth" cell in the last column.
+    """
+    w, h = THUMB_SIZE
+    header = np.full((_LABEL_H, w * len(COLUMNS), 3), 255, np.uint8)
+    for i, name in enumerate(COLUMNS):
+        cv2.putText(header, name if i or not title else f"{name}  [{title}]", (i * w + 6, 16), _FONT, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+    lines = [header]
+    if not rows:
+        empty = np.full((h, w * len(COLUMNS), 3), 40, np.uint8)
+        _text(empty, "no images", (8, h // 2))
+        lines.append(empty)
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            band = np.full((_LABEL_H, w * len(COLUMNS), 3), 220, np.uint8)
+            cv2.putText(band, group, (6, 16), _FONT, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+            lines.append(band)
+        gt_cell = _fit(row.gt) if row.gt is not None else np.full((h, w, 3), 40, np.uint8)
+        if row.gt is None:
+            _text(gt_cell, "no ground truth", (8, h // 2))
+        cells = [_fit(row.image), _fit(_mask_view(row.mask, row.gt_mask)), _fit(row.output), gt_cell]
+        _text(cells[0], row.label[-28:], (4, 14))
+        line = np.hstack(cells)
+        for i in range(1, len(COLUMNS)):  # thin separators
+            line[:, i * w] = 255
+        lines.append(line)
+        lines.append(np.full((2, line.shape[1], 3), 255, np.uint8))
+    return np.vstack(lines)
+
+
+def write_contact_sheet(rows: list[SheetRow], path: str | Path, title: str = "") -> None:
+    """Render :func:`render_contact_sheet` and save it as PNG at ``path``."""
+    write_image(path, render_contact_sheet(rows, title))
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _f(value: Any, digits: int = 3, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """``report.md`` text: per data set, detection, inpainting and runtime tables."""
+    meta = report.get("meta", {})
+    lines = [
+        "# Glare removal evaluation",
+        "",
+        f"- detectors: {', '.join(meta.get('detectors', []))}; backends: {', '.join(meta.get('backends', []))}",
+        f"- created: {meta.get('created', '-')}; command: `{' '.join(meta.get('argv', []))}`",
+        "- conventions: masks 255 = glare; detection scores are pixel-wise (pooled over all pixels of "
+        "the set; 'mean F1' = mean of per-image F1; empty prediction and empty GT = 1.0); PSNR in dB "
+        f"(8-bit, identical pixels capped at {meta.get('psnr_cap_db', 100):g} dB), SSIM from "
+        "scikit-image (7x7 window) averaged over the region; 'glare' = inside the GT glare mask, "
+        "'frame' = whole image; 'nothing' = the unprocessed input; 'oracle/B' = backend B filling "
+        "the GT mask dilated like the pipeline; runtimes are medians in ms.",
+        "",
+    ]
+    for name, ds in report.get("datasets", {}).items():
+        source = {"file": "from mask/", "derived": (
+            f"DERIVED from |input - gt| (input brighter than gt by >= {meta.get('derived_mask_threshold', 20)} "
+            "levels in some channel): approximate"), None: "none"}[ds.get("mask_source")]
+        lines += [
+            f"## {name}",
+            "",
+            f"`{ds['path']}`: {ds['n_images']} images; GT glare mask: {source}; clean GT: "
+            f"{'yes' if ds.get('has_gt') else 'no'}; contact sheet: {ds['primary']}.",
+            "",
+        ]
+        if "detection" in ds:
+            lines += ["### Detection (pixel-wise vs GT mask)", ""]
+            rows = []
+            for det, d in ds["detection"].items():
+                r, f = d["raw"], d["final"]
+                rows.append([det] + [_f(r[k]) for k in ("precision", "recall", "f1", "iou", "mean_f1")]
+                            + [_f(f[k]) for k in ("precision", "recall", "f1", "iou", "mean_f1")])
+            lines += _table(["detector", "raw P", "raw R", "raw F1", "raw IoU", "raw mean F1",
+                             "final P", "final R", "final F1", "final IoU", "final mean F1"], rows)
+        if "inpainting" in ds:
+            lines += ["### Inpainting (mean over images, vs clean GT)", ""]
+            rows = [
+                [v, _f(s["psnr_region"], 2), _f(s["delta_psnr_region"], 2, signed=True), _f(s["ssim_region"]),
+                 _f(s["psnr_frame"], 2), _f(s["ssim_frame"])]
+                for v, s in ds["inpainting"].items()
+            ]
+            lines += _table(["variant", "PSNR glare (dB)", "vs nothing (dB)", "SSIM glare",
+                             "PSNR frame (dB)", "SSIM frame"], rows)
+        lines += ["### Runtime (median ms per image) and pass-through counts", ""]
+        rows = []
+        for key, t in ds["runtime_ms"].items():
+            pt = ds.get("passthrough", {}).get(key, {})
+            rows.append([key] + [_f(t[s], 2) for s in ("detect", "refine", "inpaint", "total")]
+                        + [str(pt.get("empty_mask", 0)), str(pt.get("max_coverage", 0))])
+        lines += _table(["detector/backend", "detect", "refine", "inpaint", "total",
+                         "empty mask", "over max_coverage"], rows)
+        if ds.get("runtime_ms_oracle_inpaint"):
+            lines += ["Oracle inpainting, median ms: " + ", ".join(
+                f"{b} {_f(v, 2)}" for b, v in ds["runtime_ms_oracle_inpaint"].items()), ""]
+    return "\n".join(lines)
+
+
+def write_markdown(report: dict[str, Any], path: str | Path) -> None:
+    """Write :func:`render_markdown` to ``path`` (UTF-8)."""
+    Path(path).write_text(render_markdown(report), encoding="utf-8")

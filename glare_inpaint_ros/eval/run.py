@@ -1,0 +1,402 @@
+"""``glare-inpaint eval``: score the glare pipeline on data sets, write report.md / .json / contact sheet.
+
+For every data set (folders in the :mod:`.dataset` layout, and/or the seeded synthetic set) and
+every combination of detector (``detector.type``) and inpainting backend (``inpainting.backend``)
+on top of one base configuration (``--config``, else the defaults), each image is run through
+:meth:`GlareRemover.process <glare_inpaint_ros.core.pipeline.GlareRemover.process>` (the detector
+is reset first: images are unrelated frames) and scored:
+
+* detection (when a GT mask exists, from ``mask/`` or derived from ``gt/``): pixel precision,
+  recall, F1, IoU of the raw detector mask and of the final (refined, dilated) mask, pooled over
+  all pixels of the set and as a mean per image (:mod:`.metrics`);
+* inpainting (when a clean ``gt/`` image exists): PSNR (dB) and SSIM inside the GT glare region
+  and over the whole frame for
+
+  - ``nothing``: the input itself (the do-nothing baseline),
+  - ``oracle/<backend>``: the backend filling the GT mask dilated like the pipeline dilates
+    (``mask.dilation.*``), which judges inpainting apart from detection,
+  - ``<detector>/<backend>``: the pipeline output;
+* runtime: median ms per stage (``detect``, ``refine``, ``inpaint``, ``total``) and how often the
+  pipeline passed the frame through (``empty_mask``, ``max_coverage``).
+
+Outputs in ``--out``: ``report.md`` (tables), ``report.json`` (aggregates and per-image scores; NaN
+written as null) and ``contact_sheet.png`` (input | final mask | output | ground truth of a few
+images per set, first detector/backend combination). The synthetic set is generated once into
+``OUT/synthetic/n<N>_seed<S>_<W>x<H>/`` and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shutil
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import cv2
+import numpy as np
+
+from ..core.detectors import DETECTORS
+from ..core.inpainting import INPAINTERS
+from ..core.masks import coverage, dilate
+from ..core.pipeline import GlareRemover, load_config
+from ..core.registry import Registry
+from . import metrics as M
+from .dataset import DERIVED_MASK_THRESHOLD, Dataset
+from .report import SheetRow, write_contact_sheet, write_markdown
+
+#: Images per data set shown in the contact sheet (evenly spaced through the set).
+DEFAULT_SHEET_ROWS = 6
+#: Name of the do-nothing baseline variant (the input scored against the clean image).
+BASELINE = "nothing"
+STAGES = ("detect", "refine", "inpaint", "total")
+INPAINT_METRICS = ("psnr_region", "ssim_region", "psnr_frame", "ssim_frame")
+
+
+@dataclass
+class Combo:
+    """One pipeline configuration under test: a detector and a backend on the base config."""
+
+    detector: str
+    backend: str
+    remover: GlareRemover
+
+    @property
+    def key(self) -> str:
+        return f"{self.detector}/{self.backend}"
+
+
+def parse_names(text: str | None, registry: Registry, default: str) -> list[str]:
+    """Comma-separated registry names; ``default`` when None.
+
+    ``all`` stands for every registered name, ``default`` first (so the base configuration's own
+    detector/backend is the primary combination shown in the contact sheet).
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones) or an empty list.
+    """
+    if text is None:
+        return [default]
+    names: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        expanded = [default] + [n for n in registry.names() if n != default] if part == "all" else [part]
+        for name in expanded:
+            registry.get(name)  # raises ValueError listing the known names
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise ValueError(f"empty {registry.kind} list {text!r}")
+    return names
+
+
+def build_combos(base: dict[str, Any], detectors: list[str], backends: list[str]) -> list[Combo]:
+    """A :class:`GlareRemover` per (detector, backend), in that nesting order."""
+    return [
+        Combo(d, b, GlareRemover({**base, "detector.type": d, "inpainting.backend": b}))
+        for d in detectors for b in backends
+    ]
+
+
+def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]) -> Path:
+    """Folder of the seeded synthetic set under ``cache_root``, generated on first use.
+
+    The set is written to a temporary sibling and renamed when complete, so an interrupted run
+    never leaves a half-written cache behind.
+    """
+    from .synth import make_dataset
+
+    folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}"
+    if (folder / "input").is_dir():
+        return folder
+    tmp = cache_root / f".{folder.name}.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    make_dataset(tmp, n=n, seed=seed, size=size)
+    tmp.rename(folder)
+    return folder
+
+
+def _oracle_mask(mask: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+    """The GT mask dilated exactly like the pipeline's refiner dilates (``mask.dilation.*``)."""
+    return dilate(mask, config["mask.dilation.kernel_size"], config["mask.dilation.kernel_shape"],
+                  config["mask.dilation.iterations"])
+
+
+def _changed(output: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """uint8 mask (255) of the pixels where ``output`` differs from ``image`` in any channel."""
+    diff = output != image
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    return diff.astype(np.uint8) * 255
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values)) if values else math.nan
+
+
+def _detection_summary(counts: M.DetectionCounts, per_image: list[dict[str, float]]) -> dict[str, float]:
+    out = counts.scores()
+    out["mean_f1"] = M.nanmean([s["f1"] for s in per_image])
+    out["mean_iou"] = M.nanmean([s["iou"] for s in per_image])
+    return out
+
+
+def evaluate_dataset(
+    dataset: Dataset,
+    combos: list[Combo],
+    base: dict[str, Any],
+    *,
+    limit: int | None = None,
+    sheet_rows: int = DEFAULT_SHEET_ROWS,
+    progress: bool = True,
+) -> tuple[dict[str, Any], list[SheetRow]]:
+    """Run every combination over ``dataset`` and score it.
+
+    Args:
+        dataset: the images.
+        combos: configurations under test; ``combos[0]`` fills the contact sheet.
+        base: the base config (its ``mask.dilation.*`` dilates the oracle mask).
+        limit: score only the first ``limit`` images (sorted by name).
+        sheet_rows: images of this set to put in the contact sheet.
+        progress: show a tqdm bar on stderr.
+
+    Returns:
+        the set's report section (one entry of ``report.json``'s ``datasets``) and its
+        contact-sheet rows.
+    """
+    from tqdm import tqdm
+
+    names = dataset.names()[: limit if limit else None]
+    detectors = list(dict.fromkeys(c.detector for c in combos))
+    backends = list(dict.fromkeys(c.backend for c in combos))
+    by_backend = {c.backend: c for c in reversed(combos)}  # any remover with that backend
+    scored = dataset.has_gt
+    sheet_idx = set(np.linspace(0, len(names) - 1, min(sheet_rows, len(names))).round().astype(int).tolist()) if sheet_rows > 0 else set()
+
+    det_counts = {d: {"raw": M.DetectionCounts(), "final": M.DetectionCounts()} for d in detectors}
+    det_images: dict[str, dict[str, list[dict[str, float]]]] = {d: {"raw": [], "final": []} for d in detectors}
+    variants = ([BASELINE] + [f"oracle/{b}" for b in backends] if scored else []) + [c.key for c in combos]
+    values: dict[str, dict[str, list[float]]] = {v: {m: [] for m in INPAINT_METRICS} for v in variants}
+    times: dict[str, dict[str, list[float]]] = {c.key: {s: [] for s in STAGES} for c in combos}
+    oracle_ms: dict[str, list[float]] = {b: [] for b in backends}
+    passthrough: dict[str, Counter] = {c.key: Counter() for c in combos}
+    images: list[dict[str, Any]] = []
+    sheet: list[SheetRow] = []
+
+    for idx, name in enumerate(tqdm(names, desc=dataset.name, unit="img", disable=not progress)):
+        sample = dataset.load(name)
+        image, gt_mask, gt = sample.image, sample.mask, sample.gt
+        record: dict[str, Any] = {
+            "name": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "glare_fraction": None if gt_mask is None else coverage(gt_mask),
+            "detection": {}, "inpainting": {}, "passthrough": {}, "total_ms": {},
+        }
+        base_map = None
+        if scored:
+            base_map = M.ssim_map(image, gt)
+            record["inpainting"][BASELINE] = M.image_scores(image, gt, gt_mask, base_map)
+            oracle = _oracle_mask(gt_mask, base)
+            for b in backends:
+                t0 = time.perf_counter()
+                out = by_backend[b].remover.inpaint(image, oracle)
+                oracle_ms[b].append((time.perf_counter() - t0) * 1e3)
+                smap = M.ssim_map_update(base_map, out, gt, _changed(out, image))
+                record["inpainting"][f"oracle/{b}"] = M.image_scores(out, gt, gt_mask, smap)
+        for combo in combos:
+            combo.remover.reset()
+            result = combo.remover.process(image)
+            for stage in STAGES:
+                times[combo.key][stage].append(result.timings_ms[stage])
+            record["total_ms"][combo.key] = result.timings_ms["total"]
+            record["passthrough"][combo.key] = result.passthrough
+            if result.passthrough:
+                passthrough[combo.key][result.passthrough] += 1
+            if gt_mask is not None and combo.detector not in record["detection"]:
+                det: dict[str, Any] = {"coverage": result.coverage}
+                for kind, pred in (("raw", result.mask_raw), ("final", result.mask)):
+                    counts = M.detection_counts(pred, gt_mask)
+                    det_counts[combo.detector][kind] = det_counts[combo.detector][kind] + counts
+                    det[kind] = counts.scores()
+                    det_images[combo.detector][kind].append(det[kind])
+                record["detection"][combo.detector] = det
+            if scored:
+                smap = M.ssim_map_update(base_map, result.image, gt, _changed(result.image, image))
+                record["inpainting"][combo.key] = M.image_scores(result.image, gt, gt_mask, smap)
+            if combo is combos[0] and idx in sheet_idx:
+                sheet.append(SheetRow(dataset.name, name, image, result.mask, result.image, gt, gt_mask))
+        for variant, scores in record["inpainting"].items():
+            for metric in INPAINT_METRICS:
+                values[variant][metric].append(scores[metric])
+        images.append(record)
+
+    section: dict[str, Any] = {
+        "name": dataset.name,
+        "path": str(dataset.root),
+        "n_images": len(names),
+        "mask_source": dataset.mask_source,
+        "has_gt": dataset.has_gt,
+        "detectors": detectors,
+        "backends": backends,
+        "primary": combos[0].key,
+    }
+    if dataset.has_mask:
+        section["detection"] = {
+            d: {k: _detection_summary(det_counts[d][k], det_images[d][k]) for k in ("raw", "final")}
+            for d in detectors
+        }
+    if scored:
+        base_psnr = values[BASELINE]["psnr_region"]
+        inpainting: dict[str, Any] = {}
+        for variant in variants:
+            agg = {m: M.nanmean(values[variant][m]) for m in INPAINT_METRICS}
+            agg["delta_psnr_region"] = M.nanmean(
+                [v - b for v, b in zip(values[variant]["psnr_region"], base_psnr)]
+            )
+            agg["n_images"] = len(values[variant]["psnr_region"])
+            inpainting[variant] = agg
+        section["inpainting"] = inpainting
+    section["runtime_ms"] = {
+        key: {s: _median(v) for s, v in stages.items()} for key, stages in times.items()
+    }
+    if scored:
+        section["runtime_ms_oracle_inpaint"] = {b: _median(v) for b, v in oracle_ms.items()}
+    section["passthrough"] = {key: dict(c) for key, c in passthrough.items()}
+    section["images"] = images
+    return section, sheet
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def evaluate(
+    datasets: Iterable[Dataset],
+    base: dict[str, Any],
+    detectors: list[str],
+    backends: list[str],
+    out_dir: Path,
+    *,
+    limit: int | None = None,
+    sheet_rows: int = DEFAULT_SHEET_ROWS,
+    progress: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Evaluate every set and write ``report.md``, ``report.json`` and ``contact_sheet.png``.
+
+    Returns:
+        the report as written to ``report.json`` (before NaN -> null).
+    """
+    combos = build_combos(base, detectors, backends)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "meta": {
+            **(meta or {}),
+            "detectors": detectors,
+            "backends": backends,
+            "config": base,
+            "psnr_cap_db": M.PSNR_CAP_DB,
+            "derived_mask_threshold": DERIVED_MASK_THRESHOLD,
+            "versions": {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+        "datasets": {},
+    }
+    rows: list[SheetRow] = []
+    for ds in datasets:
+        key, i = ds.name, 2
+        while key in report["datasets"]:
+            key, i = f"{ds.name}_{i}", i + 1
+        ds.name = key
+        section, sheet = evaluate_dataset(ds, combos, base, limit=limit, sheet_rows=sheet_rows, progress=progress)
+        report["datasets"][key] = section
+        rows.extend(sheet)
+    with open(out_dir / "report.json", "w", encoding="utf-8") as f:
+        json.dump(_jsonable(report), f, indent=1, allow_nan=False)
+    write_markdown(report, out_dir / "report.md")
+    write_contact_sheet(rows, out_dir / "contact_sheet.png", title=f"{combos[0].key}")
+    return report
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in px (e.g. 640x480), got {text!r}") from None
+    return w, h
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``glare-inpaint eval``."""
+    parser.add_argument("datasets", nargs="*", type=Path, metavar="DATASET",
+                        help="data set folders (input/, optional mask/ and gt/)")
+    parser.add_argument("--synthetic", type=int, metavar="N", default=0,
+                        help="also evaluate the seeded synthetic set of N images (generated once, cached in OUT/synthetic/)")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic set seed (default 0)")
+    parser.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
+                        help="synthetic image size in px (default 640x480)")
+    parser.add_argument("--config", type=Path, help="base pipeline config (YAML, nested or ROS parameter file)")
+    parser.add_argument("--detectors", help="comma-separated detector types, or 'all' (default: the config's detector.type)")
+    parser.add_argument("--backends", help="comma-separated inpainting backends, or 'all' (default: the config's inpainting.backend)")
+    parser.add_argument("--limit", type=int, help="score only the first N images of each set")
+    parser.add_argument("--sheet-rows", type=int, default=DEFAULT_SHEET_ROWS,
+                        help=f"images per set in the contact sheet (default {DEFAULT_SHEET_ROWS})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--out", type=Path, required=True, help="output folder for report.md/.json and contact_sheet.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the evaluation; exit code 0, or 2 on a usage / data error (message on stderr)."""
+    try:
+        if not args.datasets and args.synthetic <= 0:
+            raise ValueError("nothing to evaluate: give DATASET folders and/or --synthetic N")
+        if args.limit is not None and args.limit < 1:
+            raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        base = load_config(args.config)
+        detectors = parse_names(args.detectors, DETECTORS, base["detector.type"])
+        backends = parse_names(args.backends, INPAINTERS, base["inpainting.backend"])
+        datasets = [Dataset(p) for p in args.datasets]
+        if args.synthetic > 0:
+            folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed, args.size)
+            datasets.append(Dataset(folder, name=f"synthetic_{folder.name}"))
+        meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
+                "synthetic_size": list(args.size), "limit": args.limit}
+        report = evaluate(datasets, base, detectors, backends, args.out, limit=args.limit,
+                          sheet_rows=args.sheet_rows, progress=not args.no_progress, meta=meta)
+    except (ValueError, OSError, ImportError) as exc:
+        print(f"glare-inpaint eval: error: {exc}", file=sys.stderr)
+        return 2
+    for name, section in report["datasets"].items():
+        print(f"{name}: {section['n_images']} images", end="")
+        if "detection" in section:
+            best = max(section["detection"].items(), key=lambda kv: kv[1]["raw"]["f1"])
+            print(f", best raw F1 {best[1]['raw']['f1']:.3f} ({best[0]})", end="")
+        if "inpainting" in section:
+            prim = section["inpainting"][section["primary"]]
+            print(f", {section['primary']} glare-region PSNR {prim['psnr_region']:.2f} dB "
+                  f"({prim['delta_psnr_region']:+.2f} dB vs nothing)", end="")
+        print()
+    print(f"wrote {args.out / 'report.md'}, report.json, contact_sheet.png")
+    return 0

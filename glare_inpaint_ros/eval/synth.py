@@ -1,0 +1,321 @@
+"""Seeded synthetic glare dataset: scikit-image photos with rendered specular highlights.
+
+Used by the eval harness, the tests, the demo and model training. Everything is reproducible:
+sample ``index`` of seed ``seed`` is always the same arrays (its random stream is
+``numpy.random.default_rng([seed, index])``), independent of how many other samples are made.
+
+Conventions: images are BGR uint8 ``HxWx3``, masks ``HxW`` uint8 with 255 = glare, sizes are
+given as ``(width, height)`` in px.
+
+Highlight model (:func:`render_glare`): a float32 highlight map ``A`` (``HxWx3``, 0..1 per
+channel, the light's colour times an intensity profile, summed over highlights and clipped to 1)
+is *screen*-blended onto the clean image::
+
+    out = 1 - (1 - clean) * (1 - A)        (all in 0..1)
+
+so an intensity >= 1 saturates the pixel to the light colour (a saturated core) while weaker
+highlights brighten it smoothly. Three kinds of highlight are drawn, of random sizes and counts:
+
+* **lobes**: rotated ellipses with a super-Gaussian (Phong-like) falloff
+  ``peak * exp(-0.5 * r^(2k))``, ``r`` the normalised elliptical radius, ``k`` in 1.5..4
+  (1 would be a Gaussian/Phong lobe; larger k = the flatter top and shorter rim of an extended
+  light source seen in a glossy surface); peaks from 0.6 (not saturated) to 2.5 (a wide saturated
+  core);
+* **streaks**: very elongated super-Gaussian ellipses (aspect 6..25, ``k`` 1.2..3) along a random
+  direction, as on wet roads, polished rails or cylinders;
+* **glints**: clusters of tiny (1.2..4 px sigma) spots tinted by a more coloured light.
+
+Ground-truth rule (:data:`GT_DELTA`): a pixel is glare where the highlight raises it by at least
+``GT_DELTA`` = 20 8-bit levels in some channel, i.e. ``max_c(out_c - clean_c) >= 20``. Fainter
+halo is left out of the mask: it is within the dilation margin the pipeline adds anyway and
+invisible to any detector. A pixel that was already saturated cannot be raised, so it is not glare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+#: Minimum rise (8-bit levels, in the channel that rises most) for a pixel to be in the GT mask.
+GT_DELTA: int = 20
+
+#: scikit-image photos used as clean scenes (all ship inside the wheel; no download). They must be
+#: free of real highlights, which the GT mask would not label: ``astronaut`` (helmet ring),
+#: ``coffee`` (spoon), ``rocket`` (lamps), ``hubble_deep_field`` (stars) and ``stereo_motorcycle``
+#: (chrome) are left out
+#: for that reason. ``camera``, ``gravel`` and ``clock`` are grey (textured hard negatives).
+PHOTO_NAMES: tuple[str, ...] = (
+    "chelsea", "cat", "immunohistochemistry", "retina", "camera", "gravel", "clock",
+)
+
+#: Frame area the highlight sizes are designed for (640 x 480 px); other sizes scale with sqrt(area).
+_REF_AREA = 640.0 * 480.0
+
+
+@functools.lru_cache(maxsize=1)
+def _photos() -> tuple[np.ndarray, ...]:
+    """The clean photos, BGR uint8, loaded once and marked read-only."""
+    import skimage.data
+
+    out = []
+    for name in PHOTO_NAMES:
+        img = getattr(skimage.data, name)()
+        img = np.asarray(img)
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        bgr = np.ascontiguousarray(cv2.cvtColor(img[:, :, :3], cv2.COLOR_RGB2BGR))
+        bgr.flags.writeable = False
+        out.append(bgr)
+    return tuple(out)
+
+
+def clean_images() -> list[np.ndarray]:
+    """The clean scenes (:data:`PHOTO_NAMES`) as BGR uint8 ``HxWx3`` arrays (fresh copies)."""
+    return [p.copy() for p in _photos()]
+
+
+def _check_bgr8(image: np.ndarray, name: str) -> np.ndarray:
+    """A contiguous BGR uint8 ``HxWx3`` array, or TypeError/ValueError naming the problem."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"{name} dtype must be uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{name} must be HxWx3 (BGR), got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {image.shape})")
+    return np.ascontiguousarray(image)
+
+
+def _light_colour(rng: np.random.Generator, tint_range: tuple[float, float]) -> np.ndarray:
+    """A light colour (BGR float32, max channel 1): white mixed with a random hue by ``tint``."""
+    hue = np.uint8(rng.integers(0, 180))
+    pure = cv2.cvtColor(np.array([[[hue, 255, 255]]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0] / 255.0
+    tint = rng.uniform(*tint_range)
+    colour = (1.0 - tint) + tint * pure
+    return (colour / colour.max()).astype(np.float32)
+
+
+def _ellipse_profile(
+    h: int, w: int, cx: float, cy: float, sx: float, sy: float, angle: float, sharpness: float,
+) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """Super-Gaussian ellipse ``exp(-0.5 * r^(2*sharpness))`` on its bounding box.
+
+    ``sx``/``sy`` are the 1-sigma semi-axes in px, ``angle`` in radians. Returns the box (as
+    slices into the ``h x w`` frame) and the float32 profile on it, or None if it is off-frame.
+    """
+    reach = 3.5 * max(sx, sy)
+    x0, x1 = max(int(cx - reach), 0), min(int(cx + reach) + 2, w)
+    y0, y1 = max(int(cy - reach), 0), min(int(cy + reach) + 2, h)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    dx, dy = xs - np.float32(cx), ys - np.float32(cy)
+    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    u = (dx * c + dy * s) / np.float32(sx)
+    v = (-dx * s + dy * c) / np.float32(sy)
+    r2 = u * u + v * v
+    prof = np.exp(np.float32(-0.5) * r2 ** np.float32(sharpness)) if sharpness != 1.0 else np.exp(np.float32(-0.5) * r2)
+    return (slice(y0, y1), slice(x0, x1)), prof.astype(np.float32)
+
+
+def _draw_highlight(
+    rng: np.random.Generator, h: int, w: int, light: np.ndarray, scale: float, size_factor: float,
+) -> list[tuple[tuple[slice, slice], np.ndarray]]:
+    """One random highlight (lobe, streak or glint cluster) as ``(box, HxWx3 float32 map)`` parts."""
+    kind = rng.choice(3, p=(0.5, 0.25, 0.25))
+    parts: list[tuple[tuple[slice, slice], np.ndarray]] = []
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    if kind == 0:  # elliptical lobe
+        sigma = np.exp(rng.uniform(np.log(4.0), np.log(32.0))) * scale * size_factor
+        aspect = rng.uniform(1.0, 2.5)
+        peak = rng.uniform(0.6, 2.5)
+        spec = [(cx, cy, sigma * aspect, sigma, rng.uniform(0, np.pi), rng.uniform(1.5, 4.0), peak, light)]
+    elif kind == 1:  # streak
+        across = rng.uniform(1.5, 7.0) * scale * size_factor
+        along = across * rng.uniform(6.0, 25.0)
+        peak = rng.uniform(0.6, 2.0)
+        spec = [(cx, cy, along, across, rng.uniform(0, np.pi), rng.uniform(1.2, 3.0), peak, light)]
+    else:  # cluster of small coloured glints
+        glint_light = _light_colour(rng, (0.1, 0.5))
+        n = int(rng.integers(3, 13))
+        spread = rng.uniform(8.0, 40.0) * scale * size_factor
+        spec = []
+        for _ in range(n):
+            sigma = rng.uniform(1.2, 4.0) * scale * max(size_factor, 0.5)
+            spec.append((
+                cx + rng.normal(0, spread), cy + rng.normal(0, spread), sigma,
+                sigma * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi), rng.uniform(1.0, 2.0),
+                rng.uniform(0.7, 2.0), glint_light,
+            ))
+    for gx, gy, sx, sy, angle, sharp, peak, colour in spec:
+        res = _ellipse_profile(h, w, gx, gy, sx, sy, angle, sharp)
+        if res is None:
+            continue
+        box, prof = res
+        parts.append((box, (prof * np.float32(peak))[:, :, None] * colour[None, None, :]))
+    return parts
+
+
+def _screen(clean_f: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Screen-blend ``amount`` (0..1+, clipped to 1) onto ``clean_f`` (float32 0..1)."""
+    return 1.0 - (1.0 - clean_f) * (1.0 - np.minimum(amount, 1.0))
+
+
+def _gt(clean_f: np.ndarray, out_f: np.ndarray) -> np.ndarray:
+    """GT rule: bool, the highest per-channel rise is >= :data:`GT_DELTA` levels."""
+    return (out_f - clean_f).max(axis=2) * 255.0 >= GT_DELTA - 1e-3
+
+
+def render_glare(
+    clean: np.ndarray, rng: np.random.Generator, *, coverage: tuple[float, float] = (0.005, 0.05),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add random specular highlights to ``clean``.
+
+    Args:
+        clean: BGR uint8 ``HxWx3`` (not modified).
+        rng: the random stream (the result is a pure function of ``clean`` and its state).
+        coverage: ``(low, high)`` fractions 0..1 of the frame: a target GT coverage is drawn
+            uniformly in this range and highlights are added until it is reached; a highlight that
+            would push the coverage above ``high`` is retried smaller or dropped. On a frame that is
+            almost entirely saturated the target may be unreachable (fewer pixels are marked).
+
+    Returns:
+        ``(image_with_glare, gt_mask)``: BGR uint8, and ``HxW`` uint8 with 255 where the
+        highlight raises the pixel by >= :data:`GT_DELTA` levels (see the module docstring).
+
+    Raises:
+        TypeError / ValueError: ``clean`` is not a non-empty BGR uint8 image, or ``coverage`` is
+            not ``0 <= low <= high <= 1``.
+    """
+    clean = _check_bgr8(clean, "clean")
+    lo, hi = (float(c) for c in coverage)
+    if not (0.0 <= lo <= hi <= 1.0):
+        raise ValueError(f"coverage must satisfy 0 <= low <= high <= 1, got {coverage!r}")
+    h, w = clean.shape[:2]
+    clean_f = clean.astype(np.float32) / np.float32(255.0)
+    amount = np.zeros((h, w, 3), np.float32)
+    gt = np.zeros((h, w), bool)
+    target = rng.uniform(lo, hi) * h * w
+    limit = hi * h * w
+    light = _light_colour(rng, (0.0, 0.3))
+    scale = float(np.sqrt(h * w / _REF_AREA))
+    count = 0
+    for _ in range(200):
+        if count >= target:
+            break
+        size_factor = 1.0
+        for _retry in range(4):
+            parts = _draw_highlight(rng, h, w, light, scale, size_factor)
+            saved = [(box, amount[box].copy(), gt[box].copy()) for box, _ in parts]
+            for box, add in parts:
+                amount[box] += add
+            for box, _ in parts:
+                gt[box] = _gt(clean_f[box], _screen(clean_f[box], amount[box]))
+            new_count = int(np.count_nonzero(gt))
+            if new_count <= limit:
+                count = new_count
+                break
+            for box, a, g in reversed(saved):  # too big: undo and retry smaller
+                amount[box] = a
+                gt[box] = g
+            size_factor *= 0.5
+    out = np.clip(_screen(clean_f, amount) * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    # Recompute on the quantised output so the mask exactly follows the rule on the returned pair.
+    rise = cv2.subtract(out, clean).max(axis=2)
+    mask = np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0))
+    return out, mask
+
+
+def _augment(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """A random scale (1..1.8x the cover scale), crop, horizontal flip and exposure of ``photo``."""
+    width, height = size
+    ph, pw = photo.shape[:2]
+    s = max(width / pw, height / ph) * rng.uniform(1.0, 1.8)
+    sw, sh = max(width, int(round(pw * s))), max(height, int(round(ph * s)))
+    interp = cv2.INTER_AREA if s < 1.0 else cv2.INTER_LINEAR
+    scaled = cv2.resize(photo, (sw, sh), interpolation=interp)
+    x0 = int(rng.integers(0, sw - width + 1))
+    y0 = int(rng.integers(0, sh - height + 1))
+    crop = scaled[y0:y0 + height, x0:x0 + width]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    # Exposure: gain 0.5..1.05 and gamma 0.8..1.25 (auto-exposure with a bright light in view).
+    gain, gamma = rng.uniform(0.5, 1.05), rng.uniform(0.8, 1.25)
+    lut = np.clip(255.0 * gain * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(cv2.LUT(np.ascontiguousarray(crop), lut))
+
+
+def make_sample(
+    index: int, seed: int = 0, size: tuple[int, int] = (640, 480),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample ``index`` of the seeded synthetic set.
+
+    The photo is ``PHOTO_NAMES[index % len(PHOTO_NAMES)]``; crop, flip, scale, exposure and
+    highlights come from ``numpy.random.default_rng([seed, index])``.
+
+    Args:
+        index: sample number, >= 0.
+        seed: dataset seed, >= 0.
+        size: ``(width, height)`` in px, each >= 8.
+
+    Returns:
+        ``(input, mask, clean)``: BGR uint8 with glare, ``HxW`` uint8 GT mask (255 = glare),
+        BGR uint8 clean image (the inpainting ground truth).
+    """
+    if int(index) != index or index < 0 or int(seed) != seed or seed < 0:
+        raise ValueError(f"index and seed must be integers >= 0, got index={index!r}, seed={seed!r}")
+    width, height = (int(v) for v in size)
+    if width < 8 or height < 8:
+        raise ValueError(f"size must be (width, height) with both >= 8 px, got {size!r}")
+    rng = np.random.default_rng([int(seed), int(index)])
+    photos = _photos()
+    clean = _augment(photos[int(index) % len(photos)], rng, (width, height))
+    image, mask = render_glare(clean, rng)
+    return image, mask, clean
+
+
+def make_dataset(
+    out_dir: str | Path, n: int = 200, seed: int = 0, size: tuple[int, int] = (640, 480),
+) -> Path:
+    """Write samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` and return ``out_dir``.
+
+    ``input`` is the image with glare, ``mask`` the GT mask (255 = glare), ``gt`` the clean image.
+    File names are zero-padded to 4 digits (more if ``n > 10000``).
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    out = Path(out_dir)
+    dirs = {k: out / k for k in ("input", "mask", "gt")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    digits = max(4, len(str(n - 1)))
+    from tqdm import tqdm
+
+    for i in tqdm(range(n), desc="synthetic", unit="img", leave=False):
+        image, mask, clean = make_sample(i, seed, size)
+        name = f"{i:0{digits}d}.png"
+        for key, arr in (("input", image), ("mask", mask), ("gt", clean)):
+            if not cv2.imwrite(str(dirs[key] / name), arr):
+                raise OSError(f"could not write {dirs[key] / name}")
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``glare-inpaint make-synthetic``."""
+    parser.add_argument("out", metavar="OUT", type=Path, help="output folder (input/ mask/ gt/ are created)")
+    parser.add_argument("--n", type=int, default=200, help="number of samples (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument("--width", type=int, default=640, help="image width in px (default 640)")
+    parser.add_argument("--height", type=int, default=480, help="image height in px (default 480)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the dataset; exit code 0."""
+    out = make_dataset(args.out, n=args.n, seed=args.seed, size=(args.width, args.height))
+    print(f"wrote {args.n} samples to {out}")
+    return 0

@@ -1,0 +1,143 @@
+"""Per-node statistics and their ``/diagnostics`` message, shared by every node.
+
+:class:`NodeStats` is plain Python (unit-testable without ROS): the node calls
+:meth:`~NodeStats.received`, :meth:`~NodeStats.published`, :meth:`~NodeStats.processed` (ms),
+:meth:`~NodeStats.passthrough` / :meth:`~NodeStats.dropped` (with a reason) and
+:meth:`~NodeStats.coverage`. Once per ``diagnostics.period_s`` :meth:`~NodeStats.report` turns the
+window since the last report into a ``diagnostic_msgs/DiagnosticStatus``: input/output rates (Hz),
+processing time p50/p95 (ms), pass-through/drop counts by reason (this period and in total), mean
+mask coverage (fraction 0..1). Level WARN while frames are passed through or dropped, ERROR when
+inputs arrive but nothing is published.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+
+class NodeStats:
+    """Counters and a rolling window of processing times for one node.
+
+    Args:
+        window: number of most recent processing times kept for the percentiles.
+    """
+
+    def __init__(self, window: int = 300) -> None:
+        self._proc_ms: deque[float] = deque(maxlen=window)
+        self._period_in = 0
+        self._period_out = 0
+        self._period_pass: Counter[str] = Counter()
+        self._period_drop: Counter[str] = Counter()
+        self._cov_sum = 0.0
+        self._cov_n = 0
+        self.total_in = 0
+        self.total_out = 0
+        self.total_passthrough: Counter[str] = Counter()
+        self.total_dropped: Counter[str] = Counter()
+        self._last_report_s: float | None = None
+
+    # -- recording ---------------------------------------------------------------------------
+    def received(self, n: int = 1) -> None:
+        """Count input messages (images for image nodes, masks for the dilation node)."""
+        self._period_in += n
+        self.total_in += n
+
+    def published(self, n: int = 1) -> None:
+        """Count output frames (the main output topic only)."""
+        self._period_out += n
+        self.total_out += n
+
+    def processed(self, ms: float) -> None:
+        """Record one frame's processing time in milliseconds."""
+        self._proc_ms.append(float(ms))
+
+    def passthrough(self, reason: str) -> None:
+        """Count one frame published unchanged, e.g. ``mask_timeout``, ``max_coverage``, ``error``."""
+        self._period_pass[reason] += 1
+        self.total_passthrough[reason] += 1
+
+    def dropped(self, reason: str, n: int = 1) -> None:
+        """Count messages that produced no output, e.g. ``bad_message``, ``evicted``, ``transport``."""
+        if n <= 0:
+            return
+        self._period_drop[reason] += n
+        self.total_dropped[reason] += n
+
+    def coverage(self, fraction: float) -> None:
+        """Record one mask's coverage (fraction 0..1 of the frame)."""
+        self._cov_sum += float(fraction)
+        self._cov_n += 1
+
+    # -- reporting ---------------------------------------------------------------------------
+    def percentiles_ms(self) -> tuple[float, float]:
+        """(p50, p95) of the recent processing times in ms; (nan, nan) before the first frame."""
+        if not self._proc_ms:
+            return float("nan"), float("nan")
+        p50, p95 = np.percentile(np.fromiter(self._proc_ms, float), (50, 95))
+        return float(p50), float(p95)
+
+    def summary(self, now_s: float) -> dict[str, float | int | str]:
+        """The values of the period since the last call (rates over that period), then reset it.
+
+        Args:
+            now_s: monotonic time, seconds.
+        """
+        dt = None if self._last_report_s is None else now_s - self._last_report_s
+        self._last_report_s = now_s
+        rate = (lambda n: n / dt) if dt and dt > 0 else (lambda n: float("nan"))
+        p50, p95 = self.percentiles_ms()
+        out: dict[str, float | int | str] = {
+            "input_rate_hz": rate(self._period_in),
+            "output_rate_hz": rate(self._period_out),
+            "processing_ms_p50": p50,
+            "processing_ms_p95": p95,
+            "mask_coverage_mean": self._cov_sum / self._cov_n if self._cov_n else float("nan"),
+            "frames_in": self.total_in,
+            "frames_out": self.total_out,
+            "passthrough_period": sum(self._period_pass.values()),
+            "dropped_period": sum(self._period_drop.values()),
+            "passthrough_total": sum(self.total_passthrough.values()),
+            "dropped_total": sum(self.total_dropped.values()),
+            "_inputs_period": self._period_in,
+            "_outputs_period": self._period_out,
+        }
+        for reason, n in sorted(self.total_passthrough.items()):
+            out[f"passthrough.{reason}"] = n
+        for reason, n in sorted(self.total_dropped.items()):
+            out[f"dropped.{reason}"] = n
+        self._period_in = self._period_out = 0
+        self._period_pass.clear()
+        self._period_drop.clear()
+        self._cov_sum, self._cov_n = 0.0, 0
+        return out
+
+    def report(self, name: str, hardware_id: str, now_s: float) -> DiagnosticStatus:
+        """A ``DiagnosticStatus`` for the period since the last report (see the module docstring)."""
+        s = self.summary(now_s)
+        inputs, outputs = s.pop("_inputs_period"), s.pop("_outputs_period")
+        if inputs and not outputs:
+            level, message = DiagnosticStatus.ERROR, "receiving but not publishing"
+        elif s["passthrough_period"] or s["dropped_period"]:
+            level = DiagnosticStatus.WARN
+            message = f"{s['passthrough_period']} passed through, {s['dropped_period']} dropped"
+        else:
+            level, message = DiagnosticStatus.OK, "ok" if inputs else "no input"
+        values = [KeyValue(key=k, value=_fmt(v)) for k, v in s.items()]
+        return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id, values=values)
+
+
+def _fmt(value: float | int | str) -> str:
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.3f}"
+    return str(value)
+
+
+def diagnostic_array(stamp, statuses: list[DiagnosticStatus]) -> DiagnosticArray:
+    """Wrap statuses in a ``DiagnosticArray`` stamped ``stamp`` (a ``builtin_interfaces/Time``)."""
+    msg = DiagnosticArray()
+    msg.header.stamp = stamp
+    msg.status = statuses
+    return msg

@@ -1,0 +1,104 @@
+"""``glare_remover``: the fused node, ``image`` -> ``image_deglared`` via :meth:`GlareRemover.process`.
+
+Also publishes ``glare/mask_raw`` and ``glare/mask`` (mono8, 255 = glare) and ``glare/debug`` (when
+``debug.enabled``), each only while someone subscribes. No inter-node transport or pairing: the
+lowest-latency way to run the pipeline.
+
+Node parameters: all core parameters (``detector.*``, ``mask.*``, ``inpainting.*``), the common ones
+of :mod:`.base`, ``deadline_ms`` (:data:`.base.DEADLINE_PARAM`, measured from the image's arrival
+in the node's receive queue, so frames that queued up while the node was busy are passed through)
+and ``debug.enabled``.
+
+Pass-through reasons counted in the diagnostics: ``max_coverage`` (flooded mask), ``deadline``,
+``error``. Undecodable images are dropped (``dropped.bad_image``).
+
+Run: ``python -m glare_inpaint_ros.ros.glare_remover_node --ros-args --params-file config/x.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+from sensor_msgs.msg import Image
+
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes
+from .conversions import ImageFormatError, from_bgr, image_to_bgr
+
+
+def queue_wait_s(info: dict | None) -> float:
+    """Seconds a message waited in the receive queue (DDS reception time to now), 0 if unknown."""
+    received_ns = (info or {}).get("received_timestamp") or 0
+    return max(0.0, (time.time_ns() - received_ns) / 1e9) if received_ns else 0.0
+
+
+class GlareRemoverNode(GlareNode):
+    """Detect, refine and inpaint in one callback."""
+
+    def __init__(self, node_name: str = "glare_remover", **kwargs: Any) -> None:
+        super().__init__(node_name, ("detector", "mask", "inpainting"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
+        self.pub_mask_raw = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
+        self.pub_mask = self.create_publisher(Image, "glare/mask", self.pub_qos)
+        self.pub_debug = self.create_publisher(Image, "glare/debug", self.pub_qos)
+        self.sub = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+
+    def _publish_original(self, msg: Image) -> None:
+        self.pub_image.publish(msg)
+        self.stats.published()
+
+    def _on_image(self, msg: Image, info: dict | None) -> None:
+        start = time.perf_counter()
+        waited = queue_wait_s(info)
+        self.stats.received()
+        self.track_sequence("image", info)
+        try:
+            bgr = image_to_bgr(msg)
+        except ImageFormatError as exc:
+            self.stats.dropped("bad_image")
+            self.warn_throttled("bad_image", f"dropping image: {exc}")
+            return
+        deadline_s = self.params["deadline_ms"] / 1e3
+        if deadline_s and waited >= deadline_s:
+            self.stats.passthrough("deadline")
+            self._publish_original(msg)
+            return
+        try:
+            result = self.remover.process(bgr)
+            out = None if result.passthrough else from_bgr(result.image, msg.encoding)
+        except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
+            self.warn_throttled(f"error:{type(exc).__name__}", f"processing failed: {exc!r}")
+            if self.params["passthrough_on_error"]:
+                self.stats.passthrough("error")
+                self._publish_original(msg)
+            else:
+                self.stats.dropped("error")
+            return
+        self.stats.processed((time.perf_counter() - start) * 1e3)
+        self.stats.coverage(result.coverage)
+        if result.passthrough == "max_coverage":
+            self.stats.passthrough("max_coverage")
+            self.warn_throttled("max_coverage", f"mask covers {result.coverage:.0%} > mask.max_coverage: passing through")
+        if deadline_s and waited + time.perf_counter() - start > deadline_s:
+            self.stats.passthrough("deadline")
+            out = None
+        if out is None:
+            self._publish_original(msg)
+        else:
+            self.publish_array(self.pub_image, out, msg.encoding, msg.header)
+            self.stats.published()
+        if self.pub_mask_raw.get_subscription_count():
+            self.publish_array(self.pub_mask_raw, result.mask_raw, "mono8", msg.header)
+        if self.pub_mask.get_subscription_count():
+            self.publish_array(self.pub_mask, result.mask, "mono8", msg.header)
+        self.publish_debug(self.pub_debug, msg, result.mask)
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([GlareRemoverNode], args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""``inpainting``: ``image`` + ``glare/mask`` (paired by header.stamp) -> ``image_deglared``.
+
+Uses :meth:`GlareRemover.inpaint`. The output has the input's header and encoding; pixels outside
+the mask are unchanged. Pairing is exact on ``header.stamp`` with a bounded cache
+(:class:`.sync.StampSync`); a 10 ms timer publishes, unchanged, every image whose mask did not
+arrive within ``sync.timeout_ms`` (``passthrough.mask_timeout``), so a missing mask never stalls
+the output.
+
+Node parameters (besides ``inpainting.*`` and the common ones of :mod:`.base`):
+
+``sync.timeout_ms`` (float, ms, default 100)
+    How long an image waits for its mask before it is published unchanged.
+``sync.cache_size`` (int, default 10)
+    Images (and, separately, masks) waiting for their partner; on overflow the oldest is evicted
+    (an evicted image is published unchanged, ``passthrough.evicted``; an evicted mask is
+    ``dropped.mask_evicted``).
+``deadline_ms`` (float, ms, default 0 = off)
+    See :data:`.base.DEADLINE_PARAM`; measured from the image's arrival in this node.
+``debug.enabled`` (bool, default false)
+    Publish ``glare/debug`` (mask outline over the input, bgr8) while someone subscribes.
+
+Bad inputs: an undecodable image is dropped (``dropped.bad_image``); a mask that is not
+mono8/8UC1 or cannot be decoded is dropped (``dropped.bad_mask``, its image then times out); a mask
+whose size differs from its image passes the image through (``passthrough.bad_mask``).
+
+Run: ``python -m glare_inpaint_ros.ros.inpainting_node --ros-args --params-file config/x.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+import cv2
+from sensor_msgs.msg import Image
+
+from ..core.params import ParamSpec
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_key
+from .conversions import ImageFormatError, from_bgr, image_to_array, image_to_bgr, mask_to_array
+from .sync import StampSync
+
+SYNC_PARAMS = (
+    ParamSpec("sync.timeout_ms", 100.0, "An image whose mask has not arrived after this long is published unchanged, ms.",
+              1.0, 60_000.0),
+    ParamSpec("sync.cache_size", 10, "Images (and masks) waiting for their partner; the oldest is evicted beyond this.",
+              1, 1000),
+)
+#: period of the sync timeout check, seconds.
+SYNC_TIMER_S = 0.01
+
+
+class InpaintingNode(GlareNode):
+    """Fills the masked pixels of each image with its stamp-matched mask."""
+
+    def __init__(self, node_name: str = "inpainting", **kwargs: Any) -> None:
+        super().__init__(node_name, ("inpainting",), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        self.sync: StampSync[tuple[Image, float], Image] = StampSync(
+            self.params["sync.cache_size"], self.params["sync.timeout_ms"] / 1e3
+        )
+        self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
+        self.pub_debug = self.create_publisher(Image, "glare/debug", self.pub_qos)
+        self.sub_image = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+        self.sub_mask = self.create_subscription(Image, "glare/mask", self._on_mask, self.sub_qos)
+        self.timer = self.create_timer(SYNC_TIMER_S, self._expire)
+
+    def on_node_params_changed(self, changed: dict[str, Any]) -> None:
+        self.sync.configure(self.params["sync.cache_size"], self.params["sync.timeout_ms"] / 1e3)
+
+    # -- callbacks ---------------------------------------------------------------------------
+    def _on_image(self, msg: Image, info: dict | None) -> None:
+        now = time.monotonic()
+        self.stats.received()
+        self.track_sequence("image", info)
+        try:
+            image_to_array(msg)  # validate now (zero copy): a bad image must not wait for a mask
+        except ImageFormatError as exc:
+            self.stats.dropped("bad_image")
+            self.warn_throttled("bad_image", f"dropping image: {exc}")
+            return
+        pair, evicted = self.sync.add_image(stamp_key(msg.header), (msg, now), now)
+        for old_msg, _arrived in evicted:
+            self.stats.passthrough("evicted")
+            self._publish_original(old_msg)
+        if pair is not None:
+            self._process(*pair)
+
+    def _on_mask(self, msg: Image, info: dict | None) -> None:
+        now = time.monotonic()
+        self.track_sequence("glare/mask", info)
+        try:
+            mask_to_array(msg)
+        except ImageFormatError as exc:
+            self.stats.dropped("bad_mask")
+            self.warn_throttled("bad_mask", f"dropping mask: {exc}")
+            return
+        pair, evicted = self.sync.add_mask(stamp_key(msg.header), msg, now)
+        self.stats.dropped("mask_evicted", len(evicted))
+        if pair is not None:
+            self._process(*pair)
+
+    def _expire(self) -> None:
+        for img_msg, _arrived in self.sync.expire(time.monotonic()):
+            self.stats.passthrough("mask_timeout")
+            self._publish_original(img_msg)
+
+    # -- processing --------------------------------------------------------------------------
+    def _publish_original(self, msg: Image) -> None:
+        self.pub_image.publish(msg)
+        self.stats.published()
+
+    def _process(self, item: tuple[Image, float], mask_msg: Image) -> None:
+        msg, arrived = item
+        deadline_s = self.params["deadline_ms"] / 1e3
+        if deadline_s and time.monotonic() - arrived >= deadline_s:
+            self.stats.passthrough("deadline")
+            self._publish_original(msg)
+            return
+        t0 = time.perf_counter()
+        try:
+            bgr = image_to_bgr(msg)
+            try:
+                mask = mask_to_array(mask_msg, bgr.shape)
+            except ImageFormatError as exc:
+                self.stats.passthrough("bad_mask")
+                self.warn_throttled("bad_mask", f"passing image through: {exc}")
+                self._publish_original(msg)
+                return
+            coverage = cv2.countNonZero(mask) / float(mask.size)
+            self.stats.coverage(coverage)
+            if coverage == 0.0:
+                out_msg = msg
+            else:
+                out = from_bgr(self.remover.inpaint(bgr, mask), msg.encoding)
+                out_msg = None
+        except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
+            self._on_error(msg, exc)
+            return
+        elapsed = time.perf_counter() - t0
+        self.stats.processed(elapsed * 1e3)
+        if deadline_s and time.monotonic() - arrived > deadline_s:
+            self.stats.passthrough("deadline")
+            self._publish_original(msg)
+            return
+        if out_msg is None:
+            self.publish_array(self.pub_image, out, msg.encoding, msg.header)
+            self.stats.published()
+        else:
+            self._publish_original(out_msg)
+        self.publish_debug(self.pub_debug, msg, mask)
+
+    def _on_error(self, msg: Image, exc: Exception) -> None:
+        self.warn_throttled(f"error:{type(exc).__name__}", f"inpainting failed: {exc!r}")
+        if self.params["passthrough_on_error"]:
+            self.stats.passthrough("error")
+            self._publish_original(msg)
+        else:
+            self.stats.dropped("error")
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([InpaintingNode], args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Shared building blocks of the launch files in ``launch/`` (written once, used by each of them).
+
+Launch arguments (all files):
+
+* ``namespace`` (default ``''``): namespace pushed onto every node and relative topic; one
+  namespace per camera, e.g. ``namespace:=front_camera``.
+* ``image`` (default ``image``): the input topic, remapped onto the nodes' ``image``
+  (relative names resolve inside ``namespace``; ``/camera/image_raw`` is absolute).
+* ``params_file`` (default: the installed ``config/glare_inpaint.yaml``): ROS 2 parameter file.
+* ``use_sim_time`` (default ``false``): use ``/clock`` (bag playback with ``--clock``).
+* ``fastdds_profile`` (default: ``$FASTRTPS_DEFAULT_PROFILES_FILE``, else
+  ``$FASTDDS_DEFAULT_PROFILES_FILE``, else the installed ``config/fastdds_profile.xml``): exported
+  as ``FASTRTPS_DEFAULT_PROFILES_FILE`` to the nodes, so a user's own setting is kept; ``''``
+  leaves the variable alone (e.g. multi-host setups: the shipped profile's UDP is loopback-only).
+
+Needs ``launch`` and ``launch_ros`` (a ROS 2 install); nothing else in the package imports this.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PythonExpression
+from launch_ros.actions import Node, PushRosNamespace
+
+from .env import PACKAGE, PARAMS_FILE, PROFILE_FILE, PROFILE_VARS
+
+
+def share_config(name: str) -> str:
+    """Path of ``name`` in the installed ``share/glare_inpaint_ros/config``."""
+    return os.path.join(get_package_share_directory(PACKAGE), "config", name)
+
+
+def declare_arguments() -> list:
+    """``DeclareLaunchArgument`` actions for every argument listed in the module docstring."""
+    profile_default = EnvironmentVariable(
+        PROFILE_VARS[0],
+        default_value=EnvironmentVariable(PROFILE_VARS[1], default_value=share_config(PROFILE_FILE)),
+    )
+    return [
+        DeclareLaunchArgument("namespace", default_value="", description="Namespace of the nodes and topics (one per camera)."),
+        DeclareLaunchArgument("image", default_value="image", description="Input image topic, remapped onto 'image'."),
+        DeclareLaunchArgument("params_file", default_value=share_config(PARAMS_FILE), description="ROS 2 parameter file for the nodes."),
+        DeclareLaunchArgument("use_sim_time", default_value="false", description="Use the /clock topic as time source."),
+        DeclareLaunchArgument(
+            "fastdds_profile", default_value=profile_default,
+            description="FastDDS XML profile exported as FASTRTPS_DEFAULT_PROFILES_FILE ('' = leave the environment alone).",
+        ),
+    ]
+
+
+def set_profile_env() -> SetEnvironmentVariable:
+    """Export ``fastdds_profile`` as ``FASTRTPS_DEFAULT_PROFILES_FILE`` unless it is empty."""
+    profile = LaunchConfiguration("fastdds_profile")
+    return SetEnvironmentVariable(
+        PROFILE_VARS[0], profile,
+        condition=IfCondition(PythonExpression(["'", profile, "' != ''"])),
+    )
+
+
+def glare_node(executable: str, name: str | None = None) -> Node:
+    """One node process of this package with the shared parameters and the ``image`` remapping.
+
+    ``name=None`` keeps the names given in the code (required for ``glare_pipeline``, whose one
+    process holds three nodes: a launch-level name would rename all of them).
+    """
+    return Node(
+        package=PACKAGE,
+        executable=executable,
+        name=name,
+        parameters=[LaunchConfiguration("params_file"), {"use_sim_time": LaunchConfiguration("use_sim_time")}],
+        remappings=[("image", LaunchConfiguration("image"))],
+        output="screen",
+        emulate_tty=True,
+    )
+
+
+def glare_launch_description(nodes: Sequence[tuple[str, str | None]]) -> LaunchDescription:
+    """Arguments, profile export and ``(executable, name)`` nodes inside the pushed namespace."""
+    group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e, n) for e, n in nodes])
+    return LaunchDescription(declare_arguments() + [set_profile_env(), group])

@@ -1,0 +1,59 @@
+"""``specular_detector``: ``image`` -> ``glare/mask_raw`` (mono8, 255 = glare), via :meth:`GlareRemover.detect`.
+
+Parameters: ``detector.*`` (see :data:`glare_inpaint_ros.core.pipeline.SCHEMA`) and the common node
+parameters of :mod:`.base`. Every mask keeps its image's header (stamp and frame_id), which is how
+the inpainting node pairs them. An undecodable image is logged (throttled), counted as
+``dropped.bad_image`` and skipped; a detector exception publishes nothing for that frame
+(``dropped.error``): the inpainting node then passes the image through after ``sync.timeout_ms``.
+
+Run: ``python -m glare_inpaint_ros.ros.specular_detector_node --ros-args --params-file config/x.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+from sensor_msgs.msg import Image
+
+from .base import GlareNode, run_nodes
+from .conversions import ImageFormatError, image_to_bgr
+
+
+class SpecularDetectorNode(GlareNode):
+    """Detects glare in each ``image`` and publishes the raw mask on ``glare/mask_raw``."""
+
+    def __init__(self, node_name: str = "specular_detector", **kwargs: Any) -> None:
+        super().__init__(node_name, ("detector",), **kwargs)
+        self.pub_mask = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
+        self.sub = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+
+    def _on_image(self, msg: Image, info: dict | None) -> None:
+        self.stats.received()
+        self.track_sequence("image", info)
+        try:
+            bgr = image_to_bgr(msg)
+        except ImageFormatError as exc:
+            self.stats.dropped("bad_image")
+            self.warn_throttled("bad_image", f"dropping image: {exc}")
+            return
+        t0 = time.perf_counter()
+        try:
+            mask = self.remover.detect(bgr)
+        except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
+            self.stats.dropped("error")
+            self.warn_throttled(f"error:{type(exc).__name__}", f"detector failed: {exc!r}")
+            return
+        self.stats.processed((time.perf_counter() - t0) * 1e3)
+        self.publish_array(self.pub_mask, mask, "mono8", msg.header)
+        self.stats.published()
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([SpecularDetectorNode], args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""Glare removal with the three nodes composed in one process (executable ``glare_pipeline``).
+
+Same nodes, topics and parameters as glare_pipeline.launch.py, one process and one executor:
+no inter-process copies of the frames. Arguments: ``namespace``, ``image``, ``params_file``,
+``use_sim_time``, ``fastdds_profile`` (see glare_inpaint_ros.ros.launch_common).
+
+    ros2 launch glare_inpaint_ros glare_composed.launch.py image:=/camera/image_raw
+"""
+
+from glare_inpaint_ros.ros.launch_common import glare_launch_description
+
+
+def generate_launch_description():
+    # No node name: it would rename all three nodes of the process.
+    return glare_launch_description([("glare_pipeline", None)])

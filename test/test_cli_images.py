@@ -1,0 +1,82 @@
+"""``glare-inpaint images``: one file, a folder with --save-masks, unreadable files, usage errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.cli import main
+from glare_inpaint_ros.core.pipeline import GlareRemover
+from glare_inpaint_ros.eval.dataset import write_image
+from glare_inpaint_ros.eval.synth import make_sample
+
+
+def _sample_file(folder: Path, stem: str, index: int, ext: str = ".png") -> tuple[Path, np.ndarray, np.ndarray]:
+    """Write synthetic sample ``index`` (160x120) as ``folder/stem.ext``; returns path, image, GT mask."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image, mask, _ = make_sample(index, seed=11, size=(160, 120))
+    path = folder / f"{stem}{ext}"
+    write_image(path, image)
+    return path, image, mask
+
+
+def test_single_file(tmp_path: Path) -> None:
+    path, image, gt_mask = _sample_file(tmp_path / "in", "frame", 0)
+    out = tmp_path / "out"
+    assert main(["images", str(path), str(out), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["frame.png"]
+    cleaned = cv2.imread(str(out / "frame.png"))
+    assert cleaned.shape == image.shape
+    # exactly what the default pipeline makes of it, and the glare was touched
+    assert np.array_equal(cleaned, GlareRemover().process(image).image)
+    assert (cleaned != image).any(axis=2)[gt_mask > 0].any()
+
+
+def test_folder_with_masks_and_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    files = [_sample_file(src, f"img{i}", i, ext) for i, ext in enumerate((".png", ".jpg"))]
+    (src / "broken.png").write_bytes(b"not a png at all")
+    (src / "notes.txt").write_text("ignored: not an image extension")
+    out = tmp_path / "out"
+    assert main(["images", str(src), str(out), "--save-masks", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
+    assert "broken.png" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img0_mask.png", "img1.png", "img1_mask.png"]
+    for path, _, _ in files:
+        original = cv2.imread(str(path))
+        cleaned = cv2.imread(str(out / f"{path.stem}.png"))
+        mask = cv2.imread(str(out / f"{path.stem}_mask.png"), cv2.IMREAD_UNCHANGED)
+        assert mask.shape == original.shape[:2] and set(np.unique(mask)) <= {0, 255}
+        assert np.count_nonzero(mask) > 0
+        # outside the saved (final) mask the output is the input, bit for bit
+        assert np.array_equal(cleaned[mask == 0], original[mask == 0])
+        assert not np.array_equal(cleaned[mask > 0], original[mask > 0])
+
+
+def test_nothing_processed_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert main(["images", str(src), str(tmp_path / "out"), "--no-progress"]) == 1
+    assert "processed 0 image(s)" in capsys.readouterr().out
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["images", str(tmp_path / "missing.png"), str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["images", str(empty), str(tmp_path / "out")]) == 2
+    assert "contains no images" in capsys.readouterr().err
+    path, image, _ = _sample_file(tmp_path / "in", "keep", 1)
+    assert main(["images", str(tmp_path / "in"), str(tmp_path / "in")]) == 2
+    assert "must not be the input folder" in capsys.readouterr().err
+    assert np.array_equal(cv2.imread(str(path)), image)
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("detector:\n  type: no_such_detector\n")
+    assert main(["images", str(path), str(tmp_path / "out"), "--config", str(bad_config)]) == 2
+    assert "no_such_detector" in capsys.readouterr().err

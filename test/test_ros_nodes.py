@@ -1,0 +1,411 @@
+"""In-process tests of the ROS 2 nodes over real DDS (rclpy + FastDDS, private domain from conftest)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from rclpy.context import Context  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
+from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
+from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
+from glare_inpaint_ros.ros.mask_dilation_node import MaskDilationNode  # noqa: E402
+from glare_inpaint_ros.ros.params import StartupParameterError  # noqa: E402
+from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode  # noqa: E402
+
+pytestmark = pytest.mark.ros
+
+H, W = 120, 160
+CENTER, AXES = (80, 60), (14, 9)
+_stamps = itertools.count(1)
+
+
+def make_scene(h: int = H, w: int = W) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(clean BGR, BGR with a saturated white ellipse highlight, bool region of the highlight)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = 110 + 40 * np.sin(x / 7.0) * np.cos(y / 9.0)
+    clean = np.dstack([base, 0.8 * base + 20, 0.6 * base + 40]).astype(np.uint8)
+    region = np.zeros((h, w), np.uint8)
+    cx, cy = w // 2, h // 2
+    cv2.ellipse(region, (cx, cy), (w * AXES[0] // W, h * AXES[1] // H), 0, 0, 360, 255, -1)
+    glare = clean.copy()
+    glare[region > 0] = 255
+    return clean, glare, region > 0
+
+
+def as_encoding(bgr: np.ndarray, encoding: str) -> np.ndarray:
+    """``bgr`` in ``encoding``'s own layout and channel order."""
+    conv = {
+        "bgr8": lambda a: a,
+        "rgb8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2RGB),
+        "bgra8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2BGRA),
+        "rgba8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2RGBA),
+        "mono8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2GRAY),
+        "mono16": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257,
+    }
+    return conv[encoding](bgr)
+
+
+def new_header(frame_id: str = "camera_optical") -> Header:
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = 1000 + next(_stamps), 123_456_789
+    return header
+
+
+class Harness:
+    """Spins ``nodes`` plus a tester node on one executor in a background thread."""
+
+    def __init__(self, ctx: Context, nodes: list[Node]) -> None:
+        self.ctx = ctx
+        self.nodes = nodes
+        self.tester = rclpy.create_node(f"tester_{id(self)}", context=ctx)
+        self.executor = SingleThreadedExecutor(context=ctx)
+        for n in [*nodes, self.tester]:
+            self.executor.add_node(n)
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def collect(self, topic: str, msg_type: type = Image) -> list[Any]:
+        got: list[Any] = []
+
+        def cb(msg: Any) -> None:
+            with self._lock:
+                got.append(msg)
+
+        self.tester.create_subscription(msg_type, topic, cb, 10)
+        return got
+
+    def publisher(self, topic: str):
+        return self.tester.create_publisher(Image, topic, 10)
+
+    def wait_connected(self, pub, n_subs: int = 1, timeout: float = 5.0) -> None:
+        assert wait_for(lambda: pub.get_subscription_count() >= n_subs, timeout), "discovery timed out"
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=5.0)
+        for n in [*self.nodes, self.tester]:
+            n.destroy_node()
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.005)
+    return pred()
+
+
+def publish_until(pub, make_msg: Callable[[], Image], got: list, timeout: float = 8.0, period: float = 0.2) -> Image:
+    """Publish fresh messages until one result arrives (absorbs discovery races); returns the last sent."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        msg = make_msg()
+        pub.publish(msg)
+        if wait_for(lambda: any(m.header.stamp == msg.header.stamp for m in got), period):
+            return msg
+    raise AssertionError("no output within timeout")
+
+
+def result_for(got: list, sent: Image | Header) -> Image:
+    """The received message with the stamp of ``sent`` (a message or a header)."""
+    stamp = (sent if isinstance(sent, Header) else sent.header).stamp
+    return next(m for m in got if m.header.stamp == stamp)
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    context = Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.shutdown(context=context)
+
+
+def check_deglared(out: np.ndarray, encoding: str) -> None:
+    clean, glare, region = make_scene()
+    clean_e, glare_e = as_encoding(clean, encoding).astype(float), as_encoding(glare, encoding).astype(float)
+    err_in = np.abs(glare_e - clean_e)[region].mean()
+    err_out = np.abs(out.astype(float) - clean_e)[region].mean()
+    assert err_out < 0.5 * err_in, (err_out, err_in)
+    far = cv2.dilate(region.astype(np.uint8), np.ones((61, 61), np.uint8)) == 0
+    np.testing.assert_array_equal(out[far], as_encoding(glare, encoding)[far])
+
+
+# -- tests -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16"])
+def test_fused_node_removes_highlight_and_keeps_header_and_encoding(ctx, encoding):
+    node = GlareRemoverNode(context=ctx)
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = as_encoding(make_scene()[1], encoding)
+        sent = publish_until(pub, lambda: array_to_image(glare, encoding, new_header()), got)
+        out_msg = result_for(got, sent)
+        assert out_msg.header == sent.header
+        assert out_msg.encoding == encoding
+        out = image_to_array(out_msg)
+        assert out.shape == glare.shape and out.dtype == glare.dtype
+        check_deglared(out, encoding)
+        assert node.stats.total_passthrough.total() == 0
+    finally:
+        h.close()
+
+
+def test_three_nodes_on_one_executor_chain(ctx):
+    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), InpaintingNode(context=ctx)]
+    h = Harness(ctx, nodes)
+    try:
+        got, masks = h.collect("image_deglared"), h.collect("glare/mask")
+        pub = h.publisher("image")
+        h.wait_connected(pub, n_subs=2)
+        glare = make_scene()[1]
+        sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
+        out_msg = result_for(got, sent)
+        assert out_msg.header == sent.header and out_msg.encoding == "bgr8"
+        check_deglared(image_to_array(out_msg), "bgr8")
+        assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in masks), 2.0)
+        mask = image_to_array(result_for(masks, sent))
+        region = make_scene()[2]
+        assert (mask[region] == 255).all() and mask.sum() > region.sum() * 255  # dilated beyond the highlight
+    finally:
+        h.close()
+
+
+def test_runtime_parameter_changes_and_refusals(ctx):
+    node = GlareRemoverNode(context=ctx)
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene()[1]
+        make = lambda: array_to_image(glare, "bgr8", new_header())  # noqa: E731
+        before = image_to_array(result_for(got, publish_until(pub, make, got)))
+        assert (before != glare).any()
+
+        res = node.set_parameters([Parameter("inpainting.backend", value="no_such_backend")])[0]
+        assert not res.successful and "inpainting.backend" in res.reason
+        res = node.set_parameters([Parameter("mask.dilation.kernel_shape", value="hexagon")])[0]
+        assert not res.successful and "kernel_shape" in res.reason
+        assert node.remover.config["mask.dilation.kernel_shape"] == "ellipse"
+        res = node.set_parameters([Parameter("qos.subscription.depth", value=1)])[0]
+        assert not res.successful  # read-only
+
+        res = node.set_parameters([Parameter("inpainting.backend", value="telea")])[0]
+        assert res.successful and node.remover.config["inpainting.backend"] == "telea"
+        # a tiny coverage limit floods every mask: the frame now passes through unchanged
+        assert node.set_parameters([Parameter("mask.max_coverage", value=0.0001)])[0].successful
+        after = image_to_array(result_for(got, publish_until(pub, make, got)))
+        np.testing.assert_array_equal(after, glare)
+        assert node.stats.total_passthrough["max_coverage"] >= 1
+    finally:
+        h.close()
+
+
+def test_missing_mask_passes_image_through_after_timeout(ctx):
+    timeout_ms = 80.0
+    node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=timeout_ms)])
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        assert wait_for(lambda: h.tester.count_publishers("image_deglared") >= 1)
+        glare = make_scene()[1]
+        publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got, period=1.0)
+        sent2 = array_to_image(glare, "bgr8", new_header())
+        pub.publish(sent2)
+        sent_at = time.monotonic()
+        assert wait_for(lambda: any(m.header.stamp == sent2.header.stamp for m in got), 2.0)
+        waited_ms = (time.monotonic() - sent_at) * 1e3
+        assert waited_ms >= timeout_ms * 0.9
+        out = result_for(got, sent2)
+        assert out.header == sent2.header
+        np.testing.assert_array_equal(image_to_array(out), glare)
+        assert node.stats.total_passthrough["mask_timeout"] >= 2
+    finally:
+        h.close()
+
+
+def test_bad_messages_are_counted_and_next_frame_processed(ctx):
+    node = GlareRemoverNode(context=ctx)
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene()[1]
+        publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)  # discovery done
+
+        def bad(mutate: Callable[[Image], None]) -> Image:
+            m = array_to_image(glare, "bgr8", new_header())
+            mutate(m)
+            return m
+
+        bads = [
+            bad(lambda m: setattr(m, "data", m.data[:-3])),
+            bad(lambda m: setattr(m, "encoding", "yuv422")),
+            bad(lambda m: setattr(m, "step", 10)),
+            bad(lambda m: (setattr(m, "height", 0), setattr(m, "data", []))),
+        ]
+        for m in bads:
+            pub.publish(m)
+            time.sleep(0.02)
+        good = array_to_image(glare, "bgr8", new_header())
+        pub.publish(good)
+        assert wait_for(lambda: any(m.header.stamp == good.header.stamp for m in got), 3.0)
+        assert node.stats.total_dropped["bad_image"] == len(bads)
+        check_deglared(image_to_array(result_for(got, good)), "bgr8")
+        assert not any(m.header.stamp == b.header.stamp for m in got for b in bads)
+    finally:
+        h.close()
+
+
+def test_inpainting_node_handles_bad_masks(ctx):
+    node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=300.0)])
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub_img, pub_mask = h.publisher("image"), h.publisher("glare/mask")
+        h.wait_connected(pub_img)
+        h.wait_connected(pub_mask)
+        assert wait_for(lambda: h.tester.count_publishers("image_deglared") >= 1)
+        glare = make_scene()[1]
+        # wrong mask size: the image passes through at once
+        hd = new_header()
+        pub_mask.publish(array_to_image(np.zeros((10, 10), np.uint8), "mono8", hd))
+        time.sleep(0.05)
+        pub_img.publish(array_to_image(glare, "bgr8", hd))
+        assert wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 2.0)
+        assert node.stats.total_passthrough["bad_mask"] == 1
+        assert node.stats.total_passthrough["mask_timeout"] == 0  # passed at once, not after the timeout
+        # colour "mask": dropped and counted; a good pair afterwards is inpainted
+        pub_mask.publish(array_to_image(glare, "bgr8", new_header()))
+        assert wait_for(lambda: node.stats.total_dropped["bad_mask"] == 1, 2.0)
+        hd2 = new_header()
+        mask = np.zeros((H, W), np.uint8)
+        mask[make_scene()[2]] = 255
+        mask = cv2.dilate(mask, np.ones((7, 7), np.uint8))
+        pub_mask.publish(array_to_image(mask, "mono8", hd2))
+        pub_img.publish(array_to_image(glare, "bgr8", hd2))
+        assert wait_for(lambda: any(m.header.stamp == hd2.stamp for m in got), 2.0)
+        check_deglared(image_to_array(result_for(got, hd2)), "bgr8")
+    finally:
+        h.close()
+
+
+def test_diagnostics_published_with_stats(ctx):
+    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("diagnostics.period_s", value=0.2)])
+    h = Harness(ctx, [node])
+    try:
+        diags = h.collect("/diagnostics", DiagnosticArray)
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene()[1]
+        publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
+        name = node.get_fully_qualified_name()
+
+        def processed_status() -> DiagnosticStatus | None:
+            for arr in list(diags):
+                for st in arr.status:
+                    vals = {kv.key: kv.value for kv in st.values}
+                    if st.name == name and vals.get("frames_out", "0") != "0":
+                        return st
+            return None
+
+        assert wait_for(lambda: processed_status() is not None, 3.0)
+        vals = {kv.key: kv.value for kv in processed_status().values}
+        for key in ("input_rate_hz", "output_rate_hz", "processing_ms_p50", "processing_ms_p95", "mask_coverage_mean"):
+            assert key in vals
+        assert float(vals["processing_ms_p95"]) > 0
+    finally:
+        h.close()
+
+
+def test_fused_publishes_masks_and_debug_only_when_subscribed(ctx):
+    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("debug.enabled", value=True)])
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene()[1]
+        make = lambda: array_to_image(glare, "bgr8", new_header())  # noqa: E731
+        publish_until(pub, make, got)
+        assert node.pub_mask.get_subscription_count() == 0  # nobody listens: nothing is built
+        masks, debug = h.collect("glare/mask_raw"), h.collect("glare/debug")
+        assert wait_for(lambda: node.pub_mask_raw.get_subscription_count() == 1 and node.pub_debug.get_subscription_count() == 1)
+        sent = publish_until(pub, make, masks)
+        assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in debug), 2.0)
+        mask = image_to_array(result_for(masks, sent))
+        assert (mask[make_scene()[2]] == 255).all()
+        overlay = image_to_array(result_for(debug, sent))
+        assert result_for(debug, sent).encoding == "bgr8"
+        assert ((overlay == (0, 0, 255)).all(axis=2)).sum() > 20  # red outline drawn
+    finally:
+        h.close()
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        (Parameter("mask.max_coverage", value=2.0), "max_coverage"),
+        (Parameter("inpainting.backend", value="nope"), "inpainting.backend"),
+        (Parameter("qos.subscription.reliability", value="sometimes"), "reliability"),
+    ],
+)
+def test_invalid_startup_parameters_raise_clear_error(ctx, override, match):
+    with pytest.raises(StartupParameterError, match=match):
+        GlareRemoverNode(context=ctx, parameter_overrides=[override])
+
+
+def test_integer_given_for_float_parameter_is_accepted(ctx):
+    node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=50)])
+    try:
+        assert node.params["sync.timeout_ms"] == 50.0
+        assert node.get_parameter("sync.timeout_ms").type_ == Parameter.Type.DOUBLE
+    finally:
+        node.destroy_node()
+
+
+def test_frames_dropped_when_behind_are_counted(ctx):
+    node = GlareRemoverNode(context=ctx)  # default subscription depth 1: newest frame wins
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene(480, 640)[1]
+        publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
+        in_before, out_before = node.stats.total_in, node.stats.total_dropped["not_received"]
+        burst = [array_to_image(glare, "bgr8", new_header()) for _ in range(8)]
+        for m in burst:
+            pub.publish(m)
+        assert wait_for(lambda: any(m.header.stamp == burst[-1].header.stamp for m in got), 5.0)
+        received = node.stats.total_in - in_before
+        dropped = node.stats.total_dropped["not_received"] - out_before
+        assert received + dropped == len(burst)
+        stamps = [m.header.stamp.sec for m in got if m.header.stamp.sec >= burst[0].header.stamp.sec]
+        assert stamps == sorted(stamps) and len(stamps) == received
+    finally:
+        h.close()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with the ROS 2 Jazzy rclpy wheels and this package (editable).
+# Idempotent: re-running only installs what changed. Usage: bash tools/setup.sh [VENV_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${1:-.venv}"
+PY="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV with $($PY --version)"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.glare_setup_stamp"
+want="$(cat setup.py tools/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "[setup] $VENV is up to date"
+  exit 0
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# ROS 2 Jazzy rclpy + FastDDS + the message packages, as wheels (no apt, no ROS install needed).
+"$VENV/bin/python" -m pip install --quiet \
+  ros-jazzy-rclpy ros-jazzy-rmw-fastrtps-cpp ros-jazzy-sensor-msgs ros-jazzy-std-msgs \
+  ros-jazzy-diagnostic-msgs ros-jazzy-rosgraph-msgs
+# torch for the TorchScript backend and training: pinned to the CPU build this machine keeps on disk.
+"$VENV/bin/python" -m pip install --quiet "torch==2.13.0" \
+  || echo "[setup] torch==2.13.0 not installable here: the torch backend and its tests will be skipped"
+# The package itself, editable, with test/eval/bag/onnx extras.
+"$VENV/bin/python" -m pip install --quiet -e ".[test]"
+echo "$want" > "$stamp"
+echo "[setup] done: $("$VENV/bin/python" -c 'import rclpy, cv2, numpy; print("rclpy ok, opencv", cv2.__version__, "numpy", numpy.__version__)')"
