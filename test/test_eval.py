@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -277,17 +278,23 @@ def test_eval_pipeline_and_oracle_beat_doing_nothing(eval_run: Path) -> None:
     assert inp["oracle/telea"]["ssim_region"] > inp["nothing"]["ssim_region"]
 
 
-def test_eval_on_a_set_without_ground_truth(tmp_path: Path) -> None:
+def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     data = tmp_path / "nogt"
     (data / "input").mkdir(parents=True)
     for i in range(2):
         image, _, _ = make_sample(i, seed=5, size=(96, 72))
         write_image(data / "input" / f"img{i}.png", image)
+    masks_only = tmp_path / "masks_only"
+    make_dataset(masks_only, n=2, seed=5, size=(96, 72))
+    shutil.rmtree(masks_only / "gt")
     out = tmp_path / "out"
-    assert main(["eval", str(data), "--out", str(out), "--no-progress"]) == 0
-    ds = json.loads((out / "report.json").read_text())["datasets"]["nogt"]
+    assert main(["eval", str(data), str(masks_only), "--out", str(out), "--no-progress"]) == 0
+    sets = json.loads((out / "report.json").read_text())["datasets"]
+    ds = sets["nogt"]
     assert "detection" not in ds and "inpainting" not in ds
     assert len(ds["images"]) == 2 and set(ds["runtime_ms"]) == {"threshold/fast"}
+    assert "inpainting" not in sets["masks_only"]
+    assert 0.0 <= sets["masks_only"]["detection"]["threshold"]["raw"]["f1"] <= 1.0
     assert cv2.imread(str(out / "contact_sheet.png")) is not None
 
 
@@ -315,3 +322,37 @@ def test_shared_sihr_shen_derived_masks() -> None:
     frac = np.count_nonzero(sample.mask) / sample.mask.size
     assert 0.0 < frac < 0.2
     assert M.psnr(sample.image, sample.gt, sample.mask) < M.psnr(sample.image, sample.gt)
+
+
+def test_synthetic_cache_is_reused(tmp_path: Path) -> None:
+    from glare_inpaint_ros.eval.run import synthetic_dataset
+
+    first = synthetic_dataset(tmp_path, 2, 7, (32, 24))
+    marker = first / "input" / "marker.txt"
+    marker.write_text("kept")
+    assert synthetic_dataset(tmp_path, 2, 7, (32, 24)) == first and marker.exists()
+    assert sorted(p.name for p in (first / "mask").iterdir()) == ["0000.png", "0001.png"]
+    assert synthetic_dataset(tmp_path, 2, 8, (32, 24)) != first
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_eval_scores_match_direct_computation(tmp_path: Path) -> None:
+    """The harness's shortcuts (SSIM map patched around the mask) give the plain metric values."""
+    from glare_inpaint_ros.core.pipeline import GlareRemover, load_config
+    from glare_inpaint_ros.eval.run import build_combos, evaluate_dataset
+
+    make_dataset(tmp_path / "set", n=2, seed=9, size=(128, 96))
+    ds = Dataset(tmp_path / "set")
+    base = load_config()
+    section, sheet = evaluate_dataset(ds, build_combos(base, ["threshold"], ["telea"]), base,
+                                      sheet_rows=1, progress=False)
+    assert len(sheet) == 1
+    for record in section["images"]:
+        sample = ds.load(record["name"])
+        out = GlareRemover({**base, "detector.type": "threshold", "inpainting.backend": "telea"}).process(sample.image)
+        got = record["inpainting"]["threshold/telea"]
+        assert got["ssim_frame"] == pytest.approx(M.ssim(out.image, sample.gt), abs=1e-9)
+        assert got["ssim_region"] == pytest.approx(M.ssim(out.image, sample.gt, sample.mask), abs=1e-9)
+        assert got["psnr_region"] == pytest.approx(M.psnr(out.image, sample.gt, sample.mask))
+        assert record["detection"]["threshold"]["raw"] == M.detection_scores(out.mask_raw, sample.mask)
+        assert record["detection"]["threshold"]["final"] == M.detection_scores(out.mask, sample.mask)

@@ -30,26 +30,35 @@ FILL_BGR8 = np.array([round(255 * c) for c in FILL_RGB[::-1]], np.int16)
 class LamaLike(torch.nn.Module):
     """LaMa export convention: float RGB 0..1 NCHW, mask 1 = hole, output RGB 0..255."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("colour", torch.tensor(FILL_RGB).view(1, 3, 1, 1))
+
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        colour = torch.tensor(FILL_RGB).view(1, 3, 1, 1)
-        return (image * (1 - mask) + colour * mask) * 255.0
+        return (image * (1 - mask) + self.colour * mask) * 255.0
 
 
 class MiganLike(torch.nn.Module):
     """MI-GAN pipeline convention: uint8 RGB NCHW, mask uint8 255 = known, output uint8."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("colour", torch.tensor(FILL_RGB).view(1, 3, 1, 1) * 255.0)
+
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         known = mask.float() / 255.0
-        colour = torch.tensor(FILL_RGB).view(1, 3, 1, 1) * 255.0
-        return (image.float() * known + colour * (1 - known) + 0.5).clamp(0, 255).to(torch.uint8)
+        return (image.float() * known + self.colour * (1 - known) + 0.5).clamp(0, 255).to(torch.uint8)
 
 
 class NhwcBgr(torch.nn.Module):
     """A user model: NHWC float BGR 0..255, mask 0 = hole (1 = known), output NHWC BGR 0..255."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("colour", torch.tensor(FILL_RGB[::-1]).view(1, 1, 1, 3) * 255.0)
+
     def forward(self, img: torch.Tensor, msk: torch.Tensor) -> torch.Tensor:
-        colour = torch.tensor(FILL_RGB[::-1]).view(1, 1, 1, 3) * 255.0
-        return img * msk + colour * (1 - msk)
+        return img * msk + self.colour * (1 - msk)
 
 
 def _export(model: torch.nn.Module, path: Path, inputs: tuple, names: list[str], out: str,
@@ -196,7 +205,7 @@ def test_bad_model_files_fail_at_construction(models: dict[str, Path], tmp_path:
 
 def test_torch_backend_torchscript_lama(tmp_path: Path) -> None:
     path = tmp_path / "lama.pt"
-    torch.jit.script(LamaLike()).save(str(path))
+    torch.jit.trace(LamaLike(), (torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))).save(str(path))
     inp = INPAINTERS.get("torch")(model_path=str(path), convention="lama", feather=0)
     assert inp._output_max == 255.0
     img, mask = _scene()

@@ -409,3 +409,21 @@ def test_frames_dropped_when_behind_are_counted(ctx):
         assert stamps == sorted(stamps) and len(stamps) == received
     finally:
         h.close()
+
+
+def test_deadline_passes_frames_through_and_counts(ctx):
+    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("deadline_ms", value=0.001)])
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub)
+        glare = make_scene()[1]
+        sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
+        np.testing.assert_array_equal(image_to_array(result_for(got, sent)), glare)
+        assert node.stats.total_passthrough["deadline"] >= 1
+        assert node.set_parameters([Parameter("deadline_ms", value=0.0)])[0].successful  # off again
+        sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
+        check_deglared(image_to_array(result_for(got, sent)), "bgr8")
+    finally:
+        h.close()

@@ -1,6 +1,6 @@
 """``glare-inpaint make-sample-bag``: a small rosbag2 bag of the project's synthetic glare frames.
 
-Topics (all stamped ``t0 + i / fps``, header stamp = bag receive time):
+Topics (header stamps ``t0 + i / fps`` = the image's receive time; camera_info is received 1 ms later):
 
 * ``/camera/image_raw`` (``sensor_msgs/Image`` bgr8), or ``/camera/image_raw/compressed``
   (``sensor_msgs/CompressedImage``, JPEG) with ``--compressed``;
@@ -26,6 +26,7 @@ COMPRESSED_TOPIC = "/camera/image_raw/compressed"
 INFO_TOPIC = "/camera/camera_info"
 FRAME_ID = "camera_optical_frame"
 T0_NS = 1_700_000_000 * 1_000_000_000  # fixed start time so bags are reproducible
+INFO_DELAY_NS = 1_000_000  # camera_info receive time after its image, ns
 
 
 def frame(index: int, seed: int = 0, size: tuple[int, int] = (320, 240)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,8 +92,9 @@ def write_sample_bag(
             t = stamp_ns(i, fps)
             image = frame(i, seed, size)[0]
             header = _header(t)
-            out.write(INFO_TOPIC, t, _camera_info(header, size[0], size[1]))
             out.write(topic, t, image_to_cdr(header, image, "bgr8", "jpeg" if compressed else None)[1])
+            # Same header stamp, received 1 ms later (as a driver publishing both would): no ties in time.
+            out.write(INFO_TOPIC, t + INFO_DELAY_NS, _camera_info(header, size[0], size[1]))
     return Path(path)
 
 

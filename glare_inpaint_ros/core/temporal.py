@@ -519,6 +519,42 @@ class TemporalFill:
 
     _small_grid: _Grid | None = None
 
+    def _refine_translation(self, image_roi: np.ndarray, hole: np.ndarray, ring_kernel: np.ndarray,
+                            mx: np.ndarray, my: np.ndarray, iterations: int = 2) -> np.ndarray:
+        """Refine the ROI's remap maps (in place) by a common sub-pixel translation; return the warped previous output.
+
+        Lucas-Kanade (Gauss-Newton) on the ring around the hole at full resolution: the pixels
+        within ``ring_px`` of the hole that were not filled in the previous frame (age 0). The
+        reduced-resolution flow is typically off by a few tenths of a px, which shows as a slow
+        drift / shimmer of propagated texture. Each step is clipped to 1 px; the refinement is
+        skipped when the ring has too few pixels or no texture (ill-conditioned).
+        """
+        assert self._prev_out is not None and self._age is not None
+        prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        ring = (cv2.dilate(hole.view(np.uint8), ring_kernel) > 0) & ~hole
+        cur = _gray_small(image_roi, (image_roi.shape[1], image_roi.shape[0])).astype(np.float32)
+        for _ in range(iterations):
+            prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=float(_NEVER))
+            sel = ring & (prev_age == 0)
+            if np.count_nonzero(sel) < 16:
+                break
+            pg = _gray_small(prev, (prev.shape[1], prev.shape[0])).astype(np.float32)
+            ix = cv2.Sobel(pg, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)[sel]
+            iy = cv2.Sobel(pg, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)[sel]
+            r = cur[sel] - pg[sel]
+            a = np.array([[ix @ ix, ix @ iy], [ix @ iy, iy @ iy]], np.float64)
+            if np.linalg.eigvalsh(a)[0] < 1.0 * sel.sum() * 0.5:  # < ~0.7 levels/px gradient: untextured
+                break
+            d = np.linalg.solve(a, np.array([ix @ r, iy @ r], np.float64))
+            d = np.clip(d, -1.0, 1.0).astype(np.float32)
+            mx += d[0]
+            my += d[1]
+            prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            if abs(d[0]) + abs(d[1]) < 0.02:
+                break
+        return prev
+
     def _grid_small(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if self._small_grid is None:
             self._small_grid = _Grid()
@@ -539,14 +575,15 @@ class TemporalFill:
         feather = p["feather_px"]
         alpha = np.float32(p["spatial_weight"])
         max_age = np.float32(p["max_age_s"] - motion.dt)
-        for x0, y0, x1, y1 in component_boxes(m, feather + 1):
+        ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * p["ring_px"] + 1, 2 * p["ring_px"] + 1))
+        for x0, y0, x1, y1 in component_boxes(m, max(feather + 1, p["ring_px"])):
             hole = m[y0:y1, x0:x1] > 0
             ok = hole & (ok_full[y0:y1, x0:x1] > 0)
             if not ok.any():
                 continue
             mx, my = _flow_maps(self._grid, flow_full, (x0, y0, x1, y1))
+            prev = self._refine_translation(image[y0:y1, x0:x1], hole, ring_kernel, mx, my)
             ok &= (mx >= 0) & (my >= 0) & (mx <= w - 1) & (my <= h - 1)
-            prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=float(_NEVER))
             seen = ok & (prev_age <= max_age)

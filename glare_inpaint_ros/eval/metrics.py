@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..core.inpainting.roi import component_boxes
@@ -125,13 +126,17 @@ def psnr(image: np.ndarray, reference: np.ndarray, region: np.ndarray | None = N
         ``10 log10(255^2 / MSE)`` capped at ``cap_db``; NaN when ``region`` is empty.
     """
     image, reference = _check_pair(image, reference)
-    sel = _region(region, image.shape)
-    diff = image.astype(np.float64) - reference.astype(np.float64)
-    if sel is not None:
-        diff = diff[sel]
-    if diff.size == 0:
-        return math.nan
-    mse = float(np.mean(diff * diff))
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if region is None:
+        n = image.shape[0] * image.shape[1]
+        sse = cv2.norm(image, reference, cv2.NORM_L2SQR)
+    else:
+        sel = check_mask(region, image.shape, name="region")
+        n = cv2.countNonZero(sel)
+        if n == 0:
+            return math.nan
+        sse = cv2.norm(image, reference, cv2.NORM_L2SQR, sel)
+    mse = sse / (n * channels)
     if mse == 0.0:
         return float(cap_db)
     return min(float(cap_db), 10.0 * math.log10(255.0 ** 2 / mse))

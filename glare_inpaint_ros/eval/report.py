@@ -136,6 +136,31 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out + [""]
 
 
+def _summary(report: dict[str, Any]) -> list[str]:
+    """One row per data set: best detector F1 and the pipelines' glare-region PSNR gain."""
+    rows = []
+    for name, ds in report.get("datasets", {}).items():
+        best_raw = best_final = best_pipe = "-"
+        if "detection" in ds:
+            d, s = max(ds["detection"].items(), key=lambda kv: kv[1]["raw"]["f1"])
+            best_raw = f"{_f(s['raw']['f1'])} ({d})"
+            d, s = max(ds["detection"].items(), key=lambda kv: kv[1]["final"]["f1"])
+            best_final = f"{_f(s['final']['f1'])} ({d})"
+        primary = "-"
+        if "inpainting" in ds:
+            inp = ds["inpainting"]
+            primary = f"{_f(inp[ds['primary']]['delta_psnr_region'], 2, signed=True)} ({ds['primary']})"
+            pipes = {k: v for k, v in inp.items() if k != "nothing" and not k.startswith("oracle/")}
+            k, v = max(pipes.items(), key=lambda kv: -math.inf if kv[1]["delta_psnr_region"] is None
+                       else kv[1]["delta_psnr_region"])
+            best_pipe = f"{_f(v['delta_psnr_region'], 2, signed=True)} ({k})"
+        rows.append([name, str(ds["n_images"]), str(ds.get("mask_source") or "none"), best_raw, best_final,
+                     primary, best_pipe])
+    return ["## Summary", ""] + _table(
+        ["data set", "images", "GT mask", "best raw F1", "best final F1",
+         "PSNR glare vs nothing, first combination (dB)", "best pipeline (dB)"], rows)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md`` text: per data set, detection, inpainting and runtime tables."""
     meta = report.get("meta", {})
@@ -152,6 +177,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "the GT mask dilated like the pipeline; runtimes are medians in ms.",
         "",
     ]
+    lines += _summary(report)
     for name, ds in report.get("datasets", {}).items():
         source = {"file": "from mask/", "derived": (
             f"DERIVED from |input - gt| (input brighter than gt by >= {meta.get('derived_mask_threshold', 20)} "

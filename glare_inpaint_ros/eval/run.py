@@ -22,12 +22,13 @@ is reset first: images are unrelated frames) and scored:
 Outputs in ``--out``: ``report.md`` (tables), ``report.json`` (aggregates and per-image scores; NaN
 written as null) and ``contact_sheet.png`` (input | final mask | output | ground truth of a few
 images per set, first detector/backend combination). The synthetic set is generated once into
-``OUT/synthetic/n<N>_seed<S>_<W>x<H>/`` and reused by later runs.
+``OUT/synthetic/n<N>_seed<S>_<W>x<H>_<hash of synth.py>/`` and reused by later runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import platform
@@ -108,19 +109,21 @@ def build_combos(base: dict[str, Any], detectors: list[str], backends: list[str]
 def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]) -> Path:
     """Folder of the seeded synthetic set under ``cache_root``, generated on first use.
 
-    The set is written to a temporary sibling and renamed when complete, so an interrupted run
-    never leaves a half-written cache behind.
+    The folder name carries ``n``, ``seed``, the size and a hash of the generator's source
+    (:mod:`.synth`), so a changed generator never reuses a stale cache. The set is written to a
+    temporary sibling and renamed when complete, so an interrupted run leaves no half-written cache.
     """
-    from .synth import make_dataset
+    from . import synth
 
-    folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}"
+    digest = hashlib.sha1(Path(synth.__file__).read_bytes()).hexdigest()[:8]
+    folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
     if (folder / "input").is_dir():
         return folder
     tmp = cache_root / f".{folder.name}.partial"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    make_dataset(tmp, n=n, seed=seed, size=size)
+    synth.make_dataset(tmp, n=n, seed=seed, size=size)
     tmp.rename(folder)
     return folder
 
@@ -129,14 +132,6 @@ def _oracle_mask(mask: np.ndarray, config: dict[str, Any]) -> np.ndarray:
     """The GT mask dilated exactly like the pipeline's refiner dilates (``mask.dilation.*``)."""
     return dilate(mask, config["mask.dilation.kernel_size"], config["mask.dilation.kernel_shape"],
                   config["mask.dilation.iterations"])
-
-
-def _changed(output: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """uint8 mask (255) of the pixels where ``output`` differs from ``image`` in any channel."""
-    diff = output != image
-    if diff.ndim == 3:
-        diff = diff.any(axis=2)
-    return diff.astype(np.uint8) * 255
 
 
 def _median(values: list[float]) -> float:
@@ -158,6 +153,7 @@ def evaluate_dataset(
     limit: int | None = None,
     sheet_rows: int = DEFAULT_SHEET_ROWS,
     progress: bool = True,
+    name: str | None = None,
 ) -> tuple[dict[str, Any], list[SheetRow]]:
     """Run every combination over ``dataset`` and score it.
 
@@ -168,6 +164,7 @@ def evaluate_dataset(
         limit: score only the first ``limit`` images (sorted by name).
         sheet_rows: images of this set to put in the contact sheet.
         progress: show a tqdm bar on stderr.
+        name: the set's name in the report (default ``dataset.name``).
 
     Returns:
         the set's report section (one entry of ``report.json``'s ``datasets``) and its
@@ -175,12 +172,14 @@ def evaluate_dataset(
     """
     from tqdm import tqdm
 
+    set_name = name or dataset.name
     names = dataset.names()[: limit if limit else None]
     detectors = list(dict.fromkeys(c.detector for c in combos))
     backends = list(dict.fromkeys(c.backend for c in combos))
     by_backend = {c.backend: c for c in reversed(combos)}  # any remover with that backend
     scored = dataset.has_gt
-    sheet_idx = set(np.linspace(0, len(names) - 1, min(sheet_rows, len(names))).round().astype(int).tolist()) if sheet_rows > 0 else set()
+    n_sheet = min(max(sheet_rows, 0), len(names))
+    sheet_idx = set(np.linspace(0, len(names) - 1, n_sheet).round().astype(int).tolist()) if n_sheet else set()
 
     det_counts = {d: {"raw": M.DetectionCounts(), "final": M.DetectionCounts()} for d in detectors}
     det_images: dict[str, dict[str, list[dict[str, float]]]] = {d: {"raw": [], "final": []} for d in detectors}
@@ -192,11 +191,11 @@ def evaluate_dataset(
     images: list[dict[str, Any]] = []
     sheet: list[SheetRow] = []
 
-    for idx, name in enumerate(tqdm(names, desc=dataset.name, unit="img", disable=not progress)):
-        sample = dataset.load(name)
+    for idx, stem in enumerate(tqdm(names, desc=set_name, unit="img", disable=not progress)):
+        sample = dataset.load(stem)
         image, gt_mask, gt = sample.image, sample.mask, sample.gt
         record: dict[str, Any] = {
-            "name": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
+            "name": stem, "width": int(image.shape[1]), "height": int(image.shape[0]),
             "glare_fraction": None if gt_mask is None else coverage(gt_mask),
             "detection": {}, "inpainting": {}, "passthrough": {}, "total_ms": {},
         }
@@ -209,7 +208,8 @@ def evaluate_dataset(
                 t0 = time.perf_counter()
                 out = by_backend[b].remover.inpaint(image, oracle)
                 oracle_ms[b].append((time.perf_counter() - t0) * 1e3)
-                smap = M.ssim_map_update(base_map, out, gt, _changed(out, image))
+                # Inpainter contract: pixels outside the mask are the input's, bit for bit.
+                smap = M.ssim_map_update(base_map, out, gt, oracle)
                 record["inpainting"][f"oracle/{b}"] = M.image_scores(out, gt, gt_mask, smap)
         for combo in combos:
             combo.remover.reset()
@@ -221,7 +221,7 @@ def evaluate_dataset(
             if result.passthrough:
                 passthrough[combo.key][result.passthrough] += 1
             if gt_mask is not None and combo.detector not in record["detection"]:
-                det: dict[str, Any] = {"coverage": result.coverage}
+                det: dict[str, Any] = {"final_coverage": result.coverage}
                 for kind, pred in (("raw", result.mask_raw), ("final", result.mask)):
                     counts = M.detection_counts(pred, gt_mask)
                     det_counts[combo.detector][kind] = det_counts[combo.detector][kind] + counts
@@ -229,17 +229,18 @@ def evaluate_dataset(
                     det_images[combo.detector][kind].append(det[kind])
                 record["detection"][combo.detector] = det
             if scored:
-                smap = M.ssim_map_update(base_map, result.image, gt, _changed(result.image, image))
+                changed = result.mask if result.passthrough is None else np.zeros_like(result.mask)
+                smap = M.ssim_map_update(base_map, result.image, gt, changed)
                 record["inpainting"][combo.key] = M.image_scores(result.image, gt, gt_mask, smap)
             if combo is combos[0] and idx in sheet_idx:
-                sheet.append(SheetRow(dataset.name, name, image, result.mask, result.image, gt, gt_mask))
+                sheet.append(SheetRow(set_name, stem, image, result.mask, result.image, gt, gt_mask))
         for variant, scores in record["inpainting"].items():
             for metric in INPAINT_METRICS:
                 values[variant][metric].append(scores[metric])
         images.append(record)
 
     section: dict[str, Any] = {
-        "name": dataset.name,
+        "name": set_name,
         "path": str(dataset.root),
         "n_images": len(names),
         "mask_source": dataset.mask_source,
@@ -261,7 +262,7 @@ def evaluate_dataset(
             agg["delta_psnr_region"] = M.nanmean(
                 [v - b for v, b in zip(values[variant]["psnr_region"], base_psnr)]
             )
-            agg["n_images"] = len(values[variant]["psnr_region"])
+            agg["n_images"] = sum(math.isfinite(v) for v in values[variant]["psnr_region"])
             inpainting[variant] = agg
         section["inpainting"] = inpainting
     section["runtime_ms"] = {
@@ -326,8 +327,8 @@ def evaluate(
         key, i = ds.name, 2
         while key in report["datasets"]:
             key, i = f"{ds.name}_{i}", i + 1
-        ds.name = key
-        section, sheet = evaluate_dataset(ds, combos, base, limit=limit, sheet_rows=sheet_rows, progress=progress)
+        section, sheet = evaluate_dataset(ds, combos, base, limit=limit, sheet_rows=sheet_rows,
+                                          progress=progress, name=key)
         report["datasets"][key] = section
         rows.extend(sheet)
     with open(out_dir / "report.json", "w", encoding="utf-8") as f:
@@ -380,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
         datasets = [Dataset(p) for p in args.datasets]
         if args.synthetic > 0:
             folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed, args.size)
-            datasets.append(Dataset(folder, name=f"synthetic_{folder.name}"))
+            w, h = args.size
+            datasets.append(Dataset(folder, name=f"synthetic_n{args.synthetic}_seed{args.seed}_{w}x{h}"))
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
                 "synthetic_size": list(args.size), "limit": args.limit}
         report = evaluate(datasets, base, detectors, backends, args.out, limit=args.limit,

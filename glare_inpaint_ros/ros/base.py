@@ -39,6 +39,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -164,7 +165,6 @@ class GlareNode(Node):
         core = {k: v for k, v in changes.items() if k in SCHEMA}
         try:
             node = {k: self._node_specs[k].coerce(v) for k, v in changes.items() if k in self._node_specs}
-            self.check_node_params({**self.params, **node})
             self.remover.update(core)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
@@ -172,9 +172,6 @@ class GlareNode(Node):
         if node:
             self.on_node_params_changed(node)
         return SetParametersResult(successful=True)
-
-    def check_node_params(self, params: dict[str, Any]) -> None:
-        """Raise ``ValueError`` if a combination of node parameters is invalid (subclasses)."""
 
     def on_node_params_changed(self, changed: dict[str, Any]) -> None:
         """Apply accepted node-parameter changes (subclasses)."""
@@ -202,11 +199,11 @@ class GlareNode(Node):
             self.stats.dropped("not_received", seq - last - 1)
         self._last_seq[topic] = seq
 
-    def publish_array(self, pub, arr: np.ndarray, encoding: str, header: Header) -> None:
+    def publish_array(self, pub: Publisher, arr: np.ndarray, encoding: str, header: Header) -> None:
         """Publish ``arr`` (in ``encoding``'s channel order) with ``header``."""
         pub.publish(array_to_image(arr, encoding, header))
 
-    def publish_debug(self, pub, msg: Image, mask: np.ndarray) -> None:
+    def publish_debug(self, pub: Publisher, msg: Image, mask: np.ndarray) -> None:
         """Publish the mask outline over ``msg``'s image on ``pub`` if enabled and someone listens."""
         if not self.params.get("debug.enabled") or pub.get_subscription_count() == 0:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import array
 import sys
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
@@ -110,7 +110,3 @@ def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
     """``{name: python value}`` for a batch of parameters from a set-parameters request."""
     return {p.name: to_python(p.value) for p in params}
 
-
-def coerce_all(specs: Mapping[str, ParamSpec], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerce node-parameter changes with their specs (``ValueError`` names the first bad one)."""
-    return {k: specs[k].coerce(v) for k, v in changes.items() if k in specs}

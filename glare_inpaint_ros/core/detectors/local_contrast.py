@@ -1,5 +1,28 @@
-"""Placeholder for the local_contrast detector (being written)."""
+"""``local_contrast``: bright absolutely, or clearly brighter than the local background.
+
+After Arnold et al. 2010 (automatic segmentation of specular highlights in endoscopy): a pixel is
+specular if it is bright in absolute terms, or if it stands out from a smoothed background that
+was estimated with the candidate highlights excluded. Here:
+
+1. The working plane is ``m = min(B, G, R)``: a white (or slightly tinted) light raises every
+   channel, the smallest one the most, while bright *coloured* scene content has a low minimum.
+2. Background: ``m`` is area-downsampled so that the median window (``background_px`` px in the
+   frame) is ~9 small pixels, median-filtered, candidates (``>= median + weak_delta``) are replaced
+   by the median and the median is taken again (the highlights are excluded). A texture term, the
+   local median absolute deviation (MAD), raises the thresholds in busy regions.
+3. Weak pixels: ``m >= bg + weak_delta + mad_factor * MAD``; strong pixels:
+   ``m >= bg + strong_delta + mad_factor * MAD``, or absolutely bright (the ``threshold`` detector's
+   adaptive V threshold and low saturation).
+4. Hysteresis: weak 8-connected components are kept only if they contain a strong pixel (the
+   faint rim of a highlight is kept, isolated bright texture is not). ``hysteresis: false`` keeps
+   every weak pixel.
+
+Catches unsaturated highlights on dark or coloured surfaces, which a fixed threshold misses.
+"""
+
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -7,15 +30,82 @@ import numpy as np
 from ..params import ParamSpec
 from . import DETECTORS
 from .base import Detector
+from .threshold import MODES, ThresholdDetector, at_least, low_saturation, value_and_min
+
+#: Median window of the background estimate, in downsampled pixels.
+_WINDOW_SMALL = 9
+
+
+def background(plane: np.ndarray, background_px: int, exclude_delta: int) -> tuple[np.ndarray, np.ndarray]:
+    """Background level and texture (MAD) of a uint8 plane, at reduced resolution.
+
+    Args:
+        plane: ``HxW`` uint8.
+        background_px: median window size in ``plane`` pixels (>= 3).
+        exclude_delta: pixels brighter than the first median by this many levels are replaced by
+            it before the second median (candidate highlights excluded).
+
+    Returns:
+        ``(bg, mad)``: uint8 arrays of the *downsampled* size (``H // f x W // f``, ``f`` =
+        ``background_px // 9``, at least 1); upsample with ``cv2.resize`` as needed.
+    """
+    h, w = plane.shape
+    f = max(1, min(background_px // _WINDOW_SMALL, h // 4, w // 4))
+    k = max(3, int(round(background_px / f)) | 1)
+    small = cv2.resize(plane, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA) if f > 1 else plane
+    med = cv2.medianBlur(small, k)
+    cand = cv2.dilate(cv2.compare(small, cv2.add(med, np.full(med.shape, exclude_delta, np.uint8)), cv2.CMP_GE), None)
+    cleaned = small.copy()
+    np.copyto(cleaned, cv2.min(small, med), where=cand > 0)
+    bg = cv2.medianBlur(cleaned, k)
+    mad = cv2.medianBlur(cv2.absdiff(small, bg), k)
+    return bg, mad
+
+
+def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The 8-connected components of ``weak | strong`` that contain a ``strong`` pixel (uint8 0/255)."""
+    cand = cv2.bitwise_or(weak, strong)
+    n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return cand
+    keep = np.zeros(n, np.uint8)
+    keep[labels[strong > 0]] = 255
+    keep[0] = 0
+    return keep[labels]
 
 
 @DETECTORS.register("local_contrast")
-class Placeholderlocal_contrast(Detector):
-    PARAMS = (ParamSpec("value_min", 230, "V threshold (0..255).", 0, 255),)
+class LocalContrastDetector(Detector):
+    """Absolute brightness OR contrast against a highlight-free local background (Arnold et al. 2010)."""
 
-    def __init__(self, inner=None, **params):
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("weak_delta", 20, "A pixel whose min(B,G,R) exceeds the local background by this many 8-bit levels (+ the texture term) is a candidate.", 1, 255),
+        ParamSpec("strong_delta", 80, "Contrast (8-bit levels, + the texture term) that makes a candidate a seed; hysteresis keeps candidate regions with a seed.", 1, 255),
+        ParamSpec("mad_factor", 1.5, "Texture term: both deltas grow by this factor times the local median absolute deviation of the background (8-bit levels per level).", 0.0, 20.0),
+        ParamSpec("background_px", 72, "Size of the background median window, px in the frame (larger highlights than about half of it are found by the absolute test only).", 9, 1024),
+        ParamSpec("hysteresis", True, "Keep only candidate regions that contain a seed (strong contrast or absolutely bright); false = keep every candidate."),
+        ParamSpec("absolute_mode", "percentile", "Absolute test: value threshold mode of the 'threshold' detector (fixed / percentile / otsu, with that detector's defaults).", choices=MODES),
+        ParamSpec("saturation_max", 100, "Absolute test: maximum HSV saturation (0..255) of an absolutely bright pixel.", 0, 255),
+    )
+
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        self._absolute = ThresholdDetector(mode=self.params["absolute_mode"])
 
     def _detect(self, bgr: np.ndarray) -> np.ndarray:
-        hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-        return cv2.inRange(hsv, (0, 0, self.params["value_min"]), (180, 60, 255))
+        p = self.params
+        value, minimum = value_and_min(bgr)
+        h, w = value.shape
+        bg, mad = background(minimum, p["background_px"], p["weak_delta"])
+        size = (w, h)
+        thr_weak = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["weak_delta"]), size, interpolation=cv2.INTER_LINEAR)
+        weak = cv2.compare(minimum, thr_weak, cv2.CMP_GE)
+        level = self._absolute.value_threshold(value)
+        bright = cv2.bitwise_and(
+            at_least(value, level), low_saturation(value, minimum, p["saturation_max"])
+        )
+        if not p["hysteresis"]:
+            return cv2.bitwise_or(weak, bright)
+        thr_strong = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["strong_delta"]), size, interpolation=cv2.INTER_LINEAR)
+        strong = cv2.bitwise_or(cv2.compare(minimum, thr_strong, cv2.CMP_GE), bright)
+        return hysteresis(weak, strong)

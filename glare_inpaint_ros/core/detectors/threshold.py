@@ -36,6 +36,13 @@ def value_and_min(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r)
 
 
+def at_least(plane: np.ndarray, level: int) -> np.ndarray:
+    """Mask (uint8 0/255) of ``plane >= level`` for a uint8 plane (``cv2.threshold``, any size)."""
+    if level <= 0:
+        return np.full(plane.shape, 255, np.uint8)
+    return cv2.threshold(plane, level - 1, 255, cv2.THRESH_BINARY)[1]
+
+
 def low_saturation(value: np.ndarray, minimum: np.ndarray, saturation_max: int) -> np.ndarray:
     """Mask (uint8 0/255) of pixels whose HSV saturation is <= ``saturation_max`` (0..255).
 
@@ -116,5 +123,5 @@ class ThresholdDetector(Detector):
     def _detect(self, bgr: np.ndarray) -> np.ndarray:
         value, minimum = value_and_min(bgr)
         self.last_threshold = self.value_threshold(value)
-        bright = cv2.compare(value, self.last_threshold, cv2.CMP_GE)
+        bright = at_least(value, self.last_threshold)
         return cv2.bitwise_and(bright, low_saturation(value, minimum, self.params["saturation_max"]))
