@@ -1,0 +1,100 @@
+"""Mask operations: speck removal, hole filling, dilation, coverage guard (checked against labelling)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.core.masks import (
+    MaskRefiner, clean_components, coverage, dilate, fill_small_holes, remove_small_components,
+)
+
+
+def _reference(mask: np.ndarray, min_area: int, max_hole: int) -> np.ndarray:
+    """Slow, obviously-correct version with connectedComponentsWithStats."""
+    out = mask.copy()
+    if min_area > 1:
+        n, lab, st, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+        for i in range(1, n):
+            if st[i, cv2.CC_STAT_AREA] < min_area:
+                out[lab == i] = 0
+    if max_hole > 0:
+        inv = cv2.bitwise_not(out)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+        h, w = out.shape
+        for i in range(1, n):
+            x, y, bw, bh, area = st[i]
+            if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+                continue
+            if area <= max_hole:
+                out[lab == i] = 255
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_clean_components_matches_labelling(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = np.zeros((90, 120), np.uint8)
+    for _ in range(rng.integers(1, 8)):
+        c = (int(rng.integers(0, 120)), int(rng.integers(0, 90)))
+        cv2.ellipse(m, c, (int(rng.integers(2, 20)), int(rng.integers(2, 15))), float(rng.uniform(0, 180)), 0, 360, 255, -1)
+        cv2.ellipse(m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1)  # holes
+    m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 255  # specks
+    m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 0  # pinholes
+    min_area, max_hole = int(rng.integers(2, 12)), int(rng.integers(1, 30))
+    np.testing.assert_array_equal(clean_components(m, min_area, max_hole), _reference(m, min_area, max_hole))
+
+
+def test_speck_removed_blob_kept_and_hole_filled() -> None:
+    m = np.zeros((50, 50), np.uint8)
+    m[5, 5] = 255
+    m[10:30, 10:30] = 255
+    m[18:20, 18:20] = 0
+    out = fill_small_holes(remove_small_components(m, 4), 16)
+    assert out[5, 5] == 0
+    assert out[18:20, 18:20].all() and out[10:30, 10:30].all()
+    assert m[5, 5] == 255 and m[18, 18] == 0  # input untouched
+
+
+def test_border_background_is_not_a_hole() -> None:
+    m = np.zeros((20, 20), np.uint8)
+    m[:, 5] = 255  # splits off a 5-px wide strip touching the border
+    assert fill_small_holes(m, 1000)[:, :5].max() == 0
+
+
+def test_dilation_grows_by_half_kernel() -> None:
+    m = np.zeros((41, 41), np.uint8)
+    m[20, 20] = 255
+    for shape in ("ellipse", "rect", "cross"):
+        d = dilate(m, 7, shape)
+        assert d[20, 17] == 255 and d[20, 23] == 255 and d[20, 16] == 0
+    assert dilate(m, 0) is m
+
+
+def test_refiner_reports_flooding_and_coverage() -> None:
+    r = MaskRefiner(**{"max_coverage": 0.1, "dilation.kernel_size": 0, "min_area": 0})
+    m = np.zeros((100, 100), np.uint8)
+    m[:20, :] = 255
+    res = r.refine(m)
+    assert res.coverage == pytest.approx(0.2) and res.flooded
+    m[:] = 0
+    m[:5, :] = 255
+    res = r.refine(m)
+    assert res.coverage == pytest.approx(coverage(m)) and not res.flooded
+
+
+@pytest.mark.parametrize("bad", [{"dilation.kernel_size": -1}, {"dilation.kernel_shape": "star"}, {"max_coverage": 1.5}, {"min_area": 2.5}])
+def test_refiner_refuses_invalid_params(bad: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        MaskRefiner(**bad)
+
+
+def test_refiner_rejects_bad_masks() -> None:
+    r = MaskRefiner()
+    with pytest.raises(TypeError):
+        r.refine(np.zeros((4, 4), np.float32))
+    with pytest.raises(ValueError):
+        r.refine(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError):
+        r.refine(np.zeros((0, 4), np.uint8))
