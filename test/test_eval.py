@@ -243,6 +243,7 @@ def eval_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_eval_writes_report_files(eval_run: Path) -> None:
     for name in ("report.md", "report.json", "contact_sheet.png"):
         assert (eval_run / name).stat().st_size > 0
+    assert not (eval_run / "outputs").exists()  # only with --save-outputs when clean GT exists
     sheet = cv2.imread(str(eval_run / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[1] == 4 * 240
     md = (eval_run / "report.md").read_text()
@@ -293,7 +294,9 @@ def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     ds = sets["nogt"]
     assert "detection" not in ds and "inpainting" not in ds
     assert len(ds["images"]) == 2 and set(ds["runtime_ms"]) == {"threshold/fast"}
-    assert "inpainting" not in sets["masks_only"]
+    assert sorted(p.name for p in (out / "outputs" / "nogt").iterdir()) == [
+        "img0.png", "img0_mask.png", "img1.png", "img1_mask.png"]
+    assert "inpainting" not in sets["masks_only"] and (out / "outputs" / "masks_only" / "0001.png").is_file()
     assert 0.0 <= sets["masks_only"]["detection"]["threshold"]["raw"]["f1"] <= 1.0
     assert cv2.imread(str(out / "contact_sheet.png")) is not None
 

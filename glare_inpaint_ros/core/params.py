@@ -131,6 +131,12 @@ class Schema:
             raise ValueError(f"parameter {spec.name!r} declared twice")
         self._specs[spec.name] = spec
 
+    def replace(self, spec: ParamSpec) -> None:
+        """Swap the spec of an already declared name (e.g. to widen its ``choices``)."""
+        if spec.name not in self._specs:
+            raise KeyError(f"parameter {spec.name!r} is not declared")
+        self._specs[spec.name] = spec
+
     def extend(self, specs: Iterable[ParamSpec], prefix: str = "") -> None:
         for spec in specs:
             self.add(spec.prefixed(prefix))

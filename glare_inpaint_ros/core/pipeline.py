@@ -7,7 +7,7 @@ files in ``config/`` (nested YAML and ROS ``ros__parameters`` files are flattene
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -41,6 +41,21 @@ def build_schema() -> Schema:
 
 
 SCHEMA = build_schema()
+
+
+def _follow_registry(registry: Any, choice_key: str, prefix: str) -> None:
+    """Keep :data:`SCHEMA` in step with plugins registered after it was built: the new name becomes
+    a valid ``choice_key`` value and its ``PARAMS`` are declared under ``prefix.<name>``."""
+
+    def on_register(name: str, cls: type) -> None:
+        SCHEMA.replace(replace(SCHEMA[choice_key], choices=tuple(registry.names())))
+        SCHEMA.extend(getattr(cls, "PARAMS", ()), f"{prefix}.{name}")
+
+    registry.add_listener(on_register)
+
+
+_follow_registry(DETECTORS, "detector.type", "detector")
+_follow_registry(INPAINTERS, "inpainting.backend", "inpainting")
 
 
 def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[str, Any]:

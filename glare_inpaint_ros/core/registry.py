@@ -17,6 +17,12 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._classes: dict[str, type[T]] = {}
+        self._listeners: list[Callable[[str, type[T]], None]] = []
+
+    def add_listener(self, callback: Callable[[str, type[T]], None]) -> None:
+        """Call ``callback(name, cls)`` after every later registration (e.g. a plugin imported
+        after the parameter schema was built, so the schema can learn its name and parameters)."""
+        self._listeners.append(callback)
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         """Class decorator: ``@DETECTORS.register("threshold")``."""
@@ -26,6 +32,8 @@ class Registry(Generic[T]):
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             cls.name = name  # type: ignore[attr-defined]
             self._classes[name] = cls
+            for callback in self._listeners:
+                callback(name, cls)
             return cls
 
         return decorator

@@ -459,24 +459,23 @@ class TemporalFill:
             motion = self._tracker.update(image, stamp)
         elif motion.shape != image.shape[:2]:
             raise ValueError(f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
-        hole = m > 0
         out = image.copy()
-        out[hole] = spatial[hole]
+        cv2.copyTo(spatial, m, out)
         if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
                               and not motion.is_reset):
             return out  # late / duplicated frame: spatial fill, state untouched
         source = np.zeros(image.shape[:2], np.uint8)
         usable = (not motion.is_reset and self._prev_out is not None
                   and self._prev_out.shape == image.shape and motion.prev_stamp == self._last_stamp)
-        flow = motion.flow_small() if usable and hole.any() else None
-        age = np.zeros(image.shape[:2], np.float32)
+        flow = motion.flow_small() if usable and cv2.countNonZero(m) else None
+        # Age of every pixel's content: 0 outside the mask, "never" inside unless filled temporally.
+        age = cv2.multiply(m, float(_NEVER) / 255.0, dtype=cv2.CV_32F)
         small_mask = None
         if motion.small_size != (0, 0):
             small_mask = cv2.resize(m, motion.small_size, interpolation=cv2.INTER_AREA)
             small_mask = cv2.compare(small_mask, 0, cv2.CMP_GT)
         if flow is not None and small_mask is not None:
             self._fill_temporal(image, m, spatial, motion, flow, small_mask, out, age, source)
-        age[hole & (source != 1)] = _NEVER
         self._prev_out = out.copy()
         self._age = age
         self._prev_mask_small = small_mask
@@ -520,7 +519,7 @@ class TemporalFill:
     _small_grid: _Grid | None = None
 
     def _refine_translation(self, image_roi: np.ndarray, hole: np.ndarray, ring_kernel: np.ndarray,
-                            mx: np.ndarray, my: np.ndarray, iterations: int = 2) -> np.ndarray:
+                            mx: np.ndarray, my: np.ndarray, iterations: int = 1) -> np.ndarray:
         """Refine the ROI's remap maps (in place) by a common sub-pixel translation; return the warped previous output.
 
         Lucas-Kanade (Gauss-Newton) on the ring around the hole at full resolution: the pixels
@@ -570,18 +569,23 @@ class TemporalFill:
         filled_small, ok_small = self._hole_flow(motion, flow, small_mask)
         if not ok_small.any():
             return
-        flow_full = upsample_flow(filled_small, (h, w))
-        ok_full = cv2.resize(ok_small, (w, h), interpolation=cv2.INTER_NEAREST)
+        sx, sy = motion.scale
         feather = p["feather_px"]
         alpha = np.float32(p["spatial_weight"])
         max_age = np.float32(p["max_age_s"] - motion.dt)
         ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * p["ring_px"] + 1, 2 * p["ring_px"] + 1))
         for x0, y0, x1, y1 in component_boxes(m, max(feather + 1, p["ring_px"])):
             hole = m[y0:y1, x0:x1] > 0
-            ok = hole & (ok_full[y0:y1, x0:x1] > 0)
+            # Sample the reduced-resolution flow / reliability at this ROI's full-res pixel centres.
+            gx, gy = self._grid.get((h, w))
+            sxm = (gx[y0:y1, x0:x1] + np.float32(0.5)) * np.float32(sx) - np.float32(0.5)
+            sym = (gy[y0:y1, x0:x1] + np.float32(0.5)) * np.float32(sy) - np.float32(0.5)
+            ok = hole & (cv2.remap(ok_small, sxm, sym, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE) > 0)
             if not ok.any():
                 continue
-            mx, my = _flow_maps(self._grid, flow_full, (x0, y0, x1, y1))
+            f = cv2.remap(filled_small, sxm, sym, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            mx = gx[y0:y1, x0:x1] + f[..., 0] * np.float32(1.0 / sx)
+            my = gy[y0:y1, x0:x1] + f[..., 1] * np.float32(1.0 / sy)
             prev = self._refine_translation(image[y0:y1, x0:x1], hole, ring_kernel, mx, my)
             ok &= (mx >= 0) & (my >= 0) & (mx <= w - 1) & (my <= h - 1)
             prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
@@ -611,7 +615,8 @@ class TemporalFill:
             src[use & ~seen] = 2
             src[use & seen] = 1  # observed background (blended with the spatial fill on seams)
             age_roi = age[y0:y1, x0:x1]
-            age_roi[src == 1] = prev_age[src == 1] + np.float32(motion.dt)
+            t_sel = use & seen
+            age_roi[t_sel] = prev_age[t_sel] + np.float32(motion.dt)
 
 
 @dataclass

@@ -168,6 +168,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "# Glare removal evaluation",
         "",
         f"- detectors: {', '.join(meta.get('detectors', []))}; backends: {', '.join(meta.get('backends', []))}",
+        *([f"- skipped (cannot be built with this config): "
+           + "; ".join(f"{k}: {v}" for k, v in meta["skipped"].items())] if meta.get("skipped") else []),
         f"- created: {meta.get('created', '-')}; command: `{' '.join(meta.get('argv', []))}`",
         "- conventions: masks 255 = glare; detection scores are pixel-wise (pooled over all pixels of "
         "the set; 'mean F1' = mean of per-image F1; empty prediction and empty GT = 1.0); PSNR in dB "
@@ -186,7 +188,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"## {name}",
             "",
             f"`{ds['path']}`: {ds['n_images']} images; GT glare mask: {source}; clean GT: "
-            f"{'yes' if ds.get('has_gt') else 'no'}; contact sheet: {ds['primary']}.",
+            f"{'yes' if ds.get('has_gt') else 'no'}; contact sheet: {ds['primary']}"
+            + (f"; outputs of {ds['primary']} in `{ds['outputs']}`." if ds.get("outputs") else "."),
             "",
         ]
         if "detection" in ds:

@@ -20,8 +20,9 @@ is reset first: images are unrelated frames) and scored:
   pipeline passed the frame through (``empty_mask``, ``max_coverage``).
 
 Outputs in ``--out``: ``report.md`` (tables), ``report.json`` (aggregates and per-image scores; NaN
-written as null) and ``contact_sheet.png`` (input | final mask | output | ground truth of a few
-images per set, first detector/backend combination). The synthetic set is generated once into
+written as null), ``contact_sheet.png`` (input | final mask | output | ground truth of a few
+images per set, first detector/backend combination) and, for sets without clean ground truth (or
+all sets with ``--save-outputs``), that combination's outputs in ``outputs/<set>/``. The synthetic set is generated once into
 ``OUT/synthetic/n<N>_seed<S>_<W>x<H>_<hash of synth.py>/`` and reused by later runs.
 """
 
@@ -49,7 +50,7 @@ from ..core.masks import coverage, dilate
 from ..core.pipeline import GlareRemover, load_config
 from ..core.registry import Registry
 from . import metrics as M
-from .dataset import DERIVED_MASK_THRESHOLD, Dataset
+from .dataset import DERIVED_MASK_THRESHOLD, Dataset, write_image
 from .report import SheetRow, write_contact_sheet, write_markdown
 
 #: Images per data set shown in the contact sheet (evenly spaced through the set).
@@ -98,12 +99,34 @@ def parse_names(text: str | None, registry: Registry, default: str) -> list[str]
     return names
 
 
-def build_combos(base: dict[str, Any], detectors: list[str], backends: list[str]) -> list[Combo]:
-    """A :class:`GlareRemover` per (detector, backend), in that nesting order."""
-    return [
-        Combo(d, b, GlareRemover({**base, "detector.type": d, "inpainting.backend": b}))
-        for d in detectors for b in backends
-    ]
+def build_combos(
+    base: dict[str, Any], detectors: list[str], backends: list[str],
+    skipped: dict[str, str] | None = None,
+) -> list[Combo]:
+    """A :class:`GlareRemover` per (detector, backend), in that nesting order.
+
+    Args:
+        skipped: if given, a combination that cannot be built with the base config (e.g. the
+            ``static`` detector without its mask file, a learned backend without its model) is
+            left out and its ``ValueError`` message stored here under ``detector/backend``;
+            otherwise the error propagates.
+
+    Raises:
+        ValueError: a combination cannot be built (``skipped`` None), or none can.
+    """
+    combos = []
+    for d in detectors:
+        for b in backends:
+            try:
+                combos.append(Combo(d, b, GlareRemover({**base, "detector.type": d, "inpainting.backend": b})))
+            except ValueError as exc:
+                if skipped is None:
+                    raise
+                skipped[f"{d}/{b}"] = str(exc)
+    if not combos:
+        raise ValueError("no detector/backend combination could be built: "
+                         + "; ".join(f"{k}: {v}" for k, v in (skipped or {}).items()))
+    return combos
 
 
 def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]) -> Path:
@@ -154,6 +177,7 @@ def evaluate_dataset(
     sheet_rows: int = DEFAULT_SHEET_ROWS,
     progress: bool = True,
     name: str | None = None,
+    save_dir: Path | None = None,
 ) -> tuple[dict[str, Any], list[SheetRow]]:
     """Run every combination over ``dataset`` and score it.
 
@@ -165,6 +189,8 @@ def evaluate_dataset(
         sheet_rows: images of this set to put in the contact sheet.
         progress: show a tqdm bar on stderr.
         name: the set's name in the report (default ``dataset.name``).
+        save_dir: if given, the first combination's output and final mask of every image are
+            written there as ``<stem>.png`` and ``<stem>_mask.png`` (255 = glare).
 
     Returns:
         the set's report section (one entry of ``report.json``'s ``datasets``) and its
@@ -173,6 +199,8 @@ def evaluate_dataset(
     from tqdm import tqdm
 
     set_name = name or dataset.name
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
     names = dataset.names()[: limit if limit else None]
     detectors = list(dict.fromkeys(c.detector for c in combos))
     backends = list(dict.fromkeys(c.backend for c in combos))
@@ -232,6 +260,9 @@ def evaluate_dataset(
                 changed = result.mask if result.passthrough is None else np.zeros_like(result.mask)
                 smap = M.ssim_map_update(base_map, result.image, gt, changed)
                 record["inpainting"][combo.key] = M.image_scores(result.image, gt, gt_mask, smap)
+            if combo is combos[0] and save_dir is not None:
+                write_image(save_dir / f"{stem}.png", result.image)
+                write_image(save_dir / f"{stem}_mask.png", result.mask)
             if combo is combos[0] and idx in sheet_idx:
                 sheet.append(SheetRow(set_name, stem, image, result.mask, result.image, gt, gt_mask))
         for variant, scores in record["inpainting"].items():
@@ -301,19 +332,30 @@ def evaluate(
     sheet_rows: int = DEFAULT_SHEET_ROWS,
     progress: bool = True,
     meta: dict[str, Any] | None = None,
+    save_outputs: bool = False,
+    skip_unbuildable: bool = False,
 ) -> dict[str, Any]:
     """Evaluate every set and write ``report.md``, ``report.json`` and ``contact_sheet.png``.
+
+    The first combination's outputs and masks go to ``out_dir/outputs/<set>/`` for sets without
+    clean ground truth (nothing else shows how they fared), and for every set with
+    ``save_outputs``. With ``skip_unbuildable`` combinations that cannot be built are left out
+    (listed in ``meta.skipped``) instead of failing the run.
 
     Returns:
         the report as written to ``report.json`` (before NaN -> null).
     """
-    combos = build_combos(base, detectors, backends)
+    skipped: dict[str, str] = {}
+    combos = build_combos(base, detectors, backends, skipped if skip_unbuildable else None)
+    for key, reason in skipped.items():
+        print(f"glare-inpaint eval: skipping {key}: {reason}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "meta": {
             **(meta or {}),
-            "detectors": detectors,
-            "backends": backends,
+            "detectors": list(dict.fromkeys(c.detector for c in combos)),
+            "backends": list(dict.fromkeys(c.backend for c in combos)),
+            "skipped": skipped,
             "config": base,
             "psnr_cap_db": M.PSNR_CAP_DB,
             "derived_mask_threshold": DERIVED_MASK_THRESHOLD,
@@ -327,8 +369,11 @@ def evaluate(
         key, i = ds.name, 2
         while key in report["datasets"]:
             key, i = f"{ds.name}_{i}", i + 1
+        save_dir = out_dir / "outputs" / key if save_outputs or not ds.has_gt else None
         section, sheet = evaluate_dataset(ds, combos, base, limit=limit, sheet_rows=sheet_rows,
-                                          progress=progress, name=key)
+                                          progress=progress, name=key, save_dir=save_dir)
+        if save_dir is not None:
+            section["outputs"] = str(save_dir)
         report["datasets"][key] = section
         rows.extend(sheet)
     with open(out_dir / "report.json", "w", encoding="utf-8") as f:
@@ -359,11 +404,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
                         help="synthetic image size in px (default 640x480)")
     parser.add_argument("--config", type=Path, help="base pipeline config (YAML, nested or ROS parameter file)")
-    parser.add_argument("--detectors", help="comma-separated detector types, or 'all' (default: the config's detector.type)")
-    parser.add_argument("--backends", help="comma-separated inpainting backends, or 'all' (default: the config's inpainting.backend)")
+    parser.add_argument("--detectors", help="comma-separated detector types, or 'all' (default: the config's "
+                        "detector.type); with 'all' those that cannot run on the config are skipped")
+    parser.add_argument("--backends", help="comma-separated inpainting backends, or 'all' (default: the config's "
+                        "inpainting.backend); with 'all' those that cannot run on the config are skipped")
     parser.add_argument("--limit", type=int, help="score only the first N images of each set")
     parser.add_argument("--sheet-rows", type=int, default=DEFAULT_SHEET_ROWS,
                         help=f"images per set in the contact sheet (default {DEFAULT_SHEET_ROWS})")
+    parser.add_argument("--save-outputs", action="store_true",
+                        help="write the first combination's outputs and masks to OUT/outputs/<set>/ "
+                             "(always done for sets without clean ground truth)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--out", type=Path, required=True, help="output folder for report.md/.json and contact_sheet.png")
 
@@ -386,7 +436,9 @@ def run(args: argparse.Namespace) -> int:
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
                 "synthetic_size": list(args.size), "limit": args.limit}
         report = evaluate(datasets, base, detectors, backends, args.out, limit=args.limit,
-                          sheet_rows=args.sheet_rows, progress=not args.no_progress, meta=meta)
+                          sheet_rows=args.sheet_rows, progress=not args.no_progress, meta=meta,
+                          save_outputs=args.save_outputs,
+                          skip_unbuildable="all" in f"{args.detectors},{args.backends}".split(","))
     except (ValueError, OSError, ImportError) as exc:
         print(f"glare-inpaint eval: error: {exc}", file=sys.stderr)
         return 2

@@ -61,7 +61,9 @@ def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0, gain: f
     total_w = float(ws[-1].sum())
     n_ch = 1 if image.ndim == 2 else image.shape[2]
     mean = cs[-1].reshape(-1, n_ch).sum(axis=0) / np.float32(total_w)
-    col = _blend(cs[-1], ws[-1], np.broadcast_to(mean.astype(np.float32).reshape(1, 1, n_ch), cs[-1].shape[:2] + (n_ch,)).reshape(cs[-1].shape), gain)
+    flat = np.empty(cs[-1].shape, np.float32)
+    flat.reshape(-1, n_ch)[:] = mean
+    col = _blend(cs[-1], ws[-1], flat, gain)
     for lvl in range(len(cs) - 2, -1, -1):
         up = cv2.pyrUp(col, dstsize=ws[lvl].shape[::-1]).reshape(cs[lvl].shape)
         col = _blend(cs[lvl], ws[lvl], up, gain)
@@ -71,21 +73,25 @@ def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0, gain: f
 
 
 def _blend(c: np.ndarray, w: np.ndarray, coarse: np.ndarray, gain: float) -> np.ndarray:
-    """``coarse + alpha * (c / w - coarse)`` with ``alpha = min(1, gain * w)`` (float32), written
-    as ``coarse * (1 - alpha) + c * (alpha / w)``: the per-pixel factors are computed on the
-    single weight plane and expanded to the colour channels with ``cv2.merge``, so every colour
-    operation is a same-shape elementwise one (numpy broadcasting over an interleaved 3-channel
-    axis is ~10x slower)."""
-    alpha = np.minimum(w * np.float32(gain), np.float32(1.0))
-    k_own = alpha / np.maximum(w, np.float32(_EPS))
-    k_coarse = np.float32(1.0) - alpha
+    """``coarse + alpha * (c / w - coarse)`` with ``alpha = min(1, gain * w)`` (float32).
+
+    Written as ``c * (alpha / w) + coarse * (1 - alpha)``: the per-pixel factors are computed on
+    the single weight plane and expanded to the colour channels with ``cv2.merge``, so every
+    colour operation is a same-shape elementwise one (numpy broadcasting over an interleaved
+    3-channel axis is ~10x slower). ``coarse`` is overwritten (callers pass a fresh array).
+    """
+    alpha = w * np.float32(gain)
+    np.minimum(alpha, np.float32(1.0), out=alpha)
+    k_own = np.maximum(w, np.float32(_EPS))
+    np.divide(alpha, k_own, out=k_own)
+    k_coarse = np.subtract(np.float32(1.0), alpha, out=alpha)
     if c.ndim == 3:
         n = c.shape[2]
-        k_own, k_coarse = cv2.merge([k_own] * n), cv2.merge([k_coarse] * n)
-        if n == 1:
-            k_own, k_coarse = k_own.reshape(c.shape), k_coarse.reshape(c.shape)
+        k_own = cv2.merge([k_own] * n).reshape(c.shape)
+        k_coarse = cv2.merge([k_coarse] * n).reshape(c.shape)
     out = c * k_own
-    out += coarse * k_coarse
+    coarse *= k_coarse
+    out += coarse
     return out
 
 

@@ -1,0 +1,250 @@
+"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal.py, eval/sequences.py)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.core.inpainting import INPAINTERS
+from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
+from glare_inpaint_ros.core.temporal import OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask
+
+
+def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
+    """A smooth random colour texture (BGR uint8), wide enough to slide a window over."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32)
+    big = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
+    big = cv2.GaussianBlur(big, (0, 0), 2.0)
+    big = (big - big.min()) / (big.max() - big.min())
+    return np.ascontiguousarray((40 + 170 * big).astype(np.uint8))
+
+
+def _tm(**kw) -> TemporalMask:
+    return TemporalMask(**{"motion_compensation": False, **kw})
+
+
+def _run_pixel(tm: TemporalMask, detections: list[bool], stamps: list[float]) -> list[bool]:
+    """Feed a 4x4 mask whose pixel (1, 1) follows ``detections``; return that pixel's output."""
+    out = []
+    for d, t in zip(detections, stamps):
+        m = np.zeros((4, 4), np.uint8)
+        m[1, 1] = 255 if d else 0
+        out.append(bool(tm.update(m, t)[1, 1]))
+    return out
+
+
+def test_hysteresis_enter_and_exit_counts() -> None:
+    # 10 Hz: window 0.5 s -> M = 5 frames, N = ceil(0.6 * 5) = 3; exit 0.3 s -> K = 3 misses.
+    window_s, frac, exit_s, rate = 0.5, 0.6, 0.3, 10.0
+    m_frames, k_frames = round(window_s * rate), round(exit_s * rate)
+    n_frames = math.ceil(frac * m_frames)
+    tm = _tm(window_s=window_s, enter_fraction=frac, exit_s=exit_s)
+    quiet, on, off = 10, 8, 6
+    det = [False] * quiet + [True] * on + [False] * off
+    out = _run_pixel(tm, det, [i / rate for i in range(len(det))])
+    assert tm.counts() == (n_frames, m_frames, k_frames)
+    first_in = out.index(True)
+    assert first_in == quiet + n_frames - 1  # enters on the N-th consecutive detection
+    last_in = len(out) - 1 - out[::-1].index(True)
+    assert last_in == quiet + on + k_frames - 2  # still in after K-1 misses, out after K
+    assert not out[quiet + on + k_frames - 1]
+    # Intermittent detection (every other frame) reaches N of M and then never leaves (gaps < K).
+    tm.reset()
+    det = [False] * quiet + [i % 2 == 0 for i in range(12)]
+    out = _run_pixel(tm, det, [i / rate for i in range(len(det))])
+    assert out[quiet + 4] and not out[quiet + 3]  # 3rd hit (frame +4) makes 3 of the last 5
+    assert all(out[quiet + 4:])
+
+
+def _on_off_times(rate: float) -> tuple[float, float]:
+    tm = _tm(window_s=0.5, enter_fraction=0.6, exit_s=0.3)
+    stamps = [i / rate for i in range(int(3.0 * rate))]
+    det = [1.0 <= t < 2.0 for t in stamps]
+    out = _run_pixel(tm, det, stamps)
+    t_on = stamps[out.index(True)]
+    t_off = stamps[len(out) - out[::-1].index(True)]
+    return t_on, t_off
+
+
+def test_same_behaviour_at_10_and_60_hz() -> None:
+    on10, off10 = _on_off_times(10.0)
+    on60, off60 = _on_off_times(60.0)
+    # Same time constants: the switching times agree to within one frame of the slower stream.
+    assert abs(on10 - on60) <= 0.1 + 1e-9
+    assert abs(off10 - off60) <= 0.1 + 1e-9
+    assert 1.0 < on60 < 1.5 and 2.0 < off60 < 2.5
+
+
+def test_dropped_frames_do_not_change_the_mask_of_a_steady_highlight() -> None:
+    rate = 30.0
+    stamps = [i / rate for i in range(40)]
+    dropped = set(range(15, 21))  # 0.2 s of missing frames (< max_gap_s = 0.5)
+    det = [i >= 5 for i in range(40)]
+    full = _run_pixel(_tm(), det, stamps)
+    kept = [i for i in range(40) if i not in dropped]
+    tm = _tm()
+    with_gap = _run_pixel(tm, [det[i] for i in kept], [stamps[i] for i in kept])
+    assert with_gap == [full[i] for i in kept]
+    # A pixel detected right before and after the gap stays in (the gap is not evidence of absence
+    # beyond exit_s worth of time: 0.2 s < exit_s = 0.3 s).
+    assert with_gap[kept.index(21)]
+
+
+def test_out_of_order_frame_is_ignored_for_the_state() -> None:
+    rng = np.random.default_rng(1)
+    masks = [np.where(rng.random((8, 8)) < 0.4, 255, 0).astype(np.uint8) for _ in range(8)]
+    stamps = [0.1 * i for i in range(8)]
+    ref = _tm()
+    expected = [ref.update(m, t) for m, t in zip(masks, stamps)]
+    tm = _tm()
+    for i, (m, t) in enumerate(zip(masks, stamps)):
+        np.testing.assert_array_equal(tm.update(m, t), expected[i])
+        if i == 4:  # a late frame (older stamp, within max_gap_s): per-frame mask, state untouched
+            late = np.full((8, 8), 255, np.uint8)
+            np.testing.assert_array_equal(tm.update(late, t - 0.05), late)
+    tracker = MotionTracker()
+    tracker.update(None, 1.0)
+    assert tracker.update(None, 0.9).event == OUT_OF_ORDER
+
+
+def _held_mask_after(event_image: np.ndarray, event_stamp: float, image: np.ndarray) -> np.ndarray:
+    """Hold a detected square for 10 frames, then show ``event_image`` at ``event_stamp`` with no detection."""
+    tm = TemporalMask(window_s=0.3, enter_fraction=0.5, exit_s=2.0, motion_compensation=False)
+    m = np.zeros(image.shape[:2], np.uint8)
+    m[40:60, 40:60] = 255
+    for i in range(10):
+        tm.update(m, 0.1 * i, image)
+    return tm.update(np.zeros_like(m), event_stamp, event_image)
+
+
+def test_reset_on_scene_cut_backwards_jump_and_gap() -> None:
+    a = _texture(120, 160, seed=1)
+    b = (_texture(120, 160, seed=9) * 0.3).astype(np.uint8)  # a different, darker scene
+    assert _held_mask_after(a, 1.0, a).any()  # same scene: still held (exit_s = 2 s)
+    assert not _held_mask_after(b, 1.0, a).any()  # scene cut: restarted
+    assert not _held_mask_after(a, -10.0, a).any()  # time jump backwards: restarted
+    assert not _held_mask_after(a, 5.0, a).any()  # gap > max_gap_s: restarted
+    tracker = MotionTracker()
+    tracker.update(a, 0.0)
+    assert tracker.update(b, 0.1).event == "reset_scene_cut"
+    assert tracker.update(b, -20.0).event == "reset_backwards"
+    assert tracker.update(b, 10.0).event == "reset_gap"
+
+
+def _sliding_sequence(n: int, step: int, h: int = 120, w: int = 160):
+    """Frames of a texture sliding left by ``step`` px per frame with a fixed saturated square."""
+    tex = _texture(h, w + step * n + 8, seed=2)
+    frames, cleans = [], []
+    for i in range(n):
+        clean = np.ascontiguousarray(tex[:, step * i: step * i + w])
+        img = clean.copy()
+        img[50:74, 60:84] = 255
+        frames.append(img)
+        cleans.append(clean)
+    mask = np.zeros((h, w), np.uint8)
+    mask[46:78, 56:88] = 255
+    return frames, cleans, mask
+
+
+def test_temporal_fill_reproduces_background_seen_before() -> None:
+    frames, cleans, mask = _sliding_sequence(14, 3)
+    telea = INPAINTERS.get("telea")()
+    tf = TemporalFill()
+    hole = mask > 0
+    err_t = err_s = 0.0
+    for i, img in enumerate(frames):
+        spatial = telea.inpaint(img, mask)
+        out = tf.update(img, mask, spatial, stamp=i / 30.0)
+        np.testing.assert_array_equal(out[~hole], img[~hole])  # outside the mask: bit-identical
+        if i >= 12:  # the background under the square slid in from the right edge by now
+            err_t += float(np.abs(out[hole].astype(float) - cleans[i][hole]).mean())
+            err_s += float(np.abs(spatial[hole].astype(float) - cleans[i][hole]).mean())
+    assert (tf.last_source[hole] == 1).mean() > 0.8
+    assert err_t < 0.4 * err_s, (err_t, err_s)
+
+
+def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
+    telea = INPAINTERS.get("telea")()
+    frames, _, mask = _sliding_sequence(3, 3)
+    tf = TemporalFill(spatial_weight=1.0)
+    spatial0 = telea.inpaint(frames[0], mask)
+    np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, stamp=0.0), spatial0)  # nothing seen yet
+    # The glare moves WITH the surface (the whole frame, square included, slides): the background
+    # under it was never visible, so the inner part of the hole is the spatial fill.
+    tex = _texture(120, 200, seed=3)
+    tf.reset()
+    inner = np.zeros((120, 160), bool)
+    for i in range(5):
+        img = np.ascontiguousarray(tex[:, 2 * i: 2 * i + 160]).copy()
+        img[50:74, 60 - 2 * i: 84 - 2 * i] = 255
+        m = np.zeros((120, 160), np.uint8)
+        m[46:78, 56 - 2 * i: 88 - 2 * i] = 255
+        spatial = telea.inpaint(img, m)
+        out = tf.update(img, m, spatial, stamp=i / 30.0)
+        inner[:] = False
+        inner[52:72, 62 - 2 * i: 82 - 2 * i] = True
+        np.testing.assert_array_equal(out[inner], spatial[inner])
+    # Unreliable flow (the previous frame shows another texture, below the scene-cut threshold):
+    tf.reset()
+    a, b = _texture(120, 160, seed=4), _texture(120, 160, seed=5)
+    tf.update(a, mask, telea.inpaint(a, mask), stamp=0.0)
+    spatial_b = telea.inpaint(b, mask)
+    np.testing.assert_array_equal(tf.update(b, mask, spatial_b, stamp=0.033), spatial_b)
+
+
+def test_bad_input_is_rejected() -> None:
+    tf = TemporalFill()
+    img = np.zeros((20, 30, 3), np.uint8)
+    with pytest.raises(ValueError, match="does not match"):
+        tf.update(img, np.zeros((20, 31), np.uint8), img, stamp=0.0)
+    with pytest.raises(ValueError, match="spatial"):
+        tf.update(img, np.zeros((20, 30), np.uint8), np.zeros((20, 30, 4), np.uint8), stamp=0.0)
+    with pytest.raises(ValueError, match="does not match"):
+        TemporalMask().update(np.zeros((20, 31), np.uint8), 0.0, img)
+    with pytest.raises(ValueError, match="enter_fraction"):
+        TemporalMask(enter_fraction=1.5)
+    with pytest.raises(ValueError, match="finite"):
+        MotionTracker().update(img, float("nan"))
+
+
+def test_pipeline_integration_defaults_and_reset() -> None:
+    assert "temporal.mask.window_s" in SCHEMA and "temporal.fill.max_age_s" in SCHEMA and "temporal.max_gap_s" in SCHEMA
+    frames, _, _ = _sliding_sequence(4, 3)
+    plain = GlareRemover()
+    res = plain.process(frames[0], stamp=0.0)
+    assert "temporal_mask" not in res.timings_ms  # off by default: per-frame behaviour
+    np.testing.assert_array_equal(res.image, GlareRemover().process(frames[0]).image)
+    g = GlareRemover({"temporal": {"mask": {"enabled": True}, "fill": {"enabled": True}}})
+    outs = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)]
+    assert {"temporal_mask", "temporal_fill"} <= set(outs[-1].timings_ms)
+    for f, r in zip(frames, outs):
+        sel = r.mask == 0
+        np.testing.assert_array_equal(r.image[sel], f[sel])
+    g.reset()
+    first = g.process(frames[0], stamp=100.0)
+    np.testing.assert_array_equal(first.image, plain.process(frames[0]).image)  # restarted: per-frame
+    # The split-node entry points: a stamped inpaint uses the temporal fill, an unstamped one does not.
+    mask = outs[-1].mask
+    np.testing.assert_array_equal(g.inpaint(frames[1], mask), plain.inpaint(frames[1], mask))
+    g.update({"temporal.fill.enabled": False})
+    assert g.temporal.fill is None and g.temporal.mask is not None
+
+
+def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
+    from glare_inpaint_ros.eval.sequences import METHODS, SyntheticSequence, flicker, run_sequence
+
+    seq = SyntheticSequence(0, seed=0, size=(160, 120), frames=20)
+    fr = seq.frame(3)
+    assert fr.image.shape == (120, 160, 3) and fr.mask.any()
+    # Exact known motion: the clean frame warped from the previous one matches closely.
+    assert flicker(fr.clean, seq.frame(2).clean, fr.back, np.full((120, 160), 255, np.uint8)) < 6.0
+    per_frame = run_sequence(GlareRemover(METHODS["telea"]), seq)
+    temporal = run_sequence(GlareRemover(METHODS["temporal+telea"]), seq)
+    f_pf, f_t = np.nanmean(per_frame.flicker), np.nanmean(temporal.flicker)
+    assert f_t < 0.8 * f_pf, (f_t, f_pf)
+    with pytest.raises(ValueError, match="does not match"):
+        flicker(fr.clean, fr.clean[:, :100], fr.back, fr.mask)
