@@ -359,3 +359,18 @@ def test_eval_scores_match_direct_computation(tmp_path: Path) -> None:
         assert got["psnr_region"] == pytest.approx(M.psnr(out.image, sample.gt, sample.mask))
         assert record["detection"]["threshold"]["raw"] == M.detection_scores(out.mask_raw, sample.mask)
         assert record["detection"]["threshold"]["final"] == M.detection_scores(out.mask, sample.mask)
+
+
+def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
+    from glare_inpaint_ros.core.detectors import DETECTORS
+    from glare_inpaint_ros.core.pipeline import load_config
+
+    make_dataset(tmp_path / "set", n=1, seed=2, size=(64, 48))
+    out = tmp_path / "out"
+    assert main(["eval", str(tmp_path / "set"), "--detectors", "all", "--backends", "telea",
+                 "--out", str(out), "--no-progress"]) == 0
+    meta = json.loads((out / "report.json").read_text())["meta"]
+    assert meta["detectors"][0] == load_config()["detector.type"]  # the config's own detector first
+    ran = {f"{d}/telea" for d in meta["detectors"]}
+    assert ran.isdisjoint(meta["skipped"])
+    assert ran | set(meta["skipped"]) == {f"{d}/telea" for d in DETECTORS.names()}

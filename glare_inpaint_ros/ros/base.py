@@ -13,6 +13,11 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
     node's latency p50 was 208 ms with depth 5 (frames queued) vs 86 ms with depth 1.
 ``qos.publisher.reliability`` (default ``reliable``, read-only) and ``qos.publisher.depth`` (default 5, read-only)
     QoS of the outputs. A reliable publisher serves both reliable and best-effort subscribers.
+``input_transport`` (``raw`` | ``compressed``, read-only)
+    ``raw`` subscribes to ``image`` (sensor_msgs/Image); ``compressed`` to ``image/compressed``
+    (sensor_msgs/CompressedImage, JPEG/PNG, image_transport's naming and format strings), decoded
+    once on receipt; the outputs are raw Images in the decoded encoding. Undecodable frames are
+    dropped and counted (``dropped.bad_image``).
 ``passthrough_on_error`` (bool, default true)
     Any exception while processing a frame: publish the input unchanged (counted as
     ``passthrough.error``; logged once per cause every 5 s). False: drop the frame (``dropped.error``).
@@ -46,7 +51,7 @@ from std_msgs.msg import Header
 
 from ..core.params import ParamSpec
 from ..core.pipeline import SCHEMA, GlareRemover
-from .conversions import array_to_image, image_to_bgr
+from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, diagnostic_array
 from .params import StartupParameterError, changes_from, declare, schema_sections
 
@@ -60,6 +65,8 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("qos.publisher.reliability", "reliable", "Reliability of the output publishers.",
               choices=tuple(RELIABILITY), read_only=True),
     ParamSpec("qos.publisher.depth", 5, "Keep-last depth of the output publishers, messages.", 1, 1000, read_only=True),
+    ParamSpec("input_transport", "raw", "Image input: 'raw' subscribes to image (sensor_msgs/Image), 'compressed' to image/compressed (sensor_msgs/CompressedImage, JPEG/PNG).",
+              choices=("raw", "compressed"), read_only=True),
     ParamSpec("passthrough_on_error", True,
               "On a processing exception publish the input unchanged (true) or drop the frame (false)."),
     ParamSpec("diagnostics.period_s", 1.0, "Period of the /diagnostics status, seconds.", 0.05, 3600.0, read_only=True),
@@ -198,6 +205,33 @@ class GlareNode(Node):
         if last is not None and seq > last + 1:
             self.stats.dropped("not_received", seq - last - 1)
         self._last_seq[topic] = seq
+
+    def subscribe_image(self, callback: Callable[[Image, dict | None], None]) -> Any:
+        """Subscribe ``callback`` to the input image per ``input_transport``.
+
+        ``raw``: ``image`` as sensor_msgs/Image. ``compressed``: ``image/compressed`` as
+        sensor_msgs/CompressedImage, decoded (:func:`glare_inpaint_ros.compressed.decode_compressed`)
+        into an Image with the same header before ``callback`` sees it; undecodable ones are dropped
+        and counted as ``dropped.bad_image``.
+        """
+        if self.params["input_transport"] == "raw":
+            return self.create_subscription(Image, "image", callback, self.sub_qos)
+        from sensor_msgs.msg import CompressedImage
+
+        from ..compressed import decode_compressed
+
+        def on_compressed(msg: CompressedImage, info: dict | None) -> None:
+            try:
+                arr, encoding = decode_compressed(msg.format, msg.data)
+                image = array_to_image(arr, encoding, msg.header)
+            except ImageFormatError as exc:
+                self.stats.received()
+                self.stats.dropped("bad_image")
+                self.warn_throttled("bad_image", f"dropping compressed image: {exc}")
+                return
+            callback(image, info)
+
+        return self.create_subscription(CompressedImage, "image/compressed", on_compressed, self.sub_qos)
 
     def publish_array(self, pub: Publisher, arr: np.ndarray, encoding: str, header: Header) -> None:
         """Publish ``arr`` (in ``encoding``'s channel order) with ``header``."""

@@ -42,7 +42,7 @@ class GlareRemoverNode(GlareNode):
         self.pub_mask_raw = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
         self.pub_mask = self.create_publisher(Image, "glare/mask", self.pub_qos)
         self.pub_debug = self.create_publisher(Image, "glare/debug", self.pub_qos)
-        self.sub = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+        self.sub = self.subscribe_image(self._on_image)
 
     def _publish_original(self, msg: Image) -> None:
         self.pub_image.publish(msg)

@@ -60,7 +60,7 @@ class InpaintingNode(GlareNode):
         )
         self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
         self.pub_debug = self.create_publisher(Image, "glare/debug", self.pub_qos)
-        self.sub_image = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+        self.sub_image = self.subscribe_image(self._on_image)
         self.sub_mask = self.create_subscription(Image, "glare/mask", self._on_mask, self.sub_qos)
         self.timer = self.create_timer(SYNC_TIMER_S, self._expire)
 

@@ -27,7 +27,7 @@ class SpecularDetectorNode(GlareNode):
     def __init__(self, node_name: str = "specular_detector", **kwargs: Any) -> None:
         super().__init__(node_name, ("detector",), **kwargs)
         self.pub_mask = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
-        self.sub = self.create_subscription(Image, "image", self._on_image, self.sub_qos)
+        self.sub = self.subscribe_image(self._on_image)
 
     def _on_image(self, msg: Image, info: dict | None) -> None:
         self.stats.received()

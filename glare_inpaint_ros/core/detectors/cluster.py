@@ -4,16 +4,16 @@ Per frame, at half resolution:
 
 1. Features per pixel (float32, roughly 0..1): ``V / 255`` (HSV value), ``min(B,G,R) / 255``
    (whiteness: high only where every channel is high) and the contrast of ``min(B,G,R)`` against
-   its local background (the :func:`~.local_contrast.background` estimate), ``/ 64`` clipped to
-   -1..1.
+   its local background (the :func:`~.local_contrast.background` estimate plus ``mad_factor``
+   times the local MAD), ``/ 64`` clipped to -1..1.
 2. k-means (``clusters`` centres, ``iterations`` Lloyd steps) fitted on ``sample_size`` random
    pixels only, plus the ``tail_fraction`` of them drawn from the brightest pixels so that the
    small glare population is represented. Centres are warm-started from the previous frame
    (:meth:`ClusterDetector.reset` forgets them); a cold start spreads the centres along brightness.
 3. Every pixel is labelled by its nearest centre (vectorised); the glare clusters are those whose
    centre has ``V >= value_min`` and whiteness ``>= whiteness_min`` and contrast ``>= contrast_min``.
-4. The half-resolution mask is upsampled (nearest) and AND-ed with the full-resolution
-   ``min(B,G,R) >= bg + contrast_min`` or bright test, which restores sharp edges.
+4. Pixels of glare clusters are kept where their own contrast is ``>= contrast_min`` or
+   ``V >= bright_min``; the half-resolution mask is upsampled (nearest) to the frame.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class ClusterDetector(Detector):
         ParamSpec("whiteness_min", 120, "A glare cluster's centre has min(B,G,R) >= this, 8-bit levels.", 0, 255),
         ParamSpec("contrast_min", 20, "A glare cluster's centre (and every glare pixel at full resolution, unless V >= bright_min) is this many 8-bit levels above the local background of min(B,G,R).", 0, 255),
         ParamSpec("bright_min", 245, "Full-resolution pixels of a glare cluster with V >= this (8-bit levels) are kept even without local contrast (large saturated areas).", 0, 255),
+        ParamSpec("mad_factor", 1.5, "The background level for the contrast feature is raised by this factor times the local median absolute deviation (texture), 8-bit levels per level.", 0.0, 20.0),
         ParamSpec("background_px", 72, "Background median window for the contrast feature, px in the frame.", 9, 1024),
         ParamSpec("seed", 0, "Seed of the subsampling random generator (reproducible masks).", 0, 2**31 - 1),
     )
@@ -66,7 +67,9 @@ class ClusterDetector(Detector):
         h, w = bgr.shape[:2]
         half = cv2.resize(bgr, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA) if min(h, w) >= 4 else bgr
         value, minimum = value_and_min(half)
-        bg, _ = background(minimum, max(self.params["background_px"] // 2, 9), self.params["contrast_min"])
+        bg, mad = background(minimum, max(self.params["background_px"] // 2, 9), self.params["contrast_min"])
+        # Background plus the texture term (mad_factor x local MAD), so busy texture is not contrast.
+        bg = cv2.addWeighted(mad, self.params["mad_factor"], bg, 1.0, 0.0)
         bg = cv2.resize(bg, (minimum.shape[1], minimum.shape[0]), interpolation=cv2.INTER_LINEAR)
         contrast = cv2.subtract(minimum, bg, dtype=cv2.CV_16S)
         feats = np.empty((value.size, 3), np.float32)
