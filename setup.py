@@ -3,7 +3,7 @@
 from glob import glob
 import os
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 package_name = "glare_inpaint_ros"
 
@@ -18,7 +18,7 @@ NODES = {
 setup(
     name=package_name,
     version="0.1.0",
-    packages=find_packages(exclude=["test", "test.*", "tools", "tools.*"]),
+    packages=find_namespace_packages(include=["glare_inpaint_ros", "glare_inpaint_ros.*"]),
     package_data={package_name: ["models/*.onnx", "models/*.yaml", "data/*"]},
     include_package_data=True,
     data_files=[
