@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bag": ("glare_inpaint_ros.bags.process", "remove glare from the image topics of a rosbag2 / ROS 1 bag into a new bag"),
     "replay": ("glare_inpaint_ros.bags.replay", "publish a bag over DDS with its original timing (and /clock)"),
     "make-sample-bag": ("glare_inpaint_ros.bags.sample", "write a small synthetic glare bag (/camera/image_raw + camera_info)"),
+    "soak": ("glare_inpaint_ros.tools.soak", "run the ROS 2 pipeline for a long time at 30 Hz and report memory growth, latency and drops"),
+    "bench": ("glare_inpaint_ros.bench.cli", "benchmark every stage, the naive baseline, the ROS 2 nodes over DDS and memory; table + bench.json + bench.png"),
     "train": ("glare_inpaint_ros.learned.train", "train the project's compact inpainting network on CPU and export it to ONNX"),
 }
 

@@ -39,7 +39,7 @@ def make(name: str, **kw) -> Inpainter:
 def smooth_image(h: int = H, w: int = W, channels: int = 3, dtype=np.uint8) -> np.ndarray:
     """Smooth BGR (or mono/BGRA) test image: a different linear ramp per channel, full range."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    ramps = [30 + 150 * xx / w + 40 * yy / h, 220 - 120 * yy / h, 60 + 90 * (xx + yy) / (w + h), np.full_like(xx, 200)]
+    ramps = [30 + 150 * xx / w + 40 * yy / h, 220 - 120 * yy / h, 60 + 90 * (xx + yy) / (w + h), 90 + 160 * yy / h]
     scale = 257.0 if dtype == np.uint16 else 1.0
     planes = [np.rint(r * scale).astype(dtype) for r in ramps[:channels]]
     return planes[0] if channels == 1 else np.dstack(planes)

@@ -13,7 +13,8 @@ When ``gt/`` exists but ``mask/`` does not (real highlight-removal sets such as 
 input + clean image only), the scoring region is *derived*: a pixel is glare when the input is
 brighter than the clean image by at least :data:`DERIVED_MASK_THRESHOLD` 8-bit levels in some
 channel, ``max_c(input_c - gt_c) >= 20`` (a specular highlight only adds light; the synthetic
-set's ground-truth rule). Such a mask is an approximation: samples carry ``mask_source == "derived"`` and reports say so.
+set's ground-truth rule). Such a mask is an approximation: samples carry
+``mask_source == "derived"`` and reports say so.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def _by_stem(folder: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in list_images(folder):
         if path.stem in files:
-            raise ValueError(f"{folder}: two images share the name {path.stem!r} ({files[path.stem].name}, {path.name})")
+            raise ValueError(f"{folder}: two images share the name {path.stem!r} "
+                             f"({files[path.stem].name}, {path.name})")
         files[path.stem] = path
     return files
 

@@ -150,7 +150,8 @@ def _skimage_ssim_map(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
             "SSIM needs scikit-image (the 'eval' extra): pip install scikit-image"
         ) from exc
     if min(image.shape[:2]) < SSIM_WIN:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WIN}x{SSIM_WIN} px, got {image.shape[1]}x{image.shape[0]}")
+        raise ValueError(f"SSIM needs images of at least {SSIM_WIN}x{SSIM_WIN} px, "
+                         f"got {image.shape[1]}x{image.shape[0]}")
     kwargs: dict[str, Any] = {"data_range": 255, "full": True, "win_size": SSIM_WIN}
     if image.ndim == 3:
         kwargs["channel_axis"] = 2

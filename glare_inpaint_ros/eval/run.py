@@ -22,7 +22,8 @@ is reset first: images are unrelated frames) and scored:
 Outputs in ``--out``: ``report.md`` (tables), ``report.json`` (aggregates and per-image scores; NaN
 written as null), ``contact_sheet.png`` (input | final mask | output | ground truth of a few
 images per set, first detector/backend combination) and, for sets without clean ground truth (or
-all sets with ``--save-outputs``), that combination's outputs in ``outputs/<set>/``. The synthetic set is generated once into
+all sets with ``--save-outputs``), that combination's outputs in ``outputs/<set>/``. The synthetic
+set is generated once into
 ``OUT/synthetic/n<N>_seed<S>_<W>x<H>_<hash of synth.py>/`` and reused by later runs.
 """
 
@@ -359,7 +360,8 @@ def evaluate(
             "config": base,
             "psnr_cap_db": M.PSNR_CAP_DB,
             "derived_mask_threshold": DERIVED_MASK_THRESHOLD,
-            "versions": {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__},
+            "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                         "opencv": cv2.__version__},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
         "datasets": {},
@@ -390,7 +392,8 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in px (e.g. 640x480), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT in px (e.g. 640x480), got {text!r}") from None
     return w, h
 
 
@@ -399,7 +402,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("datasets", nargs="*", type=Path, metavar="DATASET",
                         help="data set folders (input/, optional mask/ and gt/)")
     parser.add_argument("--synthetic", type=int, metavar="N", default=0,
-                        help="also evaluate the seeded synthetic set of N images (generated once, cached in OUT/synthetic/)")
+                        help="also evaluate the seeded synthetic set of N images "
+                             "(generated once, cached in OUT/synthetic/)")
     parser.add_argument("--seed", type=int, default=0, help="synthetic set seed (default 0)")
     parser.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
                         help="synthetic image size in px (default 640x480)")
@@ -415,7 +419,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the first combination's outputs and masks to OUT/outputs/<set>/ "
                              "(always done for sets without clean ground truth)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--out", type=Path, required=True, help="output folder for report.md/.json and contact_sheet.png")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder for report.md/.json and contact_sheet.png")
 
 
 def run(args: argparse.Namespace) -> int:

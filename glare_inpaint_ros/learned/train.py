@@ -8,10 +8,10 @@ Data (all offline, seeded):
 * crops of scikit-image photos (:data:`EXTRA_PHOTOS` plus the synthetic set's photos) with random
   specular-like blob/streak/speckle masks, input = target = the clean photo.
 
-Crops are 96x96 px after a random downscale (the inference path resizes a 128-px-margin crop to
+Crops are ``--crop`` px squares (96 by default) after a random downscale (the inference path resizes a 128-px-margin crop to
 at most 128 px, i.e. it also sees downscaled context), with flips, 90-degree rotations and colour
-jitter. Loss: L1 in the hole plus 0.5 x L1 of the image gradients in the hole (no pretrained
-networks). Adam, cosine learning rate. Everything is seeded: the same command with the same
+jitter. Loss: L1 in the hole + 0.5 x L1 of the image gradients in the hole + 5 x MSE in the hole
+(no pretrained networks). Adam, cosine learning rate. Everything is seeded: the same command with the same
 torch version and ``--threads`` reproduces the weights.
 
 Outputs in ``--out``: ``glare_unet.pt`` (state dict), ``glare_unet.onnx`` + ``glare_unet.yaml``
@@ -175,7 +175,7 @@ def hole_psnr(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
 
 
 def train(out: Path, steps: int, seed: int, batch: int = 16, lr: float = 2e-3, threads: int = 2,
-          crop: int = CROP, log_every: int = 100) -> Path:
+          crop: int = CROP, synth_fraction: float = 0.6, log_every: int = 100) -> Path:
     """Train, save ``glare_unet.pt``, export ONNX + YAML into ``out``; return the ONNX path."""
     import torch
 
@@ -187,7 +187,7 @@ def train(out: Path, steps: int, seed: int, batch: int = 16, lr: float = 2e-3, t
     out.mkdir(parents=True, exist_ok=True)
     if crop % 32:
         raise ValueError(f"crop must be a multiple of 32 px, got {crop}")
-    sampler = Sampler(seed, crop=crop)
+    sampler = Sampler(seed, crop=crop, synth_fraction=synth_fraction)
     val = Sampler(seed + 10_000, synth_frames=60).batch(48)
     v_img, v_hole, v_tgt = (torch.from_numpy(a) for a in val)
     net = GlareNet()
@@ -215,7 +215,8 @@ def train(out: Path, steps: int, seed: int, batch: int = 16, lr: float = 2e-3, t
             hx = torch.maximum(hole[..., :, 1:], hole[..., :, :-1])
             hy = torch.maximum(hole[..., 1:, :], hole[..., :-1, :])
             lg = (((gx(pred) - gx(tgt)).abs() * hx).sum() + ((gy(pred) - gy(tgt)).abs() * hy).sum()) / (2 * denom)
-            loss = l1 + 0.5 * lg
+            l2 = (((pred - tgt) ** 2) * hole).sum() / denom
+            loss = l1 + 0.5 * lg + 5.0 * l2
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -247,7 +248,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (default 2e-3)")
     parser.add_argument("--crop", type=int, default=CROP, help=f"training crop side, px, multiple of 32 (default {CROP})")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--synth-fraction", type=float, default=0.6, help="fraction 0..1 of crops from the synthetic glare frames (default 0.6)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a shared 2-core machine more threads spin and run slower)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -255,6 +257,6 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise SystemExit("--steps must be >= 1")
     path = train(args.out, args.steps, args.seed, batch=args.batch, lr=args.lr, threads=args.threads,
-                 crop=args.crop, log_every=50)
+                 crop=args.crop, synth_fraction=args.synth_fraction, log_every=50)
     print(f"wrote {path}")
     return 0

@@ -13,7 +13,9 @@ Node parameters (besides ``inpainting.*`` and the common ones of :mod:`.base`):
 ``sync.cache_size`` (int, default 10)
     Images (and, separately, masks) waiting for their partner; on overflow the oldest is evicted
     (an evicted image is published unchanged, ``passthrough.evicted``; an evicted mask is
-    ``dropped.mask_evicted``).
+    ``dropped.mask_evicted``). A second waiting image with the same stamp replaces the first,
+    which is published unchanged at once (``passthrough.duplicate_stamp``); a second mask with the
+    same stamp replaces the first (``dropped.mask_duplicate``).
 ``deadline_ms`` (float, ms, default 0 = off)
     See :data:`.base.DEADLINE_PARAM`; measured from the image's arrival in this node.
 ``debug.enabled`` (bool, default false)
@@ -78,9 +80,14 @@ class InpaintingNode(GlareNode):
             self.stats.dropped("bad_image")
             self.warn_throttled("bad_image", f"dropping image: {exc}")
             return
+        dups = self.sync.counters.duplicates
         pair, evicted = self.sync.add_image(stamp_key(msg.header), (msg, now), now)
-        for old_msg, _arrived in evicted:
-            self.stats.passthrough("evicted")
+        replaced = self.sync.counters.duplicates - dups  # 1 if an image with this stamp was waiting
+        for i, (old_msg, _arrived) in enumerate(evicted):
+            reason = "duplicate_stamp" if i < replaced else "evicted"
+            if reason == "duplicate_stamp":
+                self.warn_throttled(reason, "two images with the same header.stamp: passing the older one through")
+            self.stats.passthrough(reason)
             self._publish_original(old_msg)
         if pair is not None:
             self._process(*pair)
@@ -94,8 +101,11 @@ class InpaintingNode(GlareNode):
             self.stats.dropped("bad_mask")
             self.warn_throttled("bad_mask", f"dropping mask: {exc}")
             return
+        dups = self.sync.counters.duplicates
         pair, evicted = self.sync.add_mask(stamp_key(msg.header), msg, now)
-        self.stats.dropped("mask_evicted", len(evicted))
+        replaced = self.sync.counters.duplicates - dups  # an older mask with this stamp, discarded
+        self.stats.dropped("mask_duplicate", replaced)
+        self.stats.dropped("mask_evicted", len(evicted) - replaced)
         if pair is not None:
             self._process(*pair)
 

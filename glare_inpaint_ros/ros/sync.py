@@ -81,13 +81,17 @@ class StampSync(Generic[I, M]):
 
         Returns:
             ``(pair, evicted)``: ``pair`` is ``(image, mask)`` if its mask was already here (else None,
-            the image is cached); ``evicted`` the images pushed out of the full cache, oldest first.
+            the image is cached); ``evicted`` the images that left the cache without a mask: first
+            an older image with the same stamp that this one replaced (counted in
+            ``counters.duplicates``), then those pushed out of the full cache, oldest first
+            (``counters.images_evicted``). Nothing leaves the cache unreported.
         """
         entry = self._masks.pop(stamp, None)
         if entry is not None:
             return (image, entry.item), []
+        dups = self.counters.duplicates
         evicted = self._insert(self._images, stamp, image, now_s)
-        self.counters.images_evicted += len(evicted)
+        self.counters.images_evicted += len(evicted) - (self.counters.duplicates - dups)
         return None, evicted
 
     def add_mask(self, stamp: Stamp, mask: M, now_s: float) -> tuple[tuple[I, M] | None, list[M]]:
@@ -95,19 +99,24 @@ class StampSync(Generic[I, M]):
         entry = self._images.pop(stamp, None)
         if entry is not None:
             return (entry.item, mask), []
+        dups = self.counters.duplicates
         evicted = self._insert(self._masks, stamp, mask, now_s)
-        self.counters.masks_evicted += len(evicted)
+        self.counters.masks_evicted += len(evicted) - (self.counters.duplicates - dups)
         return None, evicted
 
     def _insert(self, cache: OrderedDict, stamp: Stamp, item, now_s: float) -> list:
-        if stamp in cache:
+        """Cache ``item``; returns what left the cache: first the item it replaced (same stamp,
+        counted in ``duplicates``), then overflow evictions, oldest first."""
+        old = cache.pop(stamp, None)
+        out = []
+        if old is not None:
             self.counters.duplicates += 1  # same stamp again: the newer message replaces the older
+            out.append(old.item)
         cache[stamp] = _Entry(item, now_s)
-        cache.move_to_end(stamp)
         evicted = []
         while len(cache) > self.cache_size:
             evicted.append(cache.popitem(last=False)[1].item)
-        return evicted
+        return out + evicted
 
     def image_age_s(self, stamp: Stamp, now_s: float) -> float | None:
         """Seconds the image with ``stamp`` has been waiting, or None if not cached."""

@@ -42,10 +42,10 @@ class ClusterDetector(Detector):
         ParamSpec("iterations", 4, "Lloyd iterations per frame (warm-started from the previous frame's centres).", 1, 50),
         ParamSpec("sample_size", 3000, "Pixels the k-means is fitted on per frame (never all of them).", 100, 100_000),
         ParamSpec("tail_fraction", 0.3, "Fraction 0..1 of the sample drawn from the brightest 5 % of pixels (the rest uniformly).", 0.0, 1.0),
-        ParamSpec("value_min", 150, "A glare cluster's centre has HSV value V >= this, 8-bit levels.", 0, 255),
+        ParamSpec("value_min", 170, "A glare cluster's centre has HSV value V >= this, 8-bit levels.", 0, 255),
         ParamSpec("whiteness_min", 120, "A glare cluster's centre has min(B,G,R) >= this, 8-bit levels.", 0, 255),
-        ParamSpec("contrast_min", 20, "A glare cluster's centre (and every glare pixel at full resolution, unless V >= bright_min) is this many 8-bit levels above the local background of min(B,G,R).", 0, 255),
-        ParamSpec("bright_min", 245, "Full-resolution pixels of a glare cluster with V >= this (8-bit levels) are kept even without local contrast (large saturated areas).", 0, 255),
+        ParamSpec("contrast_min", 25, "A glare cluster's centre (and every glare pixel at full resolution, unless V >= bright_min) is this many 8-bit levels above the local background of min(B,G,R).", 0, 255),
+        ParamSpec("bright_min", 250, "Full-resolution pixels of a glare cluster with V >= this (8-bit levels) are kept even without local contrast (large saturated areas).", 0, 255),
         ParamSpec("mad_factor", 1.5, "The background level for the contrast feature is raised by this factor times the local median absolute deviation (texture), 8-bit levels per level.", 0.0, 20.0),
         ParamSpec("background_px", 72, "Background median window for the contrast feature, px in the frame.", 9, 1024),
         ParamSpec("seed", 0, "Seed of the subsampling random generator (reproducible masks).", 0, 2**31 - 1),
@@ -135,5 +135,7 @@ class ClusterDetector(Detector):
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre (squared Euclidean) for each row of ``points`` (vectorised)."""
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
-    scores = points @ (-2.0 * centres.T) + (centres * centres).sum(axis=1)[None, :]
+    c = np.ascontiguousarray(centres, dtype=np.float32)
+    scores = points @ (np.float32(-2.0) * c.T)
+    scores += (c * c).sum(axis=1)[None, :]
     return np.argmin(scores, axis=1)

@@ -65,13 +65,16 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int) -> tup
 def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """The 8-connected components of ``weak | strong`` that contain a ``strong`` pixel (uint8 0/255)."""
     cand = cv2.bitwise_or(weak, strong)
+    # (connectedComponentsWithStats is ~20x slower than plain labelling in OpenCV 5: avoid it.)
     n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return cand
-    keep = np.zeros(n, np.uint8)
-    keep[labels[strong > 0]] = 255
-    keep[0] = 0
-    return keep[labels]
+    seeded = np.zeros(n, bool)
+    seeded[labels[strong > 0]] = True
+    seeded[0] = False
+    if seeded[1:].all():
+        return cand
+    return np.where(seeded, np.uint8(255), np.uint8(0))[labels]
 
 
 @DETECTORS.register("local_contrast")

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ..params import ParamSpec
-from .base import Inpainter
+from .base import Inpainter, paste_masked
 from .model_spec import CONVENTIONS, ModelSpec, load_spec
 from .roi import merge_boxes
 
@@ -42,7 +42,7 @@ Box = tuple[int, int, int, int]
 #: Parameters shared by every learned backend (relative to ``inpainting.<backend>.``).
 CROP_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("context_margin", 128, "Context kept around each mask component's box on every side, px (the crop is then resized to the model's input).", 0, 4096),
-    ParamSpec("feather", 2, "Width of the blend ramp inside the mask edge, px: a masked pixel at distance d from the unmasked region gets min(d / feather, 1) of the model output (0 = hard paste).", 0, 64),
+    ParamSpec("feather", 3, "Width of the blend ramp inside the mask edge, px: a masked pixel at distance d from the unmasked region gets min(d / feather, 1) of the model output (0 = hard paste).", 0, 64),
     ParamSpec("max_batch", 8, "Most crops per inference call (a model with a fixed batch size of 1 is called once per crop).", 1, 256),
     ParamSpec("max_side", -1, "Dynamic-size models: crops longer than this are downscaled to it before inference, px; 0 = never downscale; -1 = the model description's value.", -1, 8192),
 )
@@ -304,12 +304,11 @@ class LearnedInpainter(Inpainter):
             f = feather + 1
             wx0, wy0, wx1, wy1 = max(bx0 - f, 0), max(by0 - f, 0), min(bx1 + f, w), min(by1 + f, h)
             alpha = feather_alpha(mask[wy0:wy1, wx0:wx1], feather)[by0 - wy0:by1 - wy0, bx0 - wx0:bx1 - wx0]
-            sel = alpha > 0
             region = out[by0:by1, bx0:bx1]
             src = to_rgb_float(image[by0:by1, bx0:bx1])
             pred = res[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0]
             blended = src + alpha[:, :, None] * (np.clip(pred, 0.0, 1.0) - src)
-            region[sel] = from_rgb_float(blended, region)[sel]
+            paste_masked(region, from_rgb_float(blended, region), (alpha > 0).view(np.uint8))
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One crop through the model (used only by callers of the per-crop interface)."""

@@ -118,6 +118,9 @@ class OnnxInpainter(LearnedInpainter):
         if self.params["threads"]:
             options.intra_op_num_threads = int(self.params["threads"])
         options.log_severity_level = 3
+        # No busy-waiting between ops: on a CPU shared with the rest of the robot's stack,
+        # spinning worker threads steal time from everything else (and from each other).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = select_providers(self.params["providers"], ort.get_available_providers())
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)

@@ -1,0 +1,295 @@
+"""ROS sections of the benchmark: the nodes over DDS as separate processes, CPU and memory.
+
+Each pipeline is started as child processes (``sys.executable -m <module> --ros-args ...``) in a
+private namespace, on a fresh ``ROS_DOMAIN_ID`` with localhost discovery and the project's
+FastDDS profile (``config/fastdds_profile.xml``, forced), with reliable input QoS on the nodes
+and on the probe. The probe (:mod:`.probe`, its own process) publishes the benchmark frames and
+times the outputs. Pipelines (:data:`PIPELINES`):
+
+* ``relay``: :mod:`.relay`, republishes each image unchanged: the transport floor;
+* ``three``: specular_detector, mask_dilation, inpainting as three processes;
+* ``composed``: ``glare_pipeline`` (the three nodes in one process);
+* ``fused``: ``glare_remover`` (one node).
+
+``ros`` section, per pipeline and resolution: a 30 Hz phase (latency p50/p95/p99, lost frames)
+and a flat-out phase (sustained FPS), with CPU use of each process over the measured window
+(``/proc/<pid>/stat`` user + system time / wall time, 100 % = one core).
+``memory`` section: RSS (``/proc/<pid>/status`` VmRSS, MiB) of every node process at output
+counts 100 .. ``frames`` of a flat-out run; growth = last - first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .frames import FrameCache
+
+#: modules of each pipeline (one process each).
+PIPELINES: dict[str, tuple[str, ...]] = {
+    "relay": ("glare_inpaint_ros.bench.relay",),
+    "three": ("glare_inpaint_ros.ros.specular_detector_node", "glare_inpaint_ros.ros.mask_dilation_node",
+              "glare_inpaint_ros.ros.inpainting_node"),
+    "composed": ("glare_inpaint_ros.ros.pipeline_main",),
+    "fused": ("glare_inpaint_ros.ros.glare_remover_node",),
+}
+#: node parameters of every run: reliable inputs with a keep-last queue of 5 (the no-loss
+#: configuration: a scheduling hiccup of up to 5 frames is absorbed instead of dropping the oldest
+#: frame, which the default depth 1 does), a sync timeout far above any processing time (so the
+#: inpainting node never passes a frame through for a late mask), and diagnostics twice a second
+#: (the probe reads the pass-through / drop counters from them).
+NODE_PARAMS: tuple[str, ...] = ("qos.subscription.reliability:=reliable", "qos.subscription.depth:=5",
+                                "sync.timeout_ms:=2000.0", "diagnostics.period_s:=0.5")
+#: resolutions of the ros section, (width, height) px.
+ROS_SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))
+#: nominal glare coverage of the frames sent to the nodes, fraction 0..1.
+ROS_COVERAGE = 0.02
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far, s (NaN if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15 of stat)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of process ``pid``, MiB (NaN if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def bench_env(domain_id: int | None = None, cv_threads: int | None = None) -> dict[str, str]:
+    """Environment of every child: fresh domain, localhost discovery, the project's FastDDS profile.
+
+    Args:
+        domain_id: ``ROS_DOMAIN_ID`` (default: derived from the pid, 1..100, offset from the
+            test suite's ``1 + pid % 100``; the private namespace keeps runs apart anyway).
+        cv_threads: OpenCV worker threads of the node processes (``OPENCV_FOR_THREADS_NUM``;
+            None = OpenCV's default, one per core).
+    """
+    from ..ros.env import DISCOVERY_VAR, PROFILE_VARS, profile_path
+
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str(domain_id if domain_id is not None else 1 + (os.getpid() + 50) % 100)
+    env[DISCOVERY_VAR] = "LOCALHOST"
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    for var in PROFILE_VARS:
+        env.pop(var, None)
+    env[PROFILE_VARS[0]] = str(profile_path())
+    if cv_threads is not None:
+        env["OPENCV_FOR_THREADS_NUM"] = str(int(cv_threads))
+    # Children import the package from this checkout even when it is not installed.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+class Pipeline:
+    """The node processes of one pipeline; a context manager that stops them (SIGINT, then kill)."""
+
+    def __init__(self, name: str, namespace: str, env: dict[str, str], log_dir: Path,
+                 params: Sequence[str] = NODE_PARAMS) -> None:
+        if name not in PIPELINES:
+            raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(PIPELINES)}")
+        self.name = name
+        self.logs: list[Path] = []
+        self.procs: list[subprocess.Popen] = []
+        args = ["--ros-args", "-r", f"__ns:={namespace}"]
+        for p in params:
+            args += ["-p", p]
+        for module in PIPELINES[name]:
+            log = log_dir / f"{name}_{module.rsplit('.', 1)[1]}.log"
+            self.logs.append(log)
+            with open(log, "w", encoding="utf-8") as out:
+                self.procs.append(subprocess.Popen([sys.executable, "-m", module, *args], env=env,
+                                                   stdout=out, stderr=subprocess.STDOUT))
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process name (module's last part) -> pid."""
+        return {log.stem.split("_", 1)[1]: p.pid for log, p in zip(self.logs, self.procs)}
+
+    def check_alive(self) -> None:
+        """Raise ``RuntimeError`` with the log tail if a node process has exited."""
+        for log, p in zip(self.logs, self.procs):
+            if p.poll() is not None:
+                tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise RuntimeError(f"{log.stem} exited with code {p.returncode}:\n{tail}")
+
+    def stop(self) -> list[int]:
+        """SIGINT every process, wait up to 10 s each (then kill); return the exit codes."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        codes = []
+        for p in self.procs:
+            try:
+                codes.append(p.wait(timeout=10))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                codes.append(p.wait())
+        return codes
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], env: dict[str, str],
+              work: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Run the probe process through ``phases``; attach CPU use (and RSS at marks) to each result."""
+    cfg = {"namespace": namespace, "in_topic": "image", "out_topic": "image_deglared", "reliable": True,
+           "phases": phases, "ready_timeout_s": 90.0}
+    cfg_path = work / f"probe_{pipeline.name}.json"
+    cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
+    probe = subprocess.Popen([sys.executable, "-m", "glare_inpaint_ros.bench.probe", str(cfg_path)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    pids = {**pipeline.pids, "probe": probe.pid}
+    results: list[dict[str, Any]] = []
+    cpu0: dict[str, float] = {}
+    t0 = 0.0
+    rss: list[dict[str, Any]] = []
+    other: list[str] = []
+    try:
+        assert probe.stdout is not None
+        for line in probe.stdout:
+            if not line.startswith("BENCH "):
+                other.append(line.rstrip())
+                continue
+            ev = json.loads(line[6:])
+            kind = ev["event"]
+            if kind == "start":
+                t0, cpu0, rss = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}, []
+            elif kind == "end":
+                wall = time.monotonic() - t0
+                cpu = {k: 100.0 * (cpu_seconds(p) - cpu0[k]) / wall for k, p in pids.items()}
+            elif kind == "mark":
+                rss.append({"outputs": ev["count"], "rss_mib": {k: rss_mib(p) for k, p in pipeline.pids.items()}})
+            elif kind == "ready":
+                say(f"  {pipeline.name}: up at {ev['width']}x{ev['height']} after {ev['seconds']:.1f} s")
+            elif kind == "result":
+                r = ev["result"]
+                r["cpu_percent"] = cpu
+                if rss:
+                    r["rss"] = rss
+                results.append(r)
+                lat = r["latency"]
+                say(f"  {pipeline.name} {r['name']}: {r['fps']:.1f} fps, latency p50 {lat['p50_ms']:.1f} "
+                    f"p95 {lat['p95_ms']:.1f} ms, lost {r['lost']}/{r['sent']}")
+            elif kind == "error":
+                pipeline.check_alive()
+                raise RuntimeError(f"probe ({pipeline.name}): {ev['message']}")
+        if probe.wait(timeout=30) != 0 and not results:
+            raise RuntimeError(f"probe ({pipeline.name}) failed:\n" + "\n".join(other[-30:]))
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()
+    return results
+
+
+def _save_frames(cache: FrameCache, size: tuple[int, int], coverage: float, work: Path) -> str:
+    path = work / f"frames_{size[0]}x{size[1]}.npy"
+    if not path.exists():
+        np.save(path, np.stack([f.image for f in cache.get(size, coverage).frames]))
+    return str(path)
+
+
+def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, Any]]],
+         cv_threads: int | None, say: Callable[[str], None]) -> dict[str, Any]:
+    env = bench_env(cv_threads=cv_threads)
+    out: dict[str, Any] = {"env": {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
+                                                     "RMW_IMPLEMENTATION", "FASTRTPS_DEFAULT_PROFILES_FILE")},
+                           "cv_threads": cv_threads, "node_params": list(NODE_PARAMS), "pipelines": {}}
+    with tempfile.TemporaryDirectory(prefix="glare_bench_") as tmp:
+        work = Path(tmp)
+        phases = phases_for(work)
+        for name in pipelines:
+            namespace = f"/glare_bench_{os.getpid()}_{name}"
+            say(f"ros: starting {name} ({', '.join(m.rsplit('.', 1)[1] for m in PIPELINES[name])})")
+            pipe = Pipeline(name, namespace, env, work)
+            try:
+                results = run_probe(pipe, namespace, phases, env, work, say)
+            finally:
+                codes = pipe.stop()
+            logs = {log.stem: log.read_text(encoding="utf-8", errors="replace") for log in pipe.logs}
+            bad = {k: v[-1500:] for k, v in logs.items() if "Traceback" in v}
+            out["pipelines"][name] = {"processes": list(pipe.pids), "exit_codes": codes, "phases": results,
+                                      **({"tracebacks": bad} if bad else {})}
+    return out
+
+
+def run_ros(cache: FrameCache, pipelines: Sequence[str] = tuple(PIPELINES), sizes: Sequence[tuple[int, int]] = ROS_SIZES,
+            seconds: float = 10.0, warmup_s: float = 2.0, rate_hz: float = 30.0, window: int = 2,
+            coverage: float = ROS_COVERAGE, cv_threads: int | None = None,
+            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The ``ros`` section: per pipeline and size, a ``rate_hz`` phase and a flat-out phase.
+
+    Returns ``{"env", "cv_threads", "node_params", "pipelines": {name: {"processes", "exit_codes",
+    "phases": [probe results + "cpu_percent"]}}}``; see :meth:`.probe.Probe.run_phase` for the
+    phase fields.
+    """
+    say = progress or (lambda _m: None)
+
+    def phases_for(work: Path) -> list[dict[str, Any]]:
+        phases = []
+        for w, h in sizes:
+            frames = _save_frames(cache, (w, h), coverage, work)
+            common = {"frames_file": frames, "seconds": seconds, "warmup_s": warmup_s}
+            phases.append({**common, "name": f"{w}x{h}@{rate_hz:g}Hz", "mode": "rate", "rate_hz": rate_hz})
+            phases.append({**common, "name": f"{w}x{h}@flat", "mode": "flat", "window": window})
+        return phases
+
+    out = _run(pipelines, phases_for, cv_threads, say)
+    out.update(seconds=seconds, warmup_s=warmup_s, rate_hz=rate_hz, window=window, coverage=coverage)
+    return out
+
+
+def run_memory(cache: FrameCache, pipelines: Sequence[str] = ("fused", "three"), size: tuple[int, int] = (1280, 720),
+               frames: int = 5000, first: int = 100, window: int = 2, coverage: float = ROS_COVERAGE,
+               cv_threads: int | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The ``memory`` section: RSS of every node process after ``first`` .. ``frames`` outputs (flat out).
+
+    Adds to each pipeline ``"rss_growth_mib"``: {process: RSS at ``frames`` - RSS at ``first``}.
+    """
+    if frames <= first:
+        raise ValueError(f"frames ({frames}) must exceed first ({first})")
+    say = progress or (lambda _m: None)
+    marks = sorted({first, *range(1000, frames, 1000), frames})
+
+    def phases_for(work: Path) -> list[dict[str, Any]]:
+        return [{"frames_file": _save_frames(cache, size, coverage, work), "name": f"{size[0]}x{size[1]}@flat x{frames}",
+                 "mode": "flat", "window": window, "frames": frames, "marks": marks, "warmup_s": 1.0,
+                 "timeout_s": max(600.0, frames / 5.0)}]
+
+    out = _run(pipelines, phases_for, cv_threads, say)
+    for res in out["pipelines"].values():
+        samples = res["phases"][0].get("rss", []) if res["phases"] else []
+        if len(samples) >= 2:
+            a, b = samples[0]["rss_mib"], samples[-1]["rss_mib"]
+            res["rss_growth_mib"] = {k: b[k] - a[k] for k in a}
+            res["rss_first_last"] = [samples[0]["outputs"], samples[-1]["outputs"]]
+    out.update(frames=frames, first=first, width=size[0], height=size[1])
+    return out

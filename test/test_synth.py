@@ -1,0 +1,95 @@
+"""The seeded synthetic glare dataset (glare_inpaint_ros.eval.synth)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros import cli
+from glare_inpaint_ros.eval import synth
+
+SMALL = (160, 120)  # (width, height) px: keeps the tests fast
+
+
+def test_clean_images_are_bgr_uint8_copies() -> None:
+    images = synth.clean_images()
+    assert len(images) == len(synth.PHOTO_NAMES) >= 5
+    for img in images:
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    images[0][:] = 0  # a caller's change must not leak into the next call
+    assert synth.clean_images()[0].any()
+
+
+def test_make_sample_is_reproducible_and_seed_dependent() -> None:
+    a = synth.make_sample(3, seed=1, size=SMALL)
+    b = synth.make_sample(3, seed=1, size=SMALL)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    c = synth.make_sample(3, seed=2, size=SMALL)
+    assert not np.array_equal(a[0], c[0])
+    d = synth.make_sample(4, seed=1, size=SMALL)
+    assert not np.array_equal(a[0], d[0])
+
+
+def test_make_sample_shapes_and_gt_rule() -> None:
+    width, height = SMALL
+    for i in range(len(synth.PHOTO_NAMES)):
+        image, mask, clean = synth.make_sample(i, size=SMALL)
+        assert image.shape == clean.shape == (height, width, 3) and image.dtype == np.uint8
+        assert mask.shape == (height, width) and mask.dtype == np.uint8
+        assert set(np.unique(mask)) <= {0, 255}
+        rise = cv2.subtract(image, clean).max(axis=2)
+        np.testing.assert_array_equal(mask > 0, rise >= synth.GT_DELTA)
+        assert mask.any(), f"sample {i} has an empty mask"
+        # Glare only brightens: nothing outside the highlights is darker than the clean image.
+        assert (image >= clean).all()
+
+
+@pytest.mark.parametrize("coverage", [(0.005, 0.02), (0.02, 0.05)])
+def test_render_glare_coverage(coverage: tuple[float, float]) -> None:
+    clean = synth.make_sample(0, size=(320, 240))[2]
+    covs = []
+    for s in range(6):
+        _, mask = synth.render_glare(clean, np.random.default_rng(s), coverage=coverage)
+        covs.append(np.count_nonzero(mask) / mask.size)
+    lo, hi = coverage
+    assert all(0.8 * lo <= c <= 1.05 * hi for c in covs), covs
+
+
+def test_highlights_are_not_all_saturated() -> None:
+    unsaturated = 0
+    for i in range(6):
+        image, mask, _ = synth.make_sample(i, size=SMALL)
+        unsaturated += np.count_nonzero((mask > 0) & (image.min(axis=2) < 240))
+    assert unsaturated > 0
+
+
+def test_render_glare_rejects_bad_input() -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError):
+        synth.render_glare(np.zeros((8, 8, 3), np.float32), rng)
+    with pytest.raises(ValueError):
+        synth.render_glare(np.zeros((8, 8), np.uint8), rng)
+    with pytest.raises(ValueError):
+        synth.render_glare(np.zeros((0, 8, 3), np.uint8), rng)
+    with pytest.raises(ValueError):
+        synth.render_glare(np.zeros((8, 8, 3), np.uint8), rng, coverage=(0.1, 0.01))
+    with pytest.raises(ValueError):
+        synth.make_sample(-1)
+    with pytest.raises(ValueError):
+        synth.make_sample(0, size=(4, 4))
+
+
+def test_make_dataset_and_cli(tmp_path) -> None:
+    out = synth.make_dataset(tmp_path / "a", n=2, seed=5, size=(64, 48))
+    for sub in ("input", "mask", "gt"):
+        assert sorted(p.name for p in (out / sub).iterdir()) == ["0000.png", "0001.png"]
+    image, mask, clean = synth.make_sample(1, seed=5, size=(64, 48))
+    np.testing.assert_array_equal(cv2.imread(str(out / "input" / "0001.png")), image)
+    np.testing.assert_array_equal(cv2.imread(str(out / "mask" / "0001.png"), cv2.IMREAD_GRAYSCALE), mask)
+    np.testing.assert_array_equal(cv2.imread(str(out / "gt" / "0001.png")), clean)
+
+    rc = cli.main(["make-synthetic", str(tmp_path / "b"), "--n", "2", "--seed", "5", "--width", "64", "--height", "48"])
+    assert rc == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "b" / "input" / "0001.png")), image)
