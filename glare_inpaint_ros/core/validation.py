@@ -88,4 +88,4 @@ def check_mask(mask: Any, shape: tuple[int, ...] | None = None, *, name: str = "
     # cv2 reads a 1x1 array as a scalar, so that one case goes through numpy.
     if mask.size == 1:
         return np.where(mask > 0, np.uint8(255), np.uint8(0))
-    return cv2.compare(np.ascontiguousarray(mask), 0, cv2.CMP_GT)
+    return cv2.threshold(np.ascontiguousarray(mask), 0, 255, cv2.THRESH_BINARY)[1]

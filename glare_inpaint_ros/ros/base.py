@@ -110,6 +110,11 @@ def stamp_key(header: Header) -> tuple[int, int]:
     return header.stamp.sec, header.stamp.nanosec
 
 
+def stamp_seconds(header: Header) -> float:
+    """The header stamp in seconds (capture time; what the temporal stages use as time)."""
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
 def draw_mask_outline(bgr: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (0, 0, 255)) -> np.ndarray:
     """A bgr8 copy of ``bgr`` (mono/BGRA/uint16 converted) with the outline of ``mask > 0`` drawn, 1 px."""
     from ..core.validation import check_bgr

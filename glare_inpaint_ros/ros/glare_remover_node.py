@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from sensor_msgs.msg import Image
 
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_seconds
 from .conversions import ImageFormatError, from_bgr, image_to_bgr
 
 
@@ -37,7 +37,7 @@ class GlareRemoverNode(GlareNode):
     """Detect, refine and inpaint in one callback."""
 
     def __init__(self, node_name: str = "glare_remover", **kwargs: Any) -> None:
-        super().__init__(node_name, ("detector", "mask", "inpainting"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("detector", "mask", "inpainting", "temporal"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
         self.pub_mask_raw = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
         self.pub_mask = self.create_publisher(Image, "glare/mask", self.pub_qos)
@@ -65,7 +65,7 @@ class GlareRemoverNode(GlareNode):
             self._publish_original(msg)
             return
         try:
-            result = self.remover.process(bgr)
+            result = self.remover.process(bgr, stamp_seconds(msg.header))
             out = None if result.passthrough else from_bgr(result.image, msg.encoding)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
             self.warn_throttled(f"error:{type(exc).__name__}", f"processing failed: {exc!r}")

@@ -38,7 +38,7 @@ import cv2
 from sensor_msgs.msg import Image
 
 from ..core.params import ParamSpec
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_key
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_key, stamp_seconds
 from .conversions import ImageFormatError, from_bgr, image_to_array, image_to_bgr, mask_to_array
 from .sync import StampSync
 
@@ -56,7 +56,7 @@ class InpaintingNode(GlareNode):
     """Fills the masked pixels of each image with its stamp-matched mask."""
 
     def __init__(self, node_name: str = "inpainting", **kwargs: Any) -> None:
-        super().__init__(node_name, ("inpainting",), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("inpainting", "temporal"), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.sync: StampSync[tuple[Image, float], Image] = StampSync(
             self.params["sync.cache_size"], self.params["sync.timeout_ms"] / 1e3
         )
@@ -141,7 +141,9 @@ class InpaintingNode(GlareNode):
             if coverage == 0.0:
                 out_msg = msg
             else:
-                out = from_bgr(self.remover.inpaint(bgr, mask), msg.encoding)
+                stamp = stamp_seconds(msg.header)
+                mask = self.remover.stabilize_mask(bgr, mask, stamp)  # temporal.mask.* (off by default)
+                out = from_bgr(self.remover.inpaint(bgr, mask, stamp), msg.encoding)
                 out_msg = None
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
             self._on_error(msg, exc)
