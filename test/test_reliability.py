@@ -63,13 +63,25 @@ class FailingInpainter(Inpainter):
 class FailingDetector(Detector):
     """A detector whose every call raises."""
 
-    def detect(self, image: np.ndarray) -> np.ndarray:
+    def _detect(self, bgr: np.ndarray) -> np.ndarray:
         raise RuntimeError("simulated detector failure")
 
 
+class BrokenInpainter(Inpainter):
+    """A backend that cannot even be built (not a ValueError: e.g. a driver error)."""
+
+    def __init__(self, **params: Any) -> None:
+        raise RuntimeError("simulated: cannot open the accelerator")
+
+    def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise AssertionError("never built")
+
+
 def run_node_with_failing_plugins(module: str) -> int:
-    """Subprocess entry point: register the ``failing`` plugins, then run ``glare_inpaint_ros.ros.<module>``."""
+    """Subprocess entry point: register the ``failing`` plugins (and the unbuildable ``broken``
+    backend), then run ``glare_inpaint_ros.ros.<module>``."""
     INPAINTERS.register("failing")(FailingInpainter)
+    INPAINTERS.register("broken")(BrokenInpainter)
     DETECTORS.register("failing")(FailingDetector)
     return importlib.import_module(f"glare_inpaint_ros.ros.{module}").main()
 
@@ -530,7 +542,7 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         for hd in headers:
             rig.send(hd)
             time.sleep(0.03)
-        assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0)
+        assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), ([len(rig.outputs(hd)) for hd in headers], rig.values())
         for hd in [first, *headers]:
             out = rig.outputs(hd)
             assert len(out) == 1 and out[0].header == hd  # original header
@@ -547,6 +559,9 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         assert rig.wait_count("dropped.error", 3) == 3
         assert not any(rig.outputs(hd) for hd in dropped)
 
+        # a backend that raises while being built is refused (not a crash), the old one kept
+        assert not rig.set_param(Parameter("inpainting.backend", value="broken"))
+        assert proc.poll() is None
         # switching to a working backend at run time recovers
         working = "telea" if param == "inpainting.backend" else "threshold"
         assert rig.set_param(Parameter(param, value=working))

@@ -11,6 +11,7 @@ chelsea, rocket); masked-region PSNR (dB) of each backend's fill against the cle
 Usage (from the repository root)::
 
     .venv/bin/python tools/bench_inpaint.py                 # both tables, 100 frames per cell
+    .venv/bin/python tools/bench_inpaint.py --threads 1 --clock cpu   # stable on a busy machine
     .venv/bin/python tools/bench_inpaint.py --frames 30 --backends fast,telea --no-quality
 """
 

@@ -42,9 +42,15 @@ STAMP_OFFSET = 4
 STAMP = struct.Struct("<iI")
 
 
+_EMIT_LOCK = threading.Lock()
+
+
 def emit(event: str, **data: Any) -> None:
-    """Print one ``BENCH {json}`` line for the parent process."""
-    print("BENCH " + json.dumps({"event": event, **data}), flush=True)
+    """Write one ``BENCH {json}`` line for the parent process (whole lines, from any thread)."""
+    line = "BENCH " + json.dumps({"event": event, **data}) + "\n"
+    with _EMIT_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def percentiles(values_ms: list[float]) -> dict[str, float]:

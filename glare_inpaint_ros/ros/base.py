@@ -149,6 +149,8 @@ class GlareNode(Node):
                 self.remover = GlareRemover({k: v for k, v in values.items() if k in SCHEMA})
             except ValueError as exc:
                 raise StartupParameterError(str(exc)) from None
+            except Exception as exc:  # noqa: BLE001 - a stage that cannot be built (plugin, driver)
+                raise StartupParameterError(f"cannot build the pipeline: {type(exc).__name__}: {exc}") from None
         except StartupParameterError:
             self.destroy_node()
             raise
@@ -180,6 +182,8 @@ class GlareNode(Node):
             self.remover.update(core)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a stage that cannot be built must not kill the node
+            return SetParametersResult(successful=False, reason=f"cannot apply: {type(exc).__name__}: {exc}")
         self.params.update(node)
         if node:
             self.on_node_params_changed(node)
