@@ -69,7 +69,7 @@ def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
     inpaint = [r for r in rows if r["stage"] == "inpaint"]
     assert all(r["mask_coverage"] > 0.02 for r in inpaint)  # the dilated GT mask is what gets filled
     naive = data["naive"]
-    assert _positive(naive["speedup"]) and naive["naive"]["n"] >= 10
+    assert _positive(naive["speedup"]) and _positive(naive["speedup_same_mask"]) and naive["naive"]["n"] >= 10
     assert _positive(naive["naive_mask_coverage"]) and _positive(naive["default_mask_coverage"])
     assert data["meta"]["machine"]["nproc"] >= 1
     assert [b for b in data["bars"] if b["bar"].startswith("default vs naive")]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import re
 import signal
 import subprocess
 import sys
@@ -391,6 +390,7 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
     with a counted reason) or counted as ``dropped.not_received`` (a gap in the publisher's
     sequence numbers: overwritten in the depth-1 queue while the node was busy)."""
     rig: Rig = request.getfixturevalue(rig_name)
+    assert wait_for(lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0)  # diagnostics caught up
     in0, lost0 = rig.count("frames_in"), rig.count("dropped.not_received")
     msg = _glare_msg(new_header())
     for i in range(1000):
@@ -453,7 +453,7 @@ def test_inpainting_deadline_passes_original_through(ctx):
 # -- parameters --------------------------------------------------------------------------------
 RUNTIME_BAD_PARAMS = [
     ([Parameter("mask.dilation.kernel_size", value=-3)], "kernel_size"),
-    ([Parameter("mask.dilation.kernel_size", value="big")], "kernel_size"),
+    ([Parameter("mask.dilation.kernel_size", value="big")], "Wrong parameter type"),  # rclpy's wording
     ([Parameter("inpainting.backend", value="no_such_backend")], "no_such_backend"),
     ([Parameter("inpainting.backend", value="onnx")], "model_path"),
     ([Parameter("inpainting.onnx.model_path", value="/nonexistent/model.onnx")], "read-only"),
@@ -473,9 +473,7 @@ def test_invalid_runtime_parameters_refused_over_dds_and_config_kept(ctx, fused)
         assert wait_for(future.done, 5.0)
         result = future.result().results[0]
         assert not result.successful, params
-        text = result.reason or ""
-        assert reason in text or (reason == "kernel_size" and text), (params, text)
-        assert text, params
+        assert reason in (result.reason or ""), (params, result.reason)
     assert fused.node.remover.config == config_before
     assert fused.node.params == params_before
     fused.good_frame_processed()
@@ -541,8 +539,8 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         headers = [new_header() for _ in range(n)]
         for hd in headers:
             rig.send(hd)
-            time.sleep(0.03)
-        assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), ([len(rig.outputs(hd)) for hd in headers], rig.values())
+            time.sleep(0.1)  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
+        assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), rig.values()
         for hd in [first, *headers]:
             out = rig.outputs(hd)
             assert len(out) == 1 and out[0].header == hd  # original header
@@ -555,7 +553,7 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         dropped = [new_header() for _ in range(3)]
         for hd in dropped:
             rig.send(hd)
-            time.sleep(0.03)
+            time.sleep(0.1)
         assert rig.wait_count("dropped.error", 3) == 3
         assert not any(rig.outputs(hd) for hd in dropped)
 
@@ -613,6 +611,9 @@ class _RemoteRig:
                 self.pub_mask.publish(array_to_image(scene_mask(), "mono8", hd))
             return _glare_msg(hd)
 
+        for pub in (self.pub, self.pub_mask):
+            if pub is not None:
+                self.h.wait_connected(pub, timeout=30.0)
         return publish_until(self.pub, make, self.out, timeout=30.0, period=0.5).header
 
     def set_param(self, param: Parameter) -> bool:
@@ -628,3 +629,48 @@ def test_zz_every_received_frame_accounted_for(request, rig_name):
     rig: Rig = request.getfixturevalue(rig_name)
     assert rig.alive()
     assert_accounting_closed(rig)
+
+
+# -- plain units behind the fixes above --------------------------------------------------------
+def test_stamp_sync_reports_the_image_a_duplicate_replaced():
+    from glare_inpaint_ros.ros.sync import StampSync
+
+    s: StampSync[str, str] = StampSync(cache_size=2, timeout_s=1.0)
+    assert s.add_image((5, 0), "old", 0.0) == (None, [])
+    assert s.add_image((5, 0), "new", 0.1) == (None, ["old"])  # not lost: handed back
+    assert s.counters.duplicates == 1 and s.counters.images_evicted == 0
+    s.add_image((6, 0), "b", 0.2)
+    assert s.add_image((7, 0), "c", 0.3) == (None, ["new"])  # overflow eviction, oldest first
+    assert s.counters.images_evicted == 1
+    assert s.add_mask((9, 0), "m1", 0.0) == (None, [])
+    assert s.add_mask((9, 0), "m2", 0.0) == (None, ["m1"])
+    assert s.counters.duplicates == 2 and s.counters.masks_evicted == 0
+
+
+def test_registry_listener_and_schema_replace_let_late_plugins_be_selected():
+    from dataclasses import replace
+
+    from glare_inpaint_ros.core.params import ParamSpec, Schema
+    from glare_inpaint_ros.core.registry import Registry
+
+    reg: Registry[Any] = Registry("thing")
+    schema = Schema([ParamSpec("thing.type", "a", "Which thing.", choices=("a",))])
+    seen: list[str] = []
+
+    def on_register(name: str, cls: type) -> None:
+        seen.append(name)
+        schema.replace(replace(schema["thing.type"], choices=tuple(reg.names())))
+        schema.extend(cls.PARAMS, f"thing.{name}")
+
+    reg.add_listener(on_register)
+
+    @reg.register("late")
+    class Late:
+        PARAMS = (ParamSpec("size", 3, "Size, px.", 1, 9),)
+
+    assert seen == ["late"]
+    assert schema.validate({"thing.type": "late", "thing.late.size": 5})["thing.late.size"] == 5
+    with pytest.raises(ValueError, match="thing.late.size"):
+        schema.validate({"thing.late.size": 10})
+    with pytest.raises(KeyError):
+        schema.replace(ParamSpec("thing.other", 1, "Not declared."))

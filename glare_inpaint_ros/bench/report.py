@@ -150,6 +150,9 @@ def format_table(results: dict[str, Any]) -> str:
                      f", roi={naive['default_config']['inpainting.roi']}): {_ms(naive['default'])} ms, "
                      f"mask {naive['default_mask_coverage']:.2%}")
         lines.append(f"  speed-up (median): {naive['speedup']:.1f}x")
+        if "telea_same_mask" in naive:
+            lines.append(f"  full-frame Telea alone on the default's own mask: {_ms(naive['telea_same_mask'])} ms "
+                         f"(default pipeline {naive['speedup_same_mask']:.1f}x faster)")
     for key, title in (("ros", "ROS 2 over DDS"), ("memory", "memory")):
         ros = results.get(key)
         if not ros:

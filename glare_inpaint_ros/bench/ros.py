@@ -169,6 +169,7 @@ def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], 
     pids = {**pipeline.pids, "probe": probe.pid}
     results: list[dict[str, Any]] = []
     cpu0: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     t0 = 0.0
     rss: list[dict[str, Any]] = []
     other: list[str] = []

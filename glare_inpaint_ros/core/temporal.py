@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Mapping
 import cv2
 import numpy as np
 
-from .inpainting.roi import component_boxes
+from .inpainting.roi import Box, component_boxes
 from .params import ParamSpec, Schema, section
 from .validation import check_image, check_mask
 
@@ -382,6 +382,88 @@ class TemporalMask:
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+#: Row length of the 2-D maps used to sample pixel lists with ``cv2.remap`` (its maps must be
+#: narrower than 32767 px).
+_SAMPLE_ROW = 1024
+
+
+def _sample(src: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int, border: int,
+            value: float = 0.0) -> np.ndarray:
+    """``src`` sampled at the points ``(x, y)`` (1-D float32, px) with ``cv2.remap``: ``N`` or ``N x C``."""
+    n = x.size
+    rows = max(1, -(-n // _SAMPLE_ROW))
+    maps = np.zeros((2, rows * _SAMPLE_ROW), np.float32)
+    maps[0, :n] = x
+    maps[1, :n] = y
+    maps = maps.reshape(2, rows, _SAMPLE_ROW)
+    out = cv2.remap(src, maps[0], maps[1], interpolation, borderMode=border, borderValue=value)
+    return out.reshape(rows * _SAMPLE_ROW, *out.shape[2:])[:n]
+
+
+def _gray_list(pixels: np.ndarray) -> np.ndarray:
+    """Grey levels (float32, 8-bit scale) of a pixel list ``N`` / ``N x C`` (as :func:`_gray_small`)."""
+    img = pixels.reshape(1, pixels.shape[0], *pixels.shape[1:])
+    return _gray_small(img, (img.shape[1], 1)).reshape(-1).astype(np.float32)
+
+
+@dataclass
+class _Atlas:
+    """The mask's boxes packed side by side into one small image, for the neighbourhood steps.
+
+    Each box ``(x0, y0, x1, y1)`` (frame px, end exclusive) is copied from the mask, with ``pad``
+    px of empty border on every side, onto shelves (rows of tiles sorted by height) of a small
+    uint8 atlas, so one ``cv2.dilate`` / ``cv2.boxFilter`` serves all holes at once. ``hole`` is
+    the mask on the atlas (1 = hole), ``valid`` is True on the boxes themselves, ``tile`` is the
+    box index of each atlas pixel (``len(boxes)`` in the gaps), and an atlas pixel ``(ax, ay)``
+    of tile ``t`` is the frame pixel ``(ax + off[t, 0], ay + off[t, 1])``.
+    """
+
+    boxes: list[Box]
+    off: np.ndarray
+    hole: np.ndarray
+    valid: np.ndarray
+    tile: np.ndarray
+    width: int
+
+    @classmethod
+    def pack(cls, mask: np.ndarray, boxes: list[Box], pad: int) -> "_Atlas":
+        """Shelf-pack the ``boxes`` (non-empty, non-overlapping) of ``mask`` (uint8, non-zero = hole)."""
+        sizes = [(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad) for x0, y0, x1, y1 in boxes]
+        width = max(max(sw for sw, _ in sizes), math.ceil(1.2 * math.sqrt(sum(sw * sh for sw, sh in sizes))))
+        corner: list[tuple[int, int]] = [(0, 0)] * len(boxes)
+        x = y = shelf = 0
+        for i in sorted(range(len(boxes)), key=lambda j: -sizes[j][1]):
+            sw, sh = sizes[i]
+            if x + sw > width:
+                x, y, shelf = 0, y + shelf, 0
+            corner[i] = (x, y)
+            x, shelf = x + sw, max(shelf, sh)
+        shape = (y + shelf, width)
+        hole = np.zeros(shape, np.uint8)
+        valid = np.zeros(shape, bool)
+        tile = np.full(shape, len(boxes), np.int32)
+        off = np.zeros((len(boxes) + 1, 2), np.int64)
+        for i, ((x0, y0, x1, y1), (cx, cy), (sw, sh)) in enumerate(zip(boxes, corner, sizes)):
+            ax, ay = cx + pad, cy + pad
+            np.minimum(mask[y0:y1, x0:x1], 1, out=hole[ay:ay + y1 - y0, ax:ax + x1 - x0])
+            valid[ay:ay + y1 - y0, ax:ax + x1 - x0] = True
+            tile[cy:cy + sh, cx:cx + sw] = i
+            off[i] = (x0 - ax, y0 - ay)
+        return cls(list(boxes), off, hole, valid, tile, int(mask.shape[1]))
+
+    def points(self, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The box pixels where ``sel``: ``(atlas flat index, frame flat index, x, y, tile)``.
+
+        ``x`` / ``y`` are the frame coordinates (float32 px), in atlas row-major order.
+        """
+        flat = np.flatnonzero(sel)
+        ay, ax = np.divmod(flat, sel.shape[1])
+        t = self.tile.reshape(-1).take(flat)
+        o = self.off.take(t, axis=0)
+        x, y = ax + o[:, 0], ay + o[:, 1]
+        return flat, y * self.width + x, x.astype(np.float32), y.astype(np.float32), t
+
+
 class TemporalFill:
     """Fill masked pixels from flow-aligned background seen in earlier frames; spatial fallback.
 
@@ -418,13 +500,24 @@ class TemporalFill:
         the tracker used when :meth:`update` is given no ``motion``."""
         self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
         self._tracker = MotionTracker(**dict(motion_params or {}))
-        self._grid = _Grid()
+        self._small_grid = _Grid()
+        p = self.params
+        r = p["ring_px"]
+        self._ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        #: Context around each hole's box, px: the ring and the feather must fit inside.
+        self._margin = max(p["feather_px"] + 1, r)
+        #: Atlas padding around each box, px: >= feather (blur), >= 1 (Sobel), and two pads
+        #: > ring_px so a hole's ring never reaches a neighbouring tile.
+        self._pad = max(p["feather_px"], r // 2 + 1, 1)
         self.reset()
 
     def reset(self) -> None:
         """Forget the previous output (the next frame gets the spatial fill)."""
-        self._prev_out: np.ndarray | None = None
+        self._prev_out: np.ndarray | None = None  # previous output frame (a reused buffer)
         self._age: np.ndarray | None = None  # HxW float32, s since the pixel's content was observed
+        self._age_boxes: list[Box] | None = None  # where ``_age`` may be non-zero (None = anywhere)
+        self._age_spare: np.ndarray | None = None  # the other age buffer (ping-pong)
+        self._spare_boxes: list[Box] | None = None
         self._prev_mask_small: np.ndarray | None = None
         self._last_stamp: float | None = None
         self._tracker.reset()
@@ -460,28 +553,51 @@ class TemporalFill:
         elif motion.shape != image.shape[:2]:
             raise ValueError(f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
         out = image.copy()
-        cv2.copyTo(spatial, m, out)
         if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
                               and not motion.is_reset):
+            cv2.copyTo(spatial, m, out)
             return out  # late / duplicated frame: spatial fill, state untouched
         source = np.zeros(image.shape[:2], np.uint8)
-        usable = (not motion.is_reset and self._prev_out is not None
-                  and self._prev_out.shape == image.shape and motion.prev_stamp == self._last_stamp)
-        flow = motion.flow_small() if usable and cv2.countNonZero(m) else None
-        # Age of every pixel's content: 0 outside the mask, "never" inside unless filled temporally.
-        age = cv2.multiply(m, float(_NEVER) / 255.0, dtype=cv2.CV_32F)
+        boxes = component_boxes(m, self._margin) if cv2.countNonZero(m) else []
+        usable = (not motion.is_reset and self._prev_out is not None and self._age is not None
+                  and self._prev_out.shape == image.shape and self._prev_out.dtype == image.dtype
+                  and motion.prev_stamp == self._last_stamp)
+        flow = motion.flow_small() if usable and boxes else None
         small_mask = None
         if motion.small_size != (0, 0):
             small_mask = cv2.resize(m, motion.small_size, interpolation=cv2.INTER_AREA)
             small_mask = cv2.compare(small_mask, 0, cv2.CMP_GT)
+        age = self._spare_age(image.shape[:2])
+        done = False
         if flow is not None and small_mask is not None:
-            self._fill_temporal(image, m, spatial, motion, flow, small_mask, out, age, source)
-        self._prev_out = out.copy()
-        self._age = age
+            done = self._fill_temporal(image, m, spatial, motion, flow, small_mask, boxes, out, age, source)
+        if not done:  # spatial fill everywhere; the filled pixels were never observed
+            for x0, y0, x1, y1 in boxes:
+                hole = m[y0:y1, x0:x1] > 0
+                np.copyto(out[y0:y1, x0:x1], spatial[y0:y1, x0:x1], where=hole[..., None] if out.ndim == 3 else hole)
+                age[y0:y1, x0:x1][hole] = _NEVER
+        if self._prev_out is None or self._prev_out.shape != out.shape or self._prev_out.dtype != out.dtype:
+            self._prev_out = np.empty_like(out)
+        np.copyto(self._prev_out, out)
+        # Ping-pong the age buffers: the one just written becomes the previous frame's.
+        self._age_spare, self._spare_boxes = self._age, self._age_boxes
+        self._age, self._age_boxes = age, boxes
         self._prev_mask_small = small_mask
         self._last_stamp = motion.stamp
         self.last_source = source
         return out
+
+    def _spare_age(self, shape: tuple[int, int]) -> np.ndarray:
+        """The spare age buffer, all zero (only the boxes it was last written in are cleared)."""
+        buf = self._age_spare
+        if buf is None or buf.shape != shape:
+            return np.zeros(shape, np.float32)
+        if self._spare_boxes is None:
+            buf.fill(0)
+        else:
+            for x0, y0, x1, y1 in self._spare_boxes:
+                buf[y0:y1, x0:x1] = 0
+        return buf
 
     def _hole_flow(self, motion: FrameMotion, flow: np.ndarray, small_mask: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -492,8 +608,8 @@ class TemporalFill:
         grown = cv2.dilate(small_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
         n, labels = cv2.connectedComponents(grown, connectivity=8)
         ring = (grown > 0) & (small_mask == 0)
+        gx, gy = self._small_grid.get(flow.shape[:2])
         if self._prev_mask_small is not None and self._prev_mask_small.shape == small_mask.shape:
-            gx, gy = self._grid_small(flow.shape[:2])
             prev_mask_w = cv2.remap(self._prev_mask_small, gx + flow[..., 0], gy + flow[..., 1],
                                     cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             ring &= prev_mask_w == 0
@@ -506,117 +622,136 @@ class TemporalFill:
         filled = flow.copy()
         filled[..., 0][inside] = fx[labels[inside]]
         filled[..., 1][inside] = fy[labels[inside]]
-        gx, gy = self._grid_small(flow.shape[:2])
         assert motion.prev_small is not None and motion.cur_small is not None
         warped = cv2.remap(motion.prev_small, gx + filled[..., 0], gy + filled[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-        err = cv2.absdiff(warped, motion.cur_small).astype(np.float64)
+        err = cv2.absdiff(warped, motion.cur_small)
         mean_err = np.bincount(lab, err[ring], minlength=n) / safe
         ok_label = (cnt >= 4) & (mean_err <= p["max_photometric_error"])
         ok_label[0] = False
         return filled, np.where(ok_label[labels], np.uint8(255), np.uint8(0))
 
-    _small_grid: _Grid | None = None
+    def _refine_translation(self, cur: np.ndarray, prev: np.ndarray, tiles: np.ndarray, n_tiles: int
+                            ) -> np.ndarray:
+        """One sub-pixel translation per tile refining the flow: ``(n_tiles + 1) x 2`` float32 px.
 
-    def _refine_translation(self, image_roi: np.ndarray, hole: np.ndarray, ring_kernel: np.ndarray,
-                            mx: np.ndarray, my: np.ndarray, iterations: int = 1) -> np.ndarray:
-        """Refine the ROI's remap maps (in place) by a common sub-pixel translation; return the warped previous output.
+        One Lucas-Kanade step per tile, all tiles at once (inverse-compositional form: the
+        gradients are the current frame's, so no extra sampling of the previous frame), on the
+        ring around the holes at full resolution: the pixels within ``ring_px`` of a hole that
+        were not filled in the previous frame (age 0). The reduced-resolution flow is typically
+        off by a few tenths of a px, which shows as a slow drift / shimmer of propagated texture.
+        The step is clipped to 1 px; a tile keeps 0 when its ring has fewer than 16 such pixels or
+        no texture (smallest eigenvalue of the normal matrix < 0.5 per pixel: ill-conditioned).
+        The last row (no tile) is 0.
 
-        Lucas-Kanade (Gauss-Newton) on the ring around the hole at full resolution: the pixels
-        within ``ring_px`` of the hole that were not filled in the previous frame (age 0). The
-        reduced-resolution flow is typically off by a few tenths of a px, which shows as a slow
-        drift / shimmer of propagated texture. Each step is clipped to 1 px; the refinement is
-        skipped when the ring has too few pixels or no texture (ill-conditioned).
+        Args:
+            cur: ``5 x N`` grey levels (float32) of the current frame at the ring points and at
+                their left, right, upper and lower neighbours (clamped to the frame).
+            prev: ``N`` grey levels of the previous output at the points' flow positions.
+            tiles: tile index of each ring point; ``n_tiles``: number of tiles.
         """
-        assert self._prev_out is not None and self._age is not None
-        prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        ring = (cv2.dilate(hole.view(np.uint8), ring_kernel) > 0) & ~hole
-        cur = _gray_small(image_roi, (image_roi.shape[1], image_roi.shape[0])).astype(np.float32)
-        for _ in range(iterations):
-            prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=float(_NEVER))
-            sel = ring & (prev_age == 0)
-            if np.count_nonzero(sel) < 16:
-                break
-            pg = _gray_small(prev, (prev.shape[1], prev.shape[0])).astype(np.float32)
-            ix = cv2.Sobel(pg, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)[sel]
-            iy = cv2.Sobel(pg, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)[sel]
-            r = cur[sel] - pg[sel]
-            a = np.array([[ix @ ix, ix @ iy], [ix @ iy, iy @ iy]], np.float64)
-            if np.linalg.eigvalsh(a)[0] < 1.0 * sel.sum() * 0.5:  # < ~0.7 levels/px gradient: untextured
-                break
-            d = np.linalg.solve(a, np.array([ix @ r, iy @ r], np.float64))
-            d = np.clip(d, -1.0, 1.0).astype(np.float32)
-            mx += d[0]
-            my += d[1]
-            prev = cv2.remap(self._prev_out, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            if abs(d[0]) + abs(d[1]) < 0.02:
-                break
-        return prev
+        d = np.zeros((n_tiles + 1, 2), np.float32)
+        cnt = np.bincount(tiles, minlength=n_tiles + 1)[:n_tiles]
+        if not (cnt >= 16).any():
+            return d
+        # Central differences (levels / px); the residual is previous - current, so the step
+        # that moves the sampling position by d cancels it: d = -(J^T J)^-1 J^T r.
+        ix = ((cur[2] - cur[1]) * np.float32(0.5)).astype(np.float64)
+        iy = ((cur[4] - cur[3]) * np.float32(0.5)).astype(np.float64)
+        r = (cur[0] - prev).astype(np.float64)
 
-    def _grid_small(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        if self._small_grid is None:
-            self._small_grid = _Grid()
-        return self._small_grid.get(shape)
+        def tile_sum(v: np.ndarray) -> np.ndarray:
+            return np.bincount(tiles, v, minlength=n_tiles + 1)[:n_tiles]
+
+        a, b, c = tile_sum(ix * ix), tile_sum(ix * iy), tile_sum(iy * iy)
+        bx, by = tile_sum(ix * r), tile_sum(iy * r)
+        min_eig = 0.5 * (a + c) - np.sqrt(0.25 * (a - c) ** 2 + b * b)
+        good = (cnt >= 16) & (min_eig >= 0.5 * cnt)  # < ~0.7 levels/px gradient: untextured
+        det = np.where(good, a * c - b * b, 1.0)
+        d[:n_tiles, 0] = np.where(good, np.clip((c * bx - b * by) / det, -1.0, 1.0), 0.0)
+        d[:n_tiles, 1] = np.where(good, np.clip((a * by - b * bx) / det, -1.0, 1.0), 0.0)
+        return d
 
     def _fill_temporal(self, image: np.ndarray, m: np.ndarray, spatial: np.ndarray, motion: FrameMotion,
-                       flow: np.ndarray, small_mask: np.ndarray, out: np.ndarray, age: np.ndarray,
-                       source: np.ndarray) -> None:
-        """Write the temporal / smoothed pixels of ``out`` (and their ``age`` / ``source``) in the mask's ROIs."""
+                       flow: np.ndarray, small_mask: np.ndarray, boxes: list[Box], out: np.ndarray,
+                       age: np.ndarray, source: np.ndarray) -> bool:
+        """Fill the mask pixels of ``out`` (and their ``age`` / ``source``), temporal where possible.
+
+        Works on pixel lists (the hole pixels and the ring around them) sampled with one
+        ``cv2.remap`` each, and on an :class:`_Atlas` of the boxes for the two neighbourhood
+        steps (ring dilation, seam feathering), so the cost follows the number of masked pixels,
+        not the number of holes. Returns False (nothing written) when no hole has a reliable
+        flow: the caller then uses the spatial fill.
+        """
         p = self.params
         assert self._prev_out is not None and self._age is not None
         h, w = m.shape
         filled_small, ok_small = self._hole_flow(motion, flow, small_mask)
-        if not ok_small.any():
-            return
-        sx, sy = motion.scale
+        if not cv2.countNonZero(ok_small):
+            return False
+        sx, sy = np.float32(motion.scale[0]), np.float32(motion.scale[1])
+        near, repl, const = cv2.INTER_NEAREST, cv2.BORDER_REPLICATE, cv2.BORDER_CONSTANT
+        atlas = _Atlas.pack(m, boxes, self._pad)
+        n_tiles = len(boxes)
+        ring_a = (cv2.dilate(atlas.hole, self._ring_kernel) > 0) & (atlas.hole == 0) & atlas.valid
+        h_flat, h_lin, hx, hy, h_tile = atlas.points(atlas.hole > 0)
+        _, _, rx, ry, r_tile = atlas.points(ring_a)
+        nh = hx.size
+        # Flow at the full-res pixel centres of the hole and ring points (reduced resolution).
+        px = np.concatenate([hx, rx])
+        py = np.concatenate([hy, ry])
+        spx = (px + np.float32(0.5)) * sx - np.float32(0.5)
+        spy = (py + np.float32(0.5)) * sy - np.float32(0.5)
+        f = _sample(filled_small, spx, spy, cv2.INTER_LINEAR, repl)
+        mx = px + f[:, 0] * (np.float32(1.0) / sx)
+        my = py + f[:, 1] * (np.float32(1.0) / sy)
+        ok = _sample(ok_small, spx[:nh], spy[:nh], near, repl) > 0
+        # Sub-pixel refinement per tile on the ring pixels observed in the previous frame.
+        rmx, rmy = mx[nh:], my[nh:]
+        sel = _sample(self._age, rmx, rmy, near, const, float(_NEVER)) == 0
+        rmx, rmy, r_tile = rmx[sel], rmy[sel], r_tile[sel]
+        prev_out = self._prev_out
+        channels = image.shape[2] if image.ndim == 3 else 1
+        img_px = out.reshape(-1, channels)  # still equal to the input frame
+
+        # The ring points and their 4 neighbours (clamped to the frame) in the current frame.
+        ix_, iy_ = rx[sel].astype(np.int64), ry[sel].astype(np.int64)
+        lin = iy_ * w + ix_
+        xm, xp = np.maximum(ix_ - 1, 0) - ix_, np.minimum(ix_ + 1, w - 1) - ix_
+        ym, yp = (np.maximum(iy_ - 1, 0) - iy_) * w, (np.minimum(iy_ + 1, h - 1) - iy_) * w
+        stencil = np.concatenate([lin, lin + xm, lin + xp, lin + ym, lin + yp])
+        cur = _gray_list(img_px.take(stencil, axis=0).reshape(-1, *image.shape[2:])).reshape(5, -1)
+        prev_ring = _gray_list(_sample(prev_out, rmx, rmy, cv2.INTER_LINEAR, repl))
+        d = self._refine_translation(cur, prev_ring, r_tile, n_tiles)
+        hmx = mx[:nh] + d[h_tile, 0]
+        hmy = my[:nh] + d[h_tile, 1]
+        prev = _sample(prev_out, hmx, hmy, cv2.INTER_LINEAR, repl).reshape(nh, channels)
+        prev_age = _sample(self._age, hmx, hmy, near, const, float(_NEVER))
+        ok &= (hmx >= 0) & (hmy >= 0) & (hmx <= w - 1) & (hmy <= h - 1)
+        seen = ok & (prev_age <= np.float32(p["max_age_s"] - motion.dt))
+        weight = seen.astype(np.float32)
         feather = p["feather_px"]
+        if feather > 0 and seen.any():
+            # Feather only the temporal / spatial seams inside the hole: the pixels around the
+            # hole are real background, continuous with the temporal fill, so they count as 1.
+            b = (atlas.hole == 0).view(np.uint8)
+            b.reshape(-1)[h_flat] = seen
+            k = 2 * feather + 1
+            blurred = cv2.boxFilter(b, cv2.CV_32F, (k, k), normalize=True, borderType=repl)
+            weight *= blurred.reshape(-1).take(h_flat)
         alpha = np.float32(p["spatial_weight"])
-        max_age = np.float32(p["max_age_s"] - motion.dt)
-        ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * p["ring_px"] + 1, 2 * p["ring_px"] + 1))
-        for x0, y0, x1, y1 in component_boxes(m, max(feather + 1, p["ring_px"])):
-            hole = m[y0:y1, x0:x1] > 0
-            # Sample the reduced-resolution flow / reliability at this ROI's full-res pixel centres.
-            gx, gy = self._grid.get((h, w))
-            sxm = (gx[y0:y1, x0:x1] + np.float32(0.5)) * np.float32(sx) - np.float32(0.5)
-            sym = (gy[y0:y1, x0:x1] + np.float32(0.5)) * np.float32(sy) - np.float32(0.5)
-            ok = hole & (cv2.remap(ok_small, sxm, sym, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE) > 0)
-            if not ok.any():
-                continue
-            f = cv2.remap(filled_small, sxm, sym, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            mx = gx[y0:y1, x0:x1] + f[..., 0] * np.float32(1.0 / sx)
-            my = gy[y0:y1, x0:x1] + f[..., 1] * np.float32(1.0 / sy)
-            prev = self._refine_translation(image[y0:y1, x0:x1], hole, ring_kernel, mx, my)
-            ok &= (mx >= 0) & (my >= 0) & (mx <= w - 1) & (my <= h - 1)
-            prev_age = cv2.remap(self._age, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=float(_NEVER))
-            seen = ok & (prev_age <= max_age)
-            weight = seen.astype(np.float32)
-            if feather > 0 and seen.any():
-                # Feather only the temporal / spatial seams inside the hole: the pixels around the
-                # hole are real background, continuous with the temporal fill, so they count as 1.
-                k = 2 * feather + 1
-                weight = cv2.blur(np.maximum(weight, ~hole), (k, k), borderType=cv2.BORDER_REPLICATE) * weight
-            smooth = ok & ~seen
-            if alpha < 1.0:
-                weight = np.maximum(weight, smooth * (np.float32(1.0) - alpha))
-            use = hole & (weight > 0)
-            if not use.any():
-                continue
-            wv = weight[use]
-            s_pix = spatial[y0:y1, x0:x1][use].astype(np.float32)
-            t_pix = prev[use].astype(np.float32)
-            if s_pix.ndim == 2:
-                wv = wv[:, None]
-            blended = t_pix * wv + s_pix * (np.float32(1.0) - wv)
-            top = np.iinfo(image.dtype).max
-            out[y0:y1, x0:x1][use] = np.clip(blended + np.float32(0.5), 0, top).astype(image.dtype)
-            src = source[y0:y1, x0:x1]
-            src[use & ~seen] = 2
-            src[use & seen] = 1  # observed background (blended with the spatial fill on seams)
-            age_roi = age[y0:y1, x0:x1]
-            t_sel = use & seen
-            age_roi[t_sel] = prev_age[t_sel] + np.float32(motion.dt)
+        if alpha < 1.0:
+            weight = np.maximum(weight, (ok & ~seen) * (np.float32(1.0) - alpha))
+        use = weight > 0
+        spat = np.ascontiguousarray(spatial).reshape(-1, channels).take(h_lin, axis=0)
+        wv = weight[:, None]
+        blended = prev.astype(np.float32) * wv + spat.astype(np.float32) * (np.float32(1.0) - wv)
+        blended = np.clip(blended + np.float32(0.5), 0, np.iinfo(image.dtype).max).astype(image.dtype)
+        img_px[h_lin] = np.where(use[:, None], blended, spat)
+        t_sel = use & seen
+        age.reshape(-1)[h_lin] = np.where(t_sel, prev_age + np.float32(motion.dt), _NEVER)
+        source.reshape(-1)[h_lin] = np.where(t_sel, np.uint8(1), np.where(use, np.uint8(2), np.uint8(0)))
+        return True
 
 
 @dataclass

@@ -65,8 +65,9 @@ class SoakReport:
     duration_s: float
     window_s: float
     samples: list[Sample] = field(default_factory=list)
-    sent: int = 0
-    received: int = 0
+    sent: int = 0  # frames published during the measured stream
+    received: int = 0  # outputs received for them
+    warmup_sent: int = 0  # frames published before the first output (discovery, warm-up)
     rss_first_mib: dict[str, float] = field(default_factory=dict)
     rss_last_mib: dict[str, float] = field(default_factory=dict)
     rss_growth_mib: dict[str, float] = field(default_factory=dict)
@@ -206,6 +207,7 @@ def soak(mode: str = "three", duration_s: float = 600.0, rate_hz: float = 30.0, 
             if dead or time.monotonic() > t_end:
                 raise RuntimeError(f"pipeline did not start (dead: {dead or 'none'}; logs in {log_dir})")
             probe.publish()
+            report.warmup_sent += 1
             time.sleep(0.2)
         time.sleep(1.0)
         probe.take_latencies()
