@@ -21,6 +21,11 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
 ``passthrough_on_error`` (bool, default true)
     Any exception while processing a frame: publish the input unchanged (counted as
     ``passthrough.error``; logged once per cause every 5 s). False: drop the frame (``dropped.error``).
+``opencv_threads`` (int, default 1, read-only)
+    ``cv2.setNumThreads`` for the process (0 = OpenCV's default: one per core). Default 1: each node
+    handles one frame at a time on small ROIs, where a thread pool costs more in hand-offs than it
+    gains, and the pipeline's parallelism comes from its processes; raise it for the fused node on
+    a machine with idle cores.
 ``diagnostics.period_s`` (float, s, default 1.0, read-only)
     Period of the ``/diagnostics`` status (see :mod:`.diagnostics`).
 
@@ -69,6 +74,8 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
               choices=("raw", "compressed"), read_only=True),
     ParamSpec("passthrough_on_error", True,
               "On a processing exception publish the input unchanged (true) or drop the frame (false)."),
+    ParamSpec("opencv_threads", 1, "cv2.setNumThreads for this process (0 = OpenCV default, one per core).",
+              0, 256, read_only=True),
     ParamSpec("diagnostics.period_s", 1.0, "Period of the /diagnostics status, seconds.", 0.05, 3600.0, read_only=True),
 )
 
@@ -155,6 +162,7 @@ class GlareNode(Node):
             self.destroy_node()
             raise
         self.params: dict[str, Any] = {k: v for k, v in values.items() if k not in SCHEMA}
+        cv2.setNumThreads(self.params["opencv_threads"] or -1)  # -1: OpenCV's default
         self.stats = NodeStats()
         self._last_log: dict[str, float] = {}
         self._last_seq: dict[str, int] = {}

@@ -123,8 +123,8 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
     return np.minimum(dist * np.float32(1.0 / feather), np.float32(1.0))
 
 
-def resolve_spec(model_spec: str, convention: str) -> ModelSpec | None:
-    """The YAML spec if ``model_spec`` is set, else None (detect from the model with ``convention``)."""
+def resolve_spec(model_spec: str) -> ModelSpec | None:
+    """The YAML spec if ``model_spec`` (a path) is set, else None (detect from the model)."""
     if model_spec:
         return load_spec(model_spec)
     return None

@@ -97,7 +97,7 @@ class OnnxInpainter(LearnedInpainter):
     def __init__(self, *, roi: bool = True, roi_margin: int = 16, **params: Any) -> None:
         super().__init__(roi=roi, roi_margin=roi_margin, **params)
         p = self.params
-        spec = resolve_spec(p.get("model_spec", ""), p.get("convention", "auto"))
+        spec = resolve_spec(p.get("model_spec", ""))
         path = p.get("model_path", "")
         if not path:
             if spec is not None and spec.files.get("onnx"):
@@ -148,6 +148,6 @@ class ShippedInpainter(OnnxInpainter):
 
     def __init__(self, *, roi: bool = True, roi_margin: int = 16, **params: Any) -> None:
         LearnedInpainter.__init__(self, roi=roi, roi_margin=roi_margin, **params)
-        spec = resolve_spec(str(SHIPPED_SPEC), "auto")
+        spec = resolve_spec(str(SHIPPED_SPEC))
         assert spec is not None
         self._open(Path(spec.files.get("onnx", "")), spec, "auto")

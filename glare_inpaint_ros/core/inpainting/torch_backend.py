@@ -58,7 +58,7 @@ class TorchInpainter(LearnedInpainter):
             raise ValueError("the torch inpainting backend needs torch: pip install torch") from exc
         self._torch = torch
         p = self.params
-        spec = resolve_spec(p["model_spec"], p["convention"])
+        spec = resolve_spec(p["model_spec"])
         files = spec.files if spec is not None else {}
         path = p["model_path"] or files.get("torch_state_dict", "")
         module = p["module"] or (files.get("torch_module", "") if not p["model_path"] else "")
