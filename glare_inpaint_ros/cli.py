@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "soak": ("glare_inpaint_ros.tools.soak", "run the ROS 2 pipeline for a long time at 30 Hz and report memory growth, latency and drops"),
     "bench": ("glare_inpaint_ros.bench.cli", "benchmark every stage, the naive baseline, the ROS 2 nodes over DDS and memory; table + bench.json + bench.png"),
     "train": ("glare_inpaint_ros.learned.train", "train the project's compact inpainting network on CPU and export it to ONNX"),
+    "train-detector": ("glare_inpaint_ros.learned.train_detector", "train the learned glare detector (tiny segmentation net) on CPU and export it to ONNX"),
 }
 
 

@@ -58,6 +58,8 @@ class GlareSegNet(nn.Module):
         self.mid = nn.ModuleList(nn.Conv2d(w2, w2, 3, padding=d, dilation=d) for d in dilations)
         self.fuse = nn.Conv2d(w2 + width, width, 1)
         self.coef = nn.Conv2d(width, N_COEF, 1)
+        with torch.no_grad():  # start near the prior "mostly not glare, brighter = more likely"
+            self.coef.bias.copy_(torch.tensor([-3.0, 2.0, 1.0]))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``[N, h, w, 3]`` BGR 0..255 (context resolution) -> ``[N, 3, h, w]`` coefficients."""

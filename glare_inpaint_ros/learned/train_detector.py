@@ -1,0 +1,212 @@
+"""``glare-inpaint train-detector``: train the ``learned`` detector's tiny network on CPU, export ONNX.
+
+Data: :func:`glare_inpaint_ros.eval.synth.make_sample` at 640x480 with dataset seed
+``--seed`` (default :data:`TRAIN_SEED` = 1000) for training and ``--seed + 1`` for validation
+(checkpoint and threshold selection). The evaluation set uses seed 0, whose random streams
+(``default_rng([0, index])``) are disjoint from these, so no evaluation image is trained on. The
+clean *photos* are the same few scikit-image scenes in every seed (different crops, scales,
+flips, exposures and highlights): synthetic F1 measures in-distribution accuracy; the real images
+in /work/shared/data are the test of transfer.
+
+Training mirrors inference exactly (see :mod:`.detector_net`): the frame is area-downscaled by
+``scale`` (head resolution) and by ``scale / 4`` (context resolution, rounded to 8-bit levels like
+``cv2.resize`` on uint8), the network predicts coefficient maps, the head logits are upsampled
+bilinearly to the frame, and the loss (BCE + soft dice, equal weights) is taken against the
+full-resolution GT mask. Random 256x256 crops (multiples of ``4 / scale``) with flips, Adam with a
+cosine learning rate, a wall-time budget (``--minutes``), ``torch.set_num_threads(--threads)``,
+everything seeded (``--torch-seed``).
+
+Outputs: ``--out`` (default ``glare_inpaint_ros/models/glare_detector.onnx``) and beside it
+``glare_detector.pt`` (state dict + architecture) is *not* written unless ``--save-pt`` is given;
+a JSON summary (validation F1 per threshold, chosen threshold) is printed and written next to
+the ONNX file as ``<stem>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Dataset seed of the training samples (validation: TRAIN_SEED + 1). Evaluation uses seed 0.
+TRAIN_SEED = 1000
+#: Frame size of the training samples, (width, height) px.
+TRAIN_SIZE = (640, 480)
+#: Default output: the shipped model.
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "models" / "glare_detector.onnx"
+
+
+def make_arrays(n: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(images [n, 480, 640, 3] uint8 BGR, masks [n, 480, 640] bool)`` of synth seed ``seed``, cached in ``cache`` (npz)."""
+    if cache is not None and cache.is_file():
+        data = np.load(cache)
+        if len(data["images"]) == n:
+            return data["images"], data["masks"]
+    from tqdm import tqdm
+
+    from ..eval.synth import make_sample
+
+    images = np.empty((n, TRAIN_SIZE[1], TRAIN_SIZE[0], 3), np.uint8)
+    masks = np.empty((n, TRAIN_SIZE[1], TRAIN_SIZE[0]), bool)
+    for i in tqdm(range(n), desc=f"synthetic seed {seed}", unit="img", mininterval=10):
+        image, mask, _ = make_sample(i, seed, TRAIN_SIZE)
+        images[i], masks[i] = image, mask > 0
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, images=images, masks=masks)
+    return images, masks
+
+
+def forward_frame(net, frames, scale: float):  # type: ignore[no-untyped-def]
+    """Full-frame logits ``[N, 1, H, W]`` for uint8 BGR frames ``[N, H, W, 3]`` (training path).
+
+    ``H, W`` must be multiples of ``4 / scale`` (area downscaling = average pooling there).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .detector_net import CONTEXT_FACTOR, head_logits
+
+    x = frames.to(torch.float32).permute(0, 3, 1, 2)
+    f_head = int(round(1.0 / scale))
+    head = F.avg_pool2d(x, f_head) if f_head > 1 else x
+    ctx = torch.round(F.avg_pool2d(head, CONTEXT_FACTOR))
+    coef = net(ctx.permute(0, 2, 3, 1))
+    logit = head_logits(coef, head.permute(0, 2, 3, 1))
+    return F.interpolate(logit, size=frames.shape[1:3], mode="bilinear", align_corners=False)
+
+
+def loss_fn(logit, target):  # type: ignore[no-untyped-def]
+    """BCE (mean over pixels) + soft dice loss (1 - dice over the batch), equal weights."""
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy_with_logits(logit, target)
+    prob = torch.sigmoid(logit)
+    inter = (prob * target).sum()
+    dice = 1.0 - (2.0 * inter + 1.0) / (prob.sum() + target.sum() + 1.0)
+    return bce + dice
+
+
+def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, thresholds: list[float]) -> dict[float, float]:  # type: ignore[no-untyped-def]
+    """Pooled pixel F1 (0..1) on a set for each probability threshold."""
+    import torch
+
+    counts = {t: np.zeros(3) for t in thresholds}  # tp, fp, fn
+    net.eval()
+    with torch.no_grad():
+        for i in range(0, len(images), 8):
+            logit = forward_frame(net, torch.from_numpy(images[i:i + 8]), scale)[:, 0].numpy()
+            gt = masks[i:i + 8]
+            for t in thresholds:
+                pred = logit >= math.log(t / (1.0 - t))
+                counts[t] += (np.count_nonzero(pred & gt), np.count_nonzero(pred & ~gt), np.count_nonzero(~pred & gt))
+    net.train()
+    out = {}
+    for t, (tp, fp, fn) in counts.items():
+        out[t] = float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 1.0
+    return out
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train, pick the best validation checkpoint, export ONNX; returns the summary dict."""
+    import torch
+
+    from .detector_net import GlareSegNet, export_onnx
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.torch_seed)
+    rng = np.random.default_rng(args.torch_seed)
+    cache = Path(args.cache) if args.cache else None
+    images, masks = make_arrays(args.n_train, args.seed, cache / f"train_{args.seed}_{args.n_train}.npz" if cache else None)
+    val_images, val_masks = make_arrays(args.n_val, args.seed + 1, cache / f"val_{args.seed + 1}_{args.n_val}.npz" if cache else None)
+    net = GlareSegNet(width=args.width)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    step_px = int(round(4 / args.scale))
+    crop = args.crop - args.crop % step_px
+    h, w = images.shape[1:3]
+    budget = args.minutes * 60.0
+    thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]
+    best = {"f1": -1.0}
+    start = time.perf_counter()
+    step = 0
+    last_val = start
+    while True:
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            break
+        for group in opt.param_groups:  # cosine decay over the wall-time budget
+            group["lr"] = args.lr * 0.5 * (1.0 + math.cos(math.pi * min(elapsed / budget, 1.0)))
+        idx = rng.integers(0, len(images), args.batch)
+        ys = rng.integers(0, (h - crop) // step_px + 1, args.batch) * step_px
+        xs = rng.integers(0, (w - crop) // step_px + 1, args.batch) * step_px
+        batch_img = np.stack([images[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+        batch_gt = np.stack([masks[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+        if rng.random() < 0.5:
+            batch_img, batch_gt = batch_img[:, :, ::-1], batch_gt[:, :, ::-1]
+        if rng.random() < 0.5:
+            batch_img, batch_gt = batch_img[:, ::-1], batch_gt[:, ::-1]
+        frames = torch.from_numpy(np.ascontiguousarray(batch_img))
+        target = torch.from_numpy(np.ascontiguousarray(batch_gt)).to(torch.float32)[:, None]
+        loss = loss_fn(forward_frame(net, frames, args.scale), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        now = time.perf_counter()
+        if now - last_val >= args.val_every or now - start >= budget:
+            last_val = now
+            f1s = pooled_f1(net, val_images, val_masks, args.scale, thresholds)
+            t_best = max(f1s, key=f1s.get)
+            print(f"[{(now - start) / 60:5.1f} min] step {step} loss {loss.item():.4f} val F1 "
+                  + " ".join(f"{t}:{f:.3f}" for t, f in f1s.items()), flush=True)
+            if f1s[t_best] > best["f1"]:
+                best = {"f1": f1s[t_best], "threshold": t_best, "step": step,
+                        "state": {k: v.clone() for k, v in net.state_dict().items()}}
+    net.load_state_dict(best.pop("state"))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(net, str(out))
+    summary = {
+        "train_seed": args.seed, "n_train": args.n_train, "val_seed": args.seed + 1, "n_val": args.n_val,
+        "scale": args.scale, "width": args.width, "steps": step, "minutes": (time.perf_counter() - start) / 60,
+        "best_step": best["step"], "val_f1": best["f1"], "val_threshold": best["threshold"],
+        "torch_seed": args.torch_seed, "threads": args.threads, "onnx": str(out),
+        "onnx_bytes": out.stat().st_size,
+    }
+    if args.save_pt:
+        torch.save({"state_dict": net.state_dict(), "width": args.width}, out.with_suffix(".pt"))
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``glare-inpaint train-detector``."""
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="ONNX output path (default: the shipped model)")
+    parser.add_argument("--seed", type=int, default=TRAIN_SEED, help=f"synthetic dataset seed for training; seed+1 validates (default {TRAIN_SEED}; evaluation uses 0)")
+    parser.add_argument("--n-train", type=int, default=800, help="training samples (640x480), default 800")
+    parser.add_argument("--n-val", type=int, default=60, help="validation samples, default 60")
+    parser.add_argument("--scale", type=float, default=0.5, help="head resolution as a fraction of the frame (1/integer), default 0.5")
+    parser.add_argument("--width", type=int, default=8, help="network width (channels at context resolution), default 8")
+    parser.add_argument("--minutes", type=float, default=12.0, help="training wall-time budget in minutes (data generation not included), default 12")
+    parser.add_argument("--batch", type=int, default=8, help="crops per step, default 8")
+    parser.add_argument("--crop", type=int, default=256, help="crop side in frame px, default 256")
+    parser.add_argument("--lr", type=float, default=3e-3, help="initial Adam learning rate (cosine decay), default 3e-3")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads, default 2")
+    parser.add_argument("--torch-seed", type=int, default=0, help="seed of initialisation and batch sampling, default 0")
+    parser.add_argument("--val-every", type=float, default=45.0, help="seconds between validations, default 45")
+    parser.add_argument("--cache", default="", help="folder for cached training arrays (npz); '' = no cache")
+    parser.add_argument("--save-pt", action="store_true", help="also write <out>.pt (torch state dict)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and export; exit code 0."""
+    if not (0.0 < args.scale <= 1.0) or abs(1.0 / args.scale - round(1.0 / args.scale)) > 1e-6:
+        raise SystemExit(f"--scale must be 1/k for an integer k >= 1, got {args.scale}")
+    train(args)
+    return 0
