@@ -71,11 +71,11 @@ def decode(encoding: str, height: int, width: int, step: int, data: Buffer, is_b
     return arr[:, :, 0] if ch == 1 else arr
 
 
-def encode(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
-    """Return ``(height, width, step, data)`` for ``array`` in ``encoding`` (no row padding).
+def check_fits(array: np.ndarray, encoding: str) -> int:
+    """Return the row size in bytes (``step`` without padding) of ``array`` sent as ``encoding``.
 
     Raises:
-        ImageFormatError: array dtype/channels do not fit the encoding.
+        ImageFormatError: unknown encoding, or the array's dtype/channels do not fit it.
     """
     if encoding not in ENCODINGS:
         raise ImageFormatError(f"unsupported encoding {encoding!r}")
@@ -83,8 +83,17 @@ def encode(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
     got = 1 if array.ndim == 2 else array.shape[2]
     if array.dtype != dtype or got != ch:
         raise ImageFormatError(f"array {array.dtype} with {got} channel(s) does not fit {encoding}")
-    h, w = array.shape[:2]
-    return h, w, w * ch * dtype.itemsize, np.ascontiguousarray(array).tobytes()
+    return array.shape[1] * ch * dtype.itemsize
+
+
+def encode(array: np.ndarray, encoding: str) -> tuple[int, int, int, bytes]:
+    """Return ``(height, width, step, data)`` for ``array`` in ``encoding`` (no row padding).
+
+    Raises:
+        ImageFormatError: array dtype/channels do not fit the encoding.
+    """
+    step = check_fits(array, encoding)
+    return array.shape[0], array.shape[1], step, np.ascontiguousarray(array).tobytes()
 
 
 def to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:

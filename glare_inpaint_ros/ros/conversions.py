@@ -17,7 +17,7 @@ import numpy as np
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from ..encodings import ENCODINGS, ImageFormatError, decode, from_bgr, to_bgr
+from ..encodings import ENCODINGS, ImageFormatError, check_fits, decode, from_bgr, to_bgr
 
 #: encodings accepted for masks (one channel, 8 bit, 255 = glare).
 MASK_ENCODINGS = ("mono8", "8UC1")
@@ -79,21 +79,16 @@ def array_to_image(arr: np.ndarray, encoding: str, header: Header) -> Image:
     Raises:
         ImageFormatError: unknown encoding, or ``arr``'s dtype/channels do not fit it.
     """
-    if encoding not in ENCODINGS:
-        raise ImageFormatError(f"unsupported encoding {encoding!r}")
-    dtype, ch = ENCODINGS[encoding]
-    got = 1 if arr.ndim == 2 else arr.shape[2]
-    if arr.dtype != dtype or got != ch:
-        raise ImageFormatError(f"array {arr.dtype} with {got} channel(s) does not fit {encoding}")
+    step = check_fits(arr, encoding)
     arr = np.ascontiguousarray(arr)
-    if dtype.itemsize > 1 and arr.dtype.byteorder == ">":
-        arr = arr.astype(dtype.newbyteorder("<"))
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
     msg = Image()
     msg.header = header
     msg.height, msg.width = int(arr.shape[0]), int(arr.shape[1])
     msg.encoding = encoding
     msg.is_bigendian = 0
-    msg.step = int(arr.shape[1] * ch * dtype.itemsize)
+    msg.step = int(step)
     data = array("B")
     data.frombytes(arr.data.cast("B") if arr.ndim else arr.tobytes())
     msg.data = data
