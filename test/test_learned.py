@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from glare_inpaint_ros.core.inpainting import INPAINTERS  # noqa: E402
-from glare_inpaint_ros.core.inpainting.learned import SHIPPED_SPEC, crop_rect, feather_alpha  # noqa: E402
+from glare_inpaint_ros.core.inpainting.learned import SHIPPED_SPEC, crop_rect, feather_alpha, upscale_window  # noqa: E402
 from glare_inpaint_ros.core.inpainting.model_spec import load_spec  # noqa: E402
 
 FILL_RGB = (0.2, 0.5, 0.8)  # colour the test models paint into holes, RGB 0..1
@@ -224,6 +224,52 @@ def test_crop_rect_shifts_inward_and_feather() -> None:
     assert a[0, 0] == 0 and a[4, 4] == 1.0 and 0 < a[2, 4] < 1
 
 
+def test_upscale_window_matches_full_resize_and_torch() -> None:
+    rng = np.random.default_rng(1)
+    small = rng.random((24, 40, 3), dtype=np.float32)
+    full = cv2.resize(small, (130, 77), interpolation=cv2.INTER_LINEAR)
+    for window in ((0, 0, 130, 77), (5, 9, 61, 40), (100, 60, 130, 77)):
+        x0, y0, x1, y1 = window
+        np.testing.assert_allclose(upscale_window(small, (77, 130), window), full[y0:y1, x0:x1], atol=0.02)
+    # The training path upsamples with torch (bilinear, half-pixel centres): the same values.
+    ref = torch.nn.functional.interpolate(torch.from_numpy(small.transpose(2, 0, 1))[None], size=(77, 130),
+                                          mode="bilinear", align_corners=False)[0].numpy().transpose(1, 2, 0)
+    np.testing.assert_allclose(upscale_window(small, (77, 130), (0, 0, 130, 77)), ref, atol=0.02)
+
+
+def test_prefill_model_with_zero_residual_is_the_fast_fill(tmp_path: Path) -> None:
+    """A ``prefill: pushpull`` model that changes nothing gives exactly the fast backend's fill
+    (at native resolution, though the model runs downscaled); a non-zero change moves it."""
+    import yaml
+
+    from glare_inpaint_ros.eval.synth import make_sample
+    from glare_inpaint_ros.learned.export import export_onnx
+    from glare_inpaint_ros.learned.net import GlareNet
+
+    net = GlareNet()  # zero-initialised last layer
+    export_onnx(net, tmp_path / "zero.onnx")
+    spec = tmp_path / "zero.yaml"
+    assert yaml.safe_load(spec.read_text())["prefill"] == "pushpull"
+    img, gt_mask, _ = make_sample(5, 0, (320, 240))
+    mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))
+    zero = INPAINTERS.get("onnx")(model_spec=str(spec), feather=0, max_side=48)
+    np.testing.assert_array_equal(zero.inpaint(img, mask), INPAINTERS.get("fast")().inpaint(img, mask))
+    with torch.no_grad():
+        net.out.bias.copy_(torch.tensor([0.2, 0.2, 0.2]))
+    export_onnx(net, tmp_path / "zero.onnx")
+    brighter = INPAINTERS.get("onnx")(model_spec=str(spec), feather=0, max_side=48).inpaint(img, mask)
+    sel = cv2.erode(mask, np.ones((9, 9), np.uint8)) > 0
+    diff = brighter[sel].astype(np.int16) - INPAINTERS.get("fast")().inpaint(img, mask)[sel]
+    assert np.median(diff) > 40  # +0.2 of 255 = 51 levels inside the hole (less where clipped)
+
+
+def test_model_spec_rejects_unknown_prefill(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("image_input: image\nmask_input: mask\nprefill: telea\n")
+    with pytest.raises(ValueError, match="prefill"):
+        load_spec(bad)
+
+
 # ---------------------------------------------------------------------------- the shipped model
 def test_shipped_model_onnx_and_torch_agree_and_improve() -> None:
     from glare_inpaint_ros.eval.synth import make_sample
@@ -274,3 +320,35 @@ def test_pipeline_selects_learned_backend() -> None:
     out = remover.inpaint(img, mask)
     np.testing.assert_array_equal(out[mask == 0], img[mask == 0])
     assert (out[mask > 0] < 250).mean() > 0.9  # the white glare is gone
+
+
+def test_training_path_matches_the_backend(tmp_path: Path) -> None:
+    """train.frame_example + train.forward_batch (what the loss sees) == the learned backend's output."""
+    from glare_inpaint_ros.eval.synth import make_sample
+    from glare_inpaint_ros.learned.export import export_onnx
+    from glare_inpaint_ros.learned.net import GlareNet
+    from glare_inpaint_ros.learned.train import MAX_SIDE, forward_batch, frame_example
+
+    torch.manual_seed(0)
+    net = GlareNet()
+    with torch.no_grad():  # a non-trivial (random) correction
+        net.out.weight.normal_(0.0, 0.05)
+    net.eval()
+    export_onnx(net, tmp_path / "rand.onnx")
+    img, gt_mask, clean = make_sample(2, 0, (640, 480))
+    mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))
+    out = INPAINTERS.get("onnx")(model_spec=str(tmp_path / "rand.yaml"), max_side=MAX_SIDE).inpaint(img, mask)
+    ex = frame_example(img, mask, clean, lambda n: 0)
+    with torch.no_grad():
+        pred, target = forward_batch(net, [ex])
+    # The same crop from the backend's output, in the same (RGB, CHW, hole-pixel) order.
+    from glare_inpaint_ros.core.inpainting.learned import crop_rect, group_boxes
+    from glare_inpaint_ros.core.inpainting.roi import component_boxes
+
+    x0, y0, x1, y1 = crop_rect(group_boxes(mask, component_boxes(mask, 16), 64)[0], 640, 480, 128)
+    crop_hole = mask[y0:y1, x0:x1] > 0
+    got = out[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole].astype(np.float32) / 255.0
+    want = pred.numpy().reshape(3, -1)
+    assert np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255  # uint8 rounding
+    fast = INPAINTERS.get("fast")().inpaint(img, mask)[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole] / 255.0
+    assert np.abs(fast - want).mean() > 5.0 / 255  # the correction is large next to that tolerance

@@ -23,8 +23,9 @@ SPEC: dict[str, Any] = {
     "mask_hole": "high",
     "output_max": 1.0,
     "size": None,
-    "pad_multiple": 32,
-    "max_side": 128,
+    "pad_multiple": 16,
+    "max_side": 96,
+    "prefill": "pushpull",
 }
 
 
@@ -32,15 +33,15 @@ def export_onnx(net: Any, path: Path, opset: int = 17) -> Path:
     """Export ``net`` (eval mode) to ``path`` with dynamic batch/H/W and write ``<stem>.yaml`` beside it.
 
     Inputs ``image`` float32 [B,3,H,W] RGB 0..1 and ``mask`` float32 [B,1,H,W] 1 = hole; output
-    ``output`` float32 [B,3,H,W] RGB 0..1; H, W multiples of 32.
+    ``output`` float32 [B,3,H,W] RGB 0..1 (see :mod:`.net`); H, W multiples of 16.
     """
     import torch
     import yaml
 
     path = Path(path)
     net.eval()
-    image = torch.rand(1, 3, 96, 128)
-    mask = torch.zeros(1, 1, 96, 128)
+    image = torch.rand(1, 3, 80, 96)
+    mask = torch.zeros(1, 1, 80, 96)
     mask[..., 30:60, 40:90] = 1.0
     dyn = {0: "batch", 2: "height", 3: "width"}
     torch.onnx.export(

@@ -243,6 +243,7 @@ class GlareNode(Node):
                 image = array_to_image(arr, encoding, msg.header)
             except ImageFormatError as exc:
                 self.stats.received()
+                self.track_sequence("image", info)  # received: not a gap for the next frame
                 self.stats.dropped("bad_image")
                 self.warn_throttled("bad_image", f"dropping compressed image: {exc}")
                 return

@@ -69,12 +69,18 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
     n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return cand
-    seeded = np.zeros(n, bool)
-    seeded[labels[strong > 0]] = True
-    seeded[0] = False
-    if seeded[1:].all():
+    # Seeds are sparse: look their labels up at their coordinates (findNonZero), not over the frame.
+    seeded = np.zeros(max(n, 256), np.uint8)
+    points = cv2.findNonZero(strong)
+    if points is not None:
+        points = points.reshape(-1, 2)
+        seeded[labels[points[:, 1], points[:, 0]]] = 255
+    seeded[0] = 0
+    if seeded[1:n].all():
         return cand
-    return np.where(seeded, np.uint8(255), np.uint8(0))[labels]
+    if n <= 256:  # the usual case: an 8-bit lookup table (cv2.LUT) instead of numpy fancy indexing
+        return cv2.LUT(labels.astype(np.uint8), seeded[:256])
+    return seeded[labels]
 
 
 @DETECTORS.register("local_contrast")

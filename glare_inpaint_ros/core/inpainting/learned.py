@@ -3,8 +3,9 @@ model conventions, pasting.
 
 Per mask component (a box from :func:`.roi.component_boxes`) a square-ish crop is cut with
 ``context_margin`` px of context on every side, shifted inward at the frame edges (never clipped
-smaller unless the frame itself is smaller); it is resized to the model's fixed size, or (dynamic
-models) downscaled to ``max_side`` if larger and padded to the pad multiple; the crops of one
+smaller unless the frame itself is smaller; for a model described with ``prefill: pushpull`` it
+is cut from the frame prefilled by the ``fast`` backend); it is resized to the model's
+fixed size, or (dynamic models) downscaled to ``max_side`` if larger and padded to the pad multiple; the crops of one
 frame are inpainted in batches of up to ``max_batch``; each result is resized back and only the
 masked pixels of its own box are written, blended with a ``feather`` px ramp inside the mask edge,
 so pixels outside the mask stay bit-identical.
@@ -20,13 +21,14 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import cv2
 import numpy as np
 
 from ..params import ParamSpec
 from .base import Inpainter, paste_masked
+from . import INPAINTERS
 from .model_spec import CONVENTIONS, ModelSpec, load_spec
 from .roi import merge_boxes
 
@@ -123,6 +125,59 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
     return np.minimum(dist * np.float32(1.0 / feather), np.float32(1.0))
 
 
+class CropJob(NamedTuple):
+    """One crop prepared for a model (see :func:`prepare_crop`)."""
+
+    #: Model-size input, float32 RGB 0..1 ``mh x mw x 3``.
+    model_rgb: np.ndarray
+    #: Model-size hole map, float32 ``mh x mw``, 1 = hole (any partly-hole model pixel).
+    model_hole: np.ndarray
+    #: The crop's native ``(h, w)``, px.
+    native_hw: tuple[int, int]
+
+
+def prepare_crop(crop: np.ndarray, hole: np.ndarray, model_hw: tuple[int, int]) -> CropJob:
+    """Resize one crop (and its hole map) to the model size ``(mh, mw)`` px (before padding).
+
+    Downscaling uses ``INTER_AREA``; any model pixel that is partly hole is a hole, so no glare
+    leaks in as "known" context.
+
+    Args:
+        crop: mono / BGR / BGRA crop, uint8 or uint16, ``h x w`` (for a ``prefill: pushpull``
+            model: the frame already prefilled by the ``fast`` backend).
+        hole: uint8 ``h x w``, non-zero = hole.
+        model_hw: the model input ``(mh, mw)`` before padding, px.
+    """
+    h, w = hole.shape
+    mh, mw = model_hw
+    if (mh, mw) != (h, w):
+        interp = cv2.INTER_AREA if mh * mw < h * w else cv2.INTER_LINEAR
+        crop = cv2.resize(np.ascontiguousarray(crop), (mw, mh), interpolation=interp)
+        hole = cv2.resize(np.ascontiguousarray(hole), (mw, mh), interpolation=cv2.INTER_AREA)
+    return CropJob(to_rgb_float(crop), (hole > 0).astype(np.float32), (h, w))
+
+
+def upscale_window(values: np.ndarray, native_hw: tuple[int, int], window: Box) -> np.ndarray:
+    """``window`` ``(x0, y0, x1, y1)`` of ``values`` (``mh x mw x C`` float32) resized to
+    ``native_hw``, computed for that window only.
+
+    Equal to ``cv2.resize(values, (w, h), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]`` (bilinear,
+    half-pixel centres, edges replicated: also what ``torch.nn.functional.interpolate(...,
+    mode="bilinear", align_corners=False)`` computes when upsampling), up to OpenCV's 1/32 px
+    fixed-point interpolation weights.
+    """
+    h, w = native_hw
+    mh, mw = values.shape[:2]
+    x0, y0, x1, y1 = window
+    if (mh, mw) == (h, w):
+        return values[y0:y1, x0:x1]
+    sx, sy = mw / float(w), mh / float(h)
+    m = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]])
+    out = cv2.warpAffine(values, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(y1 - y0, x1 - x0, *values.shape[2:])
+
+
 def resolve_spec(model_spec: str) -> ModelSpec | None:
     """The YAML spec if ``model_spec`` (a path) is set, else None (detect from the model)."""
     if model_spec:
@@ -154,6 +209,7 @@ class LearnedInpainter(Inpainter):
         Args:
             source: the model's file name, for error messages.
         """
+        self._prefill: Inpainter | None = None  # the fast backend, for prefill: pushpull models
         side = int(self.params["max_side"])
         self.max_side = self.spec.max_side if side < 0 else side
         try:
@@ -237,37 +293,30 @@ class LearnedInpainter(Inpainter):
         return out.astype(np.float32) * np.float32(1.0 / peak)
 
     # ------------------------------------------------------------------ inference
-    def _infer(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
-        """Inpaint crops of arbitrary sizes: resize (in the image's own dtype, the cheap path) or
-        pad to the model size, batch, run, unpad, resize back.
+    def _infer(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[tuple[CropJob, np.ndarray]]:
+        """Run crops of arbitrary sizes: resize (in the image's own dtype, the cheap path) or pad
+        to the model size, batch, run, unpad.
 
         Args:
             crops: mono or BGR crops (uint8/uint16).
             holes: uint8 masks of the crops' sizes, non-zero = hole.
 
         Returns:
-            float32 RGB 0..1 model outputs at each crop's size.
+            Per crop its :class:`CropJob` and the model output, float32 RGB 0..1 at model size.
         """
-        jobs = []
-        for crop, hole in zip(crops, holes):
-            h, w = hole.shape
-            mh, mw = self._model_hw(h, w)
-            if (mh, mw) != (h, w):
-                interp = cv2.INTER_AREA if mh * mw < h * w else cv2.INTER_LINEAR
-                crop = cv2.resize(np.ascontiguousarray(crop), (mw, mh), interpolation=interp)
-                # Any partly-hole model pixel is a hole, so no glare leaks in as "known" context.
-                hole = cv2.resize(hole, (mw, mh), interpolation=cv2.INTER_AREA)
-            jobs.append((to_rgb_float(crop), (hole > 0).astype(np.float32), (h, w), (mh, mw)))
+        jobs = [prepare_crop(crop, hole, self._model_hw(*hole.shape)) for crop, hole in zip(crops, holes)]
         limit = int(self.params["max_batch"])
         if self.spec.batch is not None:
             limit = min(limit, int(self.spec.batch))
-        results: list[np.ndarray] = []
+        results: list[tuple[CropJob, np.ndarray]] = []
         for start in range(0, len(jobs), limit):
             group = jobs[start:start + limit]
-            ph = max(self._padded(*j[3])[0] for j in group)
-            pw = max(self._padded(*j[3])[1] for j in group)
+            ph = max(self._padded(*j.model_hole.shape)[0] for j in group)
+            pw = max(self._padded(*j.model_hole.shape)[1] for j in group)
             batch_rgb, batch_hole = [], []
-            for rgb, hole, _, (mh, mw) in group:
+            for job in group:
+                rgb, hole = job.model_rgb, job.model_hole
+                mh, mw = hole.shape
                 if (ph, pw) != (mh, mw):
                     pad = ((0, ph - mh), (0, pw - mw))
                     rgb = np.pad(rgb, pad + ((0, 0),), mode="symmetric")
@@ -279,16 +328,20 @@ class LearnedInpainter(Inpainter):
                 batch_rgb += [batch_rgb[0]] * (self.spec.batch - n)
                 batch_hole += [batch_hole[0]] * (self.spec.batch - n)
             out = self._decode(self._run(*self._encode(batch_rgb, batch_hole)))
-            for k, (_, _, (h, w), (mh, mw)) in enumerate(group):
-                res = np.ascontiguousarray(out[k, :mh, :mw])
-                if (mh, mw) != (h, w):
-                    res = cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
-                results.append(res)
+            for k, job in enumerate(group):
+                mh, mw = job.model_hole.shape
+                results.append((job, out[k, :mh, :mw]))
         return results
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
         """Inpaint every box's mask pixels from one context crop per group of nearby components,
-        batched; write only masked pixels of ``out`` (mono or BGR, same shape as ``image``)."""
+        batched; write only masked pixels of ``out`` (mono or BGR, same shape as ``image``).
+
+        A ``prefill: pushpull`` model sees crops of the frame prefilled by the ``fast`` backend;
+        its change ``output - input`` is upsampled and added to that native-resolution fill (a
+        model that changes nothing gives exactly the ``fast`` result). Other models' outputs are
+        upsampled as they are.
+        """
         h, w = mask.shape
         margin = int(self.params["context_margin"])
         feather = int(self.params["feather"])
@@ -296,9 +349,20 @@ class LearnedInpainter(Inpainter):
         rects = [crop_rect(box, w, h, margin) if self.roi else (0, 0, w, h) for box in tight]
         if not rects:
             return
-        results = self._infer([image[y0:y1, x0:x1] for x0, y0, x1, y1 in rects],
+        source = image
+        if self.spec.prefill == "pushpull":
+            if self._prefill is None:
+                self._prefill = INPAINTERS.get("fast")()
+            source = self._prefill.inpaint(image, mask)
+        results = self._infer([source[y0:y1, x0:x1] for x0, y0, x1, y1 in rects],
                               [mask[y0:y1, x0:x1] for x0, y0, x1, y1 in rects])
-        for (bx0, by0, bx1, by1), (cx0, cy0, _, _), res in zip(tight, rects, results):
+        for (bx0, by0, bx1, by1), (cx0, cy0, _, _), (job, res) in zip(tight, rects, results):
+            window = (bx0 - cx0, by0 - cy0, bx1 - cx0, by1 - cy0)
+            if source is image:
+                pred = upscale_window(res, job.native_hw, window)
+            else:
+                pred = upscale_window(res - job.model_rgb, job.native_hw, window)
+                pred += to_rgb_float(source[by0:by1, bx0:bx1])
             # Feather distances need the unmasked pixels just outside the box: measure on a
             # slightly larger window (clipped to the frame).
             f = feather + 1
@@ -306,7 +370,6 @@ class LearnedInpainter(Inpainter):
             alpha = feather_alpha(mask[wy0:wy1, wx0:wx1], feather)[by0 - wy0:by1 - wy0, bx0 - wx0:bx1 - wx0]
             region = out[by0:by1, bx0:bx1]
             src = to_rgb_float(image[by0:by1, bx0:bx1])
-            pred = res[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0]
             blended = src + alpha[:, :, None] * (np.clip(pred, 0.0, 1.0) - src)
             paste_masked(region, from_rgb_float(blended, region), (alpha > 0).view(np.uint8))
 

@@ -25,6 +25,8 @@ order, mask polarity, fixed size or pad multiple. It comes from
       size: [512, 512]          # fixed [H, W] (crops are resized to it); null = dynamic
       pad_multiple: 8           # dynamic models: H and W padded up to a multiple of this, px
       max_side: 0               # dynamic models: longer crops are downscaled to this, px (0 = never)
+      prefill: none             # pushpull: residual model over a native-resolution push-pull fill
+                                # (see glare_inpaint_ros/core/inpainting/learned.py)
 
 :func:`detect_spec` picks the convention from a model's input names, dtypes and shapes.
 """
@@ -36,6 +38,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 DTYPES = ("float32", "float16", "uint8")
+#: ``prefill`` values: ``none`` (the model sees the crop as is and its output is used as is) or
+#: ``pushpull`` (the crop's holes are first filled by the ``fast`` push-pull fill at the crop's
+#: native resolution; the model's change to its input, ``output - input``, is upsampled and added
+#: to that native fill).
+PREFILLS = ("none", "pushpull")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class ModelSpec:
     size: tuple[int, int] | None = None
     pad_multiple: int = 8
     max_side: int = 0
+    prefill: str = "none"
     batch: int | None = None
     name: str = ""
     files: dict[str, str] = field(default_factory=dict, compare=False)
@@ -86,6 +94,8 @@ class ModelSpec:
             raise ValueError(f"model spec: pad_multiple must be >= 1, got {self.pad_multiple!r}")
         if int(self.max_side) < 0:
             raise ValueError(f"model spec: max_side must be >= 0, got {self.max_side!r}")
+        if self.prefill not in PREFILLS:
+            raise ValueError(f"model spec: prefill must be one of {', '.join(PREFILLS)}, got {self.prefill!r}")
 
 
 #: LaMa ONNX export convention (output range detected at warm-up).
