@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -25,3 +27,15 @@ if _profile.exists():
     os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(_profile)
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """An initialised rclpy ``Context`` shared by one test module's nodes (skips without rclpy)."""
+    rclpy = pytest.importorskip("rclpy")
+    from rclpy.context import Context
+
+    context = Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.shutdown(context=context)

@@ -202,14 +202,6 @@ class Rig:
         self.h.close()
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from rclpy.context import Context
-
-    context = Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def diag_override() -> list[Parameter]:

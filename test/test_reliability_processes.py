@@ -15,7 +15,6 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from rclpy.context import Context  # noqa: E402
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from test_reliability import start_node, stop_node  # noqa: E402
@@ -27,12 +26,6 @@ CHAIN = ("specular_detector_node", "mask_dilation_node", "inpainting_node")
 _ids = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def is_deglared(out: np.ndarray) -> bool:

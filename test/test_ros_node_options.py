@@ -16,7 +16,7 @@ from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # 
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
 from test_ros_nodes import (  # noqa: E402,F401
-    Harness, check_deglared, ctx, make_scene, new_header, publish_until, result_for, wait_for,
+    Harness, check_deglared, make_scene, new_header, publish_until, result_for, wait_for,
 )
 
 pytestmark = pytest.mark.ros
@@ -29,7 +29,7 @@ def _compressed(bgr: np.ndarray, codec: str) -> CompressedImage:
     return CompressedImage(header=new_header(), format=fmt, data=data)
 
 
-def test_fused_node_takes_compressed_png_and_drops_corrupt_jpeg(ctx):  # noqa: F811
+def test_fused_node_takes_compressed_png_and_drops_corrupt_jpeg(ctx):
     node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("input_transport", value="compressed")])
     h = Harness(ctx, [node])
     try:
@@ -52,7 +52,7 @@ def test_fused_node_takes_compressed_png_and_drops_corrupt_jpeg(ctx):  # noqa: F
         h.close()
 
 
-def test_fused_node_with_temporal_stages_over_a_sequence(ctx):  # noqa: F811
+def test_fused_node_with_temporal_stages_over_a_sequence(ctx):
     node = GlareRemoverNode(context=ctx, parameter_overrides=TEMPORAL)
     assert node.remover.temporal.enabled
     h = Harness(ctx, [node])
@@ -73,7 +73,7 @@ def test_fused_node_with_temporal_stages_over_a_sequence(ctx):  # noqa: F811
         h.close()
 
 
-def test_inpainting_node_declares_temporal_parameters(ctx):  # noqa: F811
+def test_inpainting_node_declares_temporal_parameters(ctx):
     node = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
     try:
         assert node.get_parameter("temporal.fill.enabled").value is True
@@ -84,7 +84,7 @@ def test_inpainting_node_declares_temporal_parameters(ctx):  # noqa: F811
         node.destroy_node()
 
 
-def test_opencv_threads_parameter_sets_the_process_thread_count(ctx):  # noqa: F811
+def test_opencv_threads_parameter_sets_the_process_thread_count(ctx):
     before = cv2.getNumThreads()
     node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("opencv_threads", value=1)])
     try:

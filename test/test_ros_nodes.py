@@ -130,12 +130,6 @@ def result_for(got: list, sent: Image | Header) -> Image:
     return next(m for m in got if m.header.stamp == stamp)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def check_deglared(out: np.ndarray, encoding: str) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from rclpy.context import Context  # noqa: E402
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from test_ros_nodes import Harness, as_encoding, check_deglared, make_scene, new_header, publish_until, result_for  # noqa: E402
@@ -44,12 +42,6 @@ def stop(procs: list[subprocess.Popen]) -> list[tuple[int, str]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ..core.detectors import DETECTORS
-from ..core.inpainting import INPAINTERS
+
 from ..core.masks import coverage as mask_coverage
 from ..core.pipeline import GlareRemover, build_detector, build_inpainter, load_config
 from .frames import FrameCache, FrameSet

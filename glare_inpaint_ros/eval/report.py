@@ -168,7 +168,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "# Glare removal evaluation",
         "",
         f"- detectors: {', '.join(meta.get('detectors', []))}; backends: {', '.join(meta.get('backends', []))}",
-        *([f"- skipped (cannot be built with this config): "
+        *(["- skipped (cannot be built with this config): "
            + "; ".join(f"{k}: {v}" for k, v in meta["skipped"].items())] if meta.get("skipped") else []),
         f"- created: {meta.get('created', '-')}; command: `{' '.join(meta.get('argv', []))}`",
         "- conventions: masks 255 = glare; detection scores are pixel-wise (pooled over all pixels of "

@@ -223,6 +223,44 @@ class GlareNode(Node):
             self.stats.dropped("not_received", seq - last - 1)
         self._last_seq[topic] = seq
 
+    def receive(self, msg: Image, info: dict | None, topic: str, decode: Callable[[Image], np.ndarray],
+                reason: str, count: bool = True) -> np.ndarray | None:
+        """Count an arrival on ``topic`` and decode it; ``None`` (counted, logged) if undecodable.
+
+        Args:
+            decode: e.g. :func:`.conversions.image_to_bgr` or :func:`.conversions.mask_to_array`.
+            reason: drop reason for an undecodable message (``bad_image``, ``bad_mask``).
+            count: count the message as a received frame (False for the mask input of the
+                inpainting node: frames are counted on its image input).
+        """
+        if count:
+            self.stats.received()
+        self.track_sequence(topic, info)
+        try:
+            return decode(msg)
+        except ImageFormatError as exc:
+            self.stats.dropped(reason)
+            self.warn_throttled(reason, f"dropping {topic} message: {exc}")
+            return None
+
+    def publish_original(self, pub: Publisher, msg: Image, reason: str | None = None) -> None:
+        """Publish the input ``msg`` unchanged on ``pub`` (counted as published, and as a
+        pass-through under ``reason`` when given)."""
+        if reason:
+            self.stats.passthrough(reason)
+        pub.publish(msg)
+        self.stats.published()
+
+    def fail_safe(self, pub: Publisher | None, msg: Image, exc: Exception, what: str) -> None:
+        """A processing exception: log once per cause, then publish ``msg`` unchanged on ``pub``
+        (``passthrough.error``) or, with ``passthrough_on_error`` false or no ``pub``, drop it
+        (``dropped.error``)."""
+        self.warn_throttled(f"error:{type(exc).__name__}", f"{what} failed: {exc!r}")
+        if self.params["passthrough_on_error"] and pub is not None:
+            self.publish_original(pub, msg, "error")
+        else:
+            self.stats.dropped("error")
+
     def subscribe_image(self, callback: Callable[[Image, dict | None], None]) -> Any:
         """Subscribe ``callback`` to the input image per ``input_transport``.
 

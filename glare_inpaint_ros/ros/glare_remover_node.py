@@ -24,7 +24,7 @@ from typing import Any, Sequence
 from sensor_msgs.msg import Image
 
 from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_seconds
-from .conversions import ImageFormatError, from_bgr, image_to_bgr
+from .conversions import from_bgr, image_to_bgr
 
 
 def queue_wait_s(info: dict | None) -> float:
@@ -44,36 +44,21 @@ class GlareRemoverNode(GlareNode):
         self.pub_debug = self.create_publisher(Image, "glare/debug", self.pub_qos)
         self.sub = self.subscribe_image(self._on_image)
 
-    def _publish_original(self, msg: Image) -> None:
-        self.pub_image.publish(msg)
-        self.stats.published()
-
     def _on_image(self, msg: Image, info: dict | None) -> None:
         start = time.perf_counter()
         waited = queue_wait_s(info)
-        self.stats.received()
-        self.track_sequence("image", info)
-        try:
-            bgr = image_to_bgr(msg)
-        except ImageFormatError as exc:
-            self.stats.dropped("bad_image")
-            self.warn_throttled("bad_image", f"dropping image: {exc}")
+        bgr = self.receive(msg, info, "image", image_to_bgr, "bad_image")
+        if bgr is None:
             return
         deadline_s = self.params["deadline_ms"] / 1e3
         if deadline_s and waited >= deadline_s:
-            self.stats.passthrough("deadline")
-            self._publish_original(msg)
+            self.publish_original(self.pub_image, msg, "deadline")
             return
         try:
             result = self.remover.process(bgr, stamp_seconds(msg.header))
             out = None if result.passthrough else from_bgr(result.image, msg.encoding)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
-            self.warn_throttled(f"error:{type(exc).__name__}", f"processing failed: {exc!r}")
-            if self.params["passthrough_on_error"]:
-                self.stats.passthrough("error")
-                self._publish_original(msg)
-            else:
-                self.stats.dropped("error")
+            self.fail_safe(self.pub_image, msg, exc, "processing")
             return
         self.stats.processed((time.perf_counter() - start) * 1e3)
         self.stats.coverage(result.coverage)
@@ -84,7 +69,7 @@ class GlareRemoverNode(GlareNode):
             self.stats.passthrough("deadline")
             out = None
         if out is None:
-            self._publish_original(msg)
+            self.publish_original(self.pub_image, msg)
         else:
             self.publish_array(self.pub_image, out, msg.encoding, msg.header)
             self.stats.published()

@@ -72,13 +72,8 @@ class InpaintingNode(GlareNode):
     # -- callbacks ---------------------------------------------------------------------------
     def _on_image(self, msg: Image, info: dict | None) -> None:
         now = time.monotonic()
-        self.stats.received()
-        self.track_sequence("image", info)
-        try:
-            image_to_array(msg)  # validate now (zero copy): a bad image must not wait for a mask
-        except ImageFormatError as exc:
-            self.stats.dropped("bad_image")
-            self.warn_throttled("bad_image", f"dropping image: {exc}")
+        # validate now (zero copy): a bad image must not wait for a mask
+        if self.receive(msg, info, "image", image_to_array, "bad_image") is None:
             return
         dups = self.sync.counters.duplicates
         pair, evicted = self.sync.add_image(stamp_key(msg.header), (msg, now), now)
@@ -87,19 +82,13 @@ class InpaintingNode(GlareNode):
             reason = "duplicate_stamp" if i < replaced else "evicted"
             if reason == "duplicate_stamp":
                 self.warn_throttled(reason, "two images with the same header.stamp: passing the older one through")
-            self.stats.passthrough(reason)
-            self._publish_original(old_msg)
+            self.publish_original(self.pub_image, old_msg, reason)
         if pair is not None:
             self._process(*pair)
 
     def _on_mask(self, msg: Image, info: dict | None) -> None:
         now = time.monotonic()
-        self.track_sequence("glare/mask", info)
-        try:
-            mask_to_array(msg)
-        except ImageFormatError as exc:
-            self.stats.dropped("bad_mask")
-            self.warn_throttled("bad_mask", f"dropping mask: {exc}")
+        if self.receive(msg, info, "glare/mask", mask_to_array, "bad_mask", count=False) is None:
             return
         dups = self.sync.counters.duplicates
         pair, evicted = self.sync.add_mask(stamp_key(msg.header), msg, now)
@@ -111,20 +100,14 @@ class InpaintingNode(GlareNode):
 
     def _expire(self) -> None:
         for img_msg, _arrived in self.sync.expire(time.monotonic()):
-            self.stats.passthrough("mask_timeout")
-            self._publish_original(img_msg)
+            self.publish_original(self.pub_image, img_msg, "mask_timeout")
 
     # -- processing --------------------------------------------------------------------------
-    def _publish_original(self, msg: Image) -> None:
-        self.pub_image.publish(msg)
-        self.stats.published()
-
     def _process(self, item: tuple[Image, float], mask_msg: Image) -> None:
         msg, arrived = item
         deadline_s = self.params["deadline_ms"] / 1e3
         if deadline_s and time.monotonic() - arrived >= deadline_s:
-            self.stats.passthrough("deadline")
-            self._publish_original(msg)
+            self.publish_original(self.pub_image, msg, "deadline")
             return
         t0 = time.perf_counter()
         try:
@@ -132,42 +115,32 @@ class InpaintingNode(GlareNode):
             try:
                 mask = mask_to_array(mask_msg, bgr.shape)
             except ImageFormatError as exc:
-                self.stats.passthrough("bad_mask")
                 self.warn_throttled("bad_mask", f"passing image through: {exc}")
-                self._publish_original(msg)
+                self.publish_original(self.pub_image, msg, "bad_mask")
                 return
+            stamp = stamp_seconds(msg.header)
+            mask = self.remover.stabilize_mask(bgr, mask, stamp)  # temporal.mask.* (off by default)
             coverage = cv2.countNonZero(mask) / float(mask.size)
             self.stats.coverage(coverage)
             if coverage == 0.0:
                 out_msg = msg
             else:
-                stamp = stamp_seconds(msg.header)
-                mask = self.remover.stabilize_mask(bgr, mask, stamp)  # temporal.mask.* (off by default)
                 out = from_bgr(self.remover.inpaint(bgr, mask, stamp), msg.encoding)
                 out_msg = None
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
-            self._on_error(msg, exc)
+            self.fail_safe(self.pub_image, msg, exc, "inpainting")
             return
         elapsed = time.perf_counter() - t0
         self.stats.processed(elapsed * 1e3)
         if deadline_s and time.monotonic() - arrived > deadline_s:
-            self.stats.passthrough("deadline")
-            self._publish_original(msg)
+            self.publish_original(self.pub_image, msg, "deadline")
             return
         if out_msg is None:
             self.publish_array(self.pub_image, out, msg.encoding, msg.header)
             self.stats.published()
         else:
-            self._publish_original(out_msg)
+            self.publish_original(self.pub_image, out_msg)
         self.publish_debug(self.pub_debug, msg, mask)
-
-    def _on_error(self, msg: Image, exc: Exception) -> None:
-        self.warn_throttled(f"error:{type(exc).__name__}", f"inpainting failed: {exc!r}")
-        if self.params["passthrough_on_error"]:
-            self.stats.passthrough("error")
-            self._publish_original(msg)
-        else:
-            self.stats.dropped("error")
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from sensor_msgs.msg import Image
 
 from .base import GlareNode, run_nodes
-from .conversions import ImageFormatError, mask_to_array
+from .conversions import mask_to_array
 
 
 class MaskDilationNode(GlareNode):
@@ -31,20 +31,14 @@ class MaskDilationNode(GlareNode):
         self.sub = self.create_subscription(Image, "glare/mask_raw", self._on_mask, self.sub_qos)
 
     def _on_mask(self, msg: Image, info: dict | None) -> None:
-        self.stats.received()
-        self.track_sequence("glare/mask_raw", info)
-        try:
-            raw = mask_to_array(msg)
-        except ImageFormatError as exc:
-            self.stats.dropped("bad_mask")
-            self.warn_throttled("bad_mask", f"dropping mask: {exc}")
+        raw = self.receive(msg, info, "glare/mask_raw", mask_to_array, "bad_mask")
+        if raw is None:
             return
         t0 = time.perf_counter()
         try:
             refined = self.remover.refine(raw)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
-            self.stats.dropped("error")
-            self.warn_throttled(f"error:{type(exc).__name__}", f"mask refinement failed: {exc!r}")
+            self.fail_safe(None, msg, exc, "mask refinement")  # no mask to pass through: counted drop
             return
         self.stats.processed((time.perf_counter() - t0) * 1e3)
         self.stats.coverage(refined.coverage)

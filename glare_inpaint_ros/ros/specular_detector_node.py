@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from sensor_msgs.msg import Image
 
 from .base import GlareNode, run_nodes
-from .conversions import ImageFormatError, image_to_bgr
+from .conversions import image_to_bgr
 
 
 class SpecularDetectorNode(GlareNode):
@@ -30,25 +30,18 @@ class SpecularDetectorNode(GlareNode):
         self.sub = self.subscribe_image(self._on_image)
 
     def _on_image(self, msg: Image, info: dict | None) -> None:
-        self.stats.received()
-        self.track_sequence("image", info)
-        try:
-            bgr = image_to_bgr(msg)
-        except ImageFormatError as exc:
-            self.stats.dropped("bad_image")
-            self.warn_throttled("bad_image", f"dropping image: {exc}")
+        bgr = self.receive(msg, info, "image", image_to_bgr, "bad_image")
+        if bgr is None:
             return
         t0 = time.perf_counter()
         try:
             mask = self.remover.detect(bgr)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
-            self.stats.dropped("error")
-            self.warn_throttled(f"error:{type(exc).__name__}", f"detector failed: {exc!r}")
+            self.fail_safe(None, msg, exc, "detector")  # no mask to pass through: counted drop
             return
         self.stats.processed((time.perf_counter() - t0) * 1e3)
         self.publish_array(self.pub_mask, mask, "mono8", msg.header)
         self.stats.published()
-
 
 def main(args: Sequence[str] | None = None) -> int:
     """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
