@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from ..bench.ros import rss_mib
+
 MODES: dict[str, tuple[tuple[str, str], ...]] = {
     "three": (("specular_detector", "specular_detector_node"), ("mask_dilation", "mask_dilation_node"),
               ("inpainting", "inpainting_node")),
@@ -80,18 +82,6 @@ class SoakReport:
     @property
     def ok(self) -> bool:
         return bool(self.alive) and all(self.alive.values()) and all(c == 0 for c in self.exit_codes.values())
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of process ``pid`` in MiB (``VmRSS``); nan if it is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError):
-        pass
-    return float("nan")
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
