@@ -118,18 +118,22 @@ def test_odd_and_tiny_frames(detector) -> None:
         assert detector.detect(np.full((h, w, 3), 90, np.uint8)).shape == (h, w)
 
 
-def _torch_logits(net, image: np.ndarray):
+def _torch_logits(net, image: np.ndarray, det) -> np.ndarray:
+    """The torch training path's logits for ``image`` at ``det``'s head and context scales."""
     import torch
 
     from glare_inpaint_ros.learned.train_detector import forward_frame
 
     with torch.no_grad():
-        return forward_frame(net, torch.from_numpy(image[None]), 0.5)[0, 0].numpy()
+        return forward_frame(net, torch.from_numpy(image[None]), det.params["scale"], det.context_scale)[0, 0].numpy()
 
 
 def _detector_logits(det, image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
-    return cv2.resize(det.logit(image), (w, h), interpolation=cv2.INTER_LINEAR) + det._logit_threshold
+    logit = det.logit(image)
+    if logit.shape != (h, w):
+        logit = cv2.resize(logit, (w, h), interpolation=cv2.INTER_LINEAR)
+    return logit + det._logit_threshold
 
 
 def test_onnx_export_matches_torch(tmp_path: Path) -> None:
@@ -142,12 +146,13 @@ def test_onnx_export_matches_torch(tmp_path: Path) -> None:
     net = GlareSegNet(width=6).eval()
     path = tmp_path / "det.onnx"
     export_onnx(net, str(path))
-    det = DETECTORS.get("learned")(model_path=str(path), scale=0.5)
-    image, _, _ = synth.make_sample(2, TEST_SEED, (320, 240))
-    ref, got = _torch_logits(net, image), _detector_logits(det, image)
-    # uint8 rounding of the downscaled frames is the only difference.
-    assert np.abs(ref - got).max() < 0.1
-    assert np.mean((ref >= 0) == (got >= 0)) > 0.995
+    for scale in (1.0, 0.5):
+        det = DETECTORS.get("learned")(model_path=str(path), scale=scale)
+        assert det.context_scale == 0.125  # read from the ONNX metadata written by export_onnx
+        image, _, _ = synth.make_sample(2, TEST_SEED, (320, 240))
+        ref, got = _torch_logits(net, image, det), _detector_logits(det, image)
+        assert np.abs(ref - got).max() < 0.1
+        assert np.mean((ref >= 0) == (got >= 0)) > 0.999
 
 
 def test_shipped_onnx_matches_shipped_weights() -> None:
@@ -160,7 +165,7 @@ def test_shipped_onnx_matches_shipped_weights() -> None:
     ckpt = torch.load(weights, map_location="cpu")
     net = GlareSegNet(width=ckpt["width"]).eval()
     net.load_state_dict(ckpt["state_dict"])
-    det = DETECTORS.get("learned")(scale=0.5)
+    det = DETECTORS.get("learned")()
     image, _, _ = synth.make_sample(3, TEST_SEED, (320, 240))
-    ref, got = _torch_logits(net, image), _detector_logits(det, image)
+    ref, got = _torch_logits(net, image, det), _detector_logits(det, image)
     assert np.abs(ref - got).max() < 0.1

@@ -25,8 +25,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Context resolution = head resolution / CONTEXT_FACTOR.
-CONTEXT_FACTOR = 4
 #: Per-pixel features the network sees: B, G, R, min, max (0..1 each).
 IN_FEATURES = 5
 #: Coefficient maps predicted by the network: bias, gain on min(B,G,R), gain on max(B,G,R).
@@ -78,13 +76,29 @@ def head_logits(coef: torch.Tensor, head_bgr: torch.Tensor) -> torch.Tensor:
     return c[:, :1] + c[:, 1:2] * f[:, 3:4] + c[:, 2:3] * f[:, 4:5]
 
 
-def export_onnx(net: GlareSegNet, path: str, opset: int = 17) -> None:
-    """Export ``net`` (eval mode, on CPU) to ``path``: uint8 NHWC ``image`` in, ``coef`` out, dynamic H/W."""
+def export_onnx(net: GlareSegNet, path: str, context_scale: float = 0.125, head_scale: float = 1.0,
+                opset: int = 17) -> None:
+    """Export ``net`` (eval mode, on CPU) to ``path``: uint8 NHWC ``image`` in, ``coef`` out, dynamic H/W.
+
+    ``context_scale`` (the frame fraction the network was trained to see) and ``head_scale`` (the
+    head resolution it was trained with) are stored as ONNX metadata (``context_scale``,
+    ``head_scale``); the detector reads ``context_scale`` from there.
+    """
+    import warnings
+
+    import onnx
+
     net = net.eval().cpu()
     dummy = torch.zeros(1, 60, 80, 3, dtype=torch.uint8)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter is deliberate
         torch.onnx.export(
             net, (dummy,), path, input_names=["image"], output_names=["coef"],
             dynamic_axes={"image": {1: "height", 2: "width"}, "coef": {2: "height", 3: "width"}},
             opset_version=opset, dynamo=False,
         )
+    model = onnx.load(path)
+    for key, value in (("context_scale", context_scale), ("head_scale", head_scale)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, repr(float(value))
+    onnx.save(model, path)

@@ -38,18 +38,22 @@ from typing import Any, Callable, NamedTuple
 import cv2
 import numpy as np
 
+from ..core.inpainting.learned import CROP_PARAMS
+from .export import SPEC, export_onnx
+
 #: Dataset seed of the synthetic training frames (evaluation uses seed 0).
 SYNTH_SEED = 1000
 #: Dataset seed of the synthetic validation frames.
 VAL_SEED = 2000
 #: Training frame size (width, height), px: the evaluation set's size.
 FRAME = (640, 480)
-#: Model input side (the YAML's ``max_side``), px; a multiple of ``net.PAD_MULTIPLE``.
-MAX_SIDE = 96
-#: Context margin of the crops, px (the backends' ``context_margin`` default).
-MARGIN = 128
-#: Feather of the paste, px (the backends' ``feather`` default).
-FEATHER = 3
+#: Model input side (the YAML's ``max_side``), px.
+MAX_SIDE: int = SPEC["max_side"]
+_CROP_DEFAULTS = {p.name: p.default for p in CROP_PARAMS}
+#: Context margin of the crops, px (the backends' ``context_margin`` default, 128).
+MARGIN: int = _CROP_DEFAULTS["context_margin"]
+#: Feather of the paste, px (the backends' ``feather`` default, 3).
+FEATHER: int = _CROP_DEFAULTS["feather"]
 #: Extra scikit-image photos (in the wheel, no download) used with random masks.
 EXTRA_PHOTOS: tuple[str, ...] = (
     "astronaut", "coffee", "rocket", "colorwheel", "coins", "moon", "grass", "brick", "cell", "page",
@@ -250,7 +254,6 @@ def train(out: Path, steps: int, seed: int, batch: int = 12, lr: float = 2e-3, t
     """Train, save ``glare_unet.pt``, export ONNX + YAML into ``out``; return the ONNX path."""
     import torch
 
-    from .export import export_onnx
     from .net import GlareNet, count_parameters
 
     torch.set_num_threads(threads)

@@ -9,10 +9,10 @@ flips, exposures and highlights): synthetic F1 measures in-distribution accuracy
 in /work/shared/data are the test of transfer.
 
 Training mirrors inference exactly (see :mod:`.detector_net`): the frame is area-downscaled by
-``scale`` (head resolution) and by ``scale / 4`` (context resolution, rounded to 8-bit levels like
-``cv2.resize`` on uint8), the network predicts coefficient maps, the head logits are upsampled
+``context_scale`` (the network's input, default 1/8) and by ``scale`` (the head, default 1 = full
+resolution), both rounded to 8-bit levels like ``cv2.resize`` on uint8, the network predicts coefficient maps, the head logits are upsampled
 bilinearly to the frame, and the loss (BCE + soft dice, equal weights) is taken against the
-full-resolution GT mask. Random 256x256 crops (multiples of ``4 / scale``) with flips, Adam with a
+full-resolution GT mask. Random 256x256 crops (at multiples of ``1 / context_scale``) with flips, Adam with a
 cosine learning rate, a wall-time budget (``--minutes``), ``torch.set_num_threads(--threads)``,
 everything seeded (``--torch-seed``).
 
@@ -61,23 +61,29 @@ def make_arrays(n: int, seed: int, cache: Path | None = None) -> tuple[np.ndarra
     return images, masks
 
 
-def forward_frame(net, frames, scale: float):  # type: ignore[no-untyped-def]
+def forward_frame(net, frames, scale: float, context_scale: float = 0.125):  # type: ignore[no-untyped-def]
     """Full-frame logits ``[N, 1, H, W]`` for uint8 BGR frames ``[N, H, W, 3]`` (training path).
 
-    ``H, W`` must be multiples of ``4 / scale`` (area downscaling = average pooling there).
+    Mirrors :class:`~glare_inpaint_ros.core.detectors.learned.LearnedDetector`: the network sees
+    the frame area-downscaled by ``context_scale``, the head works at ``scale``; both are 1/k for
+    integer k and ``H, W`` must be multiples of ``1 / context_scale`` (area downscaling = average
+    pooling there).
     """
     import torch
     import torch.nn.functional as F
 
-    from .detector_net import CONTEXT_FACTOR, head_logits
+    from .detector_net import head_logits
 
     x = frames.to(torch.float32).permute(0, 3, 1, 2)
-    f_head = int(round(1.0 / scale))
-    head = F.avg_pool2d(x, f_head) if f_head > 1 else x
-    ctx = torch.round(F.avg_pool2d(head, CONTEXT_FACTOR))
+    f_head, f_ctx = int(round(1.0 / scale)), int(round(1.0 / context_scale))
+    # Both downscales are rounded (half up) to 8-bit levels, like cv2.resize(INTER_AREA) on uint8.
+    head = torch.floor(F.avg_pool2d(x, f_head) + 0.5) if f_head > 1 else x
+    ctx = torch.floor(F.avg_pool2d(x, f_ctx) + 0.5)
     coef = net(ctx.permute(0, 2, 3, 1))
     logit = head_logits(coef, head.permute(0, 2, 3, 1))
-    return F.interpolate(logit, size=frames.shape[1:3], mode="bilinear", align_corners=False)
+    if logit.shape[-2:] != frames.shape[1:3]:
+        logit = F.interpolate(logit, size=frames.shape[1:3], mode="bilinear", align_corners=False)
+    return logit
 
 
 def loss_fn(logit, target):  # type: ignore[no-untyped-def]
@@ -92,7 +98,7 @@ def loss_fn(logit, target):  # type: ignore[no-untyped-def]
     return bce + dice
 
 
-def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, thresholds: list[float]) -> dict[float, float]:  # type: ignore[no-untyped-def]
+def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, context_scale: float, thresholds: list[float]) -> dict[float, float]:  # type: ignore[no-untyped-def]
     """Pooled pixel F1 (0..1) on a set for each probability threshold."""
     import torch
 
@@ -100,7 +106,7 @@ def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, threshol
     net.eval()
     with torch.no_grad():
         for i in range(0, len(images), 8):
-            logit = forward_frame(net, torch.from_numpy(images[i:i + 8]), scale)[:, 0].numpy()
+            logit = forward_frame(net, torch.from_numpy(images[i:i + 8]), scale, context_scale)[:, 0].numpy()
             gt = masks[i:i + 8]
             for t in thresholds:
                 pred = logit >= math.log(t / (1.0 - t))
@@ -126,7 +132,7 @@ def train(args: argparse.Namespace) -> dict:
     val_images, val_masks = make_arrays(args.n_val, args.seed + 1, cache / f"val_{args.seed + 1}_{args.n_val}.npz" if cache else None)
     net = GlareSegNet(width=args.width)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    step_px = int(round(4 / args.scale))
+    step_px = int(round(1.0 / args.context_scale))
     crop = args.crop - args.crop % step_px
     h, w = images.shape[1:3]
     budget = args.minutes * 60.0
@@ -152,7 +158,7 @@ def train(args: argparse.Namespace) -> dict:
             batch_img, batch_gt = batch_img[:, ::-1], batch_gt[:, ::-1]
         frames = torch.from_numpy(np.ascontiguousarray(batch_img))
         target = torch.from_numpy(np.ascontiguousarray(batch_gt)).to(torch.float32)[:, None]
-        loss = loss_fn(forward_frame(net, frames, args.scale), target)
+        loss = loss_fn(forward_frame(net, frames, args.scale, args.context_scale), target)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -160,7 +166,7 @@ def train(args: argparse.Namespace) -> dict:
         now = time.perf_counter()
         if now - last_val >= args.val_every or now - start >= budget:
             last_val = now
-            f1s = pooled_f1(net, val_images, val_masks, args.scale, thresholds)
+            f1s = pooled_f1(net, val_images, val_masks, args.scale, args.context_scale, thresholds)
             t_best = max(f1s, key=f1s.get)
             print(f"[{(now - start) / 60:5.1f} min] step {step} loss {loss.item():.4f} val F1 "
                   + " ".join(f"{t}:{f:.3f}" for t, f in f1s.items()), flush=True)
@@ -170,10 +176,10 @@ def train(args: argparse.Namespace) -> dict:
     net.load_state_dict(best.pop("state"))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(net, str(out))
+    export_onnx(net, str(out), context_scale=args.context_scale, head_scale=args.scale)
     summary = {
         "train_seed": args.seed, "n_train": args.n_train, "val_seed": args.seed + 1, "n_val": args.n_val,
-        "scale": args.scale, "width": args.width, "steps": step, "minutes": (time.perf_counter() - start) / 60,
+        "scale": args.scale, "context_scale": args.context_scale, "width": args.width, "steps": step, "minutes": (time.perf_counter() - start) / 60,
         "best_step": best["step"], "val_f1": best["f1"], "val_threshold": best["threshold"],
         "torch_seed": args.torch_seed, "threads": args.threads, "onnx": str(out),
         "onnx_bytes": out.stat().st_size,
@@ -191,7 +197,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=TRAIN_SEED, help=f"synthetic dataset seed for training; seed+1 validates (default {TRAIN_SEED}; evaluation uses 0)")
     parser.add_argument("--n-train", type=int, default=800, help="training samples (640x480), default 800")
     parser.add_argument("--n-val", type=int, default=60, help="validation samples, default 60")
-    parser.add_argument("--scale", type=float, default=0.5, help="head resolution as a fraction of the frame (1/integer), default 0.5")
+    parser.add_argument("--scale", type=float, default=1.0, help="head resolution as a fraction of the frame (1/integer), default 1.0")
+    parser.add_argument("--context-scale", type=float, default=0.125, help="network input resolution as a fraction of the frame (1/integer), default 0.125 (stored in the ONNX metadata)")
     parser.add_argument("--width", type=int, default=8, help="network width (channels at context resolution), default 8")
     parser.add_argument("--minutes", type=float, default=12.0, help="training wall-time budget in minutes (data generation not included), default 12")
     parser.add_argument("--batch", type=int, default=8, help="crops per step, default 8")
@@ -206,7 +213,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and export; exit code 0."""
-    if not (0.0 < args.scale <= 1.0) or abs(1.0 / args.scale - round(1.0 / args.scale)) > 1e-6:
-        raise SystemExit(f"--scale must be 1/k for an integer k >= 1, got {args.scale}")
+    for name in ("scale", "context_scale"):
+        value = getattr(args, name)
+        if not (0.0 < value <= 1.0) or abs(1.0 / value - round(1.0 / value)) > 1e-6:
+            raise SystemExit(f"--{name.replace('_', '-')} must be 1/k for an integer k >= 1, got {value}")
     train(args)
     return 0

@@ -4,8 +4,9 @@ The network and its training are in :mod:`glare_inpaint_ros.learned.detector_net
 :mod:`glare_inpaint_ros.learned.train_detector` (``glare-inpaint train-detector``); the shipped
 model is ``glare_inpaint_ros/models/glare_detector.onnx``. Per frame (``W x H`` px):
 
-1. the frame is area-downscaled to the *head* resolution (``scale``) and again by 4 to the
-   *context* resolution (OpenCV);
+1. the frame is area-downscaled to the *context* resolution (the fraction ``context_scale`` stored
+   in the model's ONNX metadata, 1/8 for the shipped model; not a parameter, the network was
+   trained for it) and, if ``scale`` < 1, to the *head* resolution (OpenCV);
 2. the ONNX model maps the context image (uint8 BGR ``[1, h, w, 3]``) to three coefficient maps
    ``(a, g_min, g_max)`` (float32 ``[1, 3, h, w]``);
 3. the maps are upsampled bilinearly to the head resolution and the glare logit
@@ -35,8 +36,8 @@ from .threshold import value_and_min
 
 #: The shipped model (used when ``model_path`` is "").
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "glare_detector.onnx"
-#: Context resolution = head resolution / CONTEXT_FACTOR (as in training).
-CONTEXT_FACTOR = 4
+#: Network input resolution (fraction of the frame) of a model without ``context_scale`` metadata.
+DEFAULT_CONTEXT_SCALE = 0.125
 #: Number of coefficient maps the model must output: a, g_min, g_max.
 N_COEF = 3
 
@@ -47,7 +48,7 @@ class LearnedDetector(Detector):
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
         ParamSpec("model_path", "", "Path of the detector .onnx model; '' = the shipped models/glare_detector.onnx.", read_only=True),
-        ParamSpec("scale", 0.5, "Head resolution as a fraction 0..1 of the frame (the network runs at scale/4); the model is trained at 0.5.", 0.1, 1.0),
+        ParamSpec("scale", 0.5, "Head resolution as a fraction 0..1 of the frame: where the per-pixel classifier runs before the logit is upsampled (lower = faster, coarser mask edges; the shipped model was trained at 1.0 and validates the same at 0.5); the network's own input resolution is fixed by the model.", 0.1, 1.0),
         ParamSpec("threshold", 0.5, "Glare probability (0..1) above which a pixel is glare.", 0.01, 0.99),
         ParamSpec("threads", 1, "ONNX Runtime intra-op CPU threads (0 = its default, all cores).", 0, 256, read_only=True),
     )
@@ -79,6 +80,13 @@ class LearnedDetector(Detector):
         self._input = inputs[0].name
         self._output = self._session.get_outputs()[0].name
         self.model_path = path
+        meta = self._session.get_modelmeta().custom_metadata_map
+        try:
+            self.context_scale = float(meta.get("context_scale", DEFAULT_CONTEXT_SCALE))
+        except ValueError:
+            raise ValueError(f"detector model {path}: bad context_scale metadata {meta.get('context_scale')!r}") from None
+        if not 0.0 < self.context_scale <= 1.0:
+            raise ValueError(f"detector model {path}: context_scale metadata {self.context_scale} is not in (0, 1]")
         #: The threshold as a logit (folded into the bias map).
         self._logit_threshold = math.log(p["threshold"] / (1.0 - p["threshold"]))
         try:
@@ -103,14 +111,16 @@ class LearnedDetector(Detector):
         """The glare logit minus ``logit(threshold)`` at head resolution (float32 ``round(H*scale) x round(W*scale)``)."""
         h, w = bgr.shape[:2]
         scale = self.params["scale"]
-        hw, hh = max(int(round(w * scale)), 2), max(int(round(h * scale)), 2)
+        hw, hh = max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)
         head = bgr if (hw, hh) == (w, h) else cv2.resize(bgr, (hw, hh), interpolation=cv2.INTER_AREA)
-        cw, ch = max(hw // CONTEXT_FACTOR, 1), max(hh // CONTEXT_FACTOR, 1)
-        context = cv2.resize(head, (cw, ch), interpolation=cv2.INTER_AREA)
-        coef = cv2.resize(self._coefficients(context), (hw, hh), interpolation=cv2.INTER_LINEAR)
+        cw, ch = max(int(w * self.context_scale), 1), max(int(h * self.context_scale), 1)
+        context = cv2.resize(bgr, (cw, ch), interpolation=cv2.INTER_AREA)
+        # Split at context resolution, then upsample three planes (splitting a full-size
+        # 3-channel float image costs more than the three resizes).
+        a, g_min, g_max = (cv2.resize(c, (hw, hh), interpolation=cv2.INTER_LINEAR)
+                           for c in cv2.split(self._coefficients(context)))
         value, minimum = value_and_min(head)
-        a, g_min, g_max = cv2.split(coef)
-        # a + g_min * m + g_max * V, in place on float32 planes.
+        # a + g_min * m + g_max * V, accumulated in place on the float32 bias plane.
         cv2.accumulateProduct(minimum.astype(np.float32), g_min, a)
         cv2.accumulateProduct(value.astype(np.float32), g_max, a)
         return a

@@ -173,7 +173,7 @@ def upscale_window(values: np.ndarray, native_hw: tuple[int, int], window: Box) 
         return values[y0:y1, x0:x1]
     sx, sy = mw / float(w), mh / float(h)
     m = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]])
-    out = cv2.warpAffine(values, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    out = cv2.warpAffine(np.ascontiguousarray(values), m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(y1 - y0, x1 - x0, *values.shape[2:])
 
