@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="cv2.setNumThreads for the core and naive sections (default: OpenCV's, one per core)")
     parser.add_argument("--cv-threads", type=int, default=None,
-                        help="OpenCV threads of each node process (OPENCV_FOR_THREADS_NUM; default: OpenCV's)")
+                        help="OpenCV threads of each node process (the opencv_threads node parameter; default: the nodes' own, 1)")
     parser.add_argument("--no-plot", action="store_true", help="skip bench.png")
 
 

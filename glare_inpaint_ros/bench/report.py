@@ -158,7 +158,7 @@ def format_table(results: dict[str, Any]) -> str:
         if not ros:
             continue
         lines.append("")
-        lines.append(f"{title}: reliable QoS, FastDDS profile, cv threads {ros.get('cv_threads')}; "
+        lines.append(f"{title}: reliable QoS, FastDDS profile, node opencv_threads {ros.get('cv_threads') if ros.get('cv_threads') is not None else 'default (1)'}; "
                      "latency = receive - header.stamp, ms; CPU % of one core per process")
         head = (f"{'pipeline':9s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} {'p50':>7s} {'p95':>7s} "
                 f"{'p99':>7s}  cpu")

@@ -78,14 +78,12 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_env(domain_id: int | None = None, cv_threads: int | None = None) -> dict[str, str]:
+def bench_env(domain_id: int | None = None) -> dict[str, str]:
     """Environment of every child: fresh domain, localhost discovery, the project's FastDDS profile.
 
     Args:
         domain_id: ``ROS_DOMAIN_ID`` (default: derived from the pid, 1..100, offset from the
             test suite's ``1 + pid % 100``; the private namespace keeps runs apart anyway).
-        cv_threads: OpenCV worker threads of the node processes (``OPENCV_FOR_THREADS_NUM``;
-            None = OpenCV's default, one per core).
     """
     from ..ros.env import DISCOVERY_VAR, PROFILE_VARS, profile_path
 
@@ -96,8 +94,6 @@ def bench_env(domain_id: int | None = None, cv_threads: int | None = None) -> di
     for var in PROFILE_VARS:
         env.pop(var, None)
     env[PROFILE_VARS[0]] = str(profile_path())
-    if cv_threads is not None:
-        env["OPENCV_FOR_THREADS_NUM"] = str(int(cv_threads))
     # Children import the package from this checkout even when it is not installed.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -218,19 +214,25 @@ def _save_frames(cache: FrameCache, size: tuple[int, int], coverage: float, work
     return str(path)
 
 
+def node_params(cv_threads: int | None) -> tuple[str, ...]:
+    """``-p`` values for every node: :data:`NODE_PARAMS` plus ``opencv_threads`` when given
+    (None = the nodes' default, 1; 0 = OpenCV's default, one per core)."""
+    return NODE_PARAMS + ((f"opencv_threads:={int(cv_threads)}",) if cv_threads is not None else ())
+
+
 def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, Any]]],
          cv_threads: int | None, say: Callable[[str], None]) -> dict[str, Any]:
-    env = bench_env(cv_threads=cv_threads)
+    env = bench_env()
     out: dict[str, Any] = {"env": {k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
                                                      "RMW_IMPLEMENTATION", "FASTRTPS_DEFAULT_PROFILES_FILE")},
-                           "cv_threads": cv_threads, "node_params": list(NODE_PARAMS), "pipelines": {}}
+                           "cv_threads": cv_threads, "node_params": list(node_params(cv_threads)), "pipelines": {}}
     with tempfile.TemporaryDirectory(prefix="glare_bench_") as tmp:
         work = Path(tmp)
         phases = phases_for(work)
         for name in pipelines:
             namespace = f"/glare_bench_{os.getpid()}_{name}"
             say(f"ros: starting {name} ({', '.join(m.rsplit('.', 1)[1] for m in PIPELINES[name])})")
-            pipe = Pipeline(name, namespace, env, work)
+            pipe = Pipeline(name, namespace, env, work, node_params(cv_threads))
             try:
                 results = run_probe(pipe, namespace, phases, env, work, say)
             finally:
