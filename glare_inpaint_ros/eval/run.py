@@ -130,7 +130,7 @@ def build_combos(
     return combos
 
 
-def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]) -> Path:
+def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int], progress: bool = True) -> Path:
     """Folder of the seeded synthetic set under ``cache_root``, generated on first use.
 
     The folder name carries ``n``, ``seed``, the size and a hash of the generator's source
@@ -147,7 +147,7 @@ def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    synth.make_dataset(tmp, n=n, seed=seed, size=size)
+    synth.make_dataset(tmp, n=n, seed=seed, size=size, progress=progress)
     tmp.rename(folder)
     return folder
 
@@ -435,7 +435,8 @@ def run(args: argparse.Namespace) -> int:
         backends = parse_names(args.backends, INPAINTERS, base["inpainting.backend"])
         datasets = [Dataset(p) for p in args.datasets]
         if args.synthetic > 0:
-            folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed, args.size)
+            folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed, args.size,
+                                       progress=not args.no_progress)
             w, h = args.size
             datasets.append(Dataset(folder, name=f"synthetic_n{args.synthetic}_seed{args.seed}_{w}x{h}"))
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,

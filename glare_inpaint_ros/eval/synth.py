@@ -281,8 +281,11 @@ def make_sample(
 
 def make_dataset(
     out_dir: str | Path, n: int = 200, seed: int = 0, size: tuple[int, int] = (640, 480),
+    progress: bool = True,
 ) -> Path:
     """Write samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` and return ``out_dir``.
+
+    ``progress``: show a tqdm bar on stderr.
 
     ``input`` is the image with glare, ``mask`` the GT mask (255 = glare), ``gt`` the clean image.
     File names are zero-padded to 4 digits (more if ``n > 10000``).
@@ -296,7 +299,7 @@ def make_dataset(
     digits = max(4, len(str(n - 1)))
     from tqdm import tqdm
 
-    for i in tqdm(range(n), desc="synthetic", unit="img", leave=False):
+    for i in tqdm(range(n), desc="synthetic", unit="img", leave=False, disable=not progress):
         image, mask, clean = make_sample(i, seed, size)
         name = f"{i:0{digits}d}.png"
         for key, arr in (("input", image), ("mask", mask), ("gt", clean)):
