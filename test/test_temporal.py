@@ -10,7 +10,7 @@ import pytest
 
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
-from glare_inpaint_ros.core.temporal import OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask
+from glare_inpaint_ros.core.temporal import OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, _blend
 
 
 def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
@@ -248,3 +248,35 @@ def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
     assert f_t < 0.8 * f_pf, (f_t, f_pf)
     with pytest.raises(ValueError, match="does not match"):
         flicker(fr.clean, fr.clean[:, :100], fr.back, fr.mask)
+
+
+@pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 1), (np.uint16, 3)])
+def test_blend_pixel_lists(dtype: type, channels: int) -> None:
+    """_blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
+    rng = np.random.default_rng(3)
+    hi = np.iinfo(dtype).max
+    n = 40000  # wider than cv2.remap's map limit: the blend has no such limit
+    a = rng.integers(0, hi + 1, (n, channels)).astype(dtype)
+    b = rng.integers(0, hi + 1, (n, channels)).astype(dtype)
+    w = rng.random(n).astype(np.float32)
+    w[: n // 4] = 0.0
+    w[n // 4: n // 2] = 1.0
+    out = _blend(a, b, w)
+    assert out.shape == a.shape and out.dtype == a.dtype
+    assert np.array_equal(out[: n // 4], b[: n // 4])
+    assert np.array_equal(out[n // 4: n // 2], a[n // 4: n // 2])
+    ref = w[:, None] * a.astype(np.float64) + (1 - w[:, None]) * b.astype(np.float64)
+    assert np.abs(out.astype(np.float64) - ref).max() <= 0.51  # rounding (float32 arithmetic)
+
+
+def test_since_counter_matches_bit_history() -> None:
+    """With enter_fraction 0 the uint8 since-counter state gives the same masks as the bit history."""
+    rng = np.random.default_rng(5)
+    fast = TemporalMask(window_s=0.2, enter_fraction=0.0, exit_s=0.3)
+    # A tiny positive fraction still gives N = 1 (any detection in the window) via the bit history.
+    bits = TemporalMask(window_s=0.2, enter_fraction=1e-6, exit_s=0.3)
+    t = 0.0
+    for i in range(60):
+        t += float(rng.choice([1 / 30, 1 / 15, 1 / 60]))
+        mask = np.where(rng.random((12, 16)) < 0.15, 255, 0).astype(np.uint8)
+        assert np.array_equal(fast.update(mask, t), bits.update(mask, t)), i
