@@ -57,9 +57,7 @@ def test_fused_node_with_temporal_stages_over_a_sequence(ctx):
     assert node.remover.temporal.enabled
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         for _ in range(5):  # a short static sequence: stamps advance by new_header()
             sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)

@@ -94,6 +94,13 @@ class Harness:
     def publisher(self, topic: str):
         return self.tester.create_publisher(Image, topic, 10)
 
+    def io(self, out_topic: str = "image_deglared", in_topic: str = "image", n_subs: int = 1):
+        """``(received outputs, input publisher)``, the publisher already matched by the nodes."""
+        got = self.collect(out_topic)
+        pub = self.publisher(in_topic)
+        self.wait_connected(pub, n_subs)
+        return got, pub
+
     def wait_connected(self, pub, n_subs: int = 1, timeout: float = 5.0) -> None:
         assert wait_for(lambda: pub.get_subscription_count() >= n_subs, timeout), "discovery timed out"
 
@@ -148,9 +155,7 @@ def test_fused_node_removes_highlight_and_keeps_header_and_encoding(ctx, encodin
     node = GlareRemoverNode(context=ctx)
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = as_encoding(make_scene()[1], encoding)
         sent = publish_until(pub, lambda: array_to_image(glare, encoding, new_header()), got)
         out_msg = result_for(got, sent)
@@ -188,9 +193,7 @@ def test_runtime_parameter_changes_and_refusals(ctx):
     node = GlareRemoverNode(context=ctx)
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         make = lambda: array_to_image(glare, "bgr8", new_header())  # noqa: E731
         before = image_to_array(result_for(got, publish_until(pub, make, got)))
@@ -220,9 +223,7 @@ def test_missing_mask_passes_image_through_after_timeout(ctx):
     node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=timeout_ms)])
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         assert wait_for(lambda: h.tester.count_publishers("image_deglared") >= 1)
         glare = make_scene()[1]
         publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got, period=1.0)
@@ -244,9 +245,7 @@ def test_bad_messages_are_counted_and_next_frame_processed(ctx):
     node = GlareRemoverNode(context=ctx)
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)  # discovery done
 
@@ -312,9 +311,7 @@ def test_diagnostics_published_with_stats(ctx):
     h = Harness(ctx, [node])
     try:
         diags = h.collect("/diagnostics", DiagnosticArray)
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
         name = node.get_fully_qualified_name()
@@ -340,9 +337,7 @@ def test_fused_publishes_masks_and_debug_only_when_subscribed(ctx):
     node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("debug.enabled", value=True)])
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         make = lambda: array_to_image(glare, "bgr8", new_header())  # noqa: E731
         publish_until(pub, make, got)
@@ -386,9 +381,7 @@ def test_frames_dropped_when_behind_are_counted(ctx):
     node = GlareRemoverNode(context=ctx)  # default subscription depth 1: newest frame wins
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene(480, 640)[1]
         publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
         in_before, out_before = node.stats.total_in, node.stats.total_dropped["not_received"]
@@ -409,9 +402,7 @@ def test_deadline_passes_frames_through_and_counts(ctx):
     node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("deadline_ms", value=0.001)])
     h = Harness(ctx, [node])
     try:
-        got = h.collect("image_deglared")
-        pub = h.publisher("image")
-        h.wait_connected(pub)
+        got, pub = h.io()
         glare = make_scene()[1]
         sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
         np.testing.assert_array_equal(image_to_array(result_for(got, sent)), glare)
