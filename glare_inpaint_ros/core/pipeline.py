@@ -187,7 +187,7 @@ class GlareRemover:
         if stamp is None or fill is None:
             return self.inpainter.inpaint(image, mask)
         motion = self.temporal.motion(image, stamp)
-        return fill.update(image, mask, self.inpainter.inpaint(image, mask), motion=motion)
+        return fill.update(image, mask, self.inpainter.inpaint(image, mask), motion=motion, reuse_spatial=True)
 
     def stabilize_mask(self, image: np.ndarray, mask: np.ndarray, stamp: float | None) -> np.ndarray:
         """Apply the temporal mask hysteresis (``temporal.mask.*``) to a refined mask.
@@ -234,7 +234,8 @@ class GlareRemover:
             out, reason = self.inpainter.inpaint(image, mask), None
             t4 = time.perf_counter()
             if temporal and self.temporal.fill is not None:
-                out = self.temporal.fill.update(image, mask, out, motion=motion)
+                # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
+                out = self.temporal.fill.update(image, mask, out, motion=motion, reuse_spatial=True)
         t5 = time.perf_counter()
         if temporal and self.temporal.fill is not None:
             timings["temporal_fill"] = (t5 - t4) * 1e3
