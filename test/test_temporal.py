@@ -280,3 +280,21 @@ def test_since_counter_matches_bit_history() -> None:
         t += float(rng.choice([1 / 30, 1 / 15, 1 / 60]))
         mask = np.where(rng.random((12, 16)) < 0.15, 255, 0).astype(np.uint8)
         assert np.array_equal(fast.update(mask, t), bits.update(mask, t)), i
+
+
+def test_reuse_spatial_fills_in_place_and_never_writes_the_input() -> None:
+    frames, _, mask = _sliding_sequence(6, 3)
+    telea = INPAINTERS.get("telea")()
+    copy_tf, reuse_tf, alias_tf = TemporalFill(), TemporalFill(), TemporalFill()
+    for i, img in enumerate(frames):
+        before = img.copy()
+        spatial = telea.inpaint(img, mask)
+        expected = copy_tf.update(img, mask, spatial.copy(), stamp=i / 30.0)
+        out = reuse_tf.update(img, mask, spatial, stamp=i / 30.0, reuse_spatial=True)
+        assert out is spatial  # filled in place: no full-frame copy
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(img, before)
+        # the input passed as its own "spatial" fill: reuse falls back to a copy, input untouched
+        same = alias_tf.update(img, mask, img, stamp=i / 30.0, reuse_spatial=True)
+        assert same is not img
+        np.testing.assert_array_equal(img, before)
