@@ -20,9 +20,12 @@ import numpy as np
 
 from ..params import ParamSpec
 from . import INPAINTERS
-from .base import Inpainter
+from .base import Inpainter, paste_masked
 
 _EPS = 1e-6
+#: Levels of at most this many pixels are blended with numpy broadcasting rather than
+#: ``cv2.merge`` (per-call overhead dominates below ~30x30 px; measured crossover).
+_BROADCAST_MAX = 900
 
 
 def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0, gain: float = 16.0) -> np.ndarray:
@@ -57,10 +60,11 @@ def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0, gain: f
             break  # every pixel of this level has known support: coarse enough
         cs.append(cv2.pyrDown(cs[-1]))
         ws.append(cv2.pyrDown(ws[-1]))
-    # Coarsest level: anything still without support gets the global weighted mean.
-    total_w = float(ws[-1].sum())
+    # Coarsest level: anything still without support gets the global weighted mean
+    # (cv2.sumElems: one call for every channel, ~10x cheaper than a numpy reduction here).
     n_ch = 1 if image.ndim == 2 else image.shape[2]
-    mean = cs[-1].reshape(-1, n_ch).sum(axis=0) / np.float32(total_w)
+    total_w = np.float32(cv2.sumElems(ws[-1])[0])
+    mean = np.asarray(cv2.sumElems(cs[-1])[:n_ch], np.float32) / total_w
     flat = np.empty(cs[-1].shape, np.float32)
     flat.reshape(-1, n_ch)[:] = mean
     col = _blend(cs[-1], ws[-1], flat, gain)
@@ -86,9 +90,12 @@ def _blend(c: np.ndarray, w: np.ndarray, coarse: np.ndarray, gain: float) -> np.
     np.divide(alpha, k_own, out=k_own)
     k_coarse = np.subtract(np.float32(1.0), alpha, out=alpha)
     if c.ndim == 3:
-        n = c.shape[2]
-        k_own = cv2.merge([k_own] * n).reshape(c.shape)
-        k_coarse = cv2.merge([k_coarse] * n).reshape(c.shape)
+        if w.size <= _BROADCAST_MAX:  # small level: broadcasting beats two cv2.merge calls
+            k_own, k_coarse = k_own[:, :, None], k_coarse[:, :, None]
+        else:
+            n = c.shape[2]
+            k_own = cv2.merge([k_own] * n).reshape(c.shape)
+            k_coarse = cv2.merge([k_coarse] * n).reshape(c.shape)
     out = c * k_own
     coarse *= k_coarse
     out += coarse
@@ -119,3 +126,16 @@ class FastInpainter(Inpainter):
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return push_pull_fill(image, mask, self.params["levels"], self.params["gain"])
+
+    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list, out: np.ndarray) -> None:
+        """As :meth:`Inpainter.inpaint_rois`, but crops whose rows are packed (the usual case: a
+        box of a C-contiguous frame) go to :func:`push_pull_fill` as views, without the two
+        per-box copies (only OpenCV calls read them, and those accept a row stride)."""
+        p = self.params
+        pixel = image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
+        packed = image.strides[-1] == image.itemsize and image.strides[1] == pixel
+        for x0, y0, x1, y1 in boxes:
+            m = mask[y0:y1, x0:x1]
+            crop = image[y0:y1, x0:x1]
+            filled = push_pull_fill(crop if packed else np.ascontiguousarray(crop), m, p["levels"], p["gain"])
+            paste_masked(out[y0:y1, x0:x1], filled, m)
