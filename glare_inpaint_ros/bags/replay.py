@@ -16,25 +16,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..ros.env import apply_defaults
 from .io import BagError, BagReader, TopicInfo
-
-
-def apply_env_defaults() -> None:
-    """Local discovery + FastDDS profile unless the user set them (call before importing rclpy)."""
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    try:
-        from ..ros.env import apply_defaults
-
-        apply_defaults()
-    except (ImportError, OSError):  # no env module, or ament_index without AMENT_PREFIX_PATH
-        pass
 
 
 def resolve_type(msgtype: str) -> type:
@@ -117,7 +106,7 @@ def replay(
         infos = {t: reader.topics[t] for t in chosen}
     classes = {t: resolve_type(info.msgtype) for t, info in infos.items()}
 
-    apply_env_defaults()
+    apply_defaults()  # local discovery + the shipped FastDDS profile, unless the user set them
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 

@@ -80,7 +80,9 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[st
     elif source is not None:
         values = flatten(source)
     # ROS parameter files carry node parameters the core does not know (QoS, topics): keep only ours.
-    known = {k: v for k, v in values.items() if k in SCHEMA or k.split(".")[0] in ("detector", "mask", "inpainting", "temporal")}
+    # Keys under a core section that are not in SCHEMA are kept, so validation names them.
+    sections = {name.split(".", 1)[0] for name in SCHEMA.names()}
+    known = {k: v for k, v in values.items() if k.split(".", 1)[0] in sections}
     return SCHEMA.validate(known)
 
 

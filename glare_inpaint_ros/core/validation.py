@@ -84,8 +84,5 @@ def check_mask(mask: Any, shape: tuple[int, ...] | None = None, *, name: str = "
         return mask.astype(np.uint8) * 255
     import cv2
 
-    # Normalise any non-zero value to 255 (one fast pass; also makes the result contiguous).
-    # cv2 reads a 1x1 array as a scalar, so that one case goes through numpy.
-    if mask.size == 1:
-        return np.where(mask > 0, np.uint8(255), np.uint8(0))
+    # Normalise any non-zero value to 255 (one fast pass, 1x1 included; the result is contiguous).
     return cv2.threshold(np.ascontiguousarray(mask), 0, 255, cv2.THRESH_BINARY)[1]
