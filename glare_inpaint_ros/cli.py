@@ -13,6 +13,8 @@ import importlib
 import sys
 from typing import Sequence
 
+from .core.runtime import tune_malloc
+
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "images": ("glare_inpaint_ros.tools.images", "clean an image file or a folder of images"),
@@ -44,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # First pass: find the subcommand; second pass: let its module add its arguments.
     if argv and argv[0] in SUBCOMMANDS:
+        tune_malloc()  # the allocator settings the nodes run with (benchmarks measure those)
         module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
         sub = argparse.ArgumentParser(prog=f"glare-inpaint {argv[0]}", description=SUBCOMMANDS[argv[0]][1])
         module.add_arguments(sub)

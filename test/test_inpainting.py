@@ -10,7 +10,7 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS, Inpainter
 from glare_inpaint_ros.core.inpainting.base import paste_masked
 from glare_inpaint_ros.core.inpainting.fast import push_pull_fill
 from glare_inpaint_ros.core.inpainting.roi import (
-    PAIRWISE_MAX, _merge_pairwise, _merge_raster, component_boxes, merge_boxes,
+    PAIRWISE_MAX, _merge_pairwise, _merge_raster, component_boxes, component_rects, grow_boxes, merge_boxes,
 )
 
 
@@ -417,3 +417,20 @@ def test_warmup_runs() -> None:
     for name in BACKENDS:
         make(name).warmup()
         make(name).warmup((32, 40))
+
+
+def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
+    rng = np.random.default_rng(5)
+    m = cv2.dilate((rng.random((90, 130)) > 0.996).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    m[0:4, 0:4] = 255  # clipped at the corner
+    rects = component_rects(m)
+    assert rects.shape[1] == 4 and rects.dtype == np.int64
+    assert np.all(rects[:, 2] > rects[:, 0]) and np.all(rects[:, 3] > rects[:, 1])
+    for margin in (0, 2, 9, 40):
+        assert sorted(grow_boxes(rects, margin, m.shape)) == sorted(component_boxes(m, margin))
+    assert component_rects(np.zeros((5, 5), np.uint8)).shape == (0, 4)
+    assert grow_boxes(component_rects(np.zeros((5, 5), np.uint8)), 3, (5, 5)) == []
+    with pytest.raises(ValueError, match="margin"):
+        grow_boxes(rects, -1, m.shape)
+    with pytest.raises(ValueError, match="HxW"):
+        component_rects(np.zeros((4, 4, 3), np.uint8))

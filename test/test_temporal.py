@@ -10,7 +10,10 @@ import pytest
 
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
-from glare_inpaint_ros.core.temporal import OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, _blend
+from glare_inpaint_ros.core.inpainting.roi import component_rects
+from glare_inpaint_ros.core.temporal import (
+    OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, _blend, area_resize,
+)
 
 
 def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
@@ -298,3 +301,38 @@ def test_reuse_spatial_fills_in_place_and_never_writes_the_input() -> None:
         same = alias_tf.update(img, mask, img, stamp=i / 30.0, reuse_spatial=True)
         assert same is not img
         np.testing.assert_array_equal(img, before)
+
+
+def test_shared_rects_give_the_same_fill_and_source_map() -> None:
+    """The pipeline computes the mask's component rects once and hands them to the inpainter
+    and the temporal fill: the result must equal each stage computing its own boxes."""
+    frames, _, mask = _sliding_sequence(8, 3)
+    mask = mask.copy()
+    mask[5:9, 5:12] = 255  # a second hole near the frame corner (clipped margins)
+    fast = INPAINTERS.get("fast")()
+    own, shared = TemporalFill(), TemporalFill()
+    assert own.last_source is None
+    for i, img in enumerate(frames):
+        rects = component_rects(mask)
+        spatial_shared = fast.inpaint(img, mask, rects=rects)
+        spatial_own = fast.inpaint(img, mask)
+        np.testing.assert_array_equal(spatial_shared, spatial_own)
+        a = own.update(img, mask, spatial_own, stamp=i / 30.0)
+        b = shared.update(img, mask, spatial_shared, stamp=i / 30.0, rects=rects)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(own.last_source, shared.last_source)
+        src = shared.last_source
+        assert src.shape == mask.shape and not src[mask == 0].any()  # codes only inside the mask
+    assert (shared.last_source[mask > 0] == 1).any()  # the temporal fill ran
+
+
+@pytest.mark.parametrize("shape,size", [((720, 1280), (320, 180)), ((480, 640), (160, 120)),
+                                        ((481, 640), (160, 120)), ((100, 60), (33, 17)), ((64, 64), (64, 64))])
+def test_area_resize_matches_inter_area(shape: tuple[int, int], size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur((rng.random(shape) * 255).astype(np.uint8), (0, 0), 1.0)
+    got = area_resize(img, size)
+    want = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    assert got.shape == want.shape and got.dtype == np.uint8
+    halvings = int(math.log2(shape[1] // size[0])) if shape[1] % size[0] == 0 and shape[0] % 2 == 0 else 0
+    assert int(np.abs(got.astype(int) - want).max()) <= max(1, halvings)

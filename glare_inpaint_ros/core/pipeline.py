@@ -15,10 +15,12 @@ import numpy as np
 
 from .detectors import DETECTORS, Detector
 from .inpainting import INPAINTERS, Inpainter
+from .inpainting.roi import component_rects
 from .masks import MaskRefiner, RefinedMask
 from .masks import coverage as mask_coverage
 from .params import ParamSpec, Schema, flatten, section
 from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
+from .validation import check_mask
 
 
 def build_schema() -> Schema:
@@ -189,7 +191,10 @@ class GlareRemover:
         if stamp is None or fill is None:
             return self.inpainter.inpaint(image, mask)
         motion = self.temporal.motion(image, stamp)
-        return fill.update(image, mask, self.inpainter.inpaint(image, mask), motion=motion, reuse_spatial=True)
+        mask = check_mask(mask, np.shape(image))
+        rects = component_rects(mask)  # one contour pass for both stages
+        spatial = self.inpainter.inpaint(image, mask, rects=rects)
+        return fill.update(image, mask, spatial, motion=motion, reuse_spatial=True, rects=rects)
 
     def stabilize_mask(self, image: np.ndarray, mask: np.ndarray, stamp: float | None) -> np.ndarray:
         """Apply the temporal mask hysteresis (``temporal.mask.*``) to a refined mask.
@@ -233,11 +238,13 @@ class GlareRemover:
             if temporal and self.temporal.fill is not None:
                 self.temporal.fill.update(image, mask, image, motion=motion)  # record the frame
         else:
-            out, reason = self.inpainter.inpaint(image, mask), None
+            fill = self.temporal.fill if temporal else None
+            rects = component_rects(mask) if fill is not None else None  # shared by both stages
+            out, reason = self.inpainter.inpaint(image, mask, rects=rects), None
             t4 = time.perf_counter()
-            if temporal and self.temporal.fill is not None:
+            if fill is not None:
                 # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
-                out = self.temporal.fill.update(image, mask, out, motion=motion, reuse_spatial=True)
+                out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects)
         t5 = time.perf_counter()
         if temporal and self.temporal.fill is not None:
             timings["temporal_fill"] = (t5 - t4) * 1e3

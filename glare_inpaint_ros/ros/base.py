@@ -36,9 +36,6 @@ configuration kept).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
@@ -56,6 +53,7 @@ from std_msgs.msg import Header
 
 from ..core.params import ParamSpec
 from ..core.pipeline import SCHEMA, GlareRemover
+from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, diagnostic_array
 from .params import StartupParameterError, changes_from, declare, schema_sections
@@ -92,24 +90,6 @@ DEBUG_PARAM = ParamSpec(
 
 #: how often one cause of a warning may be logged, seconds.
 LOG_THROTTLE_S = 5.0
-
-
-def tune_malloc(mmap_threshold: int = 32 * 1024 * 1024, trim_threshold: int = 128 * 1024 * 1024) -> bool:
-    """Stop glibc from mmap/munmap-ing every multi-MB frame buffer (allocator churn and page faults).
-
-    Sets ``M_MMAP_THRESHOLD`` (bytes; 32 MiB is glibc's maximum on 64-bit) and ``M_TRIM_THRESHOLD``
-    (bytes) with ``mallopt``. Returns False (and changes nothing) where glibc is not available.
-    """
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        ok = libc.mallopt(m_mmap_threshold, int(mmap_threshold)) == 1
-        return bool(libc.mallopt(m_trim_threshold, int(trim_threshold)) == 1 and ok)
-    except (OSError, AttributeError):
-        return False
 
 
 def stamp_key(header: Header) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..params import ParamSpec, Schema
 from ..validation import check_image, check_mask
-from .roi import Box, component_boxes
+from .roi import Box, component_boxes, grow_boxes
 
 
 def paste_masked(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
@@ -67,17 +67,20 @@ class Inpainter(ABC):
         self.roi_margin = int(roi_margin)
         self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
 
-    def boxes(self, mask: np.ndarray) -> list[Box]:
+    def boxes(self, mask: np.ndarray, rects: np.ndarray | None = None) -> list[Box]:
         """The ``(x0, y0, x1, y1)`` boxes (px, exclusive end) :meth:`inpaint` fills for ``mask``
         (uint8, non-zero = fill): the merged component boxes with ``roi``, else the whole frame;
-        ``[]`` for an all-zero mask."""
+        ``[]`` for an all-zero mask. ``rects``: the mask's :func:`.roi.component_rects` when the
+        caller already has them (saves one contour pass)."""
         if self.roi:
-            return component_boxes(mask, self.roi_margin)
+            if rects is None:
+                return component_boxes(mask, self.roi_margin)
+            return grow_boxes(rects, self.roi_margin, mask.shape)
         if cv2.countNonZero(mask) == 0:
             return []
         return [(0, 0, mask.shape[1], mask.shape[0])]
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, *, rects: np.ndarray | None = None) -> np.ndarray:
         """Return a new image: ``image`` with the pixels where ``mask > 0`` filled.
 
         Args:
@@ -85,6 +88,8 @@ class Inpainter(ABC):
                 ``SUPPORTED_DTYPES`` (uint8; also uint16 for the classical backends).
             mask: ``HxW`` (or ``HxWx1``) uint8 (non-zero = fill, 255 by convention) or bool,
                 same ``H x W`` as the image.
+            rects: optional :func:`.roi.component_rects` of ``mask``, when the caller computed
+                them already (the pipeline shares them with the temporal fill).
 
         Raises:
             TypeError: not arrays, or an unsupported dtype (float64, int32, uint16 for an
@@ -100,7 +105,7 @@ class Inpainter(ABC):
         else:
             out = src
             src = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
-        boxes = self.boxes(mask)
+        boxes = self.boxes(mask, rects)
         if not boxes:
             return out.reshape(image.shape)  # HxWx1 in, HxWx1 out (a view, no copy)
         if src.ndim == 3 and src.shape[2] == 4:  # BGRA: fill B, G, R; alpha stays as copied

@@ -111,13 +111,52 @@ def merge_boxes(boxes: Iterable[Sequence[int]]) -> list[Box]:
     return _to_boxes(arr)
 
 
+def component_rects(mask: np.ndarray) -> np.ndarray:
+    """Tight bounding boxes of the outer 8-connected components of ``mask``: ``n x 4`` int64
+    ``(x0, y0, x1, y1)`` rows (px, exclusive end), no margin, not merged; ``0 x 4`` for an
+    all-zero mask.
+
+    Components inside another's hole are not listed (they lie inside the outer box). Compute
+    this once per mask and hand it to every stage that needs boxes (:func:`grow_boxes`).
+
+    Raises:
+        ValueError: a mask that is not 2-D.
+    """
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be HxW, got shape {mask.shape}")
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64).reshape(-1, 4)
+    rects[:, 2:] += rects[:, :2]  # (x, y, w, h) -> (x0, y0, x1, y1)
+    return rects
+
+
+def grow_boxes(rects: np.ndarray, margin: int, shape: tuple[int, ...]) -> list[Box]:
+    """:func:`component_rects` grown by ``margin`` px on every side, clipped to the frame
+    ``shape`` = ``(H, W, ...)``, overlapping/touching boxes merged (:func:`merge_boxes`).
+
+    Raises:
+        ValueError: ``margin < 0``.
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0 px, got {margin}")
+    if not len(rects):
+        return []
+    h, w = shape[:2]
+    boxes = np.empty_like(rects)
+    boxes[:, :2] = np.maximum(rects[:, :2] - margin, 0)
+    boxes[:, 2] = np.minimum(rects[:, 2] + margin, w)
+    boxes[:, 3] = np.minimum(rects[:, 3] + margin, h)
+    return merge_boxes(boxes)
+
+
 def component_boxes(mask: np.ndarray, margin: int) -> list[Box]:
     """Boxes to inpaint: each 8-connected mask component's bounding box grown by ``margin`` px
     on every side and clipped to the frame, overlapping/touching boxes merged.
 
     Every mask pixel lies in exactly one returned box, and a box contains every mask pixel of
     the components it covers, so each crop sees its whole holes plus ``margin`` px of context
-    (less at the frame border). An all-zero mask gives ``[]``.
+    (less at the frame border). An all-zero mask gives ``[]``. Same as
+    ``grow_boxes(component_rects(mask), margin, mask.shape)``.
 
     Args:
         mask: ``HxW`` uint8, non-zero = fill (C-contiguous or not; never modified).
@@ -128,17 +167,4 @@ def component_boxes(mask: np.ndarray, margin: int) -> list[Box]:
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0 px, got {margin}")
-    if mask.ndim != 2:
-        raise ValueError(f"mask must be HxW, got shape {mask.shape}")
-    h, w = mask.shape
-    # External contours only: a component inside another's hole lies inside the outer box anyway.
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return []
-    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64).reshape(-1, 4)
-    boxes = np.empty_like(rects)
-    boxes[:, 0] = np.maximum(rects[:, 0] - margin, 0)
-    boxes[:, 1] = np.maximum(rects[:, 1] - margin, 0)
-    boxes[:, 2] = np.minimum(rects[:, 0] + rects[:, 2] + margin, w)
-    boxes[:, 3] = np.minimum(rects[:, 1] + rects[:, 3] + margin, h)
-    return merge_boxes(boxes)
+    return grow_boxes(component_rects(mask), margin, mask.shape)
