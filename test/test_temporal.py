@@ -173,7 +173,7 @@ def test_temporal_fill_reproduces_background_seen_before() -> None:
 def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     telea = INPAINTERS.get("telea")()
     frames, _, mask = _sliding_sequence(3, 3)
-    tf = TemporalFill(spatial_weight=1.0)
+    tf = TemporalFill(smoothing_s=0.0)
     spatial0 = telea.inpaint(frames[0], mask)
     np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, stamp=0.0), spatial0)  # nothing seen yet
     # The glare moves WITH the surface (the whole frame, square included, slides): the background
@@ -336,3 +336,34 @@ def test_area_resize_matches_inter_area(shape: tuple[int, int], size: tuple[int,
     assert got.shape == want.shape and got.dtype == np.uint8
     halvings = int(math.log2(shape[1] // size[0])) if shape[1] % size[0] == 0 and shape[0] % 2 == 0 else 0
     assert int(np.abs(got.astype(int) - want).max()) <= max(1, halvings)
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0, 60.0])
+def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
+    """Where the background was never seen, the fill follows the spatial fill with the same
+    exponential time constant (``smoothing_s``, seconds) at any frame rate."""
+    tau = 0.2
+    img = _texture(120, 160, seed=7)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    mask[50:70, 60:90] = 255  # a static highlight: the background under it is never observed
+    tf = TemporalFill(smoothing_s=tau)
+    a, b = 60, 200
+    t = 0.0
+    values = []
+    while t < 0.6 + 1e-9:
+        spatial = img.copy()
+        spatial[mask > 0] = a if t < 0.1 - 1e-9 else b  # a step of the spatial guess at 0.1 s
+        out = tf.update(img, mask, spatial, stamp=t)
+        values.append((t, float(out[55:65, 70:80].mean())))
+        t += 1.0 / fps
+    t_end, v_end = values[-1]
+    t_step = min(t for t, _ in values if t >= 0.1 - 1e-9)
+    dt = 1.0 / fps
+    # Discrete exponential smoothing: every frame from the step on moves the fill by
+    # a = 1 - exp(-dt / tau) of the way to the new value, i.e. exp(-elapsed / tau) remains.
+    expected = b + (a - b) * math.exp(-(t_end - t_step + dt) / tau)
+    assert abs(v_end - expected) <= 3.0, (fps, v_end, expected)
+    # The same curve at every rate: exp(-0.5 / 0.2) = 8 % of the step is left 0.5 s later (+- one frame).
+    left = (b - v_end) / (b - a)
+    assert math.exp(-(0.5 + dt) / tau) - 0.03 <= left <= math.exp(-(0.5 - dt) / tau) + 0.03, (fps, left)
+    assert (tf.last_source[mask > 0] == 2).all()  # smoothed, never "observed"

@@ -19,8 +19,8 @@ at 10 Hz and at 60 Hz):
 * :class:`TemporalFill` (``temporal.fill.*``): keeps the last output frame. Inside the mask, where
   the flow-aligned previous output shows background that was actually *observed* (not filled) at
   most ``max_age_s`` ago, that background is used instead of the spatial inpainter's guess; where
-  it was never seen the spatial fill is used (optionally blended with the motion-compensated
-  previous fill for temporal stability, ``spatial_weight``); where the flow is unreliable
+  it was never seen the spatial fill is used, smoothed over time with the motion-compensated
+  previous fill (exponential smoothing with time constant ``smoothing_s``); where the flow is unreliable
   (photometric error on the ring around a hole) the spatial fill is used alone. The temporal /
   spatial seam is feathered over ``feather_px`` px. Outside the mask the output is bit-identical
   to the input.
@@ -573,8 +573,9 @@ class TemporalFill:
     3. Per masked pixel with reliable flow: if the warped previous output there was observed
        background (age <= ``max_age_s``), it is used (weight 1, feathered towards the spatial fill
        over ``feather_px`` px at the edges of that region); if it was itself filled spatially, the
-       output is ``spatial_weight * spatial + (1 - spatial_weight) * previous`` (temporal smoothing
-       of what had to be invented); otherwise the spatial fill.
+       output is ``a * spatial + (1 - a) * previous`` with ``a = 1 - exp(-dt / smoothing_s)``
+       (exponential smoothing of what had to be invented, the same time constant at any frame
+       rate: ``a`` = 0.125 at 30 Hz with the default 0.25 s); otherwise the spatial fill.
 
     The output frame becomes the next frame's "previous output", with a per-pixel age: 0 outside
     the mask, previous age + dt where filled from observed background, "never" where filled
@@ -587,7 +588,7 @@ class TemporalFill:
         ParamSpec("max_photometric_error", 12.0, "Largest mean absolute grey error between the current frame and the flow-warped previous frame on the ring around a hole for the flow to be trusted, 8-bit levels.", 0.0, 255.0),
         ParamSpec("ring_px", 8, "Width of the ring around each hole used for the flow and its check, px.", 1, 128),
         ParamSpec("feather_px", 3, "Feather radius of the seam between temporal and spatial fill, px (0 = hard seam).", 0, 64),
-        ParamSpec("spatial_weight", 0.5, "Where the background was never seen: weight 0..1 of this frame's spatial fill against the motion-compensated previous fill (1 = per-frame spatial fill).", 0.0, 1.0),
+        ParamSpec("smoothing_s", 0.25, "Where the background was never seen: time constant of the exponential smoothing of this frame's spatial fill with the motion-compensated previous fill, s (0 = this frame's spatial fill alone; 0.25 s gives the new fill a weight of 0.125 at 30 Hz, 0.33 at 10 Hz).", 0.0, 10.0),
     )
 
     def __init__(self, *, motion_params: Mapping[str, Any] | None = None, **params: Any) -> None:
@@ -883,7 +884,8 @@ class TemporalFill:
             k = 2 * feather + 1
             blurred = cv2.boxFilter(b, cv2.CV_32F, (k, k), normalize=True, borderType=repl)
             weight *= blurred.reshape(-1).take(h_flat)
-        alpha = np.float32(p["spatial_weight"])
+        tau = p["smoothing_s"]
+        alpha = np.float32(-math.expm1(-motion.dt / tau) if tau > 0 else 1.0)  # weight of the new fill
         if alpha < 1.0:
             weight = np.maximum(weight, (ok & ~seen) * (np.float32(1.0) - alpha))
         use = weight > 0
