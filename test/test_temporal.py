@@ -367,3 +367,33 @@ def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
     left = (b - v_end) / (b - a)
     assert math.exp(-(0.5 + dt) / tau) - 0.03 <= left <= math.exp(-(0.5 - dt) / tau) + 0.03, (fps, left)
     assert (tf.last_source[mask > 0] == 2).all()  # smoothed, never "observed"
+
+
+@pytest.mark.parametrize("enter_fraction", [0.0, 1e-6])  # packed uint8 state / uint32 bit history
+def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: float) -> None:
+    """A highlight moving with the surface, detected only every other frame: with motion
+    compensation the held mask sits on the highlight's *current* position; without it, the held
+    mask is the old position (the leading edge is missed)."""
+    tex = _texture(240, 480, seed=9)
+    shift, side = 4, 24
+
+    def run(mc: bool) -> list[float]:
+        tm = TemporalMask(window_s=0.2, enter_fraction=enter_fraction, exit_s=0.3, motion_compensation=mc)
+        cover = []
+        for i in range(12):
+            img = np.ascontiguousarray(tex[:, shift * i: shift * i + 320]).copy()
+            x0 = 200 - shift * i  # fixed on the surface, which slides left
+            img[100:100 + side, x0:x0 + side] = 250
+            m = np.zeros(img.shape[:2], np.uint8)
+            if i % 2 == 0:
+                m[100:100 + side, x0:x0 + side] = 255
+            out = tm.update(m, i / 30.0, img)
+            if i % 2 == 1 and i > 2:  # held frames
+                cover.append(float((out[100:100 + side, x0:x0 + side] > 0).mean()))
+                if mc:
+                    assert cv2.countNonZero(out) <= 1.2 * side * side  # no trail behind it
+        return cover
+
+    with_mc, without = run(True), run(False)
+    assert min(with_mc) >= 0.95, with_mc
+    assert max(without) <= 0.9, without

@@ -24,7 +24,7 @@ PAIRWISE_MAX = 128
 
 def _as_array(boxes: Iterable[Sequence[int]]) -> np.ndarray:
     """``n x 4`` int64 array of boxes; ``ValueError`` for a malformed or empty box."""
-    arr = np.asarray(list(boxes), dtype=np.int64).reshape(-1, 4)
+    arr = np.asarray(boxes if isinstance(boxes, np.ndarray) else list(boxes), dtype=np.int64).reshape(-1, 4)
     if arr.size and (np.any(arr[:, 2] <= arr[:, 0]) or np.any(arr[:, 3] <= arr[:, 1])):
         raise ValueError("every box must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
     if arr.size and np.any(arr[:, :2] < 0):
@@ -33,7 +33,7 @@ def _as_array(boxes: Iterable[Sequence[int]]) -> np.ndarray:
 
 
 def _to_boxes(arr: np.ndarray) -> list[Box]:
-    return [tuple(int(v) for v in row) for row in arr]  # type: ignore[misc]
+    return [tuple(row) for row in arr.tolist()]  # type: ignore[misc]
 
 
 def _merge_pairwise(arr: np.ndarray) -> np.ndarray:
@@ -146,7 +146,7 @@ def grow_boxes(rects: np.ndarray, margin: int, shape: tuple[int, ...]) -> list[B
     boxes[:, :2] = np.maximum(rects[:, :2] - margin, 0)
     boxes[:, 2] = np.minimum(rects[:, 2] + margin, w)
     boxes[:, 3] = np.minimum(rects[:, 3] + margin, h)
-    return merge_boxes(boxes)
+    return merge_boxes(boxes)  # already valid: non-empty (x1 > x0, y1 > y0), non-negative
 
 
 def component_boxes(mask: np.ndarray, margin: int) -> list[Box]:
