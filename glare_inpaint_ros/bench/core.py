@@ -31,6 +31,7 @@ from ..core.detectors import DETECTORS
 
 from ..core.masks import coverage as mask_coverage
 from ..core.pipeline import GlareRemover, build_detector, build_inpainter, load_config
+from ..stats import percentiles
 from .frames import FrameCache, FrameSet
 
 #: Resolutions of the core section, (width, height) px.
@@ -46,10 +47,8 @@ NAIVE_COVERAGE: float = 0.02
 
 def summarize(values_ms: Sequence[float]) -> dict[str, float | int]:
     """``{"median_ms", "p95_ms", "n"}`` of a list of durations in ms (NaN when empty)."""
-    arr = np.asarray(values_ms, dtype=np.float64)
-    if arr.size == 0:
-        return {"median_ms": float("nan"), "p95_ms": float("nan"), "n": 0}
-    return {"median_ms": float(np.median(arr)), "p95_ms": float(np.percentile(arr, 95)), "n": int(arr.size)}
+    p50, p95 = percentiles(values_ms)
+    return {"median_ms": p50, "p95_ms": p95, "n": len(values_ms)}
 
 
 def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], frames: int, max_s: float,

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from ..stats import percentiles
+
 #: byte offset of ``header.stamp`` (int32 sec, uint32 nanosec) in a CDR-serialised Image: after
 #: the 4-byte encapsulation header.
 STAMP_OFFSET = 4
@@ -53,14 +55,11 @@ def emit(event: str, **data: Any) -> None:
         sys.stdout.flush()
 
 
-def percentiles(values_ms: list[float]) -> dict[str, float]:
+def latency_summary(values_ms: list[float]) -> dict[str, float]:
     """p50/p95/p99/max/mean of latencies in ms (NaN when empty)."""
-    if not values_ms:
-        return {k: float("nan") for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")}
-    a = np.asarray(values_ms)
-    p50, p95, p99 = np.percentile(a, (50, 95, 99))
-    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "max_ms": float(a.max()),
-            "mean_ms": float(a.mean())}
+    p50, p95, p99, p100 = percentiles(values_ms, (50, 95, 99, 100))
+    mean = float(np.mean(values_ms)) if values_ms else float("nan")
+    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": p100, "mean_ms": mean}
 
 
 class Probe:
@@ -214,7 +213,7 @@ class Probe:
             "window": window if mode == "flat" else None,
             "sent": len(measured), "received": got, "lost": len(measured) - got,
             "duration_s": duration, "sent_fps": len(measured) / duration, "fps": got / duration,
-            "latency": percentiles(lat), "nodes": node_counts,
+            "latency": latency_summary(lat), "nodes": node_counts,
         }
 
 

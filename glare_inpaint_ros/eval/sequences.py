@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from ..core.pipeline import GlareRemover
+from ..stats import percentiles
 from . import metrics as M
 from .synth import GT_DELTA, PHOTO_NAMES, clean_images, render_glare
 
@@ -294,8 +295,7 @@ def _nanmean(values: Sequence[float]) -> float:
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
-    v = [x for x in values if x == x]
-    return float(np.percentile(v, q)) if v else math.nan
+    return percentiles(values, (q,))[0]
 
 
 def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (640, 480), seed: int = 0,

@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 
 from . import env
+from ..stats import percentiles
 
 #: (log name, module under glare_inpaint_ros.ros) of the processes each mode starts.
 THREE_NODES = (
@@ -268,7 +269,8 @@ def stream(node: Any, executor: Any, samples: list, frames: int, rate: float, ex
 
 
 def _percentile(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 2) if values else None
+    (v,) = percentiles(values, (q,))
+    return round(v, 2) if math.isfinite(v) else None
 
 
 def _mean(values: list[float]) -> float | None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+from ..stats import percentiles
 
 
 class NodeStats:
@@ -74,10 +75,8 @@ class NodeStats:
     # -- reporting ---------------------------------------------------------------------------
     def percentiles_ms(self) -> tuple[float, float]:
         """(p50, p95) of the recent processing times in ms; (nan, nan) before the first frame."""
-        if not self._proc_ms:
-            return float("nan"), float("nan")
-        p50, p95 = np.percentile(np.fromiter(self._proc_ms, float), (50, 95))
-        return float(p50), float(p95)
+        p50, p95 = percentiles(self._proc_ms)
+        return p50, p95
 
     def summary(self, now_s: float) -> dict[str, float | int | str]:
         """The values of the period since the last call (rates over that period), then reset it.

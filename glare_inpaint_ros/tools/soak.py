@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..bench.ros import rss_mib
+from ..stats import percentiles
 
 MODES: dict[str, tuple[tuple[str, str], ...]] = {
     "three": (("specular_detector", "specular_detector_node"), ("mask_dilation", "mask_dilation_node"),
@@ -82,13 +83,6 @@ class SoakReport:
     @property
     def ok(self) -> bool:
         return bool(self.alive) and all(self.alive.values()) and all(c == 0 for c in self.exit_codes.values())
-
-
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return float("nan"), float("nan")
-    p50, p95 = np.percentile(np.asarray(values), (50, 95))
-    return float(p50), float(p95)
 
 
 def _window_mean(samples: list[Sample], t0: float, t1: float, key: str) -> float:
@@ -215,7 +209,7 @@ def soak(mode: str = "three", duration_s: float = 600.0, rate_hz: float = 30.0, 
             i += 1
             if now >= next_sample:
                 lat = probe.take_latencies()
-                p50, p95 = _percentiles(lat)
+                p50, p95 = percentiles(lat)
                 with probe._lock:
                     recv = probe.received
                 rss = {name: rss_mib(p.pid) for name, (p, _) in procs.items()}
