@@ -10,6 +10,7 @@ rclpy = pytest.importorskip("rclpy")
 
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
 
 from glare_inpaint_ros.compressed import encode_compressed  # noqa: E402
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
@@ -59,7 +60,7 @@ def test_fused_node_with_temporal_stages_over_a_sequence(ctx):
     try:
         got, pub = h.io()
         glare = make_scene()[1]
-        for _ in range(5):  # a short static sequence: stamps advance by new_header()
+        for _ in range(5):  # new_header() stamps are 1 s apart (> max_gap_s): every frame restarts the state
             sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
             out = result_for(got, sent)
             assert out.header == sent.header
@@ -91,3 +92,45 @@ def test_opencv_threads_parameter_sets_the_process_thread_count(ctx):
     finally:
         node.destroy_node()
         cv2.setNumThreads(before)
+
+
+def _stamped(t: float) -> Header:
+    header = Header(frame_id="camera_optical")
+    header.stamp.sec, header.stamp.nanosec = int(t), int(round((t - int(t)) * 1e9))
+    return header
+
+
+def test_fused_node_temporal_state_follows_header_stamps(ctx):
+    """Over DDS, the temporal stages run on the header stamps: 30 Hz frames reuse background seen
+    earlier, a late frame leaves the state alone, a jump back in time (bag loop) restarts it."""
+    from test_temporal import _sliding_sequence
+
+    node = GlareRemoverNode(context=ctx, parameter_overrides=TEMPORAL)
+    tracker, fill = node.remover.temporal.tracker, node.remover.temporal.fill
+    frames, _, _ = _sliding_sequence(14, 3)
+    hole = (slice(50, 74), slice(60, 84))  # the saturated square (inside the detected mask)
+    h = Harness(ctx, [node])
+    try:
+        got, pub = h.io()
+
+        def send(img: np.ndarray, t: float) -> np.ndarray:
+            header = _stamped(t)
+            sent = publish_until(pub, lambda: array_to_image(img, "bgr8", header), got)
+            out = result_for(got, sent)
+            assert out.header == sent.header
+            return image_to_array(out)
+
+        t0 = 5000.0
+        for i, img in enumerate(frames):
+            send(img, t0 + i / 30)
+            assert tracker.last.event == ("first" if i == 0 else None), (i, tracker.last.event)
+        assert (fill.last_source[hole] == 1).mean() > 0.6  # background seen in earlier frames
+        last = tracker.last.stamp
+        send(frames[-1], t0 + 12.5 / 30)  # late frame: answered, state untouched
+        assert tracker.last.stamp == last
+        send(frames[0], t0 - 5.0)  # the bag loops: time jumps back
+        assert tracker.last.event == "reset_backwards"
+        assert not (fill.last_source[hole] == 1).any()  # restarted: nothing seen yet
+        assert node.stats.total_passthrough.total() == 0
+    finally:
+        h.close()

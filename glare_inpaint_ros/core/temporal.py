@@ -208,6 +208,12 @@ class MotionTracker:
         self._prev_small: np.ndarray | None = None
         self._prev_thumb: np.ndarray | None = None
 
+    @property
+    def last(self) -> FrameMotion | None:
+        """The :class:`FrameMotion` of the last accepted frame (None before the first / after
+        :meth:`reset`; an out-of-order frame is not accepted, so it never shows here)."""
+        return self._last
+
     def _sizes(self, shape: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
         h, w = shape
         s = max(self.params["flow_scale"], min(1.0, _MIN_FLOW_SIDE / min(h, w)))
