@@ -12,7 +12,8 @@ original header and receive timestamp:
 
 ``ns`` is the image topic's namespace: ``/camera/image_raw`` and ``/camera/image_raw/compressed``
 both give ``/camera``. Each image topic gets its own :class:`GlareRemover` (temporal state is per
-camera; it is reset when a topic's header stamps jump backwards).
+camera; it runs on the header stamps, and is reset when a topic's stamps jump backwards by more
+than ``temporal.max_gap_s``).
 
 Messages that cannot be decoded (data length != step*height, unknown encoding, undecodable JPEG)
 are copied, get no outputs, and are counted by reason in the summary (``--strict`` makes them
@@ -120,10 +121,16 @@ class _TopicWorker:
     def __call__(self, msgtype: str, data: bytes | memoryview) -> tuple[list[tuple[str, bytes | memoryview]], Any]:
         msg, array, encoding = image_from_cdr(msgtype, data)
         stamp = header_stamp_ns(msg)
-        if self.last_stamp is not None and stamp < self.last_stamp:
-            self.remover.reset()  # time jumped back (a looped or concatenated recording)
-        self.last_stamp = stamp
-        result = self.remover.process(to_bgr(array, encoding))
+        max_gap_ns = self.remover.config["temporal.max_gap_s"] * 1e9
+        if self.last_stamp is None or stamp < self.last_stamp - max_gap_ns:
+            if self.last_stamp is not None:
+                self.remover.reset()  # time jumped back (a looped or concatenated recording)
+            self.last_stamp = stamp
+        else:  # a frame a little out of order is processed; the temporal stages ignore it for their state
+            self.last_stamp = max(stamp, self.last_stamp)
+        # The header stamp is the frame's time for the temporal stages (never the processing clock:
+        # a bag is processed faster or slower than it was recorded).
+        result = self.remover.process(to_bgr(array, encoding), stamp=stamp * 1e-9)
         image = from_bgr(result.image, encoding)
         _, img_data = image_to_cdr(msg.header, image, encoding, self.compression)
         _, mask_data = image_to_cdr(msg.header, result.mask, "mono8", "png" if self.compression else None)
