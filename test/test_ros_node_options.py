@@ -132,5 +132,41 @@ def test_fused_node_temporal_state_follows_header_stamps(ctx):
         assert tracker.last.event == "reset_backwards"
         assert not (fill.last_source[hole] == 1).any()  # restarted: nothing seen yet
         assert node.stats.total_passthrough.total() == 0
+        # ... and the diagnostics say so.
+        assert node.stats.total_events == {"temporal.first": 1, "temporal.out_of_order": 1,
+                                           "temporal.reset_backwards": 1}
+        summary = node.stats.summary(1e9)
+        assert summary["events.temporal.reset_backwards"] == 1
+        assert 0.1 < summary["temporal_reused_mean"] < 1.0
+    finally:
+        h.close()
+
+
+def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx):
+    """The inpainting node pairs image and mask by stamp and runs the temporal stages on it."""
+    from test_temporal import _sliding_sequence
+
+    from glare_inpaint_ros.ros.mask_dilation_node import MaskDilationNode
+    from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode
+
+    inpainting = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
+    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), inpainting]
+    frames, _, _ = _sliding_sequence(14, 3)
+    h = Harness(ctx, nodes)
+    try:
+        got = h.collect("image_deglared")
+        pub = h.publisher("image")
+        h.wait_connected(pub, n_subs=2)
+        assert wait_for(lambda: inpainting.count_publishers("glare/mask") >= 1
+                        and nodes[1].count_publishers("glare/mask_raw") >= 1, 5.0)  # the chain is connected
+        for i, img in enumerate(frames):
+            header = _stamped(7000.0 + i / 30)
+            sent = publish_until(pub, lambda: array_to_image(img, "bgr8", header), got)
+            assert result_for(got, sent).header == sent.header
+        fill = inpainting.remover.temporal.fill
+        assert (fill.last_source[50:74, 60:84] == 1).mean() > 0.6  # background seen in earlier frames
+        assert inpainting.stats.total_events == {"temporal.first": 1}  # one stream, no restarts
+        assert inpainting.stats.summary(1e9)["temporal_reused_mean"] > 0.1
+        assert inpainting.stats.total_passthrough.total() == 0
     finally:
         h.close()

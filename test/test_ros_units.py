@@ -114,6 +114,24 @@ def test_stats_rates_percentiles_and_level():
     assert st.report("n", "hw", 5.0).level == DiagnosticStatus.ERROR
 
 
+def test_stats_temporal_events_and_reuse():
+    st = NodeStats()
+    st.summary(0.0)
+    for name in ("temporal.first", "temporal.reset_gap", "temporal.reset_gap"):
+        st.event(name)
+    for fraction in (0.2, 0.6, float("nan")):  # NaN (no temporal fill yet) is skipped
+        st.temporal_reuse(fraction)
+    st.received()
+    st.published()
+    status = st.report("n", "hw", 1.0)
+    values = {kv.key: kv.value for kv in status.values}
+    assert values["events.temporal.reset_gap"] == "2" and values["events.temporal.first"] == "1"
+    assert values["temporal_reused_mean"] == "0.400"
+    assert status.level == DiagnosticStatus.OK  # events are information, not a fault
+    later = {kv.key for kv in st.report("n", "hw", 2.0).values}
+    assert "temporal_reused_mean" not in later and "events.temporal.reset_gap" in later  # period mean, total count
+
+
 def test_stats_empty_is_nan():
     s = NodeStats().summary(1.0)
     assert math.isnan(s["processing_ms_p50"]) and math.isnan(s["input_rate_hz"])

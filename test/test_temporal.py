@@ -397,3 +397,29 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
     with_mc, without = run(True), run(False)
     assert min(with_mc) >= 0.95, with_mc
     assert max(without) <= 0.9, without
+
+
+def test_fill_frame_is_the_tail_of_process() -> None:
+    """``process`` = detect + refine + ``fill_frame`` (the inpainting node's step), stamps included;
+    an empty mask still records the frame for the temporal fill."""
+    frames, cleans, _ = _sliding_sequence(8, 3)
+    cfg = {"temporal.mask.enabled": True, "temporal.fill.enabled": True}
+    whole, split = GlareRemover(cfg), GlareRemover(cfg)
+    for i, img in enumerate(frames):
+        res = whole.process(img, stamp=i / 30.0)
+        refined = split.refine(split.detect(img))
+        timings: dict[str, float] = {}
+        out, mask, cov = split.fill_frame(img, refined.mask, i / 30.0, timings)
+        np.testing.assert_array_equal(res.image, out)
+        np.testing.assert_array_equal(res.mask, mask)
+        assert cov == res.coverage > 0 and set(timings) == {"temporal_mask", "inpaint", "temporal_fill"}
+        assert split.temporal.last_event == ("first" if i == 0 else None)
+    assert split.temporal.reused_fraction() > 0.3
+    # After a gap (restart), a glare-free frame has an empty mask: nothing to fill, but the frame is
+    # recorded, so the next frame fills its highlight from that frame's background.
+    empty = np.zeros(frames[0].shape[:2], np.uint8)
+    out, mask, cov = split.fill_frame(cleans[6], empty, 10.0)
+    assert out is None and cov == 0.0 and not mask.any()
+    assert split.temporal.last_event == "reset_gap" and split.temporal.fill.reused_fraction == 0.0
+    out, _, _ = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
+    assert out is not None and split.temporal.reused_fraction() > 0.8

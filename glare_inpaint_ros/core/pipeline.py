@@ -20,7 +20,6 @@ from .masks import MaskRefiner, RefinedMask
 from .masks import coverage as mask_coverage
 from .params import ParamSpec, Schema, flatten, section
 from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
-from .validation import check_mask
 
 
 def build_schema() -> Schema:
@@ -118,7 +117,7 @@ class GlareResult:
         image: cleaned image (same shape/dtype/channel order as the input); the input itself
             (not a copy) when passed through.
         mask_raw: detector output, uint8 255 = glare.
-        mask: refined (dilated) mask that was inpainted.
+        mask: the final mask that was inpainted (refined, then the temporal hysteresis if enabled).
         coverage: fraction 0..1 of the frame covered by ``mask``.
         passthrough: None when inpainted, else the reason the input was returned unchanged
             (``"empty_mask"``, ``"max_coverage"``).
@@ -180,34 +179,65 @@ class GlareRemover:
         """Speck removal, hole filling, dilation and coverage check of a raw mask."""
         return self.refiner.refine(mask_raw)
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> np.ndarray:
-        """Fill ``mask > 0`` pixels of ``image``; outside the mask the output equals the input.
+    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Per-frame fill of the ``mask > 0`` pixels of ``image`` (no temporal state); outside the
+        mask the output equals the input. For a stream, use :meth:`fill_frame`."""
+        return self.inpainter.inpaint(image, mask)
 
-        With ``stamp`` (capture time, s) and ``temporal.fill.enabled``, the fill reuses background
-        seen in earlier frames of the stream (:class:`~.temporal.TemporalFill`); without a stamp
-        it is the per-frame spatial fill (the inpainting node's call for unstamped frames).
+    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None,
+                   timings: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray, float]:
+        """Everything after mask refinement, for one frame of a stream: the temporal mask
+        hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus ``temporal.fill.*``).
+
+        What the inpainting node runs on each (image, refined mask) pair and what :meth:`process`
+        runs after detection and refinement: one place for the order of the stages. With
+        ``temporal.fill`` an empty mask still records the frame (the next frame may reuse its
+        background).
+
+        Args:
+            image: the frame (BGR / mono / BGRA, uint8 or uint16).
+            mask: its refined mask (``HxW`` uint8, 255 = glare).
+            stamp: capture time, s (the header stamp; None = monotonic clock). Only the temporal
+                stages use it.
+            timings: a dict that receives ``temporal_mask`` / ``inpaint`` / ``temporal_fill``
+                (ms), for the stages that ran.
+
+        Returns:
+            ``(output, final mask, coverage)``: output None when the final mask is empty (the input
+            is the output); coverage is the final mask's fraction 0..1 of the frame.
         """
-        fill = self.temporal.fill
-        if stamp is None or fill is None:
-            return self.inpainter.inpaint(image, mask)
-        motion = self.temporal.motion(image, stamp)
-        mask = check_mask(mask, np.shape(image))
-        rects = component_rects(mask)  # one contour pass for both stages
-        spatial = self.inpainter.inpaint(image, mask, rects=rects)
-        return fill.update(image, mask, spatial, motion=motion, reuse_spatial=True, rects=rects)
-
-    def stabilize_mask(self, image: np.ndarray, mask: np.ndarray, stamp: float | None) -> np.ndarray:
-        """Apply the temporal mask hysteresis (``temporal.mask.*``) to a refined mask.
-
-        Returns ``mask`` unchanged when ``temporal.mask.enabled`` is false. ``stamp``: capture
-        time, s (None = monotonic clock).
-        """
-        if self.temporal.mask is None:
-            return mask
-        return self.temporal.mask.update(mask, motion=self.temporal.motion(image, stamp))
+        t0 = time.perf_counter()
+        timings = {} if timings is None else timings
+        temporal = self.temporal
+        temporal.last_event = None
+        motion = temporal.motion(image, stamp) if temporal.enabled else None
+        motion_ms = (time.perf_counter() - t0) * 1e3  # counted in the first temporal stage
+        if temporal.mask is not None:
+            mask = temporal.mask.update(mask, motion=motion)
+            timings["temporal_mask"] = (time.perf_counter() - t0) * 1e3
+            motion_ms = 0.0
+        cov = mask_coverage(mask)
+        t1 = t2 = time.perf_counter()
+        fill = temporal.fill
+        out: np.ndarray | None = None
+        if cov == 0.0:
+            if fill is not None:
+                fill.update(image, mask, image, motion=motion)  # record the frame
+        else:
+            rects = component_rects(mask) if fill is not None else None  # shared by both stages
+            out = self.inpainter.inpaint(image, mask, rects=rects)
+            t2 = time.perf_counter()
+            if fill is not None:
+                # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
+                out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects)
+        t3 = time.perf_counter()
+        timings["inpaint"] = (t2 - t1) * 1e3
+        if fill is not None:
+            timings["temporal_fill"] = (t3 - t2) * 1e3 + motion_ms
+        return out, mask, cov
 
     def process(self, image: np.ndarray, stamp: float | None = None) -> GlareResult:
-        """Run the whole chain on one frame.
+        """Run the whole chain on one frame: :meth:`detect`, :meth:`refine`, :meth:`fill_frame`.
 
         Args:
             image: the frame (BGR / mono / BGRA, uint8 or uint16).
@@ -219,42 +249,14 @@ class GlareRemover:
         t1 = time.perf_counter()
         refined = self.refine(mask_raw)
         t2 = time.perf_counter()
-        mask, cov = refined.mask, refined.coverage
-        temporal = self.temporal.enabled and not refined.flooded  # flooded frames skip the state
-        timings: dict[str, float] = {}
-        motion = None
-        if temporal:
-            motion = self.temporal.motion(image, stamp)
-            if self.temporal.mask is not None:
-                mask = self.temporal.mask.update(mask, motion=motion)
-                cov = mask_coverage(mask)
-                timings["temporal_mask"] = (time.perf_counter() - t2) * 1e3
-        t3 = time.perf_counter()
-        t4 = t3
-        if refined.flooded:
-            out, reason = image, "max_coverage"
-        elif cov == 0.0:
-            out, reason = image, "empty_mask"
-            if temporal and self.temporal.fill is not None:
-                self.temporal.fill.update(image, mask, image, motion=motion)  # record the frame
+        timings = {"detect": (t1 - t0) * 1e3, "refine": (t2 - t1) * 1e3}
+        if refined.flooded:  # flooded frames pass through and skip the temporal state
+            self.temporal.last_event = None
+            out, mask, cov, reason = image, refined.mask, refined.coverage, "max_coverage"
         else:
-            fill = self.temporal.fill if temporal else None
-            rects = component_rects(mask) if fill is not None else None  # shared by both stages
-            out, reason = self.inpainter.inpaint(image, mask, rects=rects), None
-            t4 = time.perf_counter()
-            if fill is not None:
-                # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
-                out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects)
-        t5 = time.perf_counter()
-        if temporal and self.temporal.fill is not None:
-            timings["temporal_fill"] = (t5 - t4) * 1e3
-        timings = {
-            "detect": (t1 - t0) * 1e3,
-            "refine": (t2 - t1) * 1e3,
-            "inpaint": (t4 - t3) * 1e3,
-            **timings,
-            "total": (t5 - t0) * 1e3,
-        }
+            filled, mask, cov = self.fill_frame(image, refined.mask, stamp, timings)
+            out, reason = (image, "empty_mask") if filled is None else (filled, None)
+        timings["total"] = (time.perf_counter() - t0) * 1e3
         return GlareResult(out, mask_raw, mask, cov, reason, timings)
 
     def reset(self) -> None:

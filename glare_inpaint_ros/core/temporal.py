@@ -741,6 +741,16 @@ class TemporalFill:
         return out
 
     @property
+    def reused_fraction(self) -> float:
+        """Fraction 0..1 of the last frame's masked pixels taken from observed background
+        (:attr:`last_source` == 1); 0 for a spatial-only frame or an empty mask, NaN before the
+        first frame."""
+        if self._source is None:
+            return math.nan
+        codes = self._source[2]
+        return float(np.count_nonzero(codes == 1)) / codes.size if codes is not None and codes.size else 0.0
+
+    @property
     def last_source(self) -> np.ndarray | None:
         """Per-pixel source of the last output inside its mask (``HxW`` uint8): 0 spatial fill,
         1 observed background (temporal), 2 spatial fill smoothed with the previous fill; 0
@@ -948,6 +958,9 @@ class TemporalStages:
     tracker: MotionTracker
     mask: TemporalMask | None
     fill: TemporalFill | None
+    #: Stream event of the latest frame given to :meth:`motion` (None = a normal frame; one of
+    #: :data:`RESET_EVENTS` or :data:`OUT_OF_ORDER`): what the nodes count in their diagnostics.
+    last_event: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "TemporalStages":
@@ -966,10 +979,18 @@ class TemporalStages:
 
     def motion(self, image: np.ndarray, stamp: float | None) -> FrameMotion:
         """The shared tracker's :class:`FrameMotion` for this frame (cached per stamp)."""
-        return self.tracker.update(image, stamp)
+        motion = self.tracker.update(image, stamp)
+        self.last_event = motion.event
+        return motion
+
+    def reused_fraction(self) -> float:
+        """Fraction 0..1 of the last frame's masked pixels filled from observed background
+        (:attr:`TemporalFill.reused_fraction`); NaN without a temporal fill or before a frame."""
+        return self.fill.reused_fraction if self.fill is not None else math.nan
 
     def reset(self) -> None:
         self.tracker.reset()
+        self.last_event = None
         for stage in (self.mask, self.fill):
             if stage is not None:
                 stage.reset()

@@ -259,8 +259,8 @@ def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *, mask_source: 
         remover: the pipeline (per-frame or temporal, per its config).
         seq: the sequence.
         mask_source: ``"detector"`` (the full :meth:`GlareRemover.process`) or ``"gt"`` (the GT
-            mask through :meth:`~GlareRemover.refine`, :meth:`~GlareRemover.stabilize_mask` and
-            :meth:`~GlareRemover.inpaint`, to judge the fill apart from detection).
+            mask through :meth:`~GlareRemover.refine` and :meth:`~GlareRemover.fill_frame`, to
+            judge the fill apart from detection).
     """
     if mask_source not in ("detector", "gt"):
         raise ValueError(f"mask_source must be 'detector' or 'gt', got {mask_source!r}")
@@ -275,8 +275,8 @@ def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *, mask_source: 
             scores.temporal_ms.append(res.timings_ms.get("temporal_mask", 0.0) + res.timings_ms.get("temporal_fill", 0.0))
         else:
             refined = remover.refine(fr.mask)
-            mask = remover.stabilize_mask(fr.image, refined.mask, fr.stamp)
-            out = remover.inpaint(fr.image, mask, stamp=fr.stamp)
+            filled, mask, _ = remover.fill_frame(fr.image, refined.mask, fr.stamp)
+            out = fr.image if filled is None else filled
             scores.temporal_ms.append(math.nan)
         scores.total_ms.append((time.perf_counter() - t0) * 1e3)
         scores.psnr.append(M.psnr(out, fr.clean, fr.mask))

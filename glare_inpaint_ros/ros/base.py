@@ -181,6 +181,19 @@ class GlareNode(Node):
         """Apply accepted node-parameter changes (subclasses)."""
 
     # -- helpers for subclasses --------------------------------------------------------------
+    def record_temporal(self, filled: bool) -> None:
+        """After a frame went through the temporal stages: count its stream event
+        (``events.temporal.<event>``: first, reset_gap, reset_backwards, reset_scene_cut,
+        reset_size, out_of_order) and, when its mask was filled, the share of the mask taken from
+        background seen earlier (``temporal_reused_mean``)."""
+        temporal = self.remover.temporal
+        if not temporal.enabled:
+            return
+        if temporal.last_event is not None:
+            self.stats.event(f"temporal.{temporal.last_event}")
+        if filled:
+            self.stats.temporal_reuse(temporal.reused_fraction())
+
     def warn_throttled(self, cause: str, message: str) -> None:
         """Log ``message`` at most once per :data:`LOG_THROTTLE_S` seconds for each ``cause``."""
         now = time.monotonic()

@@ -3,11 +3,13 @@
 :class:`NodeStats` is plain Python (unit-testable without ROS): the node calls
 :meth:`~NodeStats.received`, :meth:`~NodeStats.published`, :meth:`~NodeStats.processed` (ms),
 :meth:`~NodeStats.passthrough` / :meth:`~NodeStats.dropped` (with a reason) and
-:meth:`~NodeStats.coverage`. Once per ``diagnostics.period_s`` :meth:`~NodeStats.report` turns the
-window since the last report into a ``diagnostic_msgs/DiagnosticStatus``: input/output rates (Hz),
-processing time p50/p95 (ms), pass-through/drop counts by reason (this period and in total), mean
-mask coverage (fraction 0..1). Level WARN while frames are passed through or dropped, ERROR when
-inputs arrive but nothing is published.
+:meth:`~NodeStats.coverage`; with the temporal stages also :meth:`~NodeStats.event` (stream
+events, reported as totals ``events.<name>``) and :meth:`~NodeStats.temporal_reuse`. Once per
+``diagnostics.period_s`` :meth:`~NodeStats.report` turns the window since the last report into a
+``diagnostic_msgs/DiagnosticStatus``: input/output rates (Hz), processing time p50/p95 (ms),
+pass-through/drop counts by reason (this period and in total), mean mask coverage (fraction 0..1),
+``temporal_reused_mean`` (fraction 0..1). Level WARN while frames are passed through or dropped,
+ERROR when inputs arrive but nothing is published.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class NodeStats:
         self._period_drop: Counter[str] = Counter()
         self._cov_sum = 0.0
         self._cov_n = 0
+        self._reuse_sum = 0.0
+        self._reuse_n = 0
+        self.total_events: Counter[str] = Counter()
         self.total_in = 0
         self.total_out = 0
         self.total_passthrough: Counter[str] = Counter()
@@ -72,6 +77,16 @@ class NodeStats:
         self._cov_sum += float(fraction)
         self._cov_n += 1
 
+    def event(self, name: str) -> None:
+        """Count a stream event that is neither a drop nor a pass-through (e.g. ``temporal.reset_gap``)."""
+        self.total_events[name] += 1
+
+    def temporal_reuse(self, fraction: float) -> None:
+        """Record the fraction 0..1 of one frame's mask filled from background seen earlier (NaN: skip)."""
+        if fraction == fraction:
+            self._reuse_sum += float(fraction)
+            self._reuse_n += 1
+
     # -- reporting ---------------------------------------------------------------------------
     def percentiles_ms(self) -> tuple[float, float]:
         """(p50, p95) of the recent processing times in ms; (nan, nan) before the first frame."""
@@ -107,10 +122,15 @@ class NodeStats:
             out[f"passthrough.{reason}"] = n
         for reason, n in sorted(self.total_dropped.items()):
             out[f"dropped.{reason}"] = n
+        if self._reuse_n:
+            out["temporal_reused_mean"] = self._reuse_sum / self._reuse_n
+        for name, n in sorted(self.total_events.items()):
+            out[f"events.{name}"] = n
         self._period_in = self._period_out = 0
         self._period_pass.clear()
         self._period_drop.clear()
         self._cov_sum, self._cov_n = 0.0, 0
+        self._reuse_sum, self._reuse_n = 0.0, 0
         return out
 
     def report(self, name: str, hardware_id: str, now_s: float) -> DiagnosticStatus:

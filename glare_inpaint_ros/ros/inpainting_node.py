@@ -34,7 +34,6 @@ import sys
 import time
 from typing import Any, Sequence
 
-import cv2
 from sensor_msgs.msg import Image
 
 from ..core.params import ParamSpec
@@ -118,15 +117,15 @@ class InpaintingNode(GlareNode):
                 self.warn_throttled("bad_mask", f"passing image through: {exc}")
                 self.publish_original(self.pub_image, msg, "bad_mask")
                 return
-            stamp = stamp_seconds(msg.header)
-            mask = self.remover.stabilize_mask(bgr, mask, stamp)  # temporal.mask.* (off by default)
-            coverage = cv2.countNonZero(mask) / float(mask.size)
+            # temporal.* (off by default) runs on the header stamp
+            filled, mask, coverage = self.remover.fill_frame(bgr, mask, stamp_seconds(msg.header))
             self.stats.coverage(coverage)
-            if coverage == 0.0:
+            if filled is None:  # empty mask: the input is the output
                 out_msg = msg
             else:
-                out = from_bgr(self.remover.inpaint(bgr, mask, stamp), msg.encoding)
+                out = from_bgr(filled, msg.encoding)
                 out_msg = None
+            self.record_temporal(filled is not None)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
             self.fail_safe(self.pub_image, msg, exc, "inpainting")
             return
