@@ -493,9 +493,9 @@ def _small_mask(mask: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> np
 
 
 def _nonzero_xy(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` int32 coordinates of the non-zero pixels of a 2-D uint8 / bool array, row-major
-    order (``cv2.findNonZero``: about 4x faster than ``np.nonzero`` on sparse images)."""
-    pts = cv2.findNonZero(a.view(np.uint8) if a.dtype == bool else a)
+    """``(x, y)`` int32 coordinates of the non-zero pixels of a 2-D uint8 array, row-major order
+    (``cv2.findNonZero``: about 4x faster than ``np.nonzero`` on sparse images)."""
+    pts = cv2.findNonZero(a)
     if pts is None:
         empty = np.zeros(0, np.int32)
         return empty, empty
@@ -634,7 +634,6 @@ class TemporalFill:
         the tracker used when :meth:`update` is given no ``motion``."""
         self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
         self._tracker = MotionTracker(**dict(motion_params or {}))
-        self._small_grid = _Grid()
         p = self.params
         r = p["ring_px"]
         #: The ring (pixels within ~ring_px of a hole) is a dilation by an octagon approximating
