@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -169,3 +170,19 @@ def test_shipped_onnx_matches_shipped_weights() -> None:
     image, _, _ = synth.make_sample(3, TEST_SEED, (320, 240))
     ref, got = _torch_logits(net, image, det), _detector_logits(det, image)
     assert np.abs(ref - got).max() < 0.1
+
+
+def test_training_is_reproducible(tmp_path: Path) -> None:
+    """A fixed number of steps, seeded, one thread: the same command gives the same weights."""
+    pytest.importorskip("torch")
+    from glare_inpaint_ros import cli
+
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "det.onnx"
+        assert cli.main(["train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2", "--steps", "12",
+                         "--val-every", "6", "--hard-negatives", "0.5", "--threads", "1"]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    summary = json.loads((tmp_path / "a" / "det.json").read_text())
+    assert summary["steps"] == 12 and summary["hard_negatives"] == 0.5 and summary["best_step"] in (6, 12)

@@ -93,3 +93,49 @@ def test_make_dataset_and_cli(tmp_path) -> None:
     rc = cli.main(["make-synthetic", str(tmp_path / "b"), "--n", "2", "--seed", "5", "--width", "64", "--height", "48"])
     assert rc == 0
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "b" / "input" / "0001.png")), image)
+
+
+def test_default_sample_is_the_evaluation_stream() -> None:
+    """Without hard negatives a sample is exactly what it always was: the photo augmentation then
+    the highlights, both from ``default_rng([seed, index])`` (the evaluation set stays identical)."""
+    for index in range(3):
+        rng = np.random.default_rng([0, index])
+        clean = synth._augment(synth._photos()[index % len(synth.PHOTO_NAMES)], rng, SMALL)
+        image, mask = synth.render_glare(clean, rng)
+        for ref, got, off in zip((image, mask, clean), synth.make_sample(index, 0, SMALL),
+                                 synth.make_sample(index, 0, SMALL, hard_negatives=0.0)):
+            np.testing.assert_array_equal(got, ref)
+            np.testing.assert_array_equal(off, ref)
+
+
+def test_hard_negatives_paint_bright_objects_that_are_not_glare() -> None:
+    size = (320, 240)
+    objects = masked_objects = dim_glare = 0
+    for index in range(8):
+        plain = synth.make_sample(index, 7, size)
+        image, mask, clean = synth.make_sample(index, 7, size, hard_negatives=1.0)
+        rise = cv2.subtract(image, clean).max(axis=2)
+        np.testing.assert_array_equal(mask > 0, rise >= synth.GT_DELTA)  # the GT rule decides
+        assert (image >= clean).all()
+        # Painted-in saturated, bright objects (not in the plain sample's clean scene) ...
+        hsv = cv2.cvtColor(clean, cv2.COLOR_BGR2HSV)
+        obj = (cv2.absdiff(clean, plain[2]).max(axis=2) > 30) & (hsv[:, :, 1] >= 120) & (hsv[:, :, 2] >= 110)
+        # ... are unmasked wherever no highlight landed on them.
+        assert not mask[obj & (rise == 0)].any()
+        objects += np.count_nonzero(obj)
+        masked_objects += np.count_nonzero(mask[obj])
+        dim_glare += np.count_nonzero((mask > 0) & (image.max(axis=2) < 150))
+    assert objects > 0.05 * 8 * size[0] * size[1], objects
+    assert masked_objects < 0.1 * objects
+    assert dim_glare > 0  # dim highlights on dark scenes are glare
+
+
+def test_hard_negatives_probability() -> None:
+    changed = [not np.array_equal(synth.make_sample(i, 3, SMALL, hard_negatives=0.5)[2], synth.make_sample(i, 3, SMALL)[2])
+               for i in range(12)]
+    assert 0 < sum(changed) < 12
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError):
+            synth.make_sample(0, size=SMALL, hard_negatives=bad)
+    with pytest.raises(ValueError):
+        synth.render_glare(synth.make_sample(0, size=SMALL)[2], np.random.default_rng(0), strength=0.0)

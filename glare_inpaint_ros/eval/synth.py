@@ -29,6 +29,11 @@ Ground-truth rule (:data:`GT_DELTA`): a pixel is glare where the highlight raise
 ``GT_DELTA`` = 20 8-bit levels in some channel, i.e. ``max_c(out_c - clean_c) >= 20``. Fainter
 halo is left out of the mask: it is within the dilation margin the pipeline adds anyway and
 invisible to any detector. A pixel that was already saturated cannot be raised, so it is not glare.
+
+Hard negatives (training data only, ``make_sample(..., hard_negatives=p)``, off by default): with
+probability ``p`` the clean scene first gets things painted in that look bright but are not glare
+(saturated coloured objects, white matte patches, dark scenes with a few lit objects) and the
+highlights may be dim; the GT rule above is unchanged.
 """
 
 from __future__ import annotations
@@ -173,6 +178,7 @@ def _gt(clean_f: np.ndarray, out_f: np.ndarray) -> np.ndarray:
 
 def render_glare(
     clean: np.ndarray, rng: np.random.Generator, *, coverage: tuple[float, float] = (0.005, 0.05),
+    strength: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Add random specular highlights to ``clean``.
 
@@ -183,6 +189,8 @@ def render_glare(
             uniformly in this range and highlights are added until it is reached; a highlight that
             would push the coverage above ``high`` is retried smaller or dropped. On a frame that is
             almost entirely saturated the target may be unreachable (fewer pixels are marked).
+        strength: factor (> 0) on every highlight's peak; < 1 draws dim, unsaturated highlights
+            (more of them are drawn to reach the coverage; the GT rule still decides the mask).
 
     Returns:
         ``(image_with_glare, gt_mask)``: BGR uint8, and ``HxW`` uint8 with 255 where the
@@ -196,6 +204,8 @@ def render_glare(
     lo, hi = (float(c) for c in coverage)
     if not (0.0 <= lo <= hi <= 1.0):
         raise ValueError(f"coverage must satisfy 0 <= low <= high <= 1, got {coverage!r}")
+    if not strength > 0.0:
+        raise ValueError(f"strength must be > 0, got {strength!r}")
     h, w = clean.shape[:2]
     clean_f = clean.astype(np.float32) / np.float32(255.0)
     amount = np.zeros((h, w, 3), np.float32)
@@ -213,7 +223,7 @@ def render_glare(
             parts = _draw_highlight(rng, h, w, light, scale, size_factor)
             saved = [(box, amount[box].copy(), gt[box].copy()) for box, _ in parts]
             for box, add in parts:
-                amount[box] += add
+                amount[box] += add if strength == 1.0 else add * np.float32(strength)
             for box, _ in parts:
                 gt[box] = _gt(clean_f[box], _screen(clean_f[box], amount[box]))
             new_count = int(np.count_nonzero(gt))
@@ -250,8 +260,68 @@ def _augment(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int])
     return np.ascontiguousarray(cv2.LUT(np.ascontiguousarray(crop), lut))
 
 
+def _paint_object(canvas: np.ndarray, rng: np.random.Generator, colour: np.ndarray, relief: float,
+                  texture: float, scale: float) -> None:
+    """Paint one matte object onto ``canvas`` (float32 BGR 0..1, in place).
+
+    The object is a rotated super-ellipse (round to boxy) of ``colour`` (BGR 0..1) with diffuse
+    (Lambertian) shading of a dome under a random light, depth ``relief`` (0 = flat, 1 = black at
+    the rim), multiplicative texture of relative amplitude ``texture`` and a 1 px anti-aliased edge.
+    """
+    h, w = canvas.shape[:2]
+    sx = np.exp(rng.uniform(np.log(35.0), np.log(220.0))) * scale
+    sy = sx * rng.uniform(0.4, 1.0)
+    cx, cy, angle, power = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, np.pi), rng.uniform(2.0, 6.0)
+    x0, x1 = max(int(cx - sx) - 1, 0), min(int(cx + sx) + 2, w)
+    y0, y1 = max(int(cy - sx) - 1, 0), min(int(cy + sx) + 2, h)
+    if x0 >= x1 or y0 >= y1:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    u = ((xs - cx) * c + (ys - cy) * s) / np.float32(sx)
+    v = (-(xs - cx) * s + (ys - cy) * c) / np.float32(sy)
+    r = (np.abs(u) ** power + np.abs(v) ** power) ** (1.0 / power)
+    alpha = np.clip((1.0 - r) * np.float32(sy) + 0.5, 0.0, 1.0)[:, :, None]
+    light = np.array([rng.uniform(-0.7, 0.7), rng.uniform(-0.7, 0.7), 1.0], np.float32)
+    light /= np.linalg.norm(light)
+    nz = np.sqrt(np.maximum(1.0 - u * u - v * v, 0.0))
+    shade = np.clip(u * light[0] + v * light[1] + nz * light[2], 0.0, 1.0)
+    noise = cv2.GaussianBlur(rng.standard_normal(xs.shape).astype(np.float32), (0, 0), rng.uniform(0.7, 3.0))
+    noise *= np.float32(texture) / (noise.std() + np.float32(1e-6))
+    obj = colour[None, None, :] * ((1.0 - relief) + relief * shade)[:, :, None] * (1.0 + noise)[:, :, None]
+    canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1.0 - alpha) + np.clip(obj, 0.0, 1.0) * alpha
+
+
+def _hard_negative_scene(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """``clean`` with non-glare content painted in, and the highlight strength to render on it.
+
+    Half the scenes are exposed dark and near-linear (a lit object on a dark background, as in
+    lab photos of glossy objects) with 2..5 objects, the others keep their exposure and get 1..4.
+    Objects are saturated and bright (plastic, paint: S 150..255, V 110..255, shaded) or, less
+    often, white but diffuse (paper, plaster: S <= 30, V 190..250, textured). None of this is glare:
+    the GT mask only follows the highlights rendered afterwards. Dark scenes get dim highlights
+    (strength 0.12..0.6) 70 % of the time, the others 30 % of the time.
+    """
+    h, w = clean.shape[:2]
+    scale = float(np.sqrt(h * w / _REF_AREA))
+    canvas = clean.astype(np.float32) / np.float32(255.0)
+    dark = rng.random() < 0.5
+    if dark:
+        canvas = canvas ** np.float32(rng.uniform(1.0, 1.6)) * np.float32(rng.uniform(0.05, 0.3))
+    for _ in range(int(rng.integers(2, 6) if dark else rng.integers(1, 5))):
+        hue = rng.integers(0, 180)
+        if rng.random() < (0.8 if dark else 0.6):  # saturated, bright coloured object
+            hsv, relief, texture = (hue, rng.integers(150, 256), rng.integers(110, 256)), rng.uniform(0.3, 0.9), rng.uniform(0.0, 0.06)
+        else:  # white-but-diffuse matte patch with texture
+            hsv, relief, texture = (hue, rng.integers(0, 31), rng.integers(190, 251)), rng.uniform(0.0, 0.3), rng.uniform(0.03, 0.12)
+        colour = cv2.cvtColor(np.array([[hsv]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32) / np.float32(255.0)
+        _paint_object(canvas, rng, colour, relief, texture, scale)
+    strength = rng.uniform(0.12, 0.6) if rng.random() < (0.7 if dark else 0.3) else 1.0
+    return np.clip(canvas * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8), float(strength)
+
+
 def make_sample(
-    index: int, seed: int = 0, size: tuple[int, int] = (640, 480),
+    index: int, seed: int = 0, size: tuple[int, int] = (640, 480), hard_negatives: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample ``index`` of the seeded synthetic set.
 
@@ -262,6 +332,11 @@ def make_sample(
         index: sample number, >= 0.
         seed: dataset seed, >= 0.
         size: ``(width, height)`` in px, each >= 8.
+        hard_negatives: probability 0..1 that the clean scene gets non-glare content painted in
+            before the highlights are rendered (:func:`_hard_negative_scene`: saturated coloured
+            objects, white matte patches, dark scenes; dim highlights), drawn from its own stream
+            ``default_rng([seed, index, 1])``. Training data only: 0 (the default) gives the
+            evaluation set, unchanged.
 
     Returns:
         ``(input, mask, clean)``: BGR uint8 with glare, ``HxW`` uint8 GT mask (255 = glare),
@@ -272,10 +347,17 @@ def make_sample(
     width, height = (int(v) for v in size)
     if width < 8 or height < 8:
         raise ValueError(f"size must be (width, height) with both >= 8 px, got {size!r}")
+    if not 0.0 <= hard_negatives <= 1.0:
+        raise ValueError(f"hard_negatives must be a probability 0..1, got {hard_negatives!r}")
     rng = np.random.default_rng([int(seed), int(index)])
     photos = _photos()
     clean = _augment(photos[int(index) % len(photos)], rng, (width, height))
-    image, mask = render_glare(clean, rng)
+    strength = 1.0
+    if hard_negatives > 0.0:  # own stream: the default samples draw exactly what they always drew
+        hard_rng = np.random.default_rng([int(seed), int(index), 1])
+        if hard_rng.random() < hard_negatives:
+            clean, strength = _hard_negative_scene(clean, hard_rng)
+    image, mask = render_glare(clean, rng, strength=strength)
     return image, mask, clean
 
 

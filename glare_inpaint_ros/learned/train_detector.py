@@ -2,19 +2,23 @@
 
 Data: :func:`glare_inpaint_ros.eval.synth.make_sample` at 640x480 with dataset seed
 ``--seed`` (default :data:`TRAIN_SEED` = 1000) for training and ``--seed + 1`` for validation
-(checkpoint and threshold selection). The evaluation set uses seed 0, whose random streams
-(``default_rng([0, index])``) are disjoint from these, so no evaluation image is trained on. The
-clean *photos* are the same few scikit-image scenes in every seed (different crops, scales,
-flips, exposures and highlights): synthetic F1 measures in-distribution accuracy; the real images
-in /work/shared/data are the test of transfer.
+(checkpoint and threshold selection), both with ``hard_negatives=--hard-negatives`` (the share of
+scenes with painted-in non-glare content: saturated coloured objects, white matte patches, dark
+scenes, dim highlights). The evaluation set uses seed 0 without hard negatives, whose random
+streams (``default_rng([0, index])``) are disjoint from these, so no evaluation image is trained
+on. The clean *photos* are the same few scikit-image scenes in every seed (different crops,
+scales, flips, exposures and highlights): synthetic F1 measures in-distribution accuracy; the real
+images in /work/shared/data are the test of transfer (never trained on).
 
 Training mirrors inference exactly (see :mod:`.detector_net`): the frame is area-downscaled by
 ``context_scale`` (the network's input, default 1/8) and by ``scale`` (the head, default 1 = full
 resolution), both rounded to 8-bit levels like ``cv2.resize`` on uint8, the network predicts coefficient maps, the head logits are upsampled
 bilinearly to the frame, and the loss (BCE + soft dice, equal weights) is taken against the
 full-resolution GT mask. Random 256x256 crops (at multiples of ``1 / context_scale``) with flips, Adam with a
-cosine learning rate, a wall-time budget (``--minutes``), ``torch.set_num_threads(--threads)``,
-everything seeded (``--torch-seed``).
+cosine learning rate over a fixed number of steps (``--steps``), validation every ``--val-every``
+steps, ``torch.set_num_threads(--threads)`` (default 1: on a 2-core machine 2 threads spin-wait and
+are ~10x slower), everything seeded (``--torch-seed``): the same command on the same torch version
+gives the same weights, whatever the machine's load.
 
 Outputs: ``--out`` (default ``glare_inpaint_ros/models/glare_detector.onnx``) and beside it
 ``glare_detector.pt`` (state dict + architecture) is *not* written unless ``--save-pt`` is given;
@@ -40,7 +44,7 @@ TRAIN_SIZE = (640, 480)
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "models" / "glare_detector.onnx"
 
 
-def make_arrays(n: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def make_arrays(n: int, seed: int, cache: Path | None = None, hard_negatives: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """``(images [n, 480, 640, 3] uint8 BGR, masks [n, 480, 640] bool)`` of synth seed ``seed``, cached in ``cache`` (npz)."""
     if cache is not None and cache.is_file():
         data = np.load(cache)
@@ -53,7 +57,7 @@ def make_arrays(n: int, seed: int, cache: Path | None = None) -> tuple[np.ndarra
     images = np.empty((n, TRAIN_SIZE[1], TRAIN_SIZE[0], 3), np.uint8)
     masks = np.empty((n, TRAIN_SIZE[1], TRAIN_SIZE[0]), bool)
     for i in tqdm(range(n), desc=f"synthetic seed {seed}", unit="img", mininterval=10):
-        image, mask, _ = make_sample(i, seed, TRAIN_SIZE)
+        image, mask, _ = make_sample(i, seed, TRAIN_SIZE, hard_negatives=hard_negatives)
         images[i], masks[i] = image, mask > 0
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -128,25 +132,21 @@ def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.torch_seed)
     rng = np.random.default_rng(args.torch_seed)
     cache = Path(args.cache) if args.cache else None
-    images, masks = make_arrays(args.n_train, args.seed, cache / f"train_{args.seed}_{args.n_train}.npz" if cache else None)
-    val_images, val_masks = make_arrays(args.n_val, args.seed + 1, cache / f"val_{args.seed + 1}_{args.n_val}.npz" if cache else None)
+    hn = args.hard_negatives
+    tag = f"_hn{hn:g}" if hn else ""
+    images, masks = make_arrays(args.n_train, args.seed, cache / f"train_{args.seed}_{args.n_train}{tag}.npz" if cache else None, hn)
+    val_images, val_masks = make_arrays(args.n_val, args.seed + 1, cache / f"val_{args.seed + 1}_{args.n_val}{tag}.npz" if cache else None, hn)
     net = GlareSegNet(width=args.width)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step_px = int(round(1.0 / args.context_scale))
     crop = args.crop - args.crop % step_px
     h, w = images.shape[1:3]
-    budget = args.minutes * 60.0
     thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]
     best = {"f1": -1.0}
     start = time.perf_counter()
-    step = 0
-    last_val = start
-    while True:
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            break
-        for group in opt.param_groups:  # cosine decay over the wall-time budget
-            group["lr"] = args.lr * 0.5 * (1.0 + math.cos(math.pi * min(elapsed / budget, 1.0)))
+    for step in range(1, args.steps + 1):
+        for group in opt.param_groups:  # cosine decay over the steps
+            group["lr"] = args.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / args.steps))
         idx = rng.integers(0, len(images), args.batch)
         ys = rng.integers(0, (h - crop) // step_px + 1, args.batch) * step_px
         xs = rng.integers(0, (w - crop) // step_px + 1, args.batch) * step_px
@@ -162,10 +162,8 @@ def train(args: argparse.Namespace) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        step += 1
-        now = time.perf_counter()
-        if now - last_val >= args.val_every or now - start >= budget:
-            last_val = now
+        if step % args.val_every == 0 or step == args.steps:
+            now = time.perf_counter()
             f1s = pooled_f1(net, val_images, val_masks, args.scale, args.context_scale, thresholds)
             t_best = max(f1s, key=f1s.get)
             print(f"[{(now - start) / 60:5.1f} min] step {step} loss {loss.item():.4f} val F1 "
@@ -179,10 +177,12 @@ def train(args: argparse.Namespace) -> dict:
     export_onnx(net, str(out), context_scale=args.context_scale, head_scale=args.scale)
     summary = {
         "train_seed": args.seed, "n_train": args.n_train, "val_seed": args.seed + 1, "n_val": args.n_val,
-        "scale": args.scale, "context_scale": args.context_scale, "width": args.width, "steps": step, "minutes": (time.perf_counter() - start) / 60,
+        "hard_negatives": args.hard_negatives, "scale": args.scale, "context_scale": args.context_scale,
+        "width": args.width, "steps": args.steps, "batch": args.batch, "crop": args.crop, "lr": args.lr,
+        "val_every": args.val_every, "minutes": (time.perf_counter() - start) / 60,
         "best_step": best["step"], "val_f1": best["f1"], "val_threshold": best["threshold"],
-        "torch_seed": args.torch_seed, "threads": args.threads, "onnx": str(out),
-        "onnx_bytes": out.stat().st_size,
+        "torch_seed": args.torch_seed, "threads": args.threads, "torch": torch.__version__,
+        "onnx": out.name, "onnx_bytes": out.stat().st_size,
     }
     if args.save_pt:
         torch.save({"state_dict": net.state_dict(), "width": args.width}, out.with_suffix(".pt"))
@@ -200,13 +200,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="head resolution as a fraction of the frame (1/integer), default 1.0")
     parser.add_argument("--context-scale", type=float, default=0.125, help="network input resolution as a fraction of the frame (1/integer), default 0.125 (stored in the ONNX metadata)")
     parser.add_argument("--width", type=int, default=8, help="network width (channels at context resolution), default 8")
-    parser.add_argument("--minutes", type=float, default=12.0, help="training wall-time budget in minutes (data generation not included), default 12")
+    parser.add_argument("--hard-negatives", type=float, default=0.3, help="share 0..1 of training/validation scenes with painted-in non-glare content and dim highlights (synth.make_sample), default 0.3 (the shipped model)")
+    parser.add_argument("--steps", type=int, default=24000, help="training steps (the cosine schedule spans them), default 24000 (the shipped model)")
     parser.add_argument("--batch", type=int, default=8, help="crops per step, default 8")
     parser.add_argument("--crop", type=int, default=256, help="crop side in frame px, default 256")
     parser.add_argument("--lr", type=float, default=3e-3, help="initial Adam learning rate (cosine decay), default 3e-3")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads, default 2")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, default 1")
     parser.add_argument("--torch-seed", type=int, default=0, help="seed of initialisation and batch sampling, default 0")
-    parser.add_argument("--val-every", type=float, default=45.0, help="seconds between validations, default 45")
+    parser.add_argument("--val-every", type=int, default=1000, help="steps between validations (and after the last step), default 1000")
     parser.add_argument("--cache", default="", help="folder for cached training arrays (npz); '' = no cache")
     parser.add_argument("--save-pt", action="store_true", help="also write <out>.pt (torch state dict)")
 
@@ -217,5 +218,9 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if not (0.0 < value <= 1.0) or abs(1.0 / value - round(1.0 / value)) > 1e-6:
             raise SystemExit(f"--{name.replace('_', '-')} must be 1/k for an integer k >= 1, got {value}")
+    if args.steps < 1 or args.val_every < 1:
+        raise SystemExit(f"--steps and --val-every must be >= 1, got {args.steps} and {args.val_every}")
+    if not 0.0 <= args.hard_negatives <= 1.0:
+        raise SystemExit(f"--hard-negatives must be 0..1, got {args.hard_negatives}")
     train(args)
     return 0
