@@ -10,6 +10,6 @@ from .base import Detector
 DETECTORS: Registry[Detector] = Registry("detector")
 
 # Implementations register themselves on import (one line each).
-from . import threshold, cluster, local_contrast, static, learned  # noqa: E402,F401
+from . import threshold, cluster, local_contrast, static, learned, dichromatic  # noqa: E402,F401
 
 __all__ = ["DETECTORS", "Detector"]

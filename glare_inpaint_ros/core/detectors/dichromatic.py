@@ -1,0 +1,135 @@
+"""``dichromatic``: highlights on coloured surfaces, told apart from bright content by colour physics.
+
+A specular highlight adds the light's colour to a surface: the pixel gets brighter *and* less
+saturated than the diffuse colour of the same material, by an amount that the chroma range
+``max - min`` (unchanged by the highlight) predicts (:mod:`..dichromatic`). White paint, printed
+letters, white cars, lamps and the sky are bright too, but they are their own (achromatic)
+material: no coloured surface around them explains them as a highlight, so they are left alone.
+
+Steps on one frame:
+
+1. Candidates: ``min(B, G, R)`` stands out of its local background (the ``local_contrast``
+   detector's highlight-free median background, ``background_px``) by ``contrast_delta`` levels
+   plus ``mad_factor`` times the local texture (MAD): a highlight is a local bump; foliage, gravel
+   and other busy texture raise the bar.
+2. For each candidate, the specular part ``s`` with the diffuse saturation ``S_d`` taken as the
+   smaller of its chromaticity cluster's (frame-wide, :func:`..dichromatic.fit_diffuse_model`) and
+   the mean saturation of the non-candidate pixels around it (``context_px``): a highlight needs
+   a saturated surface *around* it, which paint on asphalt or a letter on a label does not have.
+   ``S_d < min_saturation`` gives ``s = 0``.
+3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
+   colour), specks removed by a 3x3 opening; a weak region is kept only if it holds a seed
+   ``s >= seed_level`` (hysteresis). Clipped blobs on their own (a lamp, a white sign, the sun on
+   a wet road) are therefore *not* reported: with no coloured surface around them the chain
+   cannot tell glare from content and leaves the pixels alone.
+4. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
+   ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
+   pixels), so the growth does not alter content.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from ..dichromatic import (
+    diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
+)
+from ..params import ParamSpec
+from . import DETECTORS
+from .base import Detector
+from .local_contrast import background, hysteresis
+from ..temporal import area_resize
+from .threshold import value_and_min
+
+_OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Luminance slope (8-bit levels per px) of a uint8 plane at the given pixels: the larger of
+    the horizontal and vertical central differences, halved. Evaluated at those pixels only."""
+    h, w = plane.shape
+    p = plane.astype(np.int16, copy=False)
+    dx = np.abs(p[ys, np.minimum(xs + 1, w - 1)] - p[ys, np.maximum(xs - 1, 0)])
+    dy = np.abs(p[np.minimum(ys + 1, h - 1), xs] - p[np.maximum(ys - 1, 0), xs])
+    return np.maximum(dx, dy) / 2.0
+
+
+@DETECTORS.register("dichromatic")
+class DichromaticDetector(Detector):
+    """Highlights = local bumps that are less saturated than their surface by the amount the
+    dichromatic model predicts; achromatic content and lone clipped blobs are left alone."""
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("clusters", 4, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
+        ParamSpec("min_saturation", 0.3, "Surfaces whose diffuse HSV saturation (0..1) is below this are achromatic: never reported (colour cannot tell glare from white content there).", 0.0, 1.0),
+        ParamSpec("min_chroma", 6, "Pixels whose max-min channel range is below this (8-bit levels) have no colour to separate.", 0, 255),
+        ParamSpec("weak_level", 8, "Specular part (8-bit levels) that makes a candidate pixel part of a highlight region.", 1, 255),
+        ParamSpec("seed_level", 32, "Specular part (8-bit levels) that a region needs somewhere to be kept (hysteresis seed).", 1, 255),
+        ParamSpec("contrast_delta", 10, "A candidate's min(B,G,R) exceeds its local background by this many 8-bit levels (+ the texture term).", 0, 255),
+        ParamSpec("mad_factor", 3.0, "Texture term: the contrast bar grows by this factor times the local median absolute deviation (busy texture is not glare).", 0.0, 20.0),
+        ParamSpec("background_px", 64, "Background median window, px in the frame.", 9, 1024),
+        ParamSpec("context_px", 121, "Window (px) of the surface saturation around a candidate.", 9, 2048),
+        ParamSpec("edge_max", 16.0, "Candidates on a brightness edge steeper than this (8-bit levels per px, central difference of max(B,G,R)) are ignored: compressed video smears colour across edges (4:2:0 chroma), so mixed edge pixels look desaturated.", 0.0, 255.0),
+        ParamSpec("clip_level", 250, "A channel at or above this (8-bit levels) is clipped: no colour left; kept only inside a highlight region.", 1, 255),
+        ParamSpec("work_px", 800, "Detection runs on the frame halved until its longer side is at most this many px (the mask is scaled back; px parameters are frame px).", 64, 16384),
+        ParamSpec("grow_px", 4, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
+    )
+
+    def _detect(self, bgr: np.ndarray) -> np.ndarray:
+        p = self.params
+        h, w = bgr.shape[:2]
+        work, scale = bgr, 1
+        while max(work.shape[:2]) > p["work_px"] and min(work.shape[:2]) >= 64:
+            work = area_resize(work, (work.shape[1] // 2, work.shape[0] // 2))
+            scale *= 2
+        mask = self._regions(work, scale)
+        if mask is None:
+            return np.zeros((h, w), np.uint8)
+        if scale > 1:
+            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+        if p["grow_px"] > 0:
+            k = 2 * p["grow_px"] + 1
+            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        return mask
+
+    def _regions(self, bgr: np.ndarray, scale: int) -> np.ndarray | None:
+        """The kept highlight regions (uint8 0/255) of a frame reduced ``scale`` times, or None."""
+        p = self.params
+        h, w = bgr.shape[:2]
+        empty = np.zeros((h, w), np.uint8)
+        hi, lo = value_and_min(bgr)
+        bg, mad = background(lo, max(9, p["background_px"] // scale), p["contrast_delta"])
+        bar = cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, float(p["contrast_delta"]))
+        cand = cv2.compare(lo, cv2.resize(bar, (w, h), interpolation=cv2.INTER_LINEAR), cv2.CMP_GE)
+        pts = cv2.findNonZero(cand)
+        if pts is None:
+            return None
+        model = fit_diffuse_model(bgr, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
+        if not (model.saturation >= p["min_saturation"]).any():
+            return None  # no coloured material in the frame: nothing colour can separate
+        pts = pts.reshape(-1, 2)
+        xs, ys = pts[:, 0], pts[:, 1]
+        px = bgr[ys, xs].astype(np.float32)
+        context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
+        around = lookup_context(context, ys, xs)
+        sat_d = np.minimum(diffuse_saturation(model, px), around)
+        s = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
+        keep = (s >= p["weak_level"]) | (px.max(axis=1) >= p["clip_level"])
+        if p["edge_max"] > 0:
+            keep &= edge_slope(hi, ys, xs) <= p["edge_max"]
+        if not (keep & (s >= p["seed_level"])).any():
+            return None
+        # The rest runs on the bounding box of the kept pixels only.
+        x0, y0 = int(xs[keep].min()), int(ys[keep].min())
+        x1, y1 = int(xs[keep].max()) + 1, int(ys[keep].max()) + 1
+        weak = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        weak[ys[keep] - y0, xs[keep] - x0] = 255
+        weak = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _OPEN)
+        seeds = keep & (s >= p["seed_level"])
+        strong = np.zeros_like(weak)
+        strong[ys[seeds] - y0, xs[seeds] - x0] = 255
+        empty[y0:y1, x0:x1] = hysteresis(weak, cv2.bitwise_and(strong, weak))
+        return empty
