@@ -25,11 +25,11 @@ from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
 def build_schema() -> Schema:
     """Every parameter of the core pipeline, with absolute dotted names."""
     schema = Schema()
-    schema.add(ParamSpec("detector.type", "threshold", "Specular detector.", choices=tuple(DETECTORS.names())))
+    schema.add(ParamSpec("detector.type", "dichromatic", "Specular detector (dichromatic: highlights on coloured surfaces only, leaves white/achromatic content alone).", choices=tuple(DETECTORS.names())))
     for name, cls in DETECTORS.items():
         schema.extend(cls.PARAMS, f"detector.{name}")
     schema.extend(MaskRefiner.PARAMS, "mask")
-    schema.add(ParamSpec("inpainting.backend", "fast", "Inpainting backend.", choices=tuple(INPAINTERS.names())))
+    schema.add(ParamSpec("inpainting.backend", "separation", "Inpainting backend (separation: subtract the specular part, fill only clipped pixels).", choices=tuple(INPAINTERS.names())))
     schema.add(ParamSpec("inpainting.roi", True, "Inpaint only the bounding boxes of mask components (plus margin), not the whole frame."))
     schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
     for name, cls in INPAINTERS.items():

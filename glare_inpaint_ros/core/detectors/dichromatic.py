@@ -75,7 +75,7 @@ class DichromaticDetector(Detector):
         ParamSpec("edge_max", 16.0, "Candidates on a brightness edge steeper than this (8-bit levels per px, central difference of max(B,G,R)) are ignored: compressed video smears colour across edges (4:2:0 chroma), so mixed edge pixels look desaturated.", 0.0, 255.0),
         ParamSpec("clip_level", 250, "A channel at or above this (8-bit levels) is clipped: no colour left; kept only inside a highlight region.", 1, 255),
         ParamSpec("work_px", 800, "Detection runs on the frame halved until its longer side is at most this many px (the mask is scaled back; px parameters are frame px).", 64, 16384),
-        ParamSpec("grow_px", 4, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
+        ParamSpec("grow_px", 6, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
     )
 
     def _detect(self, bgr: np.ndarray) -> np.ndarray:

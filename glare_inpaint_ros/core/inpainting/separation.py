@@ -37,7 +37,7 @@ class SeparationInpainter(Inpainter):
         ParamSpec("clusters", 4, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
         ParamSpec("min_saturation", 0.3, "Materials with a diffuse HSV saturation (0..1) below this are not separated (achromatic: left as they are).", 0.0, 1.0),
         ParamSpec("min_chroma", 6, "Pixels with a max-min channel range below this (8-bit levels) are not separated.", 0, 255),
-        ParamSpec("context_px", 121, "Window (px) of the surface saturation around the mask: a pixel is separated at most down to the saturation of the surface around it (0 = use the frame-wide material clusters alone).", 0, 2048),
+        ParamSpec("context_px", 0, "Window (px) of the surface saturation around the mask: with > 0 a pixel is separated at most down to the mean saturation of the surface around it (more conservative); 0 = the frame-wide material clusters alone.", 0, 2048),
         ParamSpec("smooth_sigma", 1.0, "Gaussian smoothing of the specular estimate, px (0 = off).", 0.0, 10.0),
         ParamSpec("clip_level", 250, "Masked pixels with a channel at or above this (8-bit levels) are clipped and get filled.", 1, 255),
         ParamSpec("clip_grow_px", 2, "Clipped regions grow by this many px (the blooming rim) before the fill.", 0, 64),

@@ -1,0 +1,178 @@
+"""Glare, not content: the ``dichromatic`` detector and the ``separation`` backend (the default chain).
+
+Scenes are rendered with a known diffuse image and a known additive specular layer (the
+dichromatic model: diffuse + the light's colour), so the expectations come from the rendering,
+not from the implementation: the highlight must be found and subtracted back to the diffuse
+image, and bright *content* (white paint, letters, a white car, a lamp) must come out untouched.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.core import GlareRemover
+from glare_inpaint_ros.core.detectors import DETECTORS
+from glare_inpaint_ros.core.dichromatic import fit_diffuse_model, specular_amount
+from glare_inpaint_ros.core.inpainting import INPAINTERS
+
+H, W = 240, 320
+
+
+def surface(h: int = H, w: int = W, seed: int = 0) -> np.ndarray:
+    """Diffuse scene: three coloured objects with smooth shading and fine texture on a dark ground
+    (float32 BGR, linear 0..255)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w, 3), 18.0, np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for (cx, cy, r), colour in (((90, 120, 70), (40, 60, 200)), ((215, 110, 60), (190, 80, 30)),
+                                ((160, 205, 40), (50, 170, 60))):
+        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / r
+        shade = np.clip(1.0 - 0.55 * d ** 2, 0, 1)
+        inside = d < 1.0
+        for c in range(3):
+            img[:, :, c] = np.where(inside, colour[c] * shade, img[:, :, c])
+    img *= 1.0 + rng.normal(0, 0.03, (h, w, 1)).astype(np.float32)  # texture (multiplicative)
+    return img
+
+
+def specular_lobes(h: int = H, w: int = W, peak: float = 120.0) -> np.ndarray:
+    """Additive white highlight layer (float32 HxW, levels): smooth Gaussian lobes on the objects."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    s = np.zeros((h, w), np.float32)
+    for cx, cy, sig in ((75, 100, 9.0), (205, 95, 7.0), (150, 200, 5.0)):
+        s += peak * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sig ** 2))
+    return s
+
+
+def render(diffuse: np.ndarray, spec: np.ndarray) -> np.ndarray:
+    return np.clip(diffuse + spec[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+
+
+def region_error(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    """Mean absolute error (levels) over ``region``."""
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32))[region].mean())
+
+
+def test_specular_amount_inverts_the_dichromatic_model() -> None:
+    # A material of saturation 0.6 with 0, 20 and 80 levels of white light added.
+    diffuse = np.array([40.0, 80.0, 100.0], np.float32)  # S = 60 / 100
+    px = np.stack([diffuse + k for k in (0.0, 20.0, 80.0)])
+    s = specular_amount(px, np.full(3, 0.6, np.float32))
+    np.testing.assert_allclose(s, [0.0, 20.0, 80.0], atol=1e-3)
+    # An achromatic material (white paint) is never separated, whatever its brightness.
+    assert specular_amount(np.array([[220.0, 225.0, 230.0]], np.float32), np.array([0.1], np.float32))[0] == 0
+
+
+def test_model_measures_each_materials_diffuse_saturation() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, :100] = (40, 60, 200)   # red-ish, S = 0.8
+    img[:, 100:] = (150, 120, 60)  # blue-ish, S = 0.6
+    model = fit_diffuse_model(img, clusters=2)
+    assert sorted(np.round(model.saturation, 2)) == [0.6, 0.8]
+
+
+def test_detector_finds_highlights_on_coloured_surfaces() -> None:
+    spec = specular_lobes()
+    image = render(surface(), spec)
+    mask = DETECTORS.get("dichromatic")().detect(image)
+    truth = spec >= 20
+    found = np.count_nonzero(mask[truth]) / np.count_nonzero(truth)
+    outside = np.count_nonzero(mask[spec < 1]) / np.count_nonzero(spec < 1)
+    assert found >= 0.9, found
+    assert outside <= 0.05, outside
+
+
+def test_separation_recovers_the_surface_under_a_sheen() -> None:
+    diffuse = surface()
+    spec = specular_lobes(peak=90.0)  # not clipped: the texture is still in the pixels
+    image = render(diffuse, spec)
+    clean = render(diffuse, np.zeros_like(spec))
+    out = GlareRemover().process(image).image
+    region = spec >= 10
+    before, after = region_error(image, clean, region), region_error(out, clean, region)
+    assert after <= 0.25 * before, (before, after)
+    # Texture survives: the separated region correlates with the clean texture, a fill would not.
+    fast = GlareRemover({"inpainting.backend": "fast"}).process(image).image
+    g = [cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(np.float32)[region] for x in (clean, out, fast)]
+    hp = [v - cv2.GaussianBlur(v.reshape(-1, 1), (1, 9), 0).ravel() for v in g]
+    assert np.corrcoef(hp[0], hp[1])[0, 1] > np.corrcoef(hp[0], hp[2])[0, 1] + 0.2
+
+
+def test_clipped_core_is_filled_and_the_rest_separated() -> None:
+    diffuse = surface()
+    spec = specular_lobes(peak=400.0)  # clipped cores
+    image = render(diffuse, spec)
+    clean = render(diffuse, np.zeros_like(spec))
+    out = GlareRemover().process(image).image
+    core = image.max(axis=2) >= 250
+    assert core.any()
+    assert out[core].max(axis=1).mean() < 200  # no longer white
+    fringe = (spec >= 10) & (spec < 60)
+    assert region_error(out, clean, fringe) <= 0.35 * region_error(image, clean, fringe)
+
+
+def content_scene(seed: int = 0) -> np.ndarray:
+    """Glare-free bright content: asphalt with white and yellow lane paint, white letters on a
+    dark sign, a white car, a lamp (clipped), a blue sky band, on a gamma-encoded 8-bit frame."""
+    rng = np.random.default_rng(seed)
+    img = np.empty((H, W, 3), np.float32)
+    img[:] = (95, 100, 105)
+    img += rng.normal(0, 6, (H, W, 1))
+    img[:60] = (210, 160, 110)  # sky
+    cv2.line(img, (40, 239), (140, 80), (235, 240, 240), 7)                   # white paint
+    cv2.line(img, (280, 239), (190, 80), (40, 200, 230), 6)                   # yellow paint
+    for i in range(5):
+        cv2.rectangle(img, (150 + 6 * i, 150 + 14 * i), (160 + 6 * i, 156 + 14 * i), (240, 240, 240), -1)
+    cv2.rectangle(img, (20, 70), (110, 110), (30, 60, 20), -1)                # green sign
+    cv2.rectangle(img, (220, 120), (300, 150), (230, 232, 235), -1)           # white car body
+    cv2.circle(img, (250, 30), 8, (255, 255, 255), -1)                        # lamp / sun, clipped
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    cv2.putText(out, "EXIT 12", (26, 98), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (245, 245, 245), 2)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_chain_leaves_bright_content_alone(seed: int) -> None:
+    image = content_scene(seed)
+    result = GlareRemover().process(image)
+    changed = np.abs(result.image.astype(np.int16) - image).max(axis=2) > 8
+    assert changed.mean() <= 0.002, changed.mean()
+
+
+def test_achromatic_frame_reports_nothing() -> None:
+    gray = cv2.cvtColor(cv2.cvtColor(content_scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert not DETECTORS.get("dichromatic")().detect(gray).any()
+
+
+def test_separation_backend_contract() -> None:
+    image = render(surface(), specular_lobes(peak=300.0))
+    mask = np.zeros((H, W), np.uint8)
+    mask[70:130, 50:110] = 255
+    backend = INPAINTERS.get("separation")()
+    out = backend.inpaint(image, mask)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.array_equal(out[mask == 0], image[mask == 0])  # outside the mask: bit-identical
+    assert not np.array_equal(out[mask > 0], image[mask > 0])
+    assert np.array_equal(backend.inpaint(image, mask), out)  # no state between calls
+    # ROI work and the whole-frame path separate alike (the clipped fill depends on the crop).
+    whole = INPAINTERS.get("separation")(roi=False).inpaint(image, mask)
+    clip_near = cv2.dilate((image.max(axis=2) >= 250).astype(np.uint8), None, iterations=4) > 0
+    sep = (mask > 0) & ~clip_near
+    assert np.abs(whole.astype(np.int16) - out)[sep].max() <= 2
+    # Mono: no colour to separate, only the clipped pixels (and their 2 px rim) are filled.
+    mono = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    mout = backend.inpaint(mono, mask)
+    clipped = ((mono >= 250) & (mask > 0)).astype(np.uint8)
+    near = cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    changed = mout != mono
+    assert changed.any() and not (changed & ~near).any()
+
+
+@pytest.mark.parametrize("param,value", [("detector.dichromatic.min_saturation", 0.99),
+                                         ("detector.dichromatic.seed_level", 255)])
+def test_detector_parameters_take_effect(param: str, value: float) -> None:
+    image = render(surface(), specular_lobes())
+    assert GlareRemover().detect(image).any()
+    assert not GlareRemover({param: value}).detect(image).any()
