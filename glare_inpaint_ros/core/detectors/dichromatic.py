@@ -18,7 +18,8 @@ Steps on one frame:
    a saturated surface *around* it, which paint on asphalt or a letter on a label does not have.
    ``S_d < min_saturation`` gives ``s = 0``.
 3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
-   colour), specks removed by a 3x3 opening; a weak region is kept only if it holds a seed
+   colour), specks removed by a 3x3 opening (on the reduced frame: highlights under about 3 px
+   across at ``work_px`` are not found); a weak region is kept only if it holds a seed
    ``s >= seed_level`` (hysteresis). Clipped blobs on their own (a lamp, a white sign, the sun on
    a wet road) are therefore *not* reported: with no coloured surface around them the chain
    cannot tell glare from content and leaves the pixels alone.
@@ -72,10 +73,10 @@ class DichromaticDetector(Detector):
         ParamSpec("mad_factor", 3.0, "Texture term: the contrast bar grows by this factor times the local median absolute deviation (busy texture is not glare).", 0.0, 20.0),
         ParamSpec("background_px", 64, "Background median window, px in the frame.", 9, 1024),
         ParamSpec("context_px", 121, "Window (px) of the surface saturation around a candidate.", 9, 2048),
-        ParamSpec("edge_max", 16.0, "Candidates on a brightness edge steeper than this (8-bit levels per px, central difference of max(B,G,R)) are ignored: compressed video smears colour across edges (4:2:0 chroma), so mixed edge pixels look desaturated.", 0.0, 255.0),
+        ParamSpec("edge_max", 32.0, "Candidates on a brightness edge steeper than this (8-bit levels per px, central difference of max(B,G,R)) are ignored: compressed video smears colour across edges (4:2:0 chroma), so mixed edge pixels look desaturated.", 0.0, 255.0),
         ParamSpec("clip_level", 250, "A channel at or above this (8-bit levels) is clipped: no colour left; kept only inside a highlight region.", 1, 255),
         ParamSpec("work_px", 800, "Detection runs on the frame halved until its longer side is at most this many px (the mask is scaled back; px parameters are frame px).", 64, 16384),
-        ParamSpec("grow_px", 6, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
+        ParamSpec("grow_px", 3, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
     )
 
     def _detect(self, bgr: np.ndarray) -> np.ndarray:

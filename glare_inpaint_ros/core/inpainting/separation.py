@@ -38,6 +38,7 @@ class SeparationInpainter(Inpainter):
         ParamSpec("min_saturation", 0.3, "Materials with a diffuse HSV saturation (0..1) below this are not separated (achromatic: left as they are).", 0.0, 1.0),
         ParamSpec("min_chroma", 6, "Pixels with a max-min channel range below this (8-bit levels) are not separated.", 0, 255),
         ParamSpec("context_px", 0, "Window (px) of the surface saturation around the mask: with > 0 a pixel is separated at most down to the mean saturation of the surface around it (more conservative); 0 = the frame-wide material clusters alone.", 0, 2048),
+        ParamSpec("min_specular", 4.0, "Specular estimates below this (8-bit levels) are taken as 0: small, noisy ones leave the pixel unchanged.", 0.0, 255.0),
         ParamSpec("smooth_sigma", 1.0, "Gaussian smoothing of the specular estimate, px (0 = off).", 0.0, 10.0),
         ParamSpec("clip_level", 250, "Masked pixels with a channel at or above this (8-bit levels) are clipped and get filled.", 1, 255),
         ParamSpec("clip_grow_px", 2, "Clipped regions grow by this many px (the blooming rim) before the fill.", 0, 64),
@@ -73,13 +74,14 @@ class SeparationInpainter(Inpainter):
             model, context = frame
             s = specular_map(crop, model, p["min_saturation"], p["min_chroma"], p["smooth_sigma"],
                              context, origin)
-            s[mask == 0] = 0.0
+            s[(mask == 0) | (s < p["min_specular"])] = 0.0
             result = np.clip(crop.astype(np.float32) - s[:, :, None] + 0.5, 0, 255).astype(np.uint8)
             peak = crop.max(axis=2)
         else:
             result = crop.copy()
             peak = crop
-        clipped = cv2.bitwise_and(cv2.compare(peak, p["clip_level"] - 1, cv2.CMP_GT), mask)
+        # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
+        clipped = ((peak >= p["clip_level"]) & (mask > 0)).astype(np.uint8) * 255
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
