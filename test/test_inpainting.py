@@ -310,17 +310,78 @@ def test_fast_uint16_keeps_precision() -> None:
     assert np.abs(out.astype(float) - img)[mask > 0].mean() < 3.0
 
 
-def test_fast_levels_and_gain_params() -> None:
+def test_fast_levels_param() -> None:
     img = smooth_image(96, 128)
     mask = np.zeros((96, 128), np.uint8)
     mask[20:76, 30:100] = 255  # 56 px tall hole: 1 level cannot cover it -> global-mean fallback
+    glare = paint_glare(img, mask)
     errs = {}
     for levels in (0, 1, 3):
-        out = make("fast", levels=levels, roi=False).inpaint(img, mask)
+        out = make("fast", levels=levels, roi=False).inpaint(glare, mask)
         errs[levels] = np.abs(out.astype(float) - img)[mask > 0].mean()
-    assert errs[0] < errs[1]  # auto depth beats a too-shallow pyramid
-    smooth = make("fast", gain=1.0).inpaint(img, mask)
-    assert np.array_equal(smooth[mask == 0], img[mask == 0])
+    # auto depth beats 3 levels (still short of covering the hole), which beats a single level
+    assert errs[0] < errs[3] < errs[1], errs
+
+
+def test_fast_gain_param_sharpens_near_the_hole_edge() -> None:
+    """A band-shaped hole across a vertical step edge: the higher the gain, the more each level
+    trusts its own local mean, so the step is carried into the hole instead of being smoothed over."""
+    step = np.dstack([np.where(np.mgrid[0:96, 0:128][1] < 64, 60, 200).astype(np.uint8)] * 3)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[40:56, 20:108] = 255
+    glare = paint_glare(step, mask)
+    errs = []
+    for gain in (1.0, 4.0, 16.0, 64.0):
+        out = make("fast", gain=gain).inpaint(glare, mask)
+        assert np.array_equal(out[mask == 0], glare[mask == 0])
+        errs.append(np.abs(out.astype(float) - step)[mask > 0].mean())
+    assert all(a > b for a, b in zip(errs, errs[1:])), errs
+    assert errs[-1] < 0.25 * errs[0], errs
+
+
+def _ring(shape: tuple[int, int], box: tuple[int, int, int, int], d0: int, d1: int) -> np.ndarray:
+    """Pixels at Chebyshev distance ``d0..d1`` px outside ``box`` (x, y, w, h)."""
+    x, y, w, h = box
+    sel = np.zeros(shape, bool)
+    sel[max(y - d1, 0):y + h + d1, max(x - d1, 0):x + w + d1] = True
+    sel[max(y - d0 + 1, 0):y + h + d0 - 1, max(x - d0 + 1, 0):x + w + d0 - 1] = False
+    return sel
+
+
+@pytest.mark.parametrize("name", ["fast", "telea", "ns"])
+def test_roi_margin_is_the_context_the_fill_sees(name: str) -> None:
+    """With ``roi`` the fill sees the component's box plus ``roi_margin`` px: pixels just beyond
+    the margin cannot change it, pixels within it do."""
+    img = smooth_image(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    cv2.circle(mask, (64, 48), 8, 255, -1)
+    box = cv2.boundingRect(mask)
+    hole = mask > 0
+    for margin in (0, 4, 16):
+        inp = make(name, roi_margin=margin)
+        base = inp.inpaint(img, mask)[hole]
+        beyond = img.copy()
+        beyond[_ring(mask.shape, box, margin + 1, margin + 4)] = 0
+        assert np.array_equal(inp.inpaint(beyond, mask)[hole], base), margin
+        if margin:
+            within = img.copy()
+            within[_ring(mask.shape, box, 1, margin)] = 0
+            assert not np.array_equal(inp.inpaint(within, mask)[hole], base), margin
+
+
+@pytest.mark.parametrize("name", ["telea", "ns"])
+def test_opencv_radius_is_the_neighbourhood_of_a_filled_pixel(name: str) -> None:
+    """A one-pixel hole: known pixels 3 px away change its fill with radius 6, not with radius 1."""
+    img = smooth_image(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[48, 64] = 255
+    far = img.copy()
+    for dy, dx in ((0, 3), (0, -3), (3, 0), (-3, 0)):
+        far[48 + dy, 64 + dx] = 0
+    for radius, changes in ((1.0, False), (6.0, True)):
+        inp = make(name, radius=radius)
+        filled = inp.inpaint(far, mask)[48, 64], inp.inpaint(img, mask)[48, 64]
+        assert (not np.array_equal(*filled)) == changes, (radius, filled)
 
 
 def test_push_pull_no_known_pixel_returns_input() -> None:

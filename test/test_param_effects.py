@@ -1,0 +1,183 @@
+"""Every documented core parameter does what its description says: one direct test each, set through
+the config (``GlareRemover(config)``: the path of the YAML files and the ROS parameters), so a
+parameter that is ignored, or not passed on to its stage, fails here.
+
+Parameters tested elsewhere: ``fast.levels`` / ``fast.gain`` / ``inpainting.roi_margin`` / the
+OpenCV ``radius`` in test_inpainting.py, ``mask.max_coverage`` in test_masks.py and test_eval.py,
+``threshold.mode`` otsu in test_detectors.py, the temporal hysteresis and fill parameters in
+test_temporal.py, the learned backends' in test_learned.py, node parameters in the ROS tests.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.core.pipeline import GlareRemover
+
+# --------------------------------------------------------------------------- mask.*
+
+
+def _refine(mask: np.ndarray, **mask_params) -> np.ndarray:
+    config = {"mask.min_area": 0, "mask.fill_holes_area": 0, **{f"mask.{k}": v for k, v in mask_params.items()}}
+    return GlareRemover(config).refine(mask).mask
+
+
+def _square(size: int = 5, frame: int = 61) -> np.ndarray:
+    m = np.zeros((frame, frame), np.uint8)
+    c = frame // 2 - size // 2
+    m[c:c + size, c:c + size] = 255
+    return m
+
+
+def _width(mask: np.ndarray) -> int:
+    return cv2.boundingRect(mask)[2]
+
+
+@pytest.mark.parametrize("shape", ["rect", "ellipse", "cross"])
+def test_dilation_kernel_size_and_iterations_set_the_mask_width(shape: str) -> None:
+    """A k px structuring element grows a component by k - 1 px across, per pass; k <= 1 or no
+    pass leaves it alone."""
+    square = _square()
+    for k in (0, 1, 2, 3, 4, 5, 7, 8, 9):
+        for iterations in (0, 1, 2, 3):
+            out = _refine(square, **{"dilation.kernel_size": k, "dilation.kernel_shape": shape,
+                                     "dilation.iterations": iterations})
+            grow = iterations * (k - 1) if k > 1 else 0
+            assert _width(out) == 5 + grow, (k, iterations)
+            assert (out[square > 0] == 255).all()
+
+
+def test_dilation_kernel_shape_sets_the_corners() -> None:
+    """A 7 px kernel on a 5 px square: rect fills the 11 x 11 box, cross leaves its four 3 x 3
+    corners empty, ellipse lies in between."""
+    square = _square()
+    counts = {s: np.count_nonzero(_refine(square, **{"dilation.kernel_size": 7, "dilation.kernel_shape": s}))
+              for s in ("rect", "ellipse", "cross")}
+    assert counts["rect"] == 11 * 11
+    assert counts["cross"] == 11 * 11 - 4 * 3 * 3
+    assert counts["cross"] < counts["ellipse"] < counts["rect"]
+
+
+def test_min_area_drops_smaller_components_only() -> None:
+    m = np.zeros((40, 60), np.uint8)
+    m[5, 5:8] = 255  # 3 px
+    m[20, 20:24] = 255  # 4 px
+    m[30:33, 40:43] = 255  # 9 px
+    for min_area, kept in ((0, 16), (1, 16), (4, 13), (5, 9), (10, 0)):
+        out = _refine(m, min_area=min_area, **{"dilation.kernel_size": 0})
+        assert np.count_nonzero(out) == kept, min_area
+        assert not (out > m).any()
+
+
+def test_fill_holes_area_fills_holes_up_to_that_size() -> None:
+    m = np.zeros((40, 40), np.uint8)
+    m[10:25, 10:25] = 255
+    m[14:17, 14:17] = 0  # 9 px hole
+    for area, filled in ((0, False), (8, False), (9, True), (100, True)):
+        out = _refine(m, fill_holes_area=area, **{"dilation.kernel_size": 0})
+        assert bool(out[14:17, 14:17].all()) == filled and (out[14:17, 14:17].any() == filled), area
+        assert np.array_equal(out[m > 0], m[m > 0])
+
+
+# --------------------------------------------------------------------------- detector.threshold.*
+
+#: V levels of grey patches on a V = 100 background (the background is > 95 % of the frame).
+LEVELS = (150, 180, 200, 220, 240, 250, 255)
+
+
+def _patch_scene(background: int = 100) -> tuple[np.ndarray, list[tuple[int, slice, slice]], tuple[slice, slice]]:
+    """A 240 x 320 grey frame of level ``background``, 8 x 8 px grey patches at :data:`LEVELS`
+    and one saturated red 8 x 8 patch (V = 255, S = 255). Returns (image, [(level, ys, xs)], red)."""
+    img = np.full((240, 320, 3), background, np.uint8)
+    patches = []
+    for i, level in enumerate(LEVELS):
+        ys, xs = slice(20, 28), slice(20 + 30 * i, 28 + 30 * i)
+        img[ys, xs] = level
+        patches.append((level, ys, xs))
+    red = (slice(200, 208), slice(20, 28))
+    img[red] = (0, 0, 255)
+    return img, patches, red
+
+
+def _detected_levels(config: dict, background: int = 100) -> tuple[set[int], bool]:
+    img, patches, red = _patch_scene(background)
+    mask = GlareRemover({"detector.type": "threshold", **config}).detect(img)
+    found = set()
+    for level, ys, xs in patches:
+        part = mask[ys, xs]
+        assert part.all() or not part.any(), level  # a uniform patch is all in or all out
+        if part.all():
+            found.add(level)
+    elsewhere = mask.copy()
+    for _, ys, xs in patches:
+        elsewhere[ys, xs] = 0
+    red_found = bool(mask[red].all())
+    elsewhere[red] = 0
+    if background < 170:
+        assert not elsewhere.any()
+    return found, red_found
+
+
+def _at_least(t: int) -> set[int]:
+    return {v for v in LEVELS if v >= t}
+
+
+def test_threshold_percentile_mode_floor_offset_percentile() -> None:
+    # p95 of V is the background (100): threshold = max(100 + offset, floor), capped at ceiling.
+    assert _detected_levels({}) == (_at_least(170), False)  # 100 + 40 < floor 170
+    assert _detected_levels({"detector.threshold.floor": 210})[0] == _at_least(210)
+    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 90})[0] == _at_least(190)
+    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 130})[0] == _at_least(230)
+    # percentile 99.9 reaches the patches (~0.6 % of the frame): 250 + 0 -> only 250 and 255
+    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 0,
+                             "detector.threshold.percentile": 99.9})[0] == _at_least(250)
+
+
+def test_threshold_ceiling_caps_the_adaptive_threshold() -> None:
+    # A bright frame (background V 230): 230 + 40 = 270 is capped at the ceiling.
+    assert _detected_levels({}, background=230)[0] == _at_least(245)
+    assert _detected_levels({"detector.threshold.ceiling": 252}, background=230)[0] == _at_least(252)
+
+
+def test_threshold_fixed_mode_uses_value_min() -> None:
+    assert _detected_levels({"detector.threshold.mode": "fixed"})[0] == _at_least(230)  # the default value_min
+    assert _detected_levels({"detector.threshold.mode": "fixed", "detector.threshold.value_min": 200})[0] == _at_least(200)
+    # value_min only counts in fixed mode
+    assert _detected_levels({"detector.threshold.value_min": 200})[0] == _at_least(170)
+
+
+def test_threshold_saturation_max_excludes_coloured_bright_pixels() -> None:
+    assert _detected_levels({})[1] is False
+    assert _detected_levels({"detector.threshold.saturation_max": 255})[1] is True
+    # grey patches have S = 0: still found with the strictest test
+    assert _detected_levels({"detector.threshold.saturation_max": 0})[0] == _at_least(170)
+
+
+# --------------------------------------------------------------------------- inpainting.*
+
+
+def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> None:
+    """The behaviour of each is tested on the backends in test_inpainting.py; here the config path."""
+    yy, xx = np.mgrid[0:96, 0:128]
+    img = np.dstack([(30 + xx + yy).astype(np.uint8)] * 3)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[44:52, 60:68] = 255
+    hole = mask > 0
+    for backend in ("fast", "telea", "ns"):
+        g = GlareRemover({"inpainting.backend": backend, "inpainting.roi_margin": 4})
+        base = g.inpaint(img, mask)[hole]
+        beyond, within = img.copy(), img.copy()
+        beyond[34:62, 50:78] = 0
+        beyond[39:57, 55:73] = img[39:57, 55:73]  # the 5 px beyond the 4 px margin changed
+        within[40:56, 56:72] = 0
+        within[hole] = img[hole]  # the 4 px margin changed
+        assert np.array_equal(g.inpaint(beyond, mask)[hole], base), backend
+        assert not np.array_equal(g.inpaint(within, mask)[hole], base), backend
+    assert GlareRemover({"inpainting.fast.gain": 3.0}).inpainter.params["gain"] == 3.0
+    assert GlareRemover({"inpainting.fast.levels": 2}).inpainter.params["levels"] == 2
+    for backend in ("telea", "ns"):
+        g = GlareRemover({"inpainting.backend": backend, f"inpainting.{backend}.radius": 7.5})
+        assert g.inpainter.params["radius"] == 7.5
+    assert not GlareRemover({"inpainting.roi": False}).inpainter.roi
