@@ -181,3 +181,78 @@ def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> No
         g = GlareRemover({"inpainting.backend": backend, f"inpainting.{backend}.radius": 7.5})
         assert g.inpainter.params["radius"] == 7.5
     assert not GlareRemover({"inpainting.roi": False}).inpainter.roi
+
+
+# --------------------------------------------------------------------------- detector.local_contrast.*
+
+
+def _lc(image: np.ndarray, **params) -> np.ndarray:
+    config = {"detector.type": "local_contrast", **{f"detector.local_contrast.{k}": v for k, v in params.items()}}
+    return GlareRemover(config).detect(image)
+
+
+def _contrast_scene(noise: float = 0.0) -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
+    """Grey background (min(B,G,R) 60, optionally with texture: uniform noise of that amplitude in
+    16 x 16 px blocks, coarse enough for the background's MAD to see it), and 10 x 10 px patches:
+    ``weak`` (min 110: 50 levels of contrast, below the default strong_delta 80, not absolutely
+    bright), ``strong`` (min 170: 110 levels) and ``coloured`` (B, G 120, R 255: V 255 but
+    saturation 135)."""
+    rng = np.random.default_rng(0)
+    img = np.full((240, 320, 3), 60, np.float32)
+    if noise:
+        blocks = rng.uniform(-noise, noise, (15, 20)).astype(np.float32)
+        img += cv2.resize(blocks, (320, 240), interpolation=cv2.INTER_NEAREST)[:, :, None]
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    regions = {"weak": (slice(40, 50), slice(40, 50)), "strong": (slice(40, 50), slice(150, 160)),
+               "coloured": (slice(150, 160), slice(40, 50))}
+    img[regions["weak"]] = 110
+    img[regions["strong"]] = 170
+    img[regions["coloured"]] = (120, 120, 255)
+    return img, regions
+
+
+def _found(mask: np.ndarray, regions: dict, name: str) -> bool:
+    part = mask[regions[name]]
+    return bool(part.mean() > 0.5 * 255)
+
+
+def test_local_contrast_hysteresis_strong_and_weak_delta() -> None:
+    img, reg = _contrast_scene()
+    default = _lc(img)
+    assert _found(default, reg, "strong") and not _found(default, reg, "weak")  # weak alone: no seed
+    assert _found(_lc(img, hysteresis=False), reg, "weak")  # every candidate kept
+    assert _found(_lc(img, strong_delta=40), reg, "weak")  # 50 levels now make it its own seed
+    assert not _found(_lc(img, hysteresis=False, weak_delta=60), reg, "weak")  # not even a candidate
+    assert np.count_nonzero(default) <= np.count_nonzero(_lc(img, hysteresis=False))
+
+
+def test_local_contrast_saturation_max_of_the_absolute_test() -> None:
+    img, reg = _contrast_scene()
+    assert not _found(_lc(img), reg, "coloured")  # 60 levels of min contrast, no seed: saturation 135 > 100
+    assert _found(_lc(img, saturation_max=255), reg, "coloured")  # now absolutely bright: a seed
+
+
+def test_local_contrast_mad_factor_raises_the_threshold_on_texture() -> None:
+    img, reg = _contrast_scene(noise=12.0)
+    assert _found(_lc(img, hysteresis=False, mad_factor=0.0), reg, "weak")
+    assert not _found(_lc(img, hysteresis=False, mad_factor=10.0), reg, "weak")
+
+
+def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_window() -> None:
+    img = np.full((240, 320, 3), 60, np.uint8)
+    big = (slice(90, 150), slice(130, 190))  # 60 x 60 px, min 110: contrast only against a wide background
+    img[big] = 110
+    small_window = _lc(img, hysteresis=False, background_px=72)
+    wide_window = _lc(img, hysteresis=False, background_px=301)
+    assert wide_window[big].all()
+    assert np.count_nonzero(small_window[big]) < 0.5 * np.count_nonzero(wide_window[big])
+
+
+def test_local_contrast_absolute_mode() -> None:
+    img = np.full((240, 320, 3), 60, np.uint8)
+    area = (slice(60, 180), slice(100, 220))  # V 235 over 19 % of the frame: no local contrast inside
+    img[area] = 235
+    centre = (slice(110, 130), slice(150, 170))
+    # percentile: p95 = 235 + 40, capped at the 245 ceiling: not bright; fixed: value_min 230
+    assert not _lc(img)[centre].any()
+    assert _lc(img, absolute_mode="fixed")[centre].all()
