@@ -256,3 +256,110 @@ def test_local_contrast_absolute_mode() -> None:
     # percentile: p95 = 235 + 40, capped at the 245 ceiling: not bright; fixed: value_min 230
     assert not _lc(img)[centre].any()
     assert _lc(img, absolute_mode="fixed")[centre].all()
+
+
+# --------------------------------------------------------------------------- detector.cluster.*
+
+
+def _cluster_scene(highlight: tuple[int, int, int] = (230, 230, 230)) -> tuple[np.ndarray, np.ndarray]:
+    """Block-textured dark background (~80) with one 12 px-radius highlight disc; (image, disc)."""
+    rng = np.random.default_rng(1)
+    blocks = cv2.resize(rng.uniform(-15, 15, (15, 20)).astype(np.float32), (320, 240), interpolation=cv2.INTER_NEAREST)
+    img = np.clip(80 + blocks[:, :, None] * np.ones(3, np.float32), 0, 255).astype(np.uint8)
+    cv2.circle(img, (80, 80), 12, highlight, -1)
+    disc = np.zeros((240, 320), np.uint8)
+    cv2.circle(disc, (80, 80), 12, 255, -1)
+    return img, disc > 0
+
+
+def _cluster(image: np.ndarray, **params):
+    g = GlareRemover({"detector.type": "cluster", **{f"detector.cluster.{k}": v for k, v in params.items()}})
+    return g.detect(image), g.detector
+
+
+def test_cluster_centre_tests_value_whiteness_contrast() -> None:
+    """The highlight's cluster centre has V = min(B,G,R) = 230 and a contrast feature clipped at
+    64 levels: raising any of the three minimums above that leaves no glare cluster."""
+    img, disc = _cluster_scene()
+    assert (_cluster(img)[0][disc] > 0).mean() > 0.9
+    for key in ("value_min", "whiteness_min"):
+        assert (_cluster(img, **{key: 225})[0][disc] > 0).mean() > 0.9, key
+        assert not _cluster(img, **{key: 240})[0].any(), key
+    assert not _cluster(img, contrast_min=70)[0].any()
+    tinted, disc = _cluster_scene((150, 230, 230))  # V 230 but min(B,G,R) 150
+    assert (_cluster(tinted)[0][disc] > 0).mean() > 0.9
+    assert not _cluster(tinted, whiteness_min=160)[0].any()
+
+
+def test_cluster_fit_parameters_shape_the_centres() -> None:
+    """clusters is the number of centres; the sampling and fitting parameters (and the seed) change
+    where they land; the same parameters give the same centres (reproducible)."""
+    img, _ = _cluster_scene()
+    base = _cluster(img)[1].centres
+    assert base.shape == (5, 3) and np.array_equal(_cluster(img)[1].centres, base)
+    assert _cluster(img, clusters=3)[1].centres.shape == (3, 3)
+    for key, value in (("seed", 1), ("sample_size", 500), ("tail_fraction", 0.0), ("iterations", 1),
+                       ("mad_factor", 10.0), ("background_px", 301)):
+        centres = _cluster(img, **{key: value})[1].centres
+        assert not np.array_equal(centres, base), key
+        assert np.array_equal(_cluster(img, **{key: value})[1].centres, centres), key
+
+
+# --------------------------------------------------------------------------- temporal.* (motion, fill)
+
+
+def _texture(h: int = 120, w: int = 200, seed: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(cv2.resize(rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32), (w, h),
+                                      interpolation=cv2.INTER_CUBIC), (0, 0), 2.0)
+    return np.ascontiguousarray((40 + 170 * (big - big.min()) / (big.max() - big.min())).astype(np.uint8))
+
+
+def _motion(config: dict, frames: list[np.ndarray]):
+    stages = GlareRemover({"temporal.fill.enabled": True, **config}).temporal
+    return [stages.motion(f, i / 30.0) for i, f in enumerate(frames)]
+
+
+def test_scene_cut_threshold() -> None:
+    a = _texture()
+    b = cv2.add(a, np.full_like(a, 50))  # thumbnails ~45 levels apart
+    assert _motion({}, [a, b])[1].event == "reset_scene_cut"  # default 40
+    assert _motion({"temporal.scene_cut_threshold": 60.0}, [a, b])[1].event is None
+
+
+def test_flow_scale_sets_the_flow_resolution() -> None:
+    img = _texture(240, 320)
+    assert _motion({}, [img])[0].small_size == (80, 60)  # 0.25 of 320 x 240
+    assert _motion({"temporal.flow_scale": 0.5}, [img])[0].small_size == (160, 120)
+    assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (43, 32)  # small side >= 32 px
+
+
+def test_flow_method_selects_the_optical_flow() -> None:
+    tex = _texture(120, 220)
+    frames = [np.ascontiguousarray(tex[:, 8:208]), np.ascontiguousarray(tex[:, 4:204])]  # content moves 4 px right
+    flows = {}
+    for method in ("dis", "farneback"):
+        motion = _motion({"temporal.flow_method": method, "temporal.flow_scale": 1.0}, frames)[1]
+        assert motion.method == method
+        flows[method] = motion.flow_small()
+        # backward flow: where each current pixel was in the previous frame, 4 px to the left
+        assert abs(float(np.median(flows[method][30:90, 30:170, 0])) + 4.0) < 1.0, method
+    assert not np.array_equal(flows["dis"], flows["farneback"])
+
+
+def test_max_photometric_error_gates_the_temporal_fill() -> None:
+    """The background under a fixed square slid into view: the temporal fill reuses it, unless the
+    flow check allows no error at all (then the output is the spatial fill)."""
+    tex = _texture(120, 220)
+    frames = []
+    for i in range(6):
+        f = np.ascontiguousarray(tex[:, 3 * i: 3 * i + 160]).copy()
+        f[50:74, 60:84] = 255
+        frames.append(f)
+    outs = {}
+    for err in (12.0, 0.0):
+        g = GlareRemover({"temporal.fill.enabled": True, "temporal.fill.max_photometric_error": err})
+        outs[err] = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)][-1]
+        spatial = g.inpaint(frames[-1], outs[err].mask)
+        reused = not np.array_equal(outs[err].image, spatial)
+        assert reused == (err > 0), err
