@@ -191,3 +191,17 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert outs[0] == outs[1]
     summary = json.loads((tmp_path / "a" / "det.json").read_text())
     assert summary["steps"] == 12 and summary["hard_negatives"] == 0.5 and summary["best_step"] in (6, 12)
+
+
+def test_threshold_and_scale_params_change_the_mask() -> None:
+    """threshold: the probability cut (a lower one gives a superset, a higher one a subset);
+    scale: the head resolution (a different mask, still on the highlight)."""
+    image, gt = lobe_scene(100, seed=5)
+    masks = {t: build_detector(load_config({"detector.type": "learned", "detector.learned.threshold": t})).detect(image) > 0
+             for t in (0.05, 0.5, 0.95)}
+    assert (masks[0.95] <= masks[0.5]).all() and (masks[0.5] <= masks[0.05]).all()
+    assert masks[0.95].sum() < masks[0.5].sum() < masks[0.05].sum()
+    by_scale = {s: build_detector(load_config({"detector.type": "learned", "detector.learned.scale": s})).detect(image)
+                for s in (0.25, 1.0)}
+    assert not np.array_equal(by_scale[0.25], by_scale[1.0])
+    assert all(iou(m, gt) >= 0.7 for m in by_scale.values()), [iou(m, gt) for m in by_scale.values()]
