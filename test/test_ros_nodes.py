@@ -468,3 +468,39 @@ def test_deadline_passes_frames_through_and_counts(ctx):
         check_deglared(image_to_array(result_for(got, sent)), "bgr8")
     finally:
         h.close()
+
+
+@pytest.mark.parametrize("depth", [1, 4])
+def test_subscription_depth_is_the_input_queue(ctx, depth):
+    """While the node is not spinning (busy), a burst of 8 frames is queued in its subscription's
+    keep-last history: it then processes exactly the newest ``qos.subscription.depth`` of them."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("qos.subscription.depth", value=depth)])
+    tester = rclpy.create_node(f"depth_tester_{depth}", context=ctx)
+    executor = SingleThreadedExecutor(context=ctx)
+    for n in (node, tester):
+        executor.add_node(n)
+    got: list[Image] = []
+    tester.create_subscription(Image, "image_deglared", got.append, 50)
+    pub = tester.create_publisher(Image, "image", 50)
+    try:
+        end = time.monotonic() + 10.0
+        while time.monotonic() < end and not (pub.get_subscription_count() and node.pub_image.get_subscription_count()):
+            executor.spin_once(timeout_sec=0.05)
+        assert pub.get_subscription_count() and node.pub_image.get_subscription_count(), "discovery timed out"
+        frame = make_scene(32, 48)[1]
+        burst = [array_to_image(frame, "bgr8", new_header()) for _ in range(8)]
+        for m in burst:
+            pub.publish(m)
+        time.sleep(0.5)  # delivered into the node's reader history, nobody takes them yet
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end and len(got) < depth:
+            executor.spin_once(timeout_sec=0.05)
+        for _ in range(20):  # anything else queued would come now
+            executor.spin_once(timeout_sec=0.02)
+        assert [m.header.stamp for m in got] == [m.header.stamp for m in burst[-depth:]]
+    finally:
+        executor.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        tester.destroy_node()
