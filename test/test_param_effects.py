@@ -363,3 +363,56 @@ def test_max_photometric_error_gates_the_temporal_fill() -> None:
         spatial = g.inpaint(frames[-1], outs[err].mask)
         reused = not np.array_equal(outs[err].image, spatial)
         assert reused == (err > 0), err
+
+
+def _sliding_glare(n: int = 6) -> list[np.ndarray]:
+    """A texture sliding 3 px per frame under a fixed saturated square."""
+    tex = _texture(120, 220)
+    frames = []
+    for i in range(n):
+        f = np.ascontiguousarray(tex[:, 3 * i: 3 * i + 160]).copy()
+        f[50:74, 60:84] = 255
+        frames.append(f)
+    return frames
+
+
+@pytest.mark.parametrize("key,values", [("temporal.fill.feather_px", (0, 8)), ("temporal.fill.ring_px", (2, 24))])
+def test_temporal_fill_seam_and_ring_params_change_the_fill(key: str, values: tuple[int, int]) -> None:
+    """feather_px (seam between temporal and spatial fill) and ring_px (ring of the flow check)
+    change the temporal fill of the same stream; outside the mask nothing changes."""
+    frames = _sliding_glare()
+    outs = []
+    for v in values:
+        g = GlareRemover({"temporal.fill.enabled": True, key: v})
+        res = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)][-1]
+        assert np.array_equal(res.image[res.mask == 0], frames[-1][res.mask == 0])
+        outs.append(res.image)
+    assert not np.array_equal(*outs)
+
+
+# --------------------------------------------------------------------------- inpainting.learned.max_batch
+
+
+def test_learned_max_batch_is_the_most_crops_per_inference_call() -> None:
+    pytest.importorskip("onnxruntime")
+    from glare_inpaint_ros.core.inpainting import INPAINTERS
+
+    cls = INPAINTERS.get("learned")
+    batches: list[int] = []
+
+    class Counting(cls):  # the real model, recording the batch size of each call
+        def _run(self, image, mask):
+            batches.append(int(image.shape[0]))
+            return super()._run(image, mask)
+
+    img = np.full((200, 300, 3), 120, np.uint8)
+    mask = np.zeros((200, 300), np.uint8)
+    for x in (30, 150, 270):  # three components farther apart than the context: three crops
+        for y in (30, 170):
+            cv2.circle(mask, (x, y), 5, 255, -1)
+    for max_batch, calls in ((1, 6), (4, 2), (8, 1)):
+        inp = Counting(max_batch=max_batch, context_margin=8)
+        batches.clear()
+        inp.inpaint(img, mask)
+        assert len(batches) == calls and max(batches) <= max_batch, (max_batch, batches)
+        assert sum(batches) == 6
