@@ -291,6 +291,21 @@ def test_cluster_centre_tests_value_whiteness_contrast() -> None:
     assert not _cluster(tinted, whiteness_min=160)[0].any()
 
 
+def test_cluster_bright_min_keeps_glare_pixels_without_contrast() -> None:
+    """A large bright plateau checkered 248 / 254 in 2 px cells (one half-resolution pixel each):
+    inside, the 248 cells are below their local background (no contrast), so with contrast_min 0
+    they are kept only if V >= bright_min."""
+    img = np.full((240, 320, 3), 80, np.uint8)
+    yy, xx = np.mgrid[0:100, 0:140]
+    img[70:170, 90:230] = np.where((yy // 2 + xx // 2) % 2 == 0, 248, 254)[:, :, None]
+    cv2.circle(img, (40, 40), 10, (255, 255, 255), -1)
+    inner = (slice(100, 140), slice(130, 190))
+    base = {"contrast_min": 0, "mad_factor": 0.0}
+    assert _cluster(img, bright_min=240, **base)[0][inner].all()
+    high = _cluster(img, bright_min=250, **base)[0][inner]
+    np.testing.assert_array_equal(high > 0, img[inner][:, :, 0] == 254)
+
+
 def test_cluster_fit_parameters_shape_the_centres() -> None:
     """clusters is the number of centres; the sampling and fitting parameters (and the seed) change
     where they land; the same parameters give the same centres (reproducible)."""
