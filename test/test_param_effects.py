@@ -431,3 +431,24 @@ def test_learned_max_batch_is_the_most_crops_per_inference_call() -> None:
         inp.inpaint(img, mask)
         assert len(batches) == calls and max(batches) <= max_batch, (max_batch, batches)
         assert sum(batches) == 6
+
+
+# --------------------------------------------------------------------------- ONNX Runtime threads
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux /proc/self/task to count threads")
+@pytest.mark.parametrize("key", ["detector.learned.threads", "inpainting.learned.threads"])
+def test_onnx_threads_is_the_intra_op_thread_pool(key: str) -> None:
+    """``threads: n`` gives the ONNX Runtime session an intra-op pool of n - 1 worker threads (the
+    calling thread is the n-th); counted as OS threads of this process."""
+    import os
+
+    pytest.importorskip("onnxruntime")
+    tasks = lambda: set(os.listdir("/proc/self/task"))  # noqa: E731
+    section = key.split(".")[0]
+    base = {"detector.type": "learned"} if section == "detector" else {"inpainting.backend": "learned"}
+    kept = [GlareRemover({**base, key: 1})]  # the runtime's own one-off threads start with the first session
+    for threads in (1, 4, 2):
+        before = tasks()
+        kept.append(GlareRemover({**base, key: threads}))
+        assert len(tasks() - before) == threads - 1, threads  # new threads (others may end meanwhile)
