@@ -3,9 +3,13 @@ the config (``GlareRemover(config)``: the path of the YAML files and the ROS par
 parameter that is ignored, or not passed on to its stage, fails here.
 
 Parameters tested elsewhere: ``fast.levels`` / ``fast.gain`` / ``inpainting.roi_margin`` / the
-OpenCV ``radius`` in test_inpainting.py, ``mask.max_coverage`` in test_masks.py and test_eval.py,
-``threshold.mode`` otsu in test_detectors.py, the temporal hysteresis and fill parameters in
-test_temporal.py, the learned backends' in test_learned.py, node parameters in the ROS tests.
+OpenCV ``radius`` (behaviour) in test_inpainting.py, ``mask.max_coverage`` in test_masks.py and
+test_eval.py, ``threshold.mode`` otsu in test_detectors.py, ``detector.learned.threshold`` / ``scale``
+in test_detector_learned.py, ``temporal.max_gap_s`` and the ``temporal.mask.*`` hysteresis and
+``temporal.fill.max_age_s`` / ``smoothing_s`` in test_temporal.py, the learned / onnx / torch
+backends' model and crop parameters in test_learned.py, node parameters (``qos.*``, ``sync.*``,
+``deadline_ms``, ``debug.enabled``, ``diagnostics.period_s``, ``input_transport``,
+``passthrough_on_error``, ``opencv_threads``) in the ROS tests.
 """
 
 from __future__ import annotations
