@@ -6,7 +6,6 @@ child processes inherit them.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -122,8 +121,6 @@ def test_replay_rejects_bad_arguments(bag: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("glare_inpaint_ros.ros.glare_remover_node") is None,
-                    reason="fused node not available")
 def test_fused_node_with_sim_time_processes_a_replayed_bag(bag: Path, ros_node: Any) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image

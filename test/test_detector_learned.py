@@ -82,11 +82,16 @@ def test_missing_or_malformed_model_is_a_value_error(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not an onnx model")
     with pytest.raises(ValueError, match="could not load"):
         DETECTORS.get("learned")(model_path=str(junk))
-    # A real ONNX model with the wrong I/O (the project's inpainting network: float inputs).
-    unet = SHIPPED_MODEL.parent / "glare_unet.onnx"
-    if unet.is_file():
-        with pytest.raises(ValueError, match="uint8"):
-            DETECTORS.get("learned")(model_path=str(unet))
+
+
+UNET = SHIPPED_MODEL.parent / "glare_unet.onnx"
+
+
+@pytest.mark.skipif(not UNET.is_file(), reason=f"shipped inpainting model {UNET} missing")
+def test_a_model_with_the_wrong_inputs_is_a_value_error() -> None:
+    """A real ONNX model with the wrong I/O (the project's inpainting network: float inputs)."""
+    with pytest.raises(ValueError, match="uint8"):
+        DETECTORS.get("learned")(model_path=str(UNET))
 
 
 @pytest.mark.parametrize("params", [
@@ -162,7 +167,7 @@ def test_shipped_onnx_matches_shipped_weights() -> None:
 
     weights = SHIPPED_MODEL.with_suffix(".pt")
     if not weights.is_file():
-        pytest.skip("no torch weights shipped beside the ONNX model")
+        pytest.skip(f"torch weights {weights} not shipped beside the ONNX model")
     ckpt = torch.load(weights, map_location="cpu")
     net = GlareSegNet(width=ckpt["width"]).eval()
     net.load_state_dict(ckpt["state_dict"])
@@ -186,3 +191,17 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert outs[0] == outs[1]
     summary = json.loads((tmp_path / "a" / "det.json").read_text())
     assert summary["steps"] == 12 and summary["hard_negatives"] == 0.5 and summary["best_step"] in (6, 12)
+
+
+def test_threshold_and_scale_params_change_the_mask() -> None:
+    """threshold: the probability cut (a lower one gives a superset, a higher one a subset);
+    scale: the head resolution (a different mask, still on the highlight)."""
+    image, gt = lobe_scene(100, seed=5)
+    masks = {t: build_detector(load_config({"detector.type": "learned", "detector.learned.threshold": t})).detect(image) > 0
+             for t in (0.05, 0.5, 0.95)}
+    assert (masks[0.95] <= masks[0.5]).all() and (masks[0.5] <= masks[0.05]).all()
+    assert masks[0.95].sum() < masks[0.5].sum() < masks[0.05].sum()
+    by_scale = {s: build_detector(load_config({"detector.type": "learned", "detector.learned.scale": s})).detect(image)
+                for s in (0.25, 1.0)}
+    assert not np.array_equal(by_scale[0.25], by_scale[1.0])
+    assert all(iou(m, gt) >= 0.7 for m in by_scale.values()), [iou(m, gt) for m in by_scale.values()]

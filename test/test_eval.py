@@ -317,7 +317,9 @@ def test_python_m_eval_entry_point() -> None:
     assert proc.returncode == 0 and "--synthetic" in proc.stdout
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "sihr_shen").is_dir(), reason="shared real data not present")
+@pytest.mark.skipif(not (SHARED_DATA / "sihr_shen").is_dir(),
+                    reason=f"real data set {SHARED_DATA / 'sihr_shen'} not present (the shared/data folder beside "
+                           "the repository: see shared/README.md)")
 def test_shared_sihr_shen_derived_masks() -> None:
     ds = Dataset(SHARED_DATA / "sihr_shen")
     assert ds.mask_source == "derived"
@@ -374,3 +376,32 @@ def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
     ran = {f"{d}/telea" for d in meta["detectors"]}
     assert ran.isdisjoint(meta["skipped"])
     assert ran | set(meta["skipped"]) == {f"{d}/telea" for d in DETECTORS.names()}
+
+
+def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -> None:
+    """A flooded frame (final mask over ``mask.max_coverage``) is passed through by the pipeline
+    without an inpaint stage: eval scores it as the input itself and keeps the other frame's times."""
+    data = make_dataset(tmp_path / "set", n=2, seed=4, size=(96, 72))
+    flooded = cv2.imread(str(data / "gt" / "0001.png"))
+    flooded[:, : flooded.shape[1] // 2] = 255  # half the frame saturated white: far over 25 %
+    mask = np.zeros(flooded.shape[:2], np.uint8)
+    mask[:, : flooded.shape[1] // 2] = 255
+    write_image(data / "input" / "0001.png", flooded)
+    write_image(data / "mask" / "0001.png", mask)
+    out = tmp_path / "out"
+    assert main(["eval", str(data), "--backends", "telea", "--out", str(out), "--no-progress"]) == 0
+    ds = json.loads((out / "report.json").read_text())["datasets"]["set"]
+    key = ds["primary"]
+    by_name = {r["name"]: r for r in ds["images"]}
+    assert by_name["0001"]["passthrough"][key] == "max_coverage"
+    assert by_name["0000"]["passthrough"][key] is None  # the ordinary frame was inpainted
+    assert ds["passthrough"][key] == {"max_coverage": 1}
+    # passed through: scored exactly like doing nothing
+    assert by_name["0001"]["inpainting"][key] == by_name["0001"]["inpainting"]["nothing"]
+    assert by_name["0000"]["inpainting"][key]["psnr_region"] > by_name["0000"]["inpainting"]["nothing"]["psnr_region"]
+    # the inpaint time is the median over frames that were inpainted (just the one)
+    assert ds["runtime_ms"][key]["inpaint"] > 0.0
+    md = (out / "report.md").read_text()
+    runtime = md[md.index("### Runtime"):]
+    row = next(line for line in runtime.splitlines() if line.startswith(f"| {key} |"))
+    assert row.endswith("| 0 | 1 |"), row  # empty-mask and over-max_coverage counts

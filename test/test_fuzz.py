@@ -45,6 +45,23 @@ def encoded_images(draw) -> tuple[str, np.ndarray, int, int]:
     return enc, arr, pad, big
 
 
+def message_fields_valid(enc: str, h: int, w: int, step: int, nbytes: int) -> bool:
+    """Whether an image message with these fields is decodable, per the documented rules
+    (:func:`glare_inpaint_ros.encodings.decode`): a known encoding, a non-empty size, a ``step``
+    holding a row, and exactly ``step * height`` bytes. Written from the documentation, not the
+    code: a refusal of valid fields (or an acceptance of invalid ones) fails the tests."""
+    if enc not in ENCODINGS or h <= 0 or w <= 0:
+        return False
+    dtype, ch = ENCODINGS[enc]
+    return step >= w * ch * np.dtype(dtype).itemsize and nbytes == step * h
+
+
+def fits_encoding(arr: np.ndarray, enc: str) -> bool:
+    """Whether ``arr`` can be sent as ``enc`` (its dtype and channel count)."""
+    dtype, ch = ENCODINGS[enc]
+    return arr.dtype == dtype and (1 if arr.ndim == 2 else arr.shape[2]) == ch
+
+
 def to_buffer(arr: np.ndarray, pad: int, big: int) -> tuple[int, bytes]:
     """(step, data) of ``arr`` with ``pad`` garbage bytes after each row, in the given byte order."""
     h = arr.shape[0]
@@ -75,17 +92,22 @@ def test_decode_round_trips_any_padding_and_byte_order(case):
 @given(
     enc=st.one_of(st.sampled_from(sorted(ENCODINGS)), st.sampled_from(["32FC1", "yuv422", "bayer_rggb8", "", "BGR8"]), st.text(max_size=8)),
     h=st.integers(-3, 12), w=st.integers(-3, 12), step=st.integers(-5, 60),
-    nbytes=st.integers(0, 400), big=st.integers(0, 1),
+    nbytes=st.one_of(st.integers(0, 400), st.none()), big=st.integers(0, 1),
 )
 def test_decode_arbitrary_fields_only_raises_image_format_error(enc, h, w, step, nbytes, big):
-    data = bytes(range(256)) * 2
+    data = bytes(range(256)) * 3
+    if nbytes is None:  # the size the fields call for: many examples are then valid
+        nbytes = max(step * h, 0)
+    valid = message_fields_valid(enc, h, w, step, min(nbytes, len(data)))
     try:
         out = decode(enc, h, w, step, data[:nbytes], big)
     except ImageFormatError:
+        event("refused")
+        assert not valid, "valid fields refused"
         return
-    dtype, ch = ENCODINGS[enc]
-    assert out.shape[:2] == (h, w) and out.dtype == dtype
-    assert step >= w * ch * dtype.itemsize and nbytes == step * h
+    event("accepted")
+    assert valid, "invalid fields accepted"
+    assert out.shape[:2] == (h, w) and out.dtype == ENCODINGS[enc][0]
 
 
 @FAST
@@ -141,23 +163,32 @@ def test_padded_big_endian_message_decodes(case):
 @FAST
 @given(
     enc=st.one_of(st.sampled_from(sorted(ENCODINGS)), st.just("32FC1"), st.text(max_size=6)),
-    h=st.integers(0, 12), w=st.integers(0, 12), step=st.integers(0, 60), nbytes=st.integers(0, 300),
+    h=st.integers(0, 12), w=st.integers(0, 12), step=st.integers(0, 60),
+    nbytes=st.one_of(st.integers(0, 300), st.none()),
     image_shape=st.one_of(st.none(), st.tuples(sizes, sizes)),
 )
 def test_arbitrary_messages_only_raise_image_format_error(enc, h, w, step, nbytes, image_shape):
+    if nbytes is None:  # the size the fields call for: many examples are then valid
+        nbytes = step * h
     msg = Image(height=h, width=w, encoding=enc, step=step)
     msg.data = bytes(nbytes)
+    valid = message_fields_valid(enc, h, w, step, nbytes)
+    event("valid" if valid else "invalid")
     for fn in (image_to_array, image_to_bgr):
         try:
-            fn(msg)
+            out = fn(msg)
         except ImageFormatError:
-            pass
+            assert not valid, f"{fn.__name__} refused a valid message"
+        else:
+            assert valid and out.shape[:2] == (h, w), f"{fn.__name__} accepted an invalid message"
+    mask_valid = valid and enc in ("mono8", "8UC1") and (image_shape is None or tuple(image_shape) == (h, w))
     try:
         mask = mask_to_array(msg, image_shape)
     except ImageFormatError:
+        assert not mask_valid, "valid mask refused"
         return
-    assert enc in ("mono8", "8UC1") and mask.dtype == np.uint8 and mask.shape == (h, w)
-    assert image_shape is None or mask.shape == tuple(image_shape)
+    assert mask_valid, "invalid mask accepted"
+    assert mask.dtype == np.uint8 and mask.shape == (h, w)
 
 
 @needs_ros
@@ -168,7 +199,9 @@ def test_array_to_image_refuses_misfits_with_image_format_error(arr, enc):
     try:
         msg = array_to_image(arr, enc, Header())
     except ImageFormatError:
+        assert not fits_encoding(arr, enc), "an array that fits the encoding was refused"
         return
+    assert fits_encoding(arr, enc)
     np.testing.assert_array_equal(image_to_array(msg), arr.reshape(image_to_array(msg).shape))
 
 
@@ -197,6 +230,7 @@ def test_truncated_compressed_image_is_refused_or_decoded(case, codec, cut):
     try:
         out, out_enc = decode_compressed(fmt, bytes(data)[: max(0, len(data) - cut)])
     except ImageFormatError:
+        assert cut > 0, "a complete encoded image was refused"
         return
     assert out.shape[:2] == arr.shape[:2]
 
@@ -227,7 +261,7 @@ def test_mask_refiner_accepts_or_refuses_cleanly(mask, params):
     assert set(np.unique(r.mask)) <= {0, 255}
     assert r.coverage == pytest.approx(np.count_nonzero(r.mask) / r.mask.size)
     assert r.flooded == (r.coverage > params["max_coverage"])
-    if params["min_area"] <= 1 and params["dilation.iterations"] >= 0:
+    if params["min_area"] <= 1:
         raw = (mask.reshape(mask.shape[:2]) != 0)
         assert (r.mask[raw] == 255).all()  # nothing removed: only filled / grown
 
@@ -252,15 +286,21 @@ def test_inpainters_accept_or_refuse_cleanly_and_never_touch_unmasked_pixels(dat
     image, mask = data
     inp = INPAINTERS.get(backend)(roi=roi, roi_margin=margin)
     image_before, mask_before = image.copy(), mask.copy()
+    supported = INPAINTERS.get(backend).SUPPORTED_DTYPES
+    valid_image = (image.dtype in supported and image.ndim in (2, 3) and image.size > 0
+                   and (image.ndim == 2 or image.shape[2] in (1, 3, 4)))
+    valid_mask = mask.dtype in (np.uint8, np.bool_) and mask.shape[:2] == image.shape[:2]
     try:
         out = inp.inpaint(image, mask)
     except DOCUMENTED as exc:
         event(f"refused: {type(exc).__name__}")
+        assert not (valid_image and valid_mask), "a valid image and mask were refused"
         return
     finally:
         np.testing.assert_array_equal(image, image_before)  # inputs never modified
         np.testing.assert_array_equal(mask, mask_before)
     event("accepted")
+    assert valid_image and valid_mask, "an invalid image or mask was accepted"
     assert out.shape == image.shape and out.dtype == image.dtype
     outside = mask.reshape(mask.shape[:2]) == 0
     np.testing.assert_array_equal(out[outside], image[outside])

@@ -56,6 +56,31 @@ def blob_mask(h: int = H, w: int = W, seed: int = 0, n: int = 4) -> np.ndarray:
     return m
 
 
+def glare_inset(name: str) -> int:
+    """Width of the ring inside the mask edge where backend ``name`` blends its output with the
+    input by design (the learned backends' ``feather``, px); 0 for the others."""
+    return int(make(name).params.get("feather", 0))
+
+
+def paint_glare(img: np.ndarray, mask: np.ndarray, inset: int = 0) -> np.ndarray:
+    """A copy of ``img`` with saturated white glare painted under ``mask`` (colour channels only;
+    a BGRA alpha is kept). The true pixels are thus hidden: an inpainter that returned its input
+    would leave the glare, which the tests compare against the clean ``img``.
+
+    ``inset``: paint only pixels at least this far (px) from the unmasked region, as the pipeline's
+    dilated masks leave a ring of clean pixels around the glare (see :func:`glare_inset`)."""
+    out = img.copy()
+    peak = np.iinfo(img.dtype).max
+    sel = mask.reshape(mask.shape[:2]) > 0
+    if inset > 0:
+        sel = cv2.distanceTransform(sel.astype(np.uint8), cv2.DIST_L2, 3) >= inset
+    if out.ndim == 3 and out.shape[2] == 4:
+        out[..., :3][sel] = peak
+    else:
+        out[sel] = peak
+    return out
+
+
 def layouts(name: str) -> list[tuple[str, np.ndarray]]:
     """(label, image) for every layout the core accepts, for backend ``name``'s dtypes."""
     out = []
@@ -75,7 +100,8 @@ def layouts(name: str) -> list[tuple[str, np.ndarray]]:
 @pytest.mark.parametrize("name", BACKENDS)
 def test_layouts_shape_dtype_outside_identical(name: str, roi: bool) -> None:
     mask = blob_mask()
-    for label, img in layouts(name):
+    for label, clean in layouts(name):
+        img = paint_glare(clean, mask, glare_inset(name))
         before = img.copy()
         out = make(name, roi=roi).inpaint(img, mask)
         assert out.shape == img.shape and out.dtype == img.dtype, label
@@ -85,9 +111,10 @@ def test_layouts_shape_dtype_outside_identical(name: str, roi: bool) -> None:
         assert np.array_equal(out[outside], img[outside]), f"{label}: pixels outside the mask changed"
         if img.ndim == 3 and img.shape[2] == 4:
             assert np.array_equal(out[:, :, 3], img[:, :, 3]), f"{label}: alpha must be copied"
-        # The fill follows the smooth ramps (every channel, so no channel was swapped or lost).
+        # The glare is gone and the fill follows the smooth ramps (every channel, so no channel
+        # was swapped or lost).
         peak = 65535.0 if img.dtype == np.uint16 else 255.0
-        err = np.abs(out.astype(np.float64) - img)[mask > 0] / peak
+        err = np.abs(out.astype(np.float64) - clean)[mask > 0] / peak
         assert err.mean() < 0.03, f"{label}: mean error {err.mean():.3f} of full range"
 
 
@@ -98,7 +125,7 @@ def test_channel_order_preserved(name: str) -> None:
     img[:, :25] = (30, 140, 200)
     mask = np.zeros((40, 50), np.uint8)
     cv2.circle(mask, (38, 20), 6, 255, -1)  # inside the right half only
-    out = make(name).inpaint(img, mask)
+    out = make(name).inpaint(paint_glare(img, mask, glare_inset(name)), mask)
     filled = out[mask > 0].astype(int)
     assert np.abs(filled - (10, 120, 240)).max() <= 12
 
@@ -110,7 +137,7 @@ def test_gradient_hole_filled_close_to_truth(name: str) -> None:
     img = smooth_image(96, 128)
     mask = np.zeros((96, 128), np.uint8)
     cv2.circle(mask, (30, 24), 10, 255, -1)
-    out = make(name).inpaint(img, mask)
+    out = make(name).inpaint(paint_glare(img, mask, glare_inset(name)), mask)
     sel = mask > 0
     err = np.abs(out.astype(float) - img)[sel]
     flat = np.abs(img[~sel].mean(axis=0) - img[sel].astype(float))  # mean colour of known pixels
@@ -131,11 +158,13 @@ def test_zero_mask_returns_copy(name: str) -> None:
 @pytest.mark.parametrize("name", BACKENDS)
 def test_readonly_noncontiguous_bool_mask_and_border(name: str) -> None:
     big = smooth_image(2 * H, 2 * W)
-    view = big[::2, 1::2]  # non-contiguous view, 72 x 96
-    view.flags.writeable = False
+    clean = big[::2, 1::2].copy()
     mask = blob_mask()
     mask[:, :3] = 255  # touches the left border along its whole height
     mask[-2:, :] = 255  # and the bottom one
+    big[::2, 1::2] = paint_glare(clean, mask, glare_inset(name))
+    view = big[::2, 1::2]  # non-contiguous view, 72 x 96
+    view.flags.writeable = False
     ro_mask = mask.copy()
     ro_mask.flags.writeable = False
     inp = make(name)
@@ -146,7 +175,7 @@ def test_readonly_noncontiguous_bool_mask_and_border(name: str) -> None:
     assert np.array_equal(inp.inpaint(view, (mask > 0).astype(np.uint8)), ref), "any non-zero is glare"
     assert np.array_equal(inp.inpaint(view, mask[:, :, None]), ref), "HxWx1 mask"
     assert np.array_equal(big[::2, 1::2], view)
-    err = np.abs(out.astype(float) - view)[mask > 0]
+    err = np.abs(out.astype(float) - clean)[mask > 0]
     assert err.mean() < 8.0
 
 
@@ -158,7 +187,7 @@ def test_roi_false_fills_whole_frame_box(name: str) -> None:
     assert sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in inp_roi.boxes(mask)) < H * W
     img = smooth_image()
     for inp in (inp_full, inp_roi):
-        out = inp.inpaint(img, mask)
+        out = inp.inpaint(paint_glare(img, mask, glare_inset(name)), mask)
         assert np.abs(out.astype(float) - img)[mask > 0].mean() < 8.0
 
 
@@ -258,13 +287,17 @@ def test_opencv_uint16_colour_matches_mono_and_8bit() -> None:
     img8 = cv2.resize(np.random.default_rng(3).integers(0, 256, (12, 16, 3), np.uint8), (W, H))
     img16 = img8.astype(np.uint16) * 257
     mask = blob_mask()
+    glare8, glare16 = paint_glare(img8, mask), paint_glare(img16, mask)
     for name in ("telea", "ns"):
-        out16 = make(name).inpaint(img16, mask)
+        out16 = make(name).inpaint(glare16, mask)
         for c in range(3):
-            assert np.array_equal(out16[:, :, c], make(name).inpaint(np.ascontiguousarray(img16[:, :, c]), mask))
-        out8 = make(name).inpaint(img8, mask).astype(float)
+            assert np.array_equal(out16[:, :, c], make(name).inpaint(np.ascontiguousarray(glare16[:, :, c]), mask))
+        out8 = make(name).inpaint(glare8, mask).astype(float)
         diff = np.abs(out16 / 257.0 - out8)[mask > 0]
         assert diff.mean() < 2.0 and diff.max() < 8, (diff.mean(), diff.max())
+        # and both fills are the scene's colours, not the glare painted into the hole
+        assert np.abs(out8 - img8)[mask > 0].mean() < 20.0
+        assert np.abs(out16 / 257.0 - img8)[mask > 0].mean() < 20.0
 
 
 def test_fast_uint16_keeps_precision() -> None:
@@ -273,21 +306,82 @@ def test_fast_uint16_keeps_precision() -> None:
     img = (xx * 2 + yy).astype(np.uint16)
     mask = np.zeros((H, W), np.uint8)
     cv2.circle(mask, (40, 30), 6, 255, -1)
-    out = make("fast").inpaint(img, mask)
+    out = make("fast").inpaint(paint_glare(img, mask), mask)
     assert np.abs(out.astype(float) - img)[mask > 0].mean() < 3.0
 
 
-def test_fast_levels_and_gain_params() -> None:
+def test_fast_levels_param() -> None:
     img = smooth_image(96, 128)
     mask = np.zeros((96, 128), np.uint8)
     mask[20:76, 30:100] = 255  # 56 px tall hole: 1 level cannot cover it -> global-mean fallback
+    glare = paint_glare(img, mask)
     errs = {}
     for levels in (0, 1, 3):
-        out = make("fast", levels=levels, roi=False).inpaint(img, mask)
+        out = make("fast", levels=levels, roi=False).inpaint(glare, mask)
         errs[levels] = np.abs(out.astype(float) - img)[mask > 0].mean()
-    assert errs[0] < errs[1]  # auto depth beats a too-shallow pyramid
-    smooth = make("fast", gain=1.0).inpaint(img, mask)
-    assert np.array_equal(smooth[mask == 0], img[mask == 0])
+    # auto depth beats 3 levels (still short of covering the hole), which beats a single level
+    assert errs[0] < errs[3] < errs[1], errs
+
+
+def test_fast_gain_param_sharpens_near_the_hole_edge() -> None:
+    """A band-shaped hole across a vertical step edge: the higher the gain, the more each level
+    trusts its own local mean, so the step is carried into the hole instead of being smoothed over."""
+    step = np.dstack([np.where(np.mgrid[0:96, 0:128][1] < 64, 60, 200).astype(np.uint8)] * 3)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[40:56, 20:108] = 255
+    glare = paint_glare(step, mask)
+    errs = []
+    for gain in (1.0, 4.0, 16.0, 64.0):
+        out = make("fast", gain=gain).inpaint(glare, mask)
+        assert np.array_equal(out[mask == 0], glare[mask == 0])
+        errs.append(np.abs(out.astype(float) - step)[mask > 0].mean())
+    assert all(a > b for a, b in zip(errs, errs[1:])), errs
+    assert errs[-1] < 0.25 * errs[0], errs
+
+
+def _ring(shape: tuple[int, int], box: tuple[int, int, int, int], d0: int, d1: int) -> np.ndarray:
+    """Pixels at Chebyshev distance ``d0..d1`` px outside ``box`` (x, y, w, h)."""
+    x, y, w, h = box
+    sel = np.zeros(shape, bool)
+    sel[max(y - d1, 0):y + h + d1, max(x - d1, 0):x + w + d1] = True
+    sel[max(y - d0 + 1, 0):y + h + d0 - 1, max(x - d0 + 1, 0):x + w + d0 - 1] = False
+    return sel
+
+
+@pytest.mark.parametrize("name", ["fast", "telea", "ns"])
+def test_roi_margin_is_the_context_the_fill_sees(name: str) -> None:
+    """With ``roi`` the fill sees the component's box plus ``roi_margin`` px: pixels just beyond
+    the margin cannot change it, pixels within it do."""
+    img = smooth_image(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    cv2.circle(mask, (64, 48), 8, 255, -1)
+    box = cv2.boundingRect(mask)
+    hole = mask > 0
+    for margin in (0, 4, 16):
+        inp = make(name, roi_margin=margin)
+        base = inp.inpaint(img, mask)[hole]
+        beyond = img.copy()
+        beyond[_ring(mask.shape, box, margin + 1, margin + 4)] = 0
+        assert np.array_equal(inp.inpaint(beyond, mask)[hole], base), margin
+        if margin:
+            within = img.copy()
+            within[_ring(mask.shape, box, 1, margin)] = 0
+            assert not np.array_equal(inp.inpaint(within, mask)[hole], base), margin
+
+
+@pytest.mark.parametrize("name", ["telea", "ns"])
+def test_opencv_radius_is_the_neighbourhood_of_a_filled_pixel(name: str) -> None:
+    """A one-pixel hole: known pixels 3 px away change its fill with radius 6, not with radius 1."""
+    img = smooth_image(96, 128)
+    mask = np.zeros((96, 128), np.uint8)
+    mask[48, 64] = 255
+    far = img.copy()
+    for dy, dx in ((0, 3), (0, -3), (3, 0), (-3, 0)):
+        far[48 + dy, 64 + dx] = 0
+    for radius, changes in ((1.0, False), (6.0, True)):
+        inp = make(name, radius=radius)
+        filled = inp.inpaint(far, mask)[48, 64], inp.inpaint(img, mask)[48, 64]
+        assert (not np.array_equal(*filled)) == changes, (radius, filled)
 
 
 def test_push_pull_no_known_pixel_returns_input() -> None:
@@ -311,12 +405,14 @@ class _ColourOnly(Inpainter):
 def test_mono_image_adapted_for_colour_only_backend() -> None:
     inp = _ColourOnly()
     inp.seen = []
-    img, mask = smooth_image(channels=1), blob_mask()
+    clean, mask = smooth_image(channels=1), blob_mask()
+    img = paint_glare(clean, mask)
     out = inp.inpaint(img, mask)
     assert inp.seen and all(len(s) == 3 and s[2] == 3 for s in inp.seen)
     ref = make("telea").inpaint(img, mask)  # Telea on mono directly
     assert out.shape == img.shape and np.array_equal(out[mask == 0], img[mask == 0])
     assert np.abs(out.astype(int) - ref).max() <= 1
+    assert np.abs(out.astype(float) - clean)[mask > 0].mean() < 8.0  # the glare was filled
 
 
 # --------------------------------------------------------------------------- ROI boxes
@@ -413,10 +509,26 @@ def test_component_boxes_cover_every_mask_pixel() -> None:
             assert np.all(cover[gy0:gy1, gx0:gx1] == 1)
 
 
-def test_warmup_runs() -> None:
-    for name in BACKENDS:
-        make(name).warmup()
-        make(name).warmup((32, 40))
+@pytest.mark.parametrize("name", BACKENDS)
+def test_warmup_runs_the_backend_on_the_given_shape_and_leaves_results_alone(name: str) -> None:
+    calls: list[tuple[tuple[int, ...], list]] = []
+    cls = INPAINTERS.get(name)
+
+    class Spy(cls):  # the real backend, recording what reaches its fill
+        def inpaint_rois(self, image, mask, boxes, out):
+            calls.append((image.shape, list(boxes)))
+            super().inpaint_rois(image, mask, boxes, out)
+
+    img, mask = smooth_image(), blob_mask()
+    fresh = make(name).inpaint(img, mask)
+    warmed = Spy()
+    for shape in ((64, 64, 3), (32, 40)):
+        calls.clear()
+        warmed.warmup(shape)
+        assert calls and all(s == shape and boxes for s, boxes in calls), (shape, calls)
+    warmed.warmup()  # the default shape
+    assert calls[-1][0] == (64, 64, 3)
+    assert np.array_equal(warmed.inpaint(img, mask), fresh)  # no state left behind
 
 
 def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
@@ -434,3 +546,21 @@ def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
         grow_boxes(rects, -1, m.shape)
     with pytest.raises(ValueError, match="HxW"):
         component_rects(np.zeros((4, 4, 3), np.uint8))
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_pipeline_with_each_backend_removes_a_saturated_disc(name: str) -> None:
+    """End to end with the default detector and dilation: the glare under the detected disc is
+    gone for every backend, including those that blend the input back in near the mask edge (the
+    learned ones' ``feather``: the 3 px dilation ring keeps the glare out of that blend)."""
+    from glare_inpaint_ros.core.pipeline import GlareRemover
+
+    clean = smooth_image(96, 128)
+    disc = np.zeros((96, 128), np.uint8)
+    cv2.circle(disc, (60, 44), 9, 255, -1)
+    frame = paint_glare(clean, disc)
+    res = GlareRemover({"inpainting.backend": name}).process(frame)
+    assert res.passthrough is None and (res.mask[disc > 0] == 255).all()
+    inside = res.image[disc > 0].astype(float)
+    assert not (inside == 255).all(axis=1).any()
+    assert np.abs(inside - clean[disc > 0]).mean() < 12.0

@@ -352,3 +352,23 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     assert np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255  # uint8 rounding
     fast = INPAINTERS.get("fast")().inpaint(img, mask)[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole] / 255.0
     assert np.abs(fast - want).mean() > 5.0 / 255  # the correction is large next to that tolerance
+
+
+def test_torch_device_and_half_params(caplog: pytest.LogCaptureFixture) -> None:
+    """device: where the model runs (CUDA refused with the parameter's name when absent);
+    half: float16 on CUDA, on CPU ignored with a warning (the float32 result, bit for bit)."""
+    from glare_inpaint_ros.eval.synth import make_sample
+
+    img, gt_mask, _ = make_sample(2, 0, (160, 120))
+    mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))
+    ref = INPAINTERS.get("torch")(model_spec=str(SHIPPED_SPEC))
+    assert ref.device.type == "cpu" and not ref.half
+    with caplog.at_level(logging.WARNING):
+        half = INPAINTERS.get("torch")(model_spec=str(SHIPPED_SPEC), half=True)
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the CPU-only half=true warning and the missing-CUDA refusal do not apply")
+    assert not half.half and "half=true needs CUDA" in caplog.text
+    np.testing.assert_array_equal(half.inpaint(img, mask), ref.inpaint(img, mask))
+    with pytest.raises(ValueError, match="device"):
+        INPAINTERS.get("torch")(model_spec=str(SHIPPED_SPEC), device="cuda")
+

@@ -189,6 +189,62 @@ def test_three_nodes_on_one_executor_chain(ctx):
         h.close()
 
 
+def padded_clean_frame(encoding: str = "rgb8", pad: int = 5) -> Image:
+    """The glare-free scene as an ``encoding`` message whose rows carry ``pad`` bytes of padding
+    (``step > width * 3``): re-encoding the pixels, even losslessly, would change its bytes."""
+    arr = as_encoding(make_scene()[0], encoding)
+    rows = arr.reshape(arr.shape[0], -1)
+    padded = np.concatenate([rows, np.full((rows.shape[0], pad), 0x5A, np.uint8)], axis=1)
+    msg = Image(height=arr.shape[0], width=arr.shape[1], encoding=encoding, step=padded.shape[1], is_bigendian=0)
+    msg.data = padded.tobytes()
+    msg.header = new_header("cam_clean")
+    return msg
+
+
+def assert_unchanged(out: Image, sent: Image) -> None:
+    """``out`` is ``sent`` as it was published: same header, layout and bytes."""
+    assert out.header == sent.header
+    assert (out.encoding, out.height, out.width, out.step, out.is_bigendian) == (
+        sent.encoding, sent.height, sent.width, sent.step, sent.is_bigendian)
+    assert bytes(out.data) == bytes(sent.data)
+
+
+def test_three_node_chain_publishes_a_glare_free_frame_unchanged(ctx):
+    """The most common camera frame: no glare. The detector's mask is empty, and the inpainting
+    node must still publish the frame on image_deglared, as it came in."""
+    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), InpaintingNode(context=ctx)]
+    inpainting = nodes[2]
+    h = Harness(ctx, nodes)
+    try:
+        got, masks = h.collect("image_deglared"), h.collect("glare/mask")
+        pub = h.publisher("image")
+        h.wait_connected(pub, n_subs=2)
+        sent = publish_until(pub, padded_clean_frame, got)
+        assert_unchanged(result_for(got, sent), sent)
+        assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in masks), 2.0)
+        assert not image_to_array(result_for(masks, sent)).any()  # the empty-mask path was taken
+        # published as a match of image and mask, not after the mask timeout
+        assert inpainting.stats.total_passthrough["mask_timeout"] == 0
+    finally:
+        h.close()
+
+
+def test_fused_node_publishes_a_glare_free_frame_unchanged(ctx):
+    node = GlareRemoverNode(context=ctx)
+    h = Harness(ctx, [node])
+    try:
+        got, pub = h.io()
+        masks = h.collect("glare/mask")
+        assert wait_for(lambda: node.pub_mask.get_subscription_count() == 1)
+        sent = publish_until(pub, padded_clean_frame, got)
+        assert_unchanged(result_for(got, sent), sent)
+        assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in masks), 2.0)
+        assert not image_to_array(result_for(masks, sent)).any()
+        assert node.stats.total_passthrough.total() == 0  # not an error / deadline pass-through
+    finally:
+        h.close()
+
+
 def test_runtime_parameter_changes_and_refusals(ctx):
     node = GlareRemoverNode(context=ctx)
     h = Harness(ctx, [node])
@@ -412,3 +468,39 @@ def test_deadline_passes_frames_through_and_counts(ctx):
         check_deglared(image_to_array(result_for(got, sent)), "bgr8")
     finally:
         h.close()
+
+
+@pytest.mark.parametrize("depth", [1, 4])
+def test_subscription_depth_is_the_input_queue(ctx, depth):
+    """While the node is not spinning (busy), a burst of 8 frames is queued in its subscription's
+    keep-last history: it then processes exactly the newest ``qos.subscription.depth`` of them."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("qos.subscription.depth", value=depth)])
+    tester = rclpy.create_node(f"depth_tester_{depth}", context=ctx)
+    executor = SingleThreadedExecutor(context=ctx)
+    for n in (node, tester):
+        executor.add_node(n)
+    got: list[Image] = []
+    tester.create_subscription(Image, "image_deglared", got.append, 50)
+    pub = tester.create_publisher(Image, "image", 50)
+    try:
+        end = time.monotonic() + 10.0
+        while time.monotonic() < end and not (pub.get_subscription_count() and node.pub_image.get_subscription_count()):
+            executor.spin_once(timeout_sec=0.05)
+        assert pub.get_subscription_count() and node.pub_image.get_subscription_count(), "discovery timed out"
+        frame = make_scene(32, 48)[1]
+        burst = [array_to_image(frame, "bgr8", new_header()) for _ in range(8)]
+        for m in burst:
+            pub.publish(m)
+        time.sleep(0.5)  # delivered into the node's reader history, nobody takes them yet
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end and len(got) < depth:
+            executor.spin_once(timeout_sec=0.05)
+        for _ in range(20):  # anything else queued would come now
+            executor.spin_once(timeout_sec=0.02)
+        assert [m.header.stamp for m in got] == [m.header.stamp for m in burst[-depth:]]
+    finally:
+        executor.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        tester.destroy_node()

@@ -12,7 +12,10 @@ rclpy = pytest.importorskip("rclpy")
 
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
-from test_ros_nodes import Harness, as_encoding, check_deglared, make_scene, new_header, publish_until, result_for  # noqa: E402
+from test_ros_nodes import (  # noqa: E402
+    Harness, as_encoding, assert_unchanged, check_deglared, make_scene, new_header, padded_clean_frame, publish_until,
+    result_for,
+)
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -64,6 +67,9 @@ def test_end_to_end_across_processes(ctx, modules):
         out = result_for(got, sent)
         assert out.header == sent.header and out.encoding == "rgb8"
         check_deglared(image_to_array(out), "rgb8")
+        # a glare-free frame (empty mask) comes out as it went in
+        clean = publish_until(pub, padded_clean_frame, got, timeout=10.0, period=0.5)
+        assert_unchanged(result_for(got, clean), clean)
     finally:
         h.close()
         results = stop(procs)

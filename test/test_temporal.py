@@ -216,23 +216,48 @@ def test_bad_input_is_rejected() -> None:
 
 def test_pipeline_integration_defaults_and_reset() -> None:
     assert "temporal.mask.window_s" in SCHEMA and "temporal.fill.max_age_s" in SCHEMA and "temporal.max_gap_s" in SCHEMA
-    frames, _, _ = _sliding_sequence(4, 3)
+    frames, cleans, _ = _sliding_sequence(4, 3)
+    fast = INPAINTERS.get("fast")()
+    # Independent expectation of the default chain on these frames: the detector finds exactly the
+    # saturated square (the texture stays far below its threshold), the refiner dilates it with the
+    # default 7 px ellipse, and the frame is the fast backend's fill of that mask.
+    square = np.zeros(frames[0].shape[:2], np.uint8)
+    square[50:74, 60:84] = 255
+    expected_mask = cv2.dilate(square, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+
+    # Off by default: per-frame, whatever stream came before (stamps are ignored).
     plain = GlareRemover()
-    res = plain.process(frames[0], stamp=0.0)
-    assert "temporal_mask" not in res.timings_ms  # off by default: per-frame behaviour
-    np.testing.assert_array_equal(res.image, GlareRemover().process(frames[0]).image)
+    for i in (1, 2, 3):
+        plain.process(frames[i], stamp=i / 30.0)
+    res = plain.process(frames[0], stamp=4 / 30.0)
+    assert "temporal_mask" not in res.timings_ms and "temporal_fill" not in res.timings_ms
+    np.testing.assert_array_equal(res.mask_raw, square)
+    np.testing.assert_array_equal(res.mask, expected_mask)
+    np.testing.assert_array_equal(res.image, fast.inpaint(frames[0], expected_mask))
+
     g = GlareRemover({"temporal": {"mask": {"enabled": True}, "fill": {"enabled": True}}})
     outs = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)]
     assert {"temporal_mask", "temporal_fill"} <= set(outs[-1].timings_ms)
     for f, r in zip(frames, outs):
         sel = r.mask == 0
         np.testing.assert_array_equal(r.image[sel], f[sel])
+    # By now the temporal fill reuses background seen in earlier frames: not the spatial fill.
+    assert not np.array_equal(outs[-1].image, fast.inpaint(frames[3], outs[-1].mask))
+    # reset() alone restarts the state: the stream's clock continues (no gap, no jump back) and
+    # the frame is the one just seen, yet nothing of the history is used.
     g.reset()
-    first = g.process(frames[0], stamp=100.0)
-    np.testing.assert_array_equal(first.image, plain.process(frames[0]).image)  # restarted: per-frame
-    # The split-node entry points: a stamped inpaint uses the temporal fill, an unstamped one does not.
+    first = g.process(frames[3], stamp=4 / 30.0)
+    np.testing.assert_array_equal(first.mask, expected_mask)
+    np.testing.assert_array_equal(first.image, fast.inpaint(frames[3], expected_mask))
+    # ... and the mask hysteresis forgot the square: a glare-free frame right after a reset has an
+    # empty mask (without the reset it would stay masked for temporal.mask.exit_s) and is unchanged.
+    g.reset()
+    clean = g.process(cleans[3], stamp=5 / 30.0)
+    assert not clean.mask.any() and clean.passthrough == "empty_mask"
+    np.testing.assert_array_equal(clean.image, cleans[3])
+    # The split-node entry point: an unstamped inpaint is the spatial backend alone.
     mask = outs[-1].mask
-    np.testing.assert_array_equal(g.inpaint(frames[1], mask), plain.inpaint(frames[1], mask))
+    np.testing.assert_array_equal(g.inpaint(frames[1], mask), fast.inpaint(frames[1], mask))
     g.update({"temporal.fill.enabled": False})
     assert g.temporal.fill is None and g.temporal.mask is not None
 

@@ -244,7 +244,10 @@ def evaluate_dataset(
             combo.remover.reset()
             result = combo.remover.process(image)
             for stage in STAGES:
-                times[combo.key][stage].append(result.timings_ms[stage])
+                # a frame passed through for max_coverage ran no inpaint stage: the stage's
+                # median is over the frames that ran it (NaN, shown as "-", when none did)
+                if stage in result.timings_ms:
+                    times[combo.key][stage].append(result.timings_ms[stage])
             record["total_ms"][combo.key] = result.timings_ms["total"]
             record["passthrough"][combo.key] = result.passthrough
             if result.passthrough:
