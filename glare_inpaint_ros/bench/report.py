@@ -160,14 +160,14 @@ def format_table(results: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"{title}: reliable QoS, FastDDS profile, node opencv_threads {ros.get('cv_threads') if ros.get('cv_threads') is not None else 'default (1)'}; "
                      "latency = receive - header.stamp, ms; CPU % of one core per process")
-        head = (f"{'pipeline':9s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} {'p50':>7s} {'p95':>7s} "
+        head = (f"{'pipeline':14s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} {'p50':>7s} {'p95':>7s} "
                 f"{'p99':>7s}  cpu")
         lines += [head, "-" * len(head)]
         for name, res in ros["pipelines"].items():
             for ph in res["phases"]:
                 lat = ph["latency"]
                 cpu = " ".join(f"{k}={v:.0f}%" for k, v in ph.get("cpu_percent", {}).items())
-                lines.append(f"{name:9s} {ph['name']:24s} {ph['fps']:6.1f} {ph['sent']:6d} {ph['lost']:5d} "
+                lines.append(f"{name:14s} {ph['name']:24s} {ph['fps']:6.1f} {ph['sent']:6d} {ph['lost']:5d} "
                              f"{lat['p50_ms']:7.1f} {lat['p95_ms']:7.1f} {lat['p99_ms']:7.1f}  {cpu}")
                 for sample in ph.get("rss", []):
                     lines.append(f"{'':9s}   RSS after {sample['outputs']:5d} outputs: "

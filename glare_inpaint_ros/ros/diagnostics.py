@@ -77,9 +77,10 @@ class NodeStats:
         self._cov_sum += float(fraction)
         self._cov_n += 1
 
-    def event(self, name: str) -> None:
+    def event(self, name: str, n: int = 1) -> None:
         """Count a stream event that is neither a drop nor a pass-through (e.g. ``temporal.reset_gap``)."""
-        self.total_events[name] += 1
+        if n > 0:
+            self.total_events[name] += n
 
     def temporal_reuse(self, fraction: float) -> None:
         """Record the fraction 0..1 of one frame's mask filled from background seen earlier (NaN: skip)."""
@@ -146,6 +147,81 @@ class NodeStats:
             level, message = DiagnosticStatus.OK, "ok" if inputs else "no input"
         values = [KeyValue(key=k, value=_fmt(v)) for k, v in s.items()]
         return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id, values=values)
+
+
+class StampGapMonitor:
+    """Frames missing from an input stream, told by gaps in the header stamps against its measured rate.
+
+    The frame interval is the median of the last ``window`` stamp differences; an interval over
+    ``gap_factor`` times it counts ``round(interval / median) - 1`` missing frames. Intervals of
+    zero or less (unstamped frames, a bag loop, out of order) and pauses over ``pause_s`` (a camera
+    restart) are not counted. :meth:`warning` returns, once, a message naming the usual cause
+    between processes (a publisher without the FastDDS profile) and its fix.
+
+    Args:
+        window: stamp differences kept for the median and the missing fraction.
+        gap_factor: an interval above this times the median is a gap.
+        min_intervals: intervals needed before anything is judged.
+        warn_fraction: :meth:`warning` fires when this fraction (0..1) of the window's frames is missing.
+        pause_s: intervals longer than this, s, are pauses, not losses.
+    """
+
+    def __init__(self, window: int = 90, gap_factor: float = 1.5, min_intervals: int = 20,
+                 warn_fraction: float = 0.2, pause_s: float = 2.0) -> None:
+        self._intervals: deque[float] = deque(maxlen=window)
+        self._missing: deque[int] = deque(maxlen=window)
+        self.gap_factor, self.min_intervals = gap_factor, min_intervals
+        self.warn_fraction, self.pause_s = warn_fraction, pause_s
+        self._last: float | None = None
+        self.total_missing = 0
+        self.warned = False
+
+    @property
+    def median_interval_s(self) -> float:
+        """The measured frame interval, s (NaN before ``min_intervals`` intervals)."""
+        if len(self._intervals) < self.min_intervals:
+            return float("nan")
+        return float(sorted(self._intervals)[len(self._intervals) // 2])
+
+    def add(self, stamp_s: float) -> int:
+        """Record one frame's header stamp (s); returns the frames missing right before it."""
+        last, self._last = self._last, stamp_s
+        if last is None or stamp_s <= last or stamp_s - last > self.pause_s:
+            return 0
+        interval = stamp_s - last
+        median = self.median_interval_s
+        self._intervals.append(interval)
+        missing = 0
+        if median == median and median > 0 and interval > self.gap_factor * median:
+            missing = max(1, round(interval / median) - 1)
+        self._missing.append(missing)
+        self.total_missing += missing
+        return missing
+
+    def missing_fraction(self) -> float:
+        """Missing frames / (received + missing) over the window (NaN before it is judged)."""
+        if len(self._missing) < self.min_intervals:
+            return float("nan")
+        lost = sum(self._missing)
+        return lost / (len(self._missing) + lost)
+
+    def warning(self, topic: str, processing_ms: float = float("nan")) -> str | None:
+        """Once, when :meth:`missing_fraction` reaches ``warn_fraction`` while the node keeps up
+        (``processing_ms`` below half the frame interval, or unknown): the message to log."""
+        fraction, interval_ms = self.missing_fraction(), self.median_interval_s * 1e3
+        if self.warned or not fraction >= self.warn_fraction:
+            return None
+        if processing_ms == processing_ms and processing_ms > 0.5 * interval_ms:
+            return None  # this node is the bottleneck: its keep-last queue drops the frames
+        self.warned = True
+        from .env import export_lines
+
+        exports = "; ".join(export_lines())
+        return (f"input {topic!r}: {fraction:.0%} of the frames are missing (header stamps jump over "
+                f"{self.gap_factor:g}x the {interval_ms:.0f} ms frame interval) while this node keeps up. "
+                "Between processes this is usually a publisher (camera driver, detector, bag player) started "
+                "without the FastDDS profile: start it after `eval $(glare-inpaint env)`, i.e. "
+                f"`{exports}`. (Logged once; gaps are counted as events.input_stamp_gap in /diagnostics.)")
 
 
 def _fmt(value: float | int | str) -> str:
