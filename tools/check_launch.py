@@ -1,7 +1,14 @@
 """Load every ``launch/*.launch.py`` with the real ``launch`` / ``launch_ros`` and check its description.
 
-Needs the ROS 2 ``launch`` and ``launch_ros`` Python packages (a ROS 2 install, or their sources
-on ``PYTHONPATH``; they are not pip-installable here). For each file: import it the way
+Requirements. With a ROS 2 install (``source /opt/ros/jazzy/setup.bash``) everything is there. In
+the wheels venv of ``tools/setup.sh``: the ``launch`` and ``launch_ros`` sources on ``PYTHONPATH``
+(they have no wheels; e.g. clones of ros2/launch and ros2/launch_ros, their ``launch`` and
+``launch_ros`` folders), plus the pure-Python packages they import, ``pip install osrf_pycommon
+lark`` (lark parses launch substitutions), and for ``--run`` this package known to ament_index
+(a stub ``share/ament_index/resource_index/packages/glare_inpaint_ros`` marker in a prefix on
+``AMENT_PREFIX_PATH``, which ``colcon build`` writes) so that ``launch_ros`` finds its executables.
+
+For each file: import it the way
 ``ros2 launch`` does, call ``generate_launch_description()``, and list its launch arguments and
 node executables. With ``--run SECONDS`` each file is also launched for real (needs the package
 installed: ``colcon build`` + ``source install/setup.bash``, so that ``ros2 run`` would find the
@@ -87,7 +94,11 @@ def run(path: Path, seconds: float, launch_args: list[str]) -> tuple[set[str], s
             topics.update(name for name, _ in node.get_topic_names_and_types())
         node.destroy_node()
         rclpy.shutdown()
-        await service.shutdown()
+        # shutdown() returns None (not a coroutine) when the service already stopped, e.g. after
+        # every node process died: awaiting that was the TypeError.
+        pending = service.shutdown()
+        if pending is not None:
+            await pending
 
     async def main() -> None:
         await asyncio.gather(service.run_async(), probe())

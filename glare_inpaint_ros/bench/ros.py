@@ -172,7 +172,9 @@ class Pipeline:
 def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], env: dict[str, str],
               work: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
     """Run the probe process through ``phases``; attach CPU use (and RSS at marks) to each result."""
-    cfg = {"namespace": namespace, "in_topic": "image", "out_topic": OUT_TOPICS.get(pipeline.name, "image_deglared"), "reliable": True,
+    out_topic = OUT_TOPICS.get(pipeline.name, "image_deglared")
+    cfg = {"namespace": namespace, "in_topic": "image", "out_topic": out_topic, "reliable": True,
+           "out_type": "geometry_msgs/msg/PoseArray" if out_topic == "detections" else "sensor_msgs/msg/Image",
            "phases": phases, "ready_timeout_s": 90.0}
     cfg_path = work / f"probe_{pipeline.name}.json"
     cfg_path.write_text(json.dumps(cfg), encoding="utf-8")

@@ -42,10 +42,11 @@ def main(args: Sequence[str] | None = None) -> int:
     parser.add_argument("--pipeline", choices=tuple(GLARE_PIPELINES), default="three",
                         help="three: detector, dilation, inpainting nodes (default); fused: the glare_remover node")
     parser.add_argument("--add-node", action="append", default=[], metavar="MODULE:CLASS",
-                        help="also run this rclpy Node class (constructed with no arguments) in the process; repeatable")
+                        help="also run this rclpy Node class (constructed with no arguments) in the process; repeatable or comma-separated")
     opts = parser.parse_args(remove_ros_args(argv)[1:])
     try:
-        extra = [load_node_class(spec) for spec in opts.add_node]
+        specs = [spec for value in opts.add_node for spec in value.replace(",", " ").split()]  # launch: '' or a list
+        extra = [load_node_class(spec) for spec in specs]
     except ValueError as exc:
         parser.exit(2, f"glare_pipeline: {exc}\n")
     if opts.multi_threaded:
