@@ -259,5 +259,6 @@ def test_importing_the_ros_package_applies_the_defaults_and_late_init_is_warned(
     for mode in ("early", "late"):
         out = subprocess.run([sys.executable, "-c", code, mode], env=_clean_env(), capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert "PROFILE=" in out.stdout and out.stdout.split("PROFILE=")[1].strip().endswith("fastdds_profile.xml")
+        profile = next(line[8:] for line in out.stdout.splitlines() if line.startswith("PROFILE="))
+        assert profile.endswith("fastdds_profile.xml")
         assert ("before rclpy.init" in out.stderr) == (mode == "late"), out.stderr
