@@ -56,9 +56,13 @@ class BlobDetector(Node):
         """The image to detect on (here: as received)."""
         return image_to_bgr(msg)
 
+    #: False: publish an empty PoseArray (header only) after :meth:`clean`: the glare removal's own cost.
+    detect_blobs = True
+
     def on_image(self, msg: Image) -> None:
         out = PoseArray(header=msg.header)
-        for x, y in bright_blobs(self.clean(msg)):
+        clean = self.clean(msg)
+        for x, y in bright_blobs(clean) if self.detect_blobs else ():
             pose = Pose()
             pose.position.x, pose.position.y = x, y
             out.poses.append(pose)
@@ -80,11 +84,19 @@ class EmbeddedBlobDetector(BlobDetector):
         return self.glare.process(image_to_bgr(msg), stamp_seconds(msg.header))
 
 
+class EmbeddedGlareOnly(EmbeddedBlobDetector):
+    """:class:`EmbeddedBlobDetector` without the detection: the embedded glare removal's own cost,
+    comparable with the fused node (which publishes the deglared image instead)."""
+
+    detect_blobs = False
+
+
 def main(args: Sequence[str] | None = None) -> int:
-    """Run :class:`BlobDetector` (``--embed``: :class:`EmbeddedBlobDetector`) until Ctrl-C."""
+    """Run :class:`BlobDetector` (``--embed``: :class:`EmbeddedBlobDetector`, ``--embed-only``:
+    :class:`EmbeddedGlareOnly`) until Ctrl-C."""
     argv = list(sys.argv if args is None else args)
-    cls = EmbeddedBlobDetector if "--embed" in argv else BlobDetector
-    return run_nodes([cls], [a for a in argv if a != "--embed"])
+    cls = EmbeddedGlareOnly if "--embed-only" in argv else EmbeddedBlobDetector if "--embed" in argv else BlobDetector
+    return run_nodes([cls], [a for a in argv if a not in ("--embed", "--embed-only")])
 
 
 if __name__ == "__main__":

@@ -13,11 +13,13 @@ times the outputs. Pipelines (:data:`PIPELINES`):
 * ``fused_detector``: ``glare_remover`` and a detector node (:mod:`.detector`) as two processes;
 * ``same_process``: ``glare_pipeline --pipeline fused --add-node ...``: the fused node and the
   detector node in one process (:func:`glare_inpaint_ros.ros.compose.add_glare_nodes`);
-* ``embed``: the detector node alone, removing glare in its own callback
-  (:class:`glare_inpaint_ros.ros.embed.GlareFilter`).
+* ``embed_detector``: the detector node alone, removing glare in its own callback
+  (:class:`glare_inpaint_ros.ros.embed.GlareFilter`);
+* ``embed``: the same without the blob detection (publishes an empty PoseArray with the image's
+  header): the embedded glare removal's own cost, to compare with ``fused``.
 
-The last three are timed at the detector's ``detections`` (a PoseArray with the image's header),
-the others at ``image_deglared``.
+These four are timed at the detector's ``detections`` (a PoseArray with the image's header), the
+others at ``image_deglared``.
 
 ``ros`` section, per pipeline and resolution: a 30 Hz phase (latency p50/p95/p99, lost frames)
 and a flat-out phase (sustained FPS), with CPU use of each process over the measured window
@@ -52,11 +54,12 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     # Composition with a detector (glare_inpaint_ros.bench.detector stands in for the user's node):
     "fused_detector": ("glare_inpaint_ros.ros.glare_remover_node", "glare_inpaint_ros.bench.detector"),
     "same_process": ("glare_inpaint_ros.ros.pipeline_main --pipeline fused --add-node glare_inpaint_ros.bench.detector:BlobDetector",),
-    "embed": ("glare_inpaint_ros.bench.detector --embed",),
+    "embed_detector": ("glare_inpaint_ros.bench.detector --embed",),
+    "embed": ("glare_inpaint_ros.bench.detector --embed-only",),
 }
 #: the topic the probe times, per pipeline (default ``image_deglared``): the detector's output
 #: (``detections``, a PoseArray with the image's header) where a detector is part of the pipeline.
-OUT_TOPICS: dict[str, str] = {"fused_detector": "detections", "same_process": "detections", "embed": "detections"}
+OUT_TOPICS: dict[str, str] = {name: "detections" for name in ("fused_detector", "same_process", "embed_detector", "embed")}
 #: node parameters of every run: reliable inputs with a keep-last queue of 5 (the no-loss
 #: configuration: a scheduling hiccup of up to 5 frames is absorbed instead of dropping the oldest
 #: frame, which the default depth 1 does), a sync timeout far above any processing time (so the
@@ -207,6 +210,10 @@ def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], 
             elif kind == "result":
                 r = ev["result"]
                 r["cpu_percent"] = cpu
+                # CPU time the pipeline's processes spent per delivered frame: less sensitive to other
+                # load on the machine than FPS or latency (which depend on the CPU share obtained).
+                node_cpu = sum(v for k, v in cpu.items() if k != "probe")
+                r["cpu_ms_per_frame"] = node_cpu * 10.0 / r["fps"] if r["fps"] else float("nan")
                 if rss:
                     r["rss"] = rss
                 results.append(r)
