@@ -28,7 +28,7 @@ from typing import Sequence
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, GroupAction, LogInfo, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node, PushRosNamespace
@@ -92,7 +92,17 @@ def glare_node(executable: str, name: str | None = None) -> Node:
     )
 
 
+def profile_notice() -> LogInfo:
+    """A launch-output line: the user's own camera / detector processes need the profile too."""
+    return LogInfo(
+        msg=["glare_inpaint_ros: nodes use the FastDDS profile '", LaunchConfiguration("fastdds_profile"),
+             "'. Start your camera driver and detector with it too, or they lose most large frames: "
+             "eval $(ros2 run glare_inpaint_ros glare-inpaint env)"],
+        condition=IfCondition(PythonExpression(["'", LaunchConfiguration("fastdds_profile"), "' != ''"])),
+    )
+
+
 def glare_launch_description(nodes: Sequence[tuple[str, str | None]]) -> LaunchDescription:
-    """Arguments, profile export and ``(executable, name)`` nodes inside the pushed namespace."""
+    """Arguments, profile export (and a notice about it) and ``(executable, name)`` nodes inside the pushed namespace."""
     group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e, n) for e, n in nodes])
-    return LaunchDescription(declare_arguments() + [set_profile_env(), group])
+    return LaunchDescription(declare_arguments() + [set_profile_env(), profile_notice(), group])
