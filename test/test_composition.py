@@ -177,19 +177,32 @@ def test_add_node_refuses_what_is_not_a_node_class():
 def test_stamp_gap_monitor_counts_missing_frames_against_the_measured_rate():
     mon = StampGapMonitor(min_intervals=10)
     stamps = [i / 30 for i in range(200) if i % 5 not in (3, 4)]  # 2 of every 5 frames lost
-    missing = [mon.add(s) for s in stamps]
+    missing = [mon.add(s, now_s=s) for s in stamps]
     assert 70 <= sum(missing) <= 80  # 80 lost; the first 10 intervals only measure the rate
     assert 0.35 < mon.missing_fraction() < 0.45
-    assert "glare-inpaint env" in mon.warning("image") and mon.warning("image") is None  # once
+    assert "glare-inpaint env" in mon.warning("image", processing_ms=5.0) and mon.warning("image") is None  # once
     steady = StampGapMonitor(min_intervals=10)
     for i in range(200):
-        steady.add(i / 30 + (0.004 if i % 2 else 0.0))  # jitter below 1.5x is not a gap
-        steady.add(0.0) if i == 100 else None  # a jump back (bag loop) is not a gap either
+        steady.add(i / 30 + (0.004 if i % 2 else 0.0), now_s=i / 30)  # jitter below 1.5x is not a gap
+        if i == 100:
+            steady.add(0.0, now_s=i / 30)  # a jump back (bag loop) is not a gap either
     assert steady.total_missing == 0 and steady.warning("image") is None
     busy = StampGapMonitor(min_intervals=10)
     for s in stamps:
-        busy.add(s)
-    assert busy.warning("image", processing_ms=30.0) is None  # the node itself is the bottleneck
+        busy.add(s, now_s=s)
+    assert busy.warning("image", processing_ms=30.0) is None  # 30 ms x 18 Hz: the node itself is the bottleneck
+
+
+def test_heavy_loss_is_told_by_sequence_numbers_within_seconds():
+    # 720p without the profile: 1 frame in 15 arrives, so the stamps alone would show a 2 Hz camera
+    mon = StampGapMonitor()
+    t = 0.0
+    while mon.missing_fraction() != mon.missing_fraction():  # NaN: not judged yet
+        t += 0.5
+        mon.add(t, seq_missing=14, now_s=t)
+    assert t <= 3.0 and mon.missing_fraction() > 0.9
+    message = mon.warning("/cam/image", processing_ms=22.0)
+    assert message and "glare-inpaint env" in message and "FASTRTPS_DEFAULT_PROFILES_FILE" in message
 
 
 @pytest.mark.ros
@@ -220,6 +233,58 @@ def test_node_warns_once_with_the_fix_when_input_frames_go_missing(ctx, lossy):
             assert time.monotonic() - t0 < 4.0 and node.stats.total_events["input_stamp_gap"] >= 5
             assert "FASTRTPS_DEFAULT_PROFILES_FILE" in next(m.msg for m in logs if "glare-inpaint env" in m.msg)
     finally:
+        h.close()
+
+
+CAMERA_WITHOUT_PROFILE = """
+import sys, time
+import numpy as np, rclpy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+rclpy.init()
+node = rclpy.create_node("camera_without_profile", namespace=sys.argv[1])
+pub = node.create_publisher(Image, "image", QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
+                                                       reliability=ReliabilityPolicy.BEST_EFFORT))
+frame = np.full((720, 1280, 3), 90, np.uint8)
+frame[300:340, 600:660] = 255
+msg = Image(height=720, width=1280, encoding="bgr8", step=1280 * 3, data=frame.tobytes())
+while pub.get_subscription_count() < 1:
+    time.sleep(0.05)
+print("streaming", flush=True)
+t0 = time.monotonic()
+for i in range(int(30 * float(sys.argv[2]))):
+    msg.header.stamp = node.get_clock().now().to_msg()
+    pub.publish(msg)
+    time.sleep(max(0.0, t0 + (i + 1) / 30 - time.monotonic()))
+"""
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_camera_process_without_the_profile_gets_the_warning_within_seconds(ctx):
+    """The real case: a 1280x720 best-effort camera process without the FastDDS profile (most
+    frames lost on the way); the glare node (its own process, with the profile) names the fix."""
+    Harness, *_, wait_for = _helpers()
+    ns = "/no_profile"
+    node_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cam_env = {k: v for k, v in node_env.items() if k not in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")}
+    h = Harness(ctx, [])
+    logs = h.collect("/rosout", Log)
+    glare = subprocess.Popen([sys.executable, "-m", "glare_inpaint_ros.ros.glare_remover_node", "--ros-args", "-r", f"__ns:={ns}"],
+                             env=node_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cam = subprocess.Popen([sys.executable, "-c", CAMERA_WITHOUT_PROFILE, ns, "12"], env=cam_env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert cam.stdout is not None
+        assert any("streaming" in line for line in cam.stdout), "the camera process never started"  # FastDDS logs on stdout too
+        t0 = time.monotonic()
+        assert wait_for(lambda: any("glare-inpaint env" in m.msg and m.name == f"{ns[1:]}.glare_remover" for m in logs), 10.0), \
+            [m.msg for m in logs]
+        assert time.monotonic() - t0 < 10.0
+    finally:
+        for p in (cam, glare):
+            p.terminate()
+            p.wait(timeout=10)
         h.close()
 
 

@@ -202,8 +202,8 @@ class GlareNode(Node):
             self._last_log[cause] = now
             self.get_logger().warning(f"{message} [{cause}; further ones counted in /diagnostics]")
 
-    def track_sequence(self, topic: str, info: dict | None) -> None:
-        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``.
+    def track_sequence(self, topic: str, info: dict | None) -> int:
+        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``; returns this gap.
 
         These are frames the publisher sent that this node never got: overwritten in the keep-last
         queue while the node was busy (oldest first) or lost by best-effort transport. Assumes one
@@ -211,16 +211,19 @@ class GlareNode(Node):
         """
         seq = (info or {}).get("publication_sequence_number")
         if not seq:
-            return
+            return 0
         last = self._last_seq.get(topic)
+        self._last_seq[topic] = seq
         if last is not None and seq > last + 1:
             self.stats.dropped("not_received", seq - last - 1)
-        self._last_seq[topic] = seq
+            return seq - last - 1
+        return 0
 
-    def track_stamps(self, topic: str, header: Header) -> None:
-        """Count frames missing by their header stamps (``events.input_stamp_gap``) and warn once,
-        naming the fix, when many are missing while this node keeps up (:class:`.diagnostics.StampGapMonitor`)."""
-        self.stats.event("input_stamp_gap", self._gaps.add(stamp_seconds(header)))
+    def track_stamps(self, topic: str, header: Header, seq_missing: int = 0) -> None:
+        """Count frames missing by their header stamps or sequence numbers (``events.input_stamp_gap``)
+        and warn once, naming the fix, when many are missing while this node is mostly idle
+        (:class:`.diagnostics.StampGapMonitor`)."""
+        self.stats.event("input_stamp_gap", self._gaps.add(stamp_seconds(header), seq_missing))
         if self._gaps.warned or not self._gaps.missing_fraction() >= self._gaps.warn_fraction:
             return
         message = self._gaps.warning(self.resolve_topic_name(topic), self.stats.percentiles_ms()[0])
@@ -237,10 +240,10 @@ class GlareNode(Node):
             count: count the message as a received frame (False for the mask input of the
                 inpainting node: frames are counted on its image input).
         """
+        seq_missing = self.track_sequence(topic, info)
         if count:
             self.stats.received()
-            self.track_stamps(topic, msg.header)
-        self.track_sequence(topic, info)
+            self.track_stamps(topic, msg.header, seq_missing)
         try:
             return decode(msg)
         except ImageFormatError as exc:
