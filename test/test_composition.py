@@ -327,3 +327,13 @@ def test_importing_the_ros_package_applies_the_defaults_and_late_init_is_warned(
         profile = next(line[8:] for line in out.stdout.splitlines() if line.startswith("PROFILE="))
         assert profile.endswith("fastdds_profile.xml")
         assert ("before rclpy.init" in out.stderr) == (mode == "late"), out.stderr
+
+
+def test_top_level_help_is_plain_and_readme_lists_every_command():
+    from glare_inpaint_ros.cli import SUBCOMMANDS, build_parser
+
+    text = build_parser().format_help()
+    assert "``" not in text and ":mod:" not in text and "env" in text and "soak" in text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in SUBCOMMANDS if f"`glare-inpaint {name}" not in readme]
+    assert not missing, f"commands missing from README's table: {missing}"
