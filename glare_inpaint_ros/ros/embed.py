@@ -44,7 +44,7 @@ pass-through ``error``, logged once per cause every few seconds) unless
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence, TypeVar, overload
+from typing import Any, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -57,8 +57,8 @@ from ..core.params import ParamSpec
 from ..core.pipeline import SCHEMA, GlareRemover, GlareResult
 from .base import LOG_THROTTLE_S, NODE_PARAMS, stamp_seconds
 from .conversions import array_to_image, from_bgr, image_to_bgr
-from .env import late_warning
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
+from .env import late_warning
 from .params import StartupParameterError, changes_from, declare, schema_sections
 
 #: parameters of the filter itself (besides the core sections), relative to the prefix.
@@ -69,6 +69,7 @@ FILTER_PARAMS: tuple[ParamSpec, ...] = (
     *(s for s in NODE_PARAMS if s.name in ("passthrough_on_error", "diagnostics.period_s", "opencv_threads")),
 )
 
+#: what :meth:`GlareFilter.process` takes and returns: an Image or an array.
 T = TypeVar("T", np.ndarray, Image)
 
 
@@ -120,11 +121,6 @@ class GlareFilter:
         return name[len(self.prefix) + 1:]
 
     # -- processing --------------------------------------------------------------------------
-    @overload
-    def process(self, frame: Image, stamp: float | None = None) -> Image: ...
-    @overload
-    def process(self, frame: np.ndarray, stamp: float | None = None) -> np.ndarray: ...
-
     def process(self, frame: T, stamp: float | None = None) -> T:
         """The frame with glare removed, in the kind given.
 
