@@ -320,7 +320,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
     """Initialise rclpy, build the nodes, spin them on one ``SingleThreadedExecutor``, shut down cleanly.
 
     One single-threaded executor, deliberately: rclpy's ``MultiThreadedExecutor`` (and one
-    executor thread per node) lost frames at 1280x720 / 30 Hz where this loses none, see
+    executor thread per node) doubled the latency and lost more frames at 1280x720 / 30 Hz, see
     docs/performance.md ("Executors").
 
     Before ``rclpy.init`` it fills in the environment defaults of :mod:`.env` (localhost discovery,

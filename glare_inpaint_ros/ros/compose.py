@@ -91,7 +91,7 @@ def add_glare_nodes(executor: Executor, pipeline: str = "three", *, context: Any
     """:func:`glare_nodes`, each added to ``executor``; returns them (destroy them when done).
 
     Use a ``SingleThreadedExecutor``: rclpy's ``MultiThreadedExecutor`` (and one executor thread
-    per node) lost 720p frames at 30 Hz where it lost none or fewer (docs/performance.md, "Executors").
+    per node) doubled the latency and lost more 720p frames at 30 Hz (docs/performance.md, "Executors").
     """
     nodes = glare_nodes(pipeline, context=context, namespace=namespace, params=params,
                         params_file=params_file, remappings=remappings)
