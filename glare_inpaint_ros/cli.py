@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bag": ("glare_inpaint_ros.bags.process", "remove glare from the image topics of a rosbag2 / ROS 1 bag into a new bag"),
     "replay": ("glare_inpaint_ros.bags.replay", "publish a bag over DDS with its original timing (and /clock)"),
     "make-sample-bag": ("glare_inpaint_ros.bags.sample", "write a small synthetic glare bag (/camera/image_raw + camera_info)"),
+    "env": ("glare_inpaint_ros.ros.env", "print the shell exports (FastDDS profile, local discovery) your own camera / detector processes need: eval $(glare-inpaint env)"),
     "soak": ("glare_inpaint_ros.tools.soak", "run the ROS 2 pipeline for a long time at 30 Hz and report memory growth, latency and drops"),
     "bench": ("glare_inpaint_ros.bench.cli", "benchmark every stage, the naive baseline, the ROS 2 nodes over DDS and memory; table + bench.json + bench.png"),
     "train": ("glare_inpaint_ros.learned.train", "train the project's compact inpainting network on CPU and export it to ONNX"),
@@ -32,8 +33,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the top-level ``--help`` text (plain: the module docstring is for developers).
+DESCRIPTION = "Glare / specular highlight removal for images, datasets, bags and ROS 2 topics. Run 'glare-inpaint COMMAND --help' for a command's options."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="glare-inpaint", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="glare-inpaint", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in SUBCOMMANDS.items():

@@ -16,15 +16,30 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# One domain per test run (pid-derived, 1..100, the range that is safe on Linux); an explicit
-# GLARE_TEST_DOMAIN_ID wins so CI can pin one.
-os.environ["ROS_DOMAIN_ID"] = os.environ.get("GLARE_TEST_DOMAIN_ID", str(1 + os.getpid() % 100))
+# The DDS domain of every node the tests start: GLARE_TEST_DOMAIN_ID if set (pin the tests to a
+# domain other than your shell's, e.g. when a live robot uses that one), else your ROS_DOMAIN_ID
+# (respected: you chose it, e.g. one per user on a shared machine), else one derived from the pid
+# (1..100, the range that is safe on Linux). Shown in pytest's header.
+if os.environ.get("GLARE_TEST_DOMAIN_ID"):
+    os.environ["ROS_DOMAIN_ID"] = os.environ["GLARE_TEST_DOMAIN_ID"]
+    _DOMAIN_FROM = "GLARE_TEST_DOMAIN_ID"
+elif os.environ.get("ROS_DOMAIN_ID"):
+    _DOMAIN_FROM = "your ROS_DOMAIN_ID"
+else:
+    os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
+    _DOMAIN_FROM = "pid-derived; set GLARE_TEST_DOMAIN_ID to pin one"
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 _profile = ROOT / "config" / "fastdds_profile.xml"
 if _profile.exists():
     os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(_profile)
     os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(_profile)
+
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']} ({_DOMAIN_FROM}), ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"
+
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

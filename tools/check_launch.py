@@ -1,7 +1,20 @@
 """Load every ``launch/*.launch.py`` with the real ``launch`` / ``launch_ros`` and check its description.
 
-Needs the ROS 2 ``launch`` and ``launch_ros`` Python packages (a ROS 2 install, or their sources
-on ``PYTHONPATH``; they are not pip-installable here). For each file: import it the way
+Requirements. With a ROS 2 install (``source /opt/ros/jazzy/setup.bash``) everything is there. In
+the wheels venv of ``tools/setup.sh``:
+
+* the ``launch`` and ``launch_ros`` sources on ``PYTHONPATH`` (no wheels: e.g. the ``jazzy`` branches
+  of ros2/launch and ros2/launch_ros; put their inner ``launch/`` and ``launch_ros/`` folders' parents
+  on the path);
+* the pure-Python packages they import: ``pip install osrf_pycommon lark`` (lark parses
+  substitutions);
+* ``composition_interfaces``, imported by ``launch_ros`` for composable nodes (not used by these
+  launch files); it has no wheel, so when it is missing this tool installs a stub module in its
+  place (:func:`stub_composition_interfaces`);
+* for ``--run``: the package installed where ament_index finds it with its executables
+  (``.venv/bin/python -m colcon build`` + ``source install/setup.bash``, see tools/check_colcon_venv.py).
+
+For each file: import it the way
 ``ros2 launch`` does, call ``generate_launch_description()``, and list its launch arguments and
 node executables. With ``--run SECONDS`` each file is also launched for real (needs the package
 installed: ``colcon build`` + ``source install/setup.bash``, so that ``ros2 run`` would find the
@@ -32,6 +45,28 @@ EXPECTED_NODES = {
     "glare_composed.launch.py": {"specular_detector", "mask_dilation", "inpainting"},
     "glare_remover.launch.py": {"glare_remover"},
 }
+
+
+def stub_composition_interfaces() -> bool:
+    """Put a stub ``composition_interfaces.srv`` in ``sys.modules`` if the real one is missing.
+
+    ``launch_ros`` imports it (and names ``LoadNode.Request`` in annotations) only for
+    ``LoadComposableNodes``, which no launch file here uses. Returns True if the stub was installed.
+    """
+    try:
+        import composition_interfaces.srv  # noqa: F401
+        return False
+    except ImportError:
+        pass
+    import types
+
+    pkg, srv = types.ModuleType("composition_interfaces"), types.ModuleType("composition_interfaces.srv")
+    for name in ("LoadNode", "UnloadNode", "ListNodes"):
+        service = type(name, (), {"Request": type("Request", (), {}), "Response": type("Response", (), {})})
+        setattr(srv, name, service)
+    pkg.srv = srv
+    sys.modules.update({"composition_interfaces": pkg, "composition_interfaces.srv": srv})
+    return True
 
 
 def load(path: Path) -> Any:
@@ -87,7 +122,11 @@ def run(path: Path, seconds: float, launch_args: list[str]) -> tuple[set[str], s
             topics.update(name for name, _ in node.get_topic_names_and_types())
         node.destroy_node()
         rclpy.shutdown()
-        await service.shutdown()
+        # shutdown() returns None (not a coroutine) when the service already stopped, e.g. after
+        # every node process died: awaiting that was the TypeError.
+        pending = service.shutdown()
+        if pending is not None:
+            await pending
 
     async def main() -> None:
         await asyncio.gather(service.run_async(), probe())
@@ -102,11 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=float, default=0.0, metavar="SECONDS", help="also launch each file for this long")
     parser.add_argument("--launch-arg", action="append", default=[], metavar="NAME:=VALUE", help="argument for --run (repeatable)")
     args = parser.parse_args(argv)
+    if stub_composition_interfaces():
+        print("composition_interfaces not installed: using a stub (composable nodes are not used here)", file=sys.stderr)
     try:
         import launch  # noqa: F401
         import launch_ros  # noqa: F401
     except ImportError as exc:
-        print(f"launch / launch_ros not importable ({exc}); put them on PYTHONPATH", file=sys.stderr)
+        print(f"launch / launch_ros not importable ({exc}); put them on PYTHONPATH and "
+              "pip install osrf_pycommon lark (see this script's docstring)", file=sys.stderr)
         return 2
     files = sorted(args.launch_dir.glob("*.launch.py"))
     if not files:

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backends", type=_names, default=None, help="inpainting backends (default telea,ns,fast,learned)")
     parser.add_argument("--frames", type=int, default=None, help="timed frames per core cell (default 30, quick 5)")
     parser.add_argument("--frame-set", type=int, default=None, help="distinct frames rendered per size and coverage (default 3, quick 1)")
-    parser.add_argument("--pipelines", type=_names, default=None, help="ROS pipelines: relay,three,composed,fused (default all)")
+    parser.add_argument("--pipelines", type=_names, default=None, help="ROS pipelines: relay,three,composed,fused,fused_detector,same_process,embed_detector,embed (default all)")
     parser.add_argument("--ros-sizes", type=_sizes, default=None, help="ROS section sizes (default 1280x720,1920x1080)")
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per ROS phase (default 10, quick 3)")
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate of the ROS rate phase, Hz (default 30)")

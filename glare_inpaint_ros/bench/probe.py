@@ -65,7 +65,8 @@ def latency_summary(values_ms: list[float]) -> dict[str, float]:
 class Probe:
     """Publisher of serialised frames and raw subscriber of the outputs (see the module docstring)."""
 
-    def __init__(self, node: Any, in_topic: str, out_topic: str, reliable: bool, depth: int = 10) -> None:
+    def __init__(self, node: Any, in_topic: str, out_topic: str, reliable: bool, depth: int = 10,
+                 out_type: str = "sensor_msgs/msg/Image") -> None:
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
@@ -74,7 +75,12 @@ class Probe:
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=rel)
         self.node = node
         self.pub = node.create_publisher(Image, in_topic, qos)
-        self.sub = node.create_subscription(Image, out_topic, self._on_output, qos, raw=True)
+        # Any output type whose first field is a std_msgs/Header (the stamp is read from the bytes).
+        import importlib
+
+        package, _, name = out_type.split("/")
+        msg_type = getattr(importlib.import_module(f"{package}.msg"), name)
+        self.sub = node.create_subscription(msg_type, out_topic, self._on_output, qos, raw=True)
         self.diag_sub = node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 50)
         self.lock = threading.Lock()
         self.arrivals: dict[int, int] = {}  # stamp ns -> receive wall time ns
@@ -235,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rclpy.init()
     node = rclpy.create_node("glare_bench_probe", namespace=cfg["namespace"])
-    probe = Probe(node, cfg["in_topic"], cfg["out_topic"], cfg.get("reliable", True))
+    probe = Probe(node, cfg["in_topic"], cfg["out_topic"], cfg.get("reliable", True),
+                  out_type=cfg.get("out_type", "sensor_msgs/msg/Image"))
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     spin = threading.Thread(target=executor.spin, daemon=True)

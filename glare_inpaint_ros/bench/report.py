@@ -84,6 +84,16 @@ def evaluate_bars(results: dict[str, Any]) -> list[dict[str, Any]]:
                              fused["latency"]["p95_ms"], f"<= 2 x relay p95 + processing p95 = {limit:.1f} ms", ok,
                              f"relay p95 {relay['latency']['p95_ms']:.1f} ms, processing p95 "
                              + (f"{proc['p95_ms']:.1f} ms (core section)" if proc else "n/a (core section not run)")))
+    embed, fused = _phase(ros, "embed", (1280, 720), "rate"), _phase(ros, "fused", (1280, 720), "rate")
+    if embed and fused:
+        e_flat, f_flat = _phase(ros, "embed", (1280, 720), "flat"), _phase(ros, "fused", (1280, 720), "flat")
+        ok = embed["latency"]["p50_ms"] <= fused["latency"]["p50_ms"] and embed["lost"] <= fused["lost"]
+        bars.append(_bar("embedded (GlareFilter) vs fused node at 1280x720, 30 Hz: latency p50 ratio",
+                         embed["latency"]["p50_ms"] / fused["latency"]["p50_ms"], "<= 1 (and no more frames lost)", ok,
+                         f"embed p50/p95 {embed['latency']['p50_ms']:.1f}/{embed['latency']['p95_ms']:.1f} ms, lost {embed['lost']}; "
+                         f"fused {fused['latency']['p50_ms']:.1f}/{fused['latency']['p95_ms']:.1f} ms, lost {fused['lost']}"
+                         + (f"; CPU per frame flat out {e_flat.get('cpu_ms_per_frame', float('nan')):.1f} vs "
+                            f"{f_flat.get('cpu_ms_per_frame', float('nan')):.1f} ms" if e_flat and f_flat else "")))
     if ros:
         lost = {f"{name} {ph['name']}": ph["lost"] for name, res in ros["pipelines"].items()
                 for ph in res["phases"] if ph["mode"] == "rate"}
@@ -159,16 +169,17 @@ def format_table(results: dict[str, Any]) -> str:
             continue
         lines.append("")
         lines.append(f"{title}: reliable QoS, FastDDS profile, node opencv_threads {ros.get('cv_threads') if ros.get('cv_threads') is not None else 'default (1)'}; "
-                     "latency = receive - header.stamp, ms; CPU % of one core per process")
-        head = (f"{'pipeline':9s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} {'p50':>7s} {'p95':>7s} "
-                f"{'p99':>7s}  cpu")
+                     "latency = receive - header.stamp, ms; cpu/fr = CPU ms of the pipeline's processes per delivered frame; CPU % of one core per process")
+        head = (f"{'pipeline':14s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} {'p50':>7s} {'p95':>7s} "
+                f"{'p99':>7s} {'cpu/fr':>7s}  cpu")
         lines += [head, "-" * len(head)]
         for name, res in ros["pipelines"].items():
             for ph in res["phases"]:
                 lat = ph["latency"]
                 cpu = " ".join(f"{k}={v:.0f}%" for k, v in ph.get("cpu_percent", {}).items())
-                lines.append(f"{name:9s} {ph['name']:24s} {ph['fps']:6.1f} {ph['sent']:6d} {ph['lost']:5d} "
-                             f"{lat['p50_ms']:7.1f} {lat['p95_ms']:7.1f} {lat['p99_ms']:7.1f}  {cpu}")
+                lines.append(f"{name:14s} {ph['name']:24s} {ph['fps']:6.1f} {ph['sent']:6d} {ph['lost']:5d} "
+                             f"{lat['p50_ms']:7.1f} {lat['p95_ms']:7.1f} {lat['p99_ms']:7.1f} "
+                             f"{ph.get('cpu_ms_per_frame', float('nan')):7.1f}  {cpu}")
                 for sample in ph.get("rss", []):
                     lines.append(f"{'':9s}   RSS after {sample['outputs']:5d} outputs: "
                                  + " ".join(f"{k}={v:.1f} MiB" for k, v in sample["rss_mib"].items()))

@@ -9,7 +9,17 @@ times the outputs. Pipelines (:data:`PIPELINES`):
 * ``relay``: :mod:`.relay`, republishes each image unchanged: the transport floor;
 * ``three``: specular_detector, mask_dilation, inpainting as three processes;
 * ``composed``: ``glare_pipeline`` (the three nodes in one process);
-* ``fused``: ``glare_remover`` (one node).
+* ``fused``: ``glare_remover`` (one node);
+* ``fused_detector``: ``glare_remover`` and a detector node (:mod:`.detector`) as two processes;
+* ``same_process``: ``glare_pipeline --pipeline fused --add-node ...``: the fused node and the
+  detector node in one process (:func:`glare_inpaint_ros.ros.compose.add_glare_nodes`);
+* ``embed_detector``: the detector node alone, removing glare in its own callback
+  (:class:`glare_inpaint_ros.ros.embed.GlareFilter`);
+* ``embed``: the same without the blob detection (publishes an empty PoseArray with the image's
+  header): the embedded glare removal's own cost, to compare with ``fused``.
+
+These four are timed at the detector's ``detections`` (a PoseArray with the image's header), the
+others at ``image_deglared``.
 
 ``ros`` section, per pipeline and resolution: a 30 Hz phase (latency p50/p95/p99, lost frames)
 and a flat-out phase (sustained FPS), with CPU use of each process over the measured window
@@ -34,14 +44,22 @@ import numpy as np
 
 from .frames import FrameCache
 
-#: modules of each pipeline (one process each).
+#: processes of each pipeline, one ``"module [arguments before --ros-args]"`` string per process.
 PIPELINES: dict[str, tuple[str, ...]] = {
     "relay": ("glare_inpaint_ros.bench.relay",),
     "three": ("glare_inpaint_ros.ros.specular_detector_node", "glare_inpaint_ros.ros.mask_dilation_node",
               "glare_inpaint_ros.ros.inpainting_node"),
     "composed": ("glare_inpaint_ros.ros.pipeline_main",),
     "fused": ("glare_inpaint_ros.ros.glare_remover_node",),
+    # Composition with a detector (glare_inpaint_ros.bench.detector stands in for the user's node):
+    "fused_detector": ("glare_inpaint_ros.ros.glare_remover_node", "glare_inpaint_ros.bench.detector"),
+    "same_process": ("glare_inpaint_ros.ros.pipeline_main --pipeline fused --add-node glare_inpaint_ros.bench.detector:BlobDetector",),
+    "embed_detector": ("glare_inpaint_ros.bench.detector --embed",),
+    "embed": ("glare_inpaint_ros.bench.detector --embed-only",),
 }
+#: the topic the probe times, per pipeline (default ``image_deglared``): the detector's output
+#: (``detections``, a PoseArray with the image's header) where a detector is part of the pipeline.
+OUT_TOPICS: dict[str, str] = {name: "detections" for name in ("fused_detector", "same_process", "embed_detector", "embed")}
 #: node parameters of every run: reliable inputs with a keep-last queue of 5 (the no-loss
 #: configuration: a scheduling hiccup of up to 5 frames is absorbed instead of dropping the oldest
 #: frame, which the default depth 1 does), a sync timeout far above any processing time (so the
@@ -113,17 +131,18 @@ class Pipeline:
         args = ["--ros-args", "-r", f"__ns:={namespace}"]
         for p in params:
             args += ["-p", p]
-        for module in PIPELINES[name]:
-            log = log_dir / f"{name}_{module.rsplit('.', 1)[1]}.log"
+        for i, command in enumerate(PIPELINES[name]):
+            module, *pre = command.split()
+            log = log_dir / f"{name}_{module.rsplit('.', 1)[1]}{i if i else ''}.log"
             self.logs.append(log)
             with open(log, "w", encoding="utf-8") as out:
-                self.procs.append(subprocess.Popen([sys.executable, "-m", module, *args], env=env,
+                self.procs.append(subprocess.Popen([sys.executable, "-m", module, *pre, *args], env=env,
                                                    stdout=out, stderr=subprocess.STDOUT))
 
     @property
     def pids(self) -> dict[str, int]:
         """Process name (module's last part) -> pid."""
-        return {log.stem.split("_", 1)[1]: p.pid for log, p in zip(self.logs, self.procs)}
+        return {log.stem[len(self.name) + 1:]: p.pid for log, p in zip(self.logs, self.procs)}
 
     def check_alive(self) -> None:
         """Raise ``RuntimeError`` with the log tail if a node process has exited."""
@@ -156,7 +175,9 @@ class Pipeline:
 def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], env: dict[str, str],
               work: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
     """Run the probe process through ``phases``; attach CPU use (and RSS at marks) to each result."""
-    cfg = {"namespace": namespace, "in_topic": "image", "out_topic": "image_deglared", "reliable": True,
+    out_topic = OUT_TOPICS.get(pipeline.name, "image_deglared")
+    cfg = {"namespace": namespace, "in_topic": "image", "out_topic": out_topic, "reliable": True,
+           "out_type": "geometry_msgs/msg/PoseArray" if out_topic == "detections" else "sensor_msgs/msg/Image",
            "phases": phases, "ready_timeout_s": 90.0}
     cfg_path = work / f"probe_{pipeline.name}.json"
     cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
@@ -189,6 +210,10 @@ def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], 
             elif kind == "result":
                 r = ev["result"]
                 r["cpu_percent"] = cpu
+                # CPU time the pipeline's processes spent per delivered frame: less sensitive to other
+                # load on the machine than FPS or latency (which depend on the CPU share obtained).
+                node_cpu = sum(v for k, v in cpu.items() if k != "probe")
+                r["cpu_ms_per_frame"] = node_cpu * 10.0 / r["fps"] if r["fps"] else float("nan")
                 if rss:
                     r["rss"] = rss
                 results.append(r)
@@ -231,7 +256,7 @@ def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, A
         phases = phases_for(work)
         for name in pipelines:
             namespace = f"/glare_bench_{os.getpid()}_{name}"
-            say(f"ros: starting {name} ({', '.join(m.rsplit('.', 1)[1] for m in PIPELINES[name])})")
+            say(f"ros: starting {name} ({', '.join(PIPELINES[name])})")
             pipe = Pipeline(name, namespace, env, work, node_params(cv_threads))
             try:
                 results = run_probe(pipe, namespace, phases, env, work, say)

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 import rclpy
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.publisher import Publisher
@@ -55,7 +55,7 @@ from ..core.params import ParamSpec
 from ..core.pipeline import SCHEMA, GlareRemover
 from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
-from .diagnostics import NodeStats, diagnostic_array
+from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
 from .params import StartupParameterError, changes_from, declare, schema_sections
 
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
@@ -144,6 +144,7 @@ class GlareNode(Node):
         self.params: dict[str, Any] = {k: v for k, v in values.items() if k not in SCHEMA}
         cv2.setNumThreads(self.params["opencv_threads"] or -1)  # -1: OpenCV's default
         self.stats = NodeStats()
+        self._gaps = StampGapMonitor()
         self._last_log: dict[str, float] = {}
         self._last_seq: dict[str, int] = {}
         self.sub_qos = QoSProfile(
@@ -201,8 +202,8 @@ class GlareNode(Node):
             self._last_log[cause] = now
             self.get_logger().warning(f"{message} [{cause}; further ones counted in /diagnostics]")
 
-    def track_sequence(self, topic: str, info: dict | None) -> None:
-        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``.
+    def track_sequence(self, topic: str, info: dict | None) -> int:
+        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``; returns this gap.
 
         These are frames the publisher sent that this node never got: overwritten in the keep-last
         queue while the node was busy (oldest first) or lost by best-effort transport. Assumes one
@@ -210,11 +211,24 @@ class GlareNode(Node):
         """
         seq = (info or {}).get("publication_sequence_number")
         if not seq:
-            return
+            return 0
         last = self._last_seq.get(topic)
+        self._last_seq[topic] = seq
         if last is not None and seq > last + 1:
             self.stats.dropped("not_received", seq - last - 1)
-        self._last_seq[topic] = seq
+            return seq - last - 1
+        return 0
+
+    def track_stamps(self, topic: str, header: Header, seq_missing: int = 0) -> None:
+        """Count frames missing by their header stamps or sequence numbers (``events.input_stamp_gap``)
+        and warn once, naming the fix, when many are missing while this node is mostly idle
+        (:class:`.diagnostics.StampGapMonitor`)."""
+        self.stats.event("input_stamp_gap", self._gaps.add(stamp_seconds(header), seq_missing))
+        if self._gaps.warned or not self._gaps.missing_fraction() >= self._gaps.warn_fraction:
+            return
+        message = self._gaps.warning(self.resolve_topic_name(topic), self.stats.percentiles_ms()[0])
+        if message:
+            self.get_logger().warning(message)
 
     def receive(self, msg: Image, info: dict | None, topic: str, decode: Callable[[Image], np.ndarray],
                 reason: str, count: bool = True) -> np.ndarray | None:
@@ -226,9 +240,10 @@ class GlareNode(Node):
             count: count the message as a received frame (False for the mask input of the
                 inpainting node: frames are counted on its image input).
         """
+        seq_missing = self.track_sequence(topic, info)
         if count:
             self.stats.received()
-        self.track_sequence(topic, info)
+            self.track_stamps(topic, msg.header, seq_missing)
         try:
             return decode(msg)
         except ImageFormatError as exc:
@@ -301,8 +316,12 @@ class GlareNode(Node):
 
 
 def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | None = None,
-              multi_threaded: bool = False, logger_name: str = "glare_inpaint_ros") -> int:
-    """Initialise rclpy, build the nodes, spin them on one executor, shut down cleanly.
+              logger_name: str = "glare_inpaint_ros") -> int:
+    """Initialise rclpy, build the nodes, spin them on one ``SingleThreadedExecutor``, shut down cleanly.
+
+    One single-threaded executor, deliberately: rclpy's ``MultiThreadedExecutor`` (and one
+    executor thread per node) doubled the latency and lost more frames at 1280x720 / 30 Hz, see
+    docs/performance.md ("Executors").
 
     Before ``rclpy.init`` it fills in the environment defaults of :mod:`.env` (localhost discovery,
     the shipped FastDDS profile; explicit settings win) and calls :func:`tune_malloc`.
@@ -318,7 +337,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
     try:
         for make in factories:
             nodes.append(make())
-        executor = MultiThreadedExecutor() if multi_threaded else SingleThreadedExecutor()
+        executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
         executor.spin()

@@ -14,6 +14,7 @@ ERROR when inputs arrive but nothing is published.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -77,9 +78,10 @@ class NodeStats:
         self._cov_sum += float(fraction)
         self._cov_n += 1
 
-    def event(self, name: str) -> None:
+    def event(self, name: str, n: int = 1) -> None:
         """Count a stream event that is neither a drop nor a pass-through (e.g. ``temporal.reset_gap``)."""
-        self.total_events[name] += 1
+        if n > 0:
+            self.total_events[name] += n
 
     def temporal_reuse(self, fraction: float) -> None:
         """Record the fraction 0..1 of one frame's mask filled from background seen earlier (NaN: skip)."""
@@ -146,6 +148,107 @@ class NodeStats:
             level, message = DiagnosticStatus.OK, "ok" if inputs else "no input"
         values = [KeyValue(key=k, value=_fmt(v)) for k, v in s.items()]
         return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id, values=values)
+
+
+class StampGapMonitor:
+    """Frames missing from an input stream, and a one-time warning naming the usual cause.
+
+    Missing frames are told by gaps in the header stamps against the stream's measured rate (the
+    median of the last ``window`` stamp differences; an interval over ``gap_factor`` times it counts
+    ``round(interval / median) - 1`` frames) and, where the caller knows them, by gaps in the
+    publisher's sequence numbers (exact even when most frames are lost and the stamps alone would
+    only show a slower camera); per frame the larger of the two counts. Intervals of zero or less
+    (unstamped frames, a bag loop, out of order) and pauses over ``pause_s`` are not gaps.
+
+    :meth:`warning` returns, once, a message naming the usual cause between processes (a publisher
+    without the FastDDS profile) and its fix, when at least ``warn_fraction`` of the recent frames
+    are missing while the node is mostly idle (processing time x arrival rate below one half;
+    otherwise its own keep-last queue may be what drops them).
+
+    Args:
+        window: frames kept for the median and the missing fraction.
+        gap_factor: an interval above this times the median is a gap.
+        min_intervals: stamp intervals needed before stamp gaps are counted.
+        min_seconds: with at least 5 frames, judge the fraction after this long even with fewer
+            than ``min_intervals`` frames (heavy loss: few frames arrive).
+        warn_fraction: missing fraction (0..1) at which :meth:`warning` fires.
+        pause_s: intervals longer than this, s, are pauses, not losses.
+    """
+
+    def __init__(self, window: int = 90, gap_factor: float = 1.5, min_intervals: int = 20, min_seconds: float = 2.0,
+                 warn_fraction: float = 0.2, pause_s: float = 2.0) -> None:
+        self._intervals: deque[float] = deque(maxlen=window)
+        self._missing: deque[int] = deque(maxlen=window)
+        self._arrivals: deque[float] = deque(maxlen=window)
+        self.gap_factor, self.min_intervals, self.min_seconds = gap_factor, min_intervals, min_seconds
+        self.warn_fraction, self.pause_s = warn_fraction, pause_s
+        self._last: float | None = None
+        self.total_missing = 0
+        self.warned = False
+
+    @property
+    def median_interval_s(self) -> float:
+        """The measured frame interval, s (NaN before ``min_intervals`` intervals)."""
+        if len(self._intervals) < self.min_intervals:
+            return float("nan")
+        return float(sorted(self._intervals)[len(self._intervals) // 2])
+
+    def _stamp_gap(self, stamp_s: float) -> int:
+        last, self._last = self._last, stamp_s
+        if last is None or stamp_s <= last or stamp_s - last > self.pause_s:
+            return 0
+        interval = stamp_s - last
+        median = self.median_interval_s
+        self._intervals.append(interval)
+        if median == median and median > 0 and interval > self.gap_factor * median:
+            return max(1, round(interval / median) - 1)
+        return 0
+
+    def add(self, stamp_s: float, seq_missing: int = 0, now_s: float | None = None) -> int:
+        """Record one received frame: its header stamp (s), the publisher sequence numbers skipped
+        right before it (if known) and its arrival time (monotonic s, default now). Returns the
+        frames counted missing right before it."""
+        missing = max(self._stamp_gap(stamp_s), seq_missing)
+        self._missing.append(missing)
+        self._arrivals.append(time.monotonic() if now_s is None else now_s)
+        self.total_missing += missing
+        return missing
+
+    def _span_s(self) -> float:
+        return self._arrivals[-1] - self._arrivals[0] if len(self._arrivals) > 1 else 0.0
+
+    def missing_fraction(self) -> float:
+        """Missing frames / (received + missing) over the window (NaN before it can be judged)."""
+        n = len(self._missing)
+        if n < 5 or (n < self.min_intervals and self._span_s() < self.min_seconds):
+            return float("nan")
+        lost = sum(self._missing)
+        return lost / (n + lost)
+
+    def busy_fraction(self, processing_ms: float) -> float:
+        """Fraction 0..1 of the time the node spends processing at the current arrival rate (NaN if unknown)."""
+        span = self._span_s()
+        if not span or processing_ms != processing_ms:
+            return float("nan")
+        return processing_ms / 1e3 * (len(self._arrivals) - 1) / span
+
+    def warning(self, topic: str, processing_ms: float = float("nan")) -> str | None:
+        """Once, when :meth:`missing_fraction` reaches ``warn_fraction`` while the node is mostly
+        idle (``processing_ms`` per frame, see :meth:`busy_fraction`): the message to log."""
+        fraction, busy = self.missing_fraction(), self.busy_fraction(processing_ms)
+        if self.warned or not fraction >= self.warn_fraction or busy >= 0.5:
+            return None
+        self.warned = True
+        from .env import export_lines
+
+        exports = "; ".join(export_lines())
+        idle = f" while this node is idle {1 - busy:.0%} of the time" if busy == busy else ""
+        return (f"input {topic!r}: {fraction:.0%} of the recent frames never arrived (gaps in the header stamps "
+                f"or the publisher's sequence numbers){idle}. Between processes this is usually a publisher "
+                "(camera driver, detector, bag player) started without the FastDDS profile: start it after "
+                f"`eval $(glare-inpaint env)`, i.e. `{exports}`. If it already has the profile, this process is "
+                "short of CPU between frames (its keep-last input queue overwrote them: raise qos.subscription.depth "
+                "or free a core). (Logged once; missing frames are counted as events.input_stamp_gap in /diagnostics.)")
 
 
 def _fmt(value: float | int | str) -> str:

@@ -12,6 +12,11 @@ Launch arguments (all files):
   ``$FASTDDS_DEFAULT_PROFILES_FILE``, else the installed ``config/fastdds_profile.xml``): exported
   as ``FASTRTPS_DEFAULT_PROFILES_FILE`` to the nodes, so a user's own setting is kept; ``''``
   leaves the variable alone (e.g. multi-host setups: the shipped profile's UDP is loopback-only).
+* ``add_node`` (default ``''``; ``glare_pipeline`` only, i.e. ``glare_composed.launch.py``): your
+  node classes to run in the glare process, ``package.module:ClassName`` (several: comma-separated),
+  e.g. ``add_node:=my_detector.node:Detector``; they get the same namespace, parameters file and
+  remappings (see :mod:`.compose`).
+* ``pipeline`` (default ``three``; ``glare_pipeline`` only): ``three`` stage nodes or the ``fused`` node.
 
 Needs ``launch`` and ``launch_ros`` (a ROS 2 install); nothing else in the package imports this.
 """
@@ -23,7 +28,7 @@ from typing import Sequence
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, GroupAction, LogInfo, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node, PushRosNamespace
@@ -47,6 +52,9 @@ def declare_arguments() -> list:
         DeclareLaunchArgument("image", default_value="image", description="Input image topic, remapped onto 'image'."),
         DeclareLaunchArgument("params_file", default_value=share_config(PARAMS_FILE), description="ROS 2 parameter file for the nodes."),
         DeclareLaunchArgument("use_sim_time", default_value="false", description="Use the /clock topic as time source."),
+        DeclareLaunchArgument("add_node", default_value="",
+                              description="glare_pipeline only: your node classes (package.module:ClassName, comma-separated) to run in its process."),
+        DeclareLaunchArgument("pipeline", default_value="three", description="glare_pipeline only: 'three' stage nodes or the 'fused' node."),
         DeclareLaunchArgument(
             "fastdds_profile", default_value=profile_default,
             description="FastDDS XML profile exported as FASTRTPS_DEFAULT_PROFILES_FILE ('' = leave the environment alone).",
@@ -69,10 +77,14 @@ def glare_node(executable: str, name: str | None = None) -> Node:
     ``name=None`` keeps the names given in the code (required for ``glare_pipeline``, whose one
     process holds three nodes: a launch-level name would rename all of them).
     """
+    arguments = []
+    if executable == "glare_pipeline":  # composition options (before --ros-args)
+        arguments = ["--pipeline", LaunchConfiguration("pipeline"), "--add-node", LaunchConfiguration("add_node")]
     return Node(
         package=PACKAGE,
         executable=executable,
         name=name,
+        arguments=arguments,
         parameters=[LaunchConfiguration("params_file"), {"use_sim_time": LaunchConfiguration("use_sim_time")}],
         remappings=[("image", LaunchConfiguration("image"))],
         output="screen",
@@ -80,7 +92,17 @@ def glare_node(executable: str, name: str | None = None) -> Node:
     )
 
 
+def profile_notice() -> LogInfo:
+    """A launch-output line: the user's own camera / detector processes need the profile too."""
+    return LogInfo(
+        msg=["glare_inpaint_ros: nodes use the FastDDS profile '", LaunchConfiguration("fastdds_profile"),
+             "'. Start your camera driver and detector with it too, or they lose most large frames: "
+             "eval $(ros2 run glare_inpaint_ros glare-inpaint env)"],
+        condition=IfCondition(PythonExpression(["'", LaunchConfiguration("fastdds_profile"), "' != ''"])),
+    )
+
+
 def glare_launch_description(nodes: Sequence[tuple[str, str | None]]) -> LaunchDescription:
-    """Arguments, profile export and ``(executable, name)`` nodes inside the pushed namespace."""
+    """Arguments, profile export (and a notice about it) and ``(executable, name)`` nodes inside the pushed namespace."""
     group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e, n) for e, n in nodes])
-    return LaunchDescription(declare_arguments() + [set_profile_env(), group])
+    return LaunchDescription(declare_arguments() + [set_profile_env(), profile_notice(), group])

@@ -7,13 +7,18 @@ separate processes. Messages between them still go through the RMW (FastDDS deli
 the process without the network); the gain over three processes is one interpreter and no
 inter-process scheduling.
 
-Executor: ``SingleThreadedExecutor`` by default, deliberately. Each frame must pass the three
-stages in order anyway, the Python-side callback dispatch of ``MultiThreadedExecutor`` costs more
-than it saves, and with one thread the stages can never race on the GlareRemover state.
-``--multi-threaded`` (before ``--ros-args``) picks ``MultiThreadedExecutor`` so that stages of
-consecutive frames overlap where OpenCV releases the GIL (only worth it with spare cores).
+Executor: one ``SingleThreadedExecutor``: each frame passes the stages in order anyway and the
+stages never race on the GlareRemover state. The former ``--multi-threaded`` (rclpy's
+``MultiThreadedExecutor``) is gone: at 1280x720 / 30 Hz it doubled the latency and lost frames
+(36 of 150 vs 4 single-threaded in one run; the issue reported 53-131), and one executor thread per
+node lost the most (docs/performance.md, "Executors"); the flag is still accepted and only logs that.
 
-Run: ``python -m glare_inpaint_ros.ros.pipeline_main [--multi-threaded] --ros-args --params-file config/x.yaml``.
+Your own nodes in the same process: ``--pipeline fused`` runs the fused node instead of the three
+stages, and ``--add-node package.module:ClassName`` (repeatable) constructs your node class (no
+arguments, after the glare nodes) on the same executor; see :mod:`.compose`.
+
+Run: ``python -m glare_inpaint_ros.ros.pipeline_main [--pipeline fused]
+[--add-node my_pkg.detector:MyDetector] --ros-args --params-file config/x.yaml``.
 """
 
 from __future__ import annotations
@@ -25,18 +30,29 @@ from typing import Sequence
 from rclpy.utilities import remove_ros_args
 
 from .base import run_nodes
-from .inpainting_node import InpaintingNode
-from .mask_dilation_node import MaskDilationNode
-from .specular_detector_node import SpecularDetectorNode
+from .compose import GLARE_PIPELINES, load_node_class
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the three nodes until Ctrl-C; exit code 2 on an invalid start-up parameter."""
+    """Run the glare nodes (and any ``--add-node`` classes) until Ctrl-C; exit code 2 on an invalid
+    start-up parameter or an ``--add-node`` class that cannot be loaded."""
     argv = list(sys.argv if args is None else args)
-    parser = argparse.ArgumentParser(prog="glare_pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("--multi-threaded", action="store_true", help="use a MultiThreadedExecutor")
+    parser = argparse.ArgumentParser(prog="glare_pipeline", description=__doc__.splitlines()[0].replace("``", ""))
+    parser.add_argument("--multi-threaded", action="store_true", help="removed (it lost frames); ignored with a warning")
+    parser.add_argument("--pipeline", choices=tuple(GLARE_PIPELINES), default="three",
+                        help="three: detector, dilation, inpainting nodes (default); fused: the glare_remover node")
+    parser.add_argument("--add-node", action="append", default=[], metavar="MODULE:CLASS",
+                        help="also run this rclpy Node class (constructed with no arguments) in the process; repeatable or comma-separated")
     opts = parser.parse_args(remove_ros_args(argv)[1:])
-    return run_nodes([SpecularDetectorNode, MaskDilationNode, InpaintingNode], argv, multi_threaded=opts.multi_threaded)
+    try:
+        specs = [spec for value in opts.add_node for spec in value.replace(",", " ").split()]  # launch: '' or a list
+        extra = [load_node_class(spec) for spec in specs]
+    except ValueError as exc:
+        parser.exit(2, f"glare_pipeline: {exc}\n")
+    if opts.multi_threaded:
+        print("glare_pipeline: --multi-threaded was removed (rclpy's MultiThreadedExecutor lost frames at 720p/30 Hz, "
+              "see docs/performance.md); running single-threaded", file=sys.stderr)
+    return run_nodes([*GLARE_PIPELINES[opts.pipeline], *extra], argv)
 
 
 if __name__ == "__main__":
