@@ -41,6 +41,10 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']} ({_DOMAIN_FROM}), ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"
 
 
+#: The classic brightness chain: for tests of mono frames and of hard-edged, saturated rendered
+#: glare, which the default (colour-based, conservative) chain rightly leaves alone.
+CLASSIC_CHAIN = {"detector.type": "threshold", "inpainting.backend": "fast"}
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -28,6 +28,8 @@ from glare_inpaint_ros.ros.mask_dilation_node import MaskDilationNode  # noqa: E
 from glare_inpaint_ros.ros.params import StartupParameterError  # noqa: E402
 from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode  # noqa: E402
 
+from conftest import CLASSIC_CHAIN  # noqa: E402
+
 pytestmark = pytest.mark.ros
 
 H, W = 120, 160
@@ -36,16 +38,27 @@ _stamps = itertools.count(1)
 
 
 def make_scene(h: int = H, w: int = W) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(clean BGR, BGR with a saturated white ellipse highlight, bool region of the highlight)."""
+    """(clean BGR, BGR with a highlight, bool region of the highlight).
+
+    The surface is a textured orange (a coloured material, as the default ``dichromatic``
+    detector needs); the highlight is the light's white added on top (dichromatic model): a
+    smooth lobe with a clipped elliptical core. The region is where it raises a pixel by >= 20.
+    """
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     base = 110 + 40 * np.sin(x / 7.0) * np.cos(y / 9.0)
-    clean = np.dstack([base, 0.8 * base + 20, 0.6 * base + 40]).astype(np.uint8)
-    region = np.zeros((h, w), np.uint8)
+    clean = np.dstack([0.35 * base, 0.65 * base, base + 40]).astype(np.uint8)
     cx, cy = w // 2, h // 2
-    cv2.ellipse(region, (cx, cy), (w * AXES[0] // W, h * AXES[1] // H), 0, 0, 360, 255, -1)
-    glare = clean.copy()
-    glare[region > 0] = 255
-    return clean, glare, region > 0
+    ax, ay = w * AXES[0] / W, h * AXES[1] / H
+    r2 = ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2
+    spec = 400.0 * np.exp(-0.5 * r2 ** 1.5)
+    glare = np.clip(clean + spec[:, :, None], 0, 255).astype(np.uint8)
+    region = (glare.astype(np.int16) - clean).max(axis=2) >= 20
+    return clean, glare, region
+
+
+def classic_overrides() -> list[Parameter]:
+    """Parameters of the classic brightness chain (``threshold`` + ``fast``), for mono frames."""
+    return [Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items()]
 
 
 def as_encoding(bgr: np.ndarray, encoding: str) -> np.ndarray:
@@ -152,7 +165,10 @@ def check_deglared(out: np.ndarray, encoding: str) -> None:
 # -- tests -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16"])
 def test_fused_node_removes_highlight_and_keeps_header_and_encoding(ctx, encoding):
-    node = GlareRemoverNode(context=ctx)
+    # Mono frames have no colour for the default (dichromatic) chain: it leaves them alone, so
+    # mono users choose a brightness detector; that is what runs here for mono.
+    overrides = classic_overrides() if encoding.startswith("mono") else []
+    node = GlareRemoverNode(context=ctx, parameter_overrides=overrides)
     h = Harness(ctx, [node])
     try:
         got, pub = h.io()
