@@ -97,7 +97,7 @@ def test_embedded_glare_filter_in_a_detector_node(ctx):
         assert len(_detections(h, "/embed/detections", pub, glare).poses) == 0
         assert det.glare.stats.total_out >= 1 and det.glare.last is not None and det.glare.last.coverage > 0
         # parameters live on the user's node under the prefix; invalid ones refused, valid ones applied
-        assert det.get_parameter("glare.detector.type").value == "threshold"
+        assert det.get_parameter("glare.detector.type").value == "dichromatic"  # the default
         res = det.set_parameters([Parameter("glare.inpainting.backend", value="nope")])[0]
         assert not res.successful and "inpainting.backend" in res.reason
         assert det.set_parameters([Parameter("glare.inpainting.backend", value="telea")])[0].successful

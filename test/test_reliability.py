@@ -41,7 +41,8 @@ from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # 
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
 from test_ros_nodes import (  # noqa: E402
-    H, W, Harness, as_encoding, check_deglared, make_scene, new_header, publish_until, wait_for,
+    H, W, Harness, as_encoding, check_deglared, classic_overrides, make_scene, new_header, publish_until,
+    wait_for,
 )
 
 pytestmark = pytest.mark.ros
@@ -205,7 +206,9 @@ class Rig:
 
 
 def diag_override() -> list[Parameter]:
-    return [Parameter("diagnostics.period_s", value=DIAG_PERIOD_S)]
+    """Fast diagnostics, and the classic brightness chain: these rigs feed mono16 frames and
+    hard-edged saturated blobs, which the default colour-based chain rightly leaves alone."""
+    return [Parameter("diagnostics.period_s", value=DIAG_PERIOD_S)] + classic_overrides()
 
 
 @pytest.fixture(scope="module")

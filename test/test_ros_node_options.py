@@ -12,6 +12,7 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
+from conftest import CLASSIC_CHAIN  # noqa: E402
 from glare_inpaint_ros.compressed import encode_compressed  # noqa: E402
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
@@ -22,7 +23,9 @@ from test_ros_nodes import (  # noqa: E402,F401
 
 pytestmark = pytest.mark.ros
 
-TEMPORAL = [Parameter("temporal.mask.enabled", value=True), Parameter("temporal.fill.enabled", value=True)]
+# The temporal sequences slide a saturated, hard-edged square: the classic brightness chain's job.
+TEMPORAL = [Parameter("temporal.mask.enabled", value=True), Parameter("temporal.fill.enabled", value=True),
+            *(Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items())]
 
 
 def _compressed(bgr: np.ndarray, codec: str) -> CompressedImage:
@@ -150,7 +153,7 @@ def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx):
     from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode
 
     inpainting = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
-    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), inpainting]
+    nodes = [SpecularDetectorNode(context=ctx, parameter_overrides=TEMPORAL), MaskDilationNode(context=ctx), inpainting]
     frames, _, _ = _sliding_sequence(14, 3)
     h = Harness(ctx, nodes)
     try:

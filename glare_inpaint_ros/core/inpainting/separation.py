@@ -11,7 +11,7 @@ push-pull fill from the separated pixels around them.
 
 Guarantees of every backend: pixels outside the mask bit-identical, work on the mask's ROIs
 only (the material model is fit once per frame on a subsample), no state between frames.
-uint8 only; a mono image has no colour to separate, so only its clipped pixels are filled.
+uint8 and uint16 (parameters in 8-bit levels); a mono image has no colour to separate, so only its clipped pixels are filled.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ from .fast import push_pull_fill
 from .roi import Box
 
 
+def _as_8bit(image: np.ndarray) -> np.ndarray:
+    """``image`` as uint8 (a uint16 one scaled by 1/257, rounded); uint8 is returned as is."""
+    if image.dtype == np.uint8:
+        return image
+    return cv2.convertScaleAbs(image, alpha=1.0 / 257.0)
+
+
 @INPAINTERS.register("separation")
 class SeparationInpainter(Inpainter):
     """Dichromatic separation inside the mask; push-pull fill of clipped pixels only."""
@@ -44,6 +51,7 @@ class SeparationInpainter(Inpainter):
         ParamSpec("clip_grow_px", 2, "Clipped regions grow by this many px (the blooming rim) before the fill.", 0, 64),
     )
     SUPPORTED_CHANNELS: ClassVar[tuple[int, ...]] = (1, 3)
+    SUPPORTED_DTYPES: ClassVar[tuple] = (np.uint8, np.uint16)
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
         p = self.params
@@ -61,6 +69,7 @@ class SeparationInpainter(Inpainter):
         if image.ndim != 3:
             return None
         p = self.params
+        image = _as_8bit(image)
         model = fit_diffuse_model(image, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
         context = local_saturation(image, mask, p["context_px"]) if p["context_px"] > 0 else None
         return model, context
@@ -70,18 +79,20 @@ class SeparationInpainter(Inpainter):
         """Separated (and clipped-filled) copy of one crop at ``origin`` (x0, y0) in the frame;
         only ``mask > 0`` pixels are used."""
         p = self.params
+        unit = 257.0 if crop.dtype == np.uint16 else 1.0  # parameters are 8-bit levels
+        top = float(np.iinfo(crop.dtype).max)
         if frame is not None:
             model, context = frame
-            s = specular_map(crop, model, p["min_saturation"], p["min_chroma"], p["smooth_sigma"],
-                             context, origin)
+            s = specular_map(_as_8bit(crop), model, p["min_saturation"], p["min_chroma"],
+                             p["smooth_sigma"], context, origin)
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
-            result = np.clip(crop.astype(np.float32) - s[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+            result = np.clip(crop.astype(np.float32) - unit * s[:, :, None] + 0.5, 0, top).astype(crop.dtype)
             peak = crop.max(axis=2)
         else:
             result = crop.copy()
             peak = crop
         # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
-        clipped = ((peak >= p["clip_level"]) & (mask > 0)).astype(np.uint8) * 255
+        clipped = ((peak >= p["clip_level"] * unit) & (mask > 0)).astype(np.uint8) * 255
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
