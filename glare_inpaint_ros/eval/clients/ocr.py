@@ -17,7 +17,9 @@ reading (not scored when that reading is empty).
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -96,15 +98,27 @@ class OcrClient:
 
     name = "ocr"
 
+    #: Readings remembered (by image content): identical frames (a chain that passed the frame
+    #: through, several configurations with the same output) are read once.
+    CACHE_SIZE = 64
+
     def __init__(self, threads: int = DEFAULT_THREADS) -> None:
         self._engine = _engine(int(threads))
+        self._cache: OrderedDict[bytes, str] = OrderedDict()
 
     def read(self, image: np.ndarray) -> str:
         """Text read in ``image`` (BGR uint8), in reading order; ``""`` when nothing is found."""
+        image = np.ascontiguousarray(image)
+        key = hashlib.sha1(image.data).digest() + repr(image.shape).encode()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         result, _ = self._engine(image)
-        if not result:
-            return ""
-        return reading_order([(box, text) for box, text, _score in result])
+        text = reading_order([(box, t) for box, t, _score in result]) if result else ""
+        self._cache[key] = text
+        if len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return text
 
     def reference(self, clean: np.ndarray, truth: dict[str, Any] | None) -> str | None:
         """The text to read: ``truth["text"]`` for rendered frames, else the clean frame's reading.
