@@ -98,6 +98,11 @@ def test_lane_client_finds_rendered_lane_lines() -> None:
     # the paint gone (asphalt only): nothing of it is found
     blank = cv2.medianBlur(scene.image, 31)
     assert client.score(scene.image, blank, truth) <= 0.2
+    # only paint counts: a dark tar seam along a lane line is not lane paint
+    seam = blank.copy()
+    x0, y0, x1, y1 = (int(v) for v in truth["lanes"][0])
+    cv2.line(seam, (x0, y0), (x1, y1), (10, 10, 10), 3)
+    assert found_fraction(np.array([[x0, y0, x1, y1]], np.float32), detect_segments(seam), seam.shape) == 0.0
     # against its own clean detections (real photos): found entirely on the clean frame
     assert client.score(scene.image, scene.image, None) == pytest.approx(1.0)
 

@@ -6,7 +6,7 @@ The finder is the recipe of driving tutorials (no learning):
    ``15 <= H <= 35``, ``L >= 80``, ``S >= 80``;
 2. Canny edges (50 / 150) of the blurred (5x5 Gaussian) grey image, kept where the colour selection
    (dilated 3 px) is set, so only paint borders remain;
-3. a road-region trapezoid: bottom edge the full frame width, top edge from 40 % to 60 % of the width
+3. a road-region trapezoid: bottom edge the full frame width, top edge from 35 % to 65 % of the width
    at 58 % of the height;
 4. :func:`cv2.HoughLinesP` (rho 1 px, theta 1 deg, 15 votes, min length 2 % of the frame
    diagonal, max gap 1 %); near-horizontal segments (``|dy| < 0.3 |dx|``) are dropped (a lane
@@ -29,7 +29,7 @@ import numpy as np
 
 #: Road region: top edge y as a fraction of the height, its x span as fractions of the width.
 ROI_TOP_Y = 0.58
-ROI_TOP_X = (0.40, 0.60)
+ROI_TOP_X = (0.35, 0.65)
 #: Maximum angle (deg) between a reference segment and a matching candidate.
 ANGLE_TOL_DEG = 10.0
 #: Reference sampling step along segments, px.
