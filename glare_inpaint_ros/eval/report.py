@@ -222,6 +222,26 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_no_harm_compact(report: dict[str, Any]) -> list[str]:
+    """One-table summary of :func:`render_no_harm` (for the README): per detector/backend the bright
+    content altered on each no-harm set (%) and each client's output score on each set it ran on."""
+    no_harm, clients = report.get("no_harm", {}), report.get("clients", {})
+    keys = _combo_keys(report)
+    if not keys:
+        return []
+    cols = [(client, name) for client, sets in clients.items() for name in sets]
+    header = (["detector/backend"] + [f"content altered %: {n}" for n in no_harm]
+              + [f"{c}: {n}" for c, n in cols])
+    rows = [["no chain (clean / with glare)"] + ["0" for _ in no_harm]
+            + [f"{_f(clients[c][n]['clean'], 2)}" + ("" if clients[c][n]["glare"] is None
+                                                     else f" / {_f(clients[c][n]['glare'], 2)}") for c, n in cols]]
+    for key in keys:
+        rows.append([key] + [_f(sec["combos"][key]["content_altered_pct"], 1) if key in sec["combos"] else "-"
+                             for sec in no_harm.values()]
+                    + [_f(clients[c][n]["outputs"].get(key), 2) for c, n in cols])
+    return _table(header, rows)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md`` text: per data set, detection, inpainting and runtime tables."""
     meta = report.get("meta", {})

@@ -30,6 +30,12 @@ Ground-truth rule (:data:`GT_DELTA`): a pixel is glare where the highlight raise
 halo is left out of the mask: it is within the dilation margin the pipeline adds anyway and
 invisible to any detector. A pixel that was already saturated cannot be raised, so it is not glare.
 
+Glare over content (an added kind, :func:`make_content_sample`, ``make-synthetic --content``, eval
+``--synthetic-content``): the clean frame is a rendered scene of :mod:`.content` (lane paint, labels with
+text, white cars and signs, night streets) and the highlights are *added* light aimed at that content
+(:func:`render_content_glare`); its own stream ``default_rng([seed, index, 2])``, so the set above is
+unchanged.
+
 Hard negatives (training data only, ``make_sample(..., hard_negatives=p)``, off by default): with
 probability ``p`` the clean scene first gets things painted in that look bright but are not glare
 (saturated coloured objects, white matte patches, dark scenes with a few lit objects) and the
