@@ -164,13 +164,13 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
         write_image(folder / f"s{i}.png", render_scene(i, 5, (320, 240)).image)
     out = tmp_path / "out"
     assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
-                 "--detectors", "threshold", "--backends", "fast,telea", "--out", str(out), "--no-progress"]) == 0
+                 "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert set(report["no_harm"]) == {"noglare", "content_clean"}
     for section in report["no_harm"].values():
         for key in ("altered_pct", "content_altered_pct", "min_psnr_db"):
             assert section[key] is not None
-        assert set(section["combos"]) == {"threshold/fast", "threshold/telea"}
+        assert set(section["combos"]) == {"threshold/fast", "local_contrast/fast"}
     content = "content_n4_seed0_320x240"
     assert "detection" in report["datasets"][content]
     for client in ("ocr", "lanes"):
@@ -178,7 +178,7 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
         assert {"clean", "glare", "output"} <= set(s) and s["glare"] is not None
     assert report["clients"]["lanes"]["noglare"]["glare"] is None
     md = (out / "report.md").read_text()
-    assert "## What the chain must not do" in md and "| threshold/telea |" in md
+    assert "## What the chain must not do" in md and "| local_contrast/fast |" in md
     assert (out / "contact_sheet.png").is_file()
 
 
