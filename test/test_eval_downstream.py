@@ -16,14 +16,18 @@ from glare_inpaint_ros.eval import metrics as M
 from glare_inpaint_ros.eval.clients.lanes import LaneClient, detect_segments, found_fraction
 from glare_inpaint_ros.eval.content import KINDS, read_truth, render_scene, write_truth
 from glare_inpaint_ros.eval.dataset import NoGlareSet, write_image
+from glare_inpaint_ros.eval.clients.ocr import OcrClient, char_accuracy, reading_order
 from glare_inpaint_ros.eval.synth import make_content_sample
 
-pytest.importorskip("rapidocr_onnxruntime", reason="the OCR client needs the eval extra (rapidocr-onnxruntime)")
-from glare_inpaint_ros.eval.clients.ocr import OcrClient, char_accuracy, reading_order  # noqa: E402
+
+def _need_rapidocr() -> None:
+    pytest.importorskip("rapidocr_onnxruntime",
+                        reason="the OCR client needs the eval extra rapidocr-onnxruntime (tools/setup.sh installs it)")
 
 
 @pytest.fixture(scope="module")
 def ocr() -> OcrClient:
+    _need_rapidocr()
     return OcrClient()
 
 
@@ -45,6 +49,14 @@ def test_content_scenes_are_reproducible_and_carry_their_truth(tmp_path: Path) -
     write_truth(tmp_path / "t.json", road.truth())
     back = read_truth(tmp_path / "t.json")
     assert back["kind"] == "road" and np.allclose(back["lanes"], road.lanes, atol=0.01)
+
+
+def test_make_synthetic_content_writes_truth(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    assert main(["make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72", "--content"]) == 0
+    for sub, ext in (("input", "png"), ("mask", "png"), ("gt", "png"), ("truth", "json")):
+        assert sorted(p.name for p in (out / sub).iterdir()) == [f"0000.{ext}", f"0001.{ext}"]
+    assert read_truth(out / "truth" / "0001.json")["kind"] == "label"
 
 
 def test_glare_over_content_adds_light_and_masks_it() -> None:
@@ -158,6 +170,7 @@ def test_no_glare_set_reads_input_folders_and_flat_folders(tmp_path: Path) -> No
 
 
 def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
+    _need_rapidocr()
     folder = tmp_path / "noglare"
     folder.mkdir()
     for i in (0, 2):  # a road and a car scene, flat folder
