@@ -176,6 +176,23 @@ def _combo_keys(report: dict[str, Any]) -> list[str]:
     return []
 
 
+def _not_measured(report: dict[str, Any]) -> list[str]:
+    """A line naming the detectors / backends none of whose combinations could be built, with why."""
+    skipped = report.get("meta", {}).get("skipped", {})
+    if not skipped:
+        return []
+    why: dict[str, str] = {}
+    for key, reason in skipped.items():
+        det, back = key.split("/", 1)
+        if all(f"{det}/{b}" in skipped for b in {k.split("/", 1)[1] for k in skipped}) and det not in why:
+            why[f"detector {det}"] = reason
+        elif back not in why:
+            why[f"backend {back}"] = reason
+    items = sorted(set(why.items()))
+    return ["Not measured (cannot run on the base config): "
+            + "; ".join(f"{k} ({v.split(':')[0]})" for k, v in items) + ".", ""]
+
+
 def render_no_harm(report: dict[str, Any]) -> list[str]:
     """Markdown lines of the "What the chain must not do" tables (no-harm sets, downstream clients);
     empty when the report has neither. One row per detector/backend evaluated."""
@@ -183,7 +200,7 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     keys = _combo_keys(report)
     if not keys:
         return []
-    lines: list[str] = []
+    lines: list[str] = _not_measured(report)
     if no_harm:
         lines += [
             "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** (% of the "
