@@ -203,9 +203,10 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     lines: list[str] = _not_measured(report)
     if no_harm:
         lines += [
-            "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** (% of the "
-            "set's bright unsaturated pixels, HSV V >= 180 and S <= 60, changed by > 8 levels in some channel; "
-            "worst frame in brackets) / frame altered (% of all pixels) / worst whole-frame PSNR(output, input) in dB / "
+            "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** (share of a "
+            "frame's bright unsaturated pixels, HSV V >= 180 and S <= 60, changed by > 8 levels in some channel; "
+            "mean over the frames with >= 0.1 % bright content; in brackets: the worst frame; pooled over all the "
+            "set's bright pixels) / frame altered (% of all pixels) / worst whole-frame PSNR(output, input) in dB / "
             "frames passed through.",
             "",
         ]
@@ -216,7 +217,8 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
             for sec in no_harm.values():
                 c = sec["combos"].get(key)
                 row.append("-" if c is None else
-                           f"**{_f(c['content_altered_pct'], 1)}** ({_f(c['worst_content_altered_pct'], 0)}) / "
+                           f"**{_f(c['content_altered_pct'], 1)}** ({_f(c['worst_content_altered_pct'], 0)}; "
+                           f"{_f(c.get('content_altered_pct_pooled'), 1)}) / "
                            f"{_f(c['altered_pct'], 2)} / {_f(c['min_psnr_db'], 1)} / {c['n_passthrough']}")
             rows.append(row)
         lines += _table(header, rows)
@@ -239,17 +241,24 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+#: The compact table leaves out client columns scored on fewer frames than this (too noisy to read).
+COMPACT_MIN_FRAMES = 3
+
+
 def render_no_harm_compact(report: dict[str, Any]) -> list[str]:
     """One-table summary of :func:`render_no_harm` (for the README): per detector/backend the bright
-    content altered on each no-harm set (%) and each client's output score on each set it ran on."""
-    no_harm, clients = report.get("no_harm", {}), report.get("clients", {})
+    content altered on each no-harm set that has bright content (%) and each client's output score on
+    each set it scored at least :data:`COMPACT_MIN_FRAMES` frames of."""
+    no_harm = {n: sec for n, sec in report.get("no_harm", {}).items() if sec.get("n_content_px", 1)}
+    clients = report.get("clients", {})
     keys = _combo_keys(report)
     if not keys:
         return []
-    cols = [(client, name) for client, sets in clients.items() for name in sets]
-    header = (["detector/backend"] + [f"content altered %: {n}" for n in no_harm]
-              + [f"{c}: {n}" for c, n in cols])
-    rows = [["no chain (clean / with glare)"] + ["0" for _ in no_harm]
+    cols = [(client, name) for client, sets in clients.items() for name, summary in sets.items()
+            if summary["n_images"] >= COMPACT_MIN_FRAMES]
+    header = (["detector/backend"] + [f"content altered % ({n})" for n in no_harm]
+              + [f"{c} ({n})" for c, n in cols])
+    rows = [["no chain: clean / with glare"] + ["0" for _ in no_harm]
             + [f"{_f(clients[c][n]['clean'], 2)}" + ("" if clients[c][n]["glare"] is None
                                                      else f" / {_f(clients[c][n]['glare'], 2)}") for c, n in cols]]
     for key in keys:

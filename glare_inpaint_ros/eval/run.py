@@ -80,8 +80,8 @@ INPAINT_METRICS = ("psnr_region", "ssim_region", "psnr_frame", "ssim_frame")
 DEFAULT_CLIENTS = "ocr,lanes"
 #: Worst no-harm frames per set shown in the contact sheet (at most ``--sheet-rows``).
 NO_HARM_SHEET_ROWS = 3
-#: A frame's content_altered_pct competes for "worst frame" only when bright content covers at least
-#: this share (%) of it (a frame with a handful of bright pixels would otherwise read 100 %).
+#: A frame's content_altered_pct counts (in the mean and for "worst frame") only when bright content
+#: covers at least this share (%) of it (a frame with a handful of bright pixels would read 0 or 100 %).
 MIN_CONTENT_PCT = 0.1
 #: Name of the no-glare set made of the glare-over-content set's clean frames.
 CONTENT_CLEAN = "content_clean"
@@ -428,9 +428,11 @@ def evaluate_no_glare(
     """Run every combination over a glare-free set: every change is harm.
 
     Per image and combination :func:`.metrics.no_harm_scores` and the pass-through reason; per
-    combination ``altered_pct`` and ``content_altered_pct`` pooled over the set's pixels (every
-    pixel, every bright content pixel, weighs the same), the worst frame's ``content_altered_pct``
-    (among frames whose bright content is at least :data:`MIN_CONTENT_PCT` % of the frame),
+    combination ``altered_pct`` pooled over the set's pixels, ``content_altered_pct`` the mean over
+    frames of each frame's share of bright content altered (frames whose bright content covers at
+    least :data:`MIN_CONTENT_PCT` % of the frame; every such frame weighs the same, as in the lead's
+    probe), ``content_altered_pct_pooled`` (every bright pixel of the set weighs the same: large bright
+    areas such as a pale concrete road dominate it), the worst frame's ``content_altered_pct``,
     ``min_psnr_db`` and the pass-through count; the first combination's values also at the top level. With ``clients``: their scores on the input
     (``clean``) and each output, against the scene truth or the input's own reading.
 
@@ -467,6 +469,9 @@ def evaluate_no_glare(
                     worst = sorted(worst + [(rank, row)], key=lambda t: t[0], reverse=True)[:sheet_rows]
         images.append(record)
 
+    def with_content(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+        return [v for v in rows if v["content_pct"] >= MIN_CONTENT_PCT]
+
     per_combo: dict[str, Any] = {}
     for combo in combos:
         rows = [r["no_harm"][combo.key] for r in images]
@@ -474,9 +479,11 @@ def evaluate_no_glare(
         passthrough = Counter(r["passthrough"][combo.key] for r in images if r["passthrough"][combo.key])
         per_combo[combo.key] = {
             "altered_pct": 100.0 * n["n_altered"] / n["n_pixels"],
-            "content_altered_pct": 100.0 * n["n_content_altered"] / n["n_content"] if n["n_content"] else math.nan,
-            "worst_content_altered_pct": max((v["content_altered_pct"] for v in rows
-                                              if v["content_pct"] >= MIN_CONTENT_PCT), default=math.nan),
+            "content_altered_pct": M.nanmean([v["content_altered_pct"] for v in with_content(rows)]),
+            "content_altered_pct_pooled": (100.0 * n["n_content_altered"] / n["n_content"] if n["n_content"]
+                                           else math.nan),
+            "worst_content_altered_pct": max((v["content_altered_pct"] for v in with_content(rows)),
+                                             default=math.nan),
             "min_psnr_db": min(v["psnr_db"] for v in rows),
             "passthrough": dict(passthrough),
             "n_passthrough": sum(passthrough.values()),
@@ -487,8 +494,8 @@ def evaluate_no_glare(
         "path": str(dataset.root),
         "n_images": len(names),
         "primary": combos[0].key,
-        **{k: primary[k] for k in ("altered_pct", "content_altered_pct", "worst_content_altered_pct",
-                                   "min_psnr_db", "n_passthrough")},
+        **{k: primary[k] for k in ("altered_pct", "content_altered_pct", "content_altered_pct_pooled",
+                                   "worst_content_altered_pct", "min_psnr_db", "n_passthrough")},
         "content_pct": M.nanmean([next(iter(r["no_harm"].values()))["content_pct"] for r in images]),
         "n_content_px": sum(next(iter(r["no_harm"].values()))["n_content"] for r in images),
         "combos": per_combo,
