@@ -152,6 +152,43 @@ def test_no_harm_scores_identity_and_a_painted_region() -> None:
                     ["content_altered_pct"])
 
 
+def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region(tmp_path: Path) -> None:
+    """``static`` detector = a chain that inpaints exactly a known region (an empty file: changes nothing)."""
+    from glare_inpaint_ros.core.pipeline import GlareRemover, load_config
+    from glare_inpaint_ros.eval.run import Combo, evaluate_no_glare
+
+    box = np.zeros((48, 64), np.uint8)
+    box[10:20, 20:30] = 255  # 100 px
+    write_image(tmp_path / "box.png", box)
+    write_image(tmp_path / "none.png", np.zeros_like(box))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    with_box = np.full((48, 64, 3), 60, np.uint8)
+    with_box[box > 0] = 230  # white: bright content, exactly the painted region
+    write_image(frames / "a.png", with_box)
+    other = np.full((48, 64, 3), 60, np.uint8)
+    other[25:45, 40:60] = 230  # 400 px of bright content outside the painted region: left alone
+    write_image(frames / "b.png", other)
+    speck = np.full((48, 64, 3), 60, np.uint8)
+    speck[12, 22] = 230  # one bright pixel (0.03 % < MIN_CONTENT_PCT), painted over: not in the mean
+    write_image(frames / "c.png", speck)
+    base = load_config()
+    combos = [Combo(name, "telea", GlareRemover({**base, "detector.type": "static", "inpainting.backend": "telea",
+                                                  "detector.static.path": str(tmp_path / f"{name}.png")}))
+              for name in ("box", "none")]
+    section, sheet = evaluate_no_glare(NoGlareSet(frames), combos, progress=False, sheet_rows=1)
+    painted, identity = section["combos"]["box/telea"], section["combos"]["none/telea"]
+    assert painted["altered_pct"] == pytest.approx(100 * 101 / (3 * 48 * 64))  # the box in a, the speck in c
+    assert painted["content_altered_pct"] == pytest.approx(50.0)  # frames a (100 %) and b (0 %)
+    assert painted["content_altered_pct_pooled"] == pytest.approx(100 * 101 / 501)
+    assert painted["worst_content_altered_pct"] == pytest.approx(100.0)
+    assert painted["n_passthrough"] == 0 and painted["min_psnr_db"] < 30
+    assert identity == {**identity, "altered_pct": 0.0, "content_altered_pct": 0.0, "min_psnr_db": M.PSNR_CAP_DB,
+                        "n_passthrough": 3}
+    assert section["altered_pct"] == painted["altered_pct"]  # the first combination is the headline
+    assert len(sheet) == 1 and sheet[0].label.startswith("a")
+
+
 def test_no_glare_set_reads_input_folders_and_flat_folders(tmp_path: Path) -> None:
     img = render_scene(0, 0, (64, 64)).image
     for sub in ("a/input", "gt", "empty"):
