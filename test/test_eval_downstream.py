@@ -214,7 +214,8 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
         write_image(folder / f"s{i}.png", render_scene(i, 5, (320, 240)).image)
     out = tmp_path / "out"
     assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
-                 "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out), "--no-progress"]) == 0
+                 "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out),
+                 "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert set(report["no_harm"]) == {"noglare", "content_clean"}
     for section in report["no_harm"].values():

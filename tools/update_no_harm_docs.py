@@ -42,7 +42,8 @@ def replace_block(text: str, block: str, path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("report", type=Path, help="report.json of glare-inpaint eval with --no-glare / --synthetic-content")
+    parser.add_argument("report", type=Path,
+                        help="report.json of glare-inpaint eval with --no-glare / --synthetic-content")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date, write nothing")
     args = parser.parse_args(argv)
     report = json.loads(args.report.read_text(encoding="utf-8"))

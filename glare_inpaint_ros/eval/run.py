@@ -433,7 +433,8 @@ def evaluate_no_glare(
     least :data:`MIN_CONTENT_PCT` % of the frame; every such frame weighs the same, as in the lead's
     probe), ``content_altered_pct_pooled`` (every bright pixel of the set weighs the same: large bright
     areas such as a pale concrete road dominate it), the worst frame's ``content_altered_pct``,
-    ``min_psnr_db`` and the pass-through count; the first combination's values also at the top level. With ``clients``: their scores on the input
+    ``min_psnr_db`` and the pass-through count; the first combination's values also at the top level.
+    With ``clients``: their scores on the input
     (``clean``) and each output, against the scene truth or the input's own reading.
 
     Returns:
