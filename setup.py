@@ -33,8 +33,10 @@ setup(
         "onnx": ["onnxruntime"],
         "torch": ["torch"],
         "bags": ["rosbags"],
-        "eval": ["scikit-image", "matplotlib"],
-        "test": ["pytest", "hypothesis", "onnx", "rosbags", "scikit-image", "matplotlib", "onnxruntime"],
+        # rapidocr-onnxruntime: the OCR downstream client of `glare-inpaint eval` (PP-OCRv4 models in the wheel)
+        "eval": ["scikit-image", "matplotlib", "rapidocr-onnxruntime"],
+        "test": ["pytest", "hypothesis", "onnx", "rosbags", "scikit-image", "matplotlib", "onnxruntime",
+                 "rapidocr-onnxruntime"],
     },
     zip_safe=True,
     maintainer="glare_inpaint_ros maintainers",

@@ -24,7 +24,8 @@ fi
 # torch for the TorchScript backend and training: pinned to the CPU build this machine keeps on disk.
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0" \
   || echo "[setup] torch==2.13.0 not installable here: the torch backend and its tests will be skipped"
-# The package itself, editable, with test/eval/bag/onnx extras.
+# The package itself, editable, with test/eval/bag/onnx extras (the test extra includes the eval-only
+# downstream clients, e.g. rapidocr-onnxruntime for OCR, so the suite and CI exercise them for real).
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 echo "$want" > "$stamp"
 echo "[setup] done: $("$VENV/bin/python" -c 'import rclpy, cv2, numpy; print("rclpy ok, opencv", cv2.__version__, "numpy", numpy.__version__)')"

@@ -6,6 +6,9 @@ Layout of a data set folder::
     ROOT/mask/NAME.*                              optional ground-truth glare masks (>= 128 = glare)
     ROOT/gt/NAME.*                                optional clean ground-truth images
 
+    ROOT/truth/NAME.json                          optional scene truth of rendered sets (text, lane
+                                                  edges: :meth:`.content.ContentScene.truth`)
+
 Files are matched by stem, so ``input/a.jpg`` pairs with ``mask/a.png``. When ``mask/`` exists,
 every input needs its mask (and likewise for ``gt/``); sizes must match.
 
@@ -202,6 +205,59 @@ class Dataset:
     def __iter__(self) -> Iterator[Sample]:
         for name in self.names():
             yield self.load(name)
+
+    def truth(self, name: str) -> dict | None:
+        """Scene truth of image ``name`` from ``ROOT/truth/NAME.json`` (rendered sets), or None."""
+        return _read_truth(self.root / "truth", name)
+
+
+def _read_truth(folder: Path | None, name: str) -> dict | None:
+    if folder is None or not (folder / f"{name}.json").is_file():
+        return None
+    from .content import read_truth
+
+    return read_truth(folder / f"{name}.json")
+
+
+class NoGlareSet:
+    """A folder of glare-free images (every change a chain makes to them is harm).
+
+    The images are ``ROOT/input/*`` when ``input/`` exists, else the images directly in ``ROOT`` (so a
+    data set's ``gt/`` folder is a no-glare set). Scene truth, if any, is read from ``truth_dir``
+    (default ``ROOT/truth``) as ``NAME.json``.
+
+    Raises:
+        ValueError: ``root`` missing or without images.
+    """
+
+    def __init__(self, root: str | Path, name: str | None = None, truth_dir: str | Path | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ValueError(f"no-glare folder {self.root} does not exist")
+        folder = self.root / "input" if (self.root / "input").is_dir() else self.root
+        self.images = _by_stem(folder)
+        if not self.images:
+            raise ValueError(f"{folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+        self.name = name or (self.root.name if folder == self.root / "input" or self.root.name not in ("gt", "input")
+                             else f"{self.root.parent.name}_{self.root.name}")
+        self.truth_dir = Path(truth_dir) if truth_dir is not None else self.root / "truth"
+
+    def names(self) -> list[str]:
+        return sorted(self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def load(self, name: str) -> np.ndarray:
+        """Image ``name`` as BGR uint8."""
+        image = read_image(self.images[name], cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"cannot read image {self.images[name]}")
+        return image
+
+    def truth(self, name: str) -> dict | None:
+        """Scene truth of image ``name`` (``truth_dir/NAME.json``), or None."""
+        return _read_truth(self.truth_dir, name)
 
 
 def _check_size(array: np.ndarray, image: np.ndarray, path: Path) -> None:

@@ -21,6 +21,12 @@ SSIM is :func:`skimage.metrics.structural_similarity` (7x7 uniform window, data 
 channel, ``full=True`` map averaged over the channels) averaged over the region's pixels; the
 whole-frame value is the mean of the map without its 3 px border strip, i.e. exactly skimage's own
 mean SSIM. scikit-image is an optional ``eval`` dependency, imported on first use.
+
+No harm (:func:`no_harm_scores`): on a glare-free frame every change is harm. A pixel is *altered*
+when some channel of the output differs from the input by more than :data:`ALTERED_LEVELS` (8)
+levels; *bright content* (:func:`bright_content_mask`) is what a glare detector is most tempted to
+take for glare and a downstream detector most needs: bright, unsaturated pixels, HSV (OpenCV scale)
+``V >= 180`` and ``S <= 60`` (white and pale lane paint, letters, white cars, lit windows, lamps).
 """
 
 from __future__ import annotations
@@ -249,6 +255,57 @@ def image_scores(image: np.ndarray, reference: np.ndarray, region: np.ndarray,
         "psnr_frame": psnr(image, reference),
         "ssim_region": masked_mean(smap, region),
         "ssim_frame": masked_mean(smap),
+    }
+
+
+# --------------------------------------------------------------------------- no harm
+
+#: A pixel is altered when some channel changed by more than this many 8-bit levels.
+ALTERED_LEVELS = 8
+#: Bright content: HSV value (0..255) at least this ...
+CONTENT_V_MIN = 180
+#: ... and HSV saturation (0..255) at most this.
+CONTENT_S_MAX = 60
+
+
+def bright_content_mask(image: np.ndarray) -> np.ndarray:
+    """``HxW`` bool: bright, unsaturated pixels of a BGR uint8 image (``V >= 180 and S <= 60``, OpenCV HSV)."""
+    image = check_image(image, name="image", dtypes=(np.uint8,))
+    if image.ndim == 2:
+        return image >= CONTENT_V_MIN
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    return (hsv[..., 2] >= CONTENT_V_MIN) & (hsv[..., 1] <= CONTENT_S_MAX)
+
+
+def altered_mask(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``HxW`` bool: pixels where some channel of ``output`` differs from ``reference`` by > 8 levels."""
+    output, reference = _check_pair(output, reference)
+    diff = cv2.absdiff(output, reference)
+    return (diff.max(axis=2) if diff.ndim == 3 else diff) > ALTERED_LEVELS
+
+
+def no_harm_scores(output: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+    """How much a chain changed a glare-free frame ``clean`` into ``output`` (both uint8, same shape).
+
+    Returns:
+        ``altered_pct`` (0..100, share of pixels altered), ``content_altered_pct`` (0..100, share of
+        the bright content pixels altered; NaN when the frame has none), ``content_pct`` (0..100,
+        share of the frame that is bright content), ``psnr_db`` (whole frame, capped at
+        :data:`PSNR_CAP_DB` for an untouched frame), and the pixel counts ``n_pixels``,
+        ``n_altered``, ``n_content``, ``n_content_altered`` (for pooling over a set).
+    """
+    changed = altered_mask(output, clean)
+    content = bright_content_mask(clean)
+    n_content = int(np.count_nonzero(content))
+    n_content_altered = int(np.count_nonzero(changed & content))
+    n_altered = int(np.count_nonzero(changed))
+    return {
+        "altered_pct": 100.0 * n_altered / changed.size,
+        "content_altered_pct": 100.0 * n_content_altered / n_content if n_content else math.nan,
+        "content_pct": 100.0 * n_content / content.size,
+        "psnr_db": psnr(output, clean),
+        "n_pixels": int(changed.size), "n_altered": n_altered,
+        "n_content": n_content, "n_content_altered": n_content_altered,
     }
 
 

@@ -35,6 +35,8 @@ class SheetRow:
         output: pipeline output, BGR uint8.
         gt: clean ground truth (BGR uint8) or None.
         gt_mask: ground-truth glare mask (255 = glare) or None; drawn as a green outline.
+        last_title: if set, ``gt`` is another view (e.g. the altered pixels of a no-harm frame) and
+            this title is written on its cell.
     """
 
     group: str
@@ -44,6 +46,7 @@ class SheetRow:
     output: np.ndarray
     gt: np.ndarray | None
     gt_mask: np.ndarray | None
+    last_title: str | None = None
 
 
 # --------------------------------------------------------------------------- contact sheet
@@ -107,7 +110,9 @@ def render_contact_sheet(rows: list[SheetRow], title: str = "") -> np.ndarray:
         if row.gt is None:
             _text(gt_cell, "no ground truth", (8, h // 2))
         cells = [_fit(row.image), _fit(_mask_view(row.mask, row.gt_mask)), _fit(row.output), gt_cell]
-        _text(cells[0], row.label[-28:], (4, 14))
+        _text(cells[0], row.label[-40:], (4, 14), 0.4)
+        if row.last_title:
+            _text(cells[3], row.last_title, (4, 14), 0.4)
         line = np.hstack(cells)
         for i in range(1, len(COLUMNS)):  # thin separators
             line[:, i * w] = 255
@@ -161,6 +166,108 @@ def _summary(report: dict[str, Any]) -> list[str]:
          "PSNR glare vs nothing, first combination (dB)", "best pipeline (dB)"], rows)
 
 
+def _combo_keys(report: dict[str, Any]) -> list[str]:
+    """Detector/backend keys in report order (from the first no-harm or client section)."""
+    for section in report.get("no_harm", {}).values():
+        return list(section["combos"])
+    for sets in report.get("clients", {}).values():
+        for summary in sets.values():
+            return list(summary["outputs"])
+    return []
+
+
+def _not_measured(report: dict[str, Any]) -> list[str]:
+    """A line naming the detectors / backends none of whose combinations could be built, with why."""
+    skipped = report.get("meta", {}).get("skipped", {})
+    if not skipped:
+        return []
+    why: dict[str, str] = {}
+    for key, reason in skipped.items():
+        det, back = key.split("/", 1)
+        if all(f"{det}/{b}" in skipped for b in {k.split("/", 1)[1] for k in skipped}) and det not in why:
+            why[f"detector {det}"] = reason
+        elif back not in why:
+            why[f"backend {back}"] = reason
+    items = sorted(set(why.items()))
+    return ["Not measured (cannot run on the base config): "
+            + "; ".join(f"{k} ({v.split(':')[0]})" for k, v in items) + ".", ""]
+
+
+def render_no_harm(report: dict[str, Any]) -> list[str]:
+    """Markdown lines of the "What the chain must not do" tables (no-harm sets, downstream clients);
+    empty when the report has neither. One row per detector/backend evaluated."""
+    no_harm, clients = report.get("no_harm", {}), report.get("clients", {})
+    keys = _combo_keys(report)
+    if not keys:
+        return []
+    lines: list[str] = _not_measured(report)
+    if no_harm:
+        lines += [
+            "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** (share of a "
+            "frame's bright unsaturated pixels, HSV V >= 180 and S <= 60, changed by > 8 levels in some channel; "
+            "mean over the frames with >= 0.1 % bright content; in brackets: the worst frame; pooled over all the "
+            "set's bright pixels) / frame altered (% of all pixels) / worst whole-frame PSNR(output, input) in dB / "
+            "frames passed through.",
+            "",
+        ]
+        header = ["detector/backend"] + [f"{name} ({sec['n_images']})" for name, sec in no_harm.items()]
+        rows = []
+        for key in keys:
+            row = [key]
+            for sec in no_harm.values():
+                c = sec["combos"].get(key)
+                row.append("-" if c is None else
+                           f"**{_f(c['content_altered_pct'], 1)}** ({_f(c['worst_content_altered_pct'], 0)}; "
+                           f"{_f(c.get('content_altered_pct_pooled'), 1)}) / "
+                           f"{_f(c['altered_pct'], 2)} / {_f(c['min_psnr_db'], 1)} / {c['n_passthrough']}")
+            rows.append(row)
+        lines += _table(header, rows)
+    if clients:
+        cols = [(client, name) for client, sets in clients.items() for name in sets]
+        lines += [
+            "Downstream clients (0..1, higher = more found; mean over the frames each client applies to, their "
+            "count in brackets): `ocr` = PP-OCRv4 character accuracy against the rendered text or the clean "
+            "frame's reading; `lanes` = share of the lane-paint edges (rendered, or found on the clean frame) "
+            "that a Canny + Hough lane finder still finds. `clean` = the clean frame, `glare` = the frame with "
+            "glare and no chain (sets with glare only).",
+            "",
+        ]
+        header = ["frames"] + [f"{client}: {name} ({clients[client][name]['n_images']})" for client, name in cols]
+        rows = [["clean"] + [_f(clients[c][n]["clean"]) for c, n in cols],
+                ["glare (no chain)"] + [_f(clients[c][n]["glare"]) for c, n in cols]]
+        for key in keys:
+            rows.append([key] + [_f(clients[c][n]["outputs"].get(key)) for c, n in cols])
+        lines += _table(header, rows)
+    return lines
+
+
+#: The compact table leaves out client columns scored on fewer frames than this (too noisy to read).
+COMPACT_MIN_FRAMES = 3
+
+
+def render_no_harm_compact(report: dict[str, Any]) -> list[str]:
+    """One-table summary of :func:`render_no_harm` (for the README): per detector/backend the bright
+    content altered on each no-harm set that has bright content (%) and each client's output score on
+    each set it scored at least :data:`COMPACT_MIN_FRAMES` frames of."""
+    no_harm = {n: sec for n, sec in report.get("no_harm", {}).items() if sec.get("n_content_px", 1)}
+    clients = report.get("clients", {})
+    keys = _combo_keys(report)
+    if not keys:
+        return []
+    cols = [(client, name) for client, sets in clients.items() for name, summary in sets.items()
+            if summary["n_images"] >= COMPACT_MIN_FRAMES]
+    header = (["detector/backend"] + [f"content altered % ({n})" for n in no_harm]
+              + [f"{c} ({n})" for c, n in cols])
+    rows = [["no chain: clean / with glare"] + ["0" for _ in no_harm]
+            + [f"{_f(clients[c][n]['clean'], 2)}" + ("" if clients[c][n]["glare"] is None
+                                                     else f" / {_f(clients[c][n]['glare'], 2)}") for c, n in cols]]
+    for key in keys:
+        rows.append([key] + [_f(sec["combos"][key]["content_altered_pct"], 1) if key in sec["combos"] else "-"
+                             for sec in no_harm.values()]
+                    + [_f(clients[c][n]["outputs"].get(key), 2) for c, n in cols])
+    return _table(header, rows)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md`` text: per data set, detection, inpainting and runtime tables."""
     meta = report.get("meta", {})
@@ -180,6 +287,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     lines += _summary(report)
+    no_harm = render_no_harm(report)
+    if no_harm:
+        lines += ["## What the chain must not do", ""] + no_harm
     for name, ds in report.get("datasets", {}).items():
         source = {"file": "from mask/", "derived": (
             f"DERIVED from |input - gt| (input brighter than gt by >= {meta.get('derived_mask_threshold', 20)} "

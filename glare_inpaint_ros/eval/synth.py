@@ -30,6 +30,12 @@ Ground-truth rule (:data:`GT_DELTA`): a pixel is glare where the highlight raise
 halo is left out of the mask: it is within the dilation margin the pipeline adds anyway and
 invisible to any detector. A pixel that was already saturated cannot be raised, so it is not glare.
 
+Glare over content (an added kind, :func:`make_content_sample`, ``make-synthetic --content``, eval
+``--synthetic-content``): the clean frame is a rendered scene of :mod:`.content` (lane paint, labels with
+text, white cars and signs, night streets) and the highlights are *added* light aimed at that content
+(:func:`render_content_glare`); its own stream ``default_rng([seed, index, 2])``, so the set above is
+unchanged.
+
 Hard negatives (training data only, ``make_sample(..., hard_negatives=p)``, off by default): with
 probability ``p`` the clean scene first gets things painted in that look bright but are not glare
 (saturated coloured objects, white matte patches, dark scenes with a few lit objects) and the
@@ -41,9 +47,13 @@ from __future__ import annotations
 import argparse
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from . import content
 
 #: Minimum rise (8-bit levels, in the channel that rises most) for a pixel to be in the GT mask.
 GT_DELTA: int = 20
@@ -390,6 +400,150 @@ def make_dataset(
     return out
 
 
+# --------------------------------------------------------------------------- glare over content
+
+
+def _content_highlights(scene: "content.ContentScene", rng: np.random.Generator, light: np.ndarray,
+                        scale: float) -> list[tuple[float, float, float, float, float, float, float, np.ndarray]]:
+    """Highlight specs ``(cx, cy, sx, sy, angle, sharpness, peak, colour)`` aimed at the scene's content.
+
+    * ``label``: 1..2 smooth lobes on text lines (a few cap heights tall, along the line): the core
+      clips letters, the fringe leaves them legible;
+    * ``road`` / ``car``: wet-road streaks crossing the lane paint and a lobe on it; on ``car`` also a
+      lobe and a cluster of glints on the white body and a lobe on the sign;
+    * ``night``: blooms around lamps and lit windows, and wet-road streaks below them.
+    """
+    h, w = scene.image.shape[:2]
+    targets = scene.targets
+    specs = []
+
+    def on(box: np.ndarray) -> tuple[float, float]:
+        return float(rng.uniform(box[0], box[2])), float(rng.uniform(box[1], box[3]))
+
+    if scene.kind == "label":
+        for i in rng.permutation(len(targets))[: int(rng.integers(1, 3))]:
+            box = targets[i]
+            bh = max(float(box[3] - box[1]), 4.0)
+            cx, cy = on(box)
+            specs.append((cx, cy, bh * rng.uniform(1.2, 3.0), bh * rng.uniform(0.5, 1.0), rng.uniform(-0.3, 0.3),
+                          rng.uniform(1.0, 2.0), rng.uniform(1.2, 3.0), light))
+    if scene.kind in ("road", "car") and len(scene.lanes):
+        lanes = scene.lanes[np.maximum(scene.lanes[:, 1], scene.lanes[:, 3]) > 0.65 * h]
+        lanes = lanes if len(lanes) else scene.lanes
+        for _ in range(int(rng.integers(1, 4))):  # wet-road streaks crossing the paint
+            x0, y0, x1, y1 = lanes[int(rng.integers(len(lanes)))]
+            t = rng.uniform(0.2, 1.0)
+            cx, cy = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+            along = rng.uniform(25.0, 90.0) * scale
+            specs.append((cx, cy, along, along / rng.uniform(5.0, 12.0), rng.uniform(-0.5, 0.5),
+                          rng.uniform(1.2, 2.5), rng.uniform(0.8, 2.0), light))
+        x0, y0, x1, y1 = lanes[int(rng.integers(len(lanes)))]  # a lobe on the paint
+        t = rng.uniform(0.3, 1.0)
+        sigma = rng.uniform(8.0, 22.0) * scale
+        specs.append((x0 + t * (x1 - x0), y0 + t * (y1 - y0), sigma * rng.uniform(1.0, 2.0), sigma,
+                      rng.uniform(0, np.pi), rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.5), light))
+    if scene.kind == "car":
+        car, sign = targets[0], targets[2]
+        cw = float(car[2] - car[0])
+        cx, cy = on(car)
+        specs.append((cx, cy, cw * rng.uniform(0.08, 0.2), cw * rng.uniform(0.05, 0.1), rng.uniform(0, np.pi),
+                      rng.uniform(1.5, 3.0), rng.uniform(0.8, 2.0), light))
+        glint = _light_colour(rng, (0.0, 0.3))
+        gx, gy = on(car)
+        for _ in range(int(rng.integers(4, 11))):
+            sigma = rng.uniform(1.2, 3.5) * scale
+            specs.append((gx + rng.normal(0, 0.08 * cw), gy + rng.normal(0, 0.05 * cw), sigma, sigma,
+                          0.0, 1.5, rng.uniform(1.0, 2.5), glint))
+        if rng.random() < 0.6:
+            bh = float(sign[3] - sign[1])
+            sx, sy = on(sign)
+            specs.append((sx, sy, bh * rng.uniform(0.5, 1.2), bh * rng.uniform(0.3, 0.6), rng.uniform(-0.3, 0.3),
+                          rng.uniform(1.0, 2.0), rng.uniform(1.2, 3.0), light))
+    if scene.kind == "night":
+        for i in rng.permutation(len(targets))[: int(rng.integers(2, 5))]:
+            cx, cy = on(targets[i])
+            sigma = rng.uniform(8.0, 30.0) * scale
+            specs.append((cx, cy, sigma, sigma * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi),
+                          rng.uniform(1.0, 2.0), rng.uniform(0.6, 1.5), light))
+            along = rng.uniform(30.0, 100.0) * scale  # its reflection on the wet road below
+            specs.append((cx + rng.normal(0, 5), rng.uniform(0.65, 0.95) * h, along / rng.uniform(5, 10), along,
+                          rng.uniform(-0.15, 0.15), rng.uniform(1.2, 2.5), rng.uniform(0.5, 1.2), light))
+    return specs
+
+
+def render_content_glare(scene: "content.ContentScene", rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Glare rendered on top of a content scene (:mod:`.content`): ``(image_with_glare, gt_mask)``.
+
+    Highlight model (unlike :func:`render_glare`'s screen blend): *additive* light, partly
+    transparent, ``out = clip(clean + A)`` with ``A`` the light's colour times a smooth
+    super-Gaussian lobe (:func:`_ellipse_profile`) times a peak of 0.5..3 (in units of full scale): the
+    content under a highlight stays visible, with less contrast, in the fringe and is clipped to the
+    light's colour in the core. Where the highlights go is chosen per scene kind
+    (:func:`_content_highlights`). GT mask: the rule of the synthetic set, a pixel is glare where the
+    output exceeds the clean frame by >= :data:`GT_DELTA` levels in some channel.
+    """
+    clean = _check_bgr8(scene.image, "scene.image")
+    h, w = clean.shape[:2]
+    scale = float(np.sqrt(h * w / _REF_AREA))
+    amount = np.zeros((h, w, 3), np.float32)
+    light = _light_colour(rng, (0.0, 0.3))
+    for cx, cy, sx, sy, angle, sharp, peak, colour in _content_highlights(scene, rng, light, scale):
+        res = _ellipse_profile(h, w, cx, cy, max(sx, 1.0), max(sy, 1.0), angle, sharp)
+        if res is None:
+            continue
+        box, prof = res
+        amount[box] += (prof * np.float32(peak))[:, :, None] * colour[None, None, :]
+    out = np.clip(clean.astype(np.float32) + amount * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    rise = cv2.subtract(out, clean).max(axis=2)
+    return out, np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0))
+
+
+def make_content_sample(
+    index: int, seed: int = 0, size: tuple[int, int] = (640, 480),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, "content.ContentScene"]:
+    """Sample ``index`` of the glare-over-content set: a :func:`.content.render_scene` frame with
+    :func:`render_content_glare` on top (highlights from ``default_rng([seed, index, 2])``).
+
+    Returns:
+        ``(input, mask, clean, scene)``: BGR uint8 with glare, ``HxW`` uint8 GT mask (255 = glare),
+        the clean BGR uint8 frame (ground truth) and the scene (its ``truth()``: text, lane edges).
+    """
+    from . import content
+
+    scene = content.render_scene(index, seed, size)
+    image, mask = render_content_glare(scene, np.random.default_rng([int(seed), int(index), 2]))
+    return image, mask, scene.image, scene
+
+
+def make_content_dataset(
+    out_dir: str | Path, n: int = 100, seed: int = 0, size: tuple[int, int] = (640, 480),
+    progress: bool = True,
+) -> Path:
+    """Write content samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` + ``truth/NNNN.json``.
+
+    ``gt/`` (the clean frames) alone is the rendered no-glare set; ``truth/`` holds each scene's
+    :meth:`.content.ContentScene.truth` (kind, text, lane edges, content boxes).
+    """
+    from tqdm import tqdm
+
+    from . import content
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    out = Path(out_dir)
+    for k in ("input", "mask", "gt", "truth"):
+        (out / k).mkdir(parents=True, exist_ok=True)
+    digits = max(4, len(str(n - 1)))
+    for i in tqdm(range(n), desc="content", unit="img", leave=False, disable=not progress):
+        image, mask, clean, scene = make_content_sample(i, seed, size)
+        name = f"{i:0{digits}d}"
+        for key, arr in (("input", image), ("mask", mask), ("gt", clean)):
+            if not cv2.imwrite(str(out / key / f"{name}.png"), arr):
+                raise OSError(f"could not write {out / key / name}.png")
+        content.write_truth(out / "truth" / f"{name}.json", scene.truth())
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint make-synthetic``."""
     parser.add_argument("out", metavar="OUT", type=Path, help="output folder (input/ mask/ gt/ are created)")
@@ -397,10 +551,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     parser.add_argument("--width", type=int, default=640, help="image width in px (default 640)")
     parser.add_argument("--height", type=int, default=480, help="image height in px (default 480)")
+    parser.add_argument("--content", action="store_true",
+                        help="write the glare-over-content set instead (lane paint, labels, cars, night; "
+                             "adds truth/NNNN.json with the text and lane edges)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the dataset; exit code 0."""
-    out = make_dataset(args.out, n=args.n, seed=args.seed, size=(args.width, args.height))
+    make = make_content_dataset if args.content else make_dataset
+    out = make(args.out, n=args.n, seed=args.seed, size=(args.width, args.height))
     print(f"wrote {args.n} samples to {out}")
     return 0
