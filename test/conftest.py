@@ -45,6 +45,16 @@ def pytest_report_header(config: pytest.Config) -> str:
 #: glare, which the default (colour-based, conservative) chain rightly leaves alone.
 CLASSIC_CHAIN = {"detector.type": "threshold", "inpainting.backend": "fast"}
 
+
+
+@pytest.fixture
+def classic_yaml(tmp_path: Path) -> Path:
+    """A pipeline YAML selecting :data:`CLASSIC_CHAIN`, for the command-line tools' ``--config``."""
+    path = tmp_path / "classic_chain.yaml"
+    path.write_text("".join(f"{k}: {v}\n" for k, v in CLASSIC_CHAIN.items()))
+    return path
+
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("rosbags")
 
+from conftest import CLASSIC_CHAIN  # noqa: E402
 from glare_inpaint_ros.bags import sample  # noqa: E402
 from glare_inpaint_ros.bags.io import (  # noqa: E402
     COMPRESSED, IMAGE, AtomicBagWriter, BagError, BagReader, header_stamp_ns, image_from_cdr, typestore,
@@ -56,7 +57,7 @@ def masked_errors(msgs: list[tuple[str, str, int, bytes]], topic: str) -> list[t
 @pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
 def test_round_trip_copies_everything_and_adds_clean_frames(bags: dict[str, Path], tmp_path: Path, storage: str) -> None:
     out = tmp_path / "out"
-    summary = process_bag(bags[storage], out, ["/camera/image_raw"], progress=False)
+    summary = process_bag(bags[storage], out, ["/camera/image_raw"], config=CLASSIC_CHAIN, progress=False)
     src, dst = read_all(bags[storage]), read_all(out)
     with BagReader(out) as reader:
         assert reader.storage == storage
@@ -81,9 +82,10 @@ def test_round_trip_copies_everything_and_adds_clean_frames(bags: dict[str, Path
     assert summary.frames == summary.processed == FRAMES and not summary.skipped
 
 
-def test_compressed_input_and_compressed_output(bags: dict[str, Path], tmp_path: Path) -> None:
+def test_compressed_input_and_compressed_output(bags: dict[str, Path], tmp_path: Path, classic_yaml: Path) -> None:
     out = tmp_path / "out"
     assert main(["bag", str(bags["compressed"]), str(out), "--image-topic", "/camera/image_raw/compressed",
+                 "--config", str(classic_yaml),
                  "--output-compressed", "png", "--storage", "mcap", "--no-progress"]) == 0
     src, dst = read_all(bags["compressed"]), read_all(out)
     assert [m for m in dst if m[0] in ("/camera/image_raw/compressed", "/camera/camera_info")] == src

@@ -23,25 +23,25 @@ def _sample_file(folder: Path, stem: str, index: int, ext: str = ".png") -> tupl
     return path, image, mask
 
 
-def test_single_file(tmp_path: Path) -> None:
+def test_single_file(tmp_path: Path, classic_yaml: Path) -> None:
     path, image, gt_mask = _sample_file(tmp_path / "in", "frame", 0)
     out = tmp_path / "out"
-    assert main(["images", str(path), str(out), "--no-progress"]) == 0
+    assert main(["images", str(path), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["frame.png"]
     cleaned = cv2.imread(str(out / "frame.png"))
     assert cleaned.shape == image.shape
-    # exactly what the default pipeline makes of it, and the glare was touched
-    assert np.array_equal(cleaned, GlareRemover().process(image).image)
+    # exactly what the configured pipeline makes of it, and the glare was touched
+    assert np.array_equal(cleaned, GlareRemover(classic_yaml).process(image).image)
     assert (cleaned != image).any(axis=2)[gt_mask > 0].any()
 
 
-def test_folder_with_masks_and_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_with_masks_and_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], classic_yaml: Path) -> None:
     src = tmp_path / "in"
     files = [_sample_file(src, f"img{i}", i, ext) for i, ext in enumerate((".png", ".jpg"))]
     (src / "broken.png").write_bytes(b"not a png at all")
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
-    assert main(["images", str(src), str(out), "--save-masks", "--no-progress"]) == 0
+    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--save-masks", "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err
@@ -82,7 +82,7 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no_such_detector" in capsys.readouterr().err
 
 
-def test_known_blob_is_filled_and_the_rest_is_untouched(tmp_path: Path) -> None:
+def test_known_blob_is_filled_and_the_rest_is_untouched(tmp_path: Path, classic_yaml: Path) -> None:
     """Independent of the pipeline's code: a smooth frame with one saturated white disc. Inside
     the disc nothing stays saturated and the fill is close to the scene; farther from it than the
     default dilation (7 px kernel: 3 px) plus one pixel the output is the input, bit for bit. The
@@ -98,7 +98,7 @@ def test_known_blob_is_filled_and_the_rest_is_untouched(tmp_path: Path) -> None:
     write_image(src / "glare.png", glare)
     write_image(src / "clean.png", clean)
     out = tmp_path / "out"
-    assert main(["images", str(src), str(out), "--no-progress"]) == 0
+    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
     cleaned = cv2.imread(str(out / "glare.png"))
     inside = disc > 0
     assert not (cleaned[inside] == 255).all(axis=1).any()

@@ -269,12 +269,12 @@ def test_invalid_params_refused() -> None:
         make("fast", roi_margin=-1)
 
 
-def test_default_backend_is_fast_and_registered() -> None:
+def test_default_backend_is_separation_and_registered() -> None:
     from glare_inpaint_ros.core.pipeline import build_inpainter, load_config
 
     inp = build_inpainter(load_config())
-    assert inp.name == "fast" and inp.roi
-    assert {"telea", "ns", "fast"} <= set(BACKENDS)
+    assert inp.name == "separation" and inp.roi
+    assert {"telea", "ns", "fast", "separation"} <= set(BACKENDS)
 
 
 # --------------------------------------------------------------------------- backend specifics
@@ -550,7 +550,7 @@ def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_pipeline_with_each_backend_removes_a_saturated_disc(name: str) -> None:
-    """End to end with the default detector and dilation: the glare under the detected disc is
+    """End to end with the brightness detector and the default dilation: the glare under the detected disc is
     gone for every backend, including those that blend the input back in near the mask edge (the
     learned ones' ``feather``: the 3 px dilation ring keeps the glare out of that blend)."""
     from glare_inpaint_ros.core.pipeline import GlareRemover
@@ -559,7 +559,7 @@ def test_pipeline_with_each_backend_removes_a_saturated_disc(name: str) -> None:
     disc = np.zeros((96, 128), np.uint8)
     cv2.circle(disc, (60, 44), 9, 255, -1)
     frame = paint_glare(clean, disc)
-    res = GlareRemover({"inpainting.backend": name}).process(frame)
+    res = GlareRemover({"detector.type": "threshold", "inpainting.backend": name}).process(frame)
     assert res.passthrough is None and (res.mask[disc > 0] == 255).all()
     inside = res.image[disc > 0].astype(float)
     assert not (inside == 255).all(axis=1).any()

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import CLASSIC_CHAIN
 from glare_inpaint_ros.core.pipeline import GlareRemover
 
 # --------------------------------------------------------------------------- mask.*
@@ -170,7 +171,7 @@ def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> No
     mask[44:52, 60:68] = 255
     hole = mask > 0
     for backend in ("fast", "telea", "ns"):
-        g = GlareRemover({"inpainting.backend": backend, "inpainting.roi_margin": 4})
+        g = GlareRemover({**CLASSIC_CHAIN, "inpainting.backend": backend, "inpainting.roi_margin": 4})
         base = g.inpaint(img, mask)[hole]
         beyond, within = img.copy(), img.copy()
         beyond[34:62, 50:78] = 0
@@ -179,8 +180,8 @@ def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> No
         within[hole] = img[hole]  # the 4 px margin changed
         assert np.array_equal(g.inpaint(beyond, mask)[hole], base), backend
         assert not np.array_equal(g.inpaint(within, mask)[hole], base), backend
-    assert GlareRemover({"inpainting.fast.gain": 3.0}).inpainter.params["gain"] == 3.0
-    assert GlareRemover({"inpainting.fast.levels": 2}).inpainter.params["levels"] == 2
+    assert GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.gain": 3.0}).inpainter.params["gain"] == 3.0
+    assert GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.levels": 2}).inpainter.params["levels"] == 2
     for backend in ("telea", "ns"):
         g = GlareRemover({"inpainting.backend": backend, f"inpainting.{backend}.radius": 7.5})
         assert g.inpainter.params["radius"] == 7.5
@@ -335,7 +336,7 @@ def _texture(h: int = 120, w: int = 200, seed: int = 2) -> np.ndarray:
 
 
 def _motion(config: dict, frames: list[np.ndarray]):
-    stages = GlareRemover({"temporal.fill.enabled": True, **config}).temporal
+    stages = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True, **config}).temporal
     return [stages.motion(f, i / 30.0) for i, f in enumerate(frames)]
 
 
@@ -377,7 +378,7 @@ def test_max_photometric_error_gates_the_temporal_fill() -> None:
         frames.append(f)
     outs = {}
     for err in (12.0, 0.0):
-        g = GlareRemover({"temporal.fill.enabled": True, "temporal.fill.max_photometric_error": err})
+        g = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True, "temporal.fill.max_photometric_error": err})
         outs[err] = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)][-1]
         spatial = g.inpaint(frames[-1], outs[err].mask)
         reused = not np.array_equal(outs[err].image, spatial)
@@ -402,7 +403,7 @@ def test_temporal_fill_seam_and_ring_params_change_the_fill(key: str, values: tu
     frames = _sliding_glare()
     outs = []
     for v in values:
-        g = GlareRemover({"temporal.fill.enabled": True, key: v})
+        g = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True, key: v})
         res = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)][-1]
         assert np.array_equal(res.image[res.mask == 0], frames[-1][res.mask == 0])
         outs.append(res.image)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import CLASSIC_CHAIN
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
@@ -226,7 +227,7 @@ def test_pipeline_integration_defaults_and_reset() -> None:
     expected_mask = cv2.dilate(square, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
 
     # Off by default: per-frame, whatever stream came before (stamps are ignored).
-    plain = GlareRemover()
+    plain = GlareRemover(CLASSIC_CHAIN)  # the sliding square is hard-edged and saturated
     for i in (1, 2, 3):
         plain.process(frames[i], stamp=i / 30.0)
     res = plain.process(frames[0], stamp=4 / 30.0)
@@ -235,7 +236,7 @@ def test_pipeline_integration_defaults_and_reset() -> None:
     np.testing.assert_array_equal(res.mask, expected_mask)
     np.testing.assert_array_equal(res.image, fast.inpaint(frames[0], expected_mask))
 
-    g = GlareRemover({"temporal": {"mask": {"enabled": True}, "fill": {"enabled": True}}})
+    g = GlareRemover({**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True})
     outs = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)]
     assert {"temporal_mask", "temporal_fill"} <= set(outs[-1].timings_ms)
     for f, r in zip(frames, outs):
@@ -428,7 +429,7 @@ def test_fill_frame_is_the_tail_of_process() -> None:
     """``process`` = detect + refine + ``fill_frame`` (the inpainting node's step), stamps included;
     an empty mask still records the frame for the temporal fill."""
     frames, cleans, _ = _sliding_sequence(8, 3)
-    cfg = {"temporal.mask.enabled": True, "temporal.fill.enabled": True}
+    cfg = {**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True}
     whole, split = GlareRemover(cfg), GlareRemover(cfg)
     for i, img in enumerate(frames):
         res = whole.process(img, stamp=i / 30.0)
