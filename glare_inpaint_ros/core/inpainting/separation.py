@@ -7,7 +7,8 @@ backend instead estimates the specular part of every masked pixel
 (:func:`..dichromatic.specular_map`, with the materials clustered on the whole frame) and subtracts
 it, which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. Only pixels with a
 clipped channel (``>= clip_level``, nothing of the surface left) are filled, by the ``fast``
-push-pull fill from the separated pixels around them.
+push-pull fill from the separated pixels around them, and only where the ring around them is
+highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it stays.
 
 Guarantees of every backend: pixels outside the mask bit-identical, work on the mask's ROIs
 only (the material model is fit once per frame on a subsample), no state between frames.
@@ -48,6 +49,7 @@ class SeparationInpainter(Inpainter):
         ParamSpec("min_specular", 4.0, "Specular estimates below this (8-bit levels) are taken as 0: small, noisy ones leave the pixel unchanged.", 0.0, 255.0),
         ParamSpec("smooth_sigma", 1.0, "Gaussian smoothing of the specular estimate, px (0 = off).", 0.0, 10.0),
         ParamSpec("clip_level", 250, "Masked pixels with a channel at or above this (8-bit levels) are clipped and get filled.", 1, 255),
+        ParamSpec("clip_ring_min", 0.5, "A clipped region is filled only if at least this share (0..1) of the ring around it is separable highlight (a highlight's core on a coloured surface); else it is left as it is (a lamp, a white sign).", 0.0, 1.0),
         ParamSpec("clip_grow_px", 2, "Clipped regions grow by this many px (the blooming rim) before the fill.", 0, 64),
     )
     SUPPORTED_CHANNELS: ClassVar[tuple[int, ...]] = (1, 3)
@@ -74,6 +76,25 @@ class SeparationInpainter(Inpainter):
         context = local_saturation(image, mask, p["context_px"]) if p["context_px"] > 0 else None
         return model, context
 
+    def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """The clipped components (uint8 0/255) whose surrounding ring is mostly separable
+        highlight (``s >= min_specular`` on at least ``clip_ring_min`` of it): the core of a
+        highlight on a coloured surface. A clipped lamp, sign or window with dark or achromatic
+        surroundings is left as it is: nothing says it is glare."""
+        p = self.params
+        n, labels = cv2.connectedComponents(clipped, connectivity=8)
+        if n <= 1:
+            return clipped
+        k = 2 * (p["clip_grow_px"] + 2) + 1
+        grown = cv2.dilate(labels.astype(np.float32), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        ring = (clipped == 0) & (grown > 0)
+        ids = grown[ring].astype(np.int64)
+        total = np.bincount(ids, minlength=n)
+        spec = np.bincount(ids, weights=(s[ring] >= max(p["min_specular"], 1.0)).astype(np.float64), minlength=n)
+        keep = np.zeros(n, np.uint8)
+        keep[1:] = np.where(spec[1:] >= p["clip_ring_min"] * np.maximum(total[1:], 1), 255, 0)
+        return keep[labels]
+
     def _separate(self, crop: np.ndarray, mask: np.ndarray,
                   frame: tuple[DiffuseModel, np.ndarray | None] | None, origin: tuple[int, int]) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop at ``origin`` (x0, y0) in the frame;
@@ -93,6 +114,8 @@ class SeparationInpainter(Inpainter):
             peak = crop
         # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
         clipped = ((peak >= p["clip_level"] * unit) & (mask > 0)).astype(np.uint8) * 255
+        if clipped.any() and frame is not None:
+            clipped = self._enclosed_by_highlight(clipped, s)
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
