@@ -515,6 +515,46 @@ def make_content_sample(
     return image, mask, scene.image, scene
 
 
+def make_glossy_sample(
+    index: int, seed: int = 0, size: tuple[int, int] = (640, 480),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample ``index`` of the glossy-objects kind: coloured, shaded, finely textured objects on
+    a dark table under one white light, with its specular lobes added on top (dichromatic model:
+    diffuse + the light's colour; the strongest cores clip), like the lab photos of specular
+    removal papers. Random stream ``default_rng([seed, index, 3])``.
+
+    Returns:
+        ``(input, mask, clean)``: BGR uint8 with highlights, ``HxW`` uint8 GT mask (255 = a rise
+        of >= :data:`GT_DELTA` levels), the clean BGR uint8 frame.
+    """
+    rng = np.random.default_rng([int(seed), int(index), 3])
+    w, h = size
+    scale = np.sqrt(w * h / (640.0 * 480.0))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    diffuse = np.empty((h, w, 3), np.float32)
+    diffuse[:] = rng.uniform(10, 30) * np.array([1.0, 1.05, 1.1], np.float32)
+    spec = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(3, 7))):
+        cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.15, 0.85) * h
+        ax, ay = rng.uniform(40, 110) * scale, rng.uniform(35, 90) * scale
+        hue = rng.uniform(0, 180)
+        sat, val = rng.uniform(0.45, 0.9), rng.uniform(150, 230)
+        colour = cv2.cvtColor(np.uint8([[[hue, sat * 255, 255]]]), cv2.COLOR_HSV2BGR)[0, 0] / 255.0 * val
+        d2 = ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2
+        inside = d2 < 1.0
+        shade = np.clip(1.0 - 0.6 * d2, 0.0, 1.0) * (1.0 + rng.normal(0, 0.03, (h, w)).astype(np.float32))
+        diffuse[inside] = (shade[:, :, None] * colour.astype(np.float32))[inside]
+        for _ in range(int(rng.integers(1, 3))):  # lobes on the object, towards the light (top left)
+            lx, ly = cx - rng.uniform(0.1, 0.5) * ax, cy - rng.uniform(0.1, 0.5) * ay
+            sig = rng.uniform(3, 12) * scale
+            r2 = ((xx - lx) ** 2 + (yy - ly) ** 2) / sig ** 2
+            spec += np.where(inside, rng.uniform(60, 400) * np.exp(-0.5 * r2 ** rng.uniform(1.0, 1.6)), 0.0)
+    clean = np.clip(diffuse + 0.5, 0, 255).astype(np.uint8)
+    image = np.clip(diffuse + spec[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+    rise = cv2.subtract(image, clean).max(axis=2)
+    return image, np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0)), clean
+
+
 def make_content_dataset(
     out_dir: str | Path, n: int = 100, seed: int = 0, size: tuple[int, int] = (640, 480),
     progress: bool = True,

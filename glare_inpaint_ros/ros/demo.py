@@ -100,10 +100,11 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def make_sequence(n: int, size: tuple[int, int], seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``min(n, MAX_DISTINCT_SAMPLES)`` synthetic ``(input, gt_mask, clean)`` samples of ``size=(w, h)``."""
-    from ..eval.synth import make_sample
+    """``min(n, MAX_DISTINCT_SAMPLES)`` synthetic ``(input, gt_mask, clean)`` samples of ``size=(w, h)``:
+    glossy coloured objects with white-light highlights (the kind the default chain removes)."""
+    from ..eval.synth import make_glossy_sample
 
-    return [make_sample(i, seed, size) for i in range(min(n, MAX_DISTINCT_SAMPLES))]
+    return [make_glossy_sample(i, seed, size) for i in range(min(n, MAX_DISTINCT_SAMPLES))]
 
 
 def _start_nodes(nodes: tuple[tuple[str, str], ...], namespace: str, params: Path, logs: Path,

@@ -42,7 +42,7 @@ class SeparationInpainter(Inpainter):
     """Dichromatic separation inside the mask; push-pull fill of clipped pixels only."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("clusters", 4, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
+        ParamSpec("clusters", 8, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
         ParamSpec("min_saturation", 0.3, "Materials with a diffuse HSV saturation (0..1) below this are not separated (achromatic: left as they are).", 0.0, 1.0),
         ParamSpec("min_chroma", 6, "Pixels with a max-min channel range below this (8-bit levels) are not separated.", 0, 255),
         ParamSpec("context_px", 0, "Window (px) of the surface saturation around the mask: with > 0 a pixel is separated at most down to the mean saturation of the surface around it (more conservative); 0 = the frame-wide material clusters alone.", 0, 2048),
