@@ -28,6 +28,7 @@ import numpy as np
 
 from ..compressed import decode_compressed, encode_compressed
 from ..encodings import ImageFormatError, decode, encode
+from ..imageheader import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from rosbags.interfaces import Connection, Qos
@@ -316,22 +317,26 @@ def header_stamp_ns(msg: Any) -> int:
     return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
 
 
-def image_from_cdr(msgtype: str, data: bytes | memoryview) -> tuple[Any, np.ndarray, str]:
+def image_from_cdr(msgtype: str, data: bytes | memoryview,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Any, np.ndarray, str]:
     """Deserialize an Image / CompressedImage and decode its pixels.
+
+    A CompressedImage whose header claims more than ``max_pixels`` (0 = no limit) is refused
+    without decoding (:mod:`glare_inpaint_ros.imageheader`).
 
     Returns:
         ``(message, array, encoding)``; the array is in the encoding's channel order.
 
     Raises:
-        ImageFormatError: data length != step*height, unknown encoding, undecodable JPEG/PNG,
-            or a CDR buffer that does not deserialize.
+        ImageFormatError: data length != step*height, unknown encoding, undecodable JPEG/PNG
+            (any decoder failure), over ``max_pixels``, or a CDR buffer that does not deserialize.
     """
     try:
         msg = typestore().deserialize_cdr(data, msgtype)
     except Exception as exc:
         raise ImageFormatError(f"cannot deserialize {msgtype}: {_reason(exc)}") from exc
     if msgtype == COMPRESSED:
-        array, encoding = decode_compressed(msg.format, msg.data)
+        array, encoding = decode_compressed(msg.format, msg.data, max_pixels)
     elif msgtype == IMAGE:
         array = decode(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian)
         encoding = msg.encoding

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import cv2
+
 from .io import (
     COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, header_stamp_ns,
     image_from_cdr, image_to_cdr,
@@ -119,7 +121,7 @@ class _TopicWorker:
         self.last_stamp: int | None = None
 
     def __call__(self, msgtype: str, data: bytes | memoryview) -> tuple[list[tuple[str, bytes | memoryview]], Any]:
-        msg, array, encoding = image_from_cdr(msgtype, data)
+        msg, array, encoding = image_from_cdr(msgtype, data, self.remover.config["input.max_pixels"])
         stamp = header_stamp_ns(msg)
         max_gap_ns = self.remover.config["temporal.max_gap_s"] * 1e9
         if self.last_stamp is None or stamp < self.last_stamp - max_gap_ns:
@@ -209,7 +211,7 @@ def process_bag(
                 bar.update()
                 try:
                     outputs, result = worker(message.msgtype, message.data)
-                except (ImageFormatError, ValueError, TypeError) as exc:
+                except (ImageFormatError, ValueError, TypeError, cv2.error) as exc:
                     reason = skip_reason(exc)
                     if strict:
                         raise BagError(f"{message.topic} @ {message.timestamp} ns: {exc} (--strict)") from exc

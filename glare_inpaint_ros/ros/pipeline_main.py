@@ -18,26 +18,20 @@ Run: ``python -m glare_inpaint_ros.ros.pipeline_main [--multi-threaded] --ros-ar
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Sequence
 
-from rclpy.utilities import remove_ros_args
-
-from .base import run_nodes
+from .base import node_cli, run_nodes
 from .inpainting_node import InpaintingNode
 from .mask_dilation_node import MaskDilationNode
 from .specular_detector_node import SpecularDetectorNode
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the three nodes until Ctrl-C; exit code 2 on an invalid start-up parameter."""
-    argv = list(sys.argv if args is None else args)
-    parser = argparse.ArgumentParser(prog="glare_pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("--multi-threaded", action="store_true", help="use a MultiThreadedExecutor")
-    opts = parser.parse_args(remove_ros_args(argv)[1:])
-    return run_nodes([SpecularDetectorNode, MaskDilationNode, InpaintingNode], argv, multi_threaded=opts.multi_threaded)
-
+    """Run the three nodes until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    cli = node_cli("glare_pipeline", __doc__)
+    cli.add_argument("--multi-threaded", action="store_true", help="use a MultiThreadedExecutor")
+    return run_nodes([SpecularDetectorNode, MaskDilationNode, InpaintingNode], args, cli=cli)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,313 @@
+"""Reliability, round two (issue 14): decompression bombs, lying bags, older bags, interrupted jobs,
+parameter typos, a stage that dies, user-facing errors.
+
+Real parts only: real rclpy nodes over DDS (in-process, or node processes started as a user would),
+real bags written with rosbags, real files. One section per class of the issue.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from glare_inpaint_ros.cli import main
+from glare_inpaint_ros.encodings import ImageFormatError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MAX_PIXELS = 50_000_000  # input.max_pixels's default
+
+
+# =============================================================================================
+# 1. Decompression bombs
+# =============================================================================================
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A ~70-byte PNG whose IHDR claims ``width x height`` RGB pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + _chunk(b"IEND", b""))
+
+
+def jpeg_bomb(width: int, height: int) -> bytes:
+    """A real small JPEG whose SOF marker is patched to claim ``width x height``."""
+    data = bytearray(cv2.imencode(".jpg", np.full((16, 16, 3), 128, np.uint8))[1].tobytes())
+    i = 2
+    while data[i + 1] not in (0xC0, 0xC2):
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    data[i + 5:i + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def tiff_bomb(width: int, height: int) -> bytes:
+    """A real small TIFF whose first IFD is patched to claim ``width x height`` (LONG tags)."""
+    data = bytearray(cv2.imencode(".tiff", np.full((8, 8), 7, np.uint8))[1].tobytes())
+    end = "<" if data[:2] == b"II" else ">"
+    off = struct.unpack(end + "I", data[4:8])[0]
+    for k in range(struct.unpack(end + "H", data[off:off + 2])[0]):
+        at = off + 2 + 12 * k
+        tag = struct.unpack(end + "H", data[at:at + 2])[0]
+        if tag in (256, 257):
+            data[at + 2:at + 12] = struct.pack(end + "HII", 4, 1, width if tag == 256 else height)
+    return bytes(data)
+
+
+def webp_bomb() -> bytes:
+    """A lossless WebP header claiming 16383 x 16383 (268 MP)."""
+    bits = (16383 - 1) | ((16383 - 1) << 14)
+    body = b"\x2f" + bits.to_bytes(4, "little") + b"\0" * 16
+    chunk = b"VP8L" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def bmp_bomb(width: int, height: int) -> bytes:
+    """A BMP file/info header claiming ``width x height`` (top-down: negative height)."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, -height, 1, 24, 0, 0, 0, 0, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + 16, 0, 0, 14 + len(info)) + info + b"\0" * 16
+
+
+def real_big_png() -> bytes:
+    """A genuine, fully valid 8000x7000 mono PNG (56 MP, over the 50 MP default; ~60 KB encoded)."""
+    return cv2.imencode(".png", np.zeros((7000, 8000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+
+
+BOMBS = {
+    "png_100000x100000": lambda: png_bomb(100_000, 100_000),
+    "png_65535x65535": lambda: png_bomb(65_535, 65_535),
+    "jpeg_65500x65500": lambda: jpeg_bomb(65_500, 65_500),
+    "tiff_200000x200000": lambda: tiff_bomb(200_000, 200_000),
+    "webp_16383x16383": webp_bomb,
+    "bmp_30000x30000": lambda: bmp_bomb(30_000, 30_000),
+}
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_header_is_read_without_decoding_and_bombs_are_refused(name):
+    from glare_inpaint_ros.imageheader import ImageTooLargeError, decode_image, read_header
+
+    data = BOMBS[name]()
+    header = read_header(data)
+    assert header.pixels > DEFAULT_MAX_PIXELS, header
+    t0 = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match="input.max_pixels"):
+        decode_image(data)
+    assert time.perf_counter() - t0 < 0.5  # refused from the header, nothing decoded
+
+
+def test_header_sizes_of_real_files_and_decoder_failures_are_image_format_errors():
+    from glare_inpaint_ros.imageheader import ImageTooLargeError, decode_image, read_header
+
+    img = np.random.default_rng(0).integers(0, 255, (37, 53, 3), np.uint8)
+    for ext in (".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm", ".pam"):
+        data = cv2.imencode(ext, img)[1]
+        header = read_header(data)
+        assert (header.width, header.height) == (53, 37), ext
+        assert decode_image(data).shape[:2] == (37, 53)
+    big = real_big_png()
+    assert read_header(big).pixels == 56_000_000
+    with pytest.raises(ImageTooLargeError):
+        decode_image(big)
+    assert decode_image(big, cv2.IMREAD_GRAYSCALE, max_pixels=60_000_000).shape == (7000, 8000)
+    # A bomb allowed through the limit still cannot escape as cv2.error.
+    for data in (png_bomb(40_000, 40_000), b"\x89PNG\r\n\x1a\n" + b"\0" * 40, b"GIF89a....", b""):
+        with pytest.raises(ImageFormatError):
+            decode_image(data, max_pixels=0)
+
+
+# -- nodes over DDS ----------------------------------------------------------------------------
+def _compressed_msg(fmt: str, data: bytes, header):
+    from sensor_msgs.msg import CompressedImage
+
+    msg = CompressedImage(header=header, format=fmt)
+    msg.data = bytes(data)
+    return msg
+
+
+def _diag_value(diags: list, name: str, key: str) -> int:
+    for arr in reversed(list(diags)):
+        for st in arr.status:
+            if st.name == name:
+                values = {kv.key: kv.value for kv in st.values}
+                return int(values.get(key, "0"))
+    return 0
+
+
+@pytest.mark.ros
+def test_fused_node_drops_bombs_counted_and_keeps_running(ctx):
+    pytest.importorskip("rclpy")
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import CompressedImage
+
+    from glare_inpaint_ros.compressed import encode_compressed
+    from glare_inpaint_ros.ros.conversions import image_to_array
+    from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
+    from test_ros_nodes import Harness, check_deglared, make_scene, new_header, wait_for
+
+    node = GlareRemoverNode(context=ctx, namespace="/r2_bomb", parameter_overrides=[
+        Parameter("input_transport", value="compressed"), Parameter("diagnostics.period_s", value=0.2)])
+    h = Harness(ctx, [node])
+    try:
+        got = h.collect("/r2_bomb/image_deglared")
+        diags = h.collect("/diagnostics", DiagnosticArray)
+        pub = h.tester.create_publisher(CompressedImage, "/r2_bomb/image/compressed", 10)
+        h.wait_connected(pub)
+        fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
+
+        def good_frame_processed() -> None:
+            end = time.monotonic() + 10.0
+            while time.monotonic() < end:
+                hd = new_header()
+                pub.publish(_compressed_msg(fmt, good, hd))
+                if wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 0.5):
+                    out = next(m for m in got if m.header.stamp == hd.stamp)
+                    check_deglared(image_to_array(out), "bgr8")
+                    return
+            raise AssertionError("no output for a good frame")
+
+        good_frame_processed()
+        name = node.get_fully_qualified_name()
+        before = _diag_value(diags, name, "dropped.bad_image")
+        bombs = [BOMBS[k]() for k in BOMBS] + [real_big_png()]
+        for k, data in enumerate(bombs, 1):  # one at a time: the depth-1 input queue would drop a burst
+            pub.publish(_compressed_msg("png" if data[:4] == b"\x89PNG" else "jpeg", data, new_header()))
+            assert wait_for(lambda: _diag_value(diags, name, "dropped.bad_image") - before == k, 10.0), k
+            assert h._thread.is_alive(), "a bomb took the node's executor down"
+        assert _diag_value(diags, name, "events.too_large") == len(bombs)
+        good_frame_processed()
+        # input.max_pixels is a run-time parameter: below the frame size, good frames are refused too.
+        assert node.set_parameters([Parameter("input.max_pixels", value=100)])[0].successful
+        pub.publish(_compressed_msg(fmt, good, new_header()))
+        assert wait_for(lambda: _diag_value(diags, name, "events.too_large") == len(bombs) + 1, 5.0)
+        assert node.set_parameters([Parameter("input.max_pixels", value=DEFAULT_MAX_PIXELS)])[0].successful
+        good_frame_processed()
+        assert h._thread.is_alive()
+    finally:
+        h.close()
+
+
+def start_node_process(module: str, *ros_args: str) -> subprocess.Popen:
+    """``python -m glare_inpaint_ros.ros.<module> --ros-args ...`` (stdout+stderr captured, text)."""
+    return subprocess.Popen([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--ros-args", *ros_args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
+def stop_process(proc: subprocess.Popen) -> tuple[int, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        text, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        text, _ = proc.communicate()
+    return proc.returncode, text
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_glare_pipeline_with_compressed_input_survives_bombs(ctx):
+    """The one-process chain (detector and inpainting both decode): bombs are counted drops, the
+    process keeps running and the next good frame comes out deglared."""
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from glare_inpaint_ros.compressed import encode_compressed
+    from glare_inpaint_ros.ros.conversions import image_to_array
+    from test_ros_nodes import Harness, check_deglared, make_scene, new_header, wait_for
+
+    ns = "/r2_pipe_bomb"
+    proc = start_node_process("pipeline_main", "-r", f"__ns:={ns}", "-p", "input_transport:=compressed")
+    h = Harness(ctx, [])
+    try:
+        got = h.collect(f"{ns}/image_deglared", Image)
+        pub = h.tester.create_publisher(CompressedImage, f"{ns}/image/compressed", 10)
+        assert wait_for(lambda: pub.get_subscription_count() >= 2, 60.0), "pipeline did not come up"
+        fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
+
+        def good_frame_processed() -> None:
+            end = time.monotonic() + 30.0
+            while time.monotonic() < end:
+                hd = new_header()
+                pub.publish(_compressed_msg(fmt, good, hd))
+                if wait_for(lambda: any(m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250
+                                        for m in got), 1.0):
+                    out = next(m for m in got if m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250)
+                    check_deglared(image_to_array(out), "bgr8")
+                    return
+            raise AssertionError("no deglared output for a good frame")
+
+        good_frame_processed()
+        for make in BOMBS.values():
+            data = make()
+            pub.publish(_compressed_msg("jpeg", data, new_header()))
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert proc.poll() is None, stop_process(proc)[1]
+        good_frame_processed()
+    finally:
+        h.close()
+        code, text = stop_process(proc)
+    assert "Traceback" not in text, text
+    assert "input.max_pixels" in text  # the drop was logged with its reason
+
+
+def _bomb_bag(path: Path) -> Path:
+    """A 4-frame CompressedImage bag whose frames 1 and 2 are a PNG bomb and a JPEG bomb."""
+    from glare_inpaint_ros.bags import sample
+    from glare_inpaint_ros.bags.io import COMPRESSED, AtomicBagWriter, typestore
+    from glare_inpaint_ros.compressed import encode_compressed
+
+    types = typestore().types
+    topic = "/camera/image_raw/compressed"
+    with AtomicBagWriter(path) as w:
+        w.add_topic(topic, COMPRESSED)
+        for i in range(4):
+            t = sample.stamp_ns(i, 10.0)
+            header = types["std_msgs/msg/Header"](
+                stamp=types["builtin_interfaces/msg/Time"](sec=t // 10**9, nanosec=t % 10**9), frame_id="cam")
+            fmt, data = encode_compressed(sample.frame(i, 0, (160, 120))[0], "bgr8", "png")
+            data = {1: png_bomb(100_000, 100_000), 2: jpeg_bomb(65_000, 65_000)}.get(i, data)
+            msg = types[COMPRESSED](header=header, format=fmt, data=np.frombuffer(data, np.uint8))
+            w.write(topic, t, bytes(typestore().serialize_cdr(msg, COMPRESSED)))
+    return path
+
+
+def test_bag_job_skips_bombs_counted_and_copies_everything(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("rosbags")
+    from glare_inpaint_ros.bags.io import BagReader
+
+    src = _bomb_bag(tmp_path / "bombs")
+    out = tmp_path / "out"
+    assert main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw/compressed", "--no-progress"]) == 0
+    text = capsys.readouterr()
+    assert "2 skipped" in text.out and "input.max_pixels" in text.out + text.err
+    with BagReader(out) as reader:
+        topics = [m.topic for m in reader.messages()]
+    assert topics.count("/camera/image_raw/compressed") == 4  # bombs copied as they are
+    assert topics.count("/camera/image_deglared") == 2
+
+
+def test_images_refuses_bombs_and_writes_the_rest(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "good.png"), np.full((60, 80, 3), 120, np.uint8))
+    (src / "bomb.png").write_bytes(png_bomb(100_000, 100_000))
+    (src / "bomb.jpg").write_bytes(jpeg_bomb(65_000, 65_000))
+    (src / "bomb.tiff").write_bytes(tiff_bomb(200_000, 200_000))
+    out = tmp_path / "out"
+    assert main(["images", str(src), str(out), "--no-progress"]) == 1  # not every image was written
+    text = capsys.readouterr()
+    assert "processed 1 image(s)" in text.out and "3 failed" in text.out
+    assert text.err.count("input.max_pixels") == 3
+    assert sorted(p.name for p in out.iterdir()) == ["good.png"]
