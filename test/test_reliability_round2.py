@@ -311,3 +311,144 @@ def test_images_refuses_bombs_and_writes_the_rest(tmp_path: Path, capsys: pytest
     assert "processed 1 image(s)" in text.out and "3 failed" in text.out
     assert text.err.count("input.max_pixels") == 3
     assert sorted(p.name for p in out.iterdir()) == ["good.png"]
+
+
+# =============================================================================================
+# 5. Parameters
+# =============================================================================================
+def _run_node(module: str, *args: str, timeout: float = 40.0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 40.0) -> tuple[int | None, str]:
+    """Wait up to ``timeout`` for the process to end by itself; (None, output) if it kept running."""
+    try:
+        text, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, text
+    except subprocess.TimeoutExpired:
+        return None, stop_process(proc)[1]
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_path: Path):
+    typo_file = tmp_path / "typo.yaml"
+    typo_file.write_text("/**:\n  ros__parameters:\n    mask:\n      dilation:\n        kernal_size: 9\n")
+    nested_typo = tmp_path / "nested.yaml"
+    nested_typo.write_text("/**/glare_remover:\n  ros__parameters:\n    deadline_msec: 5.0\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("/**:\n  ros__parameters:\n    detector: [unclosed\n")
+    not_params = tmp_path / "plain.yaml"
+    not_params.write_text("mask:\n  dilation:\n    kernel_size: 9\n")
+    cases = [
+        ("glare_remover_node", ["-p", "detector.threshold.vale_min:=200"], "'detector.threshold.value_min'"),
+        ("glare_remover_node", ["--params-file", str(typo_file)], "'mask.dilation.kernel_size'"),
+        ("glare_remover_node", ["--params-file", str(nested_typo)], "'deadline_ms'"),
+        ("inpainting_node", ["-p", "sync.timout_ms:=50.0"], "'sync.timeout_ms'"),
+        ("specular_detector_node", ["-p", "detector.typ:=threshold"], "'detector.type'"),
+        ("mask_dilation_node", ["-p", "mask.max_coverag:=0.5"], "'mask.max_coverage'"),
+        ("pipeline_main", ["-p", "inpainting.backnd:=telea"], "'inpainting.backend'"),
+        ("glare_remover_node", ["--params-file", str(tmp_path / "missing.yaml")], "missing.yaml"),
+        ("glare_remover_node", ["--params-file", str(broken)], "not valid YAML"),
+        ("glare_remover_node", ["--params-file", str(not_params)], "not a ROS 2 parameter file"),
+        ("glare_remover_node", ["-p", "deadline_ms"], "NAME:=VALUE"),
+    ]
+    procs = [_run_node(m, "--ros-args", "-r", f"__ns:=/r2_p{i}", *a) for i, (m, a, _) in enumerate(cases)]
+    for proc, (module, args, needle) in zip(procs, cases):
+        code, text = _finish(proc)
+        assert code == 2, (module, args, text)
+        assert needle in text and "Traceback" not in text, (module, args, text)
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        assert len(lines) == 1, (module, args, text)  # one line, nothing else
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_shipped_params_file_and_strict_params_false_start_normally(ctx, tmp_path: Path):
+    import rclpy
+
+    from test_ros_nodes import wait_for
+
+    shared = tmp_path / "shared.yaml"  # a file shared with a camera driver: keys the glare nodes do not have
+    shared.write_text("/**:\n  ros__parameters:\n    frame_rate: 30\n    strict_params: false\n")
+    cases = [
+        ("specular_detector_node", ["--params-file", str(ROOT / "config" / "glare_inpaint.yaml")]),
+        ("pipeline_main", ["--params-file", str(ROOT / "config" / "glare_inpaint.yaml"), "-p", "use_sim_time:=false"]),
+        ("glare_remover_node", ["--params-file", str(shared)]),
+        ("glare_remover_node", ["-p", "strict_params:=false", "-p", "camera.exposure:=3"]),
+    ]
+    procs = [_run_node(m, "--ros-args", "-r", f"__ns:=/r2_ok{i}", *a) for i, (m, a) in enumerate(cases)]
+    probe = rclpy.create_node("r2_probe", context=ctx)
+    try:  # every process has its node(s) on the graph (started, parameters accepted)
+        up = lambda: {ns for _, ns in probe.get_node_names_and_namespaces()} >= {f"/r2_ok{i}" for i in range(len(cases))}
+        assert wait_for(up, 60.0), probe.get_node_names_and_namespaces()
+    finally:
+        probe.destroy_node()
+    for proc, (module, args) in zip(procs, cases):
+        assert proc.poll() is None, (module, args, stop_process(proc)[1])
+        code, text = stop_process(proc)
+        assert code == 0 and "Traceback" not in text, (module, args, text)
+
+
+def test_in_process_node_refuses_unknown_override(ctx):
+    pytest.importorskip("rclpy")
+    from rclpy.parameter import Parameter
+
+    from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
+    from glare_inpaint_ros.ros.params import StartupParameterError
+
+    with pytest.raises(StartupParameterError, match="did you mean 'deadline_ms'"):
+        GlareRemoverNode(context=ctx, namespace="/r2_inproc", parameter_overrides=[Parameter("deadline_mss", value=1.0)])
+    node = GlareRemoverNode(context=ctx, namespace="/r2_inproc2", parameter_overrides=[
+        Parameter("strict_params", value=False), Parameter("someone_elses.param", value=1)])
+    node.destroy_node()
+
+
+@pytest.mark.ros
+def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
+    from test_ros_nodes import Harness, wait_for
+
+    node = GlareRemoverNode(context=ctx, namespace="/r2_batch")
+    h = Harness(ctx, [node])
+    try:
+        client = AsyncParameterClient(h.tester, node.get_fully_qualified_name())
+        assert client.wait_for_services(timeout_sec=10.0)
+
+        def call(params: list) -> list:
+            future = client.set_parameters(params)
+            assert wait_for(future.done, 10.0)
+            return list(future.result().results)
+
+        before = dict(node.remover.config), dict(node.params)
+        batches = [
+            [Parameter("mask.dilation.kernel_size", value=21), Parameter("mask.max_coverage", value=1.5),
+             Parameter("deadline_ms", value=40.0)],  # valid, out of range, valid
+            [Parameter("deadline_ms", value=40.0), Parameter("mask.dilation.kernel_size", value="big")],  # wrong type
+            [Parameter("deadline_ms", value=40.0), Parameter("inpainting.backend", value="nope")],  # bad choice
+            [Parameter("deadline_ms", value=40.0), Parameter("qos.subscription.depth", value=3)],  # read-only
+            [Parameter("deadline_ms", value=40.0), Parameter("no.such.param", value=3)],  # undeclared
+            [Parameter("", value=3)],  # empty name
+            [Parameter("deadline_ms", value=40.0), Parameter("", value=3)],
+        ]
+        for batch in batches:
+            results = call(batch)
+            assert len(results) == len(batch)
+            assert not any(r.successful for r in results), (batch, results)
+            assert all(r.reason for r in results)
+            assert (dict(node.remover.config), dict(node.params)) == before, batch  # nothing applied
+        assert node.get_parameter("deadline_ms").value == 0.0
+        assert node.get_parameter("mask.dilation.kernel_size").value == before[0]["mask.dilation.kernel_size"]
+        # A valid batch applies as a whole.
+        results = call([Parameter("mask.dilation.kernel_size", value=21), Parameter("deadline_ms", value=40.0)])
+        assert all(r.successful for r in results)
+        assert node.remover.config["mask.dilation.kernel_size"] == 21 and node.params["deadline_ms"] == 40.0
+        # The in-process API behaves the same.
+        res = node.set_parameters([Parameter("deadline_ms", value=10.0), Parameter("mask.max_coverage", value=2.0)])
+        assert not any(r.successful for r in res) and node.params["deadline_ms"] == 40.0
+    finally:
+        h.close()

@@ -205,8 +205,8 @@ def check_ros_args(argv: Sequence[str]) -> None:
         for node, body in data.items():
             if not _is_node_entry(body):
                 raise StartupParameterError(
-                    f"params file {name}: entry {node!r} has no 'ros__parameters' mapping "
-                    "(expected 'node_name: {ros__parameters: {...}}')")
+                    f"params file {name}: not a ROS 2 parameter file: entry {node!r} has no 'ros__parameters' "
+                    "mapping (expected 'node_name: {ros__parameters: {...}}', or '/**:' for every node)")
 
 
 def _is_node_entry(body: Any) -> bool:
