@@ -452,3 +452,192 @@ def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx
         assert not any(r.successful for r in res) and node.params["deadline_ms"] == 40.0
     finally:
         h.close()
+
+
+# =============================================================================================
+# 2. Bags whose metadata disagrees with their storage / 3. older or unusual bags
+# =============================================================================================
+def _sample_bag(path: Path, storage: str = "sqlite3") -> Path:
+    from glare_inpaint_ros.bags import sample
+
+    return sample.write_sample_bag(path, frames=4, size=(160, 120), storage=storage)
+
+
+def _edit_metadata(bag: Path, edit) -> None:
+    import yaml
+
+    meta_path = bag / "metadata.yaml"
+    meta = yaml.safe_load(meta_path.read_text())
+    edit(meta["rosbag2_bagfile_information"])
+    meta_path.write_text(yaml.safe_dump(meta, sort_keys=False))
+
+
+def _messages(path: Path) -> list[tuple[str, str, int, bytes]]:
+    from glare_inpaint_ros.bags.io import BagReader
+
+    with BagReader(path) as reader:
+        return [(m.topic, m.msgtype, m.timestamp, bytes(m.data)) for m in reader.messages()]
+
+
+def _connections(path: Path) -> dict[tuple[str, str], tuple[str, str, int]]:
+    """(topic, type) -> (recorded definition, type hash, count) as the storage holds them."""
+    from glare_inpaint_ros.bags.io import BagReader
+
+    with BagReader(path) as reader:
+        return {(c.name, c.msgtype): (c.msgdef, c.digest, c.count) for c in reader.connections}
+
+
+LIES = {
+    "topic_left_out": lambda info: info["topics_with_message_count"].pop(
+        next(i for i, t in enumerate(info["topics_with_message_count"])
+             if t["topic_metadata"]["name"] == "/camera/camera_info")),
+    "other_type": lambda info: next(
+        t for t in info["topics_with_message_count"] if t["topic_metadata"]["name"] == "/camera/camera_info"
+    )["topic_metadata"].update(type="sensor_msgs/msg/Imu"),
+    "image_topic_left_out": lambda info: info["topics_with_message_count"].pop(
+        next(i for i, t in enumerate(info["topics_with_message_count"])
+             if t["topic_metadata"]["name"] == "/camera/image_raw")),
+    "wrong_count": lambda info: next(
+        t for t in info["topics_with_message_count"] if t["topic_metadata"]["name"] == "/camera/camera_info"
+    ).update(message_count=1),
+}
+
+
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+@pytest.mark.parametrize("lie", list(LIES))
+def test_bag_copies_what_the_storage_holds_when_metadata_lies(tmp_path: Path, storage: str, lie: str,
+                                                             capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("rosbags")
+    src = _sample_bag(tmp_path / "src", storage)
+    truth = _messages(src)
+    _edit_metadata(src, LIES[lie])
+    out = tmp_path / "out"
+    code = main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress"])
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    assert "metadata.yaml" in text.out  # the disagreement is reported
+    copied = [m for m in _messages(out) if m[0] in ("/camera/image_raw", "/camera/camera_info")]
+    assert sorted(copied) == sorted(truth)  # every message the storage holds, with its real type
+    assert sum(m[0] == "/camera/image_deglared" for m in _messages(out)) == 4
+
+
+def test_messages_of_no_topic_fail_loudly(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("rosbags")
+    import sqlite3
+
+    src = _sample_bag(tmp_path / "src")
+    db = next(src.glob("*.db3"))
+    with sqlite3.connect(db) as con:  # a row whose topic the topics table does not have
+        con.execute("INSERT INTO messages (topic_id, timestamp, data) VALUES (99, 1, x'00')")
+    code = main(["bag", str(src), str(tmp_path / "out"), "--image-topic", "/camera/image_raw", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no output bag written" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def _hash(msgtype: str, msgdef: str) -> str:
+    """RIHS01 hash of a ``.msg`` definition (with its dependencies), computed by rosbags alone."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    store = get_typestore(Stores.EMPTY)
+    store.register(get_types_from_msg(msgdef, msgtype))
+    return store.hash_rihs01(msgtype)
+
+
+def _custom_bag(path: Path) -> tuple[Path, dict]:
+    """Written with rosbags' own writer: a custom type (recorded definition, hash blanked as in
+    pre-Iron bags), a standard type with a recorded definition that is not Jazzy's text, one topic
+    carrying two types, and a camera topic."""
+    import sqlite3
+
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from glare_inpaint_ros.bags import sample
+
+    store = get_typestore(Stores.ROS2_JAZZY)
+    custom_def = ("std_msgs/Header header\nfloat64 value\nstring label\n" + "=" * 80 + "\nMSG: std_msgs/Header\n"
+                  "builtin_interfaces/Time stamp\nstring frame_id\n" + "=" * 80 + "\nMSG: builtin_interfaces/Time\n"
+                  "int32 sec\nuint32 nanosec\n")
+    string_def = "# recorded by an older driver: the same fields, other text\nstring data\n"
+    with Writer(path, version=8) as w:
+        c_reading = w.add_connection("/sensor/reading", "my_pkg/msg/Reading", msgdef=custom_def,
+                                     rihs01=_hash("my_pkg/msg/Reading", custom_def))
+        c_status = w.add_connection("/status", "std_msgs/msg/String", msgdef=string_def,
+                                    rihs01=_hash("std_msgs/msg/String", string_def))
+        c_str = w.add_connection("/mixed", "std_msgs/msg/String", typestore=store)
+        c_int = w.add_connection("/mixed", "std_msgs/msg/Int32", typestore=store)
+        c_img = w.add_connection("/camera/image_raw", "sensor_msgs/msg/Image", typestore=store)
+        for i in range(3):
+            t = sample.stamp_ns(i, 10.0)
+            stamp = store.types["builtin_interfaces/msg/Time"](sec=t // 10**9, nanosec=t % 10**9)
+            header = store.types["std_msgs/msg/Header"](stamp=stamp, frame_id="cam")
+            reading = struct.pack("<I", 0x100) + struct.pack("<iI", stamp.sec, stamp.nanosec)
+            reading += struct.pack("<I", 4) + b"cam\0"
+            reading += b"\0" * ((-(len(reading) - 4)) % 8) + struct.pack("<d", 1.5 + i)
+            reading += struct.pack("<I", 3) + f"r{i}".encode() + b"\0"
+            w.write(c_reading, t, reading)
+            w.write(c_status, t, store.serialize_cdr(store.types["std_msgs/msg/String"](data=f"ok {i}"), "std_msgs/msg/String"))
+            w.write(c_str, t, store.serialize_cdr(store.types["std_msgs/msg/String"](data=f"s{i}"), "std_msgs/msg/String"))
+            w.write(c_int, t + 1, store.serialize_cdr(store.types["std_msgs/msg/Int32"](data=i), "std_msgs/msg/Int32"))
+            bgr = np.ascontiguousarray(sample.frame(i, 0, (160, 120))[0])
+            img = store.types["sensor_msgs/msg/Image"](header=header, height=120, width=160, encoding="bgr8",
+                                                       is_bigendian=0, step=480, data=bgr.reshape(-1))
+            w.write(c_img, t + 2, store.serialize_cdr(img, "sensor_msgs/msg/Image"))
+    # As a pre-Iron recorder writes it: the custom type's hash is not recorded.
+    db = next(path.glob("*.db3"))
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE topics SET type_description_hash = '' WHERE type = 'my_pkg/msg/Reading'")
+        con.execute("UPDATE message_definitions SET type_description_hash = '' WHERE topic_type = 'my_pkg/msg/Reading'")
+
+    def no_hash(info: dict) -> None:
+        for t in info["topics_with_message_count"]:
+            if t["topic_metadata"]["type"] == "my_pkg/msg/Reading":
+                t["topic_metadata"]["type_description_hash"] = ""
+
+    _edit_metadata(path, no_hash)
+    return path, {"custom": custom_def, "string": string_def}
+
+
+def test_older_and_unusual_bags_are_copied_faithfully(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("rosbags")
+    from glare_inpaint_ros.bags.io import typestore
+
+    src, defs = _custom_bag(tmp_path / "src")
+    out = tmp_path / "out"
+    code = main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    before = _connections(src)
+    assert before[("/sensor/reading", "my_pkg/msg/Reading")][1] == ""  # really no hash
+    after = _connections(out)
+    # every connection kept with its own type and recorded definition
+    for key, (msgdef, digest, count) in before.items():
+        assert key in after, key
+        assert after[key][0] == msgdef and after[key][2] == count, key
+        if digest:
+            assert after[key][1] == digest, key
+    assert after[("/status", "std_msgs/msg/String")][0] == defs["string"]  # not Jazzy's text
+    assert after[("/sensor/reading", "my_pkg/msg/Reading")][1].startswith("RIHS01_")
+    # every message byte-identical and under its own type
+    copied = [m for m in _messages(out) if m[0] in {k[0] for k in before}]
+    assert sorted(copied) == sorted(_messages(src))
+    store = typestore()
+    for topic, msgtype, _, data in copied:
+        if topic == "/mixed":
+            store.deserialize_cdr(data, msgtype)  # an Int32 labelled String would not round-trip
+    assert {(t, ty) for t, ty, _, _ in copied if t == "/mixed"} == {("/mixed", "std_msgs/msg/String"),
+                                                                     ("/mixed", "std_msgs/msg/Int32")}
+
+
+@pytest.mark.ros
+def test_replay_publishes_what_the_storage_holds_when_metadata_lies(tmp_path: Path):
+    pytest.importorskip("rosbags")
+    from glare_inpaint_ros.bags.replay import replay
+
+    src = _sample_bag(tmp_path / "src")
+    n = len(_messages(src))
+    _edit_metadata(src, LIES["topic_left_out"])
+    notes: list[str] = []
+    stats = replay(src, rate=50.0, node_name="r2_replay_lies", log=notes.append)
+    assert stats.published == n
+    assert any("metadata.yaml" in line for line in notes)
