@@ -641,3 +641,148 @@ def test_replay_publishes_what_the_storage_holds_when_metadata_lies(tmp_path: Pa
     stats = replay(src, rate=50.0, node_name="r2_replay_lies", log=notes.append)
     assert stats.published == n
     assert any("metadata.yaml" in line for line in notes)
+
+
+# =============================================================================================
+# 4. Interrupted jobs
+# =============================================================================================
+SLOW_CONFIG = "inpainting:\n  backend: telea\n  roi: false\n"  # whole-frame Telea: a job of several seconds
+
+
+def _long_bag(path: Path, frames: int = 60) -> Path:
+    """``frames`` copies of one 640x480 sample frame (fast to write, slow to process with SLOW_CONFIG)."""
+    from glare_inpaint_ros.bags import sample
+    from glare_inpaint_ros.bags.io import IMAGE, AtomicBagWriter, image_to_cdr
+
+    bgr = sample.frame(0, 0, (640, 480))[0]
+    with AtomicBagWriter(path) as w:
+        w.add_topic("/camera/image_raw", IMAGE)
+        for i in range(frames):
+            t = sample.stamp_ns(i, 10.0)
+            w.write("/camera/image_raw", t, image_to_cdr(sample._header(t), bgr, "bgr8")[1])
+    return path
+
+
+def _bag_job(src: Path, out: Path, *extra: str, config: Path | None = None, preexec=None) -> subprocess.Popen:
+    args = [sys.executable, "-m", "glare_inpaint_ros.cli", "bag", str(src), str(out),
+            "--image-topic", "/camera/image_raw", "--no-progress", *extra]
+    if config is not None:
+        args += ["--config", str(config)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=preexec)
+
+
+def _temps(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(f".{out.name}.*"))
+
+
+def _wait_writing(out: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Until the job has written some frames into its temporary bag."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if sum(f.stat().st_size for t in _temps(out) for f in t.rglob("*") if f.is_file()) > 2_000_000:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job never got going (exit {proc.poll()}): {proc.communicate()}")
+
+
+@pytest.fixture(scope="module")
+def long_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    pytest.importorskip("rosbags")
+    root = tmp_path_factory.mktemp("long")
+    cfg = root / "slow.yaml"
+    cfg.write_text(SLOW_CONFIG)
+    return _long_bag(root / "in"), cfg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_mid_bag_job_deletes_the_temporary_bag(tmp_path: Path, long_job, sig):
+    src, cfg = long_job
+    out = tmp_path / "out"
+    proc = _bag_job(src, out, config=cfg)
+    _wait_writing(out, proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "interrupted" in err, err
+    assert not _temps(out) and not out.exists()
+
+
+@pytest.mark.slow
+def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path: Path, long_job):
+    src, cfg = long_job
+    out = tmp_path / "out"
+    small = _sample_bag(tmp_path / "small")
+    assert main(["bag", str(small), str(out), "--image-topic", "/camera/image_raw", "--no-progress"]) == 0
+    old = _messages(out)
+    proc = _bag_job(src, out, "--overwrite", config=cfg)
+    _wait_writing(out, proc)
+    assert _messages(out) == old  # still the old bag while the new one is written
+    proc.kill()  # SIGKILL: no cleanup possible
+    proc.communicate(timeout=30)
+    assert _messages(out) == old and _temps(out)
+    # The next job removes the dead job's temporary folder and replaces the bag.
+    assert main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress", "--overwrite"]) == 0
+    assert not _temps(out)
+    assert sum(m[0] == "/camera/image_deglared" for m in _messages(out)) == 60
+
+
+def test_overwrite_refuses_an_out_that_holds_the_input_or_is_not_a_bag(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]):
+    pytest.importorskip("rosbags")
+    src = _sample_bag(tmp_path / "data" / "src")
+    truth = _messages(src)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("years of work")
+    (foreign / "metadata.yaml").write_text("not: a bag\n")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for out in (tmp_path / "data", src, foreign, a_file, tmp_path):
+        code = main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress", "--overwrite"])
+        err = capsys.readouterr().err
+        assert code == 2, (out, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert _messages(src) == truth
+    assert (foreign / "thesis.tex").read_text() == "years of work" and a_file.read_text() == "x"
+
+
+def _fsize_limit(nbytes: int):
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))  # writes past it fail with EFBIG
+
+    return apply
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+def test_full_disk_gives_one_line_and_no_output(tmp_path: Path, long_job, storage: str):
+    src, _ = long_job
+    out = tmp_path / "out"
+    proc = _bag_job(src, out, "--storage", storage, preexec=_fsize_limit(3_000_000))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "cannot write" in err, err
+    assert not out.exists() and not _temps(out)
+
+
+def test_images_writes_atomically_and_fails_on_a_full_disk(tmp_path: Path):
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        cv2.imwrite(str(src / f"small{i}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    for i in range(2):
+        cv2.imwrite(str(src / f"large{i}.png"), rng.integers(0, 255, (300, 400, 3), np.uint8))  # ~360 KB as PNG
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", "images", str(src), str(out), "--no-progress"],
+                          capture_output=True, text=True, cwd=ROOT, preexec_fn=_fsize_limit(100_000))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "2 failed" in proc.stdout, (proc.stdout, proc.stderr)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"small{i}.png" for i in range(4)], names  # no truncated large*.png, no temporary files
+    for name in names:
+        assert cv2.imread(str(out / name)) is not None

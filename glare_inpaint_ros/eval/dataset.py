@@ -85,9 +85,11 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.tobytes())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the file we wrote, not the temporary one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
 
 

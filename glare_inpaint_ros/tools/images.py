@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.save_masks:
                     write_image(args.output / f"{path.stem}_mask.png", result.mask)
             except OSError as exc:  # unreadable file, full disk, ...
-                error = f"{exc.strerror or exc} ({exc.filename or path})" if exc.strerror else str(exc)
+                error = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
             except (ImageFormatError, ValueError, TypeError, cv2.error, MemoryError) as exc:
                 error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         if error is not None:
