@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from rosbags.interfaces import Connection, Qos
     from rosbags.typesys.store import Typestore
 
+T = TypeVar("T")
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
 IMAGE_TYPES = (IMAGE, COMPRESSED)
@@ -451,6 +452,28 @@ def interruptible() -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def run_job(prog: str, job: Callable[[], T]) -> tuple[int, T | None]:
+    """Run a bag-writing CLI job: ``(0, result)``, or ``(exit code, None)`` after one line on stderr.
+
+    Exit codes: 1 for a :class:`BagError` / ``ValueError`` / ``OSError`` (2 for
+    :class:`OutputRefused`), ``128 + N`` for signal N (SIGINT, and SIGTERM / SIGHUP via
+    :func:`interruptible`); in every case the temporary output has been deleted.
+    """
+    import sys
+
+    try:
+        with interruptible():
+            return 0, job()
+    except (BagError, ValueError, OSError) as exc:
+        reason = str(exc) if not isinstance(exc, OSError) or not exc.strerror else f"{exc.strerror}: {exc.filename}"
+        print(f"{prog}: error: {reason}; no output bag written", file=sys.stderr)
+        return getattr(exc, "exit_code", 1), None
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}); no output bag written", file=sys.stderr)
+        return 128 + int(signum), None
 
 
 def _remove_stale_temps(parent: Path, name: str) -> None:

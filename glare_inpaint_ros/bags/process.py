@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import sys
 import time
 from collections import Counter
@@ -36,8 +35,8 @@ from typing import Any, Sequence
 import cv2
 
 from .io import (
-    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, Interrupted, OutputRefused,
-    header_stamp_ns, image_from_cdr, image_to_cdr, interruptible,
+    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, OutputRefused, header_stamp_ns,
+    image_from_cdr, image_to_cdr, run_job,
 )
 from ..encodings import ImageFormatError, from_bgr, to_bgr
 
@@ -254,21 +253,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the CLI: exit code 0 on success; on a fatal error one line on stderr and no output bag:
     1 (unreadable bag, write failure, full disk), 2 (OUT holds the input or is not a bag), 128+N
     on signal N (SIGINT 130, SIGTERM 143, SIGHUP 129: the temporary output is deleted)."""
-    try:
-        with interruptible():
-            summary = process_bag(
-                args.in_bag, args.out_bag, args.image_topics, config=args.config,
-                output_compressed=args.output_compressed, storage=args.storage, overwrite=args.overwrite,
-                strict=args.strict, progress=not args.no_progress,
-            )
-    except (BagError, ValueError, OSError) as exc:
-        reason = str(exc) if not isinstance(exc, OSError) or not exc.strerror else f"{exc.strerror}: {exc.filename}"
-        print(f"glare-inpaint bag: error: {reason}; no output bag written", file=sys.stderr)
-        return getattr(exc, "exit_code", 1)
-    except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"glare-inpaint bag: interrupted ({signal.Signals(signum).name}); no output bag written", file=sys.stderr)
-        return 128 + int(signum)
+    code, summary = run_job("glare-inpaint bag", lambda: process_bag(
+        args.in_bag, args.out_bag, args.image_topics, config=args.config,
+        output_compressed=args.output_compressed, storage=args.storage, overwrite=args.overwrite,
+        strict=args.strict, progress=not args.no_progress,
+    ))
+    if summary is None:
+        return code
     print(f"wrote {args.out_bag}")
     print(summary.report())
     return 0
