@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .core.runtime import tune_malloc
@@ -30,6 +31,23 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("glare_inpaint_ros.learned.train", "train the project's compact inpainting network on CPU and export it to ONNX"),
     "train-detector": ("glare_inpaint_ros.learned.train_detector", "train the learned glare detector (tiny segmentation net) on CPU and export it to ONNX"),
 }
+
+
+def output_folder(path: Path, flag: str = "--out") -> Path:
+    """Create the output folder ``path`` (and its parents); one-line ``ValueError`` when it cannot be.
+
+    For every subcommand that writes into a folder: an existing *file* at ``path`` (or on the way to
+    it) or a folder that cannot be created is a usage error (exit 2), not a traceback.
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"{flag} {path}: {p} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{flag} {path}: cannot create the folder: {exc.strerror or exc}") from None
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:

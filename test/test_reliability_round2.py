@@ -786,3 +786,74 @@ def test_images_writes_atomically_and_fails_on_a_full_disk(tmp_path: Path):
     assert names == [f"small{i}.png" for i in range(4)], names  # no truncated large*.png, no temporary files
     for name in names:
         assert cv2.imread(str(out / name)) is not None
+
+
+# =============================================================================================
+# 7. User-facing errors
+# =============================================================================================
+@pytest.mark.parametrize("argv", [
+    ["demo", "--out", "{file}"],
+    ["eval", "--synthetic", "1", "--out", "{file}"],
+    ["eval", "--synthetic", "1", "--out", "{file}/sub"],
+    ["eval-temporal", "--out", "{file}"],
+    ["bench", "--out", "{file}"],
+    ["images", "{images}", "{file}"],
+])
+def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path, argv: list[str]):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    images = tmp_path / "imgs"
+    images.mkdir()
+    cv2.imwrite(str(images / "a.png"), np.full((20, 20, 3), 100, np.uint8))
+    args = [a.format(file=afile, images=images) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", *args], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, (args, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "is a file" in proc.stderr and afile.read_text() == "x"
+
+
+def test_images_with_an_unreadable_file_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "good.png"), np.full((60, 80, 3), 120, np.uint8))
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    (src / "empty.png").write_bytes(b"")
+    assert main(["images", str(src), str(tmp_path / "out"), "--no-progress"]) == 1
+    text = capsys.readouterr()
+    assert "2 failed" in text.out and "broken.jpg" in text.err and "empty.png" in text.err
+    assert (tmp_path / "out" / "good.png").exists()
+
+
+NODE_MODULES = ["glare_remover_node", "specular_detector_node", "mask_dilation_node", "inpainting_node", "pipeline_main"]
+
+
+@pytest.mark.ros
+@pytest.mark.parametrize("module", NODE_MODULES)
+def test_node_module_help_prints_usage_and_starts_nothing(module: str):
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--help"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:") and "--ros-args" in proc.stdout, proc.stdout
+    assert "--params-file" in proc.stdout
+    assert time.monotonic() - t0 < 60
+    bad = subprocess.run([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--no-such-option"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_train_detector_without_out_leaves_the_shipped_model_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from glare_inpaint_ros.learned import train_detector
+
+    shipped = ROOT / "glare_inpaint_ros" / "models" / "glare_detector.onnx"
+    before = shipped.read_bytes(), shipped.stat().st_mtime_ns
+    monkeypatch.chdir(tmp_path)
+    assert main(["train-detector", "--n-train", "2", "--n-val", "1", "--steps", "2", "--val-every", "2",
+                 "--threads", "1"]) == 0
+    assert (shipped.read_bytes(), shipped.stat().st_mtime_ns) == before
+    written = list((tmp_path / "runs").glob("train-detector-*/glare_detector.onnx"))
+    assert len(written) == 1 and written[0].with_suffix(".json").exists()
+    assert train_detector.DEFAULT_OUT == shipped  # the shipped path is still known, just not the default

@@ -430,6 +430,9 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("nothing to evaluate: give DATASET folders and/or --synthetic N")
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        from ..cli import output_folder
+
+        output_folder(args.out)
         base = load_config(args.config)
         detectors = parse_names(args.detectors, DETECTORS, base["detector.type"])
         backends = parse_names(args.backends, INPAINTERS, base["inpainting.backend"])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cv2
 
+from ..cli import output_folder
 from ..core.pipeline import GlareRemover
 from ..encodings import ImageFormatError
 from ..eval.dataset import IMAGE_EXTENSIONS, list_images, load_image, write_image
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if args.output.exists() and args.output.resolve() == in_dir.resolve():
             raise ValueError(f"OUT ({args.output}) must not be the input folder: outputs would overwrite inputs")
         remover = GlareRemover(args.config)
-        args.output.mkdir(parents=True, exist_ok=True)
+        output_folder(args.output, "OUT")
     except (ValueError, OSError) as exc:
         print(f"glare-inpaint images: error: {exc}", file=sys.stderr)
         return 2
