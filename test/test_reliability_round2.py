@@ -880,3 +880,13 @@ def test_launch_files_respawn_every_node_process():
     assert next(ast.literal_eval(k.value) for k in arg.keywords if k.arg == "default_value") == "true"
     for path in (ROOT / "launch").glob("*.launch.py"):  # every launch file goes through glare_node
         assert "glare_launch_description" in path.read_text() and "Node(" not in path.read_text(), path
+
+
+@pytest.mark.ros
+def test_replay_publishes_a_topic_that_carries_two_types(tmp_path: Path):
+    pytest.importorskip("rosbags")
+    from glare_inpaint_ros.bags.replay import replay
+
+    src, _ = _custom_bag(tmp_path / "src")
+    stats = replay(src, rate=50.0, topics=["/mixed", "/status"], node_name="r2_replay_mixed", log=None)
+    assert stats.published == 9  # 3 String + 3 Int32 on /mixed (each with its own type), 3 on /status

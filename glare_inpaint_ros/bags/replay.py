@@ -114,11 +114,20 @@ def replay(
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     stats = ReplayStats()
-    context = rclpy.Context()
-    rclpy.init(context=context)
+    # DDS refuses one topic name with two types in one participant: the k-th type of a topic is
+    # published from the k-th context (a participant of its own; one in the usual case).
+    rank: dict[tuple[str, str], int] = {}
+    for topic, msgtype in infos:
+        rank[(topic, msgtype)] = sum(t == topic for t, _ in rank)
+    contexts: list[Any] = []
+    nodes: list[Any] = []
     try:
-        node = rclpy.create_node(node_name, context=context)
-        pubs = {key: node.create_publisher(classes[key], key[0], _qos(info, best_effort, depth))
+        for k in range(1 + max(rank.values(), default=0)):
+            contexts.append(rclpy.Context())
+            rclpy.init(context=contexts[-1])
+            nodes.append(rclpy.create_node(node_name if k == 0 else f"{node_name}_{k}", context=contexts[-1]))
+        node = nodes[0]
+        pubs = {key: nodes[rank[key]].create_publisher(classes[key], key[0], _qos(info, best_effort, depth))
                 for key, info in infos.items()}
         clock_pub = None
         if clock:
@@ -171,9 +180,11 @@ def replay(
         stats.wall_s = time.perf_counter() - t_start
         # Give reliable readers a moment to take the last samples before the writers go away.
         time.sleep(0.2)
-        node.destroy_node()
     finally:
-        rclpy.shutdown(context=context)
+        for n in nodes:
+            n.destroy_node()
+        for c in contexts:
+            rclpy.shutdown(context=c)
     return stats
 
 
