@@ -359,8 +359,9 @@ def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_p
         code, text = _finish(proc)
         assert code == 2, (module, args, text)
         assert needle in text and "Traceback" not in text, (module, args, text)
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        assert len(lines) == 1, (module, args, text)  # one line, nothing else
+        # one line, nothing else (FastDDS's own shared-memory port warnings on a busy machine aside)
+        lines = [ln for ln in text.splitlines() if ln.strip() and "RTPS_TRANSPORT_SHM" not in ln]
+        assert len(lines) == 1, (module, args, text)
 
 
 @pytest.mark.ros

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import STORAGES, AtomicBagWriter, BagError, image_to_cdr, run_job, typestore
+from .io import STORAGES, AtomicBagWriter, image_to_cdr, run_job, typestore
 
 IMAGE_TOPIC = "/camera/image_raw"
 COMPRESSED_TOPIC = "/camera/image_raw/compressed"
