@@ -229,8 +229,10 @@ def batch_results(node: Node, parameter_list: Sequence[Parameter]) -> list[SetPa
         return []
     try:
         result = node.set_parameters_atomically(list(parameter_list))
-    except ParameterNotDeclaredException as exc:
-        result = SetParametersResult(successful=False, reason=f"undeclared parameter(s): {exc}")
+    except ParameterNotDeclaredException:
+        undeclared = [p.name for p in parameter_list if not node.has_parameter(p.name)]
+        result = SetParametersResult(successful=False,
+                                     reason=f"undeclared parameter(s): {', '.join(map(repr, undeclared))}")
     if not result.successful and len(parameter_list) > 1:
         result = SetParametersResult(
             successful=False,

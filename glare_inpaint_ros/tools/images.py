@@ -13,12 +13,14 @@ rename), so an interrupted or failed write (a full disk) never leaves a truncate
 
 A file that cannot be read, processed or written is reported on stderr and counted, and the run
 goes on. Exit code: 0 when every image was written, 1 when any failed (the others are still
-written), 2 on a usage error (missing input, bad config, OUT equal to the input folder).
+written), 2 on a usage error (missing input, bad config, OUT equal to the input folder or a
+file), 128+N on signal N (SIGINT, SIGTERM, SIGHUP; no temporary file is left behind).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -54,8 +56,6 @@ def _inputs(path: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Process the images; see the module docstring for outputs and exit codes."""
-    from tqdm import tqdm
-
     try:
         files = _inputs(args.input)
         in_dir = args.input if args.input.is_dir() else args.input.parent
@@ -66,6 +66,21 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"glare-inpaint images: error: {exc}", file=sys.stderr)
         return 2
+
+    from ..bags.io import Interrupted, interruptible
+
+    try:
+        with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
+            return _process_all(args, files, remover)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"glare-inpaint images: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + int(signum)
+
+
+def _process_all(args: argparse.Namespace, files: list[Path], remover: GlareRemover) -> int:
+    """Process ``files`` into ``args.output``; the exit code (see the module docstring)."""
+    from tqdm import tqdm
 
     written: set[str] = set()
     processed = failed = passthrough = 0
