@@ -28,10 +28,17 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
     a machine with idle cores.
 ``diagnostics.period_s`` (float, s, default 1.0, read-only)
     Period of the ``/diagnostics`` status (see :mod:`.diagnostics`).
+``strict_params`` (bool, default true, read-only)
+    Refuse start-up parameters (params file, ``-p``) that no glare node declares: exit 2 with one
+    line naming the key and the closest known name. False for a params file shared with other nodes.
+
+Core ``input.max_pixels`` (detector, inpainting and fused nodes; run-time): compressed input whose
+header claims more pixels is dropped without decoding (``dropped.bad_image``, ``events.too_large``).
 
 Core parameters can be changed at run time: the set-parameters callback applies them through
 :meth:`GlareRemover.update` (atomic; an invalid value is refused with the reason and the previous
-configuration kept).
+configuration kept). A SetParameters request (service or :meth:`GlareNode.set_parameters`) applies
+all its parameters or none (:class:`.params.BatchParameterService`).
 """
 
 from __future__ import annotations
