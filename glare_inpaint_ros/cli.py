@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .core.runtime import tune_malloc
@@ -35,6 +36,23 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 #: the top-level ``--help`` text (plain: the module docstring is for developers).
 DESCRIPTION = "Glare / specular highlight removal for images, datasets, bags and ROS 2 topics. Run 'glare-inpaint COMMAND --help' for a command's options."
+
+
+def output_folder(path: Path, flag: str = "--out") -> Path:
+    """Create the output folder ``path`` (and its parents); one-line ``ValueError`` when it cannot be.
+
+    For every subcommand that writes into a folder: an existing *file* at ``path`` (or on the way to
+    it) or a folder that cannot be created is a usage error (exit 2), not a traceback.
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"{flag} {path}: {p} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{flag} {path}: cannot create the folder: {exc.strerror or exc}") from None
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:

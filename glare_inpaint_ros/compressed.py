@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .encodings import ENCODINGS, Buffer, ImageFormatError
+from .imageheader import DEFAULT_MAX_PIXELS, decode_image
 
 CompressionFormat = Literal["jpeg", "png"]
 FORMATS: tuple[str, ...] = ("jpeg", "png")
@@ -59,28 +60,33 @@ def parse_format(fmt: str) -> tuple[str | None, str, str | None]:
     return encoding, codec, target
 
 
-def decode_compressed(fmt: str, data: Buffer) -> tuple[np.ndarray, str]:
+def decode_compressed(fmt: str, data: Buffer, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
     """Decode a CompressedImage into ``(array, encoding)``, like image_transport's subscriber.
+
+    The size is read from the data's header first (:func:`glare_inpaint_ros.imageheader.decode_image`):
+    an image claiming more than ``max_pixels`` is refused without decoding.
 
     Args:
         fmt: the message's ``format`` string (see module docstring).
         data: the message's ``data`` (bytes, array('B'), memoryview or uint8 ndarray).
+        max_pixels: the largest ``width * height`` decoded (0 = no limit).
 
     Returns:
         The pixels in the original ``encoding``'s channel order (``rgb8`` -> RGB array), and that
         encoding. Bare ``"jpeg"``/``"png"`` give ``bgr8``/``bgra8``/``mono8``/``mono16`` by content.
 
     Raises:
-        ImageFormatError: unknown format, empty or undecodable data, or decoded pixels that do
-            not fit the encoding named in ``fmt``.
+        ImageTooLargeError: the header claims more than ``max_pixels`` (an ImageFormatError).
+        ImageFormatError: unknown format, empty or undecodable data (any decoder failure), or
+            decoded pixels that do not fit the encoding named in ``fmt``.
     """
     encoding, codec, target = parse_format(fmt)
-    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8).reshape(-1)
-    if buf.size == 0:
+    if len(memoryview(data) if not isinstance(data, np.ndarray) else data.reshape(-1)) == 0:
         raise ImageFormatError(f"CompressedImage ({fmt!r}) has no data")
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ImageFormatError(f"undecodable {codec} data ({buf.size} bytes, format {fmt!r})")
+    try:
+        img = decode_image(data, cv2.IMREAD_UNCHANGED, max_pixels)
+    except ImageFormatError as exc:
+        raise type(exc)(f"CompressedImage ({fmt!r}): {exc}") from None
     channels = 1 if img.ndim == 2 else img.shape[2]
     if channels >= 3 and target is not None and target.startswith("rgb"):
         # The encoder was given RGB data; OpenCV's "BGR" view of it is really RGB.

@@ -230,8 +230,15 @@ def test_existing_output_needs_overwrite(bags: dict[str, Path], tmp_path: Path) 
     with pytest.raises(BagError, match="exists already; pass --overwrite"):
         process_bag(bags["sqlite3"], out, ["/camera/image_raw"], progress=False)
     assert (out / "keep.txt").exists()
+    # --overwrite replaces a bag, never a folder of other files (issue 14)
+    with pytest.raises(BagError, match="does not look like a bag"):
+        process_bag(bags["sqlite3"], out, ["/camera/image_raw"], progress=False, overwrite=True)
+    assert (out / "keep.txt").exists()
+    (out / "keep.txt").unlink()
+    out.rmdir()
+    process_bag(bags["sqlite3"], out, ["/camera/image_raw"], progress=False)
     process_bag(bags["sqlite3"], out, ["/camera/image_raw"], progress=False, overwrite=True)
-    assert not (out / "keep.txt").exists() and sum(m[0] == "/camera/glare/mask" for m in read_all(out)) == FRAMES
+    assert sum(m[0] == "/camera/glare/mask" for m in read_all(out)) == FRAMES
 
 
 def test_wrong_topics_are_clear_errors(bags: dict[str, Path], tmp_path: Path) -> None:

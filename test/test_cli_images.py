@@ -41,7 +41,7 @@ def test_folder_with_masks_and_a_bad_file(tmp_path: Path, capsys: pytest.Capture
     (src / "broken.png").write_bytes(b"not a png at all")
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
-    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--save-masks", "--no-progress"]) == 0
+    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--save-masks", "--no-progress"]) == 1  # one failed: not all written
     captured = capsys.readouterr()
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err

@@ -107,33 +107,14 @@ def render(specs: Iterable[ParamSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: modules whose module-level ParamSpec objects (or tuples of them) are node parameters.
-NODE_MODULES = (
-    "glare_inpaint_ros.ros.base",
-    "glare_inpaint_ros.ros.specular_detector_node",
-    "glare_inpaint_ros.ros.mask_dilation_node",
-    "glare_inpaint_ros.ros.inpainting_node",
-    "glare_inpaint_ros.ros.glare_remover_node",
-)
-
-
 def node_specs() -> list[ParamSpec]:
-    """The ROS node parameters (QoS, sync, deadline, debug, diagnostics), found in :data:`NODE_MODULES`.
+    """The ROS node parameters (QoS, sync, deadline, debug, diagnostics): :func:`glare_inpaint_ros.ros.params.node_param_specs`.
 
-    Every module-level :class:`ParamSpec`, or tuple/list of them, counts; first definition wins.
     Needs rclpy (the node modules import it).
     """
-    import importlib
+    from glare_inpaint_ros.ros.params import node_param_specs
 
-    found: dict[str, ParamSpec] = {}
-    for module_name in NODE_MODULES:
-        module = importlib.import_module(module_name)
-        for value in vars(module).values():
-            items = value if isinstance(value, (tuple, list)) else (value,)
-            for item in items:
-                if isinstance(item, ParamSpec):
-                    found.setdefault(item.name, item)
-    return list(found.values())
+    return node_param_specs()
 
 
 def default_specs() -> list[ParamSpec]:

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import cv2
+
 from .io import (
-    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, header_stamp_ns,
-    image_from_cdr, image_to_cdr,
+    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, OutputRefused, header_stamp_ns,
+    image_from_cdr, image_to_cdr, run_job,
 )
 from ..encodings import ImageFormatError, from_bgr, to_bgr
 
@@ -77,6 +79,7 @@ class Summary:
     elapsed_s: float = 0.0
     pipeline_ms: float = 0.0
     per_topic: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def frames_per_s(self) -> float:
@@ -95,6 +98,7 @@ class Summary:
         ]
         lines += [f"  passed through ({reason}): {n}" for reason, n in sorted(self.passed_through.items())]
         lines += [f"  skipped ({reason}): {n}" for reason, n in sorted(self.skipped.items())]
+        lines += [f"note: {note}" for note in self.notes]
         if self.processed:
             ms = self.pipeline_ms / self.processed
             lines.append(f"speed: {self.frames_per_s:.1f} frames/s end to end in {self.elapsed_s:.2f} s; "
@@ -119,7 +123,7 @@ class _TopicWorker:
         self.last_stamp: int | None = None
 
     def __call__(self, msgtype: str, data: bytes | memoryview) -> tuple[list[tuple[str, bytes | memoryview]], Any]:
-        msg, array, encoding = image_from_cdr(msgtype, data)
+        msg, array, encoding = image_from_cdr(msgtype, data, self.remover.config["input.max_pixels"])
         stamp = header_stamp_ns(msg)
         max_gap_ns = self.remover.config["temporal.max_gap_s"] * 1e9
         if self.last_stamp is None or stamp < self.last_stamp - max_gap_ns:
@@ -170,19 +174,21 @@ def process_bag(
     cfg = load_config(config)
     in_path, out_path = Path(in_path), Path(out_path)
     if out_path.resolve() == in_path.resolve():
-        raise BagError("output bag must differ from the input bag")
+        raise OutputRefused("output bag must differ from the input bag")
     summary = Summary()
     with BagReader(in_path) as reader:
+        summary.notes.extend(reader.notes)  # metadata.yaml disagreeing with the storage: reported
         workers: dict[str, _TopicWorker] = {}
         new_topics: dict[str, str] = {}
         for topic in dict.fromkeys(image_topics):
-            info = reader.topics.get(topic)
-            if info is None:
-                found = [t for t, i in reader.topics.items() if i.msgtype in IMAGE_TYPES]
+            types = [c.msgtype for c in reader.connections if c.name == topic]
+            if not types:
+                found = sorted({c.name for c in reader.connections if c.msgtype in IMAGE_TYPES})
                 raise BagError(f"image topic {topic} is not in {in_path}; image topics there: {', '.join(found) or 'none'}")
-            if info.msgtype not in IMAGE_TYPES:
-                raise BagError(f"topic {topic} has type {info.msgtype}, not {' or '.join(IMAGE_TYPES)}")
-            outs = output_topics(topic, info.msgtype, output_compressed)
+            image_types = [t for t in types if t in IMAGE_TYPES]
+            if not image_types:
+                raise BagError(f"topic {topic} has type {', '.join(types)}, not {' or '.join(IMAGE_TYPES)}")
+            outs = output_topics(topic, image_types[0], output_compressed)
             for name, msgtype in ((outs.deglared, outs.deglared_type), (outs.mask, outs.mask_type)):
                 if name in reader.topics or name in new_topics:
                     raise BagError(f"output topic {name} (from {topic}) already exists in the input bag or "
@@ -192,15 +198,15 @@ def process_bag(
         out_storage = storage or (reader.storage if reader.storage in STORAGES else "sqlite3")
         n_frames = sum(reader.topics[t].count for t in workers)
         t0 = time.perf_counter()
-        with AtomicBagWriter(out_path, out_storage, overwrite=overwrite) as writer, \
+        with AtomicBagWriter(out_path, out_storage, overwrite=overwrite, inputs=[in_path]) as writer, \
                 tqdm(total=n_frames, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
-            for info in reader.topics.values():
+            for info in reader.connections:  # every topic and type the storage holds, as recorded
                 writer.add_topic(info.name, info.msgtype, msgdef=info.msgdef, digest=info.digest, qos=info.qos)
             for name, msgtype in new_topics.items():
                 writer.add_topic(name, msgtype)
             for message in reader.messages():
                 summary.messages_read += 1
-                writer.write(message.topic, message.timestamp, message.data)
+                writer.write(message.topic, message.timestamp, message.data, message.msgtype)
                 worker = workers.get(message.topic)
                 if worker is None:
                     continue
@@ -209,7 +215,7 @@ def process_bag(
                 bar.update()
                 try:
                     outputs, result = worker(message.msgtype, message.data)
-                except (ImageFormatError, ValueError, TypeError) as exc:
+                except (ImageFormatError, ValueError, TypeError, cv2.error) as exc:
                     reason = skip_reason(exc)
                     if strict:
                         raise BagError(f"{message.topic} @ {message.timestamp} ns: {exc} (--strict)") from exc
@@ -244,17 +250,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the CLI; exit code 0 on success, 1 on a fatal error (reason on stderr, no output bag)."""
-    try:
-        summary = process_bag(
-            args.in_bag, args.out_bag, args.image_topics, config=args.config,
-            output_compressed=args.output_compressed, storage=args.storage, overwrite=args.overwrite,
-            strict=args.strict, progress=not args.no_progress,
-        )
-    except (BagError, ValueError, OSError) as exc:
-        print(f"glare-inpaint bag: error: {exc}", file=sys.stderr)
-        print("no output bag written", file=sys.stderr)
-        return 1
+    """Run the CLI: exit code 0 on success; on a fatal error one line on stderr and no output bag:
+    1 (unreadable bag, write failure, full disk), 2 (OUT holds the input or is not a bag), 128+N
+    on signal N (SIGINT 130, SIGTERM 143, SIGHUP 129: the temporary output is deleted)."""
+    code, summary = run_job("glare-inpaint bag", lambda: process_bag(
+        args.in_bag, args.out_bag, args.image_topics, config=args.config,
+        output_compressed=args.output_compressed, storage=args.storage, overwrite=args.overwrite,
+        strict=args.strict, progress=not args.no_progress,
+    ))
+    if summary is None:
+        return code
     print(f"wrote {args.out_bag}")
     print(summary.report())
     return 0

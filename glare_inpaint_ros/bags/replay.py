@@ -103,19 +103,32 @@ def replay(
         missing = [t for t in chosen if t not in reader.topics]
         if missing:
             raise BagError(f"topic(s) not in {path}: {', '.join(missing)}; the bag has: {', '.join(reader.topics)}")
-        infos = {t: reader.topics[t] for t in chosen}
-    classes = {t: resolve_type(info.msgtype) for t, info in infos.items()}
+        # one publisher per topic and type: a topic may carry two types (what the storage holds)
+        infos = {(c.name, c.msgtype): c for c in reader.connections if c.name in chosen}
+        for note in reader.notes:
+            say(f"note: {note}")
+    classes = {key: resolve_type(key[1]) for key in infos}
 
     apply_defaults()  # local discovery + the shipped FastDDS profile, unless the user set them
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     stats = ReplayStats()
-    context = rclpy.Context()
-    rclpy.init(context=context)
+    # DDS refuses one topic name with two types in one participant: the k-th type of a topic is
+    # published from the k-th context (a participant of its own; one in the usual case).
+    rank: dict[tuple[str, str], int] = {}
+    for topic, msgtype in infos:
+        rank[(topic, msgtype)] = sum(t == topic for t, _ in rank)
+    contexts: list[Any] = []
+    nodes: list[Any] = []
     try:
-        node = rclpy.create_node(node_name, context=context)
-        pubs = {t: node.create_publisher(classes[t], t, _qos(infos[t], best_effort, depth)) for t in chosen}
+        for k in range(1 + max(rank.values(), default=0)):
+            contexts.append(rclpy.Context())
+            rclpy.init(context=contexts[-1])
+            nodes.append(rclpy.create_node(node_name if k == 0 else f"{node_name}_{k}", context=contexts[-1]))
+        node = nodes[0]
+        pubs = {key: nodes[rank[key]].create_publisher(classes[key], key[0], _qos(info, best_effort, depth))
+                for key, info in infos.items()}
         clock_pub = None
         if clock:
             from rosgraph_msgs.msg import Clock
@@ -135,7 +148,7 @@ def replay(
                 if all(p.get_subscription_count() > 0 for p in pubs.values()):
                     break
                 time.sleep(0.05)
-            lonely = [t for t, p in pubs.items() if p.get_subscription_count() == 0]
+            lonely = sorted({t for (t, _), p in pubs.items() if p.get_subscription_count() == 0})
             if lonely:
                 say(f"no subscriber after {wait_for_subscribers:g} s on: {', '.join(lonely)} (publishing anyway)")
         say(f"replaying {path}: {len(chosen)} topic(s), rate {rate:g}{', /clock' if clock else ''}{', loop' if loop else ''}")
@@ -160,16 +173,18 @@ def replay(
                     stats.max_late_s = max(stats.max_late_s, time.perf_counter() - due)
                     publish_clock(message.timestamp)
                     data = message.data if isinstance(message.data, bytes) else bytes(message.data)
-                    pubs[message.topic].publish(data)
+                    pubs[(message.topic, message.msgtype)].publish(data)
                     stats.published += 1
             if not loop or stop():
                 break
         stats.wall_s = time.perf_counter() - t_start
         # Give reliable readers a moment to take the last samples before the writers go away.
         time.sleep(0.2)
-        node.destroy_node()
     finally:
-        rclpy.shutdown(context=context)
+        for n in nodes:
+            n.destroy_node()
+        for c in contexts:
+            rclpy.shutdown(context=c)
     return stats
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import AtomicBagWriter, BagError, STORAGES, image_to_cdr, typestore
+from .io import STORAGES, AtomicBagWriter, image_to_cdr, run_job, typestore
 
 IMAGE_TOPIC = "/camera/image_raw"
 COMPRESSED_TOPIC = "/camera/image_raw/compressed"
@@ -111,14 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the bag; exit code 0, or 1 with the reason on stderr."""
-    import sys
-
-    try:
-        path = write_sample_bag(args.out, frames=args.frames, size=tuple(args.size), storage=args.storage,
-                                compressed=args.compressed, seed=args.seed, fps=args.fps, overwrite=args.overwrite)
-    except (BagError, ValueError) as exc:
-        print(f"glare-inpaint make-sample-bag: error: {exc}", file=sys.stderr)
-        return 1
+    """Write the bag; exit code 0, or (one line on stderr, no bag) 1 on an error, 2 for an OUT that
+    is not a bag, 128+N on signal N."""
+    code, path = run_job("glare-inpaint make-sample-bag", lambda: write_sample_bag(
+        args.out, frames=args.frames, size=tuple(args.size), storage=args.storage,
+        compressed=args.compressed, seed=args.seed, fps=args.fps, overwrite=args.overwrite))
+    if path is None:
+        return code
     print(f"wrote {path} ({args.frames} frames {args.size[0]}x{args.size[1]}, {args.storage})")
     return 0

@@ -137,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
     """Run, print the table, write ``bench.json`` / ``bench.png``; exit code 0 (2 on bad arguments)."""
     from .report import format_table, plot, write_json
 
+    from ..cli import output_folder
+
     try:
+        output_folder(args.out)  # before the benchmark, not after
         results = run_bench(args)
     except ValueError as exc:
         print(f"glare-inpaint bench: error: {exc}", file=sys.stderr)

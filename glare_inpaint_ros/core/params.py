@@ -9,6 +9,7 @@ in its set-parameters callback, so an invalid value is refused with the same rea
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
@@ -118,6 +119,12 @@ def flatten(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def unknown_parameter(key: str, known: Iterable[str]) -> str:
+    """``unknown parameter 'x'`` plus the closest known name when there is one (a typo)."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"unknown parameter {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
 class Schema:
     """An ordered set of :class:`ParamSpec` with absolute dotted names."""
 
@@ -171,7 +178,7 @@ class Schema:
             if spec is None:
                 if allow_unknown:
                     continue
-                raise ValueError(f"unknown parameter {key!r}")
+                raise ValueError(unknown_parameter(key, self._specs))
             out[key] = spec.coerce(value)
         return out
 

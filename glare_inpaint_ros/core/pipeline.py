@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..imageheader import DEFAULT_MAX_PIXELS
 from .detectors import DETECTORS, Detector
 from .inpainting import INPAINTERS, Inpainter
 from .inpainting.roi import component_rects
@@ -25,6 +26,12 @@ from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
 def build_schema() -> Schema:
     """Every parameter of the core pipeline, with absolute dotted names."""
     schema = Schema()
+    # Encoded input (CompressedImage, bag CompressedImage topics, image files): read by the callers
+    # that decode, before the pipeline sees pixels (glare_inpaint_ros.imageheader).
+    schema.add(ParamSpec("input.max_pixels", DEFAULT_MAX_PIXELS,
+                         "Largest encoded image (JPEG/PNG/...) decoded, width*height pixels: a larger one (or a "
+                         "decompression bomb claiming to be) is refused from its header without decoding (0 = no limit).",
+                         0, 2**40))
     schema.add(ParamSpec("detector.type", "dichromatic", "Specular detector (dichromatic: highlights on coloured surfaces only, leaves white/achromatic content alone).", choices=tuple(DETECTORS.names())))
     for name, cls in DETECTORS.items():
         schema.extend(cls.PARAMS, f"detector.{name}")
@@ -74,7 +81,10 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[st
         import yaml
 
         with open(source, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+            try:
+                data = yaml.safe_load(f) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{source}: expected a mapping at the top level")
         values = flatten(data)

@@ -22,12 +22,18 @@ set's ground-truth rule). Such a mask is an approximation: samples carry
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
+
+from ..encodings import ImageFormatError
+from ..imageheader import DEFAULT_MAX_PIXELS, decode_image
 
 from .synth import GT_DELTA
 
@@ -41,37 +47,53 @@ DERIVED_MASK_THRESHOLD: int = GT_DELTA
 # --------------------------------------------------------------------------- file I/O
 
 
-def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
-    """Read an image file with ``cv2.imdecode`` (works with any path encoding).
+def load_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file: header checked first (:func:`glare_inpaint_ros.imageheader.decode_image`),
+    then ``cv2.imdecode`` (works with any path encoding).
 
-    Args:
-        path: the file.
-        flags: ``cv2.IMREAD_*`` (default: 8-bit BGR).
-
-    Returns:
-        the array, or None when the file is missing, unreadable or not a decodable image.
+    Raises:
+        OSError: the file cannot be read.
+        ImageFormatError: empty, not an image, over ``max_pixels`` (:class:`ImageTooLargeError`,
+            not decoded) or a decoder failure; the message says which.
     """
+    return decode_image(np.fromfile(str(path), dtype=np.uint8), flags, max_pixels)
+
+
+def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
+    """:func:`load_image`, or None when the file is missing, unreadable, too large or not a decodable image."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError:
+        return load_image(path, flags, max_pixels)
+    except (OSError, ImageFormatError):
         return None
-    if data.size == 0:
-        return None
-    return cv2.imdecode(data, flags)
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:
-    """Write ``image`` (OpenCV layout, BGR) to ``path``, the format taken from its extension.
+    """Write ``image`` (OpenCV layout, BGR) to ``path`` atomically, the format taken from its extension.
+
+    The file is written under a temporary name in the same folder and renamed into place once
+    complete, so ``path`` is never a truncated file (a full disk, a kill): either the old file (or
+    none) or the new one.
 
     Raises:
         ValueError: OpenCV cannot encode the array in that format.
-        OSError: the file cannot be written.
+        OSError: the file cannot be written (the temporary file is removed).
     """
     path = Path(path)
     ok, buf = cv2.imencode(path.suffix or ".png", image)
     if not ok:
         raise ValueError(f"cannot encode an array of shape {image.shape} ({image.dtype}) as {path.suffix}")
-    buf.tofile(str(path))
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like a plain open
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the file we wrote, not the temporary one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
 
 
 def list_images(folder: str | Path) -> list[Path]:

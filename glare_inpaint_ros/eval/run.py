@@ -685,6 +685,9 @@ def run(args: argparse.Namespace) -> int:
                              "and/or --synthetic-content N")
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be >= 1, got {args.limit}")
+        from ..cli import output_folder
+
+        output_folder(args.out)
         base = load_config(args.config)
         detectors = parse_names(args.detectors, DETECTORS, base["detector.type"])
         backends = parse_names(args.backends, INPAINTERS, base["inpainting.backend"])

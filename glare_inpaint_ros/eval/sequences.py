@@ -38,6 +38,7 @@ import argparse
 import json
 import math
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -433,9 +434,16 @@ def run(args: argparse.Namespace) -> int:
     from ..core.params import flatten
     from ..core.pipeline import load_config
 
+    from ..cli import output_folder
+
     base = {}
-    if args.config is not None:
-        base = {k: v for k, v in load_config(args.config).items()}
+    try:
+        output_folder(args.out)  # before minutes of work, not after
+        if args.config is not None:
+            base = {k: v for k, v in load_config(args.config).items()}
+    except (ValueError, OSError) as exc:
+        print(f"glare-inpaint eval-temporal: error: {exc}", file=sys.stderr)
+        return 2
     base = flatten(base)
     report = evaluate(sequences=args.sequences, frames=args.frames, size=args.size, seed=args.seed, fps=args.fps,
                       noise=args.noise, methods=args.methods, base_config=base, mask_source=args.mask_source)

@@ -322,8 +322,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and export; exit code 0."""
+    import sys
+
+    from ..cli import output_folder
+
     if args.steps < 1:
         raise SystemExit("--steps must be >= 1")
+    try:
+        output_folder(args.out)  # a file in the way: one line before any training
+    except ValueError as exc:
+        print(f"glare-inpaint train: error: {exc}", file=sys.stderr)
+        return 2
     path = train(args.out, args.steps, args.seed, batch=args.batch, lr=args.lr, threads=args.threads,
                  synth_fraction=args.synth_fraction)
     print(f"wrote {path}")

@@ -20,7 +20,9 @@ steps, ``torch.set_num_threads(--threads)`` (default 1: on a 2-core machine 2 th
 are ~10x slower), everything seeded (``--torch-seed``): the same command on the same torch version
 gives the same weights, whatever the machine's load.
 
-Outputs: ``--out`` (default ``glare_inpaint_ros/models/glare_detector.onnx``) and beside it
+Outputs: ``--out`` (default ``runs/train-detector-<UTC time>/glare_detector.onnx``: a new run
+folder, never the shipped model; pass ``--out glare_inpaint_ros/models/glare_detector.onnx`` to
+replace that on purpose) and beside it
 ``glare_detector.pt`` (state dict + architecture) is *not* written unless ``--save-pt`` is given;
 a JSON summary (validation F1 per threshold, chosen threshold) is printed and written next to
 the ONNX file as ``<stem>.json``.
@@ -193,7 +195,9 @@ def train(args: argparse.Namespace) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint train-detector``."""
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="ONNX output path (default: the shipped model)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="ONNX output path (default: runs/train-detector-<UTC time>/glare_detector.onnx; "
+                             f"the shipped model is {DEFAULT_OUT.name} in the package's models folder)")
     parser.add_argument("--seed", type=int, default=TRAIN_SEED, help=f"synthetic dataset seed for training; seed+1 validates (default {TRAIN_SEED}; evaluation uses 0)")
     parser.add_argument("--n-train", type=int, default=800, help="training samples (640x480), default 800")
     parser.add_argument("--n-val", type=int, default=60, help="validation samples, default 60")
@@ -222,5 +226,12 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"--steps and --val-every must be >= 1, got {args.steps} and {args.val_every}")
     if not 0.0 <= args.hard_negatives <= 1.0:
         raise SystemExit(f"--hard-negatives must be 0..1, got {args.hard_negatives}")
+    if args.out is None:  # a fresh run folder: never overwrite the shipped model by default
+        args.out = Path("runs") / time.strftime("train-detector-%Y%m%d-%H%M%S", time.gmtime()) / DEFAULT_OUT.name
+    elif args.out.is_dir() or not args.out.suffix:
+        args.out = args.out / DEFAULT_OUT.name
+    if args.out.exists() and not args.out.is_file():
+        raise SystemExit(f"--out {args.out} exists and is not a file")
+    print(f"writing {args.out}", flush=True)
     train(args)
     return 0

@@ -28,14 +28,23 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
     a machine with idle cores.
 ``diagnostics.period_s`` (float, s, default 1.0, read-only)
     Period of the ``/diagnostics`` status (see :mod:`.diagnostics`).
+``strict_params`` (bool, default true, read-only)
+    Refuse start-up parameters (params file, ``-p``) that no glare node declares: exit 2 with one
+    line naming the key and the closest known name. False for a params file shared with other nodes.
+
+Core ``input.max_pixels`` (detector, inpainting and fused nodes; run-time): compressed input whose
+header claims more pixels is dropped without decoding (``dropped.bad_image``, ``events.too_large``).
 
 Core parameters can be changed at run time: the set-parameters callback applies them through
 :meth:`GlareRemover.update` (atomic; an invalid value is refused with the reason and the previous
-configuration kept).
+configuration kept). A SetParameters request (service or :meth:`GlareNode.set_parameters`) applies
+all its parameters or none (:class:`.params.BatchParameterService`).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
@@ -56,7 +65,10 @@ from ..core.pipeline import SCHEMA, GlareRemover
 from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
-from .params import StartupParameterError, changes_from, declare, schema_sections
+from .params import (
+    BatchParameterService, StartupParameterError, batch_results, changes_from, check_known, check_ros_args,
+    declare, node_param_specs, schema_sections,
+)
 
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
 
@@ -75,6 +87,9 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("opencv_threads", 1, "cv2.setNumThreads for this process (0 = OpenCV default, one per core).",
               0, 256, read_only=True),
     ParamSpec("diagnostics.period_s", 1.0, "Period of the /diagnostics status, seconds.", 0.05, 3600.0, read_only=True),
+    ParamSpec("strict_params", True,
+              "Refuse start-up parameters (params file, -p) that no glare node declares, naming the key (a typo); "
+              "false for a params file shared with other nodes.", read_only=True),
 )
 
 DEADLINE_PARAM = ParamSpec(
@@ -127,8 +142,12 @@ class GlareNode(Node):
 
     def __init__(self, node_name: str, sections: Sequence[str], extra_params: Iterable[ParamSpec] = (),
                  **kwargs: Any) -> None:
-        super().__init__(node_name, **kwargs)
+        services = kwargs.pop("start_parameter_services", True)
+        super().__init__(node_name, start_parameter_services=False, **kwargs)
+        if services:  # rclpy's services, but SetParameters applies a request all or none
+            self._parameter_service = BatchParameterService(self)
         try:
+            self._check_override_names()
             specs = schema_sections(SCHEMA, sections) + list(NODE_PARAMS) + list(extra_params)
             self._node_specs = {s.name: s for s in specs if s.name not in SCHEMA}
             values = declare(self, specs)
@@ -163,7 +182,23 @@ class GlareNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- parameters --------------------------------------------------------------------------
+    def _check_override_names(self) -> None:
+        """With ``strict_params`` (default), refuse start-up parameters no glare node declares."""
+        overrides = getattr(self, "_parameter_overrides", None) or {}
+        strict = overrides.get("strict_params")
+        if strict is not None and strict.value is False:
+            return
+        check_known(overrides, SCHEMA.names() + [s.name for s in node_param_specs()])
+
+    def set_parameters(self, parameter_list: list[Parameter]) -> list[SetParametersResult]:
+        """All or none (rclpy's applies one parameter at a time); see :func:`.params.batch_results`."""
+        return batch_results(self, parameter_list)
+
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        bad = [p.name for p in params if not p.name or p.name not in self._parameters]
+        if bad:
+            return SetParametersResult(successful=False, reason=f"invalid parameter name {bad[0]!r}" +
+                                       (": empty" if not bad[0] else ": not declared"))
         changes = changes_from(params)
         core = {k: v for k, v in changes.items() if k in SCHEMA}
         try:
@@ -282,16 +317,20 @@ class GlareNode(Node):
         from sensor_msgs.msg import CompressedImage
 
         from ..compressed import decode_compressed
+        from ..imageheader import ImageTooLargeError
 
         def on_compressed(msg: CompressedImage, info: dict | None) -> None:
             try:
-                arr, encoding = decode_compressed(msg.format, msg.data)
+                arr, encoding = decode_compressed(msg.format, msg.data, self.remover.config["input.max_pixels"])
                 image = array_to_image(arr, encoding, msg.header)
-            except ImageFormatError as exc:
+            except Exception as exc:  # noqa: BLE001 - ImageFormatError, and whatever a decoder raises
                 self.stats.received()
                 self.track_sequence("image", info)  # received: not a gap for the next frame
                 self.stats.dropped("bad_image")
-                self.warn_throttled("bad_image", f"dropping compressed image: {exc}")
+                cause = "too_large" if isinstance(exc, ImageTooLargeError) else "bad_image"
+                if cause == "too_large":
+                    self.stats.event("too_large")  # which of the bad_image drops were over input.max_pixels
+                self.warn_throttled(cause, f"dropping compressed image: {exc}")
                 return
             callback(image, info)
 
@@ -315,24 +354,62 @@ class GlareNode(Node):
         self._diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
 
 
+def node_cli(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a node executable: ``--help`` (and the node's own options, added by the
+    caller); ROS arguments go after ``--ros-args`` and are left to rclpy."""
+    text = (doc or "").strip()
+    return argparse.ArgumentParser(
+        prog=prog, description=text.split("\n\n", 1)[0] if text else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="ROS arguments follow --ros-args, e.g.:\n"
+               f"  {prog} --ros-args --params-file config/glare_inpaint.yaml -p debug.enabled:=true \\\n"
+               "      -r image:=/camera/image_raw -r __ns:=/front\n"
+               "Parameters: see config/glare_inpaint.yaml (every one, with its range) and docs/ros.md.",
+    )
+
+
 def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | None = None,
-              logger_name: str = "glare_inpaint_ros") -> int:
-    """Initialise rclpy, build the nodes, spin them on one ``SingleThreadedExecutor``, shut down cleanly.
+              logger_name: str = "glare_inpaint_ros", cli: argparse.ArgumentParser | None = None) -> int:
+    """Parse the command line, initialise rclpy, build the nodes, spin them on one
+    ``SingleThreadedExecutor``, shut down cleanly.
 
     One single-threaded executor, deliberately: rclpy's ``MultiThreadedExecutor`` (and one
     executor thread per node) doubled the latency and lost more frames at 1280x720 / 30 Hz, see
     docs/performance.md ("Executors").
 
-    Before ``rclpy.init`` it fills in the environment defaults of :mod:`.env` (localhost discovery,
-    the shipped FastDDS profile; explicit settings win) and calls :func:`tune_malloc`.
-    Returns the process exit code: 0 after Ctrl-C / external shutdown, 2 for an invalid start-up
-    parameter (logged as one FATAL line, no traceback).
+    ``args`` is the whole command line (program name first; default ``sys.argv``). Its non-ROS
+    part is parsed with ``cli`` (default: :func:`node_cli`): ``--help`` prints the usage and
+    returns 0 without starting anything. Before ``rclpy.init`` it checks every ``--params-file`` and fills
+    in the environment defaults of :mod:`.env` (localhost discovery, the shipped FastDDS profile;
+    explicit settings win) and calls :func:`tune_malloc`.
+    Returns the process exit code: 0 after Ctrl-C / external shutdown or ``--help``, 2 for a bad
+    command line, params file or start-up parameter (one FATAL line, no traceback).
     """
+    from rclpy.utilities import remove_ros_args
+
     from .env import apply_defaults
 
+    argv = list(sys.argv if args is None else args)
+    fatal = rclpy.logging.get_logger(logger_name).fatal
+    parser = cli or node_cli(logger_name, None)
+    try:
+        check_ros_args(argv)  # before rcl parses them (remove_ros_args does)
+        opts = parser.parse_args(remove_ros_args(argv)[1:])
+    except StartupParameterError as exc:
+        fatal(f"invalid parameter: {exc}")
+        return 2
+    except SystemExit as exc:  # --help (0) or a bad option (2, argparse printed the line)
+        return int(exc.code or 0)
+    except Exception as exc:  # noqa: BLE001 - rcl refusing malformed ROS arguments
+        fatal(f"invalid ROS arguments: {' '.join(str(exc).split())}")
+        return 2
     apply_defaults()  # local discovery + the shipped FastDDS profile, unless the user set them
     tune_malloc()
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=argv)
+    except Exception as exc:  # noqa: BLE001 - rcl: a malformed -p rule, ...
+        fatal(f"invalid ROS arguments: {' '.join(str(exc).split())}")
+        return 2
     nodes: list[Node] = []
     try:
         for make in factories:
@@ -342,7 +419,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
             executor.add_node(node)
         executor.spin()
     except StartupParameterError as exc:
-        rclpy.logging.get_logger(logger_name).fatal(f"invalid parameter: {exc}")
+        fatal(f"invalid parameter: {exc}")
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -350,15 +350,16 @@ def write_markdown(path: Path, report: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo (see the module docstring); returns the exit code."""
+    from ..cli import output_folder
+
     try:
         _check_args(args)
         params = Path(args.params_file) if args.params_file else env.params_path()
+        out = output_folder(Path(args.out))
     except (ValueError, FileNotFoundError) as exc:
-        print(f"glare-inpaint demo: {exc}", file=sys.stderr)
+        print(f"glare-inpaint demo: error: {exc}", file=sys.stderr)
         return 2
     env.apply_defaults()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     user_domain = os.environ.get("ROS_DOMAIN_ID") or None
 
     import rclpy

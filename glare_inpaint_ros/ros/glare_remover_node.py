@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from sensor_msgs.msg import Image
 
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_seconds
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_seconds
 from .conversions import from_bgr, image_to_bgr
 
 
@@ -37,7 +37,7 @@ class GlareRemoverNode(GlareNode):
     """Detect, refine and inpaint in one callback."""
 
     def __init__(self, node_name: str = "glare_remover", **kwargs: Any) -> None:
-        super().__init__(node_name, ("detector", "mask", "inpainting", "temporal"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("input", "detector", "mask", "inpainting", "temporal"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
         self.pub_mask_raw = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
         self.pub_mask = self.create_publisher(Image, "glare/mask", self.pub_qos)
@@ -82,8 +82,8 @@ class GlareRemoverNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
-    return run_nodes([GlareRemoverNode], args)
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([GlareRemoverNode], args, cli=node_cli("glare_remover", __doc__))
 
 
 if __name__ == "__main__":

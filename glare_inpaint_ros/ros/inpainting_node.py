@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from sensor_msgs.msg import Image
 
 from ..core.params import ParamSpec
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, run_nodes, stamp_key, stamp_seconds
+from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_key, stamp_seconds
 from .conversions import ImageFormatError, from_bgr, image_to_array, image_to_bgr, mask_to_array
 from .sync import StampSync
 
@@ -55,7 +55,7 @@ class InpaintingNode(GlareNode):
     """Fills the masked pixels of each image with its stamp-matched mask."""
 
     def __init__(self, node_name: str = "inpainting", **kwargs: Any) -> None:
-        super().__init__(node_name, ("inpainting", "temporal"), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("input", "inpainting", "temporal"), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.sync: StampSync[tuple[Image, float], Image] = StampSync(
             self.params["sync.cache_size"], self.params["sync.timeout_ms"] / 1e3
         )
@@ -143,8 +143,8 @@ class InpaintingNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
-    return run_nodes([InpaintingNode], args)
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([InpaintingNode], args, cli=node_cli("inpainting", __doc__))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ Launch arguments (all files):
   (relative names resolve inside ``namespace``; ``/camera/image_raw`` is absolute).
 * ``params_file`` (default: the installed ``config/glare_inpaint.yaml``): ROS 2 parameter file.
 * ``use_sim_time`` (default ``false``): use ``/clock`` (bag playback with ``--clock``).
+* ``respawn`` (default ``true``): restart a node process that exits (a crash, a kill, the
+  out-of-memory killer) after :data:`RESPAWN_DELAY_S` seconds; what the feed carries meanwhile is
+  in docs/reliability.md ("A stage that dies"). A process that exits because of a bad parameter is
+  restarted too, and logs its one FATAL line each time.
 * ``fastdds_profile`` (default: ``$FASTRTPS_DEFAULT_PROFILES_FILE``, else
   ``$FASTDDS_DEFAULT_PROFILES_FILE``, else the installed ``config/fastdds_profile.xml``): exported
   as ``FASTRTPS_DEFAULT_PROFILES_FILE`` to the nodes, so a user's own setting is kept; ``''``
@@ -35,6 +39,9 @@ from launch_ros.actions import Node, PushRosNamespace
 
 from .env import PACKAGE, PARAMS_FILE, PROFILE_FILE, PROFILE_VARS
 
+#: seconds between a node process's exit and its restart (``respawn``).
+RESPAWN_DELAY_S = 2.0
+
 
 def share_config(name: str) -> str:
     """Path of ``name`` in the installed ``share/glare_inpaint_ros/config``."""
@@ -55,6 +62,8 @@ def declare_arguments() -> list:
         DeclareLaunchArgument("add_node", default_value="",
                               description="glare_pipeline only: your node classes (package.module:ClassName, comma-separated) to run in its process."),
         DeclareLaunchArgument("pipeline", default_value="three", description="glare_pipeline only: 'three' stage nodes or the 'fused' node."),
+        DeclareLaunchArgument("respawn", default_value="true",
+                              description=f"Restart a node process that exits, after {RESPAWN_DELAY_S:g} s."),
         DeclareLaunchArgument(
             "fastdds_profile", default_value=profile_default,
             description="FastDDS XML profile exported as FASTRTPS_DEFAULT_PROFILES_FILE ('' = leave the environment alone).",
@@ -89,6 +98,8 @@ def glare_node(executable: str, name: str | None = None) -> Node:
         remappings=[("image", LaunchConfiguration("image"))],
         output="screen",
         emulate_tty=True,
+        respawn=LaunchConfiguration("respawn"),
+        respawn_delay=RESPAWN_DELAY_S,
     )
 
 

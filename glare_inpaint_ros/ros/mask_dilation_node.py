@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 from sensor_msgs.msg import Image
 
-from .base import GlareNode, run_nodes
+from .base import GlareNode, node_cli, run_nodes
 from .conversions import mask_to_array
 
 
@@ -55,8 +55,8 @@ class MaskDilationNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
-    return run_nodes([MaskDilationNode], args)
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([MaskDilationNode], args, cli=node_cli("mask_dilation", __doc__))
 
 
 if __name__ == "__main__":

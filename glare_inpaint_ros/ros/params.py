@@ -9,14 +9,20 @@ they get the same typed descriptors, ranges and validation. Start-up values come
 from __future__ import annotations
 
 import array
+import importlib
 import sys
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rcl_interfaces.msg import (
+    FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType, SetParametersResult,
+)
+from rclpy.exceptions import ParameterNotDeclaredException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.parameter_service import ParameterService
 
-from ..core.params import ParamSpec, Schema
+from ..core.params import ParamSpec, Schema, unknown_parameter
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _LIST_TYPES = {
@@ -110,3 +116,134 @@ def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
     """``{name: python value}`` for a batch of parameters from a set-parameters request."""
     return {p.name: to_python(p.value) for p in params}
 
+
+
+#: modules whose module-level ParamSpec objects (or tuples of them) are node parameters.
+NODE_MODULES = (
+    "glare_inpaint_ros.ros.base",
+    "glare_inpaint_ros.ros.specular_detector_node",
+    "glare_inpaint_ros.ros.mask_dilation_node",
+    "glare_inpaint_ros.ros.inpainting_node",
+    "glare_inpaint_ros.ros.glare_remover_node",
+)
+#: parameters rclpy declares on every node itself.
+ROS_PARAMS = ("use_sim_time", "start_type_description_service")
+#: prefixes of rclpy's own parameter families (QoS overrides of publishers / subscriptions).
+ROS_PARAM_PREFIXES = ("qos_overrides.",)
+
+
+def node_param_specs() -> list[ParamSpec]:
+    """Every node parameter (QoS, sync, deadline, debug, ...) of every glare node, first definition wins.
+
+    Found as the module-level :class:`ParamSpec` objects (or tuples/lists of them) of
+    :data:`NODE_MODULES` (imported here, lazily: they import this module).
+    """
+    found: dict[str, ParamSpec] = {}
+    for module_name in NODE_MODULES:
+        for value in vars(importlib.import_module(module_name)).values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(item, ParamSpec):
+                    found.setdefault(item.name, item)
+    return list(found.values())
+
+
+def check_known(names: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse start-up parameter names that no glare node declares (a typo, a stale key).
+
+    ``known``: every name some glare node declares (a params file under ``/**`` serves all the
+    nodes, so a key of another glare node is fine). rclpy's own parameters are always known.
+
+    Raises:
+        StartupParameterError: naming the first unknown key and the closest known name.
+    """
+    known = set(known)
+    for name in names:
+        if name in known or name in ROS_PARAMS or name.startswith(ROS_PARAM_PREFIXES):
+            continue
+        raise StartupParameterError(
+            f"{unknown_parameter(name, known)}: no glare node has it (params file or -p); "
+            "set strict_params:=false to allow parameters meant for other nodes")
+
+
+def check_ros_args(argv: Sequence[str]) -> None:
+    """Check every ``--params-file FILE`` and ``-p NAME:=VALUE`` in ``argv`` before rclpy parses them.
+
+    rcl would otherwise fail inside ``rclpy.init`` with a C error and a traceback (or, for a YAML
+    file that is not a parameter file, silently ignore it).
+
+    Raises:
+        StartupParameterError: a missing or unreadable file, invalid YAML, a file that is not a
+            ROS 2 parameter file (``node_name: {ros__parameters: {...}}``, ``/**`` for all nodes),
+            or a ``-p`` rule without ``NAME:=``.
+    """
+    import yaml
+
+    for flag in ("--params-file", "-p", "--param"):
+        if argv and argv[-1] == flag:
+            raise StartupParameterError(f"{flag} needs a value")
+    for i, a in enumerate(argv[:-1]):
+        if a in ("-p", "--param"):
+            name, sep, _value = argv[i + 1].partition(":=")
+            if not sep or not name.strip():
+                raise StartupParameterError(f"{a} {argv[i + 1]!r}: expected NAME:=VALUE")
+    files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--params-file"]
+    for name in files:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StartupParameterError(f"params file {name}: cannot read it: {reason}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise StartupParameterError(f"params file {name}: not valid YAML: {' '.join(str(exc).split())}") from None
+        if not isinstance(data, Mapping) or not data:
+            raise StartupParameterError(
+                f"params file {name}: not a ROS 2 parameter file (expected 'node_name: {{ros__parameters: "
+                "{...}}', or '/**:' for every node)")
+        for node, body in data.items():
+            if not _is_node_entry(body):
+                raise StartupParameterError(
+                    f"params file {name}: not a ROS 2 parameter file: entry {node!r} has no 'ros__parameters' "
+                    "mapping (expected 'node_name: {ros__parameters: {...}}', or '/**:' for every node)")
+
+
+def _is_node_entry(body: Any) -> bool:
+    """``{ros__parameters: {...}}``, or a namespace level holding such entries (rcl's nested form)."""
+    if not isinstance(body, Mapping) or not body:
+        return False
+    if "ros__parameters" in body:
+        return isinstance(body["ros__parameters"], Mapping) or body["ros__parameters"] is None
+    return all(_is_node_entry(v) for v in body.values())
+
+
+def batch_results(node: Node, parameter_list: Sequence[Parameter]) -> list[SetParametersResult]:
+    """Apply ``parameter_list`` all or none (one ``set_parameters_atomically``), one result per parameter.
+
+    rclpy's ``Node.set_parameters`` and its SetParameters service apply a request one parameter at
+    a time, so ``[valid, invalid, valid]`` would apply two of three. Here either every parameter
+    applies, or none does and each result carries the reason.
+    """
+    if not parameter_list:
+        return []
+    try:
+        result = node.set_parameters_atomically(list(parameter_list))
+    except ParameterNotDeclaredException:
+        undeclared = [p.name for p in parameter_list if not node.has_parameter(p.name)]
+        result = SetParametersResult(successful=False,
+                                     reason=f"undeclared parameter(s): {', '.join(map(repr, undeclared))}")
+    if not result.successful and len(parameter_list) > 1:
+        result = SetParametersResult(
+            successful=False,
+            reason=f"{result.reason} (request of {len(parameter_list)} parameters refused as a whole: none applied)")
+    return [SetParametersResult(successful=result.successful, reason=result.reason) for _ in parameter_list]
+
+
+class BatchParameterService(ParameterService):
+    """rclpy's parameter services, with SetParameters applying each request all or none (:func:`batch_results`)."""
+
+    def _set_parameters_callback(self, request: Any, response: Any) -> Any:
+        params = [Parameter.from_parameter_msg(p) for p in request.parameters]
+        response.results = batch_results(self._get_node(), params)
+        return response

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from sensor_msgs.msg import Image
 
-from .base import GlareNode, run_nodes
+from .base import GlareNode, node_cli, run_nodes
 from .conversions import image_to_bgr
 
 
@@ -25,7 +25,7 @@ class SpecularDetectorNode(GlareNode):
     """Detects glare in each ``image`` and publishes the raw mask on ``glare/mask_raw``."""
 
     def __init__(self, node_name: str = "specular_detector", **kwargs: Any) -> None:
-        super().__init__(node_name, ("detector",), **kwargs)
+        super().__init__(node_name, ("input", "detector"), **kwargs)
         self.pub_mask = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
         self.sub = self.subscribe_image(self._on_image)
 
@@ -44,8 +44,8 @@ class SpecularDetectorNode(GlareNode):
         self.stats.published()
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; exit code 2 on an invalid start-up parameter."""
-    return run_nodes([SpecularDetectorNode], args)
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    return run_nodes([SpecularDetectorNode], args, cli=node_cli("specular_detector", __doc__))
 
 
 if __name__ == "__main__":
