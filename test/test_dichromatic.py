@@ -198,3 +198,31 @@ def test_small_sharp_spots_on_tissue_are_found() -> None:
     assert f1 >= 0.6, f1
     # Every spot but the smallest (3 px radius: under 3 px across on the 1/2-size working frame).
     assert all(mask[cy, cx] for cx, cy in centres[1:])
+
+
+@pytest.mark.parametrize("dtype,channels", [(np.uint8, 4), (np.uint16, 3), (np.uint16, 1)])
+def test_separation_layouts(dtype, channels: int) -> None:
+    """BGRA keeps its alpha; 16-bit frames are separated in their own units; outside the mask
+    nothing changes."""
+    scale = 257 if dtype == np.uint16 else 1
+    base = render(surface(), specular_lobes(peak=90.0)).astype(np.uint32) * scale
+    if channels == 4:
+        img = np.dstack([base, np.full((H, W), 200, np.uint32)]).astype(dtype)
+    elif channels == 1:
+        img = cv2.cvtColor(base.astype(np.uint16), cv2.COLOR_BGR2GRAY)
+    else:
+        img = base.astype(dtype)
+    mask = (specular_lobes() >= 5).astype(np.uint8) * 255
+    out = INPAINTERS.get("separation")().inpaint(img, mask)
+    assert out.dtype == img.dtype and out.shape == img.shape
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+    if channels == 4:
+        assert np.array_equal(out[:, :, 3], img[:, :, 3])
+    if channels != 1:  # colour: the sheen is subtracted (mono: nothing clipped, nothing to do)
+        clean = render(surface(), np.zeros((H, W), np.float32)).astype(np.float32) * scale
+        region = specular_lobes(peak=90.0) >= 10
+        err_in = np.abs(img[:, :, :3].astype(np.float32) - clean)[region].mean()
+        err_out = np.abs(out[:, :, :3].astype(np.float32) - clean)[region].mean()
+        assert err_out < 0.3 * err_in, (err_in, err_out)
+    else:
+        assert np.array_equal(out, img)

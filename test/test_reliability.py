@@ -559,7 +559,7 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         assert not rig.set_param(Parameter("inpainting.backend", value="broken"))
         assert proc.poll() is None
         # switching to a working backend at run time recovers
-        working = "telea" if param == "inpainting.backend" else "threshold"
+        working = "telea" if param == "inpainting.backend" else "dichromatic"
         assert rig.set_param(Parameter(param, value=working))
         hd = new_header()
         rig.send(hd)

@@ -28,6 +28,8 @@ import numpy as np
 
 #: Pixels dimmer than this (max channel, 8-bit levels) are too noisy to estimate a saturation from.
 MIN_EXPOSURE = 20
+#: Cells per axis of :attr:`DiffuseModel.lookup`.
+LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).
 CONTEXT_F = 4
 
@@ -41,11 +43,15 @@ class DiffuseModel:
             specular-free colour so dark pixels keep a defined chromaticity.
         centers: ``K x 2`` float32 cluster centres, (min, max) chromaticity.
         saturation: ``K`` float32 diffuse HSV saturation per cluster (0..1; 0 = unknown).
+        lookup: ``LUT_SIZE x LUT_SIZE`` float32, the saturation of the nearest cluster for each
+            cell of the chromaticity plane (min in 0..1/3, max in 1/3..1): per-pixel lookups
+            cost one gather instead of K distances.
     """
 
     offset: float
     centers: np.ndarray
     saturation: np.ndarray
+    lookup: np.ndarray
 
 
 def _features(pixels: np.ndarray, offset: float) -> np.ndarray:
@@ -59,7 +65,7 @@ def _features(pixels: np.ndarray, offset: float) -> np.ndarray:
     return np.stack([offset / total, (hi - lo + offset) / total], axis=1).astype(np.float32)
 
 
-def _kmeans(feats: np.ndarray, k: int, iters: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans(feats: np.ndarray, k: int, iters: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic k-means of ``N x 2`` points: farthest-point initialisation from the point
     nearest the mean, then Lloyd iterations. Returns ``(labels N, centers k x 2)``.
 
@@ -122,14 +128,20 @@ def fit_diffuse_model(
         sel = usable & (labels == i)
         if np.count_nonzero(sel) >= 20:
             sat[i] = float(np.median(rng[sel] / hi[sel]))
-    return DiffuseModel(offset, centers, sat)
+    g = (np.arange(LUT_SIZE, dtype=np.float32) + 0.5) / LUT_SIZE
+    cells = np.stack(np.meshgrid(g / 3.0, 1.0 / 3.0 + g * (2.0 / 3.0), indexing="ij"), axis=2).reshape(-1, 2)
+    lookup = sat[_nearest(cells, centers)].reshape(LUT_SIZE, LUT_SIZE)
+    return DiffuseModel(offset, centers, sat, lookup)
 
 
 def diffuse_saturation(model: DiffuseModel, pixels: np.ndarray) -> np.ndarray:
     """``N`` float32: the diffuse saturation ``S_d`` of the cluster nearest to each of ``N x 3`` pixels."""
     if len(pixels) == 0:
         return np.zeros(0, np.float32)
-    return model.saturation[_nearest(_features(pixels, model.offset), model.centers)]
+    feats = _features(pixels, model.offset)
+    i = np.clip((feats[:, 0] * (3.0 * LUT_SIZE)).astype(np.intp), 0, LUT_SIZE - 1)
+    j = np.clip(((feats[:, 1] - 1.0 / 3.0) * (1.5 * LUT_SIZE)).astype(np.intp), 0, LUT_SIZE - 1)
+    return model.lookup[i, j]
 
 
 def specular_amount(

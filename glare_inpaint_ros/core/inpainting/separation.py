@@ -108,7 +108,7 @@ class SeparationInpainter(Inpainter):
                              p["smooth_sigma"], context, origin)
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             result = np.clip(crop.astype(np.float32) - unit * s[:, :, None] + 0.5, 0, top).astype(crop.dtype)
-            peak = crop.max(axis=2)
+            peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         else:
             result = crop.copy()
             peak = crop
