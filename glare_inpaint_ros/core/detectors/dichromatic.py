@@ -64,7 +64,7 @@ class DichromaticDetector(Detector):
     dichromatic model predicts; achromatic content and lone clipped blobs are left alone."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("clusters", 4, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
+        ParamSpec("clusters", 6, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
         ParamSpec("min_saturation", 0.3, "Surfaces whose diffuse HSV saturation (0..1) is below this are achromatic: never reported (colour cannot tell glare from white content there).", 0.0, 1.0),
         ParamSpec("min_chroma", 6, "Pixels whose max-min channel range is below this (8-bit levels) have no colour to separate.", 0, 255),
         ParamSpec("weak_level", 8, "Specular part (8-bit levels) that makes a candidate pixel part of a highlight region.", 1, 255),

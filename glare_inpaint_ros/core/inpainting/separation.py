@@ -4,7 +4,8 @@ Where a highlight is a transparent sheen the surface colour and texture are stil
 (dichromatic reflection: diffuse + specular in the light's colour). Painting over such pixels
 throws the texture away (letters in the fringe of a reflection, the grain of a fruit); this
 backend instead estimates the specular part of every masked pixel
-(:func:`..dichromatic.specular_map`, with the materials clustered on the whole frame) and subtracts
+(:mod:`..dichromatic`: the materials clustered on the whole frame, Gaussian-smoothed by
+``smooth_sigma``) and subtracts
 it, which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. Only pixels with a
 clipped channel (``>= clip_level``, nothing of the surface left) are filled, by the ``fast``
 push-pull fill from the separated pixels around them, and only where the ring around them is
@@ -22,7 +23,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from ..dichromatic import DiffuseModel, fit_diffuse_model, local_saturation, specular_map
+from ..dichromatic import (
+    diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
+)
 from ..params import ParamSpec
 from . import INPAINTERS
 from .base import Inpainter, paste_masked
@@ -56,25 +59,36 @@ class SeparationInpainter(Inpainter):
     SUPPORTED_DTYPES: ClassVar[tuple] = (np.uint8, np.uint16)
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
-        p = self.params
-        frame = self._frame_model(image, mask)
+        spec = self._specular(image, mask) if image.ndim == 3 else None
         for x0, y0, x1, y1 in boxes:
             crop = np.ascontiguousarray(image[y0:y1, x0:x1])
             m = np.ascontiguousarray(mask[y0:y1, x0:x1])
-            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, frame, (x0, y0)), m)
+            s = None if spec is None else spec[y0:y1, x0:x1]
+            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s), m)
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self._separate(image, mask, self._frame_model(image, mask), (0, 0))
+        out = image.copy()
+        self.inpaint_rois(image, mask, [(0, 0, image.shape[1], image.shape[0])], out)
+        return out
 
-    def _frame_model(self, image: np.ndarray, mask: np.ndarray) -> tuple[DiffuseModel, np.ndarray | None] | None:
-        """The frame's material clusters and surface-saturation context (None for mono)."""
-        if image.ndim != 3:
-            return None
+    def _specular(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``HxW`` float32 specular part (8-bit levels) of the masked pixels of a colour frame, 0
+        elsewhere: the frame's materials fit once, then one vectorised pass over the mask's pixels."""
         p = self.params
-        image = _as_8bit(image)
-        model = fit_diffuse_model(image, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
-        context = local_saturation(image, mask, p["context_px"]) if p["context_px"] > 0 else None
-        return model, context
+        image8 = _as_8bit(image)
+        model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
+        spec = np.zeros(mask.shape, np.float32)
+        pts = cv2.findNonZero(mask)
+        if pts is None:
+            return spec
+        pts = pts.reshape(-1, 2)
+        xs, ys = pts[:, 0], pts[:, 1]
+        px = image8[ys, xs].astype(np.float32)
+        sat_d = diffuse_saturation(model, px)
+        if p["context_px"] > 0:
+            sat_d = np.minimum(sat_d, lookup_context(local_saturation(image8, mask, p["context_px"]), ys, xs))
+        spec[ys, xs] = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
+        return spec
 
     def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray) -> np.ndarray:
         """The clipped components (uint8 0/255) whose surrounding ring is mostly separable
@@ -95,26 +109,26 @@ class SeparationInpainter(Inpainter):
         keep[1:] = np.where(spec[1:] >= p["clip_ring_min"] * np.maximum(total[1:], 1), 255, 0)
         return keep[labels]
 
-    def _separate(self, crop: np.ndarray, mask: np.ndarray,
-                  frame: tuple[DiffuseModel, np.ndarray | None] | None, origin: tuple[int, int]) -> np.ndarray:
-        """Separated (and clipped-filled) copy of one crop at ``origin`` (x0, y0) in the frame;
-        only ``mask > 0`` pixels are used."""
+    def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None) -> np.ndarray:
+        """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
+        (None for mono); only ``mask > 0`` pixels are used."""
         p = self.params
         unit = 257.0 if crop.dtype == np.uint16 else 1.0  # parameters are 8-bit levels
         top = float(np.iinfo(crop.dtype).max)
-        if frame is not None:
-            model, context = frame
-            s = specular_map(_as_8bit(crop), model, p["min_saturation"], p["min_chroma"],
-                             p["smooth_sigma"], context, origin)
+        s = None
+        if spec is not None:
+            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec.copy()
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
-            result = np.clip(crop.astype(np.float32) - unit * s[:, :, None] + 0.5, 0, top).astype(crop.dtype)
+            result = crop.astype(np.float32)
+            result -= unit * s[:, :, None]
+            result = np.clip(result + 0.5, 0, top).astype(crop.dtype)
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         else:
             result = crop.copy()
             peak = crop
         # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
         clipped = ((peak >= p["clip_level"] * unit) & (mask > 0)).astype(np.uint8) * 255
-        if clipped.any() and frame is not None:
+        if clipped.any() and s is not None:
             clipped = self._enclosed_by_highlight(clipped, s)
         if clipped.any():
             if p["clip_grow_px"] > 0:
