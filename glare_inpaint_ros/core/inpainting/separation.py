@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
+    DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
 )
 from ..params import ParamSpec
 from . import INPAINTERS
@@ -59,11 +59,19 @@ class SeparationInpainter(Inpainter):
     SUPPORTED_DTYPES: ClassVar[tuple] = (np.uint8, np.uint16)
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
-        spec = self._specular(image, mask) if image.ndim == 3 else None
+        p = self.params
+        image8 = context = model = None
+        if image.ndim == 3:  # the frame's materials, fit once; mono has no colour to separate
+            image8 = _as_8bit(image)
+            model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
+            if p["context_px"] > 0:
+                context = local_saturation(image8, mask, p["context_px"])
         for x0, y0, x1, y1 in boxes:
             crop = np.ascontiguousarray(image[y0:y1, x0:x1])
             m = np.ascontiguousarray(mask[y0:y1, x0:x1])
-            s = None if spec is None else spec[y0:y1, x0:x1]
+            s = None
+            if model is not None:
+                s = self._specular(image8[y0:y1, x0:x1], m, model, context, (x0, y0))
             paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s), m)
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -71,22 +79,19 @@ class SeparationInpainter(Inpainter):
         self.inpaint_rois(image, mask, [(0, 0, image.shape[1], image.shape[0])], out)
         return out
 
-    def _specular(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``HxW`` float32 specular part (8-bit levels) of the masked pixels of a colour frame, 0
-        elsewhere: the frame's materials fit once, then one vectorised pass over the mask's pixels."""
+    def _specular(self, crop8: np.ndarray, mask: np.ndarray, model: DiffuseModel,
+                  context: np.ndarray | None, origin: tuple[int, int]) -> np.ndarray:
+        """Float32 specular part (8-bit levels) of the masked pixels of a uint8 BGR crop at
+        ``origin`` (x0, y0) in the frame, 0 elsewhere: one vectorised pass over those pixels."""
         p = self.params
-        image8 = _as_8bit(image)
-        model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
         spec = np.zeros(mask.shape, np.float32)
-        pts = cv2.findNonZero(mask)
-        if pts is None:
+        ys, xs = np.nonzero(mask)
+        if len(ys) == 0:
             return spec
-        pts = pts.reshape(-1, 2)
-        xs, ys = pts[:, 0], pts[:, 1]
-        px = image8[ys, xs].astype(np.float32)
+        px = crop8[ys, xs].astype(np.float32)
         sat_d = diffuse_saturation(model, px)
-        if p["context_px"] > 0:
-            sat_d = np.minimum(sat_d, lookup_context(local_saturation(image8, mask, p["context_px"]), ys, xs))
+        if context is not None:
+            sat_d = np.minimum(sat_d, lookup_context(context, ys + origin[1], xs + origin[0]))
         spec[ys, xs] = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
         return spec
 
@@ -117,7 +122,7 @@ class SeparationInpainter(Inpainter):
         top = float(np.iinfo(crop.dtype).max)
         s = None
         if spec is not None:
-            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec.copy()
+            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             result = crop.astype(np.float32)
             result -= unit * s[:, :, None]
