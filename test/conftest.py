@@ -7,6 +7,8 @@ process, which inherits the environment) lives on this run's own ``ROS_DOMAIN_ID
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,6 +58,19 @@ def classic_yaml(tmp_path: Path) -> Path:
 
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def stop_process(proc: subprocess.Popen) -> tuple[int, str]:
+    """SIGINT a child process (a node, a CLI job), wait up to 15 s, kill it if needed; returns
+    ``(exit code, its combined output)``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        text, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        text, _ = proc.communicate()
+    return proc.returncode, text
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 import pytest
+
+from conftest import stop_process  # noqa: E402
 
 rclpy = pytest.importorskip("rclpy")
 
@@ -98,16 +99,6 @@ def start_node(module: str, *ros_args: str, failing_plugins: bool = False) -> su
                             text=True, cwd=ROOT)
 
 
-def stop_node(proc: subprocess.Popen) -> tuple[int, str]:
-    """SIGINT, wait; returns (exit code, output)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        text, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        text, _ = proc.communicate()
-    return proc.returncode, text
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -495,7 +486,7 @@ def test_invalid_startup_parameters_exit_nonzero_with_reason():
         procs.append(start_node(module, "-r", f"__ns:=/rel_start_{next(_ns_ids)}", *args))
     for proc, (module, params, reason) in zip(procs, STARTUP_BAD):
         _wait_exit(proc, 30.0)  # a bad parameter must end the process by itself
-        code, text = stop_node(proc)
+        code, text = stop_process(proc)
         assert code == 2, (module, params, text)
         assert reason in text and "invalid parameter" in text, (module, params, text)
         assert "Traceback" not in text, text
@@ -568,7 +559,7 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, modul
         elapsed = time.monotonic() - rig.t_start
     finally:
         h.close()
-        code, text = stop_node(proc)
+        code, text = stop_process(proc)
     assert code == 0 and "Traceback" not in text, text
     warnings = [line for line in text.splitlines() if log_text in line]
     # throttled: one line per cause per 5 s, not one per failed frame (14 of them)

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import stop_process  # noqa: E402
+
 from glare_inpaint_ros.cli import main
 from glare_inpaint_ros.encodings import ImageFormatError
 
@@ -204,15 +206,6 @@ def start_node_process(module: str, *ros_args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
 
 
-def stop_process(proc: subprocess.Popen) -> tuple[int, str]:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        text, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        text, _ = proc.communicate()
-    return proc.returncode, text
 
 
 @pytest.mark.ros

@@ -394,7 +394,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
     parser = cli or node_cli(logger_name, None)
     try:
         check_ros_args(argv)  # before rcl parses them (remove_ros_args does)
-        opts = parser.parse_args(remove_ros_args(argv)[1:])
+        parser.parse_args(remove_ros_args(argv)[1:])  # --help, bad options
     except StartupParameterError as exc:
         fatal(f"invalid parameter: {exc}")
         return 2

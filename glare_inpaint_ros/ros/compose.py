@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from rclpy.executors import Executor
 from rclpy.node import Node
