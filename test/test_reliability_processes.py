@@ -17,7 +17,8 @@ rclpy = pytest.importorskip("rclpy")
 
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
-from test_reliability import start_node, stop_node  # noqa: E402
+from conftest import stop_process  # noqa: E402
+from test_reliability import start_node  # noqa: E402
 from test_ros_nodes import Harness, check_deglared, make_scene, new_header  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -90,7 +91,7 @@ def test_killed_node_restarts_and_outputs_resume_without_restarting_others(ctx):
         assert killed.returncode == -signal.SIGKILL
     finally:
         h.close()
-        results = {m: stop_node(p) for m, p in procs.items()}
+        results = {m: stop_process(p) for m, p in procs.items()}
     for m, (code, text) in results.items():
         assert code == 0, (m, text)
         assert "Traceback" not in text, (m, text)
