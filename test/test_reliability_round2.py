@@ -835,6 +835,10 @@ def test_node_module_help_prints_usage_and_starts_nothing(module: str):
     bad = subprocess.run([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--no-such-option"],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    malformed = subprocess.run([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--ros-args", "-p", "noequals"],
+                               capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert malformed.returncode == 2 and "Traceback" not in malformed.stderr, malformed.stderr
+    assert "NAME:=VALUE" in malformed.stderr, malformed.stderr
 
 
 def test_train_detector_without_out_leaves_the_shipped_model_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -368,8 +368,9 @@ def node_cli(prog: str, doc: str | None) -> argparse.ArgumentParser:
     )
 
 
-def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | None = None,
-              logger_name: str = "glare_inpaint_ros", cli: argparse.ArgumentParser | None = None) -> int:
+def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Namespace], Sequence[Callable[[], Node]]],
+              args: Sequence[str] | None = None, logger_name: str = "glare_inpaint_ros",
+              cli: argparse.ArgumentParser | None = None) -> int:
     """Parse the command line, initialise rclpy, build the nodes, spin them on one
     ``SingleThreadedExecutor``, shut down cleanly.
 
@@ -379,7 +380,9 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
 
     ``args`` is the whole command line (program name first; default ``sys.argv``). Its non-ROS
     part is parsed with ``cli`` (default: :func:`node_cli`): ``--help`` prints the usage and
-    returns 0 without starting anything. Before ``rclpy.init`` it checks every ``--params-file`` and fills
+    returns 0 without starting anything. ``factories`` is the node classes (or factories), or a
+    function of the parsed options that returns them (``ValueError`` from it: one FATAL line,
+    exit 2). Before ``rclpy.init`` it checks every ``--params-file`` and fills
     in the environment defaults of :mod:`.env` (localhost discovery, the shipped FastDDS profile;
     explicit settings win) and calls :func:`tune_malloc`.
     Returns the process exit code: 0 after Ctrl-C / external shutdown or ``--help``, 2 for a bad
@@ -394,12 +397,17 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Sequence[str] | Non
     parser = cli or node_cli(logger_name, None)
     try:
         check_ros_args(argv)  # before rcl parses them (remove_ros_args does)
-        parser.parse_args(remove_ros_args(argv)[1:])  # --help, bad options
+        opts = parser.parse_args(remove_ros_args(argv)[1:])  # --help, bad options
+        if not isinstance(factories, Sequence):
+            factories = factories(opts)
     except StartupParameterError as exc:
         fatal(f"invalid parameter: {exc}")
         return 2
     except SystemExit as exc:  # --help (0) or a bad option (2, argparse printed the line)
         return int(exc.code or 0)
+    except ValueError as exc:  # the options name something that cannot be loaded
+        fatal(str(exc))
+        return 2
     except Exception as exc:  # noqa: BLE001 - rcl refusing malformed ROS arguments
         fatal(f"invalid ROS arguments: {' '.join(str(exc).split())}")
         return 2

@@ -23,39 +23,37 @@ Run: ``python -m glare_inpaint_ros.ros.pipeline_main [--pipeline fused]
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
+
+from rclpy.node import Node
 
 from .base import node_cli, run_nodes
 from .compose import GLARE_PIPELINES, load_node_class
 
 
+def _nodes(opts: argparse.Namespace) -> list[Callable[[], Node]]:
+    """The node classes the parsed options ask for; ``ValueError`` for an ``--add-node`` class
+    that cannot be loaded."""
+    if opts.multi_threaded:
+        print("glare_pipeline: --multi-threaded was removed (rclpy's MultiThreadedExecutor lost frames at 720p/30 Hz, "
+              "see docs/performance.md); running single-threaded", file=sys.stderr)
+    specs = [spec for value in opts.add_node for spec in value.replace(",", " ").split()]  # launch: '' or a list
+    return [*GLARE_PIPELINES[opts.pipeline], *(load_node_class(spec) for spec in specs)]
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the glare nodes (and any ``--add-node`` classes) until Ctrl-C; ``--help`` prints the
-    usage; exit code 2 on an invalid start-up parameter or an ``--add-node`` class that cannot be loaded."""
-    from rclpy.utilities import remove_ros_args
-
-    argv = list(sys.argv if args is None else args)
+    usage; exit code 2 on malformed arguments, an invalid start-up parameter or an ``--add-node``
+    class that cannot be loaded."""
     cli = node_cli("glare_pipeline", __doc__)
     cli.add_argument("--multi-threaded", action="store_true", help="removed (it lost frames); ignored with a warning")
     cli.add_argument("--pipeline", choices=tuple(GLARE_PIPELINES), default="three",
                      help="three: detector, dilation, inpainting nodes (default); fused: the glare_remover node")
     cli.add_argument("--add-node", action="append", default=[], metavar="MODULE:CLASS",
                      help="also run this rclpy Node class (constructed with no arguments) in the process; repeatable or comma-separated")
-    try:
-        opts, _ = cli.parse_known_args(remove_ros_args(argv)[1:])
-    except SystemExit as exc:  # --help (0) or a bad option (2, argparse printed the line)
-        return int(exc.code or 0)
-    try:
-        specs = [spec for value in opts.add_node for spec in value.replace(",", " ").split()]  # launch: '' or a list
-        extra = [load_node_class(spec) for spec in specs]
-    except ValueError as exc:
-        print(f"glare_pipeline: {exc}", file=sys.stderr)
-        return 2
-    if opts.multi_threaded:
-        print("glare_pipeline: --multi-threaded was removed (rclpy's MultiThreadedExecutor lost frames at 720p/30 Hz, "
-              "see docs/performance.md); running single-threaded", file=sys.stderr)
-    return run_nodes([*GLARE_PIPELINES[opts.pipeline], *extra], argv, cli=cli)
+    return run_nodes(_nodes, args, cli=cli)
 
 
 if __name__ == "__main__":
