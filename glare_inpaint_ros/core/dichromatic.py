@@ -8,10 +8,10 @@ while its HSV saturation ``(max - min) / max`` drops. For a material whose diffu
 
     s = max(B, G, R) - (max - min) / S_d          (8-bit levels, clipped at 0)
 
-``S_d`` per material comes from the frame itself: pixels are clustered by the (min, max)
-chromaticity of their pseudo specular-free colour ``I - min + mean(min)`` (k-means on a subsample of a few thousand pixels),
-(on their 64x64 histogram) and a cluster's ``S_d`` is the median saturation of its well-exposed pixels (most pixels of a
-material are diffuse). Where ``S_d`` is low (grey, white and black materials: lane paint, letters,
+``S_d`` per material comes from the frame itself: ~12 k sampled pixels are clustered by the
+(min, max) chromaticity of their pseudo specular-free colour ``I - min + mean(min)`` (weighted
+k-means on the 64x64 histogram of that chromaticity), and a cluster's ``S_d`` is the median
+saturation of its well-exposed pixels (most pixels of a material are diffuse). Where ``S_d`` is low (grey, white and black materials: lane paint, letters,
 white cars, metal) colour says nothing about highlights: ``s`` is 0 there, so separation never
 touches achromatic content. Clipped pixels (``max >= clip``) carry no surface information at all;
 callers fill those from their surroundings.

@@ -39,10 +39,10 @@ from ..dichromatic import (
     diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
 )
 from ..params import ParamSpec
+from ..temporal import area_resize
 from . import DETECTORS
 from .base import Detector
 from .local_contrast import background, hysteresis
-from ..temporal import area_resize
 from .threshold import value_and_min
 
 _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -118,7 +118,7 @@ class DichromaticDetector(Detector):
         around = lookup_context(context, ys, xs)
         sat_d = np.minimum(diffuse_saturation(model, px), around)
         s = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
-        keep = (s >= p["weak_level"]) | (px.max(axis=1) >= p["clip_level"])
+        keep = (s >= p["weak_level"]) | (hi[ys, xs] >= p["clip_level"])
         if p["edge_max"] > 0:
             keep &= edge_slope(hi, ys, xs) <= p["edge_max"]
         if not (keep & (s >= p["seed_level"])).any():
