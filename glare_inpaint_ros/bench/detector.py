@@ -19,10 +19,9 @@ import cv2
 import numpy as np
 from geometry_msgs.msg import Pose, PoseArray
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile
 from sensor_msgs.msg import Image
 
-from ..ros.base import NODE_PARAMS, RELIABILITY, run_nodes, stamp_seconds
+from ..ros.base import NODE_PARAMS, qos_profiles, run_nodes, stamp_seconds
 from ..ros.conversions import image_to_bgr
 from ..ros.params import declare
 
@@ -45,10 +44,7 @@ class BlobDetector(Node):
     def __init__(self, node_name: str = "blob_detector", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         p = declare(self, DETECTOR_PARAMS)
-        sub_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p["qos.subscription.depth"],
-                             reliability=RELIABILITY[p["qos.subscription.reliability"]])
-        pub_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p["qos.publisher.depth"],
-                             reliability=RELIABILITY[p["qos.publisher.reliability"]])
+        sub_qos, pub_qos = qos_profiles(p)
         self.pub = self.create_publisher(PoseArray, "detections", pub_qos)
         self.sub = self.create_subscription(Image, self.input_topic, self.on_image, sub_qos)
 

@@ -15,10 +15,9 @@ import sys
 from typing import Any, Sequence
 
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile
 from sensor_msgs.msg import Image
 
-from ..ros.base import NODE_PARAMS, RELIABILITY, run_nodes
+from ..ros.base import NODE_PARAMS, qos_profiles, run_nodes
 from ..ros.params import declare
 
 #: the node parameters the relay honours (the glare nodes' QoS parameters).
@@ -31,10 +30,7 @@ class RelayNode(Node):
     def __init__(self, node_name: str = "glare_bench_relay", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         p = declare(self, RELAY_PARAMS)
-        sub_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p["qos.subscription.depth"],
-                             reliability=RELIABILITY[p["qos.subscription.reliability"]])
-        pub_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p["qos.publisher.depth"],
-                             reliability=RELIABILITY[p["qos.publisher.reliability"]])
+        sub_qos, pub_qos = qos_profiles(p)
         self.pub = self.create_publisher(Image, "image_deglared", pub_qos)
         self.sub = self.create_subscription(Image, "image", self.pub.publish, sub_qos)
 

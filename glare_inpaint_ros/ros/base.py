@@ -46,7 +46,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -71,6 +71,15 @@ from .params import (
 )
 
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
+
+def qos_profiles(params: Mapping[str, Any]) -> tuple[QoSProfile, QoSProfile]:
+    """``(subscription, publisher)`` keep-last QoS profiles from the ``qos.*`` parameter values."""
+    def profile(end: str) -> QoSProfile:
+        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=params[f"qos.{end}.depth"],
+                          reliability=RELIABILITY[params[f"qos.{end}.reliability"]])
+
+    return profile("subscription"), profile("publisher")
+
 
 NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("qos.subscription.reliability", "best_effort", "Reliability of the input subscriptions.",
@@ -166,14 +175,7 @@ class GlareNode(Node):
         self._gaps = StampGapMonitor()
         self._last_log: dict[str, float] = {}
         self._last_seq: dict[str, int] = {}
-        self.sub_qos = QoSProfile(
-            history=HistoryPolicy.KEEP_LAST, depth=self.params["qos.subscription.depth"],
-            reliability=RELIABILITY[self.params["qos.subscription.reliability"]],
-        )
-        self.pub_qos = QoSProfile(
-            history=HistoryPolicy.KEEP_LAST, depth=self.params["qos.publisher.depth"],
-            reliability=RELIABILITY[self.params["qos.publisher.reliability"]],
-        )
+        self.sub_qos, self.pub_qos = qos_profiles(self.params)
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
