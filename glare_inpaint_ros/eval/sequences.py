@@ -63,6 +63,9 @@ METHODS: dict[str, dict[str, Any]] = {
     "fast": {"inpainting.backend": "fast"},
     "temporal+telea": {"inpainting.backend": "telea", "temporal.mask.enabled": True, "temporal.fill.enabled": True},
     "temporal+fast": {"inpainting.backend": "fast", "temporal.mask.enabled": True, "temporal.fill.enabled": True},
+    "separation": {"inpainting.backend": "separation"},
+    "temporal+separation": {"inpainting.backend": "separation", "temporal.mask.enabled": True,
+                            "temporal.fill.enabled": True},
 }
 #: The per-frame reference the flicker ratio is taken against.
 REFERENCE_METHOD = "telea"
