@@ -2,18 +2,16 @@
 
 from glob import glob
 import os
+import runpy
 
 from setuptools import find_namespace_packages, setup
 
 package_name = "glare_inpaint_ros"
 
-NODES = {
-    "specular_detector": "glare_inpaint_ros.ros.specular_detector_node:main",
-    "mask_dilation": "glare_inpaint_ros.ros.mask_dilation_node:main",
-    "inpainting": "glare_inpaint_ros.ros.inpainting_node:main",
-    "glare_remover": "glare_inpaint_ros.ros.glare_remover_node:main",
-    "glare_pipeline": "glare_inpaint_ros.ros.pipeline_main:main",
-}
+# The nodes' console scripts, declared in glare_inpaint_ros/ros/pipelines.py (loaded by path: plain
+# data, so setup.py imports neither the package nor rclpy).
+PIPELINES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), package_name, "ros", "pipelines.py")
+NODES = runpy.run_path(PIPELINES_FILE)["console_scripts"]()
 
 setup(
     name=package_name,

@@ -10,8 +10,8 @@ no inter-process copies of the frames. Arguments: ``namespace``, ``image``, ``pa
 """
 
 from glare_inpaint_ros.ros.launch_common import glare_launch_description
+from glare_inpaint_ros.ros.pipelines import COMPOSED
 
 
 def generate_launch_description():
-    # No node name: it would rename all three nodes of the process.
-    return glare_launch_description([("glare_pipeline", None)])
+    return glare_launch_description([COMPOSED])

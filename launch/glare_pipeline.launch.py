@@ -9,11 +9,8 @@ Topics (relative to ``namespace``): ``image`` (remapped from the ``image`` argum
 """
 
 from glare_inpaint_ros.ros.launch_common import glare_launch_description
+from glare_inpaint_ros.ros.pipelines import PIPELINES
 
 
 def generate_launch_description():
-    return glare_launch_description([
-        ("specular_detector", "specular_detector"),
-        ("mask_dilation", "mask_dilation"),
-        ("inpainting", "inpainting"),
-    ])
+    return glare_launch_description(PIPELINES["three"])

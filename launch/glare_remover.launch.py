@@ -8,7 +8,8 @@ glare_inpaint_ros.ros.launch_common).
 """
 
 from glare_inpaint_ros.ros.launch_common import glare_launch_description
+from glare_inpaint_ros.ros.pipelines import PIPELINES
 
 
 def generate_launch_description():
-    return glare_launch_description([("glare_remover", "glare_remover")])
+    return glare_launch_description(PIPELINES["fused"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import runpy
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -34,12 +35,21 @@ def _tool(name: str):
     return module
 
 
+#: the pipelines module loaded by path, as setup.py loads it (no package import, no rclpy).
+PIPELINES = runpy.run_path(str(ROOT / "glare_inpaint_ros" / "ros" / "pipelines.py"))
+
+
 def _console_scripts() -> set[str]:
-    tree = ast.parse((ROOT / "setup.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NODES" for t in node.targets):
-            return set(ast.literal_eval(node.value))
-    raise AssertionError("setup.py has no NODES dict")
+    setup = (ROOT / "setup.py").read_text()
+    assert 'runpy.run_path(PIPELINES_FILE)["console_scripts"]()' in setup, "setup.py reads its NODES from pipelines.py"
+    return set(PIPELINES["console_scripts"]())
+
+
+def _launch_executables(path: Path) -> list[str]:
+    """The executables a launch file passes to glare_launch_description (names from pipelines.py)."""
+    calls = _calls(ast.parse(path.read_text(), filename=str(path)), "glare_launch_description")
+    assert len(calls) == 1, "each launch file builds its description with launch_common.glare_launch_description"
+    return list(eval(compile(ast.Expression(calls[0].args[0]), str(path), "eval"), dict(PIPELINES)))
 
 
 def _calls(tree: ast.AST, func: str) -> list[ast.Call]:
@@ -66,19 +76,22 @@ def test_launch_file_compiles_and_names_real_executables(path):
     compile(tree, str(path), "exec")
     funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "generate_launch_description" in funcs
-    calls = _calls(tree, "glare_launch_description")
-    assert len(calls) == 1, "each launch file builds its description with launch_common.glare_launch_description"
-    nodes = ast.literal_eval(calls[0].args[0])
-    assert nodes, "no node in the launch file"
-    missing = {exe for exe, _ in nodes} - _console_scripts()
+    executables = _launch_executables(path)
+    assert executables, "no node in the launch file"
+    missing = set(executables) - _console_scripts()
     assert not missing, f"executables not in setup.py console_scripts: {missing}"
 
 
 def test_pipeline_and_composed_launch_contents():
-    by_name = {p.name: ast.literal_eval(_calls(ast.parse(p.read_text()), "glare_launch_description")[0].args[0])
-               for p in LAUNCH_FILES}
-    assert [e for e, _ in by_name["glare_pipeline.launch.py"]] == ["specular_detector", "mask_dilation", "inpainting"]
-    assert by_name["glare_composed.launch.py"] == [("glare_pipeline", None)]  # no name: one process, 3 nodes
+    by_name = {p.name: _launch_executables(p) for p in LAUNCH_FILES}
+    assert by_name["glare_pipeline.launch.py"] == ["specular_detector", "mask_dilation", "inpainting"]
+    assert by_name["glare_composed.launch.py"] == ["glare_pipeline"]
+    # no name for the composed process (one process, 3 nodes), the executable's name for the others
+    glare_node = next(n for n in ast.walk(ast.parse(LAUNCH_COMMON.read_text()))
+                      if isinstance(n, ast.FunctionDef) and n.name == "glare_node")
+    name = next(k.value for c in _calls(glare_node, "Node") for k in c.keywords if k.arg == "name")
+    assert ast.unparse(name) == "None if executable == COMPOSED else executable"
+    assert PIPELINES["COMPOSED"] == "glare_pipeline"
 
 
 def test_launch_arguments_declared_and_used():

@@ -39,12 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-#: node names each launch file must bring up (inside the pushed namespace).
-EXPECTED_NODES = {
-    "glare_pipeline.launch.py": {"specular_detector", "mask_dilation", "inpainting"},
-    "glare_composed.launch.py": {"specular_detector", "mask_dilation", "inpainting"},
-    "glare_remover.launch.py": {"glare_remover"},
-}
+from glare_inpaint_ros.ros.pipelines import COMPOSED, PIPELINES  # noqa: E402
+
+
+def expected_nodes(executables: list[str], pipeline: str = "three") -> set[str]:
+    """Node names the executables bring up (inside the pushed namespace): a node executable its
+    own node, ``glare_pipeline`` the nodes of ``pipeline``."""
+    return {node for exe in executables for node in (PIPELINES[pipeline] if exe == COMPOSED else (exe,))}
 
 
 def stub_composition_interfaces() -> bool:
@@ -165,9 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"ok   {path.name}: arguments {declared}, executables {executables}")
         if args.run > 0:
-            ns = dict(a.split(":=", 1) for a in args.launch_arg).get("namespace", "").strip("/")
+            launch_args = dict(a.split(":=", 1) for a in args.launch_arg)
+            ns = launch_args.get("namespace", "").strip("/")
             prefix = f"/{ns}" if ns else ""
-            expected = {f"{prefix}/{n}" for n in EXPECTED_NODES.get(path.name, set())}
+            expected = {f"{prefix}/{n}" for n in expected_nodes(executables, launch_args.get("pipeline", "three"))}
             expected.add(f"{prefix}/image_deglared")
             seen, topics = run(path, args.run, args.launch_arg)
             missing = expected - seen - topics

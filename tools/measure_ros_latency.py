@@ -2,7 +2,8 @@
 """End-to-end FPS and latency of the glare nodes, measured over real DDS.
 
 Starts the chosen pipeline as child processes, publishes synthetic frames with a few specular
-highlights on ``/latency/image`` at a fixed rate, and records every ``/latency/image_deglared``:
+highlights on ``/latency/image`` at a fixed rate, and times their ``/latency/image_deglared``
+(the benchmark's ``rate`` phase, :meth:`glare_inpaint_ros.bench.harness.Probe.run_phase`):
 latency = receive time - header.stamp (the stamp is set right before publishing, system clock),
 so it covers transport both ways plus all processing.
 
@@ -17,11 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -30,12 +27,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from glare_inpaint_ros.bench.harness import NodeProcesses, Probe, ros_node, spinning  # noqa: E402
 from glare_inpaint_ros.ros.env import apply_defaults  # noqa: E402
+from glare_inpaint_ros.ros.pipelines import COMPOSED, EXECUTABLES, node_processes  # noqa: E402
 
+#: processes of each pipeline: the node processes of ``three`` / ``fused``, or glare_pipeline.
 PIPELINES = {
-    "three": ["specular_detector_node", "mask_dilation_node", "inpainting_node"],
-    "fused": ["glare_remover_node"],
-    "composed": ["pipeline_main"],
+    "three": node_processes("three"),
+    "fused": node_processes("fused"),
+    "composed": {COMPOSED: EXECUTABLES[COMPOSED].module_path},
 }
 
 
@@ -54,81 +54,18 @@ def synthetic_frame(width: int, height: int, n_highlights: int = 4, seed: int = 
 
 def run(pipeline: str, width: int, height: int, rate: float, seconds: float, warmup: float,
         params: list[str] = ()) -> dict[str, float]:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-    from std_msgs.msg import Header
-
-    from glare_inpaint_ros.ros.conversions import array_to_image
-
-    args = ["--ros-args", "-r", "__ns:=/latency", "-p", "sync.timeout_ms:=200.0"]
-    for p in params:
-        args += ["-p", p]
-    procs = [subprocess.Popen([sys.executable, "-m", f"glare_inpaint_ros.ros.{m}", *args]) for m in PIPELINES[pipeline]]
-    rclpy.init()
-    node = rclpy.create_node("latency_probe")
-    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
-    pub = node.create_publisher(Image, "/latency/image", qos)
-    lat_ms: list[float] = []
-    recv_times: list[float] = []
-    measuring = threading.Event()
-
-    def on_out(msg: Image) -> None:
-        now = time.time_ns()
-        if measuring.is_set():
-            st = msg.header.stamp
-            lat_ms.append((now - (st.sec * 1_000_000_000 + st.nanosec)) / 1e6)
-            recv_times.append(time.monotonic())
-
-    node.create_subscription(Image, "/latency/image_deglared", on_out, qos)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spin = threading.Thread(target=executor.spin, daemon=True)
-    spin.start()
-    msg = array_to_image(synthetic_frame(width, height), "bgr8", Header(frame_id="camera"))
-    period = 1.0 / rate
-    sent = 0
-    try:
-        t_start = time.monotonic()
-        t_next = t_start
-        while True:
-            now = time.monotonic()
-            if now - t_start > warmup and not measuring.is_set():
-                measuring.set()
-                t_measure = now
-            if measuring.is_set() and now - t_measure > seconds:
-                break
-            ns = time.time_ns()
-            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(ns, 1_000_000_000)
-            pub.publish(msg)
-            sent += measuring.is_set()
-            t_next += period
-            time.sleep(max(0.0, t_next - time.monotonic()))
-        time.sleep(0.5)  # let the last frames arrive
-    finally:
-        measuring.clear()
-        executor.shutdown()
-        spin.join(timeout=5.0)
-        node.destroy_node()
-        rclpy.shutdown()
-        for p in procs:
-            p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    lat = np.array(lat_ms) if lat_ms else np.array([np.nan])
-    span = (recv_times[-1] - recv_times[0]) if len(recv_times) > 1 else float("nan")
-    return {
-        "sent": sent,
-        "received": len(lat_ms),
-        "fps": (len(recv_times) - 1) / span if span == span and span > 0 else float("nan"),
-        "latency_p50_ms": float(np.percentile(lat, 50)),
-        "latency_p95_ms": float(np.percentile(lat, 95)),
-        "latency_max_ms": float(np.max(lat)),
-    }
+    """Stream to ``pipeline`` at ``rate`` Hz: ``warmup`` s unmeasured, then ``seconds`` measured."""
+    ros_args = [arg for p in ("sync.timeout_ms:=200.0", *params) for arg in ("-p", p)]
+    with NodeProcesses(PIPELINES[pipeline], "/latency", ros_args):
+        node = ros_node("latency_probe")
+        with spinning(node):
+            probe = Probe(node, "/latency/image", "/latency/image_deglared", reliable=False, depth=5)
+            probe.set_frames([synthetic_frame(width, height)])
+            r = probe.run_phase({"name": pipeline, "mode": "rate", "rate_hz": rate, "seconds": seconds,
+                                 "warmup_s": warmup})
+    lat = r["latency"]
+    return {"sent": r["sent"], "received": r["received"], "fps": r["fps"], "latency_p50_ms": lat["p50_ms"],
+            "latency_p95_ms": lat["p95_ms"], "latency_max_ms": lat["max_ms"]}
 
 
 def main(argv: list[str] | None = None) -> int:

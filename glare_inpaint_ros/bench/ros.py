@@ -3,7 +3,7 @@
 Each pipeline is started as child processes (``sys.executable -m <module> --ros-args ...``) in a
 private namespace, on a fresh ``ROS_DOMAIN_ID`` with localhost discovery and the project's
 FastDDS profile (``config/fastdds_profile.xml``, forced), with reliable input QoS on the nodes
-and on the probe. The probe (:mod:`.probe`, its own process) publishes the benchmark frames and
+and on the probe. The probe (:mod:`.probe`, its own process, running :class:`.harness.Probe`) publishes the benchmark frames and
 times the outputs. Pipelines (:data:`PIPELINES`):
 
 * ``relay``: :mod:`.relay`, republishes each image unchanged: the transport floor;
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,20 +41,23 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from ..ros.pipelines import COMPOSED, EXECUTABLES, node_processes
 from .frames import FrameCache
+from .harness import NodeProcesses, child_env, cpu_seconds, rss_mib
 
+_COMPOSED = EXECUTABLES[COMPOSED].module_path
+_DETECTOR = "glare_inpaint_ros.bench.detector"
 #: processes of each pipeline, one ``"module [arguments before --ros-args]"`` string per process.
 PIPELINES: dict[str, tuple[str, ...]] = {
     "relay": ("glare_inpaint_ros.bench.relay",),
-    "three": ("glare_inpaint_ros.ros.specular_detector_node", "glare_inpaint_ros.ros.mask_dilation_node",
-              "glare_inpaint_ros.ros.inpainting_node"),
-    "composed": ("glare_inpaint_ros.ros.pipeline_main",),
-    "fused": ("glare_inpaint_ros.ros.glare_remover_node",),
+    "three": tuple(node_processes("three").values()),
+    "composed": (_COMPOSED,),
+    "fused": tuple(node_processes("fused").values()),
     # Composition with a detector (glare_inpaint_ros.bench.detector stands in for the user's node):
-    "fused_detector": ("glare_inpaint_ros.ros.glare_remover_node", "glare_inpaint_ros.bench.detector"),
-    "same_process": ("glare_inpaint_ros.ros.pipeline_main --pipeline fused --add-node glare_inpaint_ros.bench.detector:BlobDetector",),
-    "embed_detector": ("glare_inpaint_ros.bench.detector --embed",),
-    "embed": ("glare_inpaint_ros.bench.detector --embed-only",),
+    "fused_detector": (*node_processes("fused").values(), _DETECTOR),
+    "same_process": (f"{_COMPOSED} --pipeline fused --add-node {_DETECTOR}:BlobDetector",),
+    "embed_detector": (f"{_DETECTOR} --embed",),
+    "embed": (f"{_DETECTOR} --embed-only",),
 }
 #: the topic the probe times, per pipeline (default ``image_deglared``): the detector's output
 #: (``detections``, a PoseArray with the image's header) where a detector is part of the pipeline.
@@ -71,29 +73,6 @@ NODE_PARAMS: tuple[str, ...] = ("qos.subscription.reliability:=reliable", "qos.s
 ROS_SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))
 #: nominal glare coverage of the frames sent to the nodes, fraction 0..1.
 ROS_COVERAGE = 0.02
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far, s (NaN if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15 of stat)
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of process ``pid``, MiB (NaN if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def bench_env(domain_id: int | None = None) -> dict[str, str]:
@@ -105,81 +84,37 @@ def bench_env(domain_id: int | None = None) -> dict[str, str]:
     """
     from ..ros.env import DISCOVERY_VAR, PROFILE_VARS, profile_path
 
-    env = dict(os.environ)
+    env = child_env()
     env["ROS_DOMAIN_ID"] = str(domain_id if domain_id is not None else 1 + (os.getpid() + 50) % 100)
     env[DISCOVERY_VAR] = "LOCALHOST"
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     for var in PROFILE_VARS:
         env.pop(var, None)
     env[PROFILE_VARS[0]] = str(profile_path())
-    # Children import the package from this checkout even when it is not installed.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
-class Pipeline:
-    """The node processes of one pipeline; a context manager that stops them (SIGINT, then kill)."""
-
-    def __init__(self, name: str, namespace: str, env: dict[str, str], log_dir: Path,
-                 params: Sequence[str] = NODE_PARAMS) -> None:
-        if name not in PIPELINES:
-            raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(PIPELINES)}")
-        self.name = name
-        self.logs: list[Path] = []
-        self.procs: list[subprocess.Popen] = []
-        args = ["--ros-args", "-r", f"__ns:={namespace}"]
-        for p in params:
-            args += ["-p", p]
-        for i, command in enumerate(PIPELINES[name]):
-            module, *pre = command.split()
-            log = log_dir / f"{name}_{module.rsplit('.', 1)[1]}{i if i else ''}.log"
-            self.logs.append(log)
-            with open(log, "w", encoding="utf-8") as out:
-                self.procs.append(subprocess.Popen([sys.executable, "-m", module, *pre, *args], env=env,
-                                                   stdout=out, stderr=subprocess.STDOUT))
-
-    @property
-    def pids(self) -> dict[str, int]:
-        """Process name (module's last part) -> pid."""
-        return {log.stem[len(self.name) + 1:]: p.pid for log, p in zip(self.logs, self.procs)}
-
-    def check_alive(self) -> None:
-        """Raise ``RuntimeError`` with the log tail if a node process has exited."""
-        for log, p in zip(self.logs, self.procs):
-            if p.poll() is not None:
-                tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-                raise RuntimeError(f"{log.stem} exited with code {p.returncode}:\n{tail}")
-
-    def stop(self) -> list[int]:
-        """SIGINT every process, wait up to 10 s each (then kill); return the exit codes."""
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        codes = []
-        for p in self.procs:
-            try:
-                codes.append(p.wait(timeout=10))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                codes.append(p.wait())
-        return codes
-
-    def __enter__(self) -> "Pipeline":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def start_pipeline(name: str, namespace: str, env: dict[str, str], log_dir: Path,
+                   params: Sequence[str] = NODE_PARAMS) -> NodeProcesses:
+    """The processes of :data:`PIPELINES` ``[name]``, each named after its module's last part (a
+    second process of the same module gets a suffix), logged to ``log_dir/<name>_<process>.log``."""
+    if name not in PIPELINES:
+        raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(PIPELINES)}")
+    commands = {f"{command.split()[0].rsplit('.', 1)[1]}{i if i else ''}": command
+                for i, command in enumerate(PIPELINES[name])}
+    ros_args = [arg for p in params for arg in ("-p", p)]
+    return NodeProcesses(commands, namespace, ros_args, env, log_dir, log_prefix=f"{name}_")
 
 
-def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], env: dict[str, str],
+def run_probe(name: str, pipeline: NodeProcesses, namespace: str, phases: list[dict[str, Any]], env: dict[str, str],
               work: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Run the probe process through ``phases``; attach CPU use (and RSS at marks) to each result."""
-    out_topic = OUT_TOPICS.get(pipeline.name, "image_deglared")
+    """Run the probe process through ``phases`` against pipeline ``name``; attach CPU use (and RSS
+    at marks) to each result."""
+    out_topic = OUT_TOPICS.get(name, "image_deglared")
     cfg = {"namespace": namespace, "in_topic": "image", "out_topic": out_topic, "reliable": True,
            "out_type": "geometry_msgs/msg/PoseArray" if out_topic == "detections" else "sensor_msgs/msg/Image",
            "phases": phases, "ready_timeout_s": 90.0}
-    cfg_path = work / f"probe_{pipeline.name}.json"
+    cfg_path = work / f"probe_{name}.json"
     cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
     probe = subprocess.Popen([sys.executable, "-m", "glare_inpaint_ros.bench.probe", str(cfg_path)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -206,7 +141,7 @@ def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], 
             elif kind == "mark":
                 rss.append({"outputs": ev["count"], "rss_mib": {k: rss_mib(p) for k, p in pipeline.pids.items()}})
             elif kind == "ready":
-                say(f"  {pipeline.name}: up at {ev['width']}x{ev['height']} after {ev['seconds']:.1f} s")
+                say(f"  {name}: up at {ev['width']}x{ev['height']} after {ev['seconds']:.1f} s")
             elif kind == "result":
                 r = ev["result"]
                 r["cpu_percent"] = cpu
@@ -218,13 +153,13 @@ def run_probe(pipeline: Pipeline, namespace: str, phases: list[dict[str, Any]], 
                     r["rss"] = rss
                 results.append(r)
                 lat = r["latency"]
-                say(f"  {pipeline.name} {r['name']}: {r['fps']:.1f} fps, latency p50 {lat['p50_ms']:.1f} "
+                say(f"  {name} {r['name']}: {r['fps']:.1f} fps, latency p50 {lat['p50_ms']:.1f} "
                     f"p95 {lat['p95_ms']:.1f} ms, lost {r['lost']}/{r['sent']}")
             elif kind == "error":
                 pipeline.check_alive()
-                raise RuntimeError(f"probe ({pipeline.name}): {ev['message']}")
+                raise RuntimeError(f"probe ({name}): {ev['message']}")
         if probe.wait(timeout=30) != 0 and not results:
-            raise RuntimeError(f"probe ({pipeline.name}) failed:\n" + "\n".join(other[-30:]))
+            raise RuntimeError(f"probe ({name}) failed:\n" + "\n".join(other[-30:]))
     finally:
         if probe.poll() is None:
             probe.kill()
@@ -257,14 +192,14 @@ def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, A
         for name in pipelines:
             namespace = f"/glare_bench_{os.getpid()}_{name}"
             say(f"ros: starting {name} ({', '.join(PIPELINES[name])})")
-            pipe = Pipeline(name, namespace, env, work, node_params(cv_threads))
+            pipe = start_pipeline(name, namespace, env, work, node_params(cv_threads))
             try:
-                results = run_probe(pipe, namespace, phases, env, work, say)
+                results = run_probe(name, pipe, namespace, phases, env, work, say)
             finally:
-                codes = pipe.stop()
-            logs = {log.stem: log.read_text(encoding="utf-8", errors="replace") for log in pipe.logs}
+                codes = pipe.stop(grace_s=10.0)
+            logs = {log.stem: log.read_text(encoding="utf-8", errors="replace") for log in pipe.logs.values()}
             bad = {k: v[-1500:] for k, v in logs.items() if "Traceback" in v}
-            out["pipelines"][name] = {"processes": list(pipe.pids), "exit_codes": codes, "phases": results,
+            out["pipelines"][name] = {"processes": list(pipe.pids), "exit_codes": list(codes.values()), "phases": results,
                                       **({"tracebacks": bad} if bad else {})}
     return out
 
@@ -276,7 +211,7 @@ def run_ros(cache: FrameCache, pipelines: Sequence[str] = tuple(PIPELINES), size
     """The ``ros`` section: per pipeline and size, a ``rate_hz`` phase and a flat-out phase.
 
     Returns ``{"env", "cv_threads", "node_params", "pipelines": {name: {"processes", "exit_codes",
-    "phases": [probe results + "cpu_percent"]}}}``; see :meth:`.probe.Probe.run_phase` for the
+    "phases": [probe results + "cpu_percent"]}}}``; see :meth:`.harness.Probe.run_phase` for the
     phase fields.
     """
     say = progress or (lambda _m: None)

@@ -37,15 +37,11 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from .env import late_warning
-from .glare_remover_node import GlareRemoverNode
-from .inpainting_node import InpaintingNode
-from .mask_dilation_node import MaskDilationNode
-from .specular_detector_node import SpecularDetectorNode
+from .pipelines import PIPELINES, node_class
 
-#: node classes of each pipeline, in data-flow order.
+#: node classes of each pipeline, in data-flow order (declared in :data:`.pipelines.PIPELINES`).
 GLARE_PIPELINES: dict[str, tuple[type[Node], ...]] = {
-    "three": (SpecularDetectorNode, MaskDilationNode, InpaintingNode),
-    "fused": (GlareRemoverNode,),
+    pipeline: tuple(node_class(name) for name in names) for pipeline, names in PIPELINES.items()
 }
 
 

@@ -32,27 +32,20 @@ import json
 import math
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
 from . import env
+from ..bench.harness import NodeProcesses, Probe, child_env, ros_node, spinning
 from ..stats import percentiles
+from .pipelines import node_processes
 
-#: (log name, module under glare_inpaint_ros.ros) of the processes each mode starts.
-THREE_NODES = (
-    ("specular_detector", "specular_detector_node"),
-    ("mask_dilation", "mask_dilation_node"),
-    ("inpainting", "inpainting_node"),
-)
-FUSED_NODE = (("glare_remover", "glare_remover_node"),)
 #: distinct synthetic samples generated; longer sequences cycle through them.
 MAX_DISTINCT_SAMPLES = 20
 PROBE_S = 0.7
@@ -75,11 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass
 class StreamResult:
-    """What came back from one run; times are ``time.time_ns()`` / ``perf_counter`` based."""
+    """What came back from one run."""
 
     published: int = 0
     publish_times: list[float] = field(default_factory=list)   # perf_counter, s
-    recv_times: list[float] = field(default_factory=list)      # perf_counter, s
+    recv_times: list[float] = field(default_factory=list)      # wall time, s
     latencies_ms: list[float] = field(default_factory=list)    # receive time - header stamp
     received: set[int] = field(default_factory=set)            # frame numbers
     passthrough: int = 0                                       # outputs identical to the input
@@ -107,62 +100,20 @@ def make_sequence(n: int, size: tuple[int, int], seed: int) -> list[tuple[np.nda
     return [make_glossy_sample(i, seed, size) for i in range(min(n, MAX_DISTINCT_SAMPLES))]
 
 
-def _start_nodes(nodes: tuple[tuple[str, str], ...], namespace: str, params: Path, logs: Path,
-                 child_env: dict[str, str]) -> dict[str, tuple[subprocess.Popen, Any]]:
-    logs.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, tuple[subprocess.Popen, Any]] = {}
-    for name, module in nodes:
-        log = open(logs / f"{name}.log", "w", encoding="utf-8")
-        cmd = [sys.executable, "-m", f"glare_inpaint_ros.ros.{module}",
-               "--ros-args", "-r", f"__ns:={namespace}", "--params-file", str(params)]
-        procs[name] = (subprocess.Popen(cmd, env=child_env, stdout=log, stderr=subprocess.STDOUT), log)
-    return procs
-
-
-def _stop_nodes(procs: dict[str, tuple[subprocess.Popen, Any]], grace_s: float = 5.0) -> dict[str, int | None]:
-    """SIGINT every node, then terminate / kill those still running; returns the exit codes."""
-    for proc, _ in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    t_end = time.monotonic() + grace_s
-    for sig in ("terminate", "kill"):
-        for proc, _ in procs.values():
-            try:
-                proc.wait(timeout=max(0.1, t_end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                getattr(proc, sig)()
-        t_end = time.monotonic() + 2.0
-    codes = {}
-    for name, (proc, log) in procs.items():
-        try:
-            codes[name] = proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            codes[name] = None
-        log.close()
-    return codes
-
-
-def _dead(procs: dict[str, tuple[subprocess.Popen, Any]]) -> list[str]:
-    return [name for name, (proc, _) in procs.items() if proc.poll() is not None]
-
-
-def _open_context(user_domain: str | None) -> tuple[Any, Any, int]:
-    """An rclpy context + node on the user's domain, or on a random free one in 1..100."""
+def _open_context(user_domain: str | None) -> tuple[Any, int]:
+    """An rclpy node (on a context of its own) on the user's domain, or on a random free one in 1..100."""
     import rclpy
-    from rclpy.context import Context
 
     candidates = [int(user_domain)] if user_domain is not None else random.SystemRandom().sample(range(1, 101), 8)
     for i, domain in enumerate(candidates):
-        ctx = Context()
-        rclpy.init(args=[], context=ctx, domain_id=domain)
-        node = rclpy.create_node("glare_demo", namespace=f"/glare_demo_{os.getpid()}", context=ctx)
+        node = ros_node("glare_demo", namespace=f"/glare_demo_{os.getpid()}", domain_id=domain)
         if user_domain is not None or i == len(candidates) - 1:
-            return ctx, node, domain
+            return node, domain
         time.sleep(PROBE_S)
         if len(node.get_node_names_and_namespaces()) <= 1:
-            return ctx, node, domain
+            return node, domain
         node.destroy_node()
-        rclpy.shutdown(context=ctx)
+        rclpy.shutdown(context=node.context)
     raise AssertionError("unreachable")
 
 
@@ -172,100 +123,88 @@ def _psnr_region(image: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> floa
     return psnr(image, clean, mask)
 
 
-def stream(node: Any, executor: Any, samples: list, frames: int, rate: float, expect_subs: int,
-           graph_topics: list[tuple[str, int, int]], procs: dict, startup_timeout: float) -> StreamResult:
-    """Wait for the pipeline, warm it up, publish ``frames`` frames at ``rate`` Hz, collect outputs."""
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+def stream(probe: Probe, samples: list, frames: int, rate: float, expect_subs: int,
+           graph_topics: list[tuple[str, int, int]], procs: NodeProcesses, startup_timeout: float) -> StreamResult:
+    """Wait for the pipeline, warm it up, publish ``frames`` frames at ``rate`` Hz, collect outputs
+    (``probe``: keeping its outputs, its node spun in another thread)."""
+    from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import Image
-    from std_msgs.msg import Header
 
-    from .conversions import array_to_image, image_to_array
+    from .conversions import image_to_array
 
-    qos = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
-    pub = node.create_publisher(Image, "image", qos)
-    res = StreamResult()
-    stamp_to_frame: dict[tuple[int, int], int] = {}
-    warm: set[tuple[int, int]] = set()
-    warmed = []
-    distinct = min(frames, len(samples))  # panel: up to 4 different samples
-    panel_frames: set[int] = set(np.linspace(0, distinct - 1, min(4, distinct)).round().astype(int).tolist())
+    node = probe.node
 
-    def on_output(msg: Image) -> None:
-        t_recv_ns, t_recv = time.time_ns(), time.perf_counter()
-        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
-        if key in warm:
-            warmed.append(key)
-            return
-        i = stamp_to_frame.get(key)
-        if i is None or i in res.received:
-            return
-        stamp_ns = key[0] * 1_000_000_000 + key[1]
-        res.received.add(i)
-        res.recv_times.append(t_recv)
-        res.latencies_ms.append((t_recv_ns - stamp_ns) / 1e6)
-        out = image_to_array(msg)
-        image, mask, clean = samples[i % len(samples)]
-        if out.shape != image.shape:
-            return
-        res.passthrough += bool(np.array_equal(out, image))
-        res.psnr_before.append(_psnr_region(image, clean, mask))
-        res.psnr_after.append(_psnr_region(out, clean, mask))
-        if i in panel_frames:
-            res.outputs[i] = out.copy()
-
-    node.create_subscription(Image, "image_deglared", on_output, qos)
-
-    def spin_until(cond, timeout: float) -> bool:
+    def wait_for(cond: Callable[[], bool], timeout: float) -> bool:
         t_end = time.monotonic() + timeout
         while time.monotonic() < t_end:
             if cond():
                 return True
-            if _dead(procs):
+            if procs.dead():
                 return False
-            executor.spin_once(timeout_sec=0.05)
+            time.sleep(0.05)
         return cond()
 
     def discovered() -> bool:
-        if pub.get_subscription_count() < expect_subs:
+        if probe.pub.get_subscription_count() < expect_subs:
             return False
         sub_pubs = node.count_publishers(f"{node.get_namespace()}/image_deglared")
         return sub_pubs >= 1 and all(
             node.count_publishers(t) >= p and node.count_subscribers(t) >= s for t, p, s in graph_topics
         )
 
-    if not spin_until(discovered, startup_timeout):
+    if not wait_for(discovered, startup_timeout):
         raise RuntimeError("the pipeline nodes were not discovered"
-                           + (f" (exited: {', '.join(_dead(procs))})" if _dead(procs) else ""))
+                           + (f" (exited: {', '.join(procs.dead())})" if procs.dead() else ""))
 
-    def make_msg(i: int) -> Image:
-        header = Header(frame_id="glare_demo_camera", stamp=node.get_clock().now().to_msg())
-        return array_to_image(samples[i % len(samples)][0], "bgr8", header)
+    def alive() -> None:
+        if procs.dead():
+            raise TimeoutError("a node exited")
 
     # Warm-up: one frame every 0.25 s until one comes back (first-call allocations, matching).
-    t_end = time.monotonic() + startup_timeout
-    while not warmed and time.monotonic() < t_end and not _dead(procs):
-        msg = make_msg(0)
-        warm.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
-        pub.publish(msg)
-        spin_until(lambda: bool(warmed), 0.25)
-    if not warmed:
-        raise RuntimeError("no warm-up frame came back from the pipeline")
-    spin_until(lambda: False, 0.3)  # let late warm-up duplicates drain
+    try:
+        probe.wait_ready(startup_timeout, check=alive)
+    except TimeoutError:
+        raise RuntimeError("no warm-up frame came back from the pipeline") from None
+    time.sleep(0.3)  # let late warm-up duplicates drain
 
+    res = StreamResult()
+    stamps: list[int] = []
     period = 1.0 / rate
     t0 = time.perf_counter()
     for i in range(frames):
-        while (wait := t0 + i * period - time.perf_counter()) > 0:
-            executor.spin_once(timeout_sec=wait)
-        msg = make_msg(i)
-        stamp_to_frame[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = i
+        time.sleep(max(0.0, t0 + i * period - time.perf_counter()))
         res.publish_times.append(time.perf_counter())
-        pub.publish(msg)
+        stamps.append(probe.send(i))
         res.published += 1
+
+    def back() -> int:
+        with probe.lock:
+            return sum(stamp in probe.arrivals for stamp in stamps)
+
     # Drain: until everything is back or 2 s without a new output.
-    last = len(res.received)
-    while len(res.received) < frames and spin_until(lambda: len(res.received) > last, 2.0):
-        last = len(res.received)
+    last = back()
+    while last < frames and wait_for(lambda: back() > last, 2.0):
+        last = back()
+
+    distinct = min(frames, len(samples))  # panel: up to 4 different samples
+    panel_frames: set[int] = set(np.linspace(0, distinct - 1, min(4, distinct)).round().astype(int).tolist())
+    with probe.lock:
+        arrivals, outputs = dict(probe.arrivals), dict(probe.outputs or {})
+    for i, stamp in enumerate(stamps):
+        if stamp not in arrivals:
+            continue
+        res.received.add(i)
+        res.recv_times.append(arrivals[stamp] / 1e9)
+        res.latencies_ms.append((arrivals[stamp] - stamp) / 1e6)
+        out = image_to_array(deserialize_message(outputs[stamp], Image))
+        image, mask, clean = samples[i % len(samples)]
+        if out.shape != image.shape:
+            continue
+        res.passthrough += bool(np.array_equal(out, image))
+        res.psnr_before.append(_psnr_region(image, clean, mask))
+        res.psnr_after.append(_psnr_region(out, clean, mask))
+        if i in panel_frames:
+            res.outputs[i] = out
     return res
 
 
@@ -362,35 +301,27 @@ def run(args: argparse.Namespace) -> int:
     env.apply_defaults()
     user_domain = os.environ.get("ROS_DOMAIN_ID") or None
 
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    ctx, node, domain = _open_context(user_domain)
+    node, domain = _open_context(user_domain)
     namespace = node.get_namespace()
-    child_env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
-    root = str(Path(__file__).resolve().parents[2])
-    child_env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-    nodes = FUSED_NODE if args.fused else THREE_NODES
-    procs = _start_nodes(nodes, namespace, params, out / "logs", child_env)
-    executor = SingleThreadedExecutor(context=ctx)
-    executor.add_node(node)
+    procs = NodeProcesses(node_processes("fused" if args.fused else "three"), namespace,
+                          ["--params-file", str(params)], child_env(ROS_DOMAIN_ID=str(domain)), out / "logs")
     res: StreamResult | None = None
     error: str | None = None
     try:
-        samples = make_sequence(args.frames, (args.width, args.height), args.seed)  # while the nodes start
-        if args.fused:
-            expect_subs, topics = 1, []
-        else:
-            expect_subs = 2  # specular_detector and inpainting read image
-            topics = [(f"{namespace}/glare/mask_raw", 1, 1), (f"{namespace}/glare/mask", 1, 1)]
-        res = stream(node, executor, samples, args.frames, args.rate, expect_subs, topics, procs, args.startup_timeout)
+        with spinning(node):
+            probe = Probe(node, "image", "image_deglared", keep_outputs=True)
+            samples = make_sequence(args.frames, (args.width, args.height), args.seed)  # while the nodes start
+            probe.set_frames([sample[0] for sample in samples], frame_id="glare_demo_camera")
+            if args.fused:
+                expect_subs, topics = 1, []
+            else:
+                expect_subs = 2  # specular_detector and inpainting read image
+                topics = [(f"{namespace}/glare/mask_raw", 1, 1), (f"{namespace}/glare/mask", 1, 1)]
+            res = stream(probe, samples, args.frames, args.rate, expect_subs, topics, procs, args.startup_timeout)
     except RuntimeError as exc:
         error = str(exc)
     finally:
-        exit_codes = _stop_nodes(procs)
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown(context=ctx)
+        exit_codes = procs.stop()
     if error is not None or res is None:
         print(f"glare-inpaint demo: {error}; node logs in {out / 'logs'}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ from launch.substitutions import EnvironmentVariable, LaunchConfiguration, Pytho
 from launch_ros.actions import Node, PushRosNamespace
 
 from .env import PACKAGE, PARAMS_FILE, PROFILE_FILE, PROFILE_VARS
+from .pipelines import COMPOSED
 
 #: seconds between a node process's exit and its restart (``respawn``).
 RESPAWN_DELAY_S = 2.0
@@ -80,19 +81,20 @@ def set_profile_env() -> SetEnvironmentVariable:
     )
 
 
-def glare_node(executable: str, name: str | None = None) -> Node:
+def glare_node(executable: str) -> Node:
     """One node process of this package with the shared parameters and the ``image`` remapping.
 
-    ``name=None`` keeps the names given in the code (required for ``glare_pipeline``, whose one
-    process holds three nodes: a launch-level name would rename all of them).
+    A node executable's node is named after it; ``glare_pipeline`` (:data:`.pipelines.COMPOSED`)
+    gets no name, which keeps the names given in the code (its one process holds several nodes: a
+    launch-level name would rename all of them).
     """
     arguments = []
-    if executable == "glare_pipeline":  # composition options (before --ros-args)
+    if executable == COMPOSED:  # composition options (before --ros-args)
         arguments = ["--pipeline", LaunchConfiguration("pipeline"), "--add-node", LaunchConfiguration("add_node")]
     return Node(
         package=PACKAGE,
         executable=executable,
-        name=name,
+        name=None if executable == COMPOSED else executable,
         arguments=arguments,
         parameters=[LaunchConfiguration("params_file"), {"use_sim_time": LaunchConfiguration("use_sim_time")}],
         remappings=[("image", LaunchConfiguration("image"))],
@@ -113,7 +115,7 @@ def profile_notice() -> LogInfo:
     )
 
 
-def glare_launch_description(nodes: Sequence[tuple[str, str | None]]) -> LaunchDescription:
-    """Arguments, profile export (and a notice about it) and ``(executable, name)`` nodes inside the pushed namespace."""
-    group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e, n) for e, n in nodes])
+def glare_launch_description(executables: Sequence[str]) -> LaunchDescription:
+    """Arguments, profile export (and a notice about it) and one process per executable inside the pushed namespace."""
+    group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e) for e in executables])
     return LaunchDescription(declare_arguments() + [set_profile_env(), profile_notice(), group])

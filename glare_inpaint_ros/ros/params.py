@@ -23,6 +23,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_service import ParameterService
 
 from ..core.params import ParamSpec, Schema, unknown_parameter
+from .pipelines import node_modules
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _LIST_TYPES = {
@@ -118,14 +119,9 @@ def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
 
 
 
-#: modules whose module-level ParamSpec objects (or tuples of them) are node parameters.
-NODE_MODULES = (
-    "glare_inpaint_ros.ros.base",
-    "glare_inpaint_ros.ros.specular_detector_node",
-    "glare_inpaint_ros.ros.mask_dilation_node",
-    "glare_inpaint_ros.ros.inpainting_node",
-    "glare_inpaint_ros.ros.glare_remover_node",
-)
+#: modules whose module-level ParamSpec objects (or tuples of them) are node parameters: the nodes'
+#: base module, then every node executable's (:mod:`.pipelines`).
+NODE_MODULES = ("glare_inpaint_ros.ros.base", *node_modules())
 #: parameters rclpy declares on every node itself.
 ROS_PARAMS = ("use_sim_time", "start_type_description_service")
 #: prefixes of rclpy's own parameter families (QoS overrides of publishers / subscriptions).

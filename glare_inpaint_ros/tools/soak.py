@@ -25,24 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..bench.ros import rss_mib
+from ..bench.harness import rss_mib
+from ..ros.pipelines import PIPELINES
 from ..stats import percentiles
-
-MODES: dict[str, tuple[tuple[str, str], ...]] = {
-    "three": (("specular_detector", "specular_detector_node"), ("mask_dilation", "mask_dilation_node"),
-              ("inpainting", "inpainting_node")),
-    "fused": (("glare_remover", "glare_remover_node"),),
-}
-#: the node whose ``image_deglared`` output is measured, per mode.
-OUTPUT_NODE = {"three": "inpainting", "fused": "glare_remover"}
 
 
 @dataclass
@@ -90,52 +81,6 @@ def _window_mean(samples: list[Sample], t0: float, t1: float, key: str) -> float
     return float(np.nanmean(vals)) if vals else float("nan")
 
 
-class _Probe:
-    """Publisher of the test frame, subscriber of the outputs and of ``/diagnostics`` (thread-safe)."""
-
-    def __init__(self, node: Any, namespace: str, frame: np.ndarray) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray
-        from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import Image
-        from std_msgs.msg import Header
-
-        from ..ros.conversions import array_to_image
-
-        camera_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-        out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self.namespace = namespace
-        self.pub = node.create_publisher(Image, f"{namespace}/image", camera_qos)
-        self.msg = array_to_image(frame, "bgr8", Header(frame_id="soak_camera"))
-        self._lock = threading.Lock()
-        self._latencies: list[float] = []
-        self.received = 0
-        self.counters: dict[str, dict[str, str]] = {}
-        node.create_subscription(Image, f"{namespace}/image_deglared", self._on_output, out_qos)
-        node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 50)
-
-    def publish(self) -> None:
-        now = time.time_ns()
-        self.msg.header.stamp.sec, self.msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
-        self.pub.publish(self.msg)
-
-    def _on_output(self, msg: Any) -> None:
-        sent_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        with self._lock:
-            self.received += 1
-            self._latencies.append((time.time_ns() - sent_ns) / 1e6)
-
-    def _on_diag(self, msg: Any) -> None:
-        for st in msg.status:
-            if st.name.startswith(self.namespace + "/"):
-                with self._lock:
-                    self.counters[st.name.rsplit("/", 1)[1]] = {kv.key: kv.value for kv in st.values}
-
-    def take_latencies(self) -> list[float]:
-        with self._lock:
-            out, self._latencies = self._latencies, []
-        return out
-
-
 def soak(mode: str = "three", duration_s: float = 600.0, rate_hz: float = 30.0, width: int = 1280,
          height: int = 720, sample_s: float = 5.0, logs: Path | None = None, startup_timeout_s: float = 60.0,
          progress: bool = True) -> SoakReport:
@@ -154,19 +99,18 @@ def soak(mode: str = "three", duration_s: float = 600.0, rate_hz: float = 30.0, 
         ValueError: an unknown mode or an out-of-range number.
         RuntimeError: a node died during start-up or no output arrived within ``startup_timeout_s``.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode not in PIPELINES:
+        raise ValueError(f"mode must be one of {', '.join(PIPELINES)}, got {mode!r}")
     if not (duration_s > 0 and 0.1 <= rate_hz <= 1000 and width >= 16 and height >= 16 and sample_s > 0):
         raise ValueError("duration_s > 0, rate_hz in 0.1..1000, width/height >= 16 px and sample_s > 0 are required")
     import tempfile
 
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+    from ..bench.harness import NodeProcesses, Probe, ros_node, spinning
     from ..eval.synth import make_sample
-    from ..ros.demo import _start_nodes, _stop_nodes
     from ..ros.env import apply_defaults, params_path
+    from ..ros.pipelines import node_processes
 
     apply_defaults()
     namespace = f"/soak_{os.getpid()}"
@@ -174,68 +118,61 @@ def soak(mode: str = "three", duration_s: float = 600.0, rate_hz: float = 30.0, 
     log_dir = Path(logs) if logs is not None else Path(tmp.name)  # type: ignore[union-attr]
     report = SoakReport(mode, width, height, rate_hz, duration_s, window_s=min(60.0, duration_s / 3))
     frame = make_sample(0, 0, (width, height))[0]
-    procs = _start_nodes(MODES[mode], namespace, params_path(), log_dir, dict(os.environ))
-    ctx = Context()
-    rclpy.init(args=[], context=ctx)
-    node = rclpy.create_node("glare_soak", context=ctx)
-    executor = SingleThreadedExecutor(context=ctx)
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    procs = NodeProcesses(node_processes(mode), namespace, ["--params-file", str(params_path())], log_dir=log_dir)
     try:
-        probe = _Probe(node, namespace, frame)
-        period = 1.0 / rate_hz
-        t_end = time.monotonic() + startup_timeout_s
-        while probe.received == 0:  # discovery + warm-up: publish slowly until the chain answers
-            dead = [n for n, (p, _) in procs.items() if p.poll() is not None]
-            if dead or time.monotonic() > t_end:
-                raise RuntimeError(f"pipeline did not start (dead: {dead or 'none'}; logs in {log_dir})")
-            probe.publish()
-            report.warmup_sent += 1
-            time.sleep(0.2)
-        time.sleep(1.0)
-        probe.take_latencies()
-        with probe._lock:
-            received0 = probe.received
-        t0 = time.monotonic()
-        next_sample, window_sent, window_recv0, i = t0 + sample_s, 0, received0, 0
-        while True:
-            now = time.monotonic()
-            if now >= t0 + duration_s:
-                break
-            probe.publish()
-            report.sent += 1
-            window_sent += 1
-            i += 1
-            if now >= next_sample:
-                lat = probe.take_latencies()
-                p50, p95 = percentiles(lat)
-                with probe._lock:
-                    recv = probe.received
-                rss = {name: rss_mib(p.pid) for name, (p, _) in procs.items()}
-                report.samples.append(Sample(now - t0, rss, window_sent, recv - window_recv0, p50, p95))
-                if progress:
-                    mem = " ".join(f"{k}={v:.0f}MiB" for k, v in rss.items())
-                    print(f"[soak] t={now - t0:6.1f}s sent={window_sent} recv={recv - window_recv0} "
-                          f"latency p50={p50:.1f} p95={p95:.1f} ms {mem}", flush=True)
-                window_sent, window_recv0, next_sample = 0, recv, next_sample + sample_s
-            time.sleep(max(0.0, t0 + i * period - time.monotonic()))
-        time.sleep(3.0)  # drain: last outputs and one more diagnostics period
-        with probe._lock:
-            report.received = probe.received - received0
-            report.counters = {k: dict(v) for k, v in probe.counters.items()}
-        report.alive = {name: p.poll() is None for name, (p, _) in procs.items()}
+        node = ros_node("glare_soak")
+        with spinning(node):
+            # Best effort like a camera driver; outputs reliable, so that none is lost on the way back.
+            camera_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+            probe = Probe(node, f"{namespace}/image", f"{namespace}/image_deglared", reliable=True, depth=100,
+                          publish_qos=camera_qos)
+            probe.set_frames([frame], frame_id="soak_camera")
+            try:  # discovery + warm-up: publish slowly until the chain answers
+                probe.wait_ready(startup_timeout_s, period_s=0.2, check=procs.check_alive)
+            except TimeoutError as exc:
+                raise RuntimeError(f"pipeline did not start ({exc}; logs in {log_dir})") from None
+            report.warmup_sent = probe.sent
+            time.sleep(1.0)
+            probe.take_arrivals()
+            with probe.lock:
+                received0 = probe.received
+            t0 = time.monotonic()
+            next_sample, window_sent, window_recv0, i = t0 + sample_s, 0, received0, 0
+            period = 1.0 / rate_hz
+            while True:
+                now = time.monotonic()
+                if now >= t0 + duration_s:
+                    break
+                probe.send(0)
+                report.sent += 1
+                window_sent += 1
+                i += 1
+                if now >= next_sample:
+                    lat = [(t_recv - stamp) / 1e6 for stamp, t_recv in probe.take_arrivals().items()]
+                    p50, p95 = percentiles(lat)
+                    with probe.lock:
+                        recv = probe.received
+                    rss = {name: rss_mib(pid) for name, pid in procs.pids.items()}
+                    report.samples.append(Sample(now - t0, rss, window_sent, recv - window_recv0, p50, p95))
+                    if progress:
+                        mem = " ".join(f"{k}={v:.0f}MiB" for k, v in rss.items())
+                        print(f"[soak] t={now - t0:6.1f}s sent={window_sent} recv={recv - window_recv0} "
+                              f"latency p50={p50:.1f} p95={p95:.1f} ms {mem}", flush=True)
+                    window_sent, window_recv0, next_sample = 0, recv, next_sample + sample_s
+                time.sleep(max(0.0, t0 + i * period - time.monotonic()))
+            time.sleep(3.0)  # drain: last outputs and one more diagnostics period
+            with probe.lock:
+                report.received = probe.received - received0
+            report.counters = {name.rsplit("/", 1)[1]: dict(values) for name, values in list(probe.diag.items())
+                               if name.startswith(namespace + "/")}
+            dead = procs.dead()
+            report.alive = {name: name not in dead for name in procs.pids}
     finally:
-        executor.shutdown(timeout_sec=2.0)
-        spinner.join(timeout=5.0)
-        node.destroy_node()
-        rclpy.try_shutdown(context=ctx)
-        report.exit_codes = _stop_nodes(procs)
+        report.exit_codes = procs.stop()
         if tmp is not None:
             tmp.cleanup()
     w, last = report.window_s, duration_s
-    for name in MODES[mode]:
-        key = name[0]
+    for key in PIPELINES[mode]:
         report.rss_first_mib[key] = _window_mean(report.samples, 0.0, w, key)
         report.rss_last_mib[key] = _window_mean(report.samples, last - w, last, key)
         report.rss_growth_mib[key] = report.rss_last_mib[key] - report.rss_first_mib[key]
@@ -271,7 +208,7 @@ def format_report(r: SoakReport) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", choices=tuple(MODES), default="three", help="three processes or the fused node")
+    parser.add_argument("--mode", choices=tuple(PIPELINES), default="three", help="three processes or the fused node")
     parser.add_argument("--duration", type=float, default=600.0, help="streaming time, s (default 600)")
     parser.add_argument("--rate", type=float, default=30.0, help="publishing rate, Hz (default 30)")
     parser.add_argument("--width", type=int, default=1280, help="frame width, px (default 1280)")
