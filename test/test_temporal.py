@@ -1,4 +1,4 @@
-"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal.py, eval/sequences.py)."""
+"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal/, eval/sequences.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
 from glare_inpaint_ros.core.temporal import (
-    OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, _blend, area_resize,
+    OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, area_resize,
 )
+from glare_inpaint_ros.core.temporal.pixels import blend
 
 
 def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
@@ -281,7 +282,7 @@ def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
 
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 1), (np.uint16, 3)])
 def test_blend_pixel_lists(dtype: type, channels: int) -> None:
-    """_blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
+    """blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
     rng = np.random.default_rng(3)
     hi = np.iinfo(dtype).max
     n = 40000  # wider than cv2.remap's map limit: the blend has no such limit
@@ -290,7 +291,7 @@ def test_blend_pixel_lists(dtype: type, channels: int) -> None:
     w = rng.random(n).astype(np.float32)
     w[: n // 4] = 0.0
     w[n // 4: n // 2] = 1.0
-    out = _blend(a, b, w)
+    out = blend(a, b, w)
     assert out.shape == a.shape and out.dtype == a.dtype
     assert np.array_equal(out[: n // 4], b[: n // 4])
     assert np.array_equal(out[n // 4: n // 2], a[n // 4: n // 2])

@@ -41,7 +41,7 @@ def build_schema() -> Schema:
     schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
     for name, cls in INPAINTERS.items():
         schema.extend(cls.PARAMS, f"inpainting.{name}")
-    # Temporal stages for video (core/temporal.py), off by default.
+    # Temporal stages for video (core/temporal/), off by default.
     schema.extend(MotionTracker.PARAMS, "temporal")
     schema.extend(TemporalMask.PARAMS, "temporal.mask")
     schema.extend(TemporalFill.PARAMS, "temporal.fill")
