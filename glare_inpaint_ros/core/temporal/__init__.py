@@ -6,9 +6,10 @@ at 10 Hz and at 60 Hz):
 * :class:`MotionTracker` (:mod:`.motion`, parameters ``temporal.*``) turns ``(image, stamp)``
   into a :class:`FrameMotion`: the time step, a stream event (first frame, reset, out-of-order) and,
   computed lazily, the dense optical flow from the current frame back to the previous one at
-  reduced resolution (``cv2.DISOpticalFlow`` ULTRAFAST, or Farneback). One tracker is shared by
-  both stages of a :class:`~glare_inpaint_ros.core.pipeline.GlareRemover`, so the flow is computed
-  once per frame.
+  reduced resolution (``cv2.DISOpticalFlow`` ULTRAFAST, or Farneback). The two stages below
+  have no clock of their own: the caller owns one tracker per stream (a
+  :class:`~glare_inpaint_ros.core.pipeline.GlareRemover` through its :class:`TemporalStages`) and
+  hands each frame's :class:`FrameMotion` to both, so the flow is computed once per frame.
 * :class:`TemporalMask` (:mod:`.mask`, ``temporal.mask.*``): per-pixel hysteresis. A pixel
   *enters* the mask once it was detected in at least ``N`` of the ``M`` frames received in the last ``window_s``
   seconds, ``N = ceil(enter_fraction * M)``; it *leaves* after ``K`` consecutive misses, ``K``

@@ -7,7 +7,7 @@ fill; times in seconds (frame stamps).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -16,7 +16,7 @@ from ..inpainting.roi import Box, component_boxes, grow_boxes
 from ..params import ParamSpec, Schema
 from ..validation import check_image, check_mask
 from .atlas import Atlas
-from .motion import FrameMotion, MotionTracker
+from .motion import FrameMotion
 from .pixels import blend, gray_list, nonzero_xy, pixel_view, sample
 
 #: "Never observed" age of a filled pixel, s.
@@ -82,11 +82,9 @@ class TemporalFill:
         ParamSpec("smoothing_s", 0.25, "Where the background was never seen: time constant of the exponential smoothing of this frame's spatial fill with the motion-compensated previous fill, s (0 = this frame's spatial fill alone; 0.25 s gives the new fill a weight of 0.125 at 30 Hz, 0.33 at 10 Hz).", 0.0, 10.0),
     )
 
-    def __init__(self, *, motion_params: Mapping[str, Any] | None = None, **params: Any) -> None:
-        """``params``: :attr:`PARAMS` values; ``motion_params``: :class:`MotionTracker` values for
-        the tracker used when :meth:`update` is given no ``motion``."""
+    def __init__(self, **params: Any) -> None:
+        """``params``: :attr:`PARAMS` values."""
         self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
-        self._tracker = MotionTracker(**dict(motion_params or {}))
         p = self.params
         r = p["ring_px"]
         #: The ring (pixels within ~ring_px of a hole) is a dilation by an octagon approximating
@@ -112,21 +110,19 @@ class TemporalFill:
         self._spare_boxes: list[Box] | None = None
         self._prev_mask_small: np.ndarray | None = None
         self._last_stamp: float | None = None
-        self._tracker.reset()
         #: ``(shape, flat indices, codes)`` behind :attr:`last_source`.
         self._source: tuple[tuple[int, int], np.ndarray | None, np.ndarray | None] | None = None
 
-    def update(self, image: np.ndarray, mask: np.ndarray, spatial: np.ndarray,
-               stamp: float | None = None, *, motion: FrameMotion | None = None,
-               reuse_spatial: bool = False, rects: np.ndarray | None = None) -> np.ndarray:
+    def update(self, image: np.ndarray, mask: np.ndarray, spatial: np.ndarray, motion: FrameMotion,
+               *, reuse_spatial: bool = False, rects: np.ndarray | None = None) -> np.ndarray:
         """Return ``image`` with the ``mask > 0`` pixels filled (temporal where possible).
 
         Args:
             image: the input frame (``HxW`` / ``HxWx3`` BGR / ``HxWx4`` BGRA, uint8 or uint16).
             mask: ``HxW`` uint8 (non-zero = fill) or bool; may be empty (the frame is recorded).
             spatial: the spatial inpainter's result for ``(image, mask)``: same shape and dtype.
-            stamp: capture time, s (ignored when ``motion`` is given; None = monotonic clock).
-            motion: a :class:`FrameMotion` of a shared tracker for this frame.
+            motion: the frame's :class:`FrameMotion` from the stream's
+                :class:`~.motion.MotionTracker`, which the caller owns and updates once per frame.
             reuse_spatial: ``spatial`` is a private array of the caller that may be overwritten
                 and returned (it equals ``image`` outside the mask, the inpainter contract),
                 saving one full-frame copy; ignored when it shares memory with ``image``.
@@ -138,7 +134,7 @@ class TemporalFill:
             are bit-identical to ``image``.
 
         Raises:
-            ValueError / TypeError: bad arrays or mismatched sizes / dtypes.
+            ValueError / TypeError: bad arrays or mismatched sizes / dtypes (``motion`` included).
         """
         image = check_image(image)
         m = check_mask(mask, image.shape)
@@ -147,9 +143,7 @@ class TemporalFill:
             raise ValueError(
                 f"spatial fill shape/dtype {spatial.shape}/{spatial.dtype} does not match image "
                 f"{image.shape}/{image.dtype}")
-        if motion is None:
-            motion = self._tracker.update(image, stamp)
-        elif motion.shape != image.shape[:2]:
+        if motion.shape != image.shape[:2]:
             raise ValueError(f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
         reuse = (reuse_spatial and spatial.flags.c_contiguous and spatial.flags.writeable
                  and not np.may_share_memory(spatial, image))

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from ..params import ParamSpec, Schema
-from ..validation import check_image, check_mask
-from .motion import FrameMotion, MotionTracker, PixelGrid, flow_maps, upsample_flow
+from ..validation import check_mask
+from .motion import FrameMotion, PixelGrid, flow_maps, upsample_flow
 
 #: Width of the per-pixel detection history of :class:`TemporalMask`, frames.
 HISTORY_FRAMES = 32
@@ -43,11 +43,9 @@ class TemporalMask:
         ParamSpec("motion_compensation", False, "Warp the per-pixel history with the optical flow before each update (helps highlights that move with the surface; off by default: about 2 ms at 1280x720 and no PSNR gain on the synthetic sequences)."),
     )
 
-    def __init__(self, *, motion_params: Mapping[str, Any] | None = None, **params: Any) -> None:
-        """``params``: :attr:`PARAMS` values; ``motion_params``: :class:`MotionTracker` values for
-        the tracker used when :meth:`update` is given no ``motion``."""
+    def __init__(self, **params: Any) -> None:
+        """``params``: :attr:`PARAMS` values."""
         self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
-        self._tracker = MotionTracker(**dict(motion_params or {}))
         self._grid = PixelGrid()
         self.reset()
 
@@ -63,7 +61,6 @@ class TemporalMask:
         self._active: np.ndarray | None = None
         self._stamps: deque[float] = deque(maxlen=HISTORY_FRAMES)
         self._last_stamp: float | None = None
-        self._tracker.reset()
 
     def counts(self) -> tuple[int, int, int]:
         """``(N, M, K)`` for the frames currently in the window (after the latest update)."""
@@ -75,28 +72,19 @@ class TemporalMask:
         n = max(1, math.ceil(self.params["enter_fraction"] * m - 1e-9))
         return n, m, k
 
-    def update(self, mask: np.ndarray, stamp: float | None = None, image: np.ndarray | None = None,
-               *, motion: FrameMotion | None = None) -> np.ndarray:
+    def update(self, mask: np.ndarray, motion: FrameMotion) -> np.ndarray:
         """Add one frame's (refined) mask and return the stabilised mask (uint8, 255 = glare).
 
         Args:
             mask: ``HxW`` uint8 (non-zero = glare) or bool.
-            stamp: capture time, s (ignored when ``motion`` is given; None = monotonic clock).
-            image: the frame, for scene-cut detection and motion compensation (optional).
-            motion: a :class:`FrameMotion` from a shared :class:`MotionTracker` (the pipeline's);
-                when given, ``stamp`` and ``image`` are not used.
+            motion: the frame's :class:`FrameMotion` from the stream's :class:`MotionTracker`,
+                which the caller owns and updates once per frame (its stamp, stream event and,
+                for motion compensation, its flow).
 
         Raises:
-            ValueError / TypeError: bad mask, or a mask whose size differs from ``image``.
+            ValueError / TypeError: bad mask, or a mask whose size differs from the tracked frame.
         """
-        if motion is None:
-            shape = None
-            if image is not None:
-                shape = check_image(image).shape
-            m = check_mask(mask, shape)
-            motion = self._tracker.update(image, stamp)
-        else:
-            m = check_mask(mask, motion.shape if motion.shape != (0, 0) else None)
+        m = check_mask(mask, motion.shape if motion.shape != (0, 0) else None)
         if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
                               and not motion.is_reset):
             return m  # late / duplicated frame: per-frame mask, state untouched
