@@ -447,18 +447,20 @@ def test_fill_frame_is_the_tail_of_process() -> None:
     for i, img in enumerate(frames):
         res = whole.process(img, stamp=i / 30.0)
         refined = split.refine(split.detect(img))
-        timings: dict[str, float] = {}
-        out, mask, cov = split.fill_frame(img, refined.mask, i / 30.0, timings)
-        np.testing.assert_array_equal(res.image, out)
-        np.testing.assert_array_equal(res.mask, mask)
-        assert cov == res.coverage > 0 and set(timings) == {"temporal_mask", "inpaint", "temporal_fill"}
-        assert split.temporal.last_event == ("first" if i == 0 else None)
-    assert split.temporal.reused_fraction() > 0.3
+        part = split.fill_frame(img, refined.mask, i / 30.0)
+        np.testing.assert_array_equal(res.image, part.image)
+        np.testing.assert_array_equal(res.mask, part.mask)
+        assert part.coverage == res.coverage > 0 and part.passthrough is None and part.mask_raw is None
+        assert set(part.timings_ms) == {"temporal_mask", "inpaint", "temporal_fill"}
+        assert part.temporal_event == res.temporal_event == ("first" if i == 0 else None)
+        assert part.temporal_reused == res.temporal_reused
+    assert part.temporal_reused > 0.3
     # After a gap (restart), a glare-free frame has an empty mask: nothing to fill, but the frame is
     # recorded, so the next frame fills its highlight from that frame's background.
     empty = np.zeros(frames[0].shape[:2], np.uint8)
-    out, mask, cov = split.fill_frame(cleans[6], empty, 10.0)
-    assert out is None and cov == 0.0 and not mask.any()
-    assert split.temporal.last_event == "reset_gap" and split.temporal.fill.reused_fraction == 0.0
-    out, _, _ = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
-    assert out is not None and split.temporal.reused_fraction() > 0.8
+    part = split.fill_frame(cleans[6], empty, 10.0)
+    assert part.passthrough == "empty_mask" and part.image is cleans[6] and part.coverage == 0.0 and not part.mask.any()
+    assert part.temporal_event == "reset_gap" and math.isnan(part.temporal_reused)
+    assert split.temporal.fill.reused_fraction == 0.0
+    part = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
+    assert part.passthrough is None and part.temporal_reused > 0.8

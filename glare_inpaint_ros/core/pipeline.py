@@ -6,6 +6,7 @@ files in ``config/`` (nested YAML and ROS ``ros__parameters`` files are flattene
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -121,27 +122,39 @@ def build_inpainter(config: Mapping[str, Any]) -> Inpainter:
 
 @dataclass
 class GlareResult:
-    """Output of :meth:`GlareRemover.process`.
+    """What the pipeline did to one frame: the output of :meth:`GlareRemover.process` and of
+    :meth:`GlareRemover.fill_frame`.
 
     Attributes:
         image: cleaned image (same shape/dtype/channel order as the input); the input itself
             (not a copy) when passed through.
-        mask_raw: detector output, uint8 255 = glare.
+        mask_raw: detector output, uint8 255 = glare; None from :meth:`~GlareRemover.fill_frame`
+            (it starts from a refined mask).
         mask: the final mask that was inpainted (refined, then the temporal hysteresis if enabled).
         coverage: fraction 0..1 of the frame covered by ``mask``.
         passthrough: None when inpainted, else the reason the input was returned unchanged
             (``"empty_mask"``, ``"max_coverage"``).
-        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds);
-            plus ``temporal_mask`` / ``temporal_fill`` when those stages are enabled (the optical
-            flow is counted in the first of them that needs it).
+        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds;
+            ``detect``, ``refine`` and ``total`` from :meth:`~GlareRemover.process` only); plus
+            ``temporal_mask`` / ``temporal_fill`` when those stages are enabled (the optical flow
+            is counted in the first of them that needs it).
+        temporal_event: the frame's stream event from the temporal stages' motion tracker: None
+            for a normal frame (and with the temporal stages off, or for a flooded frame, which
+            skips them), else one of :data:`~.temporal.RESET_EVENTS` or
+            :data:`~.temporal.OUT_OF_ORDER`. The nodes count it as ``events.temporal.<event>``.
+        temporal_reused: fraction 0..1 of the mask filled from background observed in earlier
+            frames (:attr:`~.temporal.TemporalFill.reused_fraction` after this frame); NaN without
+            the temporal fill or when the frame was passed through.
     """
 
     image: np.ndarray
-    mask_raw: np.ndarray
+    mask_raw: np.ndarray | None
     mask: np.ndarray
     coverage: float
     passthrough: str | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    temporal_event: str | None = None
+    temporal_reused: float = math.nan
 
 
 class GlareRemover:
@@ -194,8 +207,7 @@ class GlareRemover:
         mask the output equals the input. For a stream, use :meth:`fill_frame`."""
         return self.inpainter.inpaint(image, mask)
 
-    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None,
-                   timings: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray, float]:
+    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> GlareResult:
         """Everything after mask refinement, for one frame of a stream: the temporal mask
         hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus ``temporal.fill.*``).
 
@@ -209,18 +221,17 @@ class GlareRemover:
             mask: its refined mask (``HxW`` uint8, 255 = glare).
             stamp: capture time, s (the header stamp; None = monotonic clock). Only the temporal
                 stages use it.
-            timings: a dict that receives ``temporal_mask`` / ``inpaint`` / ``temporal_fill``
-                (ms), for the stages that ran.
 
         Returns:
-            ``(output, final mask, coverage)``: output None when the final mask is empty (the input
-            is the output); coverage is the final mask's fraction 0..1 of the frame.
+            The frame's :class:`GlareResult`: ``image`` is the input itself with ``passthrough``
+            ``"empty_mask"`` when the final ``mask`` is empty; no ``mask_raw``; ``timings_ms``
+            has ``temporal_mask`` / ``inpaint`` / ``temporal_fill`` for the stages that ran; the
+            temporal stream event and reuse of the frame.
         """
         t0 = time.perf_counter()
-        timings = {} if timings is None else timings
+        timings: dict[str, float] = {}
         temporal = self.temporal
-        temporal.last_event = None
-        motion = temporal.motion(image, stamp) if temporal.enabled else None
+        motion = temporal.tracker.update(image, stamp) if temporal.enabled else None
         motion_ms = (time.perf_counter() - t0) * 1e3  # counted in the first temporal stage
         if temporal.mask is not None:
             mask = temporal.mask.update(mask, motion=motion)
@@ -244,7 +255,11 @@ class GlareRemover:
         timings["inpaint"] = (t2 - t1) * 1e3
         if fill is not None:
             timings["temporal_fill"] = (t3 - t2) * 1e3 + motion_ms
-        return out, mask, cov
+        event = motion.event if motion is not None else None
+        if out is None:  # empty final mask: the input is the output
+            return GlareResult(image, None, mask, cov, "empty_mask", timings, event)
+        reused = fill.reused_fraction if fill is not None else math.nan
+        return GlareResult(out, None, mask, cov, None, timings, event, reused)
 
     def process(self, image: np.ndarray, stamp: float | None = None) -> GlareResult:
         """Run the whole chain on one frame: :meth:`detect`, :meth:`refine`, :meth:`fill_frame`.
@@ -261,13 +276,13 @@ class GlareRemover:
         t2 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "refine": (t2 - t1) * 1e3}
         if refined.flooded:  # flooded frames pass through and skip the temporal state
-            self.temporal.last_event = None
-            out, mask, cov, reason = image, refined.mask, refined.coverage, "max_coverage"
+            result = GlareResult(image, mask_raw, refined.mask, refined.coverage, "max_coverage", timings)
         else:
-            filled, mask, cov = self.fill_frame(image, refined.mask, stamp, timings)
-            out, reason = (image, "empty_mask") if filled is None else (filled, None)
+            result = self.fill_frame(image, refined.mask, stamp)
+            timings.update(result.timings_ms)
+            result = replace(result, mask_raw=mask_raw, timings_ms=timings)
         timings["total"] = (time.perf_counter() - t0) * 1e3
-        return GlareResult(out, mask_raw, mask, cov, reason, timings)
+        return result
 
     def reset(self) -> None:
         """Forget per-stream state (call on a scene cut or a time jump backwards)."""

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
-
-import numpy as np
 
 from ..params import section
 from .fill import TemporalFill
 from .mask import TemporalMask
-from .motion import FrameMotion, MotionTracker
+from .motion import MotionTracker
 
 
 @dataclass
@@ -19,15 +16,15 @@ class TemporalStages:
     """The temporal stages of one :class:`~glare_inpaint_ros.core.pipeline.GlareRemover`.
 
     Built from the flat pipeline config (``temporal.*``, ``temporal.mask.*``, ``temporal.fill.*``);
-    one shared :class:`MotionTracker`, so the flow is computed at most once per frame.
+    one :class:`MotionTracker` for the stream, updated once per frame by the pipeline, whose
+    :class:`~.motion.FrameMotion` goes to both stages (so the flow is computed at most once per
+    frame). The frame's stream event and reuse are reported in the pipeline's result
+    (:class:`~glare_inpaint_ros.core.pipeline.GlareResult`), not kept here.
     """
 
     tracker: MotionTracker
     mask: TemporalMask | None
     fill: TemporalFill | None
-    #: Stream event of the latest frame given to :meth:`motion` (None = a normal frame; one of
-    #: :data:`RESET_EVENTS` or :data:`OUT_OF_ORDER`): what the nodes count in their diagnostics.
-    last_event: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "TemporalStages":
@@ -42,22 +39,12 @@ class TemporalStages:
 
     @property
     def enabled(self) -> bool:
+        """A mask or fill stage is on (the tracker alone does nothing)."""
         return self.mask is not None or self.fill is not None
 
-    def motion(self, image: np.ndarray, stamp: float | None) -> FrameMotion:
-        """The shared tracker's :class:`FrameMotion` for this frame (cached per stamp)."""
-        motion = self.tracker.update(image, stamp)
-        self.last_event = motion.event
-        return motion
-
-    def reused_fraction(self) -> float:
-        """Fraction 0..1 of the last frame's masked pixels filled from observed background
-        (:attr:`TemporalFill.reused_fraction`); NaN without a temporal fill or before a frame."""
-        return self.fill.reused_fraction if self.fill is not None else math.nan
-
     def reset(self) -> None:
+        """Restart the stream: the next frame is a ``first`` frame for the tracker and both stages."""
         self.tracker.reset()
-        self.last_event = None
         for stage in (self.mask, self.fill):
             if stage is not None:
                 stage.reset()
