@@ -10,7 +10,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
 import numpy as np
 
@@ -157,55 +157,84 @@ class GlareResult:
     temporal_reused: float = math.nan
 
 
-class GlareRemover:
-    """Detector -> :class:`MaskRefiner` -> inpainter, configured from one flat dict.
+#: The stages a :class:`GlareRemover` can build, each named like its parameter section.
+STAGES: tuple[str, ...] = ("detector", "mask", "inpainting", "temporal")
 
-    The stages are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`inpaint`):
-    the three ROS nodes each use one, the fused node uses :meth:`process`.
+_Stage = TypeVar("_Stage")
+
+
+class GlareRemover:
+    """Detector -> :class:`MaskRefiner` -> inpainter (-> temporal stages), configured from one flat dict.
+
+    The steps are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`fill_frame`):
+    the split ROS nodes each use one and build only its stages, the fused node uses :meth:`process`.
+
+    Args:
+        config: None (defaults), a mapping (nested or dotted) or a YAML file (:func:`load_config`);
+            validated whole, whichever stages are built.
+        stages: the :data:`STAGES` to build (default all). A step whose stage was not built raises
+            ``RuntimeError``; the parameters of the others are kept in :attr:`config` only.
+
+    Raises:
+        ValueError: an invalid config or an unknown stage name.
     """
 
-    def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
+    def __init__(self, config: Mapping[str, Any] | str | Path | None = None,
+                 stages: Iterable[str] = STAGES) -> None:
         self.config: dict[str, Any] = load_config(config)
-        self.detector: Detector = build_detector(self.config)
-        self.refiner = MaskRefiner(**section(self.config, "mask"))
-        self.inpainter: Inpainter = build_inpainter(self.config)
-        self.temporal = TemporalStages.from_config(self.config)
+        wanted = set(stages)
+        if wanted - set(STAGES):
+            raise ValueError(f"unknown pipeline stage(s) {sorted(wanted - set(STAGES))}, expected some of {list(STAGES)}")
+        #: The stages built, in pipeline order.
+        self.stages: tuple[str, ...] = tuple(s for s in STAGES if s in wanted)
+        self.detector: Detector | None = None
+        self.refiner: MaskRefiner | None = None
+        self.inpainter: Inpainter | None = None
+        self.temporal: TemporalStages | None = None
+        self._build(self.config, self.stages)
+
+    def _build(self, config: dict[str, Any], stages: Iterable[str]) -> None:
+        """(Re)build ``stages`` from ``config``, all before any is replaced, so a stage that
+        cannot be built leaves the remover as it was."""
+        build = set(stages)
+        detector = build_detector(config) if "detector" in build else self.detector
+        refiner = MaskRefiner(**section(config, "mask")) if "mask" in build else self.refiner
+        inpainter = build_inpainter(config) if "inpainting" in build else self.inpainter
+        temporal = TemporalStages.from_config(config) if "temporal" in build else self.temporal  # restarts its state
+        self.detector, self.refiner, self.inpainter, self.temporal = detector, refiner, inpainter, temporal
+
+    def _stage(self, stage: _Stage | None, name: str) -> _Stage:
+        """``stage``, or RuntimeError when this remover was built without it."""
+        if stage is None:
+            raise RuntimeError(f"this GlareRemover was built without its {name!r} stage (stages: {', '.join(self.stages)})")
+        return stage
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply parameter changes atomically.
 
-        Only the stages whose parameters changed are rebuilt. Raises ``ValueError`` (with the
-        reason) and keeps the previous configuration if any value is invalid or a stage cannot be
-        built (e.g. a missing model file).
+        Only the built stages whose parameters changed are rebuilt. Raises ``ValueError`` (with
+        the reason) and keeps the previous configuration if any value is invalid or a stage cannot
+        be built (e.g. a missing model file).
         """
         new = SCHEMA.validate(changes, base=self.config)
         changed = {k for k in new if new[k] != self.config[k]}
         if not changed:
             return
-        detector, refiner, inpainter, temporal = self.detector, self.refiner, self.inpainter, self.temporal
-        if any(k.startswith("detector.") for k in changed):
-            detector = build_detector(new)
-        if any(k.startswith("mask.") for k in changed):
-            refiner = MaskRefiner(**section(new, "mask"))
-        if any(k.startswith("inpainting.") for k in changed):
-            inpainter = build_inpainter(new)
-        if any(k.startswith("temporal.") for k in changed):
-            temporal = TemporalStages.from_config(new)  # restarts the temporal state
-        self.config, self.detector, self.refiner, self.inpainter = new, detector, refiner, inpainter
-        self.temporal = temporal
+        self._build(new, [s for s in self.stages if any(k.startswith(f"{s}.") for k in changed)])
+        self.config = new
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         """Raw glare mask of a BGR (or mono/BGRA/uint16) image; uint8, 255 = glare."""
-        return self.detector.detect(image)
+        return self._stage(self.detector, "detector").detect(image)
 
     def refine(self, mask_raw: np.ndarray) -> RefinedMask:
         """Speck removal, hole filling, dilation and coverage check of a raw mask."""
-        return self.refiner.refine(mask_raw)
+        return self._stage(self.refiner, "mask").refine(mask_raw)
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per-frame fill of the ``mask > 0`` pixels of ``image`` (no temporal state); outside the
         mask the output equals the input. For a stream, use :meth:`fill_frame`."""
-        return self.inpainter.inpaint(image, mask)
+        return self._stage(self.inpainter, "inpainting").inpaint(image, mask)
 
     def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> GlareResult:
         """Everything after mask refinement, for one frame of a stream: the temporal mask
@@ -230,7 +259,8 @@ class GlareRemover:
         """
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        temporal = self.temporal
+        inpainter = self._stage(self.inpainter, "inpainting")
+        temporal = self._stage(self.temporal, "temporal")
         motion = temporal.tracker.update(image, stamp) if temporal.enabled else None
         motion_ms = (time.perf_counter() - t0) * 1e3  # counted in the first temporal stage
         if temporal.mask is not None:
@@ -246,7 +276,7 @@ class GlareRemover:
                 fill.update(image, mask, image, motion=motion)  # record the frame
         else:
             rects = component_rects(mask) if fill is not None else None  # shared by both stages
-            out = self.inpainter.inpaint(image, mask, rects=rects)
+            out = inpainter.inpaint(image, mask, rects=rects)
             t2 = time.perf_counter()
             if fill is not None:
                 # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
@@ -286,5 +316,7 @@ class GlareRemover:
 
     def reset(self) -> None:
         """Forget per-stream state (call on a scene cut or a time jump backwards)."""
-        self.detector.reset()
-        self.temporal.reset()
+        if self.detector is not None:
+            self.detector.reset()
+        if self.temporal is not None:
+            self.temporal.reset()
