@@ -26,8 +26,9 @@ _EPS_S = 1e-6
 class TemporalMask:
     """Per-pixel enter/exit hysteresis over a time window, optionally motion-compensated.
 
-    See the module docstring for the rule. Per pixel it keeps a 32-frame detection bit history
-    (bit 0 = newest received frame) and the in/out flag; globally the stamps of those frames.
+    See :mod:`glare_inpaint_ros.core.temporal` for the rule. Per pixel it keeps a 32-frame
+    detection bit history (bit 0 = newest received frame) and the in/out flag; globally the
+    stamps of those frames.
     ``M`` (frames in ``window_s``) is capped at :data:`HISTORY_FRAMES`; at rates where
     ``window_s`` spans more frames, the window is the last 32 frames. Right after a start or a
     reset the window holds fewer frames, so the first frame's mask is the per-frame mask.

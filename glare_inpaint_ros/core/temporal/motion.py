@@ -121,8 +121,8 @@ class MotionTracker:
     """Stamps -> stream events, and grey frames -> lazily computed backward optical flow.
 
     Parameters (``temporal.*``) are declared in :attr:`PARAMS`. :meth:`update` is called once per
-    frame; calling it again with the *same* stamp returns the same :class:`FrameMotion` (so the
-    mask and the fill stage of one frame can each ask for it).
+    frame by the owner of the stream's stages, which hands the :class:`FrameMotion` to each of them;
+    calling it again with the *same* stamp returns the same :class:`FrameMotion`.
     """
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
