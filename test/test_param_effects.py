@@ -337,7 +337,7 @@ def _texture(h: int = 120, w: int = 200, seed: int = 2) -> np.ndarray:
 
 def _motion(config: dict, frames: list[np.ndarray]):
     stages = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True, **config}).temporal
-    return [stages.motion(f, i / 30.0) for i, f in enumerate(frames)]
+    return [stages.tracker.update(f, i / 30.0) for i, f in enumerate(frames)]
 
 
 def test_scene_cut_threshold() -> None:

@@ -290,6 +290,29 @@ def test_runtime_parameter_changes_and_refusals(ctx):
         h.close()
 
 
+def test_each_node_builds_only_the_stages_it_uses(ctx):
+    """The split nodes build only their own stages (the others stay None); the fused node all."""
+    built = lambda n: [s for s in ("detector", "refiner", "inpainter", "temporal") if getattr(n.remover, s) is not None]  # noqa: E731
+    expected = [(SpecularDetectorNode, ["detector"]), (MaskDilationNode, ["refiner"]),
+                (InpaintingNode, ["inpainter", "temporal"]),
+                (GlareRemoverNode, ["detector", "refiner", "inpainter", "temporal"])]
+    for cls, stages in expected:
+        node = cls(context=ctx)
+        try:
+            assert built(node) == stages, cls.__name__
+            assert node.remover.config["detector.type"] == "dichromatic"  # the whole config, validated
+        finally:
+            node.destroy_node()
+    node = MaskDilationNode(context=ctx)
+    try:
+        with pytest.raises(RuntimeError, match="without its 'detector' stage"):
+            node.remover.detect(np.zeros((4, 4, 3), np.uint8))
+        assert node.set_parameters([Parameter("mask.dilation.kernel_size", value=5)])[0].successful
+        assert node.remover.detector is None and node.remover.refiner.params["dilation.kernel_size"] == 5
+    finally:
+        node.destroy_node()
+
+
 def test_missing_mask_passes_image_through_after_timeout(ctx):
     timeout_ms = 80.0
     node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=timeout_ms)])

@@ -1,4 +1,4 @@
-"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal.py, eval/sequences.py)."""
+"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal/, eval/sequences.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
 from glare_inpaint_ros.core.temporal import (
-    OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, _blend, area_resize,
+    OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, area_resize,
 )
+from glare_inpaint_ros.core.temporal.pixels import blend
 
 
 def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
@@ -32,12 +33,14 @@ def _tm(**kw) -> TemporalMask:
 
 
 def _run_pixel(tm: TemporalMask, detections: list[bool], stamps: list[float]) -> list[bool]:
-    """Feed a 4x4 mask whose pixel (1, 1) follows ``detections``; return that pixel's output."""
+    """Feed a 4x4 mask whose pixel (1, 1) follows ``detections`` (a new stream: its own tracker,
+    time only); return that pixel's output."""
+    tracker = MotionTracker()
     out = []
     for d, t in zip(detections, stamps):
         m = np.zeros((4, 4), np.uint8)
         m[1, 1] = 255 if d else 0
-        out.append(bool(tm.update(m, t)[1, 1]))
+        out.append(bool(tm.update(m, tracker.update(None, t))[1, 1]))
     return out
 
 
@@ -102,14 +105,14 @@ def test_out_of_order_frame_is_ignored_for_the_state() -> None:
     rng = np.random.default_rng(1)
     masks = [np.where(rng.random((8, 8)) < 0.4, 255, 0).astype(np.uint8) for _ in range(8)]
     stamps = [0.1 * i for i in range(8)]
-    ref = _tm()
-    expected = [ref.update(m, t) for m, t in zip(masks, stamps)]
-    tm = _tm()
+    ref, ref_tracker = _tm(), MotionTracker()
+    expected = [ref.update(m, ref_tracker.update(None, t)) for m, t in zip(masks, stamps)]
+    tm, tracker = _tm(), MotionTracker()
     for i, (m, t) in enumerate(zip(masks, stamps)):
-        np.testing.assert_array_equal(tm.update(m, t), expected[i])
+        np.testing.assert_array_equal(tm.update(m, tracker.update(None, t)), expected[i])
         if i == 4:  # a late frame (older stamp, within max_gap_s): per-frame mask, state untouched
             late = np.full((8, 8), 255, np.uint8)
-            np.testing.assert_array_equal(tm.update(late, t - 0.05), late)
+            np.testing.assert_array_equal(tm.update(late, tracker.update(None, t - 0.05)), late)
     tracker = MotionTracker()
     tracker.update(None, 1.0)
     assert tracker.update(None, 0.9).event == OUT_OF_ORDER
@@ -118,11 +121,12 @@ def test_out_of_order_frame_is_ignored_for_the_state() -> None:
 def _held_mask_after(event_image: np.ndarray, event_stamp: float, image: np.ndarray) -> np.ndarray:
     """Hold a detected square for 10 frames, then show ``event_image`` at ``event_stamp`` with no detection."""
     tm = TemporalMask(window_s=0.3, enter_fraction=0.5, exit_s=2.0, motion_compensation=False)
+    tracker = MotionTracker()
     m = np.zeros(image.shape[:2], np.uint8)
     m[40:60, 40:60] = 255
     for i in range(10):
-        tm.update(m, 0.1 * i, image)
-    return tm.update(np.zeros_like(m), event_stamp, event_image)
+        tm.update(m, tracker.update(image, 0.1 * i))
+    return tm.update(np.zeros_like(m), tracker.update(event_image, event_stamp))
 
 
 def test_reset_on_scene_cut_backwards_jump_and_gap() -> None:
@@ -157,12 +161,12 @@ def _sliding_sequence(n: int, step: int, h: int = 120, w: int = 160):
 def test_temporal_fill_reproduces_background_seen_before() -> None:
     frames, cleans, mask = _sliding_sequence(14, 3)
     telea = INPAINTERS.get("telea")()
-    tf = TemporalFill()
+    tf, tracker = TemporalFill(), MotionTracker()
     hole = mask > 0
     err_t = err_s = 0.0
     for i, img in enumerate(frames):
         spatial = telea.inpaint(img, mask)
-        out = tf.update(img, mask, spatial, stamp=i / 30.0)
+        out = tf.update(img, mask, spatial, tracker.update(img, i / 30.0))
         np.testing.assert_array_equal(out[~hole], img[~hole])  # outside the mask: bit-identical
         if i >= 12:  # the background under the square slid in from the right edge by now
             err_t += float(np.abs(out[hole].astype(float) - cleans[i][hole]).mean())
@@ -174,13 +178,14 @@ def test_temporal_fill_reproduces_background_seen_before() -> None:
 def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     telea = INPAINTERS.get("telea")()
     frames, _, mask = _sliding_sequence(3, 3)
-    tf = TemporalFill(smoothing_s=0.0)
+    tf, tracker = TemporalFill(smoothing_s=0.0), MotionTracker()
     spatial0 = telea.inpaint(frames[0], mask)
-    np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, stamp=0.0), spatial0)  # nothing seen yet
+    np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, tracker.update(frames[0], 0.0)), spatial0)  # nothing seen yet
     # The glare moves WITH the surface (the whole frame, square included, slides): the background
     # under it was never visible, so the inner part of the hole is the spatial fill.
     tex = _texture(120, 200, seed=3)
     tf.reset()
+    tracker.reset()
     inner = np.zeros((120, 160), bool)
     for i in range(5):
         img = np.ascontiguousarray(tex[:, 2 * i: 2 * i + 160]).copy()
@@ -188,27 +193,29 @@ def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
         m = np.zeros((120, 160), np.uint8)
         m[46:78, 56 - 2 * i: 88 - 2 * i] = 255
         spatial = telea.inpaint(img, m)
-        out = tf.update(img, m, spatial, stamp=i / 30.0)
+        out = tf.update(img, m, spatial, tracker.update(img, i / 30.0))
         inner[:] = False
         inner[52:72, 62 - 2 * i: 82 - 2 * i] = True
         np.testing.assert_array_equal(out[inner], spatial[inner])
     # Unreliable flow (the previous frame shows another texture, below the scene-cut threshold):
     tf.reset()
+    tracker.reset()
     a, b = _texture(120, 160, seed=4), _texture(120, 160, seed=5)
-    tf.update(a, mask, telea.inpaint(a, mask), stamp=0.0)
+    tf.update(a, mask, telea.inpaint(a, mask), tracker.update(a, 0.0))
     spatial_b = telea.inpaint(b, mask)
-    np.testing.assert_array_equal(tf.update(b, mask, spatial_b, stamp=0.033), spatial_b)
+    np.testing.assert_array_equal(tf.update(b, mask, spatial_b, tracker.update(b, 0.033)), spatial_b)
 
 
 def test_bad_input_is_rejected() -> None:
     tf = TemporalFill()
     img = np.zeros((20, 30, 3), np.uint8)
+    motion = MotionTracker().update(img, 0.0)
     with pytest.raises(ValueError, match="does not match"):
-        tf.update(img, np.zeros((20, 31), np.uint8), img, stamp=0.0)
+        tf.update(img, np.zeros((20, 31), np.uint8), img, motion)
     with pytest.raises(ValueError, match="spatial"):
-        tf.update(img, np.zeros((20, 30), np.uint8), np.zeros((20, 30, 4), np.uint8), stamp=0.0)
+        tf.update(img, np.zeros((20, 30), np.uint8), np.zeros((20, 30, 4), np.uint8), motion)
     with pytest.raises(ValueError, match="does not match"):
-        TemporalMask().update(np.zeros((20, 31), np.uint8), 0.0, img)
+        TemporalMask().update(np.zeros((20, 31), np.uint8), motion)
     with pytest.raises(ValueError, match="enter_fraction"):
         TemporalMask(enter_fraction=1.5)
     with pytest.raises(ValueError, match="finite"):
@@ -281,7 +288,7 @@ def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
 
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 1), (np.uint16, 3)])
 def test_blend_pixel_lists(dtype: type, channels: int) -> None:
-    """_blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
+    """blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
     rng = np.random.default_rng(3)
     hi = np.iinfo(dtype).max
     n = 40000  # wider than cv2.remap's map limit: the blend has no such limit
@@ -290,7 +297,7 @@ def test_blend_pixel_lists(dtype: type, channels: int) -> None:
     w = rng.random(n).astype(np.float32)
     w[: n // 4] = 0.0
     w[n // 4: n // 2] = 1.0
-    out = _blend(a, b, w)
+    out = blend(a, b, w)
     assert out.shape == a.shape and out.dtype == a.dtype
     assert np.array_equal(out[: n // 4], b[: n // 4])
     assert np.array_equal(out[n // 4: n // 2], a[n // 4: n // 2])
@@ -304,27 +311,31 @@ def test_since_counter_matches_bit_history() -> None:
     fast = TemporalMask(window_s=0.2, enter_fraction=0.0, exit_s=0.3)
     # A tiny positive fraction still gives N = 1 (any detection in the window) via the bit history.
     bits = TemporalMask(window_s=0.2, enter_fraction=1e-6, exit_s=0.3)
+    tracker = MotionTracker()  # one stream, both stages (time only)
     t = 0.0
     for i in range(60):
         t += float(rng.choice([1 / 30, 1 / 15, 1 / 60]))
         mask = np.where(rng.random((12, 16)) < 0.15, 255, 0).astype(np.uint8)
-        assert np.array_equal(fast.update(mask, t), bits.update(mask, t)), i
+        motion = tracker.update(None, t)
+        assert np.array_equal(fast.update(mask, motion), bits.update(mask, motion)), i
 
 
 def test_reuse_spatial_fills_in_place_and_never_writes_the_input() -> None:
     frames, _, mask = _sliding_sequence(6, 3)
     telea = INPAINTERS.get("telea")()
     copy_tf, reuse_tf, alias_tf = TemporalFill(), TemporalFill(), TemporalFill()
+    tracker = MotionTracker()  # the same stream for the three
     for i, img in enumerate(frames):
         before = img.copy()
         spatial = telea.inpaint(img, mask)
-        expected = copy_tf.update(img, mask, spatial.copy(), stamp=i / 30.0)
-        out = reuse_tf.update(img, mask, spatial, stamp=i / 30.0, reuse_spatial=True)
+        motion = tracker.update(img, i / 30.0)
+        expected = copy_tf.update(img, mask, spatial.copy(), motion)
+        out = reuse_tf.update(img, mask, spatial, motion, reuse_spatial=True)
         assert out is spatial  # filled in place: no full-frame copy
         np.testing.assert_array_equal(out, expected)
         np.testing.assert_array_equal(img, before)
         # the input passed as its own "spatial" fill: reuse falls back to a copy, input untouched
-        same = alias_tf.update(img, mask, img, stamp=i / 30.0, reuse_spatial=True)
+        same = alias_tf.update(img, mask, img, motion, reuse_spatial=True)
         assert same is not img
         np.testing.assert_array_equal(img, before)
 
@@ -336,15 +347,16 @@ def test_shared_rects_give_the_same_fill_and_source_map() -> None:
     mask = mask.copy()
     mask[5:9, 5:12] = 255  # a second hole near the frame corner (clipped margins)
     fast = INPAINTERS.get("fast")()
-    own, shared = TemporalFill(), TemporalFill()
+    own, shared, tracker = TemporalFill(), TemporalFill(), MotionTracker()
     assert own.last_source is None
     for i, img in enumerate(frames):
         rects = component_rects(mask)
         spatial_shared = fast.inpaint(img, mask, rects=rects)
         spatial_own = fast.inpaint(img, mask)
         np.testing.assert_array_equal(spatial_shared, spatial_own)
-        a = own.update(img, mask, spatial_own, stamp=i / 30.0)
-        b = shared.update(img, mask, spatial_shared, stamp=i / 30.0, rects=rects)
+        motion = tracker.update(img, i / 30.0)
+        a = own.update(img, mask, spatial_own, motion)
+        b = shared.update(img, mask, spatial_shared, motion, rects=rects)
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(own.last_source, shared.last_source)
         src = shared.last_source
@@ -372,14 +384,14 @@ def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
     img = _texture(120, 160, seed=7)
     mask = np.zeros(img.shape[:2], np.uint8)
     mask[50:70, 60:90] = 255  # a static highlight: the background under it is never observed
-    tf = TemporalFill(smoothing_s=tau)
+    tf, tracker = TemporalFill(smoothing_s=tau), MotionTracker()
     a, b = 60, 200
     t = 0.0
     values = []
     while t < 0.6 + 1e-9:
         spatial = img.copy()
         spatial[mask > 0] = a if t < 0.1 - 1e-9 else b  # a step of the spatial guess at 0.1 s
-        out = tf.update(img, mask, spatial, stamp=t)
+        out = tf.update(img, mask, spatial, tracker.update(img, t))
         values.append((t, float(out[55:65, 70:80].mean())))
         t += 1.0 / fps
     t_end, v_end = values[-1]
@@ -405,6 +417,7 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
 
     def run(mc: bool) -> list[float]:
         tm = TemporalMask(window_s=0.2, enter_fraction=enter_fraction, exit_s=0.3, motion_compensation=mc)
+        tracker = MotionTracker()
         cover = []
         for i in range(12):
             img = np.ascontiguousarray(tex[:, shift * i: shift * i + 320]).copy()
@@ -413,7 +426,7 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
             m = np.zeros(img.shape[:2], np.uint8)
             if i % 2 == 0:
                 m[100:100 + side, x0:x0 + side] = 255
-            out = tm.update(m, i / 30.0, img)
+            out = tm.update(m, tracker.update(img, i / 30.0))
             if i % 2 == 1 and i > 2:  # held frames
                 cover.append(float((out[100:100 + side, x0:x0 + side] > 0).mean()))
                 if mc:
@@ -434,18 +447,20 @@ def test_fill_frame_is_the_tail_of_process() -> None:
     for i, img in enumerate(frames):
         res = whole.process(img, stamp=i / 30.0)
         refined = split.refine(split.detect(img))
-        timings: dict[str, float] = {}
-        out, mask, cov = split.fill_frame(img, refined.mask, i / 30.0, timings)
-        np.testing.assert_array_equal(res.image, out)
-        np.testing.assert_array_equal(res.mask, mask)
-        assert cov == res.coverage > 0 and set(timings) == {"temporal_mask", "inpaint", "temporal_fill"}
-        assert split.temporal.last_event == ("first" if i == 0 else None)
-    assert split.temporal.reused_fraction() > 0.3
+        part = split.fill_frame(img, refined.mask, i / 30.0)
+        np.testing.assert_array_equal(res.image, part.image)
+        np.testing.assert_array_equal(res.mask, part.mask)
+        assert part.coverage == res.coverage > 0 and part.passthrough is None and part.mask_raw is None
+        assert set(part.timings_ms) == {"temporal_mask", "inpaint", "temporal_fill"}
+        assert part.temporal_event == res.temporal_event == ("first" if i == 0 else None)
+        assert part.temporal_reused == res.temporal_reused
+    assert part.temporal_reused > 0.3
     # After a gap (restart), a glare-free frame has an empty mask: nothing to fill, but the frame is
     # recorded, so the next frame fills its highlight from that frame's background.
     empty = np.zeros(frames[0].shape[:2], np.uint8)
-    out, mask, cov = split.fill_frame(cleans[6], empty, 10.0)
-    assert out is None and cov == 0.0 and not mask.any()
-    assert split.temporal.last_event == "reset_gap" and split.temporal.fill.reused_fraction == 0.0
-    out, _, _ = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
-    assert out is not None and split.temporal.reused_fraction() > 0.8
+    part = split.fill_frame(cleans[6], empty, 10.0)
+    assert part.passthrough == "empty_mask" and part.image is cleans[6] and part.coverage == 0.0 and not part.mask.any()
+    assert part.temporal_event == "reset_gap" and math.isnan(part.temporal_reused)
+    assert split.temporal.fill.reused_fraction == 0.0
+    part = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
+    assert part.passthrough is None and part.temporal_reused > 0.8

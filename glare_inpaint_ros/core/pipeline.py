@@ -6,10 +6,11 @@ files in ``config/`` (nested YAML and ROS ``ros__parameters`` files are flattene
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def build_schema() -> Schema:
     schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
     for name, cls in INPAINTERS.items():
         schema.extend(cls.PARAMS, f"inpainting.{name}")
-    # Temporal stages for video (core/temporal.py), off by default.
+    # Temporal stages for video (core/temporal/), off by default.
     schema.extend(MotionTracker.PARAMS, "temporal")
     schema.extend(TemporalMask.PARAMS, "temporal.mask")
     schema.extend(TemporalFill.PARAMS, "temporal.fill")
@@ -121,81 +122,121 @@ def build_inpainter(config: Mapping[str, Any]) -> Inpainter:
 
 @dataclass
 class GlareResult:
-    """Output of :meth:`GlareRemover.process`.
+    """What the pipeline did to one frame: the output of :meth:`GlareRemover.process` and of
+    :meth:`GlareRemover.fill_frame`.
 
     Attributes:
         image: cleaned image (same shape/dtype/channel order as the input); the input itself
             (not a copy) when passed through.
-        mask_raw: detector output, uint8 255 = glare.
+        mask_raw: detector output, uint8 255 = glare; None from :meth:`~GlareRemover.fill_frame`
+            (it starts from a refined mask).
         mask: the final mask that was inpainted (refined, then the temporal hysteresis if enabled).
         coverage: fraction 0..1 of the frame covered by ``mask``.
         passthrough: None when inpainted, else the reason the input was returned unchanged
             (``"empty_mask"``, ``"max_coverage"``).
-        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds);
-            plus ``temporal_mask`` / ``temporal_fill`` when those stages are enabled (the optical
-            flow is counted in the first of them that needs it).
+        timings_ms: per stage: ``detect``, ``refine``, ``inpaint``, ``total`` (milliseconds;
+            ``detect``, ``refine`` and ``total`` from :meth:`~GlareRemover.process` only); plus
+            ``temporal_mask`` / ``temporal_fill`` when those stages are enabled (the optical flow
+            is counted in the first of them that needs it).
+        temporal_event: the frame's stream event from the temporal stages' motion tracker: None
+            for a normal frame (and with the temporal stages off, or for a flooded frame, which
+            skips them), else one of :data:`~.temporal.RESET_EVENTS` or
+            :data:`~.temporal.OUT_OF_ORDER`. The nodes count it as ``events.temporal.<event>``.
+        temporal_reused: fraction 0..1 of the mask filled from background observed in earlier
+            frames (:attr:`~.temporal.TemporalFill.reused_fraction` after this frame); NaN without
+            the temporal fill or when the frame was passed through.
     """
 
     image: np.ndarray
-    mask_raw: np.ndarray
+    mask_raw: np.ndarray | None
     mask: np.ndarray
     coverage: float
     passthrough: str | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    temporal_event: str | None = None
+    temporal_reused: float = math.nan
+
+
+#: The stages a :class:`GlareRemover` can build, each named like its parameter section.
+STAGES: tuple[str, ...] = ("detector", "mask", "inpainting", "temporal")
+
+_Stage = TypeVar("_Stage")
 
 
 class GlareRemover:
-    """Detector -> :class:`MaskRefiner` -> inpainter, configured from one flat dict.
+    """Detector -> :class:`MaskRefiner` -> inpainter (-> temporal stages), configured from one flat dict.
 
-    The stages are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`inpaint`):
-    the three ROS nodes each use one, the fused node uses :meth:`process`.
+    The steps are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`fill_frame`):
+    the split ROS nodes each use one and build only its stages, the fused node uses :meth:`process`.
+
+    Args:
+        config: None (defaults), a mapping (nested or dotted) or a YAML file (:func:`load_config`);
+            validated whole, whichever stages are built.
+        stages: the :data:`STAGES` to build (default all). A step whose stage was not built raises
+            ``RuntimeError``; the parameters of the others are kept in :attr:`config` only.
+
+    Raises:
+        ValueError: an invalid config or an unknown stage name.
     """
 
-    def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
+    def __init__(self, config: Mapping[str, Any] | str | Path | None = None,
+                 stages: Iterable[str] = STAGES) -> None:
         self.config: dict[str, Any] = load_config(config)
-        self.detector: Detector = build_detector(self.config)
-        self.refiner = MaskRefiner(**section(self.config, "mask"))
-        self.inpainter: Inpainter = build_inpainter(self.config)
-        self.temporal = TemporalStages.from_config(self.config)
+        wanted = set(stages)
+        if wanted - set(STAGES):
+            raise ValueError(f"unknown pipeline stage(s) {sorted(wanted - set(STAGES))}, expected some of {list(STAGES)}")
+        #: The stages built, in pipeline order.
+        self.stages: tuple[str, ...] = tuple(s for s in STAGES if s in wanted)
+        self.detector: Detector | None = None
+        self.refiner: MaskRefiner | None = None
+        self.inpainter: Inpainter | None = None
+        self.temporal: TemporalStages | None = None
+        self._build(self.config, self.stages)
+
+    def _build(self, config: dict[str, Any], stages: Iterable[str]) -> None:
+        """(Re)build ``stages`` from ``config``, all before any is replaced, so a stage that
+        cannot be built leaves the remover as it was."""
+        build = set(stages)
+        detector = build_detector(config) if "detector" in build else self.detector
+        refiner = MaskRefiner(**section(config, "mask")) if "mask" in build else self.refiner
+        inpainter = build_inpainter(config) if "inpainting" in build else self.inpainter
+        temporal = TemporalStages.from_config(config) if "temporal" in build else self.temporal  # restarts its state
+        self.detector, self.refiner, self.inpainter, self.temporal = detector, refiner, inpainter, temporal
+
+    def _stage(self, stage: _Stage | None, name: str) -> _Stage:
+        """``stage``, or RuntimeError when this remover was built without it."""
+        if stage is None:
+            raise RuntimeError(f"this GlareRemover was built without its {name!r} stage (stages: {', '.join(self.stages)})")
+        return stage
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply parameter changes atomically.
 
-        Only the stages whose parameters changed are rebuilt. Raises ``ValueError`` (with the
-        reason) and keeps the previous configuration if any value is invalid or a stage cannot be
-        built (e.g. a missing model file).
+        Only the built stages whose parameters changed are rebuilt. Raises ``ValueError`` (with
+        the reason) and keeps the previous configuration if any value is invalid or a stage cannot
+        be built (e.g. a missing model file).
         """
         new = SCHEMA.validate(changes, base=self.config)
         changed = {k for k in new if new[k] != self.config[k]}
         if not changed:
             return
-        detector, refiner, inpainter, temporal = self.detector, self.refiner, self.inpainter, self.temporal
-        if any(k.startswith("detector.") for k in changed):
-            detector = build_detector(new)
-        if any(k.startswith("mask.") for k in changed):
-            refiner = MaskRefiner(**section(new, "mask"))
-        if any(k.startswith("inpainting.") for k in changed):
-            inpainter = build_inpainter(new)
-        if any(k.startswith("temporal.") for k in changed):
-            temporal = TemporalStages.from_config(new)  # restarts the temporal state
-        self.config, self.detector, self.refiner, self.inpainter = new, detector, refiner, inpainter
-        self.temporal = temporal
+        self._build(new, [s for s in self.stages if any(k.startswith(f"{s}.") for k in changed)])
+        self.config = new
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         """Raw glare mask of a BGR (or mono/BGRA/uint16) image; uint8, 255 = glare."""
-        return self.detector.detect(image)
+        return self._stage(self.detector, "detector").detect(image)
 
     def refine(self, mask_raw: np.ndarray) -> RefinedMask:
         """Speck removal, hole filling, dilation and coverage check of a raw mask."""
-        return self.refiner.refine(mask_raw)
+        return self._stage(self.refiner, "mask").refine(mask_raw)
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Per-frame fill of the ``mask > 0`` pixels of ``image`` (no temporal state); outside the
         mask the output equals the input. For a stream, use :meth:`fill_frame`."""
-        return self.inpainter.inpaint(image, mask)
+        return self._stage(self.inpainter, "inpainting").inpaint(image, mask)
 
-    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None,
-                   timings: dict[str, float] | None = None) -> tuple[np.ndarray | None, np.ndarray, float]:
+    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> GlareResult:
         """Everything after mask refinement, for one frame of a stream: the temporal mask
         hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus ``temporal.fill.*``).
 
@@ -209,18 +250,18 @@ class GlareRemover:
             mask: its refined mask (``HxW`` uint8, 255 = glare).
             stamp: capture time, s (the header stamp; None = monotonic clock). Only the temporal
                 stages use it.
-            timings: a dict that receives ``temporal_mask`` / ``inpaint`` / ``temporal_fill``
-                (ms), for the stages that ran.
 
         Returns:
-            ``(output, final mask, coverage)``: output None when the final mask is empty (the input
-            is the output); coverage is the final mask's fraction 0..1 of the frame.
+            The frame's :class:`GlareResult`: ``image`` is the input itself with ``passthrough``
+            ``"empty_mask"`` when the final ``mask`` is empty; no ``mask_raw``; ``timings_ms``
+            has ``temporal_mask`` / ``inpaint`` / ``temporal_fill`` for the stages that ran; the
+            temporal stream event and reuse of the frame.
         """
         t0 = time.perf_counter()
-        timings = {} if timings is None else timings
-        temporal = self.temporal
-        temporal.last_event = None
-        motion = temporal.motion(image, stamp) if temporal.enabled else None
+        timings: dict[str, float] = {}
+        inpainter = self._stage(self.inpainter, "inpainting")
+        temporal = self._stage(self.temporal, "temporal")
+        motion = temporal.tracker.update(image, stamp) if temporal.enabled else None
         motion_ms = (time.perf_counter() - t0) * 1e3  # counted in the first temporal stage
         if temporal.mask is not None:
             mask = temporal.mask.update(mask, motion=motion)
@@ -235,7 +276,7 @@ class GlareRemover:
                 fill.update(image, mask, image, motion=motion)  # record the frame
         else:
             rects = component_rects(mask) if fill is not None else None  # shared by both stages
-            out = self.inpainter.inpaint(image, mask, rects=rects)
+            out = inpainter.inpaint(image, mask, rects=rects)
             t2 = time.perf_counter()
             if fill is not None:
                 # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
@@ -244,7 +285,11 @@ class GlareRemover:
         timings["inpaint"] = (t2 - t1) * 1e3
         if fill is not None:
             timings["temporal_fill"] = (t3 - t2) * 1e3 + motion_ms
-        return out, mask, cov
+        event = motion.event if motion is not None else None
+        if out is None:  # empty final mask: the input is the output
+            return GlareResult(image, None, mask, cov, "empty_mask", timings, event)
+        reused = fill.reused_fraction if fill is not None else math.nan
+        return GlareResult(out, None, mask, cov, None, timings, event, reused)
 
     def process(self, image: np.ndarray, stamp: float | None = None) -> GlareResult:
         """Run the whole chain on one frame: :meth:`detect`, :meth:`refine`, :meth:`fill_frame`.
@@ -261,15 +306,17 @@ class GlareRemover:
         t2 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "refine": (t2 - t1) * 1e3}
         if refined.flooded:  # flooded frames pass through and skip the temporal state
-            self.temporal.last_event = None
-            out, mask, cov, reason = image, refined.mask, refined.coverage, "max_coverage"
+            result = GlareResult(image, mask_raw, refined.mask, refined.coverage, "max_coverage", timings)
         else:
-            filled, mask, cov = self.fill_frame(image, refined.mask, stamp, timings)
-            out, reason = (image, "empty_mask") if filled is None else (filled, None)
+            result = self.fill_frame(image, refined.mask, stamp)
+            timings.update(result.timings_ms)
+            result = replace(result, mask_raw=mask_raw, timings_ms=timings)
         timings["total"] = (time.perf_counter() - t0) * 1e3
-        return GlareResult(out, mask_raw, mask, cov, reason, timings)
+        return result
 
     def reset(self) -> None:
         """Forget per-stream state (call on a scene cut or a time jump backwards)."""
-        self.detector.reset()
-        self.temporal.reset()
+        if self.detector is not None:
+            self.detector.reset()
+        if self.temporal is not None:
+            self.temporal.reset()

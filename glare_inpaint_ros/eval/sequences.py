@@ -279,8 +279,8 @@ def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *, mask_source: 
             scores.temporal_ms.append(res.timings_ms.get("temporal_mask", 0.0) + res.timings_ms.get("temporal_fill", 0.0))
         else:
             refined = remover.refine(fr.mask)
-            filled, mask, _ = remover.fill_frame(fr.image, refined.mask, fr.stamp)
-            out = fr.image if filled is None else filled
+            res = remover.fill_frame(fr.image, refined.mask, fr.stamp)
+            out, mask = res.image, res.mask
             scores.temporal_ms.append(math.nan)
         scores.total_ms.append((time.perf_counter() - t0) * 1e3)
         scores.psnr.append(M.psnr(out, fr.clean, fr.mask))

@@ -61,7 +61,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ..core.params import ParamSpec
-from ..core.pipeline import SCHEMA, GlareRemover
+from ..core.pipeline import SCHEMA, STAGES, GlareRemover, GlareResult
 from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
@@ -141,7 +141,10 @@ class GlareNode(Node):
 
     Args:
         node_name: default node name (remappable with ``-r __node:=...``).
-        sections: core ``SCHEMA`` sections this node uses (``detector``, ``mask``, ``inpainting``).
+        sections: core ``SCHEMA`` sections this node uses (``input``, ``detector``, ``mask``,
+            ``inpainting``, ``temporal``): their parameters are declared, and the
+            :class:`GlareRemover` builds only those stages
+            (:data:`~glare_inpaint_ros.core.pipeline.STAGES`).
         extra_params: node-specific :class:`ParamSpec` objects.
         **kwargs: passed to ``rclpy.node.Node`` (``context``, ``namespace``, ``parameter_overrides``...).
 
@@ -161,7 +164,8 @@ class GlareNode(Node):
             self._node_specs = {s.name: s for s in specs if s.name not in SCHEMA}
             values = declare(self, specs)
             try:
-                self.remover = GlareRemover({k: v for k, v in values.items() if k in SCHEMA})
+                self.remover = GlareRemover({k: v for k, v in values.items() if k in SCHEMA},
+                                            stages=[s for s in sections if s in STAGES])
             except ValueError as exc:
                 raise StartupParameterError(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 - a stage that cannot be built (plugin, driver)
@@ -219,18 +223,14 @@ class GlareNode(Node):
         """Apply accepted node-parameter changes (subclasses)."""
 
     # -- helpers for subclasses --------------------------------------------------------------
-    def record_temporal(self, filled: bool) -> None:
-        """After a frame went through the temporal stages: count its stream event
-        (``events.temporal.<event>``: first, reset_gap, reset_backwards, reset_scene_cut,
-        reset_size, out_of_order) and, when its mask was filled, the share of the mask taken from
-        background seen earlier (``temporal_reused_mean``)."""
-        temporal = self.remover.temporal
-        if not temporal.enabled:
-            return
-        if temporal.last_event is not None:
-            self.stats.event(f"temporal.{temporal.last_event}")
-        if filled:
-            self.stats.temporal_reuse(temporal.reused_fraction())
+    def record_temporal(self, result: GlareResult) -> None:
+        """Count a frame's temporal stream event (``events.temporal.<event>``: first, reset_gap,
+        reset_backwards, reset_scene_cut, reset_size, out_of_order) and, when its mask was filled
+        by the temporal fill, the share of the mask taken from background seen earlier
+        (``temporal_reused_mean``), both from its :class:`GlareResult`."""
+        if result.temporal_event is not None:
+            self.stats.event(f"temporal.{result.temporal_event}")
+        self.stats.temporal_reuse(result.temporal_reused)  # NaN (no temporal fill, passed through): skipped
 
     def warn_throttled(self, cause: str, message: str) -> None:
         """Log ``message`` at most once per :data:`LOG_THROTTLE_S` seconds for each ``cause``."""

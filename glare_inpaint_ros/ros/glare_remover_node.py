@@ -62,7 +62,7 @@ class GlareRemoverNode(GlareNode):
             return
         self.stats.processed((time.perf_counter() - start) * 1e3)
         self.stats.coverage(result.coverage)
-        self.record_temporal(result.passthrough is None)
+        self.record_temporal(result)
         if result.passthrough == "max_coverage":
             self.stats.passthrough("max_coverage")
             self.warn_throttled("max_coverage", f"mask covers {result.coverage:.0%} > mask.max_coverage: passing through")

@@ -118,14 +118,14 @@ class InpaintingNode(GlareNode):
                 self.publish_original(self.pub_image, msg, "bad_mask")
                 return
             # temporal.* (off by default) runs on the header stamp
-            filled, mask, coverage = self.remover.fill_frame(bgr, mask, stamp_seconds(msg.header))
-            self.stats.coverage(coverage)
-            if filled is None:  # empty mask: the input is the output
+            result = self.remover.fill_frame(bgr, mask, stamp_seconds(msg.header))
+            self.stats.coverage(result.coverage)
+            if result.passthrough:  # empty mask: the input is the output
                 out_msg = msg
             else:
-                out = from_bgr(filled, msg.encoding)
+                out = from_bgr(result.image, msg.encoding)
                 out_msg = None
-            self.record_temporal(filled is not None)
+            self.record_temporal(result)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
             self.fail_safe(self.pub_image, msg, exc, "inpainting")
             return
@@ -139,7 +139,7 @@ class InpaintingNode(GlareNode):
             self.stats.published()
         else:
             self.publish_original(self.pub_image, out_msg)
-        self.publish_debug(self.pub_debug, msg, mask)
+        self.publish_debug(self.pub_debug, msg, result.mask)
 
 
 def main(args: Sequence[str] | None = None) -> int:
