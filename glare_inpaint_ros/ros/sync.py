@@ -36,9 +36,6 @@ class SyncCounters:
     masks_timed_out: int = 0
     duplicates: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
 
 class StampSync(Generic[I, M]):
     """Pairs images and masks with identical stamps.
@@ -117,11 +114,6 @@ class StampSync(Generic[I, M]):
         while len(cache) > self.cache_size:
             evicted.append(cache.popitem(last=False)[1].item)
         return out + evicted
-
-    def image_age_s(self, stamp: Stamp, now_s: float) -> float | None:
-        """Seconds the image with ``stamp`` has been waiting, or None if not cached."""
-        entry = self._images.get(stamp)
-        return None if entry is None else now_s - entry.arrived_s
 
     def expire(self, now_s: float) -> list[I]:
         """Remove and return images older than the timeout (oldest first); drop stale masks."""
