@@ -165,7 +165,7 @@ class BagReader:
         self.notes: list[str] = []
 
     # -- opening -------------------------------------------------------------------------
-    def open(self) -> "BagReader":
+    def open(self) -> "BagReader":  # noqa: A003 (public API name)
         """Open the bag and read its topic list (idempotent errors: see class docstring)."""
         path = self.path
         if not path.exists():

@@ -117,7 +117,6 @@ def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
     return {p.name: to_python(p.value) for p in params}
 
 
-
 #: modules whose module-level ParamSpec objects (or tuples of them) are node parameters.
 NODE_MODULES = (
     "glare_inpaint_ros.ros.base",
