@@ -40,7 +40,7 @@ class ImageTooLargeError(ImageFormatError):
 class ImageHeader:
     """What an encoded image's header says."""
 
-    format: str
+    format: str  # noqa: A003 (public API name)
     width: int
     height: int
 

@@ -23,6 +23,7 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
+from conftest import Harness, make_scene, new_header, publish_until, result_for, wait_for  # noqa: E402
 from glare_inpaint_ros.ros import GlareFilter, add_glare_nodes  # noqa: E402
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_bgr  # noqa: E402
 from glare_inpaint_ros.ros.diagnostics import StampGapMonitor  # noqa: E402
@@ -71,14 +72,7 @@ class EmbeddedBlobDetector(BrightBlobDetector):
         return image_to_bgr(self.glare.process(msg))
 
 
-def _helpers():
-    from test_ros_nodes import Harness, make_scene, new_header, publish_until, result_for, wait_for
-
-    return Harness, make_scene, new_header, publish_until, result_for, wait_for
-
-
 def _detections(h, topic: str, pub, glare: np.ndarray) -> PoseArray:
-    _, _, new_header, publish_until, result_for, _ = _helpers()
     got = h.collect(topic, PoseArray)
     sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
     return result_for(got, sent)
@@ -86,7 +80,6 @@ def _detections(h, topic: str, pub, glare: np.ndarray) -> PoseArray:
 
 @pytest.mark.ros
 def test_embedded_glare_filter_in_a_detector_node(ctx):
-    Harness, make_scene, new_header, publish_until, result_for, wait_for = _helpers()
     det = EmbeddedBlobDetector(context=ctx, namespace="/embed")
     h = Harness(ctx, [det])
     try:
@@ -118,7 +111,6 @@ def test_embedded_glare_filter_in_a_detector_node(ctx):
 @pytest.mark.ros
 @pytest.mark.parametrize("pipeline", ["three", "fused"])
 def test_add_glare_nodes_next_to_a_detector_on_one_executor(ctx, pipeline):
-    Harness, make_scene, *_ = _helpers()
     ns = f"/same_{pipeline}"
     det = BrightBlobDetector(context=ctx, namespace=ns)
     h = Harness(ctx, [det])
@@ -142,7 +134,6 @@ def test_add_glare_nodes_next_to_a_detector_on_one_executor(ctx, pipeline):
 @pytest.mark.ros
 @pytest.mark.slow
 def test_glare_pipeline_add_node_loads_the_detector_into_its_process(ctx):
-    Harness, make_scene, *_ = _helpers()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "glare_inpaint_ros.ros.pipeline_main", "--pipeline", "fused",
@@ -208,7 +199,6 @@ def test_heavy_loss_is_told_by_sequence_numbers_within_seconds():
 @pytest.mark.ros
 @pytest.mark.parametrize("lossy", [True, False], ids=["publisher_losing_frames", "steady_publisher"])
 def test_node_warns_once_with_the_fix_when_input_frames_go_missing(ctx, lossy):
-    Harness, make_scene, new_header, _, _, wait_for = _helpers()
     ns = f"/gap_{int(lossy)}"
     node = GlareRemoverNode(context=ctx, namespace=ns)
     h = Harness(ctx, [node])
@@ -268,7 +258,6 @@ for i in range(int(30 * float(sys.argv[2]))):
 def test_camera_process_without_the_profile_gets_the_warning_within_seconds(ctx):
     """The real case: a 1280x720 best-effort camera process without the FastDDS profile (most
     frames lost on the way); the glare node (its own process, with the profile) names the fix."""
-    Harness, *_, wait_for = _helpers()
     ns = "/no_profile"
     node_env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cam_env = {k: v for k, v in node_env.items() if k not in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")}

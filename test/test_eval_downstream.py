@@ -174,7 +174,7 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
     write_image(frames / "c.png", speck)
     base = load_config()
     combos = [Combo(name, "telea", GlareRemover({**base, "detector.type": "static", "inpainting.backend": "telea",
-                                                  "detector.static.path": str(tmp_path / f"{name}.png")}))
+                                                 "detector.static.path": str(tmp_path / f"{name}.png")}))
               for name in ("box", "none")]
     section, sheet = evaluate_no_glare(NoGlareSet(frames), combos, progress=False, sheet_rows=1)
     painted, identity = section["combos"]["box/telea"], section["combos"]["none/telea"]

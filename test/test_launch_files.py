@@ -190,7 +190,7 @@ def test_profile_content():
 
 
 def _create_node_output(profile: Path) -> str:
-    """stdout + stderr of a process that creates one node with ``profile`` (FastDDS logs XML errors there)."""
+    """The stdout + stderr of a process that creates one node with ``profile`` (FastDDS logs XML errors there)."""
     code = "import rclpy; rclpy.init(); n = rclpy.create_node('profile_check'); n.destroy_node(); rclpy.shutdown()"
     e = dict(os.environ, FASTRTPS_DEFAULT_PROFILES_FILE=str(profile))
     proc = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60)

@@ -371,4 +371,3 @@ def test_torch_device_and_half_params(caplog: pytest.LogCaptureFixture) -> None:
     np.testing.assert_array_equal(half.inpaint(img, mask), ref.inpaint(img, mask))
     with pytest.raises(ValueError, match="device"):
         INPAINTERS.get("torch")(model_spec=str(SHIPPED_SPEC), device="cuda")
-

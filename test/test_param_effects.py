@@ -312,7 +312,7 @@ def test_cluster_bright_min_keeps_glare_pixels_without_contrast() -> None:
 
 
 def test_cluster_fit_parameters_shape_the_centres() -> None:
-    """clusters is the number of centres; the sampling and fitting parameters (and the seed) change
+    """``clusters`` is the number of centres; the sampling and fitting parameters (and the seed) change
     where they land; the same parameters give the same centres (reproducible)."""
     img, _ = _cluster_scene()
     base = _cluster(img)[1].centres

@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import itertools
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,6 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import stop_process  # noqa: E402
 
 rclpy = pytest.importorskip("rclpy")
 
@@ -41,9 +39,9 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS, Inpainter  # noqa: E40
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
-from test_ros_nodes import (  # noqa: E402
+from conftest import (  # noqa: E402
     H, W, Harness, as_encoding, check_deglared, classic_overrides, make_scene, new_header, publish_until,
-    wait_for,
+    start_node, stop_process, wait_for,
 )
 
 pytestmark = pytest.mark.ros
@@ -87,18 +85,11 @@ def run_node_with_failing_plugins(module: str) -> int:
     return importlib.import_module(f"glare_inpaint_ros.ros.{module}").main()
 
 
-def start_node(module: str, *ros_args: str, failing_plugins: bool = False) -> subprocess.Popen:
-    """Start a node process (stdout+stderr captured, text)."""
-    if failing_plugins:
-        code = (f"import sys; sys.path.insert(0, {str(ROOT / 'test')!r}); import test_reliability as t; "
-                f"sys.exit(t.run_node_with_failing_plugins({module!r}))")
-        cmd = [sys.executable, "-c", code]
-    else:
-        cmd = [sys.executable, "-m", f"glare_inpaint_ros.ros.{module}"]
-    return subprocess.Popen([*cmd, "--ros-args", *ros_args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=ROOT)
-
-
+def start_failing_node(module: str, *ros_args: str) -> subprocess.Popen:
+    """Start a node process whose ``failing`` plugins are registered (:func:`run_node_with_failing_plugins`)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'test')!r}); import test_reliability as t; "
+            f"sys.exit(t.run_node_with_failing_plugins({module!r}))")
+    return start_node(module, *ros_args, code=code)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -194,29 +185,39 @@ class Rig:
         self.h.close()
 
 
-
-
 def diag_override() -> list[Parameter]:
     """Fast diagnostics, and the classic brightness chain: these rigs feed mono16 frames and
     hard-edged saturated blobs, which the default colour-based chain rightly leaves alone."""
     return [Parameter("diagnostics.period_s", value=DIAG_PERIOD_S)] + classic_overrides()
 
 
-@pytest.fixture(scope="module")
-def fused(ctx):
-    node = GlareRemoverNode(context=ctx, namespace="/rel_fused", parameter_overrides=diag_override())
+def fused_rig(ctx: Any, namespace: str) -> Rig:
+    """A fused ``glare_remover`` node under ``namespace`` on a :class:`Rig`, first frame processed."""
+    node = GlareRemoverNode(context=ctx, namespace=namespace, parameter_overrides=diag_override())
     rig = Rig(ctx, node, mask_topic=False)
     rig.good_frame_processed()
+    return rig
+
+
+def inpainting_rig(ctx: Any, namespace: str) -> Rig:
+    """An ``inpainting`` node under ``namespace`` on a :class:`Rig`, first frame processed."""
+    node = InpaintingNode(context=ctx, namespace=namespace,
+                          parameter_overrides=diag_override() + [Parameter("sync.timeout_ms", value=200.0)])
+    rig = Rig(ctx, node, mask_topic=True)
+    rig.good_frame_processed()
+    return rig
+
+
+@pytest.fixture(scope="module")
+def fused(ctx):
+    rig = fused_rig(ctx, "/rel_fused")
     yield rig
     rig.close()
 
 
 @pytest.fixture(scope="module")
 def inpainting(ctx):
-    node = InpaintingNode(context=ctx, namespace="/rel_inpainting",
-                          parameter_overrides=diag_override() + [Parameter("sync.timeout_ms", value=200.0)])
-    rig = Rig(ctx, node, mask_topic=True)
-    rig.good_frame_processed()
+    rig = inpainting_rig(ctx, "/rel_inpainting")
     yield rig
     rig.close()
 
@@ -512,9 +513,8 @@ FAIL_CASES = [
 @pytest.mark.parametrize("module,param,log_text", FAIL_CASES, ids=[f"{m}-{p}" for m, p, _ in FAIL_CASES])
 def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, module, param, log_text):
     ns = f"/rel_fail_{next(_ns_ids)}"
-    proc = start_node(module, "-r", f"__ns:={ns}", "-p", f"{param}:=failing",
-                      "-p", f"diagnostics.period_s:={DIAG_PERIOD_S}", "-p", "sync.timeout_ms:=2000.0",
-                      failing_plugins=True)
+    proc = start_failing_node(module, "-r", f"__ns:={ns}", "-p", f"{param}:=failing",
+                              "-p", f"diagnostics.period_s:={DIAG_PERIOD_S}", "-p", "sync.timeout_ms:=2000.0")
     node_name = f"{ns}/{'glare_remover' if module == 'glare_remover_node' else 'inpainting'}"
     h = Harness(ctx, [])
     try:
@@ -613,11 +613,34 @@ class _RemoteRig:
 
 
 @pytest.mark.parametrize("rig_name", ["fused", "inpainting"])
-def test_zz_every_received_frame_accounted_for(request, rig_name):
-    """Runs last for each node: no silent drops over everything sent in this module."""
-    rig: Rig = request.getfixturevalue(rig_name)
-    assert rig.alive()
-    assert_accounting_closed(rig)
+def test_every_received_frame_accounted_for(ctx, rig_name):
+    """No silent drops: a node of its own (not the module's shared rigs, so the test needs no order)
+    fed good, malformed, mono16, stamp-zero and duplicate-stamp frames (and, for the inpainting node,
+    bad and missing masks) published every image it received once or dropped it with a counted reason."""
+    make_rig = fused_rig if rig_name == "fused" else inpainting_rig
+    rig = make_rig(ctx, f"/rel_{rig_name}_accounting")
+    try:
+        def mask_for(hd: Header) -> Image | None:
+            return array_to_image(scene_mask(), "mono8", hd) if rig.pub_mask is not None else None
+
+        for make in BAD_IMAGES.values():
+            hd = new_header()
+            rig.send(make(hd), mask_for(hd))
+        for hd in (new_header(), header_with(0, 0)):
+            rig.send(array_to_image(as_encoding(make_scene()[1], "mono16"), "mono16", hd), mask_for(hd))
+        hd = new_header()
+        rig.send(_glare_msg(hd))
+        time.sleep(0.02)
+        rig.send(_glare_msg(hd), mask_for(hd))  # a duplicate stamp
+        if rig.pub_mask is not None:
+            rig.send(_glare_msg(new_header()))  # its mask never comes: times out
+            hd = new_header()
+            rig.send(_glare_msg(hd), BAD_MASKS["bgr8_mask"](hd))
+        rig.good_frame_processed()
+        assert rig.alive()
+        assert_accounting_closed(rig)
+    finally:
+        rig.close()
 
 
 # -- plain units behind the fixes above --------------------------------------------------------
@@ -713,4 +736,3 @@ def test_corrupt_compressed_images_rejected_counted_and_next_frame_processed(ctx
         assert rig.count("dropped.not_received") == lost0  # rejected frames are not counted twice
     finally:
         h.close()
-

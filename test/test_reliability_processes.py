@@ -17,16 +17,12 @@ rclpy = pytest.importorskip("rclpy")
 
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
-from conftest import stop_process  # noqa: E402
-from test_reliability import start_node  # noqa: E402
-from test_ros_nodes import Harness, check_deglared, make_scene, new_header  # noqa: E402
+from conftest import Harness, check_deglared, make_scene, new_header, start_node, stop_process  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 CHAIN = ("specular_detector_node", "mask_dilation_node", "inpainting_node")
 _ids = itertools.count()
-
-
 
 
 def is_deglared(out: np.ndarray) -> bool:

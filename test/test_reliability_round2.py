@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import stop_process  # noqa: E402
+from conftest import start_node, stop_process  # noqa: E402
 
 from glare_inpaint_ros.cli import main
 from glare_inpaint_ros.encodings import ImageFormatError
@@ -156,7 +156,7 @@ def test_fused_node_drops_bombs_counted_and_keeps_running(ctx):
     from glare_inpaint_ros.compressed import encode_compressed
     from glare_inpaint_ros.ros.conversions import image_to_array
     from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
-    from test_ros_nodes import Harness, check_deglared, make_scene, new_header, wait_for
+    from conftest import Harness, check_deglared, make_scene, new_header, wait_for
 
     node = GlareRemoverNode(context=ctx, namespace="/r2_bomb", parameter_overrides=[
         Parameter("input_transport", value="compressed"), Parameter("diagnostics.period_s", value=0.2)])
@@ -200,14 +200,6 @@ def test_fused_node_drops_bombs_counted_and_keeps_running(ctx):
         h.close()
 
 
-def start_node_process(module: str, *ros_args: str) -> subprocess.Popen:
-    """``python -m glare_inpaint_ros.ros.<module> --ros-args ...`` (stdout+stderr captured, text)."""
-    return subprocess.Popen([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--ros-args", *ros_args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-
-
-
-
 @pytest.mark.ros
 @pytest.mark.slow
 def test_glare_pipeline_with_compressed_input_survives_bombs(ctx):
@@ -217,10 +209,10 @@ def test_glare_pipeline_with_compressed_input_survives_bombs(ctx):
 
     from glare_inpaint_ros.compressed import encode_compressed
     from glare_inpaint_ros.ros.conversions import image_to_array
-    from test_ros_nodes import Harness, check_deglared, make_scene, new_header, wait_for
+    from conftest import Harness, check_deglared, make_scene, new_header, wait_for
 
     ns = "/r2_pipe_bomb"
-    proc = start_node_process("pipeline_main", "-r", f"__ns:={ns}", "-p", "input_transport:=compressed")
+    proc = start_node("pipeline_main", "-r", f"__ns:={ns}", "-p", "input_transport:=compressed")
     h = Harness(ctx, [])
     try:
         got = h.collect(f"{ns}/image_deglared", Image)
@@ -362,7 +354,7 @@ def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_p
 def test_shipped_params_file_and_strict_params_false_start_normally(ctx, tmp_path: Path):
     import rclpy
 
-    from test_ros_nodes import wait_for
+    from conftest import wait_for
 
     shared = tmp_path / "shared.yaml"  # a file shared with a camera driver: keys the glare nodes do not have
     shared.write_text("/**:\n  ros__parameters:\n    frame_rate: 30\n    strict_params: false\n")
@@ -375,7 +367,9 @@ def test_shipped_params_file_and_strict_params_false_start_normally(ctx, tmp_pat
     procs = [_run_node(m, "--ros-args", "-r", f"__ns:=/r2_ok{i}", *a) for i, (m, a) in enumerate(cases)]
     probe = rclpy.create_node("r2_probe", context=ctx)
     try:  # every process has its node(s) on the graph (started, parameters accepted)
-        up = lambda: {ns for _, ns in probe.get_node_names_and_namespaces()} >= {f"/r2_ok{i}" for i in range(len(cases))}
+        def up() -> bool:
+            return {ns for _, ns in probe.get_node_names_and_namespaces()} >= {f"/r2_ok{i}" for i in range(len(cases))}
+
         assert wait_for(up, 60.0), probe.get_node_names_and_namespaces()
     finally:
         probe.destroy_node()
@@ -405,7 +399,7 @@ def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx
     from rclpy.parameter_client import AsyncParameterClient
 
     from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
-    from test_ros_nodes import Harness, wait_for
+    from conftest import Harness, wait_for
 
     node = GlareRemoverNode(context=ctx, namespace="/r2_batch")
     h = Harness(ctx, [node])
@@ -500,7 +494,7 @@ LIES = {
 @pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
 @pytest.mark.parametrize("lie", list(LIES))
 def test_bag_copies_what_the_storage_holds_when_metadata_lies(tmp_path: Path, storage: str, lie: str,
-                                                             capsys: pytest.CaptureFixture[str]):
+                                                              capsys: pytest.CaptureFixture[str]):
     pytest.importorskip("rosbags")
     src = _sample_bag(tmp_path / "src", storage)
     truth = _messages(src)
@@ -620,7 +614,7 @@ def test_older_and_unusual_bags_are_copied_faithfully(tmp_path: Path, capsys: py
         if topic == "/mixed":
             store.deserialize_cdr(data, msgtype)  # an Int32 labelled String would not round-trip
     assert {(t, ty) for t, ty, _, _ in copied if t == "/mixed"} == {("/mixed", "std_msgs/msg/String"),
-                                                                     ("/mixed", "std_msgs/msg/Int32")}
+                                                                    ("/mixed", "std_msgs/msg/Int32")}
 
 
 @pytest.mark.ros
@@ -723,7 +717,7 @@ def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path: 
 
 
 def test_overwrite_refuses_an_out_that_holds_the_input_or_is_not_a_bag(tmp_path: Path,
-                                                                        capsys: pytest.CaptureFixture[str]):
+                                                                       capsys: pytest.CaptureFixture[str]):
     pytest.importorskip("rosbags")
     src = _sample_bag(tmp_path / "data" / "src")
     truth = _messages(src)

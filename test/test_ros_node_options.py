@@ -12,13 +12,13 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CompressedImage  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from conftest import CLASSIC_CHAIN  # noqa: E402
 from glare_inpaint_ros.compressed import encode_compressed  # noqa: E402
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
-from test_ros_nodes import (  # noqa: E402,F401
-    Harness, check_deglared, make_scene, new_header, publish_until, result_for, wait_for,
+from conftest import (  # noqa: E402
+    CLASSIC_CHAIN, Harness, check_deglared, make_scene, new_header, publish_until, result_for, sliding_sequence,
+    wait_for,
 )
 
 pytestmark = pytest.mark.ros
@@ -106,11 +106,9 @@ def _stamped(t: float) -> Header:
 def test_fused_node_temporal_state_follows_header_stamps(ctx):
     """Over DDS, the temporal stages run on the header stamps: 30 Hz frames reuse background seen
     earlier, a late frame leaves the state alone, a jump back in time (bag loop) restarts it."""
-    from test_temporal import _sliding_sequence
-
     node = GlareRemoverNode(context=ctx, parameter_overrides=TEMPORAL)
     tracker, fill = node.remover.temporal.tracker, node.remover.temporal.fill
-    frames, _, _ = _sliding_sequence(14, 3)
+    frames, _, _ = sliding_sequence(14, 3)
     hole = (slice(50, 74), slice(60, 84))  # the saturated square (inside the detected mask)
     h = Harness(ctx, [node])
     try:
@@ -147,14 +145,12 @@ def test_fused_node_temporal_state_follows_header_stamps(ctx):
 
 def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx):
     """The inpainting node pairs image and mask by stamp and runs the temporal stages on it."""
-    from test_temporal import _sliding_sequence
-
     from glare_inpaint_ros.ros.mask_dilation_node import MaskDilationNode
     from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode
 
     inpainting = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
     nodes = [SpecularDetectorNode(context=ctx, parameter_overrides=TEMPORAL), MaskDilationNode(context=ctx), inpainting]
-    frames, _, _ = _sliding_sequence(14, 3)
+    frames, _, _ = sliding_sequence(14, 3)
     h = Harness(ctx, nodes)
     try:
         got = h.collect("image_deglared")

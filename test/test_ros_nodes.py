@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -14,12 +12,8 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
-from rclpy.context import Context  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
@@ -28,138 +22,12 @@ from glare_inpaint_ros.ros.mask_dilation_node import MaskDilationNode  # noqa: E
 from glare_inpaint_ros.ros.params import StartupParameterError  # noqa: E402
 from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode  # noqa: E402
 
-from conftest import CLASSIC_CHAIN  # noqa: E402
+from conftest import (  # noqa: E402
+    H, W, Harness, as_encoding, assert_unchanged, check_deglared, classic_overrides, make_scene, new_header,
+    padded_clean_frame, publish_until, result_for, wait_for,
+)
 
 pytestmark = pytest.mark.ros
-
-H, W = 120, 160
-CENTER, AXES = (80, 60), (14, 9)
-_stamps = itertools.count(1)
-
-
-def make_scene(h: int = H, w: int = W) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(clean BGR, BGR with a highlight, bool region of the highlight).
-
-    The surface is a textured orange (a coloured material, as the default ``dichromatic``
-    detector needs); the highlight is the light's white added on top (dichromatic model): a
-    smooth lobe with a clipped elliptical core. The region is where it raises a pixel by >= 20.
-    """
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = 110 + 40 * np.sin(x / 7.0) * np.cos(y / 9.0)
-    clean = np.dstack([0.35 * base, 0.65 * base, base + 40]).astype(np.uint8)
-    cx, cy = w // 2, h // 2
-    ax, ay = w * AXES[0] / W, h * AXES[1] / H
-    r2 = ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2
-    spec = 400.0 * np.exp(-0.5 * r2 ** 1.5)
-    glare = np.clip(clean + spec[:, :, None], 0, 255).astype(np.uint8)
-    region = (glare.astype(np.int16) - clean).max(axis=2) >= 20
-    return clean, glare, region
-
-
-def classic_overrides() -> list[Parameter]:
-    """Parameters of the classic brightness chain (``threshold`` + ``fast``), for mono frames."""
-    return [Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items()]
-
-
-def as_encoding(bgr: np.ndarray, encoding: str) -> np.ndarray:
-    """``bgr`` in ``encoding``'s own layout and channel order."""
-    conv = {
-        "bgr8": lambda a: a,
-        "rgb8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2RGB),
-        "bgra8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2BGRA),
-        "rgba8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2RGBA),
-        "mono8": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2GRAY),
-        "mono16": lambda a: cv2.cvtColor(a, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257,
-    }
-    return conv[encoding](bgr)
-
-
-def new_header(frame_id: str = "camera_optical") -> Header:
-    header = Header(frame_id=frame_id)
-    header.stamp.sec, header.stamp.nanosec = 1000 + next(_stamps), 123_456_789
-    return header
-
-
-class Harness:
-    """Spins ``nodes`` plus a tester node on one executor in a background thread."""
-
-    def __init__(self, ctx: Context, nodes: list[Node]) -> None:
-        self.ctx = ctx
-        self.nodes = nodes
-        self.tester = rclpy.create_node(f"tester_{id(self)}", context=ctx)
-        self.executor = SingleThreadedExecutor(context=ctx)
-        for n in [*nodes, self.tester]:
-            self.executor.add_node(n)
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
-
-    def collect(self, topic: str, msg_type: type = Image) -> list[Any]:
-        got: list[Any] = []
-
-        def cb(msg: Any) -> None:
-            with self._lock:
-                got.append(msg)
-
-        self.tester.create_subscription(msg_type, topic, cb, 10)
-        return got
-
-    def publisher(self, topic: str):
-        return self.tester.create_publisher(Image, topic, 10)
-
-    def io(self, out_topic: str = "image_deglared", in_topic: str = "image", n_subs: int = 1):
-        """``(received outputs, input publisher)``, the publisher already matched by the nodes."""
-        got = self.collect(out_topic)
-        pub = self.publisher(in_topic)
-        self.wait_connected(pub, n_subs)
-        return got, pub
-
-    def wait_connected(self, pub, n_subs: int = 1, timeout: float = 5.0) -> None:
-        assert wait_for(lambda: pub.get_subscription_count() >= n_subs, timeout), "discovery timed out"
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self._thread.join(timeout=5.0)
-        for n in [*self.nodes, self.tester]:
-            n.destroy_node()
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return pred()
-
-
-def publish_until(pub, make_msg: Callable[[], Image], got: list, timeout: float = 8.0, period: float = 0.2) -> Image:
-    """Publish fresh messages until one result arrives (absorbs discovery races); returns the last sent."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        msg = make_msg()
-        pub.publish(msg)
-        if wait_for(lambda: any(m.header.stamp == msg.header.stamp for m in got), period):
-            return msg
-    raise AssertionError("no output within timeout")
-
-
-def result_for(got: list, sent: Image | Header) -> Image:
-    """The received message with the stamp of ``sent`` (a message or a header)."""
-    stamp = (sent if isinstance(sent, Header) else sent.header).stamp
-    return next(m for m in got if m.header.stamp == stamp)
-
-
-
-
-def check_deglared(out: np.ndarray, encoding: str) -> None:
-    clean, glare, region = make_scene()
-    clean_e, glare_e = as_encoding(clean, encoding).astype(float), as_encoding(glare, encoding).astype(float)
-    err_in = np.abs(glare_e - clean_e)[region].mean()
-    err_out = np.abs(out.astype(float) - clean_e)[region].mean()
-    assert err_out < 0.5 * err_in, (err_out, err_in)
-    far = cv2.dilate(region.astype(np.uint8), np.ones((61, 61), np.uint8)) == 0
-    np.testing.assert_array_equal(out[far], as_encoding(glare, encoding)[far])
 
 
 # -- tests -----------------------------------------------------------------------------------
@@ -203,26 +71,6 @@ def test_three_nodes_on_one_executor_chain(ctx):
         assert (mask[region] == 255).all() and mask.sum() > region.sum() * 255  # dilated beyond the highlight
     finally:
         h.close()
-
-
-def padded_clean_frame(encoding: str = "rgb8", pad: int = 5) -> Image:
-    """The glare-free scene as an ``encoding`` message whose rows carry ``pad`` bytes of padding
-    (``step > width * 3``): re-encoding the pixels, even losslessly, would change its bytes."""
-    arr = as_encoding(make_scene()[0], encoding)
-    rows = arr.reshape(arr.shape[0], -1)
-    padded = np.concatenate([rows, np.full((rows.shape[0], pad), 0x5A, np.uint8)], axis=1)
-    msg = Image(height=arr.shape[0], width=arr.shape[1], encoding=encoding, step=padded.shape[1], is_bigendian=0)
-    msg.data = padded.tobytes()
-    msg.header = new_header("cam_clean")
-    return msg
-
-
-def assert_unchanged(out: Image, sent: Image) -> None:
-    """``out`` is ``sent`` as it was published: same header, layout and bytes."""
-    assert out.header == sent.header
-    assert (out.encoding, out.height, out.width, out.step, out.is_bigendian) == (
-        sent.encoding, sent.height, sent.width, sent.step, sent.is_bigendian)
-    assert bytes(out.data) == bytes(sent.data)
 
 
 def test_three_node_chain_publishes_a_glare_free_frame_unchanged(ctx):

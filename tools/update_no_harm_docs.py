@@ -1,9 +1,9 @@
-"""Write the "What the chain must not do" tables of an eval report into the docs.
+r"""Write the "What the chain must not do" tables of an eval report into the docs.
 
 The tables in ``docs/evaluation.md`` (full: every no-harm set and client, per detector/backend) and
 ``README.md`` (one compact table) are GENERATED from ``report.json`` of
 
-    .venv/bin/glare-inpaint eval --no-glare ../shared/data/driving_noglare --no-glare ../shared/data/sihr_shen/gt \\
+    .venv/bin/glare-inpaint eval --no-glare ../shared/data/driving_noglare --no-glare ../shared/data/sihr_shen/gt \
         --synthetic-content 100 --detectors all --backends fast,telea,ns,learned --out OUT
 
 and replaced between the markers ``<!-- no-harm-tables:begin -->`` / ``<!-- no-harm-tables:end -->``:

@@ -42,7 +42,6 @@ T = TypeVar("T")
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
 IMAGE_TYPES = (IMAGE, COMPRESSED)
-Storage = Literal["sqlite3", "mcap"]
 STORAGES: tuple[str, ...] = ("sqlite3", "mcap")
 BAG_VERSION: Literal[8] = 8
 
@@ -166,7 +165,7 @@ class BagReader:
         self.notes: list[str] = []
 
     # -- opening -------------------------------------------------------------------------
-    def open(self) -> "BagReader":
+    def open(self) -> "BagReader":  # noqa: A003 (public API name)
         """Open the bag and read its topic list (idempotent errors: see class docstring)."""
         path = self.path
         if not path.exists():
@@ -529,11 +528,6 @@ class AtomicBagWriter:
             if not overwrite:
                 raise BagError(f"{self.path} exists already; pass --overwrite to replace it")
             check_replaceable(self.path, [Path(p) for p in inputs])
-
-    @property
-    def temp_path(self) -> Path | None:
-        """Where the bag is being written (None before open / after finish)."""
-        return None if self._tmpdir is None else self._tmpdir / self.path.name
 
     def __enter__(self) -> "AtomicBagWriter":
         from rosbags.rosbag2 import StoragePlugin, Writer

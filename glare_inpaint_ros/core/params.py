@@ -40,7 +40,7 @@ class ParamSpec:
     read_only: bool = False
 
     @property
-    def type(self) -> type:
+    def type(self) -> type:  # noqa: A003 (public API name)
         return type(self.default)
 
     def prefixed(self, prefix: str) -> "ParamSpec":

@@ -52,12 +52,12 @@ SIGN_WORDS: tuple[str, ...] = ("EXIT", "STOP", "SLOW", "CITY", "PARK", "NORTH", 
 
 @dataclass
 class ContentScene:
-    """One rendered glare-free frame and what it shows.
+    r"""One rendered glare-free frame and what it shows.
 
     Attributes:
         image: BGR uint8 ``HxWx3``.
         kind: one of :data:`KINDS`.
-        text: printed text (lines joined by ``"\\n"``), or None when there is nothing to read.
+        text: printed text (lines joined by ``"\n"``), or None when there is nothing to read.
         lanes: ``(N, 4)`` float32 segments ``(x0, y0, x1, y1)`` in px: both long edges of every painted
             lane line / dash, clipped to the frame below the horizon; ``(0, 4)`` when there is none.
         targets: ``(M, 4)`` float32 boxes ``(x0, y0, x1, y1)`` in px of the content a highlight should

@@ -178,7 +178,7 @@ def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int], 
     digest = hashlib.sha1(Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
     folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
     return _generate_once(folder, lambda tmp: synth.make_content_dataset(tmp, n=n, seed=seed, size=size,
-                                                                          progress=progress))
+                                                                         progress=progress))
 
 
 def _generate_once(folder: Path, make: Any) -> Path:

@@ -443,7 +443,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         output_folder(args.out)  # before minutes of work, not after
         if args.config is not None:
-            base = {k: v for k, v in load_config(args.config).items()}
+            base = dict(load_config(args.config))
     except (ValueError, OSError) as exc:
         print(f"glare-inpaint eval-temporal: error: {exc}", file=sys.stderr)
         return 2

@@ -1,11 +1,13 @@
 """Quality and speed check of inpainting backends (the numbers in ``models/MODEL_CARD.md``).
 
-``python -m glare_inpaint_ros.learned.evaluate [--n 40] [--backends learned,telea,ns,fast]``
+``python -m glare_inpaint_ros.learned.evaluate [--n 40] [--backends learned,telea,ns,fast]
+[--real DIR]``
 
 * synthetic set (:func:`glare_inpaint_ros.eval.synth.make_sample`, seed 0, 640x480): the GT mask
   dilated by 3 px is inpainted; PSNR (dB) and SSIM inside that region against the clean frame;
-* ``/work/shared/data/sihr_shen`` (or ``--real``): real photos with ground truth; the region is
-  where ``max_c |input - gt| > 20`` levels (specks < 4 px dropped), dilated by 3 px;
+* ``--real DIR`` (e.g. ``../shared/data/sihr_shen``; none by default): real photos with ground
+  truth (``DIR/input`` + ``DIR/gt``); the region is where ``max_c |input - gt| > 20`` levels
+  (specks < 4 px dropped), dilated by 3 px;
 * runtime: 1280x720 frame, 2 % mask in 6 blobs, median of ``--repeats`` calls (ms).
 """
 
@@ -21,8 +23,6 @@ import numpy as np
 from ..core.inpainting import INPAINTERS
 from ..core.masks import dilate, remove_small_components
 from ..eval.metrics import psnr, ssim_map, masked_mean
-
-REAL_DIR = Path("/work/shared/data/sihr_shen")
 
 
 def blob_mask(width: int, height: int, coverage: float, blobs: int, seed: int = 0) -> np.ndarray:
@@ -100,12 +100,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="synthetic samples (default 40)")
     parser.add_argument("--backends", default="learned,telea,ns,fast")
-    parser.add_argument("--real", type=Path, default=REAL_DIR)
+    parser.add_argument("--real", type=Path, default=None,
+                        help="folder of real pairs (input/ + gt/), e.g. ../shared/data/sihr_shen "
+                             "(default: none)")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     backends = args.backends.split(",")
-    for title, pairs in (("synthetic seed 0, 640x480", synthetic_pairs(args.n)),
-                         (str(args.real), real_pairs(args.real) if (args.real / "gt").is_dir() else [])):
+    sets = [("synthetic seed 0, 640x480", synthetic_pairs(args.n))]
+    if args.real is not None:
+        sets.append((str(args.real), real_pairs(args.real) if (args.real / "gt").is_dir() else []))
+    for title, pairs in sets:
         if not pairs:
             print(f"{title}: no data")
             continue

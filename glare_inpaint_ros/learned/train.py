@@ -125,8 +125,9 @@ def frame_example(image: np.ndarray, hole: np.ndarray, clean: np.ndarray, pick: 
     builds its crops (default ``context_margin``, ``feather``, ``max_side`` = :data:`MAX_SIDE`).
 
     Args:
-        image: BGR uint8 frame with glare; hole: its uint8 hole mask (non-zero = fill);
-            clean: the BGR uint8 target frame.
+        image: BGR uint8 frame with glare.
+        hole: its uint8 hole mask (non-zero = fill).
+        clean: the BGR uint8 target frame.
         pick: ``pick(n)`` -> which of the frame's ``n`` crops, ``0..n-1``.
     """
     from ..core.inpainting import INPAINTERS

@@ -8,7 +8,8 @@ scenes, dim highlights). The evaluation set uses seed 0 without hard negatives, 
 streams (``default_rng([0, index])``) are disjoint from these, so no evaluation image is trained
 on. The clean *photos* are the same few scikit-image scenes in every seed (different crops,
 scales, flips, exposures and highlights): synthetic F1 measures in-distribution accuracy; the real
-images in /work/shared/data are the test of transfer (never trained on).
+images in the shared data folder (``../shared/data`` beside the checkout) are the test of
+transfer (never trained on).
 
 Training mirrors inference exactly (see :mod:`.detector_net`): the frame is area-downscaled by
 ``context_scale`` (the network's input, default 1/8) and by ``scale`` (the head, default 1 = full

@@ -118,7 +118,6 @@ def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
     return {p.name: to_python(p.value) for p in params}
 
 
-
 #: modules whose module-level ParamSpec objects (or tuples of them) are node parameters: the nodes'
 #: base module, then every node executable's (:mod:`.pipelines`).
 NODE_MODULES = ("glare_inpaint_ros.ros.base", *node_modules())

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Generic, Hashable, TypeVar
 
 Stamp = tuple[int, int]  # (sec, nanosec)
-I = TypeVar("I")
-M = TypeVar("M")
+ImageT = TypeVar("ImageT")
+MaskT = TypeVar("MaskT")
 
 
 @dataclass
-class _Entry(Generic[I]):
-    item: I
+class _Entry(Generic[ImageT]):
+    item: ImageT
     arrived_s: float
 
 
@@ -36,11 +36,8 @@ class SyncCounters:
     masks_timed_out: int = 0
     duplicates: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
-
-class StampSync(Generic[I, M]):
+class StampSync(Generic[ImageT, MaskT]):
     """Pairs images and masks with identical stamps.
 
     Args:
@@ -52,8 +49,8 @@ class StampSync(Generic[I, M]):
 
     def __init__(self, cache_size: int = 10, timeout_s: float = 0.1) -> None:
         self.configure(cache_size, timeout_s)
-        self._images: OrderedDict[Hashable, _Entry[I]] = OrderedDict()
-        self._masks: OrderedDict[Hashable, _Entry[M]] = OrderedDict()
+        self._images: OrderedDict[Hashable, _Entry[ImageT]] = OrderedDict()
+        self._masks: OrderedDict[Hashable, _Entry[MaskT]] = OrderedDict()
         self.counters = SyncCounters()
 
     def configure(self, cache_size: int, timeout_s: float) -> None:
@@ -76,7 +73,7 @@ class StampSync(Generic[I, M]):
     def pending_masks(self) -> int:
         return len(self._masks)
 
-    def add_image(self, stamp: Stamp, image: I, now_s: float) -> tuple[tuple[I, M] | None, list[I]]:
+    def add_image(self, stamp: Stamp, image: ImageT, now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[ImageT]]:
         """Add an image arrived at ``now_s``.
 
         Returns:
@@ -94,7 +91,7 @@ class StampSync(Generic[I, M]):
         self.counters.images_evicted += len(evicted) - (self.counters.duplicates - dups)
         return None, evicted
 
-    def add_mask(self, stamp: Stamp, mask: M, now_s: float) -> tuple[tuple[I, M] | None, list[M]]:
+    def add_mask(self, stamp: Stamp, mask: MaskT, now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[MaskT]]:
         """Add a mask; like :meth:`add_image` with the roles swapped."""
         entry = self._images.pop(stamp, None)
         if entry is not None:
@@ -118,14 +115,9 @@ class StampSync(Generic[I, M]):
             evicted.append(cache.popitem(last=False)[1].item)
         return out + evicted
 
-    def image_age_s(self, stamp: Stamp, now_s: float) -> float | None:
-        """Seconds the image with ``stamp`` has been waiting, or None if not cached."""
-        entry = self._images.get(stamp)
-        return None if entry is None else now_s - entry.arrived_s
-
-    def expire(self, now_s: float) -> list[I]:
+    def expire(self, now_s: float) -> list[ImageT]:
         """Remove and return images older than the timeout (oldest first); drop stale masks."""
-        out: list[I] = []
+        out: list[ImageT] = []
         limit = now_s - self.timeout_s
         while self._images:
             stamp, entry = next(iter(self._images.items()))
@@ -145,4 +137,3 @@ class StampSync(Generic[I, M]):
     def clear(self) -> None:
         self._images.clear()
         self._masks.clear()
-

@@ -89,7 +89,7 @@ def _engine(threads: int) -> Any:
                 "(or pass --clients lanes)"
             ) from exc
         _ENGINES[threads] = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
-                                    det_limit_side_len=DET_MIN_SIDE)
+                                     det_limit_side_len=DET_MIN_SIDE)
     return _ENGINES[threads]
 
 
