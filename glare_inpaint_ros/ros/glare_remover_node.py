@@ -4,10 +4,12 @@ Also publishes ``glare/mask_raw`` and ``glare/mask`` (mono8, 255 = glare) and ``
 ``debug.enabled``), each only while someone subscribes. No inter-node transport or pairing: the
 lowest-latency way to run the pipeline.
 
-Node parameters: all core parameters (``detector.*``, ``mask.*``, ``inpainting.*``), the common ones
-of :mod:`.base`, ``deadline_ms`` (:data:`.base.DEADLINE_PARAM`, measured from the image's arrival
-in the node's receive queue, so frames that queued up while the node was busy are passed through)
-and ``debug.enabled``.
+Parameters: every one, with its default, range and description, is in the generated
+``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
+are in ``docs/ros.md`` (Parameters).
+
+``deadline_ms`` is measured from the image's arrival in the node's receive queue, so frames that
+queued up while the node was busy are passed through.
 
 Pass-through reasons counted in the diagnostics: ``max_coverage`` (flooded mask), ``deadline``,
 ``error``. Undecodable images are dropped (``dropped.bad_image``).

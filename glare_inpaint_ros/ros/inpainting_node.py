@@ -6,20 +6,16 @@ the mask are unchanged. Pairing is exact on ``header.stamp`` with a bounded cach
 arrive within ``sync.timeout_ms`` (``passthrough.mask_timeout``), so a missing mask never stalls
 the output.
 
-Node parameters (besides ``inpainting.*`` and the common ones of :mod:`.base`):
+Parameters: every one, with its default, range and description, is in the generated
+``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
+are in ``docs/ros.md`` (Parameters).
 
-``sync.timeout_ms`` (float, ms, default 100)
-    How long an image waits for its mask before it is published unchanged.
-``sync.cache_size`` (int, default 10)
-    Images (and, separately, masks) waiting for their partner; on overflow the oldest is evicted
-    (an evicted image is published unchanged, ``passthrough.evicted``; an evicted mask is
-    ``dropped.mask_evicted``). A second waiting image with the same stamp replaces the first,
-    which is published unchanged at once (``passthrough.duplicate_stamp``); a second mask with the
-    same stamp replaces the first (``dropped.mask_duplicate``).
-``deadline_ms`` (float, ms, default 0 = off)
-    See :data:`.base.DEADLINE_PARAM`; measured from the image's arrival in this node.
-``debug.enabled`` (bool, default false)
-    Publish ``glare/debug`` (mask outline over the input, bgr8) while someone subscribes.
+Cache overflow (``sync.cache_size`` images and, separately, masks): the oldest is evicted (an
+evicted image is published unchanged, ``passthrough.evicted``; an evicted mask is
+``dropped.mask_evicted``). A second waiting image with the same stamp replaces the first, which
+is published unchanged at once (``passthrough.duplicate_stamp``); a second mask with the same
+stamp replaces the first (``dropped.mask_duplicate``). ``deadline_ms`` is measured from the
+image's arrival in this node.
 
 Bad inputs: an undecodable image is dropped (``dropped.bad_image``); a mask that is not
 mono8/8UC1 or cannot be decoded is dropped (``dropped.bad_mask``, its image then times out); a mask

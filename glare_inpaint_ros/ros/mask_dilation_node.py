@@ -1,7 +1,10 @@
 """``mask_dilation``: ``glare/mask_raw`` -> ``glare/mask`` (mono8), via :meth:`GlareRemover.refine`.
 
-Parameters: ``mask.*`` (speck removal, hole filling, dilation, ``mask.max_coverage``) and the common
-node parameters of :mod:`.base`. A flooded mask (coverage > ``mask.max_coverage``) is published as
+Parameters: every one, with its default, range and description, is in the generated
+``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
+are in ``docs/ros.md`` (Parameters).
+
+A flooded mask (coverage > ``mask.max_coverage``) is published as
 an all-zero mask, so the inpainting node passes that frame through unchanged; it is counted here as
 ``passthrough.max_coverage``. A mask that is not mono8/8UC1 or cannot be decoded is logged
 (throttled), counted (``dropped.bad_mask``) and skipped.

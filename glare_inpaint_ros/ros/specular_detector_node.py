@@ -1,7 +1,10 @@
 """``specular_detector``: ``image`` -> ``glare/mask_raw`` (mono8, 255 = glare), via :meth:`GlareRemover.detect`.
 
-Parameters: ``detector.*`` (see :data:`glare_inpaint_ros.core.pipeline.SCHEMA`) and the common node
-parameters of :mod:`.base`. Every mask keeps its image's header (stamp and frame_id), which is how
+Parameters: every one, with its default, range and description, is in the generated
+``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
+are in ``docs/ros.md`` (Parameters).
+
+Every mask keeps its image's header (stamp and frame_id), which is how
 the inpainting node pairs them. An undecodable image is logged (throttled), counted as
 ``dropped.bad_image`` and skipped; a detector exception publishes nothing for that frame
 (``dropped.error``): the inpainting node then passes the image through after ``sync.timeout_ms``.
