@@ -44,6 +44,6 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [f"{name} = {target}" for name, target in NODES.items()]
-        + ["glare-inpaint = glare_inpaint_ros.cli:main"],
+        + ["glare-inpaint = glare_inpaint_ros.tooling.cli:main"],
     },
 )

@@ -10,12 +10,12 @@ import pytest
 pytest.importorskip("rosbags")
 
 from conftest import CLASSIC_CHAIN  # noqa: E402
-from glare_inpaint_ros.bags import sample  # noqa: E402
-from glare_inpaint_ros.bags.io import (  # noqa: E402
+from glare_inpaint_ros.tooling.bags import sample  # noqa: E402
+from glare_inpaint_ros.tooling.bags.io import (  # noqa: E402
     COMPRESSED, IMAGE, AtomicBagWriter, BagError, BagReader, header_stamp_ns, image_from_cdr, typestore,
 )
-from glare_inpaint_ros.bags.process import output_topics, process_bag  # noqa: E402
-from glare_inpaint_ros.cli import main  # noqa: E402
+from glare_inpaint_ros.tooling.bags.process import output_topics, process_bag  # noqa: E402
+from glare_inpaint_ros.tooling.cli import main  # noqa: E402
 
 FRAMES = 6
 SIZE = (320, 240)
@@ -291,7 +291,7 @@ def test_sample_bag_cli(tmp_path: Path) -> None:
 def test_temporal_stages_run_on_the_header_stamps(tmp_path: Path) -> None:
     """With the temporal stages on, the bag tool gives exactly what the core pipeline gives when
     fed the header stamps (not the processing clock), and a loop back in time restarts the state."""
-    from glare_inpaint_ros.bags.io import header_stamp_ns
+    from glare_inpaint_ros.tooling.bags.io import header_stamp_ns
     from glare_inpaint_ros.core.pipeline import GlareRemover
 
     config = {"temporal.mask.enabled": True, "temporal.fill.enabled": True}

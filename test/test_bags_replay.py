@@ -18,10 +18,10 @@ import pytest
 pytest.importorskip("rosbags")
 rclpy = pytest.importorskip("rclpy")
 
-from glare_inpaint_ros.bags import sample  # noqa: E402
-from glare_inpaint_ros.bags.io import IMAGE, BagReader, header_stamp_ns, typestore  # noqa: E402
-from glare_inpaint_ros.bags.replay import replay, resolve_type  # noqa: E402
-from glare_inpaint_ros.bags.io import BagError  # noqa: E402
+from glare_inpaint_ros.tooling.bags import sample  # noqa: E402
+from glare_inpaint_ros.tooling.bags.io import IMAGE, BagReader, header_stamp_ns, typestore  # noqa: E402
+from glare_inpaint_ros.tooling.bags.replay import replay, resolve_type  # noqa: E402
+from glare_inpaint_ros.tooling.bags.io import BagError  # noqa: E402
 
 pytestmark = pytest.mark.ros
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def same_payload(received: list[bytes], sent: list[bytes]) -> bool:
 
 
 def _replay_cmd(bag: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "glare_inpaint_ros.cli", "replay", str(bag), *extra]
+    return [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "replay", str(bag), *extra]
 
 
 def _env() -> dict[str, str]:

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from glare_inpaint_ros.bench.core import naive_remove_glare, summarize, time_calls
-from glare_inpaint_ros.bench.frames import FrameCache, make_frame
-from glare_inpaint_ros.cli import main
+from glare_inpaint_ros.tooling.bench.core import naive_remove_glare, summarize, time_calls
+from glare_inpaint_ros.tooling.bench.frames import FrameCache, make_frame
+from glare_inpaint_ros.tooling.cli import main
 
 
 def _positive(x: float) -> bool:
@@ -89,8 +89,8 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys) -> None:
 @pytest.mark.slow
 def test_ros_and_memory_smoke() -> None:
     pytest.importorskip("rclpy")
-    from glare_inpaint_ros.bench.report import evaluate_bars
-    from glare_inpaint_ros.bench.ros import run_memory, run_ros
+    from glare_inpaint_ros.tooling.bench.report import evaluate_bars
+    from glare_inpaint_ros.tooling.bench.ros import run_memory, run_ros
 
     cache = FrameCache(1)
     ros = run_ros(cache, pipelines=["relay", "fused"], sizes=[(320, 240)], seconds=1.0, warmup_s=0.5)

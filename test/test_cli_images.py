@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from glare_inpaint_ros.cli import main
+from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.core.pipeline import GlareRemover
-from glare_inpaint_ros.eval.dataset import write_image
-from glare_inpaint_ros.eval.synth import make_sample
+from glare_inpaint_ros.tooling.eval.dataset import write_image
+from glare_inpaint_ros.synth import make_sample
 
 
 def _sample_file(folder: Path, stem: str, index: int, ext: str = ".png") -> tuple[Path, np.ndarray, np.ndarray]:

@@ -291,13 +291,13 @@ def _clean_env() -> dict[str, str]:
 
 def test_glare_inpaint_env_prints_exports_a_shell_can_eval():
     out = subprocess.run(
-        ["bash", "-c", f'eval "$({sys.executable} -m glare_inpaint_ros.cli env)" && '
+        ["bash", "-c", f'eval "$({sys.executable} -m glare_inpaint_ros.tooling.cli env)" && '
                        'echo "$ROS_AUTOMATIC_DISCOVERY_RANGE|$FASTRTPS_DEFAULT_PROFILES_FILE"'],
         env=_clean_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     discovery, profile = out.stdout.strip().split("|")
     assert discovery == "LOCALHOST" and Path(profile).is_file() and profile.endswith("fastdds_profile.xml")
-    mine = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", "env"], capture_output=True, text=True,
+    mine = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "env"], capture_output=True, text=True,
                           env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"}, timeout=60)
     assert "export FASTRTPS_DEFAULT_PROFILES_FILE='/my dir/p.xml'" in mine.stdout  # the user's value, quoted
 
@@ -323,7 +323,7 @@ def test_importing_the_ros_package_applies_the_defaults_and_late_init_is_warned(
 
 
 def test_top_level_help_is_plain_and_readme_lists_every_command():
-    from glare_inpaint_ros.cli import SUBCOMMANDS, build_parser
+    from glare_inpaint_ros.tooling.cli import SUBCOMMANDS, build_parser
 
     text = build_parser().format_help()
     assert "``" not in text and ":mod:" not in text and "env" in text and "soak" in text

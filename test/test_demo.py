@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _demo(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     # The child inherits conftest's private ROS_DOMAIN_ID, localhost discovery and profile.
-    return subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", "demo", *args],
+    return subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "demo", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 

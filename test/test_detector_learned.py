@@ -14,7 +14,7 @@ pytest.importorskip("onnxruntime")
 from glare_inpaint_ros.core.detectors import DETECTORS  # noqa: E402
 from glare_inpaint_ros.core.detectors.learned import SHIPPED_MODEL  # noqa: E402
 from glare_inpaint_ros.core.pipeline import build_detector, load_config  # noqa: E402
-from glare_inpaint_ros.eval import synth  # noqa: E402
+from glare_inpaint_ros import synth  # noqa: E402
 
 #: Synthetic dataset seed for these tests: not a training seed (1000, 1001) and not the eval seed (0).
 TEST_SEED = 4242
@@ -128,7 +128,7 @@ def _torch_logits(net, image: np.ndarray, det) -> np.ndarray:
     """The torch training path's logits for ``image`` at ``det``'s head and context scales."""
     import torch
 
-    from glare_inpaint_ros.learned.train_detector import forward_frame
+    from glare_inpaint_ros.tooling.training.train_detector import forward_frame
 
     with torch.no_grad():
         return forward_frame(net, torch.from_numpy(image[None]), det.params["scale"], det.context_scale)[0, 0].numpy()
@@ -146,7 +146,7 @@ def test_onnx_export_matches_torch(tmp_path: Path) -> None:
     """A freshly initialised network exported to ONNX and run by the detector (OpenCV head) gives
     the same logits as the torch training path."""
     torch = pytest.importorskip("torch")
-    from glare_inpaint_ros.learned.detector_net import GlareSegNet, export_onnx
+    from glare_inpaint_ros.tooling.training.detector_net import GlareSegNet, export_onnx
 
     torch.manual_seed(7)
     net = GlareSegNet(width=6).eval()
@@ -163,7 +163,7 @@ def test_onnx_export_matches_torch(tmp_path: Path) -> None:
 
 def test_shipped_onnx_matches_shipped_weights() -> None:
     torch = pytest.importorskip("torch")
-    from glare_inpaint_ros.learned.detector_net import GlareSegNet
+    from glare_inpaint_ros.tooling.training.detector_net import GlareSegNet
 
     weights = SHIPPED_MODEL.with_suffix(".pt")
     if not weights.is_file():
@@ -180,7 +180,7 @@ def test_shipped_onnx_matches_shipped_weights() -> None:
 def test_training_is_reproducible(tmp_path: Path) -> None:
     """A fixed number of steps, seeded, one thread: the same command gives the same weights."""
     pytest.importorskip("torch")
-    from glare_inpaint_ros import cli
+    from glare_inpaint_ros.tooling import cli
 
     outs = []
     for run in ("a", "b"):

@@ -8,7 +8,7 @@ import pytest
 
 from glare_inpaint_ros.core.detectors import DETECTORS
 from glare_inpaint_ros.core.pipeline import build_detector, load_config
-from glare_inpaint_ros.eval import synth
+from glare_inpaint_ros import synth
 
 AUTOMATIC = ["threshold", "cluster", "local_contrast"]
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SHARED_DATA
-from glare_inpaint_ros.cli import main
-from glare_inpaint_ros.eval import metrics as M
-from glare_inpaint_ros.eval.dataset import DERIVED_MASK_THRESHOLD, Dataset, derive_mask, write_image
-from glare_inpaint_ros.eval.synth import make_dataset, make_sample
+from glare_inpaint_ros.tooling.cli import main
+from glare_inpaint_ros.tooling.eval import metrics as M
+from glare_inpaint_ros.tooling.eval.dataset import DERIVED_MASK_THRESHOLD, Dataset, derive_mask, write_image
+from glare_inpaint_ros.synth import make_dataset, make_sample
 
 # --------------------------------------------------------------------------- detection metrics
 
@@ -313,7 +313,7 @@ def test_eval_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_python_m_eval_entry_point() -> None:
-    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.eval", "--help"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.eval", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--synthetic" in proc.stdout
 
@@ -331,7 +331,7 @@ def test_shared_sihr_shen_derived_masks() -> None:
 
 
 def test_synthetic_cache_is_reused(tmp_path: Path) -> None:
-    from glare_inpaint_ros.eval.run import synthetic_dataset
+    from glare_inpaint_ros.tooling.eval.run import synthetic_dataset
 
     first = synthetic_dataset(tmp_path, 2, 7, (32, 24))
     marker = first / "input" / "marker.txt"
@@ -345,7 +345,7 @@ def test_synthetic_cache_is_reused(tmp_path: Path) -> None:
 def test_eval_scores_match_direct_computation(tmp_path: Path) -> None:
     """The harness's shortcuts (SSIM map patched around the mask) give the plain metric values."""
     from glare_inpaint_ros.core.pipeline import GlareRemover, load_config
-    from glare_inpaint_ros.eval.run import build_combos, evaluate_dataset
+    from glare_inpaint_ros.tooling.eval.run import build_combos, evaluate_dataset
 
     make_dataset(tmp_path / "set", n=2, seed=9, size=(128, 96))
     ds = Dataset(tmp_path / "set")

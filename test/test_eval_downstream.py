@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from glare_inpaint_ros.cli import main
-from glare_inpaint_ros.eval import metrics as M
-from glare_inpaint_ros.eval.clients.lanes import LaneClient, detect_segments, found_fraction
-from glare_inpaint_ros.eval.content import KINDS, read_truth, render_scene, write_truth
-from glare_inpaint_ros.eval.dataset import NoGlareSet, write_image
-from glare_inpaint_ros.eval.clients.ocr import OcrClient, char_accuracy, reading_order
-from glare_inpaint_ros.eval.synth import make_content_sample
+from glare_inpaint_ros.tooling.cli import main
+from glare_inpaint_ros.tooling.eval import metrics as M
+from glare_inpaint_ros.tooling.eval.clients.lanes import LaneClient, detect_segments, found_fraction
+from glare_inpaint_ros.synth.content import KINDS, read_truth, render_scene, write_truth
+from glare_inpaint_ros.tooling.eval.dataset import NoGlareSet, write_image
+from glare_inpaint_ros.tooling.eval.clients.ocr import OcrClient, char_accuracy, reading_order
+from glare_inpaint_ros.synth import make_content_sample
 
 
 def _need_rapidocr() -> None:
@@ -155,7 +155,7 @@ def test_no_harm_scores_identity_and_a_painted_region() -> None:
 def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region(tmp_path: Path) -> None:
     """``static`` detector = a chain that inpaints exactly a known region (an empty file: changes nothing)."""
     from glare_inpaint_ros.core.pipeline import GlareRemover, load_config
-    from glare_inpaint_ros.eval.run import Combo, evaluate_no_glare
+    from glare_inpaint_ros.tooling.eval.run import Combo, evaluate_no_glare
 
     box = np.zeros((48, 64), np.uint8)
     box[10:20, 20:30] = 255  # 100 px
@@ -262,7 +262,7 @@ def test_shared_driving_frames_no_harm_and_lanes() -> None:
     if not folder.is_dir():
         pytest.skip(f"shared data folder {folder} is missing (../shared/data/driving_noglare)")
     from glare_inpaint_ros.core.pipeline import load_config
-    from glare_inpaint_ros.eval.run import build_combos, evaluate_no_glare
+    from glare_inpaint_ros.tooling.eval.run import build_combos, evaluate_no_glare
 
     base = load_config()
     section, sheet = evaluate_no_glare(NoGlareSet(folder), build_combos(base, ["threshold"], ["fast"]),

@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from glare_inpaint_ros.core.inpainting import INPAINTERS  # noqa: E402
-from glare_inpaint_ros.core.inpainting.learned import SHIPPED_SPEC, crop_rect, feather_alpha, upscale_window  # noqa: E402
+from glare_inpaint_ros.core.inpainting.model import SHIPPED_SPEC, crop_rect, feather_alpha, upscale_window  # noqa: E402
 from glare_inpaint_ros.core.inpainting.model_spec import load_spec  # noqa: E402
 
 FILL_RGB = (0.2, 0.5, 0.8)  # colour the test models paint into holes, RGB 0..1
@@ -242,9 +242,9 @@ def test_prefill_model_with_zero_residual_is_the_fast_fill(tmp_path: Path) -> No
     (at native resolution, though the model runs downscaled); a non-zero change moves it."""
     import yaml
 
-    from glare_inpaint_ros.eval.synth import make_sample
-    from glare_inpaint_ros.learned.export import export_onnx
-    from glare_inpaint_ros.learned.net import GlareNet
+    from glare_inpaint_ros.synth import make_sample
+    from glare_inpaint_ros.tooling.training.export import export_onnx
+    from glare_inpaint_ros.tooling.training.net import GlareNet
 
     net = GlareNet()  # zero-initialised last layer
     export_onnx(net, tmp_path / "zero.onnx")
@@ -272,7 +272,7 @@ def test_model_spec_rejects_unknown_prefill(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- the shipped model
 def test_shipped_model_onnx_and_torch_agree_and_improve() -> None:
-    from glare_inpaint_ros.eval.synth import make_sample
+    from glare_inpaint_ros.synth import make_sample
 
     spec = load_spec(SHIPPED_SPEC)
     assert Path(spec.files["onnx"]).stat().st_size < 10 * 2 ** 20
@@ -293,7 +293,7 @@ def test_shipped_model_onnx_and_torch_agree_and_improve() -> None:
 def test_shipped_model_raw_onnx_matches_torch() -> None:
     import onnxruntime as ort
 
-    from glare_inpaint_ros.learned.net import GlareNet
+    from glare_inpaint_ros.tooling.training.net import GlareNet
 
     spec = load_spec(SHIPPED_SPEC)
     net = GlareNet()
@@ -324,10 +324,10 @@ def test_pipeline_selects_learned_backend() -> None:
 
 def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     """train.frame_example + train.forward_batch (what the loss sees) == the learned backend's output."""
-    from glare_inpaint_ros.eval.synth import make_sample
-    from glare_inpaint_ros.learned.export import export_onnx
-    from glare_inpaint_ros.learned.net import GlareNet
-    from glare_inpaint_ros.learned.train import MAX_SIDE, forward_batch, frame_example
+    from glare_inpaint_ros.synth import make_sample
+    from glare_inpaint_ros.tooling.training.export import export_onnx
+    from glare_inpaint_ros.tooling.training.net import GlareNet
+    from glare_inpaint_ros.tooling.training.train import MAX_SIDE, forward_batch, frame_example
 
     torch.manual_seed(0)
     net = GlareNet()
@@ -342,7 +342,7 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     with torch.no_grad():
         pred, target = forward_batch(net, [ex])
     # The same crop from the backend's output, in the same (RGB, CHW, hole-pixel) order.
-    from glare_inpaint_ros.core.inpainting.learned import crop_rect, group_boxes
+    from glare_inpaint_ros.core.inpainting.model import crop_rect, group_boxes
     from glare_inpaint_ros.core.inpainting.roi import component_boxes
 
     x0, y0, x1, y1 = crop_rect(group_boxes(mask, component_boxes(mask, 16), 64)[0], 640, 480, 128)
@@ -357,7 +357,7 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
 def test_torch_device_and_half_params(caplog: pytest.LogCaptureFixture) -> None:
     """device: where the model runs (CUDA refused with the parameter's name when absent);
     half: float16 on CUDA, on CPU ignored with a warning (the float32 result, bit for bit)."""
-    from glare_inpaint_ros.eval.synth import make_sample
+    from glare_inpaint_ros.synth import make_sample
 
     img, gt_mask, _ = make_sample(2, 0, (160, 120))
     mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))

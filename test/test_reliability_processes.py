@@ -95,7 +95,7 @@ def test_killed_node_restarts_and_outputs_resume_without_restarting_others(ctx):
 
 def test_short_soak_no_growth_no_silent_drops():
     """20 s of the fused node at 30 Hz, 1280x720: alive, bounded memory, every frame accounted for."""
-    from glare_inpaint_ros.tools.soak import format_report, soak
+    from glare_inpaint_ros.tooling.cli.soak import format_report, soak
 
     r = soak("fused", duration_s=20.0, rate_hz=30.0, width=1280, height=720, sample_s=2.0, progress=False)
     text = format_report(r)

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import start_node, stop_process  # noqa: E402
 
-from glare_inpaint_ros.cli import main
+from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.encodings import ImageFormatError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,8 +249,8 @@ def test_glare_pipeline_with_compressed_input_survives_bombs(ctx):
 
 def _bomb_bag(path: Path) -> Path:
     """A 4-frame CompressedImage bag whose frames 1 and 2 are a PNG bomb and a JPEG bomb."""
-    from glare_inpaint_ros.bags import sample
-    from glare_inpaint_ros.bags.io import COMPRESSED, AtomicBagWriter, typestore
+    from glare_inpaint_ros.tooling.bags import sample
+    from glare_inpaint_ros.tooling.bags.io import COMPRESSED, AtomicBagWriter, typestore
     from glare_inpaint_ros.compressed import encode_compressed
 
     types = typestore().types
@@ -270,7 +270,7 @@ def _bomb_bag(path: Path) -> Path:
 
 def test_bag_job_skips_bombs_counted_and_copies_everything(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     pytest.importorskip("rosbags")
-    from glare_inpaint_ros.bags.io import BagReader
+    from glare_inpaint_ros.tooling.bags.io import BagReader
 
     src = _bomb_bag(tmp_path / "bombs")
     out = tmp_path / "out"
@@ -446,7 +446,7 @@ def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx
 # 2. Bags whose metadata disagrees with their storage / 3. older or unusual bags
 # =============================================================================================
 def _sample_bag(path: Path, storage: str = "sqlite3") -> Path:
-    from glare_inpaint_ros.bags import sample
+    from glare_inpaint_ros.tooling.bags import sample
 
     return sample.write_sample_bag(path, frames=4, size=(160, 120), storage=storage)
 
@@ -461,7 +461,7 @@ def _edit_metadata(bag: Path, edit) -> None:
 
 
 def _messages(path: Path) -> list[tuple[str, str, int, bytes]]:
-    from glare_inpaint_ros.bags.io import BagReader
+    from glare_inpaint_ros.tooling.bags.io import BagReader
 
     with BagReader(path) as reader:
         return [(m.topic, m.msgtype, m.timestamp, bytes(m.data)) for m in reader.messages()]
@@ -469,7 +469,7 @@ def _messages(path: Path) -> list[tuple[str, str, int, bytes]]:
 
 def _connections(path: Path) -> dict[tuple[str, str], tuple[str, str, int]]:
     """(topic, type) -> (recorded definition, type hash, count) as the storage holds them."""
-    from glare_inpaint_ros.bags.io import BagReader
+    from glare_inpaint_ros.tooling.bags.io import BagReader
 
     with BagReader(path) as reader:
         return {(c.name, c.msgtype): (c.msgdef, c.digest, c.count) for c in reader.connections}
@@ -541,7 +541,7 @@ def _custom_bag(path: Path) -> tuple[Path, dict]:
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from glare_inpaint_ros.bags import sample
+    from glare_inpaint_ros.tooling.bags import sample
 
     store = get_typestore(Stores.ROS2_JAZZY)
     custom_def = ("std_msgs/Header header\nfloat64 value\nstring label\n" + "=" * 80 + "\nMSG: std_msgs/Header\n"
@@ -589,7 +589,7 @@ def _custom_bag(path: Path) -> tuple[Path, dict]:
 
 def test_older_and_unusual_bags_are_copied_faithfully(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     pytest.importorskip("rosbags")
-    from glare_inpaint_ros.bags.io import typestore
+    from glare_inpaint_ros.tooling.bags.io import typestore
 
     src, defs = _custom_bag(tmp_path / "src")
     out = tmp_path / "out"
@@ -620,7 +620,7 @@ def test_older_and_unusual_bags_are_copied_faithfully(tmp_path: Path, capsys: py
 @pytest.mark.ros
 def test_replay_publishes_what_the_storage_holds_when_metadata_lies(tmp_path: Path):
     pytest.importorskip("rosbags")
-    from glare_inpaint_ros.bags.replay import replay
+    from glare_inpaint_ros.tooling.bags.replay import replay
 
     src = _sample_bag(tmp_path / "src")
     n = len(_messages(src))
@@ -639,8 +639,8 @@ SLOW_CONFIG = "inpainting:\n  backend: telea\n  roi: false\n"  # whole-frame Tel
 
 def _long_bag(path: Path, frames: int = 60) -> Path:
     """``frames`` copies of one 640x480 sample frame (fast to write, slow to process with SLOW_CONFIG)."""
-    from glare_inpaint_ros.bags import sample
-    from glare_inpaint_ros.bags.io import IMAGE, AtomicBagWriter, image_to_cdr
+    from glare_inpaint_ros.tooling.bags import sample
+    from glare_inpaint_ros.tooling.bags.io import IMAGE, AtomicBagWriter, image_to_cdr
 
     bgr = sample.frame(0, 0, (640, 480))[0]
     with AtomicBagWriter(path) as w:
@@ -652,7 +652,7 @@ def _long_bag(path: Path, frames: int = 60) -> Path:
 
 
 def _bag_job(src: Path, out: Path, *extra: str, config: Path | None = None, preexec=None) -> subprocess.Popen:
-    args = [sys.executable, "-m", "glare_inpaint_ros.cli", "bag", str(src), str(out),
+    args = [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "bag", str(src), str(out),
             "--image-topic", "/camera/image_raw", "--no-progress", *extra]
     if config is not None:
         args += ["--config", str(config)]
@@ -766,7 +766,7 @@ def test_images_writes_atomically_and_fails_on_a_full_disk(tmp_path: Path):
     for i in range(2):
         cv2.imwrite(str(src / f"large{i}.png"), rng.integers(0, 255, (300, 400, 3), np.uint8))  # ~360 KB as PNG
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", "images", str(src), str(out), "--no-progress"],
+    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "images", str(src), str(out), "--no-progress"],
                           capture_output=True, text=True, cwd=ROOT, preexec_fn=_fsize_limit(100_000))
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "2 failed" in proc.stdout, (proc.stdout, proc.stderr)
@@ -794,7 +794,7 @@ def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path, argv: list[st
     images.mkdir()
     cv2.imwrite(str(images / "a.png"), np.full((20, 20, 3), 100, np.uint8))
     args = [a.format(file=afile, images=images) for a in argv]
-    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.cli", *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", *args], capture_output=True, text=True,
                           cwd=tmp_path, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 2, (args, proc.stderr)
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -838,7 +838,7 @@ def test_node_module_help_prints_usage_and_starts_nothing(module: str):
 def test_train_detector_without_out_leaves_the_shipped_model_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from glare_inpaint_ros.learned import train_detector
+    from glare_inpaint_ros.tooling.training import train_detector
 
     shipped = ROOT / "glare_inpaint_ros" / "models" / "glare_detector.onnx"
     before = shipped.read_bytes(), shipped.stat().st_mtime_ns
@@ -877,7 +877,7 @@ def test_launch_files_respawn_every_node_process():
 @pytest.mark.ros
 def test_replay_publishes_a_topic_that_carries_two_types(tmp_path: Path):
     pytest.importorskip("rosbags")
-    from glare_inpaint_ros.bags.replay import replay
+    from glare_inpaint_ros.tooling.bags.replay import replay
 
     src, _ = _custom_bag(tmp_path / "src")
     stats = replay(src, rate=50.0, topics=["/mixed", "/status"], node_name="r2_replay_mixed", log=None)

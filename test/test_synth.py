@@ -1,4 +1,4 @@
-"""The seeded synthetic glare dataset (glare_inpaint_ros.eval.synth)."""
+"""The seeded synthetic glare dataset (glare_inpaint_ros.synth)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from glare_inpaint_ros import cli
-from glare_inpaint_ros.eval import synth
+from glare_inpaint_ros.tooling import cli
+from glare_inpaint_ros import synth
 
 SMALL = (160, 120)  # (width, height) px: keeps the tests fast
 

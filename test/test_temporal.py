@@ -246,7 +246,7 @@ def test_pipeline_integration_defaults_and_reset() -> None:
 
 
 def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
-    from glare_inpaint_ros.eval.sequences import METHODS, SyntheticSequence, flicker, run_sequence
+    from glare_inpaint_ros.tooling.eval.sequences import METHODS, SyntheticSequence, flicker, run_sequence
 
     seq = SyntheticSequence(0, seed=0, size=(160, 120), frames=20)
     fr = seq.frame(3)

@@ -108,7 +108,7 @@ def quality_table(backends: list[str], seed: int = 1) -> dict[str, dict[str, flo
     """Masked-region PSNR (dB, mean over photos and masks) per backend and coverage."""
     from skimage import data
 
-    from glare_inpaint_ros.eval.metrics import psnr
+    from glare_inpaint_ros.tooling.eval.metrics import psnr
 
     photos = {n: cv2.cvtColor(getattr(data, n)(), cv2.COLOR_RGB2BGR)
               for n in ("astronaut", "coffee", "chelsea", "rocket")}

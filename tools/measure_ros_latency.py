@@ -3,7 +3,7 @@
 
 Starts the chosen pipeline as child processes, publishes synthetic frames with a few specular
 highlights on ``/latency/image`` at a fixed rate, and times their ``/latency/image_deglared``
-(the benchmark's ``rate`` phase, :meth:`glare_inpaint_ros.bench.harness.Probe.run_phase`):
+(the benchmark's ``rate`` phase, :meth:`glare_inpaint_ros.tooling.bench.harness.Probe.run_phase`):
 latency = receive time - header.stamp (the stamp is set right before publishing, system clock),
 so it covers transport both ways plus all processing.
 
@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glare_inpaint_ros.bench.harness import NodeProcesses, Probe, ros_node, spinning  # noqa: E402
+from glare_inpaint_ros.tooling.bench.harness import NodeProcesses, Probe, ros_node, spinning  # noqa: E402
 from glare_inpaint_ros.ros.env import apply_defaults  # noqa: E402
 from glare_inpaint_ros.ros.pipelines import COMPOSED, EXECUTABLES, node_processes  # noqa: E402
 

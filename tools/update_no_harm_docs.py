@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from glare_inpaint_ros.eval.report import render_no_harm, render_no_harm_compact  # noqa: E402
+from glare_inpaint_ros.tooling.eval.report import render_no_harm, render_no_harm_compact  # noqa: E402
 
 BEGIN, END = "<!-- no-harm-tables:begin -->", "<!-- no-harm-tables:end -->"
 TARGETS = {ROOT / "docs" / "evaluation.md": render_no_harm, ROOT / "README.md": render_no_harm_compact}

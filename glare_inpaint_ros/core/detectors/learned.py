@@ -1,7 +1,7 @@
 """``learned``: a tiny segmentation network trained on the synthetic glare set, run by ONNX Runtime.
 
-The network and its training are in :mod:`glare_inpaint_ros.learned.detector_net` and
-:mod:`glare_inpaint_ros.learned.train_detector` (``glare-inpaint train-detector``); the shipped
+The network and its training are in :mod:`glare_inpaint_ros.tooling.training.detector_net` and
+:mod:`glare_inpaint_ros.tooling.training.train_detector` (``glare-inpaint train-detector``); the shipped
 model is ``glare_inpaint_ros/models/glare_detector.onnx``. Per frame (``W x H`` px):
 
 1. the frame is area-downscaled to the *context* resolution (the fraction ``context_scale`` stored

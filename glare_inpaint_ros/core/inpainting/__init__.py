@@ -11,6 +11,6 @@ INPAINTERS: Registry[Inpainter] = Registry("inpainting backend")
 
 # Implementations register themselves on import (one line each).
 from . import opencv, fast, separation  # noqa: E402,F401
-from . import onnx_backend, torch_backend  # noqa: E402,F401
+from . import onnx_backend, learned, torch_backend  # noqa: E402,F401
 
 __all__ = ["INPAINTERS", "Inpainter"]

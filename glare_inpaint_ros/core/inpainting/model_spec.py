@@ -26,7 +26,7 @@ order, mask polarity, fixed size or pad multiple. It comes from
       pad_multiple: 8           # dynamic models: H and W padded up to a multiple of this, px
       max_side: 0               # dynamic models: longer crops are downscaled to this, px (0 = never)
       prefill: none             # pushpull: residual model over a native-resolution push-pull fill
-                                # (see glare_inpaint_ros/core/inpainting/learned.py)
+                                # (see glare_inpaint_ros/core/inpainting/model.py)
 
 :func:`detect_spec` picks the convention from a model's input names, dtypes and shapes.
 """

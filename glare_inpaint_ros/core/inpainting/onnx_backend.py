@@ -1,5 +1,5 @@
-"""ONNX Runtime inpainting backends: ``onnx`` (any LaMa / MI-GAN / YAML-described model) and
-``learned`` (the project's shipped model).
+"""``onnx``: inpainting with any LaMa / MI-GAN / YAML-described model through ONNX Runtime (the
+``learned`` backend, :mod:`.learned`, runs the project's shipped model through it).
 
 onnxruntime is imported in the constructor, so the core works without it. The model is loaded and
 warmed up at construction: a missing or malformed model file, or a model that fails on a test
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..params import ParamSpec
 from . import INPAINTERS
-from .learned import CONVENTION_PARAMS, CROP_PARAMS, SHIPPED_SPEC, LearnedInpainter, resolve_spec
+from .model import CONVENTION_PARAMS, CROP_PARAMS, ModelInpainter, resolve_spec
 from .model_spec import ModelSpec, TensorInfo, detect_spec
 
 LOG = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def merge_model_io(spec: ModelSpec, inputs: list[TensorInfo], outputs: list[Tens
 
 
 @INPAINTERS.register("onnx")
-class OnnxInpainter(LearnedInpainter):
+class OnnxInpainter(ModelInpainter):
     """Any inpainting model exported to ONNX, run by ONNX Runtime (LaMa / MI-GAN / YAML conventions)."""
 
     PARAMS = (
@@ -137,17 +137,3 @@ class OnnxInpainter(LearnedInpainter):
 
     def _run(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run([self.spec.output], {self.spec.image_input: image, self.spec.mask_input: mask})[0]
-
-
-@INPAINTERS.register("learned")
-class ShippedInpainter(OnnxInpainter):
-    """The project's own compact network (``glare_inpaint_ros/models/glare_unet.onnx``, described
-    by ``glare_unet.yaml``; see ``models/MODEL_CARD.md``) through ONNX Runtime; no path needed."""
-
-    PARAMS = RUNTIME_PARAMS + CROP_PARAMS
-
-    def __init__(self, *, roi: bool = True, roi_margin: int = 16, **params: Any) -> None:
-        LearnedInpainter.__init__(self, roi=roi, roi_margin=roi_margin, **params)
-        spec = resolve_spec(str(SHIPPED_SPEC))
-        assert spec is not None
-        self._open(Path(spec.files.get("onnx", "")), spec, "auto")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..params import ParamSpec
 from . import INPAINTERS
-from .learned import CONVENTION_PARAMS, CROP_PARAMS, LearnedInpainter, resolve_spec
+from .model import CONVENTION_PARAMS, CROP_PARAMS, ModelInpainter, resolve_spec
 from .model_spec import CONVENTIONS, LAMA
 
 LOG = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def import_class(path: str) -> type:
 
 
 @INPAINTERS.register("torch")
-class TorchInpainter(LearnedInpainter):
+class TorchInpainter(ModelInpainter):
     """A PyTorch inpainting model (TorchScript, or ``module`` class + state dict) on CPU or CUDA."""
 
     PARAMS = (

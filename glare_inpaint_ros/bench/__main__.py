@@ -1,8 +1,0 @@
-"""``python -m glare_inpaint_ros.bench [...]``: the same as ``glare-inpaint bench [...]``."""
-
-import sys
-
-from ..cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["bench", *sys.argv[1:]]))
