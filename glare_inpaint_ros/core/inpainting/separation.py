@@ -66,12 +66,17 @@ class SeparationInpainter(Inpainter):
             model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
             if p["context_px"] > 0:
                 context = local_saturation(image8, mask, p["context_px"])
+        # The specular part of every masked pixel in one vectorised pass over the boxes' extent
+        # (per box, the fixed cost of the numpy calls dominated on frames with many highlights).
+        bx0, by0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        bx1, by1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        spec = None
+        if model is not None:
+            spec = self._specular(image8[by0:by1, bx0:bx1], mask[by0:by1, bx0:bx1], model, context, (bx0, by0))
         for x0, y0, x1, y1 in boxes:
             crop = np.ascontiguousarray(image[y0:y1, x0:x1])
             m = np.ascontiguousarray(mask[y0:y1, x0:x1])
-            s = None
-            if model is not None:
-                s = self._specular(image8[y0:y1, x0:x1], m, model, context, (x0, y0))
+            s = None if spec is None else spec[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
             paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s), m)
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -82,12 +87,15 @@ class SeparationInpainter(Inpainter):
     def _specular(self, crop8: np.ndarray, mask: np.ndarray, model: DiffuseModel,
                   context: np.ndarray | None, origin: tuple[int, int]) -> np.ndarray:
         """Float32 specular part (8-bit levels) of the masked pixels of a uint8 BGR crop at
-        ``origin`` (x0, y0) in the frame, 0 elsewhere: one vectorised pass over those pixels."""
+        ``origin`` (x0, y0) in the frame, 0 elsewhere: one vectorised pass over those pixels
+        (``mask``: uint8, any strides)."""
         p = self.params
         spec = np.zeros(mask.shape, np.float32)
-        ys, xs = np.nonzero(mask)
-        if len(ys) == 0:
+        pts = cv2.findNonZero(mask)
+        if pts is None:
             return spec
+        pts = pts.reshape(-1, 2)
+        xs, ys = pts[:, 0], pts[:, 1]
         px = crop8[ys, xs].astype(np.float32)
         sat_d = diffuse_saturation(model, px)
         if context is not None:
@@ -122,7 +130,7 @@ class SeparationInpainter(Inpainter):
         top = float(np.iinfo(crop.dtype).max)
         s = None
         if spec is not None:
-            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec
+            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec.copy()
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             result = crop.astype(np.float32)
             result -= unit * s[:, :, None]
