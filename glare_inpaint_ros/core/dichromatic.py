@@ -2,19 +2,20 @@
 
 Under the dichromatic reflection model a pixel is ``I_c = m_d * L_c + m_s`` (diffuse body colour
 ``L`` scaled by shading, plus a specular term in the light's colour, taken as white here). Adding
-``m_s`` raises every channel alike, so the *chroma range* ``max - min`` of a pixel is specular-free,
-while its HSV saturation ``(max - min) / max`` drops. For a material whose diffuse saturation
-``S_d`` is known, the specular part of a pixel follows (Shen & Zheng 2013, intensity ratio):
+``m_s`` raises every channel alike, so the *chroma range* ``max - min`` of a pixel is
+specular-free, while its HSV saturation ``(max - min) / max`` drops. For a material whose diffuse
+saturation ``S_d`` is known, the specular part of a pixel follows (Shen & Zheng 2013, intensity
+ratio):
 
     s = max(B, G, R) - (max - min) / S_d          (8-bit levels, clipped at 0)
 
 ``S_d`` per material comes from the frame itself: ~12 k sampled pixels are clustered by the
 (min, max) chromaticity of their pseudo specular-free colour ``I - min + mean(min)`` (weighted
 k-means on the 64x64 histogram of that chromaticity), and a cluster's ``S_d`` is the median
-saturation of its well-exposed pixels (most pixels of a material are diffuse). Where ``S_d`` is low (grey, white and black materials: lane paint, letters,
-white cars, metal) colour says nothing about highlights: ``s`` is 0 there, so separation never
-touches achromatic content. Clipped pixels (``max >= clip``) carry no surface information at all;
-callers fill those from their surroundings.
+saturation of its well-exposed pixels (most pixels of a material are diffuse). Where ``S_d`` is low
+(grey, white and black materials: lane paint, letters, white cars, metal) colour says nothing about
+highlights: ``s`` is 0 there, so separation never touches achromatic content. Clipped pixels (``max
+>= clip``) carry no surface information at all; callers fill those from their surroundings.
 
 Conventions: images BGR uint8; ``s`` in 8-bit levels (float32); saturations 0..1.
 """
@@ -66,17 +67,19 @@ def _features(pixels: np.ndarray, offset: float) -> np.ndarray:
 
 
 def _cells(feats: np.ndarray) -> np.ndarray:
-    """Flat index (``i * LUT_SIZE + j``) of the chromaticity-plane cell of each of ``N x 2`` features
-    (min chromaticity in 0..1/3, max in 1/3..1, :data:`LUT_SIZE` cells per axis)."""
+    """Flat index (``i * LUT_SIZE + j``) of the chromaticity-plane cell of each of ``N x 2``
+    features (min chromaticity in 0..1/3, max in 1/3..1, :data:`LUT_SIZE` cells per axis)."""
     i = np.clip((feats[:, 0] * (3.0 * LUT_SIZE)).astype(np.intp), 0, LUT_SIZE - 1)
     j = np.clip(((feats[:, 1] - 1.0 / 3.0) * (1.5 * LUT_SIZE)).astype(np.intp), 0, LUT_SIZE - 1)
     return i * LUT_SIZE + j
 
 
 def _cell_centres() -> np.ndarray:
-    """``LUT_SIZE**2 x 2`` float32: the chromaticity at the centre of every cell, in :func:`_cells` order."""
+    """``LUT_SIZE**2 x 2`` float32: the chromaticity at the centre of every cell, in
+    :func:`_cells` order."""
     g = (np.arange(LUT_SIZE, dtype=np.float32) + 0.5) / LUT_SIZE
-    return np.stack(np.meshgrid(g / 3.0, 1.0 / 3.0 + g * (2.0 / 3.0), indexing="ij"), axis=2).reshape(-1, 2)
+    grid = np.meshgrid(g / 3.0, 1.0 / 3.0 + g * (2.0 / 3.0), indexing="ij")
+    return np.stack(grid, axis=2).reshape(-1, 2)
 
 
 def _kmeans(points: np.ndarray, weights: np.ndarray, k: int, iters: int = 8) -> np.ndarray:
@@ -101,13 +104,15 @@ def _kmeans(points: np.ndarray, weights: np.ndarray, k: int, iters: int = 8) -> 
         count = np.bincount(labels, weights, minlength=len(c))
         used = count > 0
         for j in range(2):
-            c[used, j] = np.bincount(labels, weights * points[:, j], minlength=len(c))[used] / count[used]
+            total = np.bincount(labels, weights * points[:, j], minlength=len(c))
+            c[used, j] = total[used] / count[used]
     return c
 
 
 def _nearest(feats: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest centre for each of ``N x 2`` points."""
-    d = (feats[:, None, 0] - centers[None, :, 0]) ** 2 + (feats[:, None, 1] - centers[None, :, 1]) ** 2
+    d = ((feats[:, None, 0] - centers[None, :, 0]) ** 2
+         + (feats[:, None, 1] - centers[None, :, 1]) ** 2)
     return d.argmin(axis=1)
 
 
@@ -144,7 +149,8 @@ def fit_diffuse_model(
     step = max(1, int(np.sqrt(h * w / max(samples, 1))))
     sub = bgr[::step, ::step].reshape(-1, 3).astype(np.float32)
     b, g, r = sub[:, 0], sub[:, 1], sub[:, 2]
-    lo, hi = np.minimum(np.minimum(b, g), r), np.maximum(np.maximum(b, g), r)  # (axis=1 reductions are slow)
+    # (axis=1 reductions are slow)
+    lo, hi = np.minimum(np.minimum(b, g), r), np.maximum(np.maximum(b, g), r)
     offset = float(lo.mean())
     cells = _cells(_features(sub, offset))
     counts = np.bincount(cells, minlength=LUT_SIZE * LUT_SIZE).astype(np.float64)
@@ -160,7 +166,8 @@ def fit_diffuse_model(
 
 
 def diffuse_saturation(model: DiffuseModel, pixels: np.ndarray) -> np.ndarray:
-    """``N`` float32: the diffuse saturation ``S_d`` of the cluster nearest to each of ``N x 3`` pixels."""
+    """``N`` float32: the diffuse saturation ``S_d`` of the cluster nearest to each of ``N x 3``
+    pixels."""
     if len(pixels) == 0:
         return np.zeros(0, np.float32)
     return model.lookup.ravel()[_cells(_features(pixels, model.offset))]

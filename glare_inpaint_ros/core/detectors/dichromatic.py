@@ -1,4 +1,5 @@
-"""``dichromatic``: highlights on coloured surfaces, told apart from bright content by colour physics.
+"""``dichromatic``: highlights on coloured surfaces, told apart from bright content by colour
+physics.
 
 A specular highlight adds the light's colour to a surface: the pixel gets brighter *and* less
 saturated than the diffuse colour of the same material, by an amount that the chroma range
@@ -64,19 +65,54 @@ class DichromaticDetector(Detector):
     dichromatic model predicts; achromatic content and lone clipped blobs are left alone."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("clusters", 6, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
-        ParamSpec("min_saturation", 0.3, "Surfaces whose diffuse HSV saturation (0..1) is below this are achromatic: never reported (colour cannot tell glare from white content there).", 0.0, 1.0),
-        ParamSpec("min_chroma", 6, "Pixels whose max-min channel range is below this (8-bit levels) have no colour to separate.", 0, 255),
-        ParamSpec("weak_level", 8, "Specular part (8-bit levels) that makes a candidate pixel part of a highlight region.", 1, 255),
-        ParamSpec("seed_level", 32, "Specular part (8-bit levels) that a region needs somewhere to be kept (hysteresis seed).", 1, 255),
-        ParamSpec("contrast_delta", 10, "A candidate's min(B,G,R) exceeds its local background by this many 8-bit levels (+ the texture term).", 0, 255),
-        ParamSpec("mad_factor", 3.0, "Texture term: the contrast bar grows by this factor times the local median absolute deviation (busy texture is not glare).", 0.0, 20.0),
+        ParamSpec("clusters", 6,
+                  "Chromaticity clusters (materials) per frame for the diffuse saturation.",
+                  1, 16),
+        ParamSpec("min_saturation", 0.3,
+                  "Surfaces whose diffuse HSV saturation (0..1) is below this are achromatic: "
+                  "never reported (colour cannot tell glare from white content there).",
+                  0.0, 1.0),
+        ParamSpec("min_chroma", 6,
+                  "Pixels whose max-min channel range is below this (8-bit levels) have no colour "
+                  "to separate.",
+                  0, 255),
+        ParamSpec("weak_level", 8,
+                  "Specular part (8-bit levels) that makes a candidate pixel part of a highlight "
+                  "region.",
+                  1, 255),
+        ParamSpec("seed_level", 32,
+                  "Specular part (8-bit levels) that a region needs somewhere to be kept "
+                  "(hysteresis seed).",
+                  1, 255),
+        ParamSpec("contrast_delta", 10,
+                  "A candidate's min(B,G,R) exceeds its local background by this many 8-bit levels"
+                  " (+ the texture term).",
+                  0, 255),
+        ParamSpec("mad_factor", 3.0,
+                  "Texture term: the contrast bar grows by this factor times the local median "
+                  "absolute deviation (busy texture is not glare).",
+                  0.0, 20.0),
         ParamSpec("background_px", 64, "Background median window, px in the frame.", 9, 1024),
-        ParamSpec("context_px", 121, "Window (px) of the surface saturation around a candidate.", 9, 2048),
-        ParamSpec("edge_max", 32.0, "Candidates on a brightness edge steeper than this (8-bit levels per px, central difference of max(B,G,R)) are ignored: compressed video smears colour across edges (4:2:0 chroma), so mixed edge pixels look desaturated.", 0.0, 255.0),
-        ParamSpec("clip_level", 250, "A channel at or above this (8-bit levels) is clipped: no colour left; kept only inside a highlight region.", 1, 255),
-        ParamSpec("work_px", 800, "Detection runs on the frame halved until its longer side is at most this many px (the mask is scaled back; px parameters are frame px).", 64, 16384),
-        ParamSpec("grow_px", 3, "Kept regions grow by this many px to cover the highlight's fringe (the separation backend leaves diffuse pixels unchanged).", 0, 255),
+        ParamSpec("context_px", 121,
+                  "Window (px) of the surface saturation around a candidate.",
+                  9, 2048),
+        ParamSpec("edge_max", 32.0,
+                  "Candidates on a brightness edge steeper than this (8-bit levels per px, central"
+                  " difference of max(B,G,R)) are ignored: compressed video smears colour across "
+                  "edges (4:2:0 chroma), so mixed edge pixels look desaturated.",
+                  0.0, 255.0),
+        ParamSpec("clip_level", 250,
+                  "A channel at or above this (8-bit levels) is clipped: no colour left; kept only"
+                  " inside a highlight region.",
+                  1, 255),
+        ParamSpec("work_px", 800,
+                  "Detection runs on the frame halved until its longer side is at most this many "
+                  "px (the mask is scaled back; px parameters are frame px).",
+                  64, 16384),
+        ParamSpec("grow_px", 3,
+                  "Kept regions grow by this many px to cover the highlight's fringe (the "
+                  "separation backend leaves diffuse pixels unchanged).",
+                  0, 255),
     )
 
     def _detect(self, bgr: np.ndarray) -> np.ndarray:
@@ -108,7 +144,8 @@ class DichromaticDetector(Detector):
         pts = cv2.findNonZero(cand)
         if pts is None:
             return None
-        model = fit_diffuse_model(bgr, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
+        model = fit_diffuse_model(bgr, p["clusters"], min_chroma=p["min_chroma"],
+                                  clip=p["clip_level"])
         if not (model.saturation >= p["min_saturation"]).any():
             return None  # no coloured material in the frame: nothing colour can separate
         pts = pts.reshape(-1, 2)

@@ -11,8 +11,8 @@ was estimated with the candidate highlights excluded. Here:
    by the median and the median is taken again (the highlights are excluded). A texture term, the
    local median absolute deviation (MAD), raises the thresholds in busy regions.
 3. Weak pixels: ``m >= bg + weak_delta + mad_factor * MAD``; strong pixels:
-   ``m >= bg + strong_delta + mad_factor * MAD``, or absolutely bright (the ``threshold`` detector's
-   adaptive V threshold and low saturation).
+   ``m >= bg + strong_delta + mad_factor * MAD``, or absolutely bright (the ``threshold``
+   detector's adaptive V threshold and low saturation).
 4. Hysteresis: weak 8-connected components are kept only if they contain a strong pixel (the
    faint rim of a highlight is kept, isolated bright texture is not). ``hysteresis: false`` keeps
    every weak pixel.
@@ -36,7 +36,8 @@ from .threshold import MODES, ThresholdDetector, at_least, low_saturation, value
 _WINDOW_SMALL = 9
 
 
-def background(plane: np.ndarray, background_px: int, exclude_delta: int) -> tuple[np.ndarray, np.ndarray]:
+def background(plane: np.ndarray, background_px: int,
+               exclude_delta: int) -> tuple[np.ndarray, np.ndarray]:
     """Background level and texture (MAD) of a uint8 plane, at reduced resolution.
 
     Args:
@@ -52,9 +53,12 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int) -> tup
     h, w = plane.shape
     f = max(1, min(background_px // _WINDOW_SMALL, h // 4, w // 4))
     k = max(3, int(round(background_px / f)) | 1)
-    small = cv2.resize(plane, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA) if f > 1 else plane
+    small = plane
+    if f > 1:
+        small = cv2.resize(plane, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
     med = cv2.medianBlur(small, k)
-    cand = cv2.dilate(cv2.compare(small, cv2.add(med, np.full(med.shape, exclude_delta, np.uint8)), cv2.CMP_GE), None)
+    raised = cv2.add(med, np.full(med.shape, exclude_delta, np.uint8))
+    cand = cv2.dilate(cv2.compare(small, raised, cv2.CMP_GE), None)
     cleaned = small.copy()
     np.copyto(cleaned, cv2.min(small, med), where=cand > 0)
     bg = cv2.medianBlur(cleaned, k)
@@ -63,13 +67,15 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int) -> tup
 
 
 def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
-    """The 8-connected components of ``weak | strong`` that contain a ``strong`` pixel (uint8 0/255)."""
+    """The 8-connected components of ``weak | strong`` that contain a ``strong`` pixel (uint8
+    0/255)."""
     cand = cv2.bitwise_or(weak, strong)
     # (connectedComponentsWithStats is ~20x slower than plain labelling in OpenCV 5: avoid it.)
     n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return cand
-    # Seeds are sparse: look their labels up at their coordinates (findNonZero), not over the frame.
+    # Seeds are sparse: look their labels up at their coordinates (findNonZero), not over the
+    # frame.
     seeded = np.zeros(max(n, 256), np.uint8)
     points = cv2.findNonZero(strong)
     if points is not None:
@@ -85,16 +91,36 @@ def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
 
 @DETECTORS.register("local_contrast")
 class LocalContrastDetector(Detector):
-    """Absolute brightness OR contrast against a highlight-free local background (Arnold et al. 2010)."""
+    """Absolute brightness OR contrast against a highlight-free local background (Arnold et al.
+    2010)."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("weak_delta", 20, "A pixel whose min(B,G,R) exceeds the local background by this many 8-bit levels (+ the texture term) is a candidate.", 1, 255),
-        ParamSpec("strong_delta", 80, "Contrast (8-bit levels, + the texture term) that makes a candidate a seed; hysteresis keeps candidate regions with a seed.", 1, 255),
-        ParamSpec("mad_factor", 1.5, "Texture term: both deltas grow by this factor times the local median absolute deviation of the background (8-bit levels per level).", 0.0, 20.0),
-        ParamSpec("background_px", 72, "Size of the background median window, px in the frame (larger highlights than about half of it are found by the absolute test only).", 9, 1024),
-        ParamSpec("hysteresis", True, "Keep only candidate regions that contain a seed (strong contrast or absolutely bright); false = keep every candidate."),
-        ParamSpec("absolute_mode", "percentile", "Absolute test: value threshold mode of the 'threshold' detector (fixed / percentile / otsu, with that detector's defaults).", choices=MODES),
-        ParamSpec("saturation_max", 100, "Absolute test: maximum HSV saturation (0..255) of an absolutely bright pixel.", 0, 255),
+        ParamSpec("weak_delta", 20,
+                  "A pixel whose min(B,G,R) exceeds the local background by this many 8-bit levels"
+                  " (+ the texture term) is a candidate.",
+                  1, 255),
+        ParamSpec("strong_delta", 80,
+                  "Contrast (8-bit levels, + the texture term) that makes a candidate a seed; "
+                  "hysteresis keeps candidate regions with a seed.",
+                  1, 255),
+        ParamSpec("mad_factor", 1.5,
+                  "Texture term: both deltas grow by this factor times the local median absolute "
+                  "deviation of the background (8-bit levels per level).",
+                  0.0, 20.0),
+        ParamSpec("background_px", 72,
+                  "Size of the background median window, px in the frame (larger highlights than "
+                  "about half of it are found by the absolute test only).",
+                  9, 1024),
+        ParamSpec("hysteresis", True,
+                  "Keep only candidate regions that contain a seed (strong contrast or absolutely "
+                  "bright); false = keep every candidate."),
+        ParamSpec("absolute_mode", "percentile",
+                  "Absolute test: value threshold mode of the 'threshold' detector (fixed / "
+                  "percentile / otsu, with that detector's defaults).",
+                  choices=MODES),
+        ParamSpec("saturation_max", 100,
+                  "Absolute test: maximum HSV saturation (0..255) of an absolutely bright pixel.",
+                  0, 255),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -107,7 +133,8 @@ class LocalContrastDetector(Detector):
         h, w = value.shape
         bg, mad = background(minimum, p["background_px"], p["weak_delta"])
         size = (w, h)
-        thr_weak = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["weak_delta"]), size, interpolation=cv2.INTER_LINEAR)
+        thr_weak = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["weak_delta"]),
+                              size, interpolation=cv2.INTER_LINEAR)
         weak = cv2.compare(minimum, thr_weak, cv2.CMP_GE)
         level = self._absolute.value_threshold(value)
         bright = cv2.bitwise_and(
@@ -115,6 +142,7 @@ class LocalContrastDetector(Detector):
         )
         if not p["hysteresis"]:
             return cv2.bitwise_or(weak, bright)
-        thr_strong = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["strong_delta"]), size, interpolation=cv2.INTER_LINEAR)
+        thr_strong = cv2.resize(cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, p["strong_delta"]),
+                                size, interpolation=cv2.INTER_LINEAR)
         strong = cv2.bitwise_or(cv2.compare(minimum, thr_strong, cv2.CMP_GE), bright)
         return hysteresis(weak, strong)

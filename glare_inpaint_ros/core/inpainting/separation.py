@@ -1,4 +1,5 @@
-"""``separation``: subtract the highlight where the surface is still there, fill only what is clipped.
+"""``separation``: subtract the highlight where the surface is still there, fill only what is
+clipped.
 
 Where a highlight is a transparent sheen the surface colour and texture are still in the pixel
 (dichromatic reflection: diffuse + specular in the light's colour). Painting over such pixels
@@ -13,7 +14,8 @@ highlight too (``clip_ring_min``): a clipped lamp or white sign with no highligh
 
 Guarantees of every backend: pixels outside the mask bit-identical, work on the mask's ROIs
 only (the material model is fit once per frame on a subsample), no state between frames.
-uint8 and uint16 (parameters in 8-bit levels); a mono image has no colour to separate, so only its clipped pixels are filled.
+uint8 and uint16 (parameters in 8-bit levels); a mono image has no colour to separate, so only
+its clipped pixels are filled.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
+    DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context,
+    specular_amount,
 )
 from ..params import ParamSpec
 from . import INPAINTERS
@@ -45,25 +48,53 @@ class SeparationInpainter(Inpainter):
     """Dichromatic separation inside the mask; push-pull fill of clipped pixels only."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("clusters", 8, "Chromaticity clusters (materials) per frame for the diffuse saturation.", 1, 16),
-        ParamSpec("min_saturation", 0.3, "Materials with a diffuse HSV saturation (0..1) below this are not separated (achromatic: left as they are).", 0.0, 1.0),
-        ParamSpec("min_chroma", 6, "Pixels with a max-min channel range below this (8-bit levels) are not separated.", 0, 255),
-        ParamSpec("context_px", 0, "Window (px) of the surface saturation around the mask: with > 0 a pixel is separated at most down to the mean saturation of the surface around it (more conservative); 0 = the frame-wide material clusters alone.", 0, 2048),
-        ParamSpec("min_specular", 4.0, "Specular estimates below this (8-bit levels) are taken as 0: small, noisy ones leave the pixel unchanged.", 0.0, 255.0),
-        ParamSpec("smooth_sigma", 1.0, "Gaussian smoothing of the specular estimate, px (0 = off).", 0.0, 10.0),
-        ParamSpec("clip_level", 250, "Masked pixels with a channel at or above this (8-bit levels) are clipped and get filled.", 1, 255),
-        ParamSpec("clip_ring_min", 0.5, "A clipped region is filled only if at least this share (0..1) of the ring around it is separable highlight (a highlight's core on a coloured surface); else it is left as it is (a lamp, a white sign).", 0.0, 1.0),
-        ParamSpec("clip_grow_px", 2, "Clipped regions grow by this many px (the blooming rim) before the fill.", 0, 64),
+        ParamSpec("clusters", 8,
+                  "Chromaticity clusters (materials) per frame for the diffuse saturation.",
+                  1, 16),
+        ParamSpec("min_saturation", 0.3,
+                  "Materials with a diffuse HSV saturation (0..1) below this are not separated "
+                  "(achromatic: left as they are).",
+                  0.0, 1.0),
+        ParamSpec("min_chroma", 6,
+                  "Pixels with a max-min channel range below this (8-bit levels) are not "
+                  "separated.",
+                  0, 255),
+        ParamSpec("context_px", 0,
+                  "Window (px) of the surface saturation around the mask: with > 0 a pixel is "
+                  "separated at most down to the mean saturation of the surface around it (more "
+                  "conservative); 0 = the frame-wide material clusters alone.",
+                  0, 2048),
+        ParamSpec("min_specular", 4.0,
+                  "Specular estimates below this (8-bit levels) are taken as 0: small, noisy ones "
+                  "leave the pixel unchanged.",
+                  0.0, 255.0),
+        ParamSpec("smooth_sigma", 1.0,
+                  "Gaussian smoothing of the specular estimate, px (0 = off).",
+                  0.0, 10.0),
+        ParamSpec("clip_level", 250,
+                  "Masked pixels with a channel at or above this (8-bit levels) are clipped and "
+                  "get filled.",
+                  1, 255),
+        ParamSpec("clip_ring_min", 0.5,
+                  "A clipped region is filled only if at least this share (0..1) of the ring "
+                  "around it is separable highlight (a highlight's core on a coloured surface); "
+                  "else it is left as it is (a lamp, a white sign).",
+                  0.0, 1.0),
+        ParamSpec("clip_grow_px", 2,
+                  "Clipped regions grow by this many px (the blooming rim) before the fill.",
+                  0, 64),
     )
     SUPPORTED_CHANNELS: ClassVar[tuple[int, ...]] = (1, 3)
     SUPPORTED_DTYPES: ClassVar[tuple] = (np.uint8, np.uint16)
 
-    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
+    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box],
+                     out: np.ndarray) -> None:
         p = self.params
         image8 = context = model = None
         if image.ndim == 3:  # the frame's materials, fit once; mono has no colour to separate
             image8 = _as_8bit(image)
-            model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"], clip=p["clip_level"])
+            model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"],
+                                      clip=p["clip_level"])
             if p["context_px"] > 0:
                 context = local_saturation(image8, mask, p["context_px"])
         # The specular part of every masked pixel in one vectorised pass over the boxes' extent
@@ -72,7 +103,8 @@ class SeparationInpainter(Inpainter):
         bx1, by1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
         spec = None
         if model is not None:
-            spec = self._specular(image8[by0:by1, bx0:bx1], mask[by0:by1, bx0:bx1], model, context, (bx0, by0))
+            spec = self._specular(image8[by0:by1, bx0:bx1], mask[by0:by1, bx0:bx1], model,
+                                  context, (bx0, by0))
         for x0, y0, x1, y1 in boxes:
             crop = np.ascontiguousarray(image[y0:y1, x0:x1])
             m = np.ascontiguousarray(mask[y0:y1, x0:x1])
@@ -113,11 +145,13 @@ class SeparationInpainter(Inpainter):
         if n <= 1:
             return clipped
         k = 2 * (p["clip_grow_px"] + 2) + 1
-        grown = cv2.dilate(labels.astype(np.float32), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        grown = cv2.dilate(labels.astype(np.float32), disk)
         ring = (clipped == 0) & (grown > 0)
         ids = grown[ring].astype(np.int64)
         total = np.bincount(ids, minlength=n)
-        spec = np.bincount(ids, weights=(s[ring] >= max(p["min_specular"], 1.0)).astype(np.float64), minlength=n)
+        separable = (s[ring] >= max(p["min_specular"], 1.0)).astype(np.float64)
+        spec = np.bincount(ids, weights=separable, minlength=n)
         keep = np.zeros(n, np.uint8)
         keep[1:] = np.where(spec[1:] >= p["clip_ring_min"] * np.maximum(total[1:], 1), 255, 0)
         return keep[labels]
@@ -130,7 +164,10 @@ class SeparationInpainter(Inpainter):
         top = float(np.iinfo(crop.dtype).max)
         s = None
         if spec is not None:
-            s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 else spec.copy()
+            if p["smooth_sigma"] > 0:
+                s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
+            else:
+                s = spec.copy()
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             result = crop.astype(np.float32)
             result -= unit * s[:, :, None]
@@ -147,7 +184,8 @@ class SeparationInpainter(Inpainter):
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
                 clipped = cv2.bitwise_and(
-                    cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), mask)
+                    cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))),
+                    mask)
             filled = push_pull_fill(result, clipped)
             paste_masked(result, filled, clipped)
         return result
