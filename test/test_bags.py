@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("rosbags")
 
-from conftest import CLASSIC_CHAIN  # noqa: E402
+from helpers import CLASSIC_CHAIN  # noqa: E402
 from glare_inpaint_ros.tooling.bags import sample  # noqa: E402
 from glare_inpaint_ros.tooling.bags.io import (  # noqa: E402
     COMPRESSED, IMAGE, AtomicBagWriter, BagError, BagReader, header_stamp_ns, image_from_cdr, typestore,

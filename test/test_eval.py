@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from helpers import ROOT, SHARED_DATA
 from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.tooling.eval import metrics as M
 from glare_inpaint_ros.tooling.eval.dataset import DERIVED_MASK_THRESHOLD, Dataset, derive_mask, write_image

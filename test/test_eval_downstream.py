@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from helpers import SHARED_DATA
 from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.tooling.eval import metrics as M
 from glare_inpaint_ros.tooling.eval.clients.lanes import LaneClient, detect_segments, found_fraction

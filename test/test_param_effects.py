@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CLASSIC_CHAIN
+from helpers import CLASSIC_CHAIN
 from glare_inpaint_ros.core.pipeline import GlareRemover
 
 # --------------------------------------------------------------------------- mask.*

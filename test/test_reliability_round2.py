@@ -20,12 +20,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import start_node, stop_process  # noqa: E402
-
 from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.encodings import ImageFormatError
+from helpers import ROOT, check_deglared, make_scene, new_header, stop_process, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_PIXELS = 50_000_000  # input.max_pixels's default
 
 
@@ -147,7 +145,7 @@ def _diag_value(diags: list, name: str, key: str) -> int:
 
 
 @pytest.mark.ros
-def test_fused_node_drops_bombs_counted_and_keeps_running(ctx):
+def test_fused_node_drops_bombs_counted_and_keeps_running(ctx, harness):
     pytest.importorskip("rclpy")
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.parameter import Parameter
@@ -156,93 +154,86 @@ def test_fused_node_drops_bombs_counted_and_keeps_running(ctx):
     from glare_inpaint_ros.compressed import encode_compressed
     from glare_inpaint_ros.ros.conversions import image_to_array
     from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
-    from conftest import Harness, check_deglared, make_scene, new_header, wait_for
 
     node = GlareRemoverNode(context=ctx, namespace="/r2_bomb", parameter_overrides=[
         Parameter("input_transport", value="compressed"), Parameter("diagnostics.period_s", value=0.2)])
-    h = Harness(ctx, [node])
-    try:
-        got = h.collect("/r2_bomb/image_deglared")
-        diags = h.collect("/diagnostics", DiagnosticArray)
-        pub = h.tester.create_publisher(CompressedImage, "/r2_bomb/image/compressed", 10)
-        h.wait_connected(pub)
-        fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
+    h = harness([node])
+    got = h.collect("/r2_bomb/image_deglared")
+    diags = h.collect("/diagnostics", DiagnosticArray)
+    pub = h.publisher("/r2_bomb/image/compressed", CompressedImage)
+    h.wait_connected(pub)
+    fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
 
-        def good_frame_processed() -> None:
-            end = time.monotonic() + 10.0
-            while time.monotonic() < end:
-                hd = new_header()
-                pub.publish(_compressed_msg(fmt, good, hd))
-                if wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 0.5):
-                    out = next(m for m in got if m.header.stamp == hd.stamp)
-                    check_deglared(image_to_array(out), "bgr8")
-                    return
-            raise AssertionError("no output for a good frame")
+    def good_frame_processed() -> None:
+        end = time.monotonic() + 10.0
+        while time.monotonic() < end:
+            hd = new_header()
+            pub.publish(_compressed_msg(fmt, good, hd))
+            if wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 0.5):
+                out = next(m for m in got if m.header.stamp == hd.stamp)
+                check_deglared(image_to_array(out), "bgr8")
+                return
+        raise AssertionError("no output for a good frame")
 
-        good_frame_processed()
-        name = node.get_fully_qualified_name()
-        before = _diag_value(diags, name, "dropped.bad_image")
-        bombs = [BOMBS[k]() for k in BOMBS] + [real_big_png()]
-        for k, data in enumerate(bombs, 1):  # one at a time: the depth-1 input queue would drop a burst
-            pub.publish(_compressed_msg("png" if data[:4] == b"\x89PNG" else "jpeg", data, new_header()))
-            assert wait_for(lambda: _diag_value(diags, name, "dropped.bad_image") - before == k, 10.0), k
-            assert h._thread.is_alive(), "a bomb took the node's executor down"
-        assert _diag_value(diags, name, "events.too_large") == len(bombs)
-        good_frame_processed()
-        # input.max_pixels is a run-time parameter: below the frame size, good frames are refused too.
-        assert node.set_parameters([Parameter("input.max_pixels", value=100)])[0].successful
-        pub.publish(_compressed_msg(fmt, good, new_header()))
-        assert wait_for(lambda: _diag_value(diags, name, "events.too_large") == len(bombs) + 1, 5.0)
-        assert node.set_parameters([Parameter("input.max_pixels", value=DEFAULT_MAX_PIXELS)])[0].successful
-        good_frame_processed()
-        assert h._thread.is_alive()
-    finally:
-        h.close()
+    good_frame_processed()
+    name = node.get_fully_qualified_name()
+    before = _diag_value(diags, name, "dropped.bad_image")
+    bombs = [BOMBS[k]() for k in BOMBS] + [real_big_png()]
+    for k, data in enumerate(bombs, 1):  # one at a time: the depth-1 input queue would drop a burst
+        pub.publish(_compressed_msg("png" if data[:4] == b"\x89PNG" else "jpeg", data, new_header()))
+        assert wait_for(lambda: _diag_value(diags, name, "dropped.bad_image") - before == k, 10.0), k
+        assert h.alive(), "a bomb took the node's executor down"
+    assert _diag_value(diags, name, "events.too_large") == len(bombs)
+    good_frame_processed()
+    # input.max_pixels is a run-time parameter: below the frame size, good frames are refused too.
+    assert node.set_parameters([Parameter("input.max_pixels", value=100)])[0].successful
+    pub.publish(_compressed_msg(fmt, good, new_header()))
+    assert wait_for(lambda: _diag_value(diags, name, "events.too_large") == len(bombs) + 1, 5.0)
+    assert node.set_parameters([Parameter("input.max_pixels", value=DEFAULT_MAX_PIXELS)])[0].successful
+    good_frame_processed()
+    assert h.alive()
 
 
 @pytest.mark.ros
 @pytest.mark.slow
-def test_glare_pipeline_with_compressed_input_survives_bombs(ctx):
+def test_glare_pipeline_with_compressed_input_survives_bombs(harness, node_process):
     """The one-process chain (detector and inpainting both decode): bombs are counted drops, the
     process keeps running and the next good frame comes out deglared."""
     from sensor_msgs.msg import CompressedImage, Image
 
     from glare_inpaint_ros.compressed import encode_compressed
     from glare_inpaint_ros.ros.conversions import image_to_array
-    from conftest import Harness, check_deglared, make_scene, new_header, wait_for
 
     ns = "/r2_pipe_bomb"
-    proc = start_node("pipeline_main", "-r", f"__ns:={ns}", "-p", "input_transport:=compressed")
-    h = Harness(ctx, [])
-    try:
-        got = h.collect(f"{ns}/image_deglared", Image)
-        pub = h.tester.create_publisher(CompressedImage, f"{ns}/image/compressed", 10)
-        assert wait_for(lambda: pub.get_subscription_count() >= 2, 60.0), "pipeline did not come up"
-        fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
+    proc = node_process("pipeline_main", "-r", f"__ns:={ns}", "-p", "input_transport:=compressed")
+    h = harness([])
+    got = h.collect(f"{ns}/image_deglared", Image)
+    pub = h.publisher(f"{ns}/image/compressed", CompressedImage)
+    assert wait_for(lambda: pub.get_subscription_count() >= 2, 60.0), "pipeline did not come up"
+    fmt, good = encode_compressed(make_scene()[1], "bgr8", "png")
 
-        def good_frame_processed() -> None:
-            end = time.monotonic() + 30.0
-            while time.monotonic() < end:
-                hd = new_header()
-                pub.publish(_compressed_msg(fmt, good, hd))
-                if wait_for(lambda: any(m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250
-                                        for m in got), 1.0):
-                    out = next(m for m in got if m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250)
-                    check_deglared(image_to_array(out), "bgr8")
-                    return
-            raise AssertionError("no deglared output for a good frame")
+    def good_frame_processed() -> None:
+        end = time.monotonic() + 30.0
+        while time.monotonic() < end:
+            hd = new_header()
+            pub.publish(_compressed_msg(fmt, good, hd))
+            if wait_for(lambda: any(m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250
+                                    for m in got), 1.0):
+                out = next(m for m in got if m.header.stamp == hd.stamp and image_to_array(m)[60, 80].max() < 250)
+                check_deglared(image_to_array(out), "bgr8")
+                return
+        raise AssertionError("no deglared output for a good frame")
 
-        good_frame_processed()
-        for make in BOMBS.values():
-            data = make()
-            pub.publish(_compressed_msg("jpeg", data, new_header()))
-            time.sleep(0.05)
-        time.sleep(1.0)
-        assert proc.poll() is None, stop_process(proc)[1]
-        good_frame_processed()
-    finally:
-        h.close()
-        code, text = stop_process(proc)
+    good_frame_processed()
+    for make in BOMBS.values():
+        data = make()
+        pub.publish(_compressed_msg("jpeg", data, new_header()))
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert proc.poll() is None, stop_process(proc)[1]
+    good_frame_processed()
+    h.close()  # as before the fixtures: the harness first, then the process
+    code, text = stop_process(proc)
     assert "Traceback" not in text, text
     assert "input.max_pixels" in text  # the drop was logged with its reason
 
@@ -301,11 +292,6 @@ def test_images_refuses_bombs_and_writes_the_rest(tmp_path: Path, capsys: pytest
 # =============================================================================================
 # 5. Parameters
 # =============================================================================================
-def _run_node(module: str, *args: str, timeout: float = 40.0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-
-
 def _finish(proc: subprocess.Popen, timeout: float = 40.0) -> tuple[int | None, str]:
     """Wait up to ``timeout`` for the process to end by itself; (None, output) if it kept running."""
     try:
@@ -317,7 +303,8 @@ def _finish(proc: subprocess.Popen, timeout: float = 40.0) -> tuple[int | None, 
 
 @pytest.mark.ros
 @pytest.mark.slow
-def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_path: Path):
+def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_path: Path,
+                                                                           node_process):
     typo_file = tmp_path / "typo.yaml"
     typo_file.write_text("/**:\n  ros__parameters:\n    mask:\n      dilation:\n        kernal_size: 9\n")
     nested_typo = tmp_path / "nested.yaml"
@@ -339,7 +326,7 @@ def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_p
         ("glare_remover_node", ["--params-file", str(not_params)], "not a ROS 2 parameter file"),
         ("glare_remover_node", ["-p", "deadline_ms"], "NAME:=VALUE"),
     ]
-    procs = [_run_node(m, "--ros-args", "-r", f"__ns:=/r2_p{i}", *a) for i, (m, a, _) in enumerate(cases)]
+    procs = [node_process(m, "-r", f"__ns:=/r2_p{i}", *a) for i, (m, a, _) in enumerate(cases)]
     for proc, (module, args, needle) in zip(procs, cases):
         code, text = _finish(proc)
         assert code == 2, (module, args, text)
@@ -351,10 +338,9 @@ def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_p
 
 @pytest.mark.ros
 @pytest.mark.slow
-def test_shipped_params_file_and_strict_params_false_start_normally(ctx, tmp_path: Path):
+def test_shipped_params_file_and_strict_params_false_start_normally(tmp_path: Path, make_node,
+                                                                    node_process):
     import rclpy
-
-    from conftest import wait_for
 
     shared = tmp_path / "shared.yaml"  # a file shared with a camera driver: keys the glare nodes do not have
     shared.write_text("/**:\n  ros__parameters:\n    frame_rate: 30\n    strict_params: false\n")
@@ -364,22 +350,21 @@ def test_shipped_params_file_and_strict_params_false_start_normally(ctx, tmp_pat
         ("glare_remover_node", ["--params-file", str(shared)]),
         ("glare_remover_node", ["-p", "strict_params:=false", "-p", "camera.exposure:=3"]),
     ]
-    procs = [_run_node(m, "--ros-args", "-r", f"__ns:=/r2_ok{i}", *a) for i, (m, a) in enumerate(cases)]
-    probe = rclpy.create_node("r2_probe", context=ctx)
-    try:  # every process has its node(s) on the graph (started, parameters accepted)
-        def up() -> bool:
-            return {ns for _, ns in probe.get_node_names_and_namespaces()} >= {f"/r2_ok{i}" for i in range(len(cases))}
+    procs = [node_process(m, "-r", f"__ns:=/r2_ok{i}", *a) for i, (m, a) in enumerate(cases)]
+    probe = make_node(rclpy.create_node, "r2_probe")
 
-        assert wait_for(up, 60.0), probe.get_node_names_and_namespaces()
-    finally:
-        probe.destroy_node()
+    def up() -> bool:  # every process has its node(s) on the graph (started, parameters accepted)
+        return ({ns for _, ns in probe.get_node_names_and_namespaces()}
+                >= {f"/r2_ok{i}" for i in range(len(cases))})
+
+    assert wait_for(up, 60.0), probe.get_node_names_and_namespaces()
     for proc, (module, args) in zip(procs, cases):
         assert proc.poll() is None, (module, args, stop_process(proc)[1])
         code, text = stop_process(proc)
         assert code == 0 and "Traceback" not in text, (module, args, text)
 
 
-def test_in_process_node_refuses_unknown_override(ctx):
+def test_in_process_node_refuses_unknown_override(ctx, make_node):
     pytest.importorskip("rclpy")
     from rclpy.parameter import Parameter
 
@@ -388,58 +373,53 @@ def test_in_process_node_refuses_unknown_override(ctx):
 
     with pytest.raises(StartupParameterError, match="did you mean 'deadline_ms'"):
         GlareRemoverNode(context=ctx, namespace="/r2_inproc", parameter_overrides=[Parameter("deadline_mss", value=1.0)])
-    node = GlareRemoverNode(context=ctx, namespace="/r2_inproc2", parameter_overrides=[
+    make_node(GlareRemoverNode, namespace="/r2_inproc2", parameter_overrides=[
         Parameter("strict_params", value=False), Parameter("someone_elses.param", value=1)])
-    node.destroy_node()
 
 
 @pytest.mark.ros
-def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx):
+def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx, harness):
     from rclpy.parameter import Parameter
     from rclpy.parameter_client import AsyncParameterClient
 
     from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode
-    from conftest import Harness, wait_for
 
     node = GlareRemoverNode(context=ctx, namespace="/r2_batch")
-    h = Harness(ctx, [node])
-    try:
-        client = AsyncParameterClient(h.tester, node.get_fully_qualified_name())
-        assert client.wait_for_services(timeout_sec=10.0)
+    h = harness([node])
+    client = AsyncParameterClient(h.tester, node.get_fully_qualified_name())
+    assert client.wait_for_services(timeout_sec=10.0)
 
-        def call(params: list) -> list:
-            future = client.set_parameters(params)
-            assert wait_for(future.done, 10.0)
-            return list(future.result().results)
+    def call(params: list) -> list:
+        future = client.set_parameters(params)
+        assert wait_for(future.done, 10.0)
+        return list(future.result().results)
 
-        before = dict(node.remover.config), dict(node.params)
-        batches = [
-            [Parameter("mask.dilation.kernel_size", value=21), Parameter("mask.max_coverage", value=1.5),
-             Parameter("deadline_ms", value=40.0)],  # valid, out of range, valid
-            [Parameter("deadline_ms", value=40.0), Parameter("mask.dilation.kernel_size", value="big")],  # wrong type
-            [Parameter("deadline_ms", value=40.0), Parameter("inpainting.backend", value="nope")],  # bad choice
-            [Parameter("deadline_ms", value=40.0), Parameter("qos.subscription.depth", value=3)],  # read-only
-            [Parameter("deadline_ms", value=40.0), Parameter("no.such.param", value=3)],  # undeclared
-            [Parameter("", value=3)],  # empty name
-            [Parameter("deadline_ms", value=40.0), Parameter("", value=3)],
-        ]
-        for batch in batches:
-            results = call(batch)
-            assert len(results) == len(batch)
-            assert not any(r.successful for r in results), (batch, results)
-            assert all(r.reason for r in results)
-            assert (dict(node.remover.config), dict(node.params)) == before, batch  # nothing applied
-        assert node.get_parameter("deadline_ms").value == 0.0
-        assert node.get_parameter("mask.dilation.kernel_size").value == before[0]["mask.dilation.kernel_size"]
-        # A valid batch applies as a whole.
-        results = call([Parameter("mask.dilation.kernel_size", value=21), Parameter("deadline_ms", value=40.0)])
-        assert all(r.successful for r in results)
-        assert node.remover.config["mask.dilation.kernel_size"] == 21 and node.params["deadline_ms"] == 40.0
-        # The in-process API behaves the same.
-        res = node.set_parameters([Parameter("deadline_ms", value=10.0), Parameter("mask.max_coverage", value=2.0)])
-        assert not any(r.successful for r in res) and node.params["deadline_ms"] == 40.0
-    finally:
-        h.close()
+    before = dict(node.remover.config), dict(node.params)
+    batches = [
+        [Parameter("mask.dilation.kernel_size", value=21), Parameter("mask.max_coverage", value=1.5),
+         Parameter("deadline_ms", value=40.0)],  # valid, out of range, valid
+        [Parameter("deadline_ms", value=40.0), Parameter("mask.dilation.kernel_size", value="big")],  # wrong type
+        [Parameter("deadline_ms", value=40.0), Parameter("inpainting.backend", value="nope")],  # bad choice
+        [Parameter("deadline_ms", value=40.0), Parameter("qos.subscription.depth", value=3)],  # read-only
+        [Parameter("deadline_ms", value=40.0), Parameter("no.such.param", value=3)],  # undeclared
+        [Parameter("", value=3)],  # empty name
+        [Parameter("deadline_ms", value=40.0), Parameter("", value=3)],
+    ]
+    for batch in batches:
+        results = call(batch)
+        assert len(results) == len(batch)
+        assert not any(r.successful for r in results), (batch, results)
+        assert all(r.reason for r in results)
+        assert (dict(node.remover.config), dict(node.params)) == before, batch  # nothing applied
+    assert node.get_parameter("deadline_ms").value == 0.0
+    assert node.get_parameter("mask.dilation.kernel_size").value == before[0]["mask.dilation.kernel_size"]
+    # A valid batch applies as a whole.
+    results = call([Parameter("mask.dilation.kernel_size", value=21), Parameter("deadline_ms", value=40.0)])
+    assert all(r.successful for r in results)
+    assert node.remover.config["mask.dilation.kernel_size"] == 21 and node.params["deadline_ms"] == 40.0
+    # The in-process API behaves the same.
+    res = node.set_parameters([Parameter("deadline_ms", value=10.0), Parameter("mask.max_coverage", value=2.0)])
+    assert not any(r.successful for r in res) and node.params["deadline_ms"] == 40.0
 
 
 # =============================================================================================

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CLASSIC_CHAIN, sliding_sequence, texture
+from helpers import CLASSIC_CHAIN, sliding_sequence, texture
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
