@@ -1,6 +1,6 @@
-"""Composition with a user's detector node, over real DDS: embedded (GlareFilter in the detector's
-callback) and same process (add_glare_nodes, ``glare_pipeline --add-node``); the input-loss warning;
-``glare-inpaint env`` and the environment defaults on import."""
+"""Composition with a user's detector node, over real DDS: embedded (GlareFilter in the
+detector's callback) and same process (add_glare_nodes, ``glare_pipeline --add-node``); the
+input-loss warning; ``glare-inpaint env`` and the environment defaults on import."""
 
 from __future__ import annotations
 
@@ -91,7 +91,11 @@ def test_embedded_glare_filter_in_a_detector_node(ctx, harness):
     glare = make_scene()[1]
     # glare removed inside the callback: the detector no longer sees the highlight
     assert len(_detections(h, "/embed/detections", pub, glare).poses) == 0
-    assert det.glare.stats.total_out >= 1 and det.glare.last is not None and det.glare.last.coverage > 0
+    assert (
+        det.glare.stats.total_out >= 1
+        and det.glare.last is not None
+        and det.glare.last.coverage > 0
+    )
     # parameters live on the user's node under the prefix; invalid ones refused, valid ones applied
     assert det.get_parameter("glare.detector.type").value == "dichromatic"  # the default
     res = det.set_parameters([Parameter("glare.inpainting.backend", value="nope")])[0]
@@ -151,9 +155,15 @@ def test_glare_pipeline_add_node_loads_the_detector_into_its_process(harness, no
 def test_add_node_refuses_what_is_not_a_node_class():
     from glare_inpaint_ros.ros.compose import load_node_class
 
-    assert load_node_class("glare_inpaint_ros.ros.glare_remover_node:GlareRemoverNode") is GlareRemoverNode
-    for bad, why in [("no_colon", "package.module:ClassName"), ("no_such_module_xyz:X", "cannot import"),
-                     ("glare_inpaint_ros.ros.compose:glare_nodes", "not an rclpy Node")]:
+    assert (
+        load_node_class("glare_inpaint_ros.ros.glare_remover_node:GlareRemoverNode")
+        is GlareRemoverNode
+    )
+    for bad, why in [
+        ("no_colon", "package.module:ClassName"),
+        ("no_such_module_xyz:X", "cannot import"),
+        ("glare_inpaint_ros.ros.compose:glare_nodes", "not an rclpy Node"),
+    ]:
         with pytest.raises(ValueError, match=why):
             load_node_class(bad)
 
@@ -165,17 +175,24 @@ def test_stamp_gap_monitor_counts_missing_frames_against_the_measured_rate():
     missing = [mon.add(s, now_s=s) for s in stamps]
     assert 70 <= sum(missing) <= 80  # 80 lost; the first 10 intervals only measure the rate
     assert 0.35 < mon.missing_fraction() < 0.45
-    assert "glare-inpaint env" in mon.warning("image", processing_ms=5.0) and mon.warning("image") is None  # once
+    assert (
+        "glare-inpaint env" in mon.warning("image", processing_ms=5.0)
+        and mon.warning("image") is None
+    )  # once
     steady = StampGapMonitor(min_intervals=10)
     for i in range(200):
-        steady.add(i / 30 + (0.004 if i % 2 else 0.0), now_s=i / 30)  # jitter below 1.5x is not a gap
+        steady.add(
+            i / 30 + (0.004 if i % 2 else 0.0), now_s=i / 30
+        )  # jitter below 1.5x is not a gap
         if i == 100:
             steady.add(0.0, now_s=i / 30)  # a jump back (bag loop) is not a gap either
     assert steady.total_missing == 0 and steady.warning("image") is None
     busy = StampGapMonitor(min_intervals=10)
     for s in stamps:
         busy.add(s, now_s=s)
-    assert busy.warning("image", processing_ms=30.0) is None  # 30 ms x 18 Hz: the node itself is the bottleneck
+    assert (
+        busy.warning("image", processing_ms=30.0) is None
+    )  # 30 ms x 18 Hz: the node itself is the bottleneck
 
 
 def test_heavy_loss_is_told_by_sequence_numbers_within_seconds():
@@ -187,11 +204,15 @@ def test_heavy_loss_is_told_by_sequence_numbers_within_seconds():
         mon.add(t, seq_missing=14, now_s=t)
     assert t <= 3.0 and mon.missing_fraction() > 0.9
     message = mon.warning("/cam/image", processing_ms=22.0)
-    assert message and "glare-inpaint env" in message and "FASTRTPS_DEFAULT_PROFILES_FILE" in message
+    assert (
+        message and "glare-inpaint env" in message and "FASTRTPS_DEFAULT_PROFILES_FILE" in message
+    )
 
 
 @pytest.mark.ros
-@pytest.mark.parametrize("lossy", [True, False], ids=["publisher_losing_frames", "steady_publisher"])
+@pytest.mark.parametrize(
+    "lossy", [True, False], ids=["publisher_losing_frames", "steady_publisher"]
+)
 def test_node_warns_once_with_the_fix_when_input_frames_go_missing(ctx, harness, lossy):
     ns = f"/gap_{int(lossy)}"
     node = GlareRemoverNode(context=ctx, namespace=ns)
@@ -201,20 +222,26 @@ def test_node_warns_once_with_the_fix_when_input_frames_go_missing(ctx, harness,
     h.wait_connected(pub)
     frame = make_scene()[1]
     t0 = time.monotonic()
-    warned = lambda: any("glare-inpaint env" in m.msg and m.name.endswith(f"{ns[1:]}.glare_remover")  # noqa: E731
-                         for m in logs)
+    warned = lambda: any(  # noqa: E731
+        "glare-inpaint env" in m.msg and m.name.endswith(f"{ns[1:]}.glare_remover")
+        for m in logs
+    )
     i = 0
     while time.monotonic() - t0 < (4.0 if lossy else 3.0) and not warned():
         header = new_header()
         header.stamp.sec, header.stamp.nanosec = 5000 + i // 30, (i % 30) * 33_333_333
-        if not (lossy and i % 5 in (3, 4)):  # like a publisher whose 720p frames do not fit the SHM segment
+        if not (
+            lossy and i % 5 in (3, 4)
+        ):  # like a publisher whose 720p frames do not fit the SHM segment
             pub.publish(array_to_image(frame, "bgr8", header))
         i += 1
         time.sleep(1 / 30)
     assert wait_for(warned, 1.0) == lossy, [m.msg for m in logs]
     if lossy:
         assert time.monotonic() - t0 < 4.0 and node.stats.total_events["input_stamp_gap"] >= 5
-        assert "FASTRTPS_DEFAULT_PROFILES_FILE" in next(m.msg for m in logs if "glare-inpaint env" in m.msg)
+        assert "FASTRTPS_DEFAULT_PROFILES_FILE" in next(
+            m.msg for m in logs if "glare-inpaint env" in m.msg
+        )
 
 
 CAMERA_WITHOUT_PROFILE = """
@@ -242,11 +269,18 @@ for i in range(int(30 * float(sys.argv[2]))):
 
 @pytest.mark.ros
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("GLARE_TEST_REAL_CAMERA") != "1", reason=(
-    "set GLARE_TEST_REAL_CAMERA=1: how FastDDS loses 720p frames without the profile depends on the machine "
-    "(an idle one often delivers every 3rd frame evenly and the warning did not reach /rosout in 2 of 3 runs); "
-    "the warning logic is tested deterministically by test_node_warns_once_with_the_fix_when_input_frames_go_missing"))
-def test_camera_process_without_the_profile_gets_the_warning_within_seconds(harness, child_process):
+@pytest.mark.skipif(
+    os.environ.get("GLARE_TEST_REAL_CAMERA") != "1",
+    reason=(
+        "set GLARE_TEST_REAL_CAMERA=1: how FastDDS loses 720p frames without the profile "
+        "depends on the machine (an idle one often delivers every 3rd frame evenly and the "
+        "warning did not reach /rosout in 2 of 3 runs); the warning logic is tested "
+        "deterministically by test_node_warns_once_with_the_fix_when_input_frames_go_missing"
+    ),
+)
+def test_camera_process_without_the_profile_gets_the_warning_within_seconds(
+    harness, child_process
+):
     """The real case: a 1280x720 best-effort camera process without the FastDDS profile (most
     frames lost on the way); the glare node (its own process, with the profile) names the fix."""
     ns = "/no_profile"
@@ -263,16 +297,28 @@ def test_camera_process_without_the_profile_gets_the_warning_within_seconds(harn
     # FastDDS logs on stdout too
     assert any("streaming" in line for line in cam.stdout), "the camera process never started"
     t0 = time.monotonic()
-    assert wait_for(lambda: any("glare-inpaint env" in m.msg and m.name == f"{ns[1:]}.glare_remover"
-                                for m in logs), 10.0), [m.msg for m in logs]
+    assert wait_for(
+        lambda: any(
+            "glare-inpaint env" in m.msg and m.name == f"{ns[1:]}.glare_remover" for m in logs
+        ),
+        10.0,
+    ), [m.msg for m in logs]
     assert time.monotonic() - t0 < 10.0
     stop_processes([cam, glare], signal.SIGTERM, timeout=10)
 
 
 # -- environment ------------------------------------------------------------------------------
 def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "FASTRTPS_DEFAULT_PROFILES_FILE",
+            "FASTDDS_DEFAULT_PROFILES_FILE",
+            "ROS_AUTOMATIC_DISCOVERY_RANGE",
+        )
+    }
     env["PYTHONPATH"] = str(ROOT)
     return env
 
@@ -284,10 +330,21 @@ def test_glare_inpaint_env_prints_exports_a_shell_can_eval():
         env=_clean_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     discovery, profile = out.stdout.strip().split("|")
-    assert discovery == "LOCALHOST" and Path(profile).is_file() and profile.endswith("fastdds_profile.xml")
-    mine = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "env"], capture_output=True, text=True,
-                          env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"}, timeout=60)
-    assert "export FASTRTPS_DEFAULT_PROFILES_FILE='/my dir/p.xml'" in mine.stdout  # the user's value, quoted
+    assert (
+        discovery == "LOCALHOST"
+        and Path(profile).is_file()
+        and profile.endswith("fastdds_profile.xml")
+    )
+    mine = subprocess.run(
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "env"],
+        capture_output=True,
+        text=True,
+        env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"},
+        timeout=60,
+    )
+    assert (
+        "export FASTRTPS_DEFAULT_PROFILES_FILE='/my dir/p.xml'" in mine.stdout
+    )  # the user's value, quoted
 
 
 @pytest.mark.ros
@@ -303,7 +360,13 @@ def test_importing_the_ros_package_applies_the_defaults_and_late_init_is_warned(
             "GlareFilter(node)\n"
             "rclpy.shutdown()\n")
     for mode in ("early", "late"):
-        out = subprocess.run([sys.executable, "-c", code, mode], env=_clean_env(), capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", code, mode],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         profile = next(line[8:] for line in out.stdout.splitlines() if line.startswith("PROFILE="))
         assert profile.endswith("fastdds_profile.xml")

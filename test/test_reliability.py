@@ -1,5 +1,5 @@
-"""Reliability over real DDS: bad messages, failing backends, deadlines and bad parameters never take
-the camera feed down (issue 7).
+"""Reliability over real DDS: bad messages, failing backends, deadlines and bad parameters never
+take the camera feed down (issue 7).
 
 Every bad input is sent to a running node (fused ``glare_remover`` and ``inpainting``); the test
 then checks the reason's counter in ``/diagnostics`` (DiagnosticArray key/values), that nothing
@@ -104,15 +104,20 @@ def header_with(sec: int, nanosec: int = 0, frame_id: str = "camera_optical") ->
     return h
 
 
-def raw_image(header: Header, encoding: str, height: int, width: int, step: int, data: bytes) -> Image:
+def raw_image(
+    header: Header, encoding: str, height: int, width: int, step: int, data: bytes
+) -> Image:
     """An Image message with exactly these fields (no consistency checks)."""
-    msg = Image(header=header, encoding=encoding, height=height, width=width, step=step, is_bigendian=0)
+    msg = Image(
+        header=header, encoding=encoding, height=height, width=width, step=step, is_bigendian=0
+    )
     msg.data = data
     return msg
 
 
 class Rig:
-    """A node under test on a :class:`Harness`, with publishers, output collector and /diagnostics reader."""
+    """A node under test on a :class:`Harness`, with publishers, output collector and /diagnostics
+    reader."""
 
     def __init__(self, h: Harness, node: Any, mask_topic: bool) -> None:
         self.node = node
@@ -235,11 +240,15 @@ def _mutated(**fields: Any) -> Callable[[Header], Image]:
 BAD_IMAGES: dict[str, Callable[[Header], Image]] = {
     "data_shorter_than_step_x_height": _mutated(data=lambda m: bytes(m.data[:-3])),
     "data_longer_than_step_x_height": _mutated(data=lambda m: bytes(m.data) + b"\0\0\0"),
-    "step_smaller_than_width_x_channels": lambda hd: raw_image(hd, "bgr8", H, W, W * 3 - 1, bytes((W * 3 - 1) * H)),
+    "step_smaller_than_width_x_channels": lambda hd: raw_image(
+        hd, "bgr8", H, W, W * 3 - 1, bytes((W * 3 - 1) * H)
+    ),
     "width_0": lambda hd: raw_image(hd, "bgr8", H, 0, 0, b""),
     "height_0": lambda hd: raw_image(hd, "bgr8", 0, W, W * 3, b""),
     "unsupported_encoding_yuv422": _mutated(encoding="yuv422"),
-    "float_32FC1": lambda hd: raw_image(hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()),
+    "float_32FC1": lambda hd: raw_image(
+        hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()
+    ),
     "unknown_encoding_garbage": _mutated(encoding="\u00e9\u00e9 not an encoding"),
 }
 
@@ -345,9 +354,13 @@ def test_mask_of_other_size_passes_image_through(inpainting):
 
 
 BAD_MASKS: dict[str, Callable[[Header], Image]] = {
-    "bgr8_mask": lambda hd: array_to_image(cv2.cvtColor(scene_mask(), cv2.COLOR_GRAY2BGR), "bgr8", hd),
+    "bgr8_mask": lambda hd: array_to_image(
+        cv2.cvtColor(scene_mask(), cv2.COLOR_GRAY2BGR), "bgr8", hd
+    ),
     "mono16_mask": lambda hd: array_to_image(scene_mask().astype(np.uint16) * 257, "mono16", hd),
-    "float_32FC1_mask": lambda hd: raw_image(hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()),
+    "float_32FC1_mask": lambda hd: raw_image(
+        hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()
+    ),
     "mask_data_short": lambda hd: raw_image(hd, "mono8", H, W, W, bytes(W * H - 1)),
 }
 
@@ -355,7 +368,9 @@ BAD_MASKS: dict[str, Callable[[Header], Image]] = {
 @pytest.mark.parametrize("case", list(BAD_MASKS))
 def test_mask_not_mono8_is_dropped_and_image_times_out_unchanged(inpainting, case):
     rig = inpainting
-    bad_before, timeout_before = rig.count("dropped.bad_mask"), rig.count("passthrough.mask_timeout")
+    bad_before, timeout_before = rig.count("dropped.bad_mask"), rig.count(
+        "passthrough.mask_timeout"
+    )
     hd = new_header()
     rig.send(_glare_msg(hd), BAD_MASKS[case](hd))
     assert wait_for(lambda: rig.outputs(hd), 5.0)
@@ -372,16 +387,24 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
     with a counted reason) or counted as ``dropped.not_received`` (a gap in the publisher's
     sequence numbers: overwritten in the depth-1 queue while the node was busy)."""
     rig: Rig = request.getfixturevalue(rig_name)
-    assert wait_for(lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0)  # diagnostics caught up
+    assert wait_for(
+        lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0
+    )  # diagnostics caught up
     in0, lost0 = rig.count("frames_in"), rig.count("dropped.not_received")
     msg = _glare_msg(new_header())
     for i in range(1000):
-        msg.header.stamp.nanosec = i  # distinct stamps, no masks: each image is evicted or times out
+        msg.header.stamp.nanosec = (
+            i  # distinct stamps, no masks: each image is evicted or times out
+        )
         rig.pub.publish(msg)
     assert rig.alive()
     good = rig.good_frame_processed()  # its arrival closes the sequence-number gap accounting
     expected = 1000 + good
-    wait_for(lambda: rig.count("frames_in") - in0 + rig.count("dropped.not_received") - lost0 == expected, 5.0)
+    wait_for(
+        lambda: rig.count("frames_in") - in0 + rig.count("dropped.not_received") - lost0
+        == expected,
+        5.0,
+    )
     received, lost = rig.count("frames_in") - in0, rig.count("dropped.not_received") - lost0
     assert received + lost == expected, (received, lost)
     assert received >= 1 + good
@@ -433,7 +456,10 @@ def test_inpainting_deadline_passes_original_through(ctx, harness):
 # -- parameters --------------------------------------------------------------------------------
 RUNTIME_BAD_PARAMS = [
     ([Parameter("mask.dilation.kernel_size", value=-3)], "kernel_size"),
-    ([Parameter("mask.dilation.kernel_size", value="big")], "Wrong parameter type"),  # rclpy's wording
+    (
+        [Parameter("mask.dilation.kernel_size", value="big")],
+        "Wrong parameter type",
+    ),  # rclpy's wording
     ([Parameter("inpainting.backend", value="no_such_backend")], "no_such_backend"),
     ([Parameter("inpainting.backend", value="onnx")], "model_path"),
     ([Parameter("inpainting.onnx.model_path", value="/nonexistent/model.onnx")], "read-only"),
@@ -462,11 +488,19 @@ def test_invalid_runtime_parameters_refused_over_dds_and_config_kept(ctx, fused)
 STARTUP_BAD = [
     ("glare_remover_node", ["mask.dilation.kernel_size:=-3"], "kernel_size"),
     ("glare_remover_node", ["inpainting.backend:=no_such_backend"], "inpainting.backend"),
-    ("glare_remover_node", ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"], "/nonexistent/model.onnx"),
+    (
+        "glare_remover_node",
+        ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"],
+        "/nonexistent/model.onnx",
+    ),
     ("glare_remover_node", ["detector.threshold.value_min:=300"], "value_min"),
     ("glare_remover_node", ["mask.dilation.kernel_size:=big"], "kernel_size"),
     ("inpainting_node", ["sync.timeout_ms:=-1.0"], "sync.timeout_ms"),
-    ("inpainting_node", ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"], "/nonexistent/model.onnx"),
+    (
+        "inpainting_node",
+        ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"],
+        "/nonexistent/model.onnx",
+    ),
     ("specular_detector_node", ["detector.type:=nope"], "detector.type"),
     ("mask_dilation_node", ["mask.max_coverage:=-0.5"], "max_coverage"),
 ]
@@ -503,7 +537,9 @@ FAIL_CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module,param,log_text", FAIL_CASES, ids=[f"{m}-{p}" for m, p, _ in FAIL_CASES])
+@pytest.mark.parametrize(
+    "module,param,log_text", FAIL_CASES, ids=[f"{m}-{p}" for m, p, _ in FAIL_CASES]
+)
 def test_failing_backend_passes_original_through_logs_once_and_counts(
         harness, node_process, module, param, log_text):
     ns = f"/rel_fail_{next(_ns_ids)}"
@@ -515,14 +551,18 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(
     rig = _RemoteRig(h, ns, node_name, with_mask=module == "inpainting_node")
     glare = make_scene()[1]
     first = rig.warm_up()
-    time.sleep(1.0)  # late outputs of extra warm-up frames (slow start) are counted before the baseline
+    time.sleep(
+        1.0
+    )  # late outputs of extra warm-up frames (slow start) are counted before the baseline
     base = rig.count("passthrough.error")
     assert base >= 1
     n = 10
     headers = [new_header() for _ in range(n)]
     for hd in headers:
         rig.send(hd)
-        time.sleep(0.1)  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
+        time.sleep(
+            0.1
+        )  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
     assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), rig.values()
     for hd in [first, *headers]:
         out = rig.outputs(hd)
@@ -606,9 +646,10 @@ class _RemoteRig:
 
 @pytest.mark.parametrize("rig_name", ["fused", "inpainting"])
 def test_every_received_frame_accounted_for(harness, rig_name):
-    """No silent drops: a node of its own (not the module's shared rigs, so the test needs no order)
-    fed good, malformed, mono16, stamp-zero and duplicate-stamp frames (and, for the inpainting node,
-    bad and missing masks) published every image it received once or dropped it with a counted reason."""
+    """No silent drops: a node of its own (not the module's shared rigs, so the test needs no
+    order) fed good, malformed, mono16, stamp-zero and duplicate-stamp frames (and, for the
+    inpainting node, bad and missing masks) published every image it received once or dropped it
+    with a counted reason."""
     make_rig = fused_rig if rig_name == "fused" else inpainting_rig
     rig = make_rig(harness, f"/rel_{rig_name}_accounting")
 
@@ -619,7 +660,9 @@ def test_every_received_frame_accounted_for(harness, rig_name):
         hd = new_header()
         rig.send(make(hd), mask_for(hd))
     for hd in (new_header(), header_with(0, 0)):
-        rig.send(array_to_image(as_encoding(make_scene()[1], "mono16"), "mono16", hd), mask_for(hd))
+        rig.send(
+            array_to_image(as_encoding(make_scene()[1], "mono16"), "mono16", hd), mask_for(hd)
+        )
     hd = new_header()
     rig.send(_glare_msg(hd))
     time.sleep(0.02)
@@ -684,8 +727,11 @@ def test_corrupt_compressed_images_rejected_counted_and_next_frame_processed(ctx
 
     from glare_inpaint_ros.compressed import encode_compressed
 
-    node = GlareRemoverNode(context=ctx, namespace="/rel_compressed",
-                            parameter_overrides=diag_override() + [Parameter("input_transport", value="compressed")])
+    node = GlareRemoverNode(
+        context=ctx,
+        namespace="/rel_compressed",
+        parameter_overrides=diag_override() + [Parameter("input_transport", value="compressed")],
+    )
     h = harness([node])
     rig = _RemoteRig(h, "/rel_compressed", node.get_fully_qualified_name(), with_mask=False)
     pub = h.publisher("/rel_compressed/image/compressed", CompressedImage)

@@ -57,13 +57,19 @@ def test_killed_node_restarts_and_outputs_resume_without_restarting_others(harne
 
     def outputs(headers: list) -> list[np.ndarray]:
         stamps = {(hd.stamp.sec, hd.stamp.nanosec) for hd in headers}
-        return [image_to_array(m) for m in list(got) if (m.header.stamp.sec, m.header.stamp.nanosec) in stamps]
+        return [
+            image_to_array(m)
+            for m in list(got)
+            if (m.header.stamp.sec, m.header.stamp.nanosec) in stamps
+        ]
 
     # 1. the chain works
     t0 = time.monotonic()
     stream(60.0, until=lambda: any(is_deglared(image_to_array(m)) for m in list(got)))
     print(f"chain up after {time.monotonic() - t0:.1f} s")
-    assert any(is_deglared(image_to_array(m)) for m in list(got)), "chain never produced a deglared frame"
+    assert any(
+        is_deglared(image_to_array(m)) for m in list(got)
+    ), "chain never produced a deglared frame"
     pids = {m: p.pid for m, p in procs.items()}
 
     # 2. SIGKILL mask_dilation: the feed continues, frames pass through unchanged (mask timeout)
@@ -73,7 +79,9 @@ def test_killed_node_restarts_and_outputs_resume_without_restarting_others(harne
     time.sleep(0.5)
     outs = outputs(during)
     assert len(outs) >= len(during) // 2, (len(outs), len(during))
-    assert sum(np.array_equal(o, glare) for o in outs) >= len(outs) - 2  # at most the in-flight ones processed
+    assert (
+        sum(np.array_equal(o, glare) for o in outs) >= len(outs) - 2
+    )  # at most the in-flight ones processed
 
     # 3. restart it alone: deglared outputs resume
     killed = procs["mask_dilation_node"]
@@ -93,10 +101,19 @@ def test_killed_node_restarts_and_outputs_resume_without_restarting_others(harne
 
 
 def test_short_soak_no_growth_no_silent_drops():
-    """20 s of the fused node at 30 Hz, 1280x720: alive, bounded memory, every frame accounted for."""
+    """20 s of the fused node at 30 Hz, 1280x720: alive, bounded memory, every frame accounted
+    for."""
     from glare_inpaint_ros.tooling.cli.soak import format_report, soak
 
-    r = soak("fused", duration_s=20.0, rate_hz=30.0, width=1280, height=720, sample_s=2.0, progress=False)
+    r = soak(
+        "fused",
+        duration_s=20.0,
+        rate_hz=30.0,
+        width=1280,
+        height=720,
+        sample_s=2.0,
+        progress=False,
+    )
     text = format_report(r)
     assert r.ok, text
     assert r.received > 0, text

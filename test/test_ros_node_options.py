@@ -1,4 +1,5 @@
-"""Node options over DDS: compressed input, temporal stages driven by header stamps, OpenCV threads."""
+"""Node options over DDS: compressed input, temporal stages driven by header stamps, OpenCV
+threads."""
 
 from __future__ import annotations
 
@@ -17,15 +18,18 @@ from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # 
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
 from helpers import (  # noqa: E402
-    CLASSIC_CHAIN, check_deglared, make_scene, new_header, publish_until, result_for, sliding_sequence,
-    wait_for,
+    CLASSIC_CHAIN, check_deglared, make_scene, new_header, publish_until, result_for,
+    sliding_sequence, wait_for,
 )
 
 pytestmark = pytest.mark.ros
 
 # The temporal sequences slide a saturated, hard-edged square: the classic brightness chain's job.
-TEMPORAL = [Parameter("temporal.mask.enabled", value=True), Parameter("temporal.fill.enabled", value=True),
-            *(Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items())]
+TEMPORAL = [
+    Parameter("temporal.mask.enabled", value=True),
+    Parameter("temporal.fill.enabled", value=True),
+    *(Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items()),
+]
 
 
 def _compressed(bgr: np.ndarray, codec: str) -> CompressedImage:
@@ -34,7 +38,9 @@ def _compressed(bgr: np.ndarray, codec: str) -> CompressedImage:
 
 
 def test_fused_node_takes_compressed_png_and_drops_corrupt_jpeg(ctx, harness):
-    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("input_transport", value="compressed")])
+    node = GlareRemoverNode(
+        context=ctx, parameter_overrides=[Parameter("input_transport", value="compressed")]
+    )
     h = harness([node])
     got = h.collect("image_deglared")
     pub = h.publisher("image/compressed", CompressedImage)
@@ -59,7 +65,9 @@ def test_fused_node_with_temporal_stages_over_a_sequence(ctx, harness):
     h = harness([node])
     got, pub = h.io()
     glare = make_scene()[1]
-    for _ in range(5):  # new_header() stamps are 1 s apart (> max_gap_s): every frame restarts the state
+    for _ in range(
+        5
+    ):  # new_header() stamps are 1 s apart (> max_gap_s): every frame restarts the state
         sent = publish_until(pub, lambda: array_to_image(glare, "bgr8", new_header()), got)
         out = result_for(got, sent)
         assert out.header == sent.header
@@ -138,14 +146,21 @@ def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx, harness):
     from glare_inpaint_ros.ros.specular_detector_node import SpecularDetectorNode
 
     inpainting = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
-    nodes = [SpecularDetectorNode(context=ctx, parameter_overrides=TEMPORAL), MaskDilationNode(context=ctx), inpainting]
+    nodes = [
+        SpecularDetectorNode(context=ctx, parameter_overrides=TEMPORAL),
+        MaskDilationNode(context=ctx),
+        inpainting,
+    ]
     frames, _, _ = sliding_sequence(14, 3)
     h = harness(nodes)
     got = h.collect("image_deglared")
     pub = h.publisher("image")
     h.wait_connected(pub, n_subs=2)
-    assert wait_for(lambda: inpainting.count_publishers("glare/mask") >= 1
-                    and nodes[1].count_publishers("glare/mask_raw") >= 1, 5.0)  # the chain is connected
+    assert wait_for(
+        lambda: inpainting.count_publishers("glare/mask") >= 1
+        and nodes[1].count_publishers("glare/mask_raw") >= 1,
+        5.0,
+    )  # the chain is connected
     for i, img in enumerate(frames):
         header = _stamped(7000.0 + i / 30)
         sent = publish_until(pub, lambda: array_to_image(img, "bgr8", header), got)

@@ -52,7 +52,11 @@ def test_fused_node_removes_highlight_and_keeps_header_and_encoding(ctx, harness
 
 
 def test_three_nodes_on_one_executor_chain(ctx, harness):
-    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), InpaintingNode(context=ctx)]
+    nodes = [
+        SpecularDetectorNode(context=ctx),
+        MaskDilationNode(context=ctx),
+        InpaintingNode(context=ctx),
+    ]
     h = harness(nodes)
     got, masks = h.collect("image_deglared"), h.collect("glare/mask")
     pub = h.publisher("image")
@@ -65,13 +69,19 @@ def test_three_nodes_on_one_executor_chain(ctx, harness):
     assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in masks), 2.0)
     mask = image_to_array(result_for(masks, sent))
     region = make_scene()[2]
-    assert (mask[region] == 255).all() and mask.sum() > region.sum() * 255  # dilated beyond the highlight
+    assert (
+        mask[region] == 255
+    ).all() and mask.sum() > region.sum() * 255  # dilated beyond the highlight
 
 
 def test_three_node_chain_publishes_a_glare_free_frame_unchanged(ctx, harness):
     """The most common camera frame: no glare. The detector's mask is empty, and the inpainting
     node must still publish the frame on image_deglared, as it came in."""
-    nodes = [SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx), InpaintingNode(context=ctx)]
+    nodes = [
+        SpecularDetectorNode(context=ctx),
+        MaskDilationNode(context=ctx),
+        InpaintingNode(context=ctx),
+    ]
     inpainting = nodes[2]
     h = harness(nodes)
     got, masks = h.collect("image_deglared"), h.collect("glare/mask")
@@ -148,7 +158,9 @@ def test_each_node_builds_only_the_stages_it_uses(make_node):
 
 def test_missing_mask_passes_image_through_after_timeout(ctx, harness):
     timeout_ms = 80.0
-    node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=timeout_ms)])
+    node = InpaintingNode(
+        context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=timeout_ms)]
+    )
     h = harness([node])
     got, pub = h.io()
     assert wait_for(lambda: h.tester.count_publishers("image_deglared") >= 1)
@@ -196,7 +208,9 @@ def test_bad_messages_are_counted_and_next_frame_processed(ctx, harness):
 
 
 def test_inpainting_node_handles_bad_masks(ctx, harness):
-    node = InpaintingNode(context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=300.0)])
+    node = InpaintingNode(
+        context=ctx, parameter_overrides=[Parameter("sync.timeout_ms", value=300.0)]
+    )
     h = harness([node])
     got = h.collect("image_deglared")
     pub_img, pub_mask = h.publisher("image"), h.publisher("glare/mask")
@@ -211,7 +225,9 @@ def test_inpainting_node_handles_bad_masks(ctx, harness):
     pub_img.publish(array_to_image(glare, "bgr8", hd))
     assert wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 2.0)
     assert node.stats.total_passthrough["bad_mask"] == 1
-    assert node.stats.total_passthrough["mask_timeout"] == 0  # passed at once, not after the timeout
+    assert (
+        node.stats.total_passthrough["mask_timeout"] == 0
+    )  # passed at once, not after the timeout
     # colour "mask": dropped and counted; a good pair afterwards is inpainted
     pub_mask.publish(array_to_image(glare, "bgr8", new_header()))
     assert wait_for(lambda: node.stats.total_dropped["bad_mask"] == 1, 2.0)
@@ -226,7 +242,9 @@ def test_inpainting_node_handles_bad_masks(ctx, harness):
 
 
 def test_diagnostics_published_with_stats(ctx, harness):
-    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("diagnostics.period_s", value=0.2)])
+    node = GlareRemoverNode(
+        context=ctx, parameter_overrides=[Parameter("diagnostics.period_s", value=0.2)]
+    )
     h = harness([node])
     diags = h.collect("/diagnostics", DiagnosticArray)
     got, pub = h.io()
@@ -244,13 +262,21 @@ def test_diagnostics_published_with_stats(ctx, harness):
 
     assert wait_for(lambda: processed_status() is not None, 3.0)
     vals = {kv.key: kv.value for kv in processed_status().values}
-    for key in ("input_rate_hz", "output_rate_hz", "processing_ms_p50", "processing_ms_p95", "mask_coverage_mean"):
+    for key in (
+        "input_rate_hz",
+        "output_rate_hz",
+        "processing_ms_p50",
+        "processing_ms_p95",
+        "mask_coverage_mean",
+    ):
         assert key in vals
     assert float(vals["processing_ms_p95"]) > 0
 
 
 def test_fused_publishes_masks_and_debug_only_when_subscribed(ctx, harness):
-    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("debug.enabled", value=True)])
+    node = GlareRemoverNode(
+        context=ctx, parameter_overrides=[Parameter("debug.enabled", value=True)]
+    )
     h = harness([node])
     got, pub = h.io()
     glare = make_scene()[1]
@@ -258,7 +284,10 @@ def test_fused_publishes_masks_and_debug_only_when_subscribed(ctx, harness):
     publish_until(pub, make, got)
     assert node.pub_mask.get_subscription_count() == 0  # nobody listens: nothing is built
     masks, debug = h.collect("glare/mask_raw"), h.collect("glare/debug")
-    assert wait_for(lambda: node.pub_mask_raw.get_subscription_count() == 1 and node.pub_debug.get_subscription_count() == 1)
+    assert wait_for(
+        lambda: node.pub_mask_raw.get_subscription_count() == 1
+        and node.pub_debug.get_subscription_count() == 1
+    )
     sent = publish_until(pub, make, masks)
     assert wait_for(lambda: any(m.header.stamp == sent.header.stamp for m in debug), 2.0)
     mask = image_to_array(result_for(masks, sent))
@@ -306,7 +335,9 @@ def test_frames_dropped_when_behind_are_counted(ctx, harness):
 
 
 def test_deadline_passes_frames_through_and_counts(ctx, harness):
-    node = GlareRemoverNode(context=ctx, parameter_overrides=[Parameter("deadline_ms", value=0.001)])
+    node = GlareRemoverNode(
+        context=ctx, parameter_overrides=[Parameter("deadline_ms", value=0.001)]
+    )
     h = harness([node])
     got, pub = h.io()
     glare = make_scene()[1]

@@ -1,4 +1,5 @@
-"""The node executables as separate processes (``python -m glare_inpaint_ros.ros.<module> --ros-args ...``)."""
+"""The node executables as separate processes (``python -m glare_inpaint_ros.ros.<module>
+--ros-args ...``)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ rclpy = pytest.importorskip("rclpy")
 
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from helpers import (  # noqa: E402
-    as_encoding, assert_unchanged, check_deglared, make_scene, new_header, padded_clean_frame, publish_until,
-    result_for, stop_processes,
+    as_encoding, assert_unchanged, check_deglared, make_scene, new_header, padded_clean_frame,
+    publish_until, result_for, stop_processes,
 )
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-ROOT_ARGS = ["-r", "__ns:=/proc_test", "-r", "image:=camera/image", "-r", "image_deglared:=camera/image_deglared"]
+ROOT_ARGS = [
+    "-r",
+    "__ns:=/proc_test",
+    "-r",
+    "image:=camera/image",
+    "-r",
+    "image_deglared:=camera/image_deglared",
+]
 
 
 @pytest.mark.parametrize(
@@ -33,7 +41,13 @@ def test_end_to_end_across_processes(harness, node_process, modules):
     got = h.collect("/proc_test/camera/image_deglared")
     pub = h.publisher("/proc_test/camera/image")
     glare = as_encoding(make_scene()[1], "rgb8")
-    sent = publish_until(pub, lambda: array_to_image(glare, "rgb8", new_header("cam_x")), got, timeout=30.0, period=0.5)
+    sent = publish_until(
+        pub,
+        lambda: array_to_image(glare, "rgb8", new_header("cam_x")),
+        got,
+        timeout=30.0,
+        period=0.5,
+    )
     out = result_for(got, sent)
     assert out.header == sent.header and out.encoding == "rgb8"
     check_deglared(image_to_array(out), "rgb8")
