@@ -112,18 +112,9 @@ def test_compressed_input_and_compressed_output(
     assert (
         main(
             [
-                "bag",
-                str(bags["compressed"]),
-                str(out),
-                "--image-topic",
-                "/camera/image_raw/compressed",
-                "--config",
-                str(classic_yaml),
-                "--output-compressed",
-                "png",
-                "--storage",
-                "mcap",
-                "--no-progress",
+                "bag", str(bags["compressed"]), str(out), "--image-topic",
+                "/camera/image_raw/compressed", "--config", str(classic_yaml),
+                "--output-compressed", "png", "--storage", "mcap", "--no-progress",
             ]
         )
         == 0
@@ -180,8 +171,7 @@ def test_two_cameras_one_pipeline_each(tmp_path: Path) -> None:
         assert sum(m[0] == f"/{cam}/image_deglared" for m in dst) == 3
         assert sum(m[0] == f"/{cam}/glare/mask" for m in dst) == 3
     assert summary.processed == 6 and dict(summary.per_topic) == {
-        "/left/image_raw": 3,
-        "/right/image_raw": 3,
+        "/left/image_raw": 3, "/right/image_raw": 3,
     }
 
 
@@ -195,13 +185,8 @@ def _image_cdr(bgr: np.ndarray, t_ns: int, *, encoding: str = "bgr8", cut: int =
     )
     data = np.ascontiguousarray(bgr).reshape(-1)
     msg = types[IMAGE](
-        header=header,
-        height=bgr.shape[0],
-        width=bgr.shape[1],
-        encoding=encoding,
-        is_bigendian=0,
-        step=bgr.shape[1] * 3,
-        data=data[: data.size - cut],
+        header=header, height=bgr.shape[0], width=bgr.shape[1], encoding=encoding, is_bigendian=0,
+        step=bgr.shape[1] * 3, data=data[: data.size - cut],
     )
     return bytes(typestore().serialize_cdr(msg, IMAGE))
 
@@ -260,12 +245,7 @@ def test_bad_messages_are_skipped_counted_and_still_copied(
     assert (
         main(
             [
-                "bag",
-                str(src),
-                str(tmp_path / "strict"),
-                "--image-topic",
-                topic,
-                "--strict",
+                "bag", str(src), str(tmp_path / "strict"), "--image-topic", topic, "--strict",
                 "--no-progress",
             ]
         )
@@ -287,11 +267,7 @@ def test_truncated_bag_is_fatal_and_leaves_no_output(
     assert (
         main(
             [
-                "bag",
-                str(bag),
-                str(tmp_path / "out"),
-                "--image-topic",
-                "/camera/image_raw",
+                "bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
                 "--no-progress",
             ]
         )
@@ -311,11 +287,7 @@ def test_missing_metadata_is_fatal_with_a_hint(bags: dict[str, Path], tmp_path: 
     assert (
         main(
             [
-                "bag",
-                str(bag),
-                str(tmp_path / "out"),
-                "--image-topic",
-                "/camera/image_raw",
+                "bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
                 "--no-progress",
             ]
         )
@@ -394,14 +366,7 @@ def test_sample_bag_cli(tmp_path: Path) -> None:
     assert (
         main(
             [
-                "make-sample-bag",
-                str(out),
-                "--frames",
-                "2",
-                "--size",
-                "64",
-                "48",
-                "--storage",
+                "make-sample-bag", str(out), "--frames", "2", "--size", "64", "48", "--storage",
                 "mcap",
             ]
         )

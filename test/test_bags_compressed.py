@@ -36,8 +36,7 @@ def test_png_round_trip_is_lossless_in_the_original_channel_order(encoding: str)
     out, enc = decode_compressed(fmt, data)
     assert enc == encoding and out.dtype == img.dtype and out.shape == img.shape
     if encoding in (
-        "bgra8",
-        "rgba8",
+        "bgra8", "rgba8",
     ):  # image_transport stores colour as bgr8: alpha becomes opaque
         np.testing.assert_array_equal(out[..., :3], img[..., :3])
         assert (out[..., 3] == 255).all()

@@ -100,11 +100,8 @@ def test_replay_publishes_the_bag_bytes_and_clock(
         Clock, "/clock", lambda m: clocks.append(m.clock.sec * 10**9 + m.clock.nanosec), qos
     )
     proc = child_process(
-        _replay_cmd(bag, "--clock", "--rate", "4", "--wait-for-subscribers", "20"),
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        _replay_cmd(bag, "--clock", "--rate", "4", "--wait-for-subscribers", "20"), env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     _spin_until(executor, lambda: proc.poll() is not None and len(images) >= FRAMES, 60)
     _spin_until(executor, lambda: False, 0.3)  # late samples
@@ -161,14 +158,8 @@ def test_fused_node_with_sim_time_processes_a_replayed_bag(
     ), "glare_remover_node did not come up"
     replayer = subprocess.run(
         _replay_cmd(
-            bag,
-            "--clock",
-            "--rate",
-            "2",
-            "--topics",
-            "/camera/image_raw",
-            "--wait-for-subscribers",
-            "30",
+            bag, "--clock", "--rate", "2", "--topics", "/camera/image_raw",
+            "--wait-for-subscribers", "30",
         ),
         env=_env(),
         capture_output=True,

@@ -56,23 +56,9 @@ def test_naive_baseline_fills_the_glare() -> None:
 def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
     code = main(
         [
-            "bench",
-            "--quick",
-            "--sections",
-            "core,naive",
-            "--sizes",
-            "320x240",
-            "--coverages",
-            "0.02",
-            "--detectors",
-            "threshold,static",
-            "--backends",
-            "fast,telea",
-            "--frames",
-            "3",
-            "--out",
-            str(tmp_path),
-            "--no-plot",
+            "bench", "--quick", "--sections", "core,naive", "--sizes", "320x240", "--coverages",
+            "0.02", "--detectors", "threshold,static", "--backends", "fast,telea", "--frames", "3",
+            "--out", str(tmp_path), "--no-plot",
         ]
     )
     assert code == 0
@@ -80,12 +66,8 @@ def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
     rows = data["core"]["rows"]
     got = {(r["stage"], r["name"]) for r in rows}
     assert got == {
-        ("detect", "threshold"),
-        ("detect", "static"),
-        ("refine", "mask"),
-        ("inpaint", "fast"),
-        ("inpaint", "telea"),
-        ("pipeline", "default"),
+        ("detect", "threshold"), ("detect", "static"), ("refine", "mask"), ("inpaint", "fast"),
+        ("inpaint", "telea"), ("pipeline", "default"),
     }
     for r in rows:
         assert (r["width"], r["height"]) == (320, 240) and r["coverage"] == 0.02

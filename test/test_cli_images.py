@@ -52,12 +52,7 @@ def test_folder_with_masks_and_a_bad_file(
     assert (
         main(
             [
-                "images",
-                str(src),
-                str(out),
-                "--config",
-                str(classic_yaml),
-                "--save-masks",
+                "images", str(src), str(out), "--config", str(classic_yaml), "--save-masks",
                 "--no-progress",
             ]
         )
@@ -67,10 +62,7 @@ def test_folder_with_masks_and_a_bad_file(
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err
     assert sorted(p.name for p in out.iterdir()) == [
-        "img0.png",
-        "img0_mask.png",
-        "img1.png",
-        "img1_mask.png",
+        "img0.png", "img0_mask.png", "img1.png", "img1_mask.png",
     ]
     for path, _, _ in files:
         original = cv2.imread(str(path))

@@ -160,8 +160,7 @@ def test_add_node_refuses_what_is_not_a_node_class():
         is GlareRemoverNode
     )
     for bad, why in [
-        ("no_colon", "package.module:ClassName"),
-        ("no_such_module_xyz:X", "cannot import"),
+        ("no_colon", "package.module:ClassName"), ("no_such_module_xyz:X", "cannot import"),
         ("glare_inpaint_ros.ros.compose:glare_nodes", "not an rclpy Node"),
     ]:
         with pytest.raises(ValueError, match=why):
@@ -314,8 +313,7 @@ def _clean_env() -> dict[str, str]:
         for k, v in os.environ.items()
         if k
         not in (
-            "FASTRTPS_DEFAULT_PROFILES_FILE",
-            "FASTDDS_DEFAULT_PROFILES_FILE",
+            "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE",
             "ROS_AUTOMATIC_DISCOVERY_RANGE",
         )
     }
@@ -336,10 +334,8 @@ def test_glare_inpaint_env_prints_exports_a_shell_can_eval():
         and profile.endswith("fastdds_profile.xml")
     )
     mine = subprocess.run(
-        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "env"],
-        capture_output=True,
-        text=True,
-        env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"},
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "env"], capture_output=True,
+        text=True, env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"},
         timeout=60,
     )
     assert (

@@ -42,10 +42,7 @@ def test_messages_and_arrays_match_cv_bridge(encoding):
     ours = array_to_image(arr, encoding, Header(frame_id="cam"))
     theirs = bridge.cv2_to_imgmsg(arr, encoding=encoding, header=Header(frame_id="cam"))
     assert (ours.height, ours.width, ours.step, ours.encoding) == (
-        theirs.height,
-        theirs.width,
-        theirs.step,
-        theirs.encoding,
+        theirs.height, theirs.width, theirs.step, theirs.encoding,
     )
     assert bytes(ours.data) == bytes(theirs.data) and ours.header == theirs.header
     np.testing.assert_array_equal(

@@ -44,9 +44,7 @@ def test_demo_three_nodes_round_trip(tmp_path):
     assert panel is not None and panel.shape[1] == 2 * 480 and panel.shape[0] % 360 == 0
     assert "frames published / received / lost" in (out / "report.md").read_text()
     assert {p.name for p in (out / "logs").iterdir()} == {
-        "specular_detector.log",
-        "mask_dilation.log",
-        "inpainting.log",
+        "specular_detector.log", "mask_dilation.log", "inpainting.log",
     }
 
 

@@ -192,20 +192,8 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
         assert (
             cli.main(
                 [
-                    "train-detector",
-                    "--out",
-                    str(out),
-                    "--n-train",
-                    "3",
-                    "--n-val",
-                    "2",
-                    "--steps",
-                    "12",
-                    "--val-every",
-                    "6",
-                    "--hard-negatives",
-                    "0.5",
-                    "--threads",
+                    "train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2",
+                    "--steps", "12", "--val-every", "6", "--hard-negatives", "0.5", "--threads",
                     "1",
                 ]
             )

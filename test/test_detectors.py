@@ -124,8 +124,7 @@ def test_static_mask_file_resize_and_combine(tmp_path) -> None:
         load_config(
             {
                 "detector": {
-                    "type": "static",
-                    "static": {"path": str(path), "combine_with": "threshold"},
+                    "type": "static", "static": {"path": str(path), "combine_with": "threshold"},
                 }
             }
         )

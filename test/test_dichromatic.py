@@ -194,8 +194,7 @@ def test_small_sharp_spots_on_tissue_are_found() -> None:
     rng = np.random.default_rng(3)
     h, w = 480, 640
     noise = cv2.resize(
-        rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32),
-        (w, h),
+        rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), (w, h),
         interpolation=cv2.INTER_CUBIC,
     )
     shade = np.clip(0.75 + 0.15 * noise, 0.3, 1.2)

@@ -49,10 +49,7 @@ def test_detection_scores_hand_made_masks() -> None:
 def test_detection_scores_empty_cases() -> None:
     empty, some = np.zeros((5, 5), np.uint8), _mask((5, 5), (1, 1, 3, 3))
     assert M.detection_scores(empty, empty) == {
-        "precision": 1.0,
-        "recall": 1.0,
-        "f1": 1.0,
-        "iou": 1.0,
+        "precision": 1.0, "recall": 1.0, "f1": 1.0, "iou": 1.0,
     }
     missed = M.detection_scores(empty, some)
     assert missed == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "iou": 0.0}
@@ -188,11 +185,7 @@ def test_dataset_input_only(tmp_path: Path) -> None:
     ds = Dataset(tmp_path, name="raw")
     (sample,) = list(ds)
     assert (ds.name, ds.has_mask, ds.mask_source, sample.mask, sample.gt) == (
-        "raw",
-        False,
-        None,
-        None,
-        None,
+        "raw", False, None, None, None,
     )
 
 
@@ -257,20 +250,8 @@ def eval_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("eval")
     rc = main(
         [
-            "eval",
-            "--synthetic",
-            "6",
-            "--size",
-            "160x120",
-            "--seed",
-            "3",
-            "--detectors",
-            "threshold",
-            "--backends",
-            "telea,fast",
-            "--out",
-            str(out),
-            "--no-progress",
+            "eval", "--synthetic", "6", "--size", "160x120", "--seed", "3", "--detectors",
+            "threshold", "--backends", "telea,fast", "--out", str(out), "--no-progress",
         ]
     )
     assert rc == 0
@@ -305,11 +286,7 @@ def test_eval_json_contains_the_metrics(eval_run: Path) -> None:
         for key in ("precision", "recall", "f1", "iou", "mean_f1", "mean_iou"):
             assert 0.0 <= scores[key] <= 1.0
     assert set(ds["inpainting"]) == {
-        "nothing",
-        "oracle/telea",
-        "oracle/fast",
-        "threshold/telea",
-        "threshold/fast",
+        "nothing", "oracle/telea", "oracle/fast", "threshold/telea", "threshold/fast",
     }
     for key, stages in ds["runtime_ms"].items():
         assert stages["total"] >= stages["inpaint"] >= 0.0
@@ -344,16 +321,8 @@ def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     assert (
         main(
             [
-                "eval",
-                str(data),
-                str(masks_only),
-                "--detectors",
-                "threshold",
-                "--backends",
-                "fast",
-                "--out",
-                str(out),
-                "--no-progress",
+                "eval", str(data), str(masks_only), "--detectors", "threshold", "--backends",
+                "fast", "--out", str(out), "--no-progress",
             ]
         )
         == 0
@@ -386,11 +355,8 @@ def test_eval_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_python_m_eval_entry_point() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "glare_inpaint_ros.tooling.eval", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.eval", "--help"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0 and "--synthetic" in proc.stdout
 
@@ -483,15 +449,8 @@ def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -
     assert (
         main(
             [
-                "eval",
-                str(data),
-                "--detectors",
-                "threshold",
-                "--backends",
-                "telea",
-                "--out",
-                str(out),
-                "--no-progress",
+                "eval", str(data), "--detectors", "threshold", "--backends", "telea", "--out",
+                str(out), "--no-progress",
             ]
         )
         == 0

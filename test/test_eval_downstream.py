@@ -64,14 +64,7 @@ def test_make_synthetic_content_writes_truth(tmp_path: Path) -> None:
     assert (
         main(
             [
-                "make-synthetic",
-                str(out),
-                "--n",
-                "2",
-                "--width",
-                "96",
-                "--height",
-                "72",
+                "make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72",
                 "--content",
             ]
         )
@@ -210,9 +203,7 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
             "telea",
             GlareRemover(
                 {
-                    **base,
-                    "detector.type": "static",
-                    "inpainting.backend": "telea",
+                    **base, "detector.type": "static", "inpainting.backend": "telea",
                     "detector.static.path": str(tmp_path / f"{name}.png"),
                 }
             ),
@@ -229,10 +220,7 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
     assert painted["worst_content_altered_pct"] == pytest.approx(100.0)
     assert painted["n_passthrough"] == 0 and painted["min_psnr_db"] < 30
     assert identity == {
-        **identity,
-        "altered_pct": 0.0,
-        "content_altered_pct": 0.0,
-        "min_psnr_db": M.PSNR_CAP_DB,
+        **identity, "altered_pct": 0.0, "content_altered_pct": 0.0, "min_psnr_db": M.PSNR_CAP_DB,
         "n_passthrough": 3,
     }
     assert (
@@ -268,19 +256,8 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     assert (
         main(
             [
-                "eval",
-                "--no-glare",
-                str(folder),
-                "--synthetic-content",
-                "4",
-                "--size",
-                "320x240",
-                "--detectors",
-                "threshold,local_contrast",
-                "--backends",
-                "fast",
-                "--out",
-                str(out),
+                "eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
+                "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out),
                 "--no-progress",
             ]
         )
@@ -311,14 +288,8 @@ def test_eval_unknown_client_is_a_usage_error(
     assert (
         main(
             [
-                "eval",
-                "--no-glare",
-                str(tmp_path / "n"),
-                "--clients",
-                "radar",
-                "--out",
-                str(tmp_path / "o"),
-                "--no-progress",
+                "eval", "--no-glare", str(tmp_path / "n"), "--clients", "radar", "--out",
+                str(tmp_path / "o"), "--no-progress",
             ]
         )
         == 2
@@ -353,12 +324,8 @@ def test_shared_driving_frames_no_harm_and_lanes() -> None:
 
     base = load_config()
     section, sheet = evaluate_no_glare(
-        NoGlareSet(folder),
-        build_combos(base, ["threshold"], ["fast"]),
-        clients=[LaneClient()],
-        limit=2,
-        sheet_rows=1,
-        progress=False,
+        NoGlareSet(folder), build_combos(base, ["threshold"], ["fast"]), clients=[LaneClient()],
+        limit=2, sheet_rows=1, progress=False,
     )
     assert section["n_images"] == 2 and section["name"] == "driving_noglare"
     assert (

@@ -87,9 +87,7 @@ def test_decode_round_trips_any_padding_and_byte_order(case):
     np.testing.assert_array_equal(out, arr)
     h2, w2, step2, data2 = encode(out, enc)
     assert (h2, w2, step2) == (
-        h,
-        w,
-        w * arr.dtype.itemsize * (arr.shape[2] if arr.ndim == 3 else 1),
+        h, w, w * arr.dtype.itemsize * (arr.shape[2] if arr.ndim == 3 else 1),
     )
     np.testing.assert_array_equal(decode(enc, h2, w2, step2, data2), arr)
     # the processing view and back is the identity
@@ -100,8 +98,7 @@ def test_decode_round_trips_any_padding_and_byte_order(case):
 @given(
     enc=st.one_of(
         st.sampled_from(sorted(ENCODINGS)),
-        st.sampled_from(["32FC1", "yuv422", "bayer_rggb8", "", "BGR8"]),
-        st.text(max_size=8),
+        st.sampled_from(["32FC1", "yuv422", "bayer_rggb8", "", "BGR8"]), st.text(max_size=8),
     ),
     h=st.integers(-3, 12),
     w=st.integers(-3, 12),
@@ -244,14 +241,8 @@ def test_array_to_image_refuses_misfits_with_image_format_error(arr, enc):
     fmt=st.one_of(
         st.sampled_from(
             [
-                "jpeg",
-                "png",
-                "bgr8; jpeg compressed bgr8",
-                "mono16; png compressed mono16",
-                "rgb8; png compressed bgr8",
-                "compressedDepth",
-                "",
-                "tiff",
+                "jpeg", "png", "bgr8; jpeg compressed bgr8", "mono16; png compressed mono16",
+                "rgb8; png compressed bgr8", "compressedDepth", "", "tiff",
             ]
         ),
         st.text(max_size=20),
@@ -290,10 +281,8 @@ mask_shapes = st.one_of(
 )
 refiner_params = st.fixed_dictionaries(
     {
-        "min_area": st.integers(0, 20),
-        "fill_holes_area": st.integers(0, 40),
-        "dilation.kernel_size": st.integers(0, 9),
-        "dilation.iterations": st.integers(0, 3),
+        "min_area": st.integers(0, 20), "fill_holes_area": st.integers(0, 40),
+        "dilation.kernel_size": st.integers(0, 9), "dilation.iterations": st.integers(0, 3),
         "dilation.kernel_shape": st.sampled_from(["ellipse", "rect", "cross"]),
         "max_coverage": st.floats(0.0, 1.0),
     }

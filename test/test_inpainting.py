@@ -46,9 +46,7 @@ def smooth_image(h: int = H, w: int = W, channels: int = 3, dtype=np.uint8) -> n
     """Smooth BGR (or mono/BGRA) test image: a different linear ramp per channel, full range."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     ramps = [
-        30 + 150 * xx / w + 40 * yy / h,
-        220 - 120 * yy / h,
-        60 + 90 * (xx + yy) / (w + h),
+        30 + 150 * xx / w + 40 * yy / h, 220 - 120 * yy / h, 60 + 90 * (xx + yy) / (w + h),
         90 + 160 * yy / h,
     ]
     scale = 257.0 if dtype == np.uint16 else 1.0
@@ -63,14 +61,8 @@ def blob_mask(h: int = H, w: int = W, seed: int = 0, n: int = 4) -> np.ndarray:
     for _ in range(n):
         c = (int(rng.integers(8, w - 8)), int(rng.integers(8, h - 8)))
         cv2.ellipse(
-            m,
-            c,
-            (int(rng.integers(2, 7)), int(rng.integers(2, 5))),
-            float(rng.integers(0, 180)),
-            0,
-            360,
-            255,
-            -1,
+            m, c, (int(rng.integers(2, 7)), int(rng.integers(2, 5))), float(rng.integers(0, 180)),
+            0, 360, 255, -1,
         )
     cv2.circle(m, (w - 1, 0), 5, 255, -1)
     return m
@@ -256,10 +248,7 @@ def test_random_masks_and_margins(name: str) -> None:
     for trial in range(6):
         mask = ((rng.random((H, W)) > 0.997) * 255).astype(np.uint8)
         cv2.line(
-            mask,
-            tuple(int(v) for v in rng.integers(0, W, 2)),
-            (0, int(rng.integers(0, H))),
-            255,
+            mask, tuple(int(v) for v in rng.integers(0, W, 2)), (0, int(rng.integers(0, H))), 255,
             2,
         )
         cv2.circle(mask, (int(rng.integers(0, W)), H - 1), int(rng.integers(1, 9)), 255, -1)
@@ -272,10 +261,8 @@ def test_paste_masked_views() -> None:
     """In-place masked copy into every kind of view inpaint_rois gets (OpenCV or numpy path)."""
     rng = np.random.default_rng(2)
     cases = [
-        ((50, 60, 3), np.s_[5:30, 7:40]),
-        ((50, 60, 4), np.s_[5:30, 7:40, :3]),
-        ((50, 60), np.s_[5:30, 7:40]),
-        ((50, 60, 3), np.s_[5:30, 7:40:2]),
+        ((50, 60, 3), np.s_[5:30, 7:40]), ((50, 60, 4), np.s_[5:30, 7:40, :3]),
+        ((50, 60), np.s_[5:30, 7:40]), ((50, 60, 3), np.s_[5:30, 7:40:2]),
         ((1, 1, 3), np.s_[:, :]),
     ]
     for shape, sl in cases:
@@ -476,8 +463,7 @@ def test_merge_boxes_basic_cases() -> None:
     assert merge_boxes([]) == []
     assert merge_boxes([(1, 2, 3, 4)]) == [(1, 2, 3, 4)]
     assert sorted(merge_boxes([(0, 0, 5, 5), (10, 10, 15, 15)])) == [
-        (0, 0, 5, 5),
-        (10, 10, 15, 15),
+        (0, 0, 5, 5), (10, 10, 15, 15),
     ]
     assert merge_boxes([(0, 0, 5, 5), (3, 3, 8, 8)]) == [(0, 0, 8, 8)]
     assert merge_boxes([(0, 0, 5, 5), (5, 0, 9, 5)]) == [(0, 0, 9, 5)]  # adjacent columns touch

@@ -92,9 +92,7 @@ def test_launch_file_compiles_and_names_real_executables(path):
 def test_pipeline_and_composed_launch_contents():
     by_name = {p.name: _launch_executables(p) for p in LAUNCH_FILES}
     assert by_name["glare_pipeline.launch.py"] == [
-        "specular_detector",
-        "mask_dilation",
-        "inpainting",
+        "specular_detector", "mask_dilation", "inpainting",
     ]
     assert by_name["glare_composed.launch.py"] == ["glare_pipeline"]
     # no name for the composed process (one process, 3 nodes), the executable's name for the others
@@ -177,13 +175,11 @@ def test_apply_defaults_fills_only_unset_variables():
     )
     assert changed == environ
     user = {
-        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET",
-        "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
     }
     assert env.apply_defaults(user) == {}
     assert user == {
-        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET",
-        "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
     }
     fastdds3 = {"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}
     env.apply_defaults(fastdds3)

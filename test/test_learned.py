@@ -82,12 +82,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         # Fixed 64x64 input, fixed batch 1 (the backend must resize crops and loop).
         "lama": _export(
-            LamaLike(),
-            d / "lama.onnx",
-            (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
-            ["image", "mask"],
-            "output",
-            dynamic=False,
+            LamaLike(), d / "lama.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
+            ["image", "mask"], "output", dynamic=False,
         ),
         "migan": _export(
             MiganLike(),
@@ -101,12 +97,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             dynamic=True,
         ),
         "nhwc": _export(
-            NhwcBgr(),
-            d / "nhwc.onnx",
-            (torch.rand(1, 40, 48, 3), torch.ones(1, 40, 48, 1)),
-            ["img", "msk"],
-            "out",
-            dynamic=False,
+            NhwcBgr(), d / "nhwc.onnx", (torch.rand(1, 40, 48, 3), torch.ones(1, 40, 48, 1)),
+            ["img", "msk"], "out", dynamic=False,
         ),
         "dir": d,
     }
@@ -148,12 +140,8 @@ def test_lama_output_range_detected_not_assumed(models: dict[str, Path], tmp_pat
             return super().forward(image, mask) / 255.0
 
     path = _export(
-        Lama01(),
-        tmp_path / "lama01.onnx",
-        (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
-        ["image", "mask"],
-        "output",
-        dynamic=True,
+        Lama01(), tmp_path / "lama01.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
+        ["image", "mask"], "output", dynamic=True,
     )
     inp = INPAINTERS.get("onnx")(model_path=str(path), feather=0)
     assert inp._output_max == 1.0
@@ -260,10 +248,7 @@ def test_crop_rect_shifts_inward_and_feather() -> None:
     x0, y0, x1, y1 = crop_rect((600, 400, 630, 470), 640, 480, 128)
     assert (x1, y1) == (640, 480) and (x1 - x0, y1 - y0) == (326, 326)
     assert crop_rect((10, 10, 20, 20), 100, 60, 128) == (
-        0,
-        0,
-        100,
-        60,
+        0, 0, 100, 60,
     )  # frame smaller than the crop
     m = np.zeros((9, 9), np.uint8)
     m[2:7, 2:7] = 255
@@ -283,9 +268,7 @@ def test_upscale_window_matches_full_resize_and_torch() -> None:
     # The training path upsamples with torch (bilinear, half-pixel centres): the same values.
     ref = (
         torch.nn.functional.interpolate(
-            torch.from_numpy(small.transpose(2, 0, 1))[None],
-            size=(77, 130),
-            mode="bilinear",
+            torch.from_numpy(small.transpose(2, 0, 1))[None], size=(77, 130), mode="bilinear",
             align_corners=False,
         )[0]
         .numpy()

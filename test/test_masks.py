@@ -40,14 +40,8 @@ def test_clean_components_matches_labelling(seed: int) -> None:
     for _ in range(rng.integers(1, 8)):
         c = (int(rng.integers(0, 120)), int(rng.integers(0, 90)))
         cv2.ellipse(
-            m,
-            c,
-            (int(rng.integers(2, 20)), int(rng.integers(2, 15))),
-            float(rng.uniform(0, 180)),
-            0,
-            360,
-            255,
-            -1,
+            m, c, (int(rng.integers(2, 20)), int(rng.integers(2, 15))), float(rng.uniform(0, 180)),
+            0, 360, 255, -1,
         )
         cv2.ellipse(
             m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1
@@ -101,9 +95,7 @@ def test_refiner_reports_flooding_and_coverage() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"dilation.kernel_size": -1},
-        {"dilation.kernel_shape": "star"},
-        {"max_coverage": 1.5},
+        {"dilation.kernel_size": -1}, {"dilation.kernel_shape": "star"}, {"max_coverage": 1.5},
         {"min_area": 2.5},
     ],
 )

@@ -26,8 +26,7 @@ from glare_inpaint_ros.core.pipeline import GlareRemover
 
 def _refine(mask: np.ndarray, **mask_params) -> np.ndarray:
     config = {
-        "mask.min_area": 0,
-        "mask.fill_holes_area": 0,
+        "mask.min_area": 0, "mask.fill_holes_area": 0,
         **{f"mask.{k}": v for k, v in mask_params.items()},
     }
     return GlareRemover(config).refine(mask).mask
@@ -287,8 +286,7 @@ def test_local_contrast_mad_factor_raises_the_threshold_on_texture() -> None:
 def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_window() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
     big = (
-        slice(90, 150),
-        slice(130, 190),
+        slice(90, 150), slice(130, 190),
     )  # 60 x 60 px, min 110: contrast only against a wide background
     img[big] = 110
     small_window = _lc(img, hysteresis=False, background_px=72)
@@ -300,8 +298,7 @@ def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_wind
 def test_local_contrast_absolute_mode() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
     area = (
-        slice(60, 180),
-        slice(100, 220),
+        slice(60, 180), slice(100, 220),
     )  # V 235 over 19 % of the frame: no local contrast inside
     img[area] = 235
     centre = (slice(110, 130), slice(150, 170))
@@ -319,8 +316,7 @@ def _cluster_scene(
     """Block-textured dark background (~80) with one 12 px-radius highlight disc; (image, disc)."""
     rng = np.random.default_rng(1)
     blocks = cv2.resize(
-        rng.uniform(-15, 15, (15, 20)).astype(np.float32),
-        (320, 240),
+        rng.uniform(-15, 15, (15, 20)).astype(np.float32), (320, 240),
         interpolation=cv2.INTER_NEAREST,
     )
     img = np.clip(80 + blocks[:, :, None] * np.ones(3, np.float32), 0, 255).astype(np.uint8)
@@ -374,12 +370,8 @@ def test_cluster_fit_parameters_shape_the_centres() -> None:
     assert base.shape == (5, 3) and np.array_equal(_cluster(img)[1].centres, base)
     assert _cluster(img, clusters=3)[1].centres.shape == (3, 3)
     for key, value in (
-        ("seed", 1),
-        ("sample_size", 500),
-        ("tail_fraction", 0.0),
-        ("iterations", 1),
-        ("mad_factor", 10.0),
-        ("background_px", 301),
+        ("seed", 1), ("sample_size", 500), ("tail_fraction", 0.0), ("iterations", 1),
+        ("mad_factor", 10.0), ("background_px", 301),
     ):
         centres = _cluster(img, **{key: value})[1].centres
         assert not np.array_equal(centres, base), key
@@ -393,8 +385,7 @@ def _texture(h: int = 120, w: int = 200, seed: int = 2) -> np.ndarray:
     rng = np.random.default_rng(seed)
     big = cv2.GaussianBlur(
         cv2.resize(
-            rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32),
-            (w, h),
+            rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32), (w, h),
             interpolation=cv2.INTER_CUBIC,
         ),
         (0, 0),
@@ -422,16 +413,14 @@ def test_flow_scale_sets_the_flow_resolution() -> None:
     assert _motion({}, [img])[0].small_size == (80, 60)  # 0.25 of 320 x 240
     assert _motion({"temporal.flow_scale": 0.5}, [img])[0].small_size == (160, 120)
     assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (
-        43,
-        32,
+        43, 32,
     )  # small side >= 32 px
 
 
 def test_flow_method_selects_the_optical_flow() -> None:
     tex = _texture(120, 220)
     frames = [
-        np.ascontiguousarray(tex[:, 8:208]),
-        np.ascontiguousarray(tex[:, 4:204]),
+        np.ascontiguousarray(tex[:, 8:208]), np.ascontiguousarray(tex[:, 4:204]),
     ]  # content moves 4 px right
     flows = {}
     for method in ("dis", "farneback"):
@@ -456,8 +445,7 @@ def test_max_photometric_error_gates_the_temporal_fill() -> None:
     for err in (12.0, 0.0):
         g = GlareRemover(
             {
-                **CLASSIC_CHAIN,
-                "temporal.fill.enabled": True,
+                **CLASSIC_CHAIN, "temporal.fill.enabled": True,
                 "temporal.fill.max_photometric_error": err,
             }
         )

@@ -16,18 +16,7 @@ PATHS = ["glare_inpaint_ros", "launch", "test", "tools", "setup.py"]
 # everywhere) and the deviations that setup.cfg's [flake8] section explains: D205, D209, D415 (the
 # summary may wrap over lines, closing quotes on its last line) and D402 (false positives).
 IGNORE = [
-    "D100",
-    "D101",
-    "D102",
-    "D103",
-    "D104",
-    "D105",
-    "D106",
-    "D107",
-    "D205",
-    "D209",
-    "D402",
-    "D415",
+    "D100", "D101", "D102", "D103", "D104", "D105", "D106", "D107", "D205", "D209", "D402", "D415",
 ]
 
 

@@ -457,8 +457,7 @@ def test_inpainting_deadline_passes_original_through(ctx, harness):
 RUNTIME_BAD_PARAMS = [
     ([Parameter("mask.dilation.kernel_size", value=-3)], "kernel_size"),
     (
-        [Parameter("mask.dilation.kernel_size", value="big")],
-        "Wrong parameter type",
+        [Parameter("mask.dilation.kernel_size", value="big")], "Wrong parameter type",
     ),  # rclpy's wording
     ([Parameter("inpainting.backend", value="no_such_backend")], "no_such_backend"),
     ([Parameter("inpainting.backend", value="onnx")], "model_path"),
@@ -728,8 +727,7 @@ def test_corrupt_compressed_images_rejected_counted_and_next_frame_processed(ctx
     from glare_inpaint_ros.compressed import encode_compressed
 
     node = GlareRemoverNode(
-        context=ctx,
-        namespace="/rel_compressed",
+        context=ctx, namespace="/rel_compressed",
         parameter_overrides=diag_override() + [Parameter("input_transport", value="compressed")],
     )
     h = harness([node])

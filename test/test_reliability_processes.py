@@ -106,12 +106,7 @@ def test_short_soak_no_growth_no_silent_drops():
     from glare_inpaint_ros.tooling.cli.soak import format_report, soak
 
     r = soak(
-        "fused",
-        duration_s=20.0,
-        rate_hz=30.0,
-        width=1280,
-        height=720,
-        sample_s=2.0,
+        "fused", duration_s=20.0, rate_hz=30.0, width=1280, height=720, sample_s=2.0,
         progress=False,
     )
     text = format_report(r)

@@ -304,11 +304,7 @@ def test_bag_job_skips_bombs_counted_and_copies_everything(
     assert (
         main(
             [
-                "bag",
-                str(src),
-                str(out),
-                "--image-topic",
-                "/camera/image_raw/compressed",
+                "bag", str(src), str(out), "--image-topic", "/camera/image_raw/compressed",
                 "--no-progress",
             ]
         )
@@ -370,8 +366,7 @@ def test_startup_parameter_typos_and_bad_params_files_exit_2_with_one_line(tmp_p
     not_params.write_text("mask:\n  dilation:\n    kernel_size: 9\n")
     cases = [
         (
-            "glare_remover_node",
-            ["-p", "detector.threshold.vale_min:=200"],
+            "glare_remover_node", ["-p", "detector.threshold.vale_min:=200"],
             "'detector.threshold.value_min'",
         ),
         ("glare_remover_node", ["--params-file", str(typo_file)], "'mask.dilation.kernel_size'"),
@@ -411,9 +406,7 @@ def test_shipped_params_file_and_strict_params_false_start_normally(tmp_path: Pa
         (
             "pipeline_main",
             [
-                "--params-file",
-                str(ROOT / "config" / "glare_inpaint.yaml"),
-                "-p",
+                "--params-file", str(ROOT / "config" / "glare_inpaint.yaml"), "-p",
                 "use_sim_time:=false",
             ],
         ),
@@ -443,8 +436,7 @@ def test_in_process_node_refuses_unknown_override(ctx, make_node):
 
     with pytest.raises(StartupParameterError, match="did you mean 'deadline_ms'"):
         GlareRemoverNode(
-            context=ctx,
-            namespace="/r2_inproc",
+            context=ctx, namespace="/r2_inproc",
             parameter_overrides=[Parameter("deadline_mss", value=1.0)],
         )
     make_node(GlareRemoverNode, namespace="/r2_inproc2", parameter_overrides=[
@@ -472,20 +464,17 @@ def test_set_parameters_batch_is_all_or_none_over_dds_and_empty_name_refused(ctx
     batches = [
         [
             Parameter("mask.dilation.kernel_size", value=21),
-            Parameter("mask.max_coverage", value=1.5),
-            Parameter("deadline_ms", value=40.0),
+            Parameter("mask.max_coverage", value=1.5), Parameter("deadline_ms", value=40.0),
         ],  # valid, out of range, valid
         [
             Parameter("deadline_ms", value=40.0),
             Parameter("mask.dilation.kernel_size", value="big"),
         ],  # wrong type
         [
-            Parameter("deadline_ms", value=40.0),
-            Parameter("inpainting.backend", value="nope"),
+            Parameter("deadline_ms", value=40.0), Parameter("inpainting.backend", value="nope"),
         ],  # bad choice
         [
-            Parameter("deadline_ms", value=40.0),
-            Parameter("qos.subscription.depth", value=3),
+            Parameter("deadline_ms", value=40.0), Parameter("qos.subscription.depth", value=3),
         ],  # read-only
         [Parameter("deadline_ms", value=40.0), Parameter("no.such.param", value=3)],  # undeclared
         [Parameter("", value=3)],  # empty name
@@ -608,11 +597,7 @@ def test_messages_of_no_topic_fail_loudly(tmp_path: Path, capsys: pytest.Capture
         con.execute("INSERT INTO messages (topic_id, timestamp, data) VALUES (99, 1, x'00')")
     code = main(
         [
-            "bag",
-            str(src),
-            str(tmp_path / "out"),
-            "--image-topic",
-            "/camera/image_raw",
+            "bag", str(src), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
             "--no-progress",
         ]
     )
@@ -692,12 +677,7 @@ def _custom_bag(path: Path) -> tuple[Path, dict]:
             )
             bgr = np.ascontiguousarray(sample.frame(i, 0, (160, 120))[0])
             img = store.types["sensor_msgs/msg/Image"](
-                header=header,
-                height=120,
-                width=160,
-                encoding="bgr8",
-                is_bigendian=0,
-                step=480,
+                header=header, height=120, width=160, encoding="bgr8", is_bigendian=0, step=480,
                 data=bgr.reshape(-1),
             )
             w.write(c_img, t + 2, store.serialize_cdr(img, "sensor_msgs/msg/Image"))
@@ -750,8 +730,7 @@ def test_older_and_unusual_bags_are_copied_faithfully(
         if topic == "/mixed":
             store.deserialize_cdr(data, msgtype)  # an Int32 labelled String would not round-trip
     assert {(t, ty) for t, ty, _, _ in copied if t == "/mixed"} == {
-        ("/mixed", "std_msgs/msg/String"),
-        ("/mixed", "std_msgs/msg/Int32"),
+        ("/mixed", "std_msgs/msg/String"), ("/mixed", "std_msgs/msg/Int32"),
     }
 
 
@@ -800,11 +779,7 @@ def _bag_job(
     if config is not None:
         args += ["--config", str(config)]
     return subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         preexec_fn=preexec,
     )
 
@@ -871,12 +846,7 @@ def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path: 
     assert (
         main(
             [
-                "bag",
-                str(src),
-                str(out),
-                "--image-topic",
-                "/camera/image_raw",
-                "--no-progress",
+                "bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress",
                 "--overwrite",
             ]
         )
@@ -901,12 +871,7 @@ def test_overwrite_refuses_an_out_that_holds_the_input_or_is_not_a_bag(
     for out in (tmp_path / "data", src, foreign, a_file, tmp_path):
         code = main(
             [
-                "bag",
-                str(src),
-                str(out),
-                "--image-topic",
-                "/camera/image_raw",
-                "--no-progress",
+                "bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress",
                 "--overwrite",
             ]
         )
@@ -955,12 +920,7 @@ def test_images_writes_atomically_and_fails_on_a_full_disk(tmp_path: Path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "glare_inpaint_ros.tooling.cli",
-            "images",
-            str(src),
-            str(out),
+            sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "images", str(src), str(out),
             "--no-progress",
         ],
         capture_output=True,
@@ -997,12 +957,8 @@ def test_out_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path, argv: list[st
     cv2.imwrite(str(images / "a.png"), np.full((20, 20, 3), 100, np.uint8))
     args = [a.format(file=afile, images=images) for a in argv]
     proc = subprocess.run(
-        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", *args], capture_output=True,
+        text=True, cwd=tmp_path, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     assert proc.returncode == 2, (args, proc.stderr)
     assert (
@@ -1026,10 +982,7 @@ def test_images_with_an_unreadable_file_exits_nonzero(
 
 
 NODE_MODULES = [
-    "glare_remover_node",
-    "specular_detector_node",
-    "mask_dilation_node",
-    "inpainting_node",
+    "glare_remover_node", "specular_detector_node", "mask_dilation_node", "inpainting_node",
     "pipeline_main",
 ]
 
@@ -1046,18 +999,12 @@ def test_node_module_help_prints_usage_and_starts_nothing(module: str):
     assert time.monotonic() - t0 < 60
     bad = subprocess.run(
         [sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--no-such-option"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
     malformed = subprocess.run(
         [sys.executable, "-m", f"glare_inpaint_ros.ros.{module}", "--ros-args", "-p", "noequals"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert malformed.returncode == 2 and "Traceback" not in malformed.stderr, malformed.stderr
     assert "NAME:=VALUE" in malformed.stderr, malformed.stderr
@@ -1076,17 +1023,8 @@ def test_train_detector_without_out_leaves_the_shipped_model_alone(
     assert (
         main(
             [
-                "train-detector",
-                "--n-train",
-                "2",
-                "--n-val",
-                "1",
-                "--steps",
-                "2",
-                "--val-every",
-                "2",
-                "--threads",
-                "1",
+                "train-detector", "--n-train", "2", "--n-val", "1", "--steps", "2", "--val-every",
+                "2", "--threads", "1",
             ]
         )
         == 0

@@ -26,8 +26,7 @@ pytestmark = pytest.mark.ros
 
 # The temporal sequences slide a saturated, hard-edged square: the classic brightness chain's job.
 TEMPORAL = [
-    Parameter("temporal.mask.enabled", value=True),
-    Parameter("temporal.fill.enabled", value=True),
+    Parameter("temporal.mask.enabled", value=True), Parameter("temporal.fill.enabled", value=True),
     *(Parameter(k, value=v) for k, v in CLASSIC_CHAIN.items()),
 ]
 
@@ -148,8 +147,7 @@ def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx, harness):
     inpainting = InpaintingNode(context=ctx, parameter_overrides=TEMPORAL)
     nodes = [
         SpecularDetectorNode(context=ctx, parameter_overrides=TEMPORAL),
-        MaskDilationNode(context=ctx),
-        inpainting,
+        MaskDilationNode(context=ctx), inpainting,
     ]
     frames, _, _ = sliding_sequence(14, 3)
     h = harness(nodes)

@@ -53,8 +53,7 @@ def test_fused_node_removes_highlight_and_keeps_header_and_encoding(ctx, harness
 
 def test_three_nodes_on_one_executor_chain(ctx, harness):
     nodes = [
-        SpecularDetectorNode(context=ctx),
-        MaskDilationNode(context=ctx),
+        SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx),
         InpaintingNode(context=ctx),
     ]
     h = harness(nodes)
@@ -78,8 +77,7 @@ def test_three_node_chain_publishes_a_glare_free_frame_unchanged(ctx, harness):
     """The most common camera frame: no glare. The detector's mask is empty, and the inpainting
     node must still publish the frame on image_deglared, as it came in."""
     nodes = [
-        SpecularDetectorNode(context=ctx),
-        MaskDilationNode(context=ctx),
+        SpecularDetectorNode(context=ctx), MaskDilationNode(context=ctx),
         InpaintingNode(context=ctx),
     ]
     inpainting = nodes[2]
@@ -263,10 +261,7 @@ def test_diagnostics_published_with_stats(ctx, harness):
     assert wait_for(lambda: processed_status() is not None, 3.0)
     vals = {kv.key: kv.value for kv in processed_status().values}
     for key in (
-        "input_rate_hz",
-        "output_rate_hz",
-        "processing_ms_p50",
-        "processing_ms_p95",
+        "input_rate_hz", "output_rate_hz", "processing_ms_p50", "processing_ms_p95",
         "mask_coverage_mean",
     ):
         assert key in vals

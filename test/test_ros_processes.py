@@ -17,11 +17,7 @@ from helpers import (  # noqa: E402
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 ROOT_ARGS = [
-    "-r",
-    "__ns:=/proc_test",
-    "-r",
-    "image:=camera/image",
-    "-r",
+    "-r", "__ns:=/proc_test", "-r", "image:=camera/image", "-r",
     "image_deglared:=camera/image_deglared",
 ]
 
@@ -42,10 +38,7 @@ def test_end_to_end_across_processes(harness, node_process, modules):
     pub = h.publisher("/proc_test/camera/image")
     glare = as_encoding(make_scene()[1], "rgb8")
     sent = publish_until(
-        pub,
-        lambda: array_to_image(glare, "rgb8", new_header("cam_x")),
-        got,
-        timeout=30.0,
+        pub, lambda: array_to_image(glare, "rgb8", new_header("cam_x")), got, timeout=30.0,
         period=0.5,
     )
     out = result_for(got, sent)

@@ -18,9 +18,7 @@ def test_percentiles_match_numpy_and_ignore_nan() -> None:
         float(x) for x in np.percentile(v, (50, 99, 100))
     )
     assert percentiles(iter([3.0, 1.0, 2.0]), (0, 50, 100)) == (
-        1.0,
-        2.0,
-        3.0,
+        1.0, 2.0, 3.0,
     )  # any iterable (deque, generator)
 
 

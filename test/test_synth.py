@@ -94,16 +94,8 @@ def test_make_dataset_and_cli(tmp_path) -> None:
 
     rc = cli.main(
         [
-            "make-synthetic",
-            str(tmp_path / "b"),
-            "--n",
-            "2",
-            "--seed",
-            "5",
-            "--width",
-            "64",
-            "--height",
-            "48",
+            "make-synthetic", str(tmp_path / "b"), "--n", "2", "--seed", "5", "--width", "64",
+            "--height", "48",
         ]
     )
     assert rc == 0

@@ -359,11 +359,8 @@ def test_shared_rects_give_the_same_fill_and_source_map() -> None:
 @pytest.mark.parametrize(
     "shape,size",
     [
-        ((720, 1280), (320, 180)),
-        ((480, 640), (160, 120)),
-        ((481, 640), (160, 120)),
-        ((100, 60), (33, 17)),
-        ((64, 64), (64, 64)),
+        ((720, 1280), (320, 180)), ((480, 640), (160, 120)), ((481, 640), (160, 120)),
+        ((100, 60), (33, 17)), ((64, 64), (64, 64)),
     ],
 )
 def test_area_resize_matches_inter_area(shape: tuple[int, int], size: tuple[int, int]) -> None:
@@ -407,8 +404,7 @@ def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
     # frame).
     left = (b - v_end) / (b - a)
     assert math.exp(-(0.5 + dt) / tau) - 0.03 <= left <= math.exp(-(0.5 - dt) / tau) + 0.03, (
-        fps,
-        left,
+        fps, left,
     )
     assert (tf.last_source[mask > 0] == 2).all()  # smoothed, never "observed"
 
