@@ -145,8 +145,8 @@ def child_process() -> Iterator[Callable[..., subprocess.Popen]]:
 @pytest.fixture
 def node_process(child_process) -> Callable[..., subprocess.Popen]:
     """A factory of node processes: ``node_process(module, *ros_args, code=None, args=(),
-    env=None)`` is :func:`helpers.start_node` through :func:`child_process`, so every one is
-    stopped at teardown."""
+    env=None)`` starts :func:`helpers.node_command` in the repository root, stdout+stderr
+    captured as text, through :func:`child_process`, so every one is stopped at teardown."""
     def start(module: str, *ros_args: str, code: str | None = None, args: Iterable[str] = (),
               env: dict[str, str] | None = None) -> subprocess.Popen:
         return child_process(node_command(module, *ros_args, code=code, args=args),

@@ -268,23 +268,13 @@ class Harness:
 def node_command(module: str, *ros_args: str, code: str | None = None,
                  args: Iterable[str] = ()) -> list[str]:
     """``python -m glare_inpaint_ros.ros.<module> ARGS --ros-args ...`` (or ``python -c code ARGS
-    --ros-args ...``)."""
+    --ros-args ...``): a node process's command line. Tests start it through conftest's
+    ``node_process`` fixture, which stops it at teardown."""
     if code is not None:
         cmd = [sys.executable, "-c", code]
     else:
         cmd = [sys.executable, "-m", f"glare_inpaint_ros.ros.{module}"]
     return [*cmd, *args, "--ros-args", *ros_args]
-
-
-def start_node(module: str, *ros_args: str, code: str | None = None, args: Iterable[str] = (),
-               env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start :func:`node_command` in the repository root, stdout+stderr captured as text.
-
-    Tests start nodes through conftest's ``node_process`` fixture, which stops them at teardown.
-    """
-    return subprocess.Popen(node_command(module, *ros_args, code=code, args=args),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                            env=env)
 
 
 def stop_processes(procs: Iterable[subprocess.Popen], sig: int = signal.SIGINT,
