@@ -1,4 +1,5 @@
-"""sensor_msgs/CompressedImage encode/decode (glare_inpaint_ros.compressed), image_transport format strings."""
+"""sensor_msgs/CompressedImage encode/decode (glare_inpaint_ros.compressed), image_transport format
+strings."""
 
 from __future__ import annotations
 
@@ -25,14 +26,18 @@ def _image(encoding: str) -> np.ndarray:
     return img[..., 0] if ch == 1 else img
 
 
-@pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "mono8", "8UC1", "8UC3", "bgra8", "rgba8", "mono16", "16UC1"])
+@pytest.mark.parametrize(
+    "encoding", ["bgr8", "rgb8", "mono8", "8UC1", "8UC3", "bgra8", "rgba8", "mono16", "16UC1"]
+)
 def test_png_round_trip_is_lossless_in_the_original_channel_order(encoding: str) -> None:
     img = _image(encoding)
     fmt, data = encode_compressed(img, encoding, "png")
     assert fmt.startswith(f"{encoding}; png compressed ")
     out, enc = decode_compressed(fmt, data)
     assert enc == encoding and out.dtype == img.dtype and out.shape == img.shape
-    if encoding in ("bgra8", "rgba8"):  # image_transport stores colour as bgr8: alpha becomes opaque
+    if encoding in (
+        "bgra8", "rgba8",
+    ):  # image_transport stores colour as bgr8: alpha becomes opaque
         np.testing.assert_array_equal(out[..., :3], img[..., :3])
         assert (out[..., 3] == 255).all()
     else:

@@ -1,4 +1,5 @@
-"""``glare-inpaint replay`` over real DDS: bag bytes and /clock arrive; the fused node processes a replayed bag.
+"""``glare-inpaint replay`` over real DDS: bag bytes and /clock arrive; the fused node processes a
+replayed bag.
 
 conftest.py gives this run a private ROS_DOMAIN_ID and localhost discovery; the replay and node
 child processes inherit them.
@@ -7,6 +8,7 @@ child processes inherit them.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,18 +21,22 @@ pytest.importorskip("rosbags")
 rclpy = pytest.importorskip("rclpy")
 
 from glare_inpaint_ros.tooling.bags import sample  # noqa: E402
-from glare_inpaint_ros.tooling.bags.io import IMAGE, BagReader, header_stamp_ns, typestore  # noqa: E402
+from glare_inpaint_ros.tooling.bags.io import (  # noqa: E402
+    IMAGE, BagReader, header_stamp_ns, typestore,
+)
 from glare_inpaint_ros.tooling.bags.replay import replay, resolve_type  # noqa: E402
 from glare_inpaint_ros.tooling.bags.io import BagError  # noqa: E402
+from helpers import ROOT, stop_process  # noqa: E402
 
 pytestmark = pytest.mark.ros
-ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 5
 
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return sample.write_sample_bag(tmp_path_factory.mktemp("replay") / "sample", frames=FRAMES, size=(160, 120))
+    return sample.write_sample_bag(
+        tmp_path_factory.mktemp("replay") / "sample", frames=FRAMES, size=(160, 120)
+    )
 
 
 @pytest.fixture()
@@ -59,9 +65,11 @@ def _spin_until(executor: Any, done: Callable[[], bool], timeout: float) -> bool
 
 
 def same_payload(received: list[bytes], sent: list[bytes]) -> bool:
-    """True if each received payload is the sent one, up to DDS's zero padding to a multiple of 4 bytes."""
+    """True if each received payload is the sent one, up to DDS's zero padding to a multiple of 4
+    bytes."""
     return len(received) == len(sent) and all(
-        r[: len(s)] == s and 0 <= len(r) - len(s) < 4 and not r[len(s):].strip(b"\0") for r, s in zip(received, sent)
+        r[: len(s)] == s and 0 <= len(r) - len(s) < 4 and not r[len(s):].strip(b"\0")
+        for r, s in zip(received, sent)
     )
 
 
@@ -75,7 +83,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_replay_publishes_the_bag_bytes_and_clock(bag: Path, ros_node: Any) -> None:
+def test_replay_publishes_the_bag_bytes_and_clock(
+        bag: Path, ros_node: Any, child_process: Any) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import CameraInfo, Image
@@ -87,16 +96,16 @@ def test_replay_publishes_the_bag_bytes_and_clock(bag: Path, ros_node: Any) -> N
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(Image, "/camera/image_raw", images.append, qos, raw=True)
     node.create_subscription(CameraInfo, "/camera/camera_info", infos.append, qos, raw=True)
-    node.create_subscription(Clock, "/clock", lambda m: clocks.append(m.clock.sec * 10**9 + m.clock.nanosec), qos)
-    proc = subprocess.Popen(_replay_cmd(bag, "--clock", "--rate", "4", "--wait-for-subscribers", "20"),
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _spin_until(executor, lambda: proc.poll() is not None and len(images) >= FRAMES, 60)
-        _spin_until(executor, lambda: False, 0.3)  # late samples
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        out = proc.communicate()[0]
+    node.create_subscription(
+        Clock, "/clock", lambda m: clocks.append(m.clock.sec * 10**9 + m.clock.nanosec), qos
+    )
+    proc = child_process(
+        _replay_cmd(bag, "--clock", "--rate", "4", "--wait-for-subscribers", "20"), env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    _spin_until(executor, lambda: proc.poll() is not None and len(images) >= FRAMES, 60)
+    _spin_until(executor, lambda: False, 0.3)  # late samples
+    out = stop_process(proc, signal.SIGKILL)[1]
     assert proc.returncode == 0, out
     with BagReader(bag) as reader:
         want = {t: [bytes(m.data) for m in reader.messages([t])] for t in reader.topics}
@@ -121,7 +130,8 @@ def test_replay_rejects_bad_arguments(bag: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fused_node_with_sim_time_processes_a_replayed_bag(bag: Path, ros_node: Any) -> None:
+def test_fused_node_with_sim_time_processes_a_replayed_bag(
+        bag: Path, ros_node: Any, node_process: Any) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
@@ -131,27 +141,37 @@ def test_fused_node_with_sim_time_processes_a_replayed_bag(bag: Path, ros_node: 
         Image, "/camera/image_deglared",
         lambda m: stamps.append(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec),
         QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
-    glare = subprocess.Popen(
-        [sys.executable, "-m", "glare_inpaint_ros.ros.glare_remover_node", "--ros-args",
-         "-p", "use_sim_time:=true", "-p", "qos.subscription.reliability:=reliable",
-         "-r", "image:=/camera/image_raw", "-r", "image_deglared:=/camera/image_deglared"],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    replayer = None
-    try:
-        assert _spin_until(executor, lambda: node.count_publishers("/camera/image_deglared") > 0, 60), \
-            "glare_remover_node did not come up"
-        replayer = subprocess.run(_replay_cmd(bag, "--clock", "--rate", "2", "--topics", "/camera/image_raw",
-                                              "--wait-for-subscribers", "30"),
-                                  env=_env(), capture_output=True, text=True, timeout=120)
-        assert replayer.returncode == 0, replayer.stdout + replayer.stderr
-        _spin_until(executor, lambda: len(stamps) >= FRAMES, 30)
-    finally:
-        glare.terminate()
-        try:
-            node_out = glare.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            glare.kill()
-            node_out = glare.communicate()[0]
+    glare = node_process(
+        "glare_remover_node",
+        "-p",
+        "use_sim_time:=true",
+        "-p",
+        "qos.subscription.reliability:=reliable",
+        "-r",
+        "image:=/camera/image_raw",
+        "-r",
+        "image_deglared:=/camera/image_deglared",
+        env=_env(),
+    )
+    assert _spin_until(
+        executor, lambda: node.count_publishers("/camera/image_deglared") > 0, 60
+    ), "glare_remover_node did not come up"
+    replayer = subprocess.run(
+        _replay_cmd(
+            bag, "--clock", "--rate", "2", "--topics", "/camera/image_raw",
+            "--wait-for-subscribers", "30",
+        ),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replayer.returncode == 0, replayer.stdout + replayer.stderr
+    _spin_until(executor, lambda: len(stamps) >= FRAMES, 30)
+    node_out = stop_process(glare, signal.SIGTERM, timeout=10)[1]
     with BagReader(bag) as reader:
-        want = [header_stamp_ns(typestore().deserialize_cdr(m.data, IMAGE)) for m in reader.messages(["/camera/image_raw"])]
+        want = [
+            header_stamp_ns(typestore().deserialize_cdr(m.data, IMAGE))
+            for m in reader.messages(["/camera/image_raw"])
+        ]
     assert stamps == want, node_out

@@ -1,4 +1,5 @@
-"""Smoke runs of the benchmark suite (``glare-inpaint bench``): structure and sanity, never timing bars."""
+"""Smoke runs of the benchmark suite (``glare-inpaint bench``): structure and sanity, never timing
+bars."""
 
 from __future__ import annotations
 
@@ -53,23 +54,35 @@ def test_naive_baseline_fills_the_glare() -> None:
 
 
 def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
-    code = main(["bench", "--quick", "--sections", "core,naive", "--sizes", "320x240", "--coverages", "0.02",
-                 "--detectors", "threshold,static", "--backends", "fast,telea", "--frames", "3",
-                 "--out", str(tmp_path), "--no-plot"])
+    code = main(
+        [
+            "bench", "--quick", "--sections", "core,naive", "--sizes", "320x240", "--coverages",
+            "0.02", "--detectors", "threshold,static", "--backends", "fast,telea", "--frames", "3",
+            "--out", str(tmp_path), "--no-plot",
+        ]
+    )
     assert code == 0
     data = json.loads((tmp_path / "bench.json").read_text())
     rows = data["core"]["rows"]
     got = {(r["stage"], r["name"]) for r in rows}
-    assert got == {("detect", "threshold"), ("detect", "static"), ("refine", "mask"), ("inpaint", "fast"),
-                   ("inpaint", "telea"), ("pipeline", "default")}
+    assert got == {
+        ("detect", "threshold"), ("detect", "static"), ("refine", "mask"), ("inpaint", "fast"),
+        ("inpaint", "telea"), ("pipeline", "default"),
+    }
     for r in rows:
         assert (r["width"], r["height"]) == (320, 240) and r["coverage"] == 0.02
         assert r["n"] >= 3 and r["p95_ms"] >= r["median_ms"] > 0
         assert 0.0 <= r["mask_coverage"] < 0.25
     inpaint = [r for r in rows if r["stage"] == "inpaint"]
-    assert all(r["mask_coverage"] > 0.02 for r in inpaint)  # the dilated GT mask is what gets filled
+    assert all(
+        r["mask_coverage"] > 0.02 for r in inpaint
+    )  # the dilated GT mask is what gets filled
     naive = data["naive"]
-    assert _positive(naive["speedup"]) and _positive(naive["speedup_same_mask"]) and naive["naive"]["n"] >= 10
+    assert (
+        _positive(naive["speedup"])
+        and _positive(naive["speedup_same_mask"])
+        and naive["naive"]["n"] >= 10
+    )
     assert _positive(naive["naive_mask_coverage"]) and _positive(naive["default_mask_coverage"])
     assert data["meta"]["machine"]["nproc"] >= 1
     assert [b for b in data["bars"] if b["bar"].startswith("default vs naive")]
@@ -79,7 +92,10 @@ def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
 def test_cli_rejects_bad_arguments(tmp_path, capsys) -> None:
     assert main(["bench", "--sections", "core,gpu", "--out", str(tmp_path)]) == 2
     assert "unknown section(s) gpu" in capsys.readouterr().err
-    assert main(["bench", "--sections", "ros", "--pipelines", "fused,warp", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["bench", "--sections", "ros", "--pipelines", "fused,warp", "--out", str(tmp_path)])
+        == 2
+    )
     assert "unknown pipeline(s) warp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "--sizes", "640by480"])
@@ -93,7 +109,9 @@ def test_ros_and_memory_smoke() -> None:
     from glare_inpaint_ros.tooling.bench.ros import run_memory, run_ros
 
     cache = FrameCache(1)
-    ros = run_ros(cache, pipelines=["relay", "fused"], sizes=[(320, 240)], seconds=1.0, warmup_s=0.5)
+    ros = run_ros(
+        cache, pipelines=["relay", "fused"], sizes=[(320, 240)], seconds=1.0, warmup_s=0.5
+    )
     assert ros["env"]["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     assert ros["env"]["FASTRTPS_DEFAULT_PROFILES_FILE"].endswith("fastdds_profile.xml")
     for name in ("relay", "fused"):
@@ -102,7 +120,11 @@ def test_ros_and_memory_smoke() -> None:
         assert [p["mode"] for p in res["phases"]] == ["rate", "flat"]
         for ph in res["phases"]:
             assert (ph["width"], ph["height"]) == (320, 240)
-            assert ph["sent"] > 0 and 0 < ph["received"] <= ph["sent"] and ph["lost"] == ph["sent"] - ph["received"]
+            assert (
+                ph["sent"] > 0
+                and 0 < ph["received"] <= ph["sent"]
+                and ph["lost"] == ph["sent"] - ph["received"]
+            )
             assert _positive(ph["fps"])
             lat = ph["latency"]
             assert 0 < lat["p50_ms"] <= lat["p95_ms"] <= lat["p99_ms"] <= lat["max_ms"]

@@ -1,4 +1,5 @@
-"""``glare-inpaint images``: one file, a folder with --save-masks, unreadable files, usage errors."""
+"""``glare-inpaint images``: one file, a folder with --save-masks, unreadable files, usage
+errors."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from glare_inpaint_ros.tooling.eval.dataset import write_image
 from glare_inpaint_ros.synth import make_sample
 
 
-def _sample_file(folder: Path, stem: str, index: int, ext: str = ".png") -> tuple[Path, np.ndarray, np.ndarray]:
-    """Write synthetic sample ``index`` (160x120) as ``folder/stem.ext``; returns path, image, GT mask."""
+def _sample_file(
+    folder: Path, stem: str, index: int, ext: str = ".png"
+) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Write synthetic sample ``index`` (160x120) as ``folder/stem.ext``; returns path, image, GT
+    mask."""
     folder.mkdir(parents=True, exist_ok=True)
     image, mask, _ = make_sample(index, seed=11, size=(160, 120))
     path = folder / f"{stem}{ext}"
@@ -26,7 +30,9 @@ def _sample_file(folder: Path, stem: str, index: int, ext: str = ".png") -> tupl
 def test_single_file(tmp_path: Path, classic_yaml: Path) -> None:
     path, image, gt_mask = _sample_file(tmp_path / "in", "frame", 0)
     out = tmp_path / "out"
-    assert main(["images", str(path), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
+    assert (
+        main(["images", str(path), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["frame.png"]
     cleaned = cv2.imread(str(out / "frame.png"))
     assert cleaned.shape == image.shape
@@ -35,17 +41,29 @@ def test_single_file(tmp_path: Path, classic_yaml: Path) -> None:
     assert (cleaned != image).any(axis=2)[gt_mask > 0].any()
 
 
-def test_folder_with_masks_and_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], classic_yaml: Path) -> None:
+def test_folder_with_masks_and_a_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], classic_yaml: Path
+) -> None:
     src = tmp_path / "in"
     files = [_sample_file(src, f"img{i}", i, ext) for i, ext in enumerate((".png", ".jpg"))]
     (src / "broken.png").write_bytes(b"not a png at all")
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
-    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--save-masks", "--no-progress"]) == 1  # one failed: not all written
+    assert (
+        main(
+            [
+                "images", str(src), str(out), "--config", str(classic_yaml), "--save-masks",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )  # one failed: not all written
     captured = capsys.readouterr()
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err
-    assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img0_mask.png", "img1.png", "img1_mask.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "img0.png", "img0_mask.png", "img1.png", "img1_mask.png",
+    ]
     for path, _, _ in files:
         original = cv2.imread(str(path))
         cleaned = cv2.imread(str(out / f"{path.stem}.png"))
@@ -82,13 +100,17 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no_such_detector" in capsys.readouterr().err
 
 
-def test_known_blob_is_filled_and_the_rest_is_untouched(tmp_path: Path, classic_yaml: Path) -> None:
+def test_known_blob_is_filled_and_the_rest_is_untouched(
+    tmp_path: Path, classic_yaml: Path
+) -> None:
     """Independent of the pipeline's code: a smooth frame with one saturated white disc. Inside
     the disc nothing stays saturated and the fill is close to the scene; farther from it than the
     default dilation (7 px kernel: 3 px) plus one pixel the output is the input, bit for bit. The
     same frame without the disc comes out bit-identical."""
     yy, xx = np.mgrid[0:120, 0:160].astype(np.float32)
-    clean = np.dstack([60 + 0.5 * xx, 90 + 0.4 * yy, 100 + 0.2 * (xx + yy)]).astype(np.uint8)  # V <= 155
+    clean = np.dstack([60 + 0.5 * xx, 90 + 0.4 * yy, 100 + 0.2 * (xx + yy)]).astype(
+        np.uint8
+    )  # V <= 155
     glare = clean.copy()
     disc = np.zeros((120, 160), np.uint8)
     cv2.circle(disc, (70, 55), 9, 255, -1)
@@ -98,7 +120,9 @@ def test_known_blob_is_filled_and_the_rest_is_untouched(tmp_path: Path, classic_
     write_image(src / "glare.png", glare)
     write_image(src / "clean.png", clean)
     out = tmp_path / "out"
-    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
+    assert (
+        main(["images", str(src), str(out), "--config", str(classic_yaml), "--no-progress"]) == 0
+    )
     cleaned = cv2.imread(str(out / "glare.png"))
     inside = disc > 0
     assert not (cleaned[inside] == 255).all(axis=1).any()

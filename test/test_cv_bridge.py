@@ -14,12 +14,16 @@ import pytest
 
 pytest.importorskip("rclpy")
 cv_bridge = pytest.importorskip(
-    "cv_bridge", reason="cv_bridge is not importable here (no PyPI wheel; it comes with a ROS install: "
-                        "apt install ros-jazzy-cv-bridge, then source /opt/ros/jazzy/setup.bash)")
+    "cv_bridge",
+    reason="cv_bridge is not importable here (no PyPI wheel; it comes with a ROS install: "
+    "apt install ros-jazzy-cv-bridge, then source /opt/ros/jazzy/setup.bash)",
+)
 
 from std_msgs.msg import Header  # noqa: E402
 
-from glare_inpaint_ros.ros.conversions import ENCODINGS, array_to_image, image_to_array, image_to_bgr  # noqa: E402
+from glare_inpaint_ros.ros.conversions import (  # noqa: E402
+    ENCODINGS, array_to_image, image_to_array, image_to_bgr,
+)
 
 pytestmark = pytest.mark.ros
 
@@ -37,9 +41,13 @@ def test_messages_and_arrays_match_cv_bridge(encoding):
     arr = _frame(encoding)
     ours = array_to_image(arr, encoding, Header(frame_id="cam"))
     theirs = bridge.cv2_to_imgmsg(arr, encoding=encoding, header=Header(frame_id="cam"))
-    assert (ours.height, ours.width, ours.step, ours.encoding) == (theirs.height, theirs.width, theirs.step, theirs.encoding)
+    assert (ours.height, ours.width, ours.step, ours.encoding) == (
+        theirs.height, theirs.width, theirs.step, theirs.encoding,
+    )
     assert bytes(ours.data) == bytes(theirs.data) and ours.header == theirs.header
-    np.testing.assert_array_equal(image_to_array(theirs), bridge.imgmsg_to_cv2(theirs, desired_encoding="passthrough"))
+    np.testing.assert_array_equal(
+        image_to_array(theirs), bridge.imgmsg_to_cv2(theirs, desired_encoding="passthrough")
+    )
     np.testing.assert_array_equal(image_to_array(ours), arr)
 
 
@@ -47,7 +55,9 @@ def test_messages_and_arrays_match_cv_bridge(encoding):
 def test_bgr_view_matches_cv_bridge(encoding):
     bridge = cv_bridge.CvBridge()
     msg = array_to_image(_frame(encoding), encoding, Header())
-    np.testing.assert_array_equal(image_to_bgr(msg), bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8"))
+    np.testing.assert_array_equal(
+        image_to_bgr(msg), bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8")
+    )
 
 
 def test_padded_rows_match_cv_bridge():
@@ -58,4 +68,6 @@ def test_padded_rows_match_cv_bridge():
     rows = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)
     msg.data = array("B", np.hstack([rows, np.zeros((msg.height, pad), np.uint8)]).tobytes())
     msg.step += pad
-    np.testing.assert_array_equal(image_to_array(msg), bridge.imgmsg_to_cv2(msg, desired_encoding="passthrough"))
+    np.testing.assert_array_equal(
+        image_to_array(msg), bridge.imgmsg_to_cv2(msg, desired_encoding="passthrough")
+    )

@@ -23,14 +23,18 @@ def _demo(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_demo_three_nodes_round_trip(tmp_path):
     out = tmp_path / "demo"
-    proc = _demo("--out", str(out), "--frames", "6", "--width", "320", "--height", "240", "--rate", "15")
+    proc = _demo(
+        "--out", str(out), "--frames", "6", "--width", "320", "--height", "240", "--rate", "15"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["mode"] == "three_nodes"
     assert report["frames_published"] == 6
     assert 1 <= report["frames_received"] <= 6
     assert report["frames_lost"] == 6 - report["frames_received"]
-    assert report["frames_passed_through"] < report["frames_received"]  # glare was actually removed
+    assert (
+        report["frames_passed_through"] < report["frames_received"]
+    )  # glare was actually removed
     assert report["latency_ms"]["p50"] > 0
     psnr = report["glare_region_psnr_db"]
     assert psnr["after"] > psnr["before"] + 3.0, psnr
@@ -39,7 +43,9 @@ def test_demo_three_nodes_round_trip(tmp_path):
     panel = cv2.imread(str(out / "before_after.png"))
     assert panel is not None and panel.shape[1] == 2 * 480 and panel.shape[0] % 360 == 0
     assert "frames published / received / lost" in (out / "report.md").read_text()
-    assert {p.name for p in (out / "logs").iterdir()} == {"specular_detector.log", "mask_dilation.log", "inpainting.log"}
+    assert {p.name for p in (out / "logs").iterdir()} == {
+        "specular_detector.log", "mask_dilation.log", "inpainting.log",
+    }
 
 
 @pytest.mark.parametrize("args, message", [

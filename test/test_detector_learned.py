@@ -1,4 +1,5 @@
-"""The ``learned`` detector: shipped model accuracy, clean frames, model loading, params, ONNX == torch."""
+"""The ``learned`` detector: shipped model accuracy, clean frames, model loading, params, ONNX ==
+torch."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from glare_inpaint_ros.core.detectors.learned import SHIPPED_MODEL  # noqa: E402
 from glare_inpaint_ros.core.pipeline import build_detector, load_config  # noqa: E402
 from glare_inpaint_ros import synth  # noqa: E402
 
-#: Synthetic dataset seed for these tests: not a training seed (1000, 1001) and not the eval seed (0).
+#: Synthetic dataset seed for these tests: not a training seed (1000, 1001) and not the eval seed
+#: (0).
 TEST_SEED = 4242
 
 
@@ -131,7 +133,9 @@ def _torch_logits(net, image: np.ndarray, det) -> np.ndarray:
     from glare_inpaint_ros.tooling.training.train_detector import forward_frame
 
     with torch.no_grad():
-        return forward_frame(net, torch.from_numpy(image[None]), det.params["scale"], det.context_scale)[0, 0].numpy()
+        return forward_frame(
+            net, torch.from_numpy(image[None]), det.params["scale"], det.context_scale
+        )[0, 0].numpy()
 
 
 def _detector_logits(det, image: np.ndarray) -> np.ndarray:
@@ -185,23 +189,46 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     outs = []
     for run in ("a", "b"):
         out = tmp_path / run / "det.onnx"
-        assert cli.main(["train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2", "--steps", "12",
-                         "--val-every", "6", "--hard-negatives", "0.5", "--threads", "1"]) == 0
+        assert (
+            cli.main(
+                [
+                    "train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2",
+                    "--steps", "12", "--val-every", "6", "--hard-negatives", "0.5", "--threads",
+                    "1",
+                ]
+            )
+            == 0
+        )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
     summary = json.loads((tmp_path / "a" / "det.json").read_text())
-    assert summary["steps"] == 12 and summary["hard_negatives"] == 0.5 and summary["best_step"] in (6, 12)
+    assert (
+        summary["steps"] == 12
+        and summary["hard_negatives"] == 0.5
+        and summary["best_step"] in (6, 12)
+    )
 
 
 def test_threshold_and_scale_params_change_the_mask() -> None:
     """threshold: the probability cut (a lower one gives a superset, a higher one a subset);
     scale: the head resolution (a different mask, still on the highlight)."""
     image, gt = lobe_scene(100, seed=5)
-    masks = {t: build_detector(load_config({"detector.type": "learned", "detector.learned.threshold": t})).detect(image) > 0
-             for t in (0.05, 0.5, 0.95)}
+    masks = {
+        t: build_detector(
+            load_config({"detector.type": "learned", "detector.learned.threshold": t})
+        ).detect(image)
+        > 0
+        for t in (0.05, 0.5, 0.95)
+    }
     assert (masks[0.95] <= masks[0.5]).all() and (masks[0.5] <= masks[0.05]).all()
     assert masks[0.95].sum() < masks[0.5].sum() < masks[0.05].sum()
-    by_scale = {s: build_detector(load_config({"detector.type": "learned", "detector.learned.scale": s})).detect(image)
-                for s in (0.25, 1.0)}
+    by_scale = {
+        s: build_detector(
+            load_config({"detector.type": "learned", "detector.learned.scale": s})
+        ).detect(image)
+        for s in (0.25, 1.0)
+    }
     assert not np.array_equal(by_scale[0.25], by_scale[1.0])
-    assert all(iou(m, gt) >= 0.7 for m in by_scale.values()), [iou(m, gt) for m in by_scale.values()]
+    assert all(iou(m, gt) >= 0.7 for m in by_scale.values()), [
+        iou(m, gt) for m in by_scale.values()
+    ]

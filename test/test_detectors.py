@@ -19,7 +19,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def scene(level: int, h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
-    """A clean coloured scene around brightness ``level``: a soft gradient plus mild texture noise."""
+    """A clean coloured scene around brightness ``level``: a soft gradient plus mild texture
+    noise."""
     rng = np.random.default_rng(seed)
     x = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :]
     y = np.linspace(-1.0, 1.0, h, dtype=np.float32)[:, None]
@@ -29,8 +30,11 @@ def scene(level: int, h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def with_highlight(clean: np.ndarray, value: int, rim: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-    """Two elliptical highlights (core ``value``, Gaussian rim of ``rim`` px sigma); GT by the synth rule."""
+def with_highlight(
+    clean: np.ndarray, value: int, rim: float = 1.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two elliptical highlights (core ``value``, Gaussian rim of ``rim`` px sigma); GT by the
+    synth rule."""
     h, w = clean.shape[:2]
     layer = np.zeros((h, w), np.uint8)
     cv2.ellipse(layer, (w // 3, h // 2), (30, 18), 25, 0, 360, 255, -1)
@@ -69,7 +73,10 @@ def test_adaptive_threshold_dark_and_bright(mode: str) -> None:
     # Sunny road: bright, low-saturation scene (V ~ 215) where a fixed 200 threshold floods.
     bright, bright_gt = with_highlight(scene(205), 255, rim=0.7)
     assert iou(det.detect(bright), bright_gt) >= 0.8
-    assert np.count_nonzero(DETECTORS.get("threshold")(mode="fixed", value_min=200).detect(bright)) > 0.5 * bright_gt.size
+    assert (
+        np.count_nonzero(DETECTORS.get("threshold")(mode="fixed", value_min=200).detect(bright))
+        > 0.5 * bright_gt.size
+    )
     # The floor keeps a dark frame without glare empty.
     assert not det.detect(scene(35)).any()
 
@@ -107,11 +114,21 @@ def test_static_mask_file_resize_and_combine(tmp_path) -> None:
     det = DETECTORS.get("static")(path=str(path))
     np.testing.assert_array_equal(det.detect(np.zeros((60, 80, 3), np.uint8)), file_mask)
     big = det.detect(np.zeros((120, 160, 3), np.uint8))  # twice the file's size: nearest resize
-    np.testing.assert_array_equal(big, cv2.resize(file_mask, (160, 120), interpolation=cv2.INTER_NEAREST))
+    np.testing.assert_array_equal(
+        big, cv2.resize(file_mask, (160, 120), interpolation=cv2.INTER_NEAREST)
+    )
     assert big[20:40, 80:120].all() and np.count_nonzero(big) == 4 * np.count_nonzero(file_mask)
 
     image, gt = with_highlight(scene(110, h=120, w=160), 255)
-    combined = build_detector(load_config({"detector": {"type": "static", "static": {"path": str(path), "combine_with": "threshold"}}}))
+    combined = build_detector(
+        load_config(
+            {
+                "detector": {
+                    "type": "static", "static": {"path": str(path), "combine_with": "threshold"},
+                }
+            }
+        )
+    )
     expected = cv2.bitwise_or(big, DETECTORS.get("threshold")().detect(image))
     np.testing.assert_array_equal(combined.detect(image), expected)
     assert np.count_nonzero(combined.detect(image)) > np.count_nonzero(big)
@@ -168,7 +185,10 @@ def test_other_layouts_and_tiny_frames(name: str) -> None:
     det = DETECTORS.get(name)()
     image, _ = with_highlight(scene(110), 255)
     bgr_mask = det.detect(image)
-    assert det.detect(np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])).shape == bgr_mask.shape
+    assert (
+        det.detect(np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])).shape
+        == bgr_mask.shape
+    )
     assert det.detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)).shape == bgr_mask.shape
     for shape in [(1, 1, 3), (3, 7, 3), (7, 3, 3)]:
         assert det.detect(np.full(shape, 100, np.uint8)).shape == shape[:2]

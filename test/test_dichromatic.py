@@ -1,4 +1,5 @@
-"""Glare, not content: the ``dichromatic`` detector and the ``separation`` backend (the default chain).
+"""Glare, not content: the ``dichromatic`` detector and the ``separation`` backend (the default
+chain).
 
 Scenes are rendered with a known diffuse image and a known additive specular layer (the
 dichromatic model: diffuse + the light's colour), so the expectations come from the rendering,
@@ -38,7 +39,8 @@ def surface(h: int = H, w: int = W, seed: int = 0) -> np.ndarray:
 
 
 def specular_lobes(h: int = H, w: int = W, peak: float = 120.0) -> np.ndarray:
-    """Additive white highlight layer (float32 HxW, levels): smooth Gaussian lobes on the objects."""
+    """Additive white highlight layer (float32 HxW, levels): smooth Gaussian lobes on the
+    objects."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     s = np.zeros((h, w), np.float32)
     for cx, cy, sig in ((75, 100, 9.0), (205, 95, 7.0), (150, 200, 5.0)):
@@ -62,7 +64,12 @@ def test_specular_amount_inverts_the_dichromatic_model() -> None:
     s = specular_amount(px, np.full(3, 0.6, np.float32))
     np.testing.assert_allclose(s, [0.0, 20.0, 80.0], atol=1e-3)
     # An achromatic material (white paint) is never separated, whatever its brightness.
-    assert specular_amount(np.array([[220.0, 225.0, 230.0]], np.float32), np.array([0.1], np.float32))[0] == 0
+    assert (
+        specular_amount(
+            np.array([[220.0, 225.0, 230.0]], np.float32), np.array([0.1], np.float32)
+        )[0]
+        == 0
+    )
 
 
 def test_model_measures_each_materials_diffuse_saturation() -> None:
@@ -95,7 +102,9 @@ def test_separation_recovers_the_surface_under_a_sheen() -> None:
     assert after <= 0.25 * before, (before, after)
     # Texture survives: the separated region correlates with the clean texture, a fill would not.
     fast = GlareRemover({"inpainting.backend": "fast"}).process(image).image
-    g = [cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(np.float32)[region] for x in (clean, out, fast)]
+    g = [
+        cv2.cvtColor(x, cv2.COLOR_BGR2GRAY).astype(np.float32)[region] for x in (clean, out, fast)
+    ]
     hp = [v - cv2.GaussianBlur(v.reshape(-1, 1), (1, 9), 0).ravel() for v in g]
     assert np.corrcoef(hp[0], hp[1])[0, 1] > np.corrcoef(hp[0], hp[2])[0, 1] + 0.2
 
@@ -124,7 +133,9 @@ def content_scene(seed: int = 0) -> np.ndarray:
     cv2.line(img, (40, 239), (140, 80), (235, 240, 240), 7)                   # white paint
     cv2.line(img, (280, 239), (190, 80), (40, 200, 230), 6)                   # yellow paint
     for i in range(5):
-        cv2.rectangle(img, (150 + 6 * i, 150 + 14 * i), (160 + 6 * i, 156 + 14 * i), (240, 240, 240), -1)
+        cv2.rectangle(
+            img, (150 + 6 * i, 150 + 14 * i), (160 + 6 * i, 156 + 14 * i), (240, 240, 240), -1
+        )
     cv2.rectangle(img, (20, 70), (110, 110), (30, 60, 20), -1)                # green sign
     cv2.rectangle(img, (220, 120), (300, 150), (230, 232, 235), -1)           # white car body
     cv2.circle(img, (250, 30), 8, (255, 255, 255), -1)                        # lamp / sun, clipped
@@ -182,7 +193,10 @@ def test_small_sharp_spots_on_tissue_are_found() -> None:
     """Endoscopy-like: small clipped spots with a short halo on textured reddish tissue."""
     rng = np.random.default_rng(3)
     h, w = 480, 640
-    noise = cv2.resize(rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    noise = cv2.resize(
+        rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), (w, h),
+        interpolation=cv2.INTER_CUBIC,
+    )
     shade = np.clip(0.75 + 0.15 * noise, 0.3, 1.2)
     base = np.stack([70 * shade, 90 * shade, 200 * shade], axis=2)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -13,10 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from helpers import ROOT, SHARED_DATA
 from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.tooling.eval import metrics as M
-from glare_inpaint_ros.tooling.eval.dataset import DERIVED_MASK_THRESHOLD, Dataset, derive_mask, write_image
+from glare_inpaint_ros.tooling.eval.dataset import (
+    DERIVED_MASK_THRESHOLD, Dataset, derive_mask, write_image,
+)
 from glare_inpaint_ros.synth import make_dataset, make_sample
 
 # --------------------------------------------------------------------------- detection metrics
@@ -46,7 +48,9 @@ def test_detection_scores_hand_made_masks() -> None:
 
 def test_detection_scores_empty_cases() -> None:
     empty, some = np.zeros((5, 5), np.uint8), _mask((5, 5), (1, 1, 3, 3))
-    assert M.detection_scores(empty, empty) == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "iou": 1.0}
+    assert M.detection_scores(empty, empty) == {
+        "precision": 1.0, "recall": 1.0, "f1": 1.0, "iou": 1.0,
+    }
     missed = M.detection_scores(empty, some)
     assert missed == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "iou": 0.0}
     false_alarm = M.detection_scores(some, empty)
@@ -73,7 +77,9 @@ def test_detection_bad_input() -> None:
 # --------------------------------------------------------------------------- inpainting metrics
 
 
-def _random_image(shape: tuple[int, ...], seed: int = 0, lo: int = 20, hi: int = 230) -> np.ndarray:
+def _random_image(
+    shape: tuple[int, ...], seed: int = 0, lo: int = 20, hi: int = 230
+) -> np.ndarray:
     return np.random.default_rng(seed).integers(lo, hi, shape, dtype=np.uint8)
 
 
@@ -117,7 +123,9 @@ def test_ssim_identical_is_one_and_damage_lowers_it() -> None:
 
 def test_ssim_map_update_matches_full_computation() -> None:
     ref = cv2.GaussianBlur(_random_image((60, 80, 3), 2), (3, 3), 0)
-    image = np.clip(ref.astype(np.int16) + _random_image((60, 80, 3), 3, 0, 9) - 4, 0, 255).astype(np.uint8)
+    image = np.clip(ref.astype(np.int16) + _random_image((60, 80, 3), 3, 0, 9) - 4, 0, 255).astype(
+        np.uint8
+    )
     changed = _mask((60, 80), (0, 0, 3, 2), (30, 20, 45, 31), (78, 57, 80, 60), (50, 5, 51, 6))
     out = image.copy()
     out[changed > 0] = _random_image((int(np.count_nonzero(changed)), 3), 4)
@@ -140,7 +148,9 @@ def test_image_scores_keys_and_values() -> None:
 # --------------------------------------------------------------------------- data sets
 
 
-def _write_set(root: Path, names: dict[str, str], *, mask: bool, gt: bool, size: tuple[int, int] = (40, 30)) -> None:
+def _write_set(
+    root: Path, names: dict[str, str], *, mask: bool, gt: bool, size: tuple[int, int] = (40, 30)
+) -> None:
     """A small set: ``names`` maps stem -> input extension; masks are png, gt png."""
     w, h = size
     for sub in ["input"] + (["mask"] if mask else []) + (["gt"] if gt else []):
@@ -174,7 +184,9 @@ def test_dataset_input_only(tmp_path: Path) -> None:
     _write_set(tmp_path, {"x": ".jpg"}, mask=False, gt=False)
     ds = Dataset(tmp_path, name="raw")
     (sample,) = list(ds)
-    assert (ds.name, ds.has_mask, ds.mask_source, sample.mask, sample.gt) == ("raw", False, None, None, None)
+    assert (ds.name, ds.has_mask, ds.mask_source, sample.mask, sample.gt) == (
+        "raw", False, None, None, None,
+    )
 
 
 def test_dataset_gt_without_masks_derives_the_region(tmp_path: Path) -> None:
@@ -219,7 +231,9 @@ def test_dataset_mismatched_sizes(tmp_path: Path) -> None:
     _write_set(tmp_path, {"a": ".png"}, mask=True, gt=True)
     write_image(tmp_path / "gt" / "a.png", np.zeros((31, 40, 3), np.uint8))
     ds = Dataset(tmp_path)
-    with pytest.raises(ValueError, match=r"gt/a.png: size 40x31 does not match its input image 40x30"):
+    with pytest.raises(
+        ValueError, match=r"gt/a.png: size 40x31 does not match its input image 40x30"
+    ):
         list(ds)
     write_image(tmp_path / "gt" / "a.png", np.zeros((30, 40, 3), np.uint8))
     write_image(tmp_path / "mask" / "a.png", np.zeros((30, 41), np.uint8))
@@ -234,8 +248,12 @@ def test_dataset_mismatched_sizes(tmp_path: Path) -> None:
 def eval_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``glare-inpaint eval`` on 6 synthetic 160x120 images, two backends."""
     out = tmp_path_factory.mktemp("eval")
-    rc = main(["eval", "--synthetic", "6", "--size", "160x120", "--seed", "3", "--detectors", "threshold",
-               "--backends", "telea,fast", "--out", str(out), "--no-progress"])
+    rc = main(
+        [
+            "eval", "--synthetic", "6", "--size", "160x120", "--seed", "3", "--detectors",
+            "threshold", "--backends", "telea,fast", "--out", str(out), "--no-progress",
+        ]
+    )
     assert rc == 0
     return out
 
@@ -247,7 +265,14 @@ def test_eval_writes_report_files(eval_run: Path) -> None:
     sheet = cv2.imread(str(eval_run / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[1] == 4 * 240
     md = (eval_run / "report.md").read_text()
-    for text in ("### Detection", "### Inpainting", "### Runtime", "threshold/telea", "oracle/fast", "nothing"):
+    for text in (
+        "### Detection",
+        "### Inpainting",
+        "### Runtime",
+        "threshold/telea",
+        "oracle/fast",
+        "nothing",
+    ):
         assert text in md
 
 
@@ -260,7 +285,9 @@ def test_eval_json_contains_the_metrics(eval_run: Path) -> None:
         scores = ds["detection"]["threshold"][kind]
         for key in ("precision", "recall", "f1", "iou", "mean_f1", "mean_iou"):
             assert 0.0 <= scores[key] <= 1.0
-    assert set(ds["inpainting"]) == {"nothing", "oracle/telea", "oracle/fast", "threshold/telea", "threshold/fast"}
+    assert set(ds["inpainting"]) == {
+        "nothing", "oracle/telea", "oracle/fast", "threshold/telea", "threshold/fast",
+    }
     for key, stages in ds["runtime_ms"].items():
         assert stages["total"] >= stages["inpaint"] >= 0.0
     first = ds["images"][0]
@@ -275,7 +302,9 @@ def test_eval_pipeline_and_oracle_beat_doing_nothing(eval_run: Path) -> None:
     assert inp["nothing"]["delta_psnr_region"] == 0.0
     for variant in ("threshold/telea", "threshold/fast", "oracle/telea", "oracle/fast"):
         assert inp[variant]["psnr_region"] > nothing
-        assert inp[variant]["delta_psnr_region"] == pytest.approx(inp[variant]["psnr_region"] - nothing)
+        assert inp[variant]["delta_psnr_region"] == pytest.approx(
+            inp[variant]["psnr_region"] - nothing
+        )
     assert inp["oracle/telea"]["ssim_region"] > inp["nothing"]["ssim_region"]
 
 
@@ -289,15 +318,25 @@ def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     make_dataset(masks_only, n=2, seed=5, size=(96, 72))
     shutil.rmtree(masks_only / "gt")
     out = tmp_path / "out"
-    assert main(["eval", str(data), str(masks_only), "--detectors", "threshold", "--backends", "fast",
-                 "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval", str(data), str(masks_only), "--detectors", "threshold", "--backends",
+                "fast", "--out", str(out), "--no-progress",
+            ]
+        )
+        == 0
+    )
     sets = json.loads((out / "report.json").read_text())["datasets"]
     ds = sets["nogt"]
     assert "detection" not in ds and "inpainting" not in ds
     assert len(ds["images"]) == 2 and set(ds["runtime_ms"]) == {"threshold/fast"}
     assert sorted(p.name for p in (out / "outputs" / "nogt").iterdir()) == [
         "img0.png", "img0_mask.png", "img1.png", "img1_mask.png"]
-    assert "inpainting" not in sets["masks_only"] and (out / "outputs" / "masks_only" / "0001.png").is_file()
+    assert (
+        "inpainting" not in sets["masks_only"]
+        and (out / "outputs" / "masks_only" / "0001.png").is_file()
+    )
     assert 0.0 <= sets["masks_only"]["detection"]["threshold"]["raw"]["f1"] <= 1.0
     assert cv2.imread(str(out / "contact_sheet.png")) is not None
 
@@ -308,19 +347,25 @@ def test_eval_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["eval", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
     make_dataset(tmp_path / "tiny", n=1, size=(32, 24))
-    assert main(["eval", str(tmp_path / "tiny"), "--detectors", "bogus", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["eval", str(tmp_path / "tiny"), "--detectors", "bogus", "--out", str(tmp_path)]) == 2
+    )
     assert "unknown detector 'bogus'" in capsys.readouterr().err
 
 
 def test_python_m_eval_entry_point() -> None:
-    proc = subprocess.run([sys.executable, "-m", "glare_inpaint_ros.tooling.eval", "--help"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.eval", "--help"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )
     assert proc.returncode == 0 and "--synthetic" in proc.stdout
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "sihr_shen").is_dir(),
-                    reason=f"real data set {SHARED_DATA / 'sihr_shen'} not present (the shared/data folder beside "
-                           "the repository: see shared/README.md)")
+@pytest.mark.skipif(
+    not (SHARED_DATA / "sihr_shen").is_dir(),
+    reason=f"real data set {SHARED_DATA / 'sihr_shen'} not present (the shared/data folder beside "
+    "the repository: see shared/README.md)",
+)
 def test_shared_sihr_shen_derived_masks() -> None:
     ds = Dataset(SHARED_DATA / "sihr_shen")
     assert ds.mask_source == "derived"
@@ -355,13 +400,21 @@ def test_eval_scores_match_direct_computation(tmp_path: Path) -> None:
     assert len(sheet) == 1
     for record in section["images"]:
         sample = ds.load(record["name"])
-        out = GlareRemover({**base, "detector.type": "threshold", "inpainting.backend": "telea"}).process(sample.image)
+        out = GlareRemover(
+            {**base, "detector.type": "threshold", "inpainting.backend": "telea"}
+        ).process(sample.image)
         got = record["inpainting"]["threshold/telea"]
         assert got["ssim_frame"] == pytest.approx(M.ssim(out.image, sample.gt), abs=1e-9)
-        assert got["ssim_region"] == pytest.approx(M.ssim(out.image, sample.gt, sample.mask), abs=1e-9)
+        assert got["ssim_region"] == pytest.approx(
+            M.ssim(out.image, sample.gt, sample.mask), abs=1e-9
+        )
         assert got["psnr_region"] == pytest.approx(M.psnr(out.image, sample.gt, sample.mask))
-        assert record["detection"]["threshold"]["raw"] == M.detection_scores(out.mask_raw, sample.mask)
-        assert record["detection"]["threshold"]["final"] == M.detection_scores(out.mask, sample.mask)
+        assert record["detection"]["threshold"]["raw"] == M.detection_scores(
+            out.mask_raw, sample.mask
+        )
+        assert record["detection"]["threshold"]["final"] == M.detection_scores(
+            out.mask, sample.mask
+        )
 
 
 def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
@@ -373,7 +426,9 @@ def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
     assert main(["eval", str(tmp_path / "set"), "--detectors", "all", "--backends", "telea",
                  "--out", str(out), "--no-progress"]) == 0
     meta = json.loads((out / "report.json").read_text())["meta"]
-    assert meta["detectors"][0] == load_config()["detector.type"]  # the config's own detector first
+    assert (
+        meta["detectors"][0] == load_config()["detector.type"]
+    )  # the config's own detector first
     ran = {f"{d}/telea" for d in meta["detectors"]}
     assert ran.isdisjoint(meta["skipped"])
     assert ran | set(meta["skipped"]) == {f"{d}/telea" for d in DETECTORS.names()}
@@ -381,7 +436,8 @@ def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
 
 def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -> None:
     """A flooded frame (final mask over ``mask.max_coverage``) is passed through by the pipeline
-    without an inpaint stage: eval scores it as the input itself and keeps the other frame's times."""
+    without an inpaint stage: eval scores it as the input itself and keeps the other frame's
+    times."""
     data = make_dataset(tmp_path / "set", n=2, seed=4, size=(96, 72))
     flooded = cv2.imread(str(data / "gt" / "0001.png"))
     flooded[:, : flooded.shape[1] // 2] = 255  # half the frame saturated white: far over 25 %
@@ -390,7 +446,15 @@ def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -
     write_image(data / "input" / "0001.png", flooded)
     write_image(data / "mask" / "0001.png", mask)
     out = tmp_path / "out"
-    assert main(["eval", str(data), "--detectors", "threshold", "--backends", "telea", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval", str(data), "--detectors", "threshold", "--backends", "telea", "--out",
+                str(out), "--no-progress",
+            ]
+        )
+        == 0
+    )
     ds = json.loads((out / "report.json").read_text())["datasets"]["set"]
     key = ds["primary"]
     by_name = {r["name"]: r for r in ds["images"]}
@@ -399,7 +463,10 @@ def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -
     assert ds["passthrough"][key] == {"max_coverage": 1}
     # passed through: scored exactly like doing nothing
     assert by_name["0001"]["inpainting"][key] == by_name["0001"]["inpainting"]["nothing"]
-    assert by_name["0000"]["inpainting"][key]["psnr_region"] > by_name["0000"]["inpainting"]["nothing"]["psnr_region"]
+    assert (
+        by_name["0000"]["inpainting"][key]["psnr_region"]
+        > by_name["0000"]["inpainting"]["nothing"]["psnr_region"]
+    )
     # the inpaint time is the median over frames that were inpainted (just the one)
     assert ds["runtime_ms"][key]["inpaint"] > 0.0
     md = (out / "report.md").read_text()

@@ -1,5 +1,6 @@
-"""What the detector downstream sees: rendered content, glare over it, the OCR and lane clients, and
-the no-harm metrics and report keys of ``glare-inpaint eval --no-glare / --synthetic-content``."""
+"""What the detector downstream sees: rendered content, glare over it, the OCR and lane clients,
+and the no-harm metrics and report keys of ``glare-inpaint eval --no-glare /
+--synthetic-content``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from helpers import SHARED_DATA
 from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.tooling.eval import metrics as M
-from glare_inpaint_ros.tooling.eval.clients.lanes import LaneClient, detect_segments, found_fraction
+from glare_inpaint_ros.tooling.eval.clients.lanes import (
+    LaneClient, detect_segments, found_fraction,
+)
 from glare_inpaint_ros.synth.content import KINDS, read_truth, render_scene, write_truth
 from glare_inpaint_ros.tooling.eval.dataset import NoGlareSet, write_image
 from glare_inpaint_ros.tooling.eval.clients.ocr import OcrClient, char_accuracy, reading_order
@@ -21,8 +24,11 @@ from glare_inpaint_ros.synth import make_content_sample
 
 
 def _need_rapidocr() -> None:
-    pytest.importorskip("rapidocr_onnxruntime",
-                        reason="the OCR client needs the eval extra rapidocr-onnxruntime (tools/setup.sh installs it)")
+    pytest.importorskip(
+        "rapidocr_onnxruntime",
+        reason="the OCR client needs the eval extra rapidocr-onnxruntime "
+               "(tools/setup.sh installs it)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,9 @@ def test_content_scenes_are_reproducible_and_carry_their_truth(tmp_path: Path) -
         assert np.array_equal(a.image, b.image) and a.text == b.text
         kinds.append(a.kind)
     assert tuple(kinds) == KINDS
-    assert not np.array_equal(render_scene(0, 3, (160, 120)).image, render_scene(0, 4, (160, 120)).image)
+    assert not np.array_equal(
+        render_scene(0, 3, (160, 120)).image, render_scene(0, 4, (160, 120)).image
+    )
     label, road = render_scene(1, 0, (160, 120)), render_scene(0, 0, (160, 120))
     assert label.text and not len(label.lanes)
     assert road.text is None and len(road.lanes) >= 4
@@ -53,7 +61,15 @@ def test_content_scenes_are_reproducible_and_carry_their_truth(tmp_path: Path) -
 
 def test_make_synthetic_content_writes_truth(tmp_path: Path) -> None:
     out = tmp_path / "c"
-    assert main(["make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72", "--content"]) == 0
+    assert (
+        main(
+            [
+                "make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72",
+                "--content",
+            ]
+        )
+        == 0
+    )
     for sub, ext in (("input", "png"), ("mask", "png"), ("gt", "png"), ("truth", "json")):
         assert sorted(p.name for p in (out / sub).iterdir()) == [f"0000.{ext}", f"0001.{ext}"]
     assert read_truth(out / "truth" / "0001.json")["kind"] == "label"
@@ -114,7 +130,10 @@ def test_lane_client_finds_rendered_lane_lines() -> None:
     seam = blank.copy()
     x0, y0, x1, y1 = (int(v) for v in truth["lanes"][0])
     cv2.line(seam, (x0, y0), (x1, y1), (10, 10, 10), 3)
-    assert found_fraction(np.array([[x0, y0, x1, y1]], np.float32), detect_segments(seam), seam.shape) == 0.0
+    assert (
+        found_fraction(np.array([[x0, y0, x1, y1]], np.float32), detect_segments(seam), seam.shape)
+        == 0.0
+    )
     # against its own clean detections (real photos): found entirely on the clean frame
     assert client.score(scene.image, scene.image, None) == pytest.approx(1.0)
 
@@ -152,8 +171,11 @@ def test_no_harm_scores_identity_and_a_painted_region() -> None:
                     ["content_altered_pct"])
 
 
-def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region(tmp_path: Path) -> None:
-    """``static`` detector = a chain that inpaints exactly a known region (an empty file: changes nothing)."""
+def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region(
+    tmp_path: Path,
+) -> None:
+    """``static`` detector = a chain that inpaints exactly a known region (an empty file: changes
+    nothing)."""
     from glare_inpaint_ros.core.pipeline import GlareRemover, load_config
     from glare_inpaint_ros.tooling.eval.run import Combo, evaluate_no_glare
 
@@ -170,22 +192,40 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
     other[25:45, 40:60] = 230  # 400 px of bright content outside the painted region: left alone
     write_image(frames / "b.png", other)
     speck = np.full((48, 64, 3), 60, np.uint8)
-    speck[12, 22] = 230  # one bright pixel (0.03 % < MIN_CONTENT_PCT), painted over: not in the mean
+    speck[12, 22] = (
+        230  # one bright pixel (0.03 % < MIN_CONTENT_PCT), painted over: not in the mean
+    )
     write_image(frames / "c.png", speck)
     base = load_config()
-    combos = [Combo(name, "telea", GlareRemover({**base, "detector.type": "static", "inpainting.backend": "telea",
-                                                 "detector.static.path": str(tmp_path / f"{name}.png")}))
-              for name in ("box", "none")]
+    combos = [
+        Combo(
+            name,
+            "telea",
+            GlareRemover(
+                {
+                    **base, "detector.type": "static", "inpainting.backend": "telea",
+                    "detector.static.path": str(tmp_path / f"{name}.png"),
+                }
+            ),
+        )
+        for name in ("box", "none")
+    ]
     section, sheet = evaluate_no_glare(NoGlareSet(frames), combos, progress=False, sheet_rows=1)
     painted, identity = section["combos"]["box/telea"], section["combos"]["none/telea"]
-    assert painted["altered_pct"] == pytest.approx(100 * 101 / (3 * 48 * 64))  # the box in a, the speck in c
+    assert painted["altered_pct"] == pytest.approx(
+        100 * 101 / (3 * 48 * 64)
+    )  # the box in a, the speck in c
     assert painted["content_altered_pct"] == pytest.approx(50.0)  # frames a (100 %) and b (0 %)
     assert painted["content_altered_pct_pooled"] == pytest.approx(100 * 101 / 501)
     assert painted["worst_content_altered_pct"] == pytest.approx(100.0)
     assert painted["n_passthrough"] == 0 and painted["min_psnr_db"] < 30
-    assert identity == {**identity, "altered_pct": 0.0, "content_altered_pct": 0.0, "min_psnr_db": M.PSNR_CAP_DB,
-                        "n_passthrough": 3}
-    assert section["altered_pct"] == painted["altered_pct"]  # the first combination is the headline
+    assert identity == {
+        **identity, "altered_pct": 0.0, "content_altered_pct": 0.0, "min_psnr_db": M.PSNR_CAP_DB,
+        "n_passthrough": 3,
+    }
+    assert (
+        section["altered_pct"] == painted["altered_pct"]
+    )  # the first combination is the headline
     assert len(sheet) == 1 and sheet[0].label.startswith("a")
 
 
@@ -213,9 +253,16 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     for i in (0, 2):  # a road and a car scene, flat folder
         write_image(folder / f"s{i}.png", render_scene(i, 5, (320, 240)).image)
     out = tmp_path / "out"
-    assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
-                 "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
+                "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert set(report["no_harm"]) == {"noglare", "content_clean"}
     for section in report["no_harm"].values():
@@ -233,11 +280,20 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     assert (out / "contact_sheet.png").is_file()
 
 
-def test_eval_unknown_client_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_unknown_client_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "n").mkdir()
     write_image(tmp_path / "n" / "a.png", np.zeros((32, 32, 3), np.uint8))
-    assert main(["eval", "--no-glare", str(tmp_path / "n"), "--clients", "radar", "--out", str(tmp_path / "o"),
-                 "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "eval", "--no-glare", str(tmp_path / "n"), "--clients", "radar", "--out",
+                str(tmp_path / "o"), "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "unknown client 'radar'" in capsys.readouterr().err
 
 
@@ -250,7 +306,9 @@ def test_clean_beats_glare_for_both_clients_on_the_content_set(ocr: OcrClient) -
         for client in (ocr, lanes):
             ref = client.reference(clean, scene.truth())
             if ref is not None:
-                scores[client.name].append((client.score_against(ref, clean), client.score_against(ref, image)))
+                scores[client.name].append(
+                    (client.score_against(ref, clean), client.score_against(ref, image))
+                )
     for name, pairs in scores.items():
         clean_mean, glare_mean = np.mean(pairs, axis=0)
         assert len(pairs) >= 4, name
@@ -265,10 +323,14 @@ def test_shared_driving_frames_no_harm_and_lanes() -> None:
     from glare_inpaint_ros.tooling.eval.run import build_combos, evaluate_no_glare
 
     base = load_config()
-    section, sheet = evaluate_no_glare(NoGlareSet(folder), build_combos(base, ["threshold"], ["fast"]),
-                                       clients=[LaneClient()], limit=2, sheet_rows=1, progress=False)
+    section, sheet = evaluate_no_glare(
+        NoGlareSet(folder), build_combos(base, ["threshold"], ["fast"]), clients=[LaneClient()],
+        limit=2, sheet_rows=1, progress=False,
+    )
     assert section["n_images"] == 2 and section["name"] == "driving_noglare"
-    assert section["content_pct"] > 0.5  # white/yellow paint, sky, the car: there is bright content
+    assert (
+        section["content_pct"] > 0.5
+    )  # white/yellow paint, sky, the car: there is bright content
     assert 0.0 <= section["altered_pct"] <= 100.0 and section["min_psnr_db"] > 20
     lanes = section["clients"]["lanes"]
     assert lanes["n_images"] == 2 and lanes["clean"] == pytest.approx(1.0)

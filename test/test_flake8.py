@@ -1,4 +1,5 @@
-"""flake8 over the package, its tests, tools and launch files, run as ROS 2 packages run it (ament_flake8).
+"""flake8 over the package, its tests, tools and launch files, run as ROS 2 packages run it
+(ament_flake8).
 
 The configuration is the ``[flake8]`` section of ``setup.cfg``: ament_flake8's defaults plus the
 deviations of our style, each explained there.
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 main_with_errors = pytest.importorskip(
-    "ament_flake8.main", reason="ament_flake8 is not installed (tools/setup.sh installs it)").main_with_errors
+    "ament_flake8.main", reason="ament_flake8 is not installed (tools/setup.sh installs it)"
+).main_with_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = ["glare_inpaint_ros", "launch", "test", "tools", "setup.py"]
@@ -17,9 +19,12 @@ PATHS = ["glare_inpaint_ros", "launch", "test", "tools", "setup.py"]
 
 @pytest.mark.flake8
 @pytest.mark.linter
-@pytest.mark.xfail(strict=False, reason="files being edited in parallel (issue 16 item 6) still have "
-                   "violations: glare_inpaint_ros/tooling/bench/ros.py (C420, E128), ros/base.py (E302), "
-                   "ros/specular_detector_node.py (E302)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="files being edited in parallel (issue 16 item 6) still have "
+    "violations: glare_inpaint_ros/tooling/bench/ros.py (C420, E128), ros/base.py (E302), "
+    "ros/specular_detector_node.py (E302)",
+)
 def test_flake8(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # ament_flake8 skips the dot and underscore folders (.venv) of the cwd
     rc, errors = main_with_errors(argv=["--config", "setup.cfg", *PATHS])

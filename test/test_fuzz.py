@@ -1,6 +1,7 @@
-"""Property-based tests (hypothesis): no input makes the conversion, mask or inpainting code fail with
-anything but the documented ``ValueError`` / ``TypeError`` / ``ImageFormatError``, and whatever is
-accepted obeys the contract (round trips are exact; outside the mask the output equals the input).
+"""Property-based tests (hypothesis): no input makes the conversion, mask or inpainting code fail
+with anything but the documented ``ValueError`` / ``TypeError`` / ``ImageFormatError``, and
+whatever is accepted obeys the contract (round trips are exact; outside the mask the output equals
+the input).
 
 Kept fast: modest ``max_examples``, tiny images, no deadline. atheris (coverage-guided fuzzing) is
 not used: it needs a clang-built CPython extension; hypothesis covers the same entry points.
@@ -18,7 +19,9 @@ from glare_inpaint_ros.compressed import decode_compressed, encode_compressed
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.masks import MaskRefiner
 from glare_inpaint_ros.core.pipeline import GlareRemover
-from glare_inpaint_ros.encodings import ENCODINGS, ImageFormatError, decode, encode, from_bgr, to_bgr
+from glare_inpaint_ros.encodings import (
+    ENCODINGS, ImageFormatError, decode, encode, from_bgr, to_bgr,
+)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: backends that need no model file (the learned ones are covered by test_learned.py).
@@ -63,7 +66,8 @@ def fits_encoding(arr: np.ndarray, enc: str) -> bool:
 
 
 def to_buffer(arr: np.ndarray, pad: int, big: int) -> tuple[int, bytes]:
-    """(step, data) of ``arr`` with ``pad`` garbage bytes after each row, in the given byte order."""
+    """(step, data) of ``arr`` with ``pad`` garbage bytes after each row, in the given byte
+    order."""
     h = arr.shape[0]
     a = arr.astype(arr.dtype.newbyteorder(">" if big else "<"))
     rows = a.reshape(h, -1).view(np.uint8).reshape(h, -1)
@@ -82,7 +86,9 @@ def test_decode_round_trips_any_padding_and_byte_order(case):
     assert out.dtype == arr.dtype.newbyteorder("=") and out.shape == arr.shape
     np.testing.assert_array_equal(out, arr)
     h2, w2, step2, data2 = encode(out, enc)
-    assert (h2, w2, step2) == (h, w, w * arr.dtype.itemsize * (arr.shape[2] if arr.ndim == 3 else 1))
+    assert (h2, w2, step2) == (
+        h, w, w * arr.dtype.itemsize * (arr.shape[2] if arr.ndim == 3 else 1),
+    )
     np.testing.assert_array_equal(decode(enc, h2, w2, step2, data2), arr)
     # the processing view and back is the identity
     np.testing.assert_array_equal(from_bgr(to_bgr(out, enc), enc), arr)
@@ -90,9 +96,15 @@ def test_decode_round_trips_any_padding_and_byte_order(case):
 
 @FAST
 @given(
-    enc=st.one_of(st.sampled_from(sorted(ENCODINGS)), st.sampled_from(["32FC1", "yuv422", "bayer_rggb8", "", "BGR8"]), st.text(max_size=8)),
-    h=st.integers(-3, 12), w=st.integers(-3, 12), step=st.integers(-5, 60),
-    nbytes=st.one_of(st.integers(0, 400), st.none()), big=st.integers(0, 1),
+    enc=st.one_of(
+        st.sampled_from(sorted(ENCODINGS)),
+        st.sampled_from(["32FC1", "yuv422", "bayer_rggb8", "", "BGR8"]), st.text(max_size=8),
+    ),
+    h=st.integers(-3, 12),
+    w=st.integers(-3, 12),
+    step=st.integers(-5, 60),
+    nbytes=st.one_of(st.integers(0, 400), st.none()),
+    big=st.integers(0, 1),
 )
 def test_decode_arbitrary_fields_only_raises_image_format_error(enc, h, w, step, nbytes, big):
     data = bytes(range(256)) * 3
@@ -111,7 +123,10 @@ def test_decode_arbitrary_fields_only_raises_image_format_error(enc, h, w, step,
 
 
 @FAST
-@given(arr=arrays(st.sampled_from(ALL_DTYPES), st.tuples(sizes, sizes, st.integers(1, 5))), enc=st.sampled_from(sorted(ENCODINGS)))
+@given(
+    arr=arrays(st.sampled_from(ALL_DTYPES), st.tuples(sizes, sizes, st.integers(1, 5))),
+    enc=st.sampled_from(sorted(ENCODINGS)),
+)
 def test_encode_refuses_arrays_that_do_not_fit(arr, enc):
     dtype, ch = ENCODINGS[enc]
     try:
@@ -123,15 +138,21 @@ def test_encode_refuses_arrays_that_do_not_fit(arr, enc):
 
 
 # -- ROS conversions (sensor_msgs/Image) -----------------------------------------------------
-try:  # the encodings/mask/inpainting properties below run without ROS; these need the message wheels
+# The encodings/mask/inpainting properties below run without ROS; these need the message wheels.
+try:
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
 
-    from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array, image_to_bgr, mask_to_array
+    from glare_inpaint_ros.ros.conversions import (
+        array_to_image, image_to_array, image_to_bgr, mask_to_array,
+    )
+
     HAVE_ROS = True
 except ImportError:
     HAVE_ROS = False
-needs_ros = pytest.mark.skipif(not HAVE_ROS, reason="needs the ROS 2 message wheels (sensor_msgs, rclpy)")
+needs_ros = pytest.mark.skipif(
+    not HAVE_ROS, reason="needs the ROS 2 message wheels (sensor_msgs, rclpy)"
+)
 
 
 @needs_ros
@@ -181,7 +202,11 @@ def test_arbitrary_messages_only_raise_image_format_error(enc, h, w, step, nbyte
             assert not valid, f"{fn.__name__} refused a valid message"
         else:
             assert valid and out.shape[:2] == (h, w), f"{fn.__name__} accepted an invalid message"
-    mask_valid = valid and enc in ("mono8", "8UC1") and (image_shape is None or tuple(image_shape) == (h, w))
+    mask_valid = (
+        valid
+        and enc in ("mono8", "8UC1")
+        and (image_shape is None or tuple(image_shape) == (h, w))
+    )
     try:
         mask = mask_to_array(msg, image_shape)
     except ImageFormatError:
@@ -193,8 +218,13 @@ def test_arbitrary_messages_only_raise_image_format_error(enc, h, w, step, nbyte
 
 @needs_ros
 @FAST
-@given(arr=arrays(st.sampled_from(ALL_DTYPES), st.one_of(st.tuples(sizes, sizes), st.tuples(sizes, sizes, st.integers(1, 5)))),
-       enc=st.sampled_from(sorted(ENCODINGS)))
+@given(
+    arr=arrays(
+        st.sampled_from(ALL_DTYPES),
+        st.one_of(st.tuples(sizes, sizes), st.tuples(sizes, sizes, st.integers(1, 5))),
+    ),
+    enc=st.sampled_from(sorted(ENCODINGS)),
+)
 def test_array_to_image_refuses_misfits_with_image_format_error(arr, enc):
     try:
         msg = array_to_image(arr, enc, Header())
@@ -207,9 +237,19 @@ def test_array_to_image_refuses_misfits_with_image_format_error(arr, enc):
 
 # -- compressed -------------------------------------------------------------------------------
 @FAST
-@given(fmt=st.one_of(st.sampled_from(["jpeg", "png", "bgr8; jpeg compressed bgr8", "mono16; png compressed mono16",
-                                      "rgb8; png compressed bgr8", "compressedDepth", "", "tiff"]), st.text(max_size=20)),
-       data=st.binary(max_size=200), prefix=st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"]))
+@given(
+    fmt=st.one_of(
+        st.sampled_from(
+            [
+                "jpeg", "png", "bgr8; jpeg compressed bgr8", "mono16; png compressed mono16",
+                "rgb8; png compressed bgr8", "compressedDepth", "", "tiff",
+            ]
+        ),
+        st.text(max_size=20),
+    ),
+    data=st.binary(max_size=200),
+    prefix=st.sampled_from([b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"]),
+)
 def test_corrupt_compressed_image_only_raises_image_format_error(fmt, data, prefix):
     try:
         arr, enc = decode_compressed(fmt, prefix + data)
@@ -236,12 +276,17 @@ def test_truncated_compressed_image_is_refused_or_decoded(case, codec, cut):
 
 
 # -- mask operations ----------------------------------------------------------------------------
-mask_shapes = st.one_of(st.tuples(st.integers(0, 24), st.integers(0, 24)), st.tuples(sizes, sizes, st.integers(1, 3)))
-refiner_params = st.fixed_dictionaries({
-    "min_area": st.integers(0, 20), "fill_holes_area": st.integers(0, 40),
-    "dilation.kernel_size": st.integers(0, 9), "dilation.iterations": st.integers(0, 3),
-    "dilation.kernel_shape": st.sampled_from(["ellipse", "rect", "cross"]), "max_coverage": st.floats(0.0, 1.0),
-})
+mask_shapes = st.one_of(
+    st.tuples(st.integers(0, 24), st.integers(0, 24)), st.tuples(sizes, sizes, st.integers(1, 3))
+)
+refiner_params = st.fixed_dictionaries(
+    {
+        "min_area": st.integers(0, 20), "fill_holes_area": st.integers(0, 40),
+        "dilation.kernel_size": st.integers(0, 9), "dilation.iterations": st.integers(0, 3),
+        "dilation.kernel_shape": st.sampled_from(["ellipse", "rect", "cross"]),
+        "max_coverage": st.floats(0.0, 1.0),
+    }
+)
 
 
 @FAST
@@ -281,8 +326,15 @@ def image_and_mask(draw) -> tuple[np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=image_and_mask(), backend=st.sampled_from(MODEL_FREE), roi=st.booleans(), margin=st.integers(0, 8))
-def test_inpainters_accept_or_refuse_cleanly_and_never_touch_unmasked_pixels(data, backend, roi, margin):
+@given(
+    data=image_and_mask(),
+    backend=st.sampled_from(MODEL_FREE),
+    roi=st.booleans(),
+    margin=st.integers(0, 8),
+)
+def test_inpainters_accept_or_refuse_cleanly_and_never_touch_unmasked_pixels(
+    data, backend, roi, margin
+):
     image, mask = data
     inp = INPAINTERS.get(backend)(roi=roi, roi_margin=margin)
     image_before, mask_before = image.copy(), mask.copy()
@@ -316,7 +368,11 @@ def test_pipeline_process_accepts_or_refuses_cleanly(image, backend):
         r = remover.process(image)
     except DOCUMENTED as exc:
         event(f"refused: {type(exc).__name__}")
-        assert image.dtype not in (np.uint8, np.uint16) or image.size == 0 or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
+        assert (
+            image.dtype not in (np.uint8, np.uint16)
+            or image.size == 0
+            or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
+        )
         return
     event("accepted")
     assert r.image.shape == image.shape and r.image.dtype == image.dtype

@@ -10,7 +10,8 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS, Inpainter
 from glare_inpaint_ros.core.inpainting.base import paste_masked
 from glare_inpaint_ros.core.inpainting.fast import push_pull_fill
 from glare_inpaint_ros.core.inpainting.roi import (
-    PAIRWISE_MAX, _merge_pairwise, _merge_raster, component_boxes, component_rects, grow_boxes, merge_boxes,
+    PAIRWISE_MAX, _merge_pairwise, _merge_raster, component_boxes, component_rects, grow_boxes,
+    merge_boxes,
 )
 
 
@@ -29,7 +30,8 @@ def _buildable() -> list[str]:
 
 
 BACKENDS = _buildable()
-#: The backends that paint over the mask. ``separation`` subtracts a highlight and fills only clipped
+#: The backends that paint over the mask. ``separation`` subtracts a highlight and fills only
+#: clipped
 #: highlight cores, leaving a painted-in white disc with no highlight around it alone; its own
 #: tests are in test_dichromatic.py.
 FILL_BACKENDS = [name for name in BACKENDS if name != "separation"]
@@ -43,7 +45,10 @@ def make(name: str, **kw) -> Inpainter:
 def smooth_image(h: int = H, w: int = W, channels: int = 3, dtype=np.uint8) -> np.ndarray:
     """Smooth BGR (or mono/BGRA) test image: a different linear ramp per channel, full range."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    ramps = [30 + 150 * xx / w + 40 * yy / h, 220 - 120 * yy / h, 60 + 90 * (xx + yy) / (w + h), 90 + 160 * yy / h]
+    ramps = [
+        30 + 150 * xx / w + 40 * yy / h, 220 - 120 * yy / h, 60 + 90 * (xx + yy) / (w + h),
+        90 + 160 * yy / h,
+    ]
     scale = 257.0 if dtype == np.uint16 else 1.0
     planes = [np.rint(r * scale).astype(dtype) for r in ramps[:channels]]
     return planes[0] if channels == 1 else np.dstack(planes)
@@ -55,7 +60,10 @@ def blob_mask(h: int = H, w: int = W, seed: int = 0, n: int = 4) -> np.ndarray:
     m = np.zeros((h, w), np.uint8)
     for _ in range(n):
         c = (int(rng.integers(8, w - 8)), int(rng.integers(8, h - 8)))
-        cv2.ellipse(m, c, (int(rng.integers(2, 7)), int(rng.integers(2, 5))), float(rng.integers(0, 180)), 0, 360, 255, -1)
+        cv2.ellipse(
+            m, c, (int(rng.integers(2, 7)), int(rng.integers(2, 5))), float(rng.integers(0, 180)),
+            0, 360, 255, -1,
+        )
     cv2.circle(m, (w - 1, 0), 5, 255, -1)
     return m
 
@@ -112,7 +120,9 @@ def test_layouts_shape_dtype_outside_identical(name: str, roi: bool) -> None:
         assert np.array_equal(img, before), f"{label}: input modified"
         assert not np.shares_memory(out, img), label
         outside = mask == 0
-        assert np.array_equal(out[outside], img[outside]), f"{label}: pixels outside the mask changed"
+        assert np.array_equal(
+            out[outside], img[outside]
+        ), f"{label}: pixels outside the mask changed"
         if img.ndim == 3 and img.shape[2] == 4:
             assert np.array_equal(out[:, :, 3], img[:, :, 3]), f"{label}: alpha must be copied"
         # The glare is gone and the fill follows the smooth ramps (every channel, so no channel
@@ -176,7 +186,9 @@ def test_readonly_noncontiguous_bool_mask_and_border(name: str) -> None:
     out = inp.inpaint(view, ro_mask)
     assert np.array_equal(out, ref) and out.flags.writeable and out.flags.c_contiguous
     assert np.array_equal(inp.inpaint(view, mask > 0), ref), "bool mask must act like 255"
-    assert np.array_equal(inp.inpaint(view, (mask > 0).astype(np.uint8)), ref), "any non-zero is glare"
+    assert np.array_equal(
+        inp.inpaint(view, (mask > 0).astype(np.uint8)), ref
+    ), "any non-zero is glare"
     assert np.array_equal(inp.inpaint(view, mask[:, :, None]), ref), "HxWx1 mask"
     assert np.array_equal(big[::2, 1::2], view)
     err = np.abs(out.astype(float) - clean)[mask > 0]
@@ -230,10 +242,15 @@ def test_bad_inputs(name: str) -> None:
 def test_random_masks_and_margins(name: str) -> None:
     """Specks, lines and blobs anywhere (borders included), any margin: contract holds."""
     rng = np.random.default_rng(5)
-    img = cv2.resize(rng.integers(0, 256, (9, 12, 3), np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    img = cv2.resize(
+        rng.integers(0, 256, (9, 12, 3), np.uint8), (W, H), interpolation=cv2.INTER_CUBIC
+    )
     for trial in range(6):
         mask = ((rng.random((H, W)) > 0.997) * 255).astype(np.uint8)
-        cv2.line(mask, tuple(int(v) for v in rng.integers(0, W, 2)), (0, int(rng.integers(0, H))), 255, 2)
+        cv2.line(
+            mask, tuple(int(v) for v in rng.integers(0, W, 2)), (0, int(rng.integers(0, H))), 255,
+            2,
+        )
         cv2.circle(mask, (int(rng.integers(0, W)), H - 1), int(rng.integers(1, 9)), 255, -1)
         inp = make(name, roi_margin=int(rng.integers(0, 20)), roi=bool(trial % 3))
         out = inp.inpaint(img, mask)
@@ -243,8 +260,11 @@ def test_random_masks_and_margins(name: str) -> None:
 def test_paste_masked_views() -> None:
     """In-place masked copy into every kind of view inpaint_rois gets (OpenCV or numpy path)."""
     rng = np.random.default_rng(2)
-    cases = [((50, 60, 3), np.s_[5:30, 7:40]), ((50, 60, 4), np.s_[5:30, 7:40, :3]),
-             ((50, 60), np.s_[5:30, 7:40]), ((50, 60, 3), np.s_[5:30, 7:40:2]), ((1, 1, 3), np.s_[:, :])]
+    cases = [
+        ((50, 60, 3), np.s_[5:30, 7:40]), ((50, 60, 4), np.s_[5:30, 7:40, :3]),
+        ((50, 60), np.s_[5:30, 7:40]), ((50, 60, 3), np.s_[5:30, 7:40:2]),
+        ((1, 1, 3), np.s_[:, :]),
+    ]
     for shape, sl in cases:
         for dtype in (np.uint8, np.uint16):
             big = rng.integers(0, 255, shape).astype(dtype)
@@ -295,7 +315,9 @@ def test_opencv_uint16_colour_matches_mono_and_8bit() -> None:
     for name in ("telea", "ns"):
         out16 = make(name).inpaint(glare16, mask)
         for c in range(3):
-            assert np.array_equal(out16[:, :, c], make(name).inpaint(np.ascontiguousarray(glare16[:, :, c]), mask))
+            assert np.array_equal(
+                out16[:, :, c], make(name).inpaint(np.ascontiguousarray(glare16[:, :, c]), mask)
+            )
         out8 = make(name).inpaint(glare8, mask).astype(float)
         diff = np.abs(out16 / 257.0 - out8)[mask > 0]
         assert diff.mean() < 2.0 and diff.max() < 8, (diff.mean(), diff.max())
@@ -329,7 +351,8 @@ def test_fast_levels_param() -> None:
 
 def test_fast_gain_param_sharpens_near_the_hole_edge() -> None:
     """A band-shaped hole across a vertical step edge: the higher the gain, the more each level
-    trusts its own local mean, so the step is carried into the hole instead of being smoothed over."""
+    trusts its own local mean, so the step is carried into the hole instead of being smoothed
+    over."""
     step = np.dstack([np.where(np.mgrid[0:96, 0:128][1] < 64, 60, 200).astype(np.uint8)] * 3)
     mask = np.zeros((96, 128), np.uint8)
     mask[40:56, 20:108] = 255
@@ -375,7 +398,8 @@ def test_roi_margin_is_the_context_the_fill_sees(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["telea", "ns"])
 def test_opencv_radius_is_the_neighbourhood_of_a_filled_pixel(name: str) -> None:
-    """A one-pixel hole: known pixels 3 px away change its fill with radius 6, not with radius 1."""
+    """A one-pixel hole: known pixels 3 px away change its fill with radius 6, not with radius
+    1."""
     img = smooth_image(96, 128)
     mask = np.zeros((96, 128), np.uint8)
     mask[48, 64] = 255
@@ -422,9 +446,13 @@ def test_mono_image_adapted_for_colour_only_backend() -> None:
 # --------------------------------------------------------------------------- ROI boxes
 
 
-def _check_merged(inputs: list[tuple[int, int, int, int]], merged: list[tuple[int, int, int, int]]) -> None:
+def _check_merged(
+    inputs: list[tuple[int, int, int, int]], merged: list[tuple[int, int, int, int]]
+) -> None:
     for a in inputs:  # every input inside exactly one output
-        inside = [b for b in merged if b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]]
+        inside = [
+            b for b in merged if b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]
+        ]
         assert len(inside) == 1, (a, merged)
     for i, a in enumerate(merged):  # outputs neither overlap nor touch
         for b in merged[i + 1:]:
@@ -434,7 +462,9 @@ def _check_merged(inputs: list[tuple[int, int, int, int]], merged: list[tuple[in
 def test_merge_boxes_basic_cases() -> None:
     assert merge_boxes([]) == []
     assert merge_boxes([(1, 2, 3, 4)]) == [(1, 2, 3, 4)]
-    assert sorted(merge_boxes([(0, 0, 5, 5), (10, 10, 15, 15)])) == [(0, 0, 5, 5), (10, 10, 15, 15)]
+    assert sorted(merge_boxes([(0, 0, 5, 5), (10, 10, 15, 15)])) == [
+        (0, 0, 5, 5), (10, 10, 15, 15),
+    ]
     assert merge_boxes([(0, 0, 5, 5), (3, 3, 8, 8)]) == [(0, 0, 8, 8)]
     assert merge_boxes([(0, 0, 5, 5), (5, 0, 9, 5)]) == [(0, 0, 9, 5)]  # adjacent columns touch
     assert len(merge_boxes([(0, 0, 5, 5), (6, 0, 9, 5)])) == 2  # one-pixel gap: separate
@@ -537,7 +567,9 @@ def test_warmup_runs_the_backend_on_the_given_shape_and_leaves_results_alone(nam
 
 def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
     rng = np.random.default_rng(5)
-    m = cv2.dilate((rng.random((90, 130)) > 0.996).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    m = cv2.dilate(
+        (rng.random((90, 130)) > 0.996).astype(np.uint8) * 255, np.ones((3, 3), np.uint8)
+    )
     m[0:4, 0:4] = 255  # clipped at the corner
     rects = component_rects(m)
     assert rects.shape[1] == 4 and rects.dtype == np.int64
@@ -554,9 +586,10 @@ def test_component_rects_and_grow_boxes_equal_component_boxes() -> None:
 
 @pytest.mark.parametrize("name", FILL_BACKENDS)
 def test_pipeline_with_each_backend_removes_a_saturated_disc(name: str) -> None:
-    """End to end with the brightness detector and the default dilation: the glare under the detected disc is
-    gone for every backend, including those that blend the input back in near the mask edge (the
-    learned ones' ``feather``: the 3 px dilation ring keeps the glare out of that blend)."""
+    """End to end with the brightness detector and the default dilation: the glare under the
+    detected disc is gone for every backend, including those that blend the input back in near the
+    mask edge (the learned ones' ``feather``: the 3 px dilation ring keeps the glare out of that
+    blend)."""
     from glare_inpaint_ros.core.pipeline import GlareRemover
 
     clean = smooth_image(96, 128)

@@ -41,15 +41,22 @@ PIPELINES = runpy.run_path(str(ROOT / "glare_inpaint_ros" / "ros" / "pipelines.p
 
 def _console_scripts() -> set[str]:
     setup = (ROOT / "setup.py").read_text()
-    assert 'runpy.run_path(PIPELINES_FILE)["console_scripts"]()' in setup, "setup.py reads its NODES from pipelines.py"
+    assert (
+        'runpy.run_path(PIPELINES_FILE)["console_scripts"]()' in setup
+    ), "setup.py reads its NODES from pipelines.py"
     return set(PIPELINES["console_scripts"]())
 
 
 def _launch_executables(path: Path) -> list[str]:
-    """The executables a launch file passes to glare_launch_description (names from pipelines.py)."""
+    """The executables a launch file passes to glare_launch_description (names from
+    pipelines.py)."""
     calls = _calls(ast.parse(path.read_text(), filename=str(path)), "glare_launch_description")
-    assert len(calls) == 1, "each launch file builds its description with launch_common.glare_launch_description"
-    return list(eval(compile(ast.Expression(calls[0].args[0]), str(path), "eval"), dict(PIPELINES)))
+    assert (
+        len(calls) == 1
+    ), "each launch file builds its description with launch_common.glare_launch_description"
+    return list(
+        eval(compile(ast.Expression(calls[0].args[0]), str(path), "eval"), dict(PIPELINES))
+    )
 
 
 def _calls(tree: ast.AST, func: str) -> list[ast.Call]:
@@ -84,7 +91,9 @@ def test_launch_file_compiles_and_names_real_executables(path):
 
 def test_pipeline_and_composed_launch_contents():
     by_name = {p.name: _launch_executables(p) for p in LAUNCH_FILES}
-    assert by_name["glare_pipeline.launch.py"] == ["specular_detector", "mask_dilation", "inpainting"]
+    assert by_name["glare_pipeline.launch.py"] == [
+        "specular_detector", "mask_dilation", "inpainting",
+    ]
     assert by_name["glare_composed.launch.py"] == ["glare_pipeline"]
     # no name for the composed process (one process, 3 nodes), the executable's name for the others
     glare_node = next(n for n in ast.walk(ast.parse(LAUNCH_COMMON.read_text()))
@@ -109,7 +118,9 @@ def test_params_file_default_is_the_installed_default_yaml():
     call = next(c for c in _calls(tree, "DeclareLaunchArgument") if _first_str(c) == "params_file")
     default = next(k.value for k in call.keywords if k.arg == "default_value")
     assert ast.unparse(default) == "share_config(PARAMS_FILE)"
-    assert env.PARAMS_FILE == "glare_inpaint.yaml" and (ROOT / "config" / env.PARAMS_FILE).is_file()
+    assert (
+        env.PARAMS_FILE == "glare_inpaint.yaml" and (ROOT / "config" / env.PARAMS_FILE).is_file()
+    )
     share = next(f for f in _calls(tree, "join"))
     assert [ast.unparse(a) for a in share.args[1:]] == ["'config'", "name"]
     # setup.py installs config/*.yaml and *.xml into share/<package>/config
@@ -117,13 +128,15 @@ def test_params_file_default_is_the_installed_default_yaml():
     assert 'glob("config/*.yaml") + glob("config/*.xml")' in setup
 
 
-# --------------------------------------------------------------------------- default parameter file
+# -- default parameter file -----------------------------------------------------------------------
 
 
 def test_default_yaml_is_generated_from_the_specs():
     gen = _tool("gen_params_yaml")
     text = (ROOT / "config" / "glare_inpaint.yaml").read_text()
-    assert text == gen.render(gen.default_specs()), "config/glare_inpaint.yaml is stale: run tools/gen_params_yaml.py"
+    assert text == gen.render(
+        gen.default_specs()
+    ), "config/glare_inpaint.yaml is stale: run tools/gen_params_yaml.py"
 
 
 def test_default_yaml_holds_every_default_and_validates():
@@ -157,11 +170,17 @@ def test_apply_defaults_fills_only_unset_variables():
     environ: dict[str, str] = {}
     changed = env.apply_defaults(environ)
     assert environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
-    assert Path(environ["FASTRTPS_DEFAULT_PROFILES_FILE"]) == ROOT / "config" / "fastdds_profile.xml"
+    assert (
+        Path(environ["FASTRTPS_DEFAULT_PROFILES_FILE"]) == ROOT / "config" / "fastdds_profile.xml"
+    )
     assert changed == environ
-    user = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}
+    user = {
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
+    }
     assert env.apply_defaults(user) == {}
-    assert user == {"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}
+    assert user == {
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml",
+    }
     fastdds3 = {"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}
     env.apply_defaults(fastdds3)
     assert "FASTRTPS_DEFAULT_PROFILES_FILE" not in fastdds3
@@ -178,9 +197,19 @@ def test_config_files_found_in_source_tree_without_ament_index(monkeypatch):
 def test_profile_content():
     ns = {"f": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
     root = ET.parse(ROOT / "config" / "fastdds_profile.xml").getroot()
-    shm = [t for t in root.iterfind(".//f:transport_descriptor", ns) if t.findtext("f:type", namespaces=ns) == "SHM"]
-    udp = [t for t in root.iterfind(".//f:transport_descriptor", ns) if t.findtext("f:type", namespaces=ns) == "UDPv4"]
-    assert len(shm) == 1 and int(shm[0].findtext("f:segment_size", namespaces=ns)) >= 64 * 1024 * 1024
+    shm = [
+        t
+        for t in root.iterfind(".//f:transport_descriptor", ns)
+        if t.findtext("f:type", namespaces=ns) == "SHM"
+    ]
+    udp = [
+        t
+        for t in root.iterfind(".//f:transport_descriptor", ns)
+        if t.findtext("f:type", namespaces=ns) == "UDPv4"
+    ]
+    assert (
+        len(shm) == 1 and int(shm[0].findtext("f:segment_size", namespaces=ns)) >= 64 * 1024 * 1024
+    )
     assert len(udp) == 1 and [a.text for a in udp[0].iterfind(".//f:address", ns)] == ["127.0.0.1"]
     participant = root.find("f:participant", ns)
     assert participant.get("is_default_profile") == "true"
@@ -190,10 +219,14 @@ def test_profile_content():
 
 
 def _create_node_output(profile: Path) -> str:
-    """The stdout + stderr of a process that creates one node with ``profile`` (FastDDS logs XML errors there)."""
-    code = "import rclpy; rclpy.init(); n = rclpy.create_node('profile_check'); n.destroy_node(); rclpy.shutdown()"
+    """The stdout + stderr of a process that creates one node with ``profile`` (FastDDS logs XML
+    errors there)."""
+    code = ("import rclpy; rclpy.init(); n = rclpy.create_node('profile_check'); "
+            "n.destroy_node(); rclpy.shutdown()")
     e = dict(os.environ, FASTRTPS_DEFAULT_PROFILES_FILE=str(profile))
-    proc = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout + proc.stderr
 
@@ -202,5 +235,9 @@ def _create_node_output(profile: Path) -> str:
 def test_fastdds_loads_the_profile_without_xml_errors(tmp_path):
     assert "XMLPARSER" not in _create_node_output(ROOT / "config" / "fastdds_profile.xml")
     broken = tmp_path / "broken.xml"
-    broken.write_text((ROOT / "config" / "fastdds_profile.xml").read_text().replace("<segment_size>", "<segment_sizeX>"))
+    broken.write_text(
+        (ROOT / "config" / "fastdds_profile.xml")
+        .read_text()
+        .replace("<segment_size>", "<segment_sizeX>")
+    )
     assert "XMLPARSER" in _create_node_output(broken)  # the check above can fail

@@ -1,4 +1,5 @@
-"""Learned inpainting backends (onnx, torch, learned): conventions, crops, errors, the shipped model.
+"""Learned inpainting backends (onnx, torch, learned): conventions, crops, errors, the shipped
+model.
 
 The external conventions are checked with tiny models built here and exported to ONNX in a tmp
 dir. Each fills holes with a known colour chosen *through the mask input*: with a wrong mask
@@ -20,7 +21,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from glare_inpaint_ros.core.inpainting import INPAINTERS  # noqa: E402
-from glare_inpaint_ros.core.inpainting.model import SHIPPED_SPEC, crop_rect, feather_alpha, upscale_window  # noqa: E402
+from glare_inpaint_ros.core.inpainting.model import (  # noqa: E402
+    SHIPPED_SPEC, crop_rect, feather_alpha, upscale_window,
+)
 from glare_inpaint_ros.core.inpainting.model_spec import load_spec  # noqa: E402
 
 FILL_RGB = (0.2, 0.5, 0.8)  # colour the test models paint into holes, RGB 0..1
@@ -47,7 +50,9 @@ class MiganLike(torch.nn.Module):
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         known = mask.float() / 255.0
-        return (image.float() * known + self.colour * (1 - known) + 0.5).clamp(0, 255).to(torch.uint8)
+        return (
+            (image.float() * known + self.colour * (1 - known) + 0.5).clamp(0, 255).to(torch.uint8)
+        )
 
 
 class NhwcBgr(torch.nn.Module):
@@ -76,13 +81,25 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("models")
     return {
         # Fixed 64x64 input, fixed batch 1 (the backend must resize crops and loop).
-        "lama": _export(LamaLike(), d / "lama.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
-                        ["image", "mask"], "output", dynamic=False),
-        "migan": _export(MiganLike(), d / "migan.onnx",
-                         (torch.zeros(1, 3, 40, 48, dtype=torch.uint8), torch.zeros(1, 1, 40, 48, dtype=torch.uint8)),
-                         ["image", "mask"], "result", dynamic=True),
-        "nhwc": _export(NhwcBgr(), d / "nhwc.onnx", (torch.rand(1, 40, 48, 3), torch.ones(1, 40, 48, 1)),
-                        ["img", "msk"], "out", dynamic=False),
+        "lama": _export(
+            LamaLike(), d / "lama.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
+            ["image", "mask"], "output", dynamic=False,
+        ),
+        "migan": _export(
+            MiganLike(),
+            d / "migan.onnx",
+            (
+                torch.zeros(1, 3, 40, 48, dtype=torch.uint8),
+                torch.zeros(1, 1, 40, 48, dtype=torch.uint8),
+            ),
+            ["image", "mask"],
+            "result",
+            dynamic=True,
+        ),
+        "nhwc": _export(
+            NhwcBgr(), d / "nhwc.onnx", (torch.rand(1, 40, 48, 3), torch.ones(1, 40, 48, 1)),
+            ["img", "msk"], "out", dynamic=False,
+        ),
         "dir": d,
     }
 
@@ -122,8 +139,10 @@ def test_lama_output_range_detected_not_assumed(models: dict[str, Path], tmp_pat
         def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             return super().forward(image, mask) / 255.0
 
-    path = _export(Lama01(), tmp_path / "lama01.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
-                   ["image", "mask"], "output", dynamic=True)
+    path = _export(
+        Lama01(), tmp_path / "lama01.onnx", (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)),
+        ["image", "mask"], "output", dynamic=True,
+    )
     inp = INPAINTERS.get("onnx")(model_path=str(path), feather=0)
     assert inp._output_max == 1.0
     img, mask = _scene()
@@ -141,7 +160,8 @@ def test_yaml_spec_nhwc_bgr_low_polarity(models: dict[str, Path], tmp_path: Path
     assert inp.spec.size == (40, 48)  # fixed size taken from the model
     img, mask = _scene()
     _check_fill(inp.inpaint(img, mask), img, mask)
-    # The same model described with the wrong polarity gives glare back in the hole: the spec matters.
+    # The same model described with the wrong polarity gives glare back in the hole: the spec
+    # matters.
     spec.write_text(spec.read_text().replace("mask_hole: low", "mask_hole: high"))
     wrong = INPAINTERS.get("onnx")(model_path=str(models["nhwc"]), model_spec=str(spec), feather=0)
     with pytest.raises(AssertionError):
@@ -172,9 +192,13 @@ def test_gray_uint16_and_bgra_inputs(models: dict[str, Path]) -> None:
     assert np.abs(u16[inner].astype(np.int32) // 257 - FILL_BGR8).max() <= 2
 
 
-def test_providers_fall_back_with_warning(models: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+def test_providers_fall_back_with_warning(
+    models: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
-        inp = INPAINTERS.get("onnx")(model_path=str(models["migan"]), providers="tensorrt,cuda,cpu", threads=1)
+        inp = INPAINTERS.get("onnx")(
+            model_path=str(models["migan"]), providers="tensorrt,cuda,cpu", threads=1
+        )
     assert inp.providers == ["CPUExecutionProvider"]
     assert any("tensorrt" in r.getMessage() for r in caplog.records)
 
@@ -186,7 +210,11 @@ def test_bad_model_files_fail_at_construction(models: dict[str, Path], tmp_path:
         ("onnx", {"model_path": str(tmp_path / "missing.onnx")}, "not found"),
         ("onnx", {"model_path": str(garbage)}, "could not load"),
         ("onnx", {}, "model_path is required"),
-        ("onnx", {"model_path": str(models["migan"]), "model_spec": str(tmp_path / "none.yaml")}, "not found"),
+        (
+            "onnx",
+            {"model_path": str(models["migan"]), "model_spec": str(tmp_path / "none.yaml")},
+            "not found",
+        ),
         ("torch", {"model_path": str(garbage)}, "could not load"),
         ("torch", {"model_path": str(tmp_path / "missing.pt")}, "not found"),
         ("torch", {"model_path": str(garbage), "module": "no_such_pkg.mod:Net"}, "cannot import"),
@@ -205,7 +233,9 @@ def test_bad_model_files_fail_at_construction(models: dict[str, Path], tmp_path:
 
 def test_torch_backend_torchscript_lama(tmp_path: Path) -> None:
     path = tmp_path / "lama.pt"
-    torch.jit.trace(LamaLike(), (torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))).save(str(path))
+    torch.jit.trace(LamaLike(), (torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))).save(
+        str(path)
+    )
     inp = INPAINTERS.get("torch")(model_path=str(path), convention="lama", feather=0)
     assert inp._output_max == 255.0
     img, mask = _scene()
@@ -217,7 +247,9 @@ def test_crop_rect_shifts_inward_and_feather() -> None:
     assert crop_rect((0, 40, 10, 50), 640, 480, 128) == (0, 0, 266, 266)
     x0, y0, x1, y1 = crop_rect((600, 400, 630, 470), 640, 480, 128)
     assert (x1, y1) == (640, 480) and (x1 - x0, y1 - y0) == (326, 326)
-    assert crop_rect((10, 10, 20, 20), 100, 60, 128) == (0, 0, 100, 60)  # frame smaller than the crop
+    assert crop_rect((10, 10, 20, 20), 100, 60, 128) == (
+        0, 0, 100, 60,
+    )  # frame smaller than the crop
     m = np.zeros((9, 9), np.uint8)
     m[2:7, 2:7] = 255
     a = feather_alpha(m, 2)
@@ -230,10 +262,18 @@ def test_upscale_window_matches_full_resize_and_torch() -> None:
     full = cv2.resize(small, (130, 77), interpolation=cv2.INTER_LINEAR)
     for window in ((0, 0, 130, 77), (5, 9, 61, 40), (100, 60, 130, 77)):
         x0, y0, x1, y1 = window
-        np.testing.assert_allclose(upscale_window(small, (77, 130), window), full[y0:y1, x0:x1], atol=0.02)
+        np.testing.assert_allclose(
+            upscale_window(small, (77, 130), window), full[y0:y1, x0:x1], atol=0.02
+        )
     # The training path upsamples with torch (bilinear, half-pixel centres): the same values.
-    ref = torch.nn.functional.interpolate(torch.from_numpy(small.transpose(2, 0, 1))[None], size=(77, 130),
-                                          mode="bilinear", align_corners=False)[0].numpy().transpose(1, 2, 0)
+    ref = (
+        torch.nn.functional.interpolate(
+            torch.from_numpy(small.transpose(2, 0, 1))[None], size=(77, 130), mode="bilinear",
+            align_corners=False,
+        )[0]
+        .numpy()
+        .transpose(1, 2, 0)
+    )
     np.testing.assert_allclose(upscale_window(small, (77, 130), (0, 0, 130, 77)), ref, atol=0.02)
 
 
@@ -253,11 +293,15 @@ def test_prefill_model_with_zero_residual_is_the_fast_fill(tmp_path: Path) -> No
     img, gt_mask, _ = make_sample(5, 0, (320, 240))
     mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))
     zero = INPAINTERS.get("onnx")(model_spec=str(spec), feather=0, max_side=48)
-    np.testing.assert_array_equal(zero.inpaint(img, mask), INPAINTERS.get("fast")().inpaint(img, mask))
+    np.testing.assert_array_equal(
+        zero.inpaint(img, mask), INPAINTERS.get("fast")().inpaint(img, mask)
+    )
     with torch.no_grad():
         net.out.bias.copy_(torch.tensor([0.2, 0.2, 0.2]))
     export_onnx(net, tmp_path / "zero.onnx")
-    brighter = INPAINTERS.get("onnx")(model_spec=str(spec), feather=0, max_side=48).inpaint(img, mask)
+    brighter = INPAINTERS.get("onnx")(model_spec=str(spec), feather=0, max_side=48).inpaint(
+        img, mask
+    )
     sel = cv2.erode(mask, np.ones((9, 9), np.uint8)) > 0
     diff = brighter[sel].astype(np.int16) - INPAINTERS.get("fast")().inpaint(img, mask)[sel]
     assert np.median(diff) > 40  # +0.2 of 255 = 51 levels inside the hole (less where clipped)
@@ -314,7 +358,9 @@ def test_shipped_model_raw_onnx_matches_torch() -> None:
 def test_pipeline_selects_learned_backend() -> None:
     from glare_inpaint_ros.core.pipeline import GlareRemover
 
-    remover = GlareRemover({"inpainting": {"backend": "learned", "learned": {"context_margin": 64}}})
+    remover = GlareRemover(
+        {"inpainting": {"backend": "learned", "learned": {"context_margin": 64}}}
+    )
     assert type(remover.inpainter).name == "learned"
     img, mask = _scene()
     out = remover.inpaint(img, mask)
@@ -323,7 +369,8 @@ def test_pipeline_selects_learned_backend() -> None:
 
 
 def test_training_path_matches_the_backend(tmp_path: Path) -> None:
-    """train.frame_example + train.forward_batch (what the loss sees) == the learned backend's output."""
+    """train.frame_example + train.forward_batch (what the loss sees) == the learned backend's
+    output."""
     from glare_inpaint_ros.synth import make_sample
     from glare_inpaint_ros.tooling.training.export import export_onnx
     from glare_inpaint_ros.tooling.training.net import GlareNet
@@ -337,7 +384,9 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     export_onnx(net, tmp_path / "rand.onnx")
     img, gt_mask, clean = make_sample(2, 0, (640, 480))
     mask = cv2.dilate(gt_mask, np.ones((7, 7), np.uint8))
-    out = INPAINTERS.get("onnx")(model_spec=str(tmp_path / "rand.yaml"), max_side=MAX_SIDE).inpaint(img, mask)
+    out = INPAINTERS.get("onnx")(
+        model_spec=str(tmp_path / "rand.yaml"), max_side=MAX_SIDE
+    ).inpaint(img, mask)
     ex = frame_example(img, mask, clean, lambda n: 0)
     with torch.no_grad():
         pred, target = forward_batch(net, [ex])
@@ -349,8 +398,15 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     crop_hole = mask[y0:y1, x0:x1] > 0
     got = out[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole].astype(np.float32) / 255.0
     want = pred.numpy().reshape(3, -1)
-    assert np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255  # uint8 rounding
-    fast = INPAINTERS.get("fast")().inpaint(img, mask)[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole] / 255.0
+    assert (
+        np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255
+    )  # uint8 rounding
+    fast = (
+        INPAINTERS.get("fast")()
+        .inpaint(img, mask)[y0:y1, x0:x1, ::-1]
+        .transpose(2, 0, 1)[:, crop_hole]
+        / 255.0
+    )
     assert np.abs(fast - want).mean() > 5.0 / 255  # the correction is large next to that tolerance
 
 
@@ -366,7 +422,10 @@ def test_torch_device_and_half_params(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         half = INPAINTERS.get("torch")(model_spec=str(SHIPPED_SPEC), half=True)
     if torch.cuda.is_available():
-        pytest.skip("CUDA present: the CPU-only half=true warning and the missing-CUDA refusal do not apply")
+        pytest.skip(
+            "CUDA present: the CPU-only half=true warning and the missing-CUDA refusal do not "
+            "apply"
+        )
     assert not half.half and "half=true needs CUDA" in caplog.text
     np.testing.assert_array_equal(half.inpaint(img, mask), ref.inpaint(img, mask))
     with pytest.raises(ValueError, match="device"):

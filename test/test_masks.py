@@ -1,4 +1,5 @@
-"""Mask operations: speck removal, hole filling, dilation, coverage guard (checked against labelling)."""
+"""Mask operations: speck removal, hole filling, dilation, coverage guard (checked against
+labelling)."""
 
 from __future__ import annotations
 
@@ -38,12 +39,19 @@ def test_clean_components_matches_labelling(seed: int) -> None:
     m = np.zeros((90, 120), np.uint8)
     for _ in range(rng.integers(1, 8)):
         c = (int(rng.integers(0, 120)), int(rng.integers(0, 90)))
-        cv2.ellipse(m, c, (int(rng.integers(2, 20)), int(rng.integers(2, 15))), float(rng.uniform(0, 180)), 0, 360, 255, -1)
-        cv2.ellipse(m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1)  # holes
+        cv2.ellipse(
+            m, c, (int(rng.integers(2, 20)), int(rng.integers(2, 15))), float(rng.uniform(0, 180)),
+            0, 360, 255, -1,
+        )
+        cv2.ellipse(
+            m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1
+        )  # holes
     m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 255  # specks
     m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 0  # pinholes
     min_area, max_hole = int(rng.integers(2, 12)), int(rng.integers(1, 30))
-    np.testing.assert_array_equal(clean_components(m, min_area, max_hole), _reference(m, min_area, max_hole))
+    np.testing.assert_array_equal(
+        clean_components(m, min_area, max_hole), _reference(m, min_area, max_hole)
+    )
 
 
 def test_speck_removed_blob_kept_and_hole_filled() -> None:
@@ -84,7 +92,13 @@ def test_refiner_reports_flooding_and_coverage() -> None:
     assert res.coverage == pytest.approx(coverage(m)) and not res.flooded
 
 
-@pytest.mark.parametrize("bad", [{"dilation.kernel_size": -1}, {"dilation.kernel_shape": "star"}, {"max_coverage": 1.5}, {"min_area": 2.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"dilation.kernel_size": -1}, {"dilation.kernel_shape": "star"}, {"max_coverage": 1.5},
+        {"min_area": 2.5},
+    ],
+)
 def test_refiner_refuses_invalid_params(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         MaskRefiner(**bad)

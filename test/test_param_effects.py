@@ -1,14 +1,14 @@
-"""Every documented core parameter does what its description says: one direct test each, set through
-the config (``GlareRemover(config)``: the path of the YAML files and the ROS parameters), so a
-parameter that is ignored, or not passed on to its stage, fails here.
+"""Every documented core parameter does what its description says: one direct test each, set
+through the config (``GlareRemover(config)``: the path of the YAML files and the ROS parameters),
+so a parameter that is ignored, or not passed on to its stage, fails here.
 
 Parameters tested elsewhere: ``fast.levels`` / ``fast.gain`` / ``inpainting.roi_margin`` / the
 OpenCV ``radius`` (behaviour) in test_inpainting.py, ``mask.max_coverage`` in test_masks.py and
-test_eval.py, ``threshold.mode`` otsu in test_detectors.py, ``detector.learned.threshold`` / ``scale``
-in test_detector_learned.py, ``temporal.max_gap_s`` and the ``temporal.mask.*`` hysteresis and
-``temporal.fill.max_age_s`` / ``smoothing_s`` in test_temporal.py, the learned / onnx / torch
-backends' model and crop parameters in test_learned.py, node parameters (``qos.*``, ``sync.*``,
-``deadline_ms``, ``debug.enabled``, ``diagnostics.period_s``, ``input_transport``,
+test_eval.py, ``threshold.mode`` otsu in test_detectors.py, ``detector.learned.threshold`` /
+``scale`` in test_detector_learned.py, ``temporal.max_gap_s`` and the ``temporal.mask.*``
+hysteresis and ``temporal.fill.max_age_s`` / ``smoothing_s`` in test_temporal.py, the learned /
+onnx / torch backends' model and crop parameters in test_learned.py, node parameters (``qos.*``,
+``sync.*``, ``deadline_ms``, ``debug.enabled``, ``diagnostics.period_s``, ``input_transport``,
 ``passthrough_on_error``, ``opencv_threads``) in the ROS tests.
 """
 
@@ -18,14 +18,17 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CLASSIC_CHAIN
+from helpers import CLASSIC_CHAIN
 from glare_inpaint_ros.core.pipeline import GlareRemover
 
 # --------------------------------------------------------------------------- mask.*
 
 
 def _refine(mask: np.ndarray, **mask_params) -> np.ndarray:
-    config = {"mask.min_area": 0, "mask.fill_holes_area": 0, **{f"mask.{k}": v for k, v in mask_params.items()}}
+    config = {
+        "mask.min_area": 0, "mask.fill_holes_area": 0,
+        **{f"mask.{k}": v for k, v in mask_params.items()},
+    }
     return GlareRemover(config).refine(mask).mask
 
 
@@ -58,8 +61,12 @@ def test_dilation_kernel_shape_sets_the_corners() -> None:
     """A 7 px kernel on a 5 px square: rect fills the 11 x 11 box, cross leaves its four 3 x 3
     corners empty, ellipse lies in between."""
     square = _square()
-    counts = {s: np.count_nonzero(_refine(square, **{"dilation.kernel_size": 7, "dilation.kernel_shape": s}))
-              for s in ("rect", "ellipse", "cross")}
+    counts = {
+        s: np.count_nonzero(
+            _refine(square, **{"dilation.kernel_size": 7, "dilation.kernel_shape": s})
+        )
+        for s in ("rect", "ellipse", "cross")
+    }
     assert counts["rect"] == 11 * 11
     assert counts["cross"] == 11 * 11 - 4 * 3 * 3
     assert counts["cross"] < counts["ellipse"] < counts["rect"]
@@ -82,7 +89,9 @@ def test_fill_holes_area_fills_holes_up_to_that_size() -> None:
     m[14:17, 14:17] = 0  # 9 px hole
     for area, filled in ((0, False), (8, False), (9, True), (100, True)):
         out = _refine(m, fill_holes_area=area, **{"dilation.kernel_size": 0})
-        assert bool(out[14:17, 14:17].all()) == filled and (out[14:17, 14:17].any() == filled), area
+        assert bool(out[14:17, 14:17].all()) == filled and (
+            out[14:17, 14:17].any() == filled
+        ), area
         assert np.array_equal(out[m > 0], m[m > 0])
 
 
@@ -92,9 +101,12 @@ def test_fill_holes_area_fills_holes_up_to_that_size() -> None:
 LEVELS = (150, 180, 200, 220, 240, 250, 255)
 
 
-def _patch_scene(background: int = 100) -> tuple[np.ndarray, list[tuple[int, slice, slice]], tuple[slice, slice]]:
+def _patch_scene(
+    background: int = 100,
+) -> tuple[np.ndarray, list[tuple[int, slice, slice]], tuple[slice, slice]]:
     """A 240 x 320 grey frame of level ``background``, 8 x 8 px grey patches at :data:`LEVELS`
-    and one saturated red 8 x 8 patch (V = 255, S = 255). Returns (image, [(level, ys, xs)], red)."""
+    and one saturated red 8 x 8 patch (V = 255, S = 255). Returns (image, [(level, ys, xs)],
+    red)."""
     img = np.full((240, 320, 3), background, np.uint8)
     patches = []
     for i, level in enumerate(LEVELS):
@@ -133,8 +145,12 @@ def test_threshold_percentile_mode_floor_offset_percentile() -> None:
     # p95 of V is the background (100): threshold = max(100 + offset, floor), capped at ceiling.
     assert _detected_levels({}) == (_at_least(170), False)  # 100 + 40 < floor 170
     assert _detected_levels({"detector.threshold.floor": 210})[0] == _at_least(210)
-    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 90})[0] == _at_least(190)
-    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 130})[0] == _at_least(230)
+    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 90})[
+        0
+    ] == _at_least(190)
+    assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 130})[
+        0
+    ] == _at_least(230)
     # percentile 99.9 reaches the patches (~0.6 % of the frame): 250 + 0 -> only 250 and 255
     assert _detected_levels({"detector.threshold.floor": 0, "detector.threshold.offset": 0,
                              "detector.threshold.percentile": 99.9})[0] == _at_least(250)
@@ -143,12 +159,18 @@ def test_threshold_percentile_mode_floor_offset_percentile() -> None:
 def test_threshold_ceiling_caps_the_adaptive_threshold() -> None:
     # A bright frame (background V 230): 230 + 40 = 270 is capped at the ceiling.
     assert _detected_levels({}, background=230)[0] == _at_least(245)
-    assert _detected_levels({"detector.threshold.ceiling": 252}, background=230)[0] == _at_least(252)
+    assert _detected_levels({"detector.threshold.ceiling": 252}, background=230)[0] == _at_least(
+        252
+    )
 
 
 def test_threshold_fixed_mode_uses_value_min() -> None:
-    assert _detected_levels({"detector.threshold.mode": "fixed"})[0] == _at_least(230)  # the default value_min
-    assert _detected_levels({"detector.threshold.mode": "fixed", "detector.threshold.value_min": 200})[0] == _at_least(200)
+    assert _detected_levels({"detector.threshold.mode": "fixed"})[0] == _at_least(
+        230
+    )  # the default value_min
+    assert _detected_levels(
+        {"detector.threshold.mode": "fixed", "detector.threshold.value_min": 200}
+    )[0] == _at_least(200)
     # value_min only counts in fixed mode
     assert _detected_levels({"detector.threshold.value_min": 200})[0] == _at_least(170)
 
@@ -164,14 +186,17 @@ def test_threshold_saturation_max_excludes_coloured_bright_pixels() -> None:
 
 
 def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> None:
-    """The behaviour of each is tested on the backends in test_inpainting.py; here the config path."""
+    """The behaviour of each is tested on the backends in test_inpainting.py; here the config
+    path."""
     yy, xx = np.mgrid[0:96, 0:128]
     img = np.dstack([(30 + xx + yy).astype(np.uint8)] * 3)
     mask = np.zeros((96, 128), np.uint8)
     mask[44:52, 60:68] = 255
     hole = mask > 0
     for backend in ("fast", "telea", "ns"):
-        g = GlareRemover({**CLASSIC_CHAIN, "inpainting.backend": backend, "inpainting.roi_margin": 4})
+        g = GlareRemover(
+            {**CLASSIC_CHAIN, "inpainting.backend": backend, "inpainting.roi_margin": 4}
+        )
         base = g.inpaint(img, mask)[hole]
         beyond, within = img.copy(), img.copy()
         beyond[34:62, 50:78] = 0
@@ -180,19 +205,28 @@ def test_roi_margin_and_backend_params_reach_the_backend_from_the_config() -> No
         within[hole] = img[hole]  # the 4 px margin changed
         assert np.array_equal(g.inpaint(beyond, mask)[hole], base), backend
         assert not np.array_equal(g.inpaint(within, mask)[hole], base), backend
-    assert GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.gain": 3.0}).inpainter.params["gain"] == 3.0
-    assert GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.levels": 2}).inpainter.params["levels"] == 2
+    assert (
+        GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.gain": 3.0}).inpainter.params["gain"]
+        == 3.0
+    )
+    assert (
+        GlareRemover({**CLASSIC_CHAIN, "inpainting.fast.levels": 2}).inpainter.params["levels"]
+        == 2
+    )
     for backend in ("telea", "ns"):
         g = GlareRemover({"inpainting.backend": backend, f"inpainting.{backend}.radius": 7.5})
         assert g.inpainter.params["radius"] == 7.5
     assert not GlareRemover({"inpainting.roi": False}).inpainter.roi
 
 
-# --------------------------------------------------------------------------- detector.local_contrast.*
+# -- detector.local_contrast.* --------------------------------------------------------------------
 
 
 def _lc(image: np.ndarray, **params) -> np.ndarray:
-    config = {"detector.type": "local_contrast", **{f"detector.local_contrast.{k}": v for k, v in params.items()}}
+    config = {
+        "detector.type": "local_contrast",
+        **{f"detector.local_contrast.{k}": v for k, v in params.items()},
+    }
     return GlareRemover(config).detect(image)
 
 
@@ -224,16 +258,22 @@ def _found(mask: np.ndarray, regions: dict, name: str) -> bool:
 def test_local_contrast_hysteresis_strong_and_weak_delta() -> None:
     img, reg = _contrast_scene()
     default = _lc(img)
-    assert _found(default, reg, "strong") and not _found(default, reg, "weak")  # weak alone: no seed
+    assert _found(default, reg, "strong") and not _found(
+        default, reg, "weak"
+    )  # weak alone: no seed
     assert _found(_lc(img, hysteresis=False), reg, "weak")  # every candidate kept
     assert _found(_lc(img, strong_delta=40), reg, "weak")  # 50 levels now make it its own seed
-    assert not _found(_lc(img, hysteresis=False, weak_delta=60), reg, "weak")  # not even a candidate
+    assert not _found(
+        _lc(img, hysteresis=False, weak_delta=60), reg, "weak"
+    )  # not even a candidate
     assert np.count_nonzero(default) <= np.count_nonzero(_lc(img, hysteresis=False))
 
 
 def test_local_contrast_saturation_max_of_the_absolute_test() -> None:
     img, reg = _contrast_scene()
-    assert not _found(_lc(img), reg, "coloured")  # 60 levels of min contrast, no seed: saturation 135 > 100
+    assert not _found(
+        _lc(img), reg, "coloured"
+    )  # 60 levels of min contrast, no seed: saturation 135 > 100
     assert _found(_lc(img, saturation_max=255), reg, "coloured")  # now absolutely bright: a seed
 
 
@@ -245,7 +285,9 @@ def test_local_contrast_mad_factor_raises_the_threshold_on_texture() -> None:
 
 def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_window() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
-    big = (slice(90, 150), slice(130, 190))  # 60 x 60 px, min 110: contrast only against a wide background
+    big = (
+        slice(90, 150), slice(130, 190),
+    )  # 60 x 60 px, min 110: contrast only against a wide background
     img[big] = 110
     small_window = _lc(img, hysteresis=False, background_px=72)
     wide_window = _lc(img, hysteresis=False, background_px=301)
@@ -255,7 +297,9 @@ def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_wind
 
 def test_local_contrast_absolute_mode() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
-    area = (slice(60, 180), slice(100, 220))  # V 235 over 19 % of the frame: no local contrast inside
+    area = (
+        slice(60, 180), slice(100, 220),
+    )  # V 235 over 19 % of the frame: no local contrast inside
     img[area] = 235
     centre = (slice(110, 130), slice(150, 170))
     # percentile: p95 = 235 + 40, capped at the 245 ceiling: not bright; fixed: value_min 230
@@ -266,10 +310,15 @@ def test_local_contrast_absolute_mode() -> None:
 # --------------------------------------------------------------------------- detector.cluster.*
 
 
-def _cluster_scene(highlight: tuple[int, int, int] = (230, 230, 230)) -> tuple[np.ndarray, np.ndarray]:
+def _cluster_scene(
+    highlight: tuple[int, int, int] = (230, 230, 230)
+) -> tuple[np.ndarray, np.ndarray]:
     """Block-textured dark background (~80) with one 12 px-radius highlight disc; (image, disc)."""
     rng = np.random.default_rng(1)
-    blocks = cv2.resize(rng.uniform(-15, 15, (15, 20)).astype(np.float32), (320, 240), interpolation=cv2.INTER_NEAREST)
+    blocks = cv2.resize(
+        rng.uniform(-15, 15, (15, 20)).astype(np.float32), (320, 240),
+        interpolation=cv2.INTER_NEAREST,
+    )
     img = np.clip(80 + blocks[:, :, None] * np.ones(3, np.float32), 0, 255).astype(np.uint8)
     cv2.circle(img, (80, 80), 12, highlight, -1)
     disc = np.zeros((240, 320), np.uint8)
@@ -278,7 +327,9 @@ def _cluster_scene(highlight: tuple[int, int, int] = (230, 230, 230)) -> tuple[n
 
 
 def _cluster(image: np.ndarray, **params):
-    g = GlareRemover({"detector.type": "cluster", **{f"detector.cluster.{k}": v for k, v in params.items()}})
+    g = GlareRemover(
+        {"detector.type": "cluster", **{f"detector.cluster.{k}": v for k, v in params.items()}}
+    )
     return g.detect(image), g.detector
 
 
@@ -312,27 +363,37 @@ def test_cluster_bright_min_keeps_glare_pixels_without_contrast() -> None:
 
 
 def test_cluster_fit_parameters_shape_the_centres() -> None:
-    """``clusters`` is the number of centres; the sampling and fitting parameters (and the seed) change
-    where they land; the same parameters give the same centres (reproducible)."""
+    """``clusters`` is the number of centres; the sampling and fitting parameters (and the seed)
+    change where they land; the same parameters give the same centres (reproducible)."""
     img, _ = _cluster_scene()
     base = _cluster(img)[1].centres
     assert base.shape == (5, 3) and np.array_equal(_cluster(img)[1].centres, base)
     assert _cluster(img, clusters=3)[1].centres.shape == (3, 3)
-    for key, value in (("seed", 1), ("sample_size", 500), ("tail_fraction", 0.0), ("iterations", 1),
-                       ("mad_factor", 10.0), ("background_px", 301)):
+    for key, value in (
+        ("seed", 1), ("sample_size", 500), ("tail_fraction", 0.0), ("iterations", 1),
+        ("mad_factor", 10.0), ("background_px", 301),
+    ):
         centres = _cluster(img, **{key: value})[1].centres
         assert not np.array_equal(centres, base), key
         assert np.array_equal(_cluster(img, **{key: value})[1].centres, centres), key
 
 
-# --------------------------------------------------------------------------- temporal.* (motion, fill)
+# -- temporal.* (motion, fill) --------------------------------------------------------------------
 
 
 def _texture(h: int = 120, w: int = 200, seed: int = 2) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    big = cv2.GaussianBlur(cv2.resize(rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32), (w, h),
-                                      interpolation=cv2.INTER_CUBIC), (0, 0), 2.0)
-    return np.ascontiguousarray((40 + 170 * (big - big.min()) / (big.max() - big.min())).astype(np.uint8))
+    big = cv2.GaussianBlur(
+        cv2.resize(
+            rng.normal(0, 1, (h // 4, w // 4, 3)).astype(np.float32), (w, h),
+            interpolation=cv2.INTER_CUBIC,
+        ),
+        (0, 0),
+        2.0,
+    )
+    return np.ascontiguousarray(
+        (40 + 170 * (big - big.min()) / (big.max() - big.min())).astype(np.uint8)
+    )
 
 
 def _motion(config: dict, frames: list[np.ndarray]):
@@ -351,12 +412,16 @@ def test_flow_scale_sets_the_flow_resolution() -> None:
     img = _texture(240, 320)
     assert _motion({}, [img])[0].small_size == (80, 60)  # 0.25 of 320 x 240
     assert _motion({"temporal.flow_scale": 0.5}, [img])[0].small_size == (160, 120)
-    assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (43, 32)  # small side >= 32 px
+    assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (
+        43, 32,
+    )  # small side >= 32 px
 
 
 def test_flow_method_selects_the_optical_flow() -> None:
     tex = _texture(120, 220)
-    frames = [np.ascontiguousarray(tex[:, 8:208]), np.ascontiguousarray(tex[:, 4:204])]  # content moves 4 px right
+    frames = [
+        np.ascontiguousarray(tex[:, 8:208]), np.ascontiguousarray(tex[:, 4:204]),
+    ]  # content moves 4 px right
     flows = {}
     for method in ("dis", "farneback"):
         motion = _motion({"temporal.flow_method": method, "temporal.flow_scale": 1.0}, frames)[1]
@@ -378,7 +443,12 @@ def test_max_photometric_error_gates_the_temporal_fill() -> None:
         frames.append(f)
     outs = {}
     for err in (12.0, 0.0):
-        g = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True, "temporal.fill.max_photometric_error": err})
+        g = GlareRemover(
+            {
+                **CLASSIC_CHAIN, "temporal.fill.enabled": True,
+                "temporal.fill.max_photometric_error": err,
+            }
+        )
         outs[err] = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)][-1]
         spatial = g.inpaint(frames[-1], outs[err].mask)
         reused = not np.array_equal(outs[err].image, spatial)
@@ -396,8 +466,12 @@ def _sliding_glare(n: int = 6) -> list[np.ndarray]:
     return frames
 
 
-@pytest.mark.parametrize("key,values", [("temporal.fill.feather_px", (0, 8)), ("temporal.fill.ring_px", (2, 24))])
-def test_temporal_fill_seam_and_ring_params_change_the_fill(key: str, values: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    "key,values", [("temporal.fill.feather_px", (0, 8)), ("temporal.fill.ring_px", (2, 24))]
+)
+def test_temporal_fill_seam_and_ring_params_change_the_fill(
+    key: str, values: tuple[int, int]
+) -> None:
     """feather_px (seam between temporal and spatial fill) and ring_px (ring of the flow check)
     change the temporal fill of the same stream; outside the mask nothing changes."""
     frames = _sliding_glare()
@@ -410,7 +484,7 @@ def test_temporal_fill_seam_and_ring_params_change_the_fill(key: str, values: tu
     assert not np.array_equal(*outs)
 
 
-# --------------------------------------------------------------------------- inpainting.learned.max_batch
+# -- inpainting.learned.max_batch -----------------------------------------------------------------
 
 
 def test_learned_max_batch_is_the_most_crops_per_inference_call() -> None:
@@ -441,7 +515,10 @@ def test_learned_max_batch_is_the_most_crops_per_inference_call() -> None:
 # --------------------------------------------------------------------------- ONNX Runtime threads
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux /proc/self/task to count threads")
+@pytest.mark.skipif(
+    not __import__("os").path.isdir("/proc/self/task"),
+    reason="needs Linux /proc/self/task to count threads",
+)
 @pytest.mark.parametrize("key", ["detector.learned.threads", "inpainting.learned.threads"])
 def test_onnx_threads_is_the_intra_op_thread_pool(key: str) -> None:
     """``threads: n`` gives the ONNX Runtime session an intra-op pool of n - 1 worker threads (the
@@ -451,9 +528,17 @@ def test_onnx_threads_is_the_intra_op_thread_pool(key: str) -> None:
     pytest.importorskip("onnxruntime")
     tasks = lambda: set(os.listdir("/proc/self/task"))  # noqa: E731
     section = key.split(".")[0]
-    base = {"detector.type": "learned"} if section == "detector" else {"inpainting.backend": "learned"}
-    kept = [GlareRemover({**base, key: 1})]  # the runtime's own one-off threads start with the first session
+    base = (
+        {"detector.type": "learned"}
+        if section == "detector"
+        else {"inpainting.backend": "learned"}
+    )
+    kept = [
+        GlareRemover({**base, key: 1})
+    ]  # the runtime's own one-off threads start with the first session
     for threads in (1, 4, 2):
         before = tasks()
         kept.append(GlareRemover({**base, key: threads}))
-        assert len(tasks() - before) == threads - 1, threads  # new threads (others may end meanwhile)
+        assert (
+            len(tasks() - before) == threads - 1
+        ), threads  # new threads (others may end meanwhile)

@@ -1,5 +1,5 @@
-"""Docstring style (pydocstyle) of the package, its tests, tools and launch files, as ROS 2 packages
-check it (ament_pep257)."""
+"""Docstring style (pydocstyle) of the package, its tests, tools and launch files, as ROS 2
+packages check it (ament_pep257)."""
 
 from pathlib import Path
 
@@ -15,13 +15,18 @@ PATHS = ["glare_inpaint_ros", "launch", "test", "tools", "setup.py"]
 # numpy-style sections); plus ament's own ignores (D100-D107: docstrings are not required
 # everywhere) and the deviations that setup.cfg's [flake8] section explains: D205, D209, D415 (the
 # summary may wrap over lines, closing quotes on its last line) and D402 (false positives).
-IGNORE = ["D100", "D101", "D102", "D103", "D104", "D105", "D106", "D107", "D205", "D209", "D402", "D415"]
+IGNORE = [
+    "D100", "D101", "D102", "D103", "D104", "D105", "D106", "D107", "D205", "D209", "D402", "D415",
+]
 
 
 @pytest.mark.linter
 @pytest.mark.pep257
-@pytest.mark.xfail(strict=False, reason="files being edited in parallel (issue 16 item 6) still have "
-                   "violations: core/temporal.py, ros/base.py, ros/compose.py (D417)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="files being edited in parallel (issue 16 item 6) still have "
+    "violations: core/temporal.py, ros/base.py, ros/compose.py (D417)",
+)
 def test_pep257(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     rc = main(argv=[*PATHS, "--convention", "google", "--add-ignore", *IGNORE])

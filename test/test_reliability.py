@@ -1,5 +1,5 @@
-"""Reliability over real DDS: bad messages, failing backends, deadlines and bad parameters never take
-the camera feed down (issue 7).
+"""Reliability over real DDS: bad messages, failing backends, deadlines and bad parameters never
+take the camera feed down (issue 7).
 
 Every bad input is sent to a running node (fused ``glare_remover`` and ``inpainting``); the test
 then checks the reason's counter in ``/diagnostics`` (DiagnosticArray key/values), that nothing
@@ -18,7 +18,6 @@ import importlib
 import itertools
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import cv2
@@ -39,15 +38,14 @@ from glare_inpaint_ros.core.inpainting import INPAINTERS, Inpainter  # noqa: E40
 from glare_inpaint_ros.ros.conversions import array_to_image, image_to_array  # noqa: E402
 from glare_inpaint_ros.ros.glare_remover_node import GlareRemoverNode  # noqa: E402
 from glare_inpaint_ros.ros.inpainting_node import InpaintingNode  # noqa: E402
-from conftest import (  # noqa: E402
-    H, W, Harness, as_encoding, check_deglared, classic_overrides, make_scene, new_header, publish_until,
-    start_node, stop_process, wait_for,
+from helpers import (  # noqa: E402
+    H, W, ROOT, Harness, as_encoding, check_deglared, classic_overrides, make_scene, new_header,
+    publish_until, stop_process, wait_for,
 )
 
 pytestmark = pytest.mark.ros
 
 DIAG_PERIOD_S = 0.2
-ROOT = Path(__file__).resolve().parents[1]
 _ns_ids = itertools.count()
 
 
@@ -85,11 +83,11 @@ def run_node_with_failing_plugins(module: str) -> int:
     return importlib.import_module(f"glare_inpaint_ros.ros.{module}").main()
 
 
-def start_failing_node(module: str, *ros_args: str) -> subprocess.Popen:
-    """Start a node process whose ``failing`` plugins are registered (:func:`run_node_with_failing_plugins`)."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'test')!r}); import test_reliability as t; "
-            f"sys.exit(t.run_node_with_failing_plugins({module!r}))")
-    return start_node(module, *ros_args, code=code)
+def failing_node_code(module: str) -> str:
+    """``python -c`` code of a node process whose ``failing`` plugins are registered
+    (:func:`run_node_with_failing_plugins`)."""
+    return (f"import sys; sys.path.insert(0, {str(ROOT / 'test')!r}); "
+            f"import test_reliability as t; sys.exit(t.run_node_with_failing_plugins({module!r}))")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -106,19 +104,24 @@ def header_with(sec: int, nanosec: int = 0, frame_id: str = "camera_optical") ->
     return h
 
 
-def raw_image(header: Header, encoding: str, height: int, width: int, step: int, data: bytes) -> Image:
+def raw_image(
+    header: Header, encoding: str, height: int, width: int, step: int, data: bytes
+) -> Image:
     """An Image message with exactly these fields (no consistency checks)."""
-    msg = Image(header=header, encoding=encoding, height=height, width=width, step=step, is_bigendian=0)
+    msg = Image(
+        header=header, encoding=encoding, height=height, width=width, step=step, is_bigendian=0
+    )
     msg.data = data
     return msg
 
 
 class Rig:
-    """A node under test on a :class:`Harness`, with publishers, output collector and /diagnostics reader."""
+    """A node under test on a :class:`Harness`, with publishers, output collector and /diagnostics
+    reader."""
 
-    def __init__(self, ctx: Any, node: Any, mask_topic: bool) -> None:
+    def __init__(self, h: Harness, node: Any, mask_topic: bool) -> None:
         self.node = node
-        self.h = Harness(ctx, [node])
+        self.h = h
         self.name = node.get_fully_qualified_name()
         ns = node.get_namespace().rstrip("/")
         self.diags = self.h.collect("/diagnostics", DiagnosticArray)
@@ -131,7 +134,7 @@ class Rig:
         assert wait_for(lambda: self.h.tester.count_publishers(f"{ns}/image_deglared") >= 1)
 
     def alive(self) -> bool:
-        return self.h._thread.is_alive()
+        return self.h.alive()
 
     def values(self) -> dict[str, str]:
         """Key/values of the node's latest DiagnosticStatus."""
@@ -181,9 +184,6 @@ class Rig:
                 return sent
         raise AssertionError("no output for a good frame within 10 s")
 
-    def close(self) -> None:
-        self.h.close()
-
 
 def diag_override() -> list[Parameter]:
     """Fast diagnostics, and the classic brightness chain: these rigs feed mono16 frames and
@@ -191,35 +191,35 @@ def diag_override() -> list[Parameter]:
     return [Parameter("diagnostics.period_s", value=DIAG_PERIOD_S)] + classic_overrides()
 
 
-def fused_rig(ctx: Any, namespace: str) -> Rig:
-    """A fused ``glare_remover`` node under ``namespace`` on a :class:`Rig`, first frame processed."""
-    node = GlareRemoverNode(context=ctx, namespace=namespace, parameter_overrides=diag_override())
-    rig = Rig(ctx, node, mask_topic=False)
+def fused_rig(harness: Any, namespace: str) -> Rig:
+    """A fused ``glare_remover`` node under ``namespace`` on a :class:`Rig` spun by ``harness``
+    (conftest's harness factory), first frame processed."""
+    node = GlareRemoverNode(context=harness.ctx, namespace=namespace,
+                            parameter_overrides=diag_override())
+    rig = Rig(harness([node]), node, mask_topic=False)
     rig.good_frame_processed()
     return rig
 
 
-def inpainting_rig(ctx: Any, namespace: str) -> Rig:
-    """An ``inpainting`` node under ``namespace`` on a :class:`Rig`, first frame processed."""
-    node = InpaintingNode(context=ctx, namespace=namespace,
-                          parameter_overrides=diag_override() + [Parameter("sync.timeout_ms", value=200.0)])
-    rig = Rig(ctx, node, mask_topic=True)
+def inpainting_rig(harness: Any, namespace: str) -> Rig:
+    """An ``inpainting`` node under ``namespace`` on a :class:`Rig` spun by ``harness``, first
+    frame processed."""
+    node = InpaintingNode(context=harness.ctx, namespace=namespace,
+                          parameter_overrides=[*diag_override(),
+                                               Parameter("sync.timeout_ms", value=200.0)])
+    rig = Rig(harness([node]), node, mask_topic=True)
     rig.good_frame_processed()
     return rig
 
 
 @pytest.fixture(scope="module")
-def fused(ctx):
-    rig = fused_rig(ctx, "/rel_fused")
-    yield rig
-    rig.close()
+def fused(module_harness):
+    return fused_rig(module_harness, "/rel_fused")
 
 
 @pytest.fixture(scope="module")
-def inpainting(ctx):
-    rig = inpainting_rig(ctx, "/rel_inpainting")
-    yield rig
-    rig.close()
+def inpainting(module_harness):
+    return inpainting_rig(module_harness, "/rel_inpainting")
 
 
 # -- malformed images: rejected (counted, logged), nothing published, next frame fine ----------
@@ -240,11 +240,15 @@ def _mutated(**fields: Any) -> Callable[[Header], Image]:
 BAD_IMAGES: dict[str, Callable[[Header], Image]] = {
     "data_shorter_than_step_x_height": _mutated(data=lambda m: bytes(m.data[:-3])),
     "data_longer_than_step_x_height": _mutated(data=lambda m: bytes(m.data) + b"\0\0\0"),
-    "step_smaller_than_width_x_channels": lambda hd: raw_image(hd, "bgr8", H, W, W * 3 - 1, bytes((W * 3 - 1) * H)),
+    "step_smaller_than_width_x_channels": lambda hd: raw_image(
+        hd, "bgr8", H, W, W * 3 - 1, bytes((W * 3 - 1) * H)
+    ),
     "width_0": lambda hd: raw_image(hd, "bgr8", H, 0, 0, b""),
     "height_0": lambda hd: raw_image(hd, "bgr8", 0, W, W * 3, b""),
     "unsupported_encoding_yuv422": _mutated(encoding="yuv422"),
-    "float_32FC1": lambda hd: raw_image(hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()),
+    "float_32FC1": lambda hd: raw_image(
+        hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()
+    ),
     "unknown_encoding_garbage": _mutated(encoding="\u00e9\u00e9 not an encoding"),
 }
 
@@ -350,9 +354,13 @@ def test_mask_of_other_size_passes_image_through(inpainting):
 
 
 BAD_MASKS: dict[str, Callable[[Header], Image]] = {
-    "bgr8_mask": lambda hd: array_to_image(cv2.cvtColor(scene_mask(), cv2.COLOR_GRAY2BGR), "bgr8", hd),
+    "bgr8_mask": lambda hd: array_to_image(
+        cv2.cvtColor(scene_mask(), cv2.COLOR_GRAY2BGR), "bgr8", hd
+    ),
     "mono16_mask": lambda hd: array_to_image(scene_mask().astype(np.uint16) * 257, "mono16", hd),
-    "float_32FC1_mask": lambda hd: raw_image(hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()),
+    "float_32FC1_mask": lambda hd: raw_image(
+        hd, "32FC1", H, W, W * 4, np.ones((H, W), np.float32).tobytes()
+    ),
     "mask_data_short": lambda hd: raw_image(hd, "mono8", H, W, W, bytes(W * H - 1)),
 }
 
@@ -360,7 +368,9 @@ BAD_MASKS: dict[str, Callable[[Header], Image]] = {
 @pytest.mark.parametrize("case", list(BAD_MASKS))
 def test_mask_not_mono8_is_dropped_and_image_times_out_unchanged(inpainting, case):
     rig = inpainting
-    bad_before, timeout_before = rig.count("dropped.bad_mask"), rig.count("passthrough.mask_timeout")
+    bad_before, timeout_before = rig.count("dropped.bad_mask"), rig.count(
+        "passthrough.mask_timeout"
+    )
     hd = new_header()
     rig.send(_glare_msg(hd), BAD_MASKS[case](hd))
     assert wait_for(lambda: rig.outputs(hd), 5.0)
@@ -377,16 +387,24 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
     with a counted reason) or counted as ``dropped.not_received`` (a gap in the publisher's
     sequence numbers: overwritten in the depth-1 queue while the node was busy)."""
     rig: Rig = request.getfixturevalue(rig_name)
-    assert wait_for(lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0)  # diagnostics caught up
+    assert wait_for(
+        lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0
+    )  # diagnostics caught up
     in0, lost0 = rig.count("frames_in"), rig.count("dropped.not_received")
     msg = _glare_msg(new_header())
     for i in range(1000):
-        msg.header.stamp.nanosec = i  # distinct stamps, no masks: each image is evicted or times out
+        msg.header.stamp.nanosec = (
+            i  # distinct stamps, no masks: each image is evicted or times out
+        )
         rig.pub.publish(msg)
     assert rig.alive()
     good = rig.good_frame_processed()  # its arrival closes the sequence-number gap accounting
     expected = 1000 + good
-    wait_for(lambda: rig.count("frames_in") - in0 + rig.count("dropped.not_received") - lost0 == expected, 5.0)
+    wait_for(
+        lambda: rig.count("frames_in") - in0 + rig.count("dropped.not_received") - lost0
+        == expected,
+        5.0,
+    )
     received, lost = rig.count("frames_in") - in0, rig.count("dropped.not_received") - lost0
     assert received + lost == expected, (received, lost)
     assert received >= 1 + good
@@ -419,28 +437,28 @@ def assert_accounting_closed(rig: Rig) -> None:
 
 
 # -- deadline -------------------------------------------------------------------------------
-def test_inpainting_deadline_passes_original_through(ctx):
+def test_inpainting_deadline_passes_original_through(ctx, harness):
     node = InpaintingNode(context=ctx, namespace="/rel_deadline",
-                          parameter_overrides=diag_override() + [Parameter("deadline_ms", value=0.001)])
-    rig = Rig(ctx, node, mask_topic=True)
-    try:
-        glare = make_scene()[1]
-        hd = new_header()
-        rig.send(_glare_msg(hd), array_to_image(scene_mask(), "mono8", hd))
-        assert wait_for(lambda: rig.outputs(hd), 5.0)
-        assert rig.outputs(hd)[0].header == hd
-        np.testing.assert_array_equal(image_to_array(rig.outputs(hd)[0]), glare)
-        assert rig.wait_count("passthrough.deadline", 1) == 1
-        assert node.set_parameters([Parameter("deadline_ms", value=0.0)])[0].successful
-        rig.good_frame_processed()
-    finally:
-        rig.close()
+                          parameter_overrides=[*diag_override(),
+                                               Parameter("deadline_ms", value=0.001)])
+    rig = Rig(harness([node]), node, mask_topic=True)
+    glare = make_scene()[1]
+    hd = new_header()
+    rig.send(_glare_msg(hd), array_to_image(scene_mask(), "mono8", hd))
+    assert wait_for(lambda: rig.outputs(hd), 5.0)
+    assert rig.outputs(hd)[0].header == hd
+    np.testing.assert_array_equal(image_to_array(rig.outputs(hd)[0]), glare)
+    assert rig.wait_count("passthrough.deadline", 1) == 1
+    assert node.set_parameters([Parameter("deadline_ms", value=0.0)])[0].successful
+    rig.good_frame_processed()
 
 
 # -- parameters --------------------------------------------------------------------------------
 RUNTIME_BAD_PARAMS = [
     ([Parameter("mask.dilation.kernel_size", value=-3)], "kernel_size"),
-    ([Parameter("mask.dilation.kernel_size", value="big")], "Wrong parameter type"),  # rclpy's wording
+    (
+        [Parameter("mask.dilation.kernel_size", value="big")], "Wrong parameter type",
+    ),  # rclpy's wording
     ([Parameter("inpainting.backend", value="no_such_backend")], "no_such_backend"),
     ([Parameter("inpainting.backend", value="onnx")], "model_path"),
     ([Parameter("inpainting.onnx.model_path", value="/nonexistent/model.onnx")], "read-only"),
@@ -469,22 +487,30 @@ def test_invalid_runtime_parameters_refused_over_dds_and_config_kept(ctx, fused)
 STARTUP_BAD = [
     ("glare_remover_node", ["mask.dilation.kernel_size:=-3"], "kernel_size"),
     ("glare_remover_node", ["inpainting.backend:=no_such_backend"], "inpainting.backend"),
-    ("glare_remover_node", ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"], "/nonexistent/model.onnx"),
+    (
+        "glare_remover_node",
+        ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"],
+        "/nonexistent/model.onnx",
+    ),
     ("glare_remover_node", ["detector.threshold.value_min:=300"], "value_min"),
     ("glare_remover_node", ["mask.dilation.kernel_size:=big"], "kernel_size"),
     ("inpainting_node", ["sync.timeout_ms:=-1.0"], "sync.timeout_ms"),
-    ("inpainting_node", ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"], "/nonexistent/model.onnx"),
+    (
+        "inpainting_node",
+        ["inpainting.backend:=onnx", "inpainting.onnx.model_path:=/nonexistent/model.onnx"],
+        "/nonexistent/model.onnx",
+    ),
     ("specular_detector_node", ["detector.type:=nope"], "detector.type"),
     ("mask_dilation_node", ["mask.max_coverage:=-0.5"], "max_coverage"),
 ]
 
 
 @pytest.mark.slow
-def test_invalid_startup_parameters_exit_nonzero_with_reason():
+def test_invalid_startup_parameters_exit_nonzero_with_reason(node_process):
     procs = []
     for module, params, _ in STARTUP_BAD:
         args = [a for p in params for a in ("-p", p)]
-        procs.append(start_node(module, "-r", f"__ns:=/rel_start_{next(_ns_ids)}", *args))
+        procs.append(node_process(module, "-r", f"__ns:=/rel_start_{next(_ns_ids)}", *args))
     for proc, (module, params, reason) in zip(procs, STARTUP_BAD):
         _wait_exit(proc, 30.0)  # a bad parameter must end the process by itself
         code, text = stop_process(proc)
@@ -510,56 +536,61 @@ FAIL_CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module,param,log_text", FAIL_CASES, ids=[f"{m}-{p}" for m, p, _ in FAIL_CASES])
-def test_failing_backend_passes_original_through_logs_once_and_counts(ctx, module, param, log_text):
+@pytest.mark.parametrize(
+    "module,param,log_text", FAIL_CASES, ids=[f"{m}-{p}" for m, p, _ in FAIL_CASES]
+)
+def test_failing_backend_passes_original_through_logs_once_and_counts(
+        harness, node_process, module, param, log_text):
     ns = f"/rel_fail_{next(_ns_ids)}"
-    proc = start_failing_node(module, "-r", f"__ns:={ns}", "-p", f"{param}:=failing",
-                              "-p", f"diagnostics.period_s:={DIAG_PERIOD_S}", "-p", "sync.timeout_ms:=2000.0")
+    proc = node_process(module, "-r", f"__ns:={ns}", "-p", f"{param}:=failing",
+                        "-p", f"diagnostics.period_s:={DIAG_PERIOD_S}",
+                        "-p", "sync.timeout_ms:=2000.0", code=failing_node_code(module))
     node_name = f"{ns}/{'glare_remover' if module == 'glare_remover_node' else 'inpainting'}"
-    h = Harness(ctx, [])
-    try:
-        rig = _RemoteRig(h, ns, node_name, with_mask=module == "inpainting_node")
-        glare = make_scene()[1]
-        first = rig.warm_up()
-        time.sleep(1.0)  # late outputs of extra warm-up frames (slow start) are counted before the baseline
-        base = rig.count("passthrough.error")
-        assert base >= 1
-        n = 10
-        headers = [new_header() for _ in range(n)]
-        for hd in headers:
-            rig.send(hd)
-            time.sleep(0.1)  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
-        assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), rig.values()
-        for hd in [first, *headers]:
-            out = rig.outputs(hd)
-            assert len(out) == 1 and out[0].header == hd  # original header
-            np.testing.assert_array_equal(image_to_array(out[0]), glare)  # original pixels
-        assert rig.wait_count("passthrough.error", base + n) == base + n
-        assert proc.poll() is None
-
-        # passthrough_on_error off (over DDS): failing frames are dropped and counted instead
-        assert rig.set_param(Parameter("passthrough_on_error", value=False))
-        dropped = [new_header() for _ in range(3)]
-        for hd in dropped:
-            rig.send(hd)
-            time.sleep(0.1)
-        assert rig.wait_count("dropped.error", 3) == 3
-        assert not any(rig.outputs(hd) for hd in dropped)
-
-        # a backend that raises while being built is refused (not a crash), the old one kept
-        assert not rig.set_param(Parameter("inpainting.backend", value="broken"))
-        assert proc.poll() is None
-        # switching to a working backend at run time recovers
-        working = "telea" if param == "inpainting.backend" else "dichromatic"
-        assert rig.set_param(Parameter(param, value=working))
-        hd = new_header()
+    h = harness([])
+    rig = _RemoteRig(h, ns, node_name, with_mask=module == "inpainting_node")
+    glare = make_scene()[1]
+    first = rig.warm_up()
+    time.sleep(
+        1.0
+    )  # late outputs of extra warm-up frames (slow start) are counted before the baseline
+    base = rig.count("passthrough.error")
+    assert base >= 1
+    n = 10
+    headers = [new_header() for _ in range(n)]
+    for hd in headers:
         rig.send(hd)
-        assert wait_for(lambda: rig.outputs(hd), 10.0)
-        check_deglared(image_to_array(rig.outputs(hd)[0]), "bgr8")
-        elapsed = time.monotonic() - rig.t_start
-    finally:
-        h.close()
-        code, text = stop_process(proc)
+        time.sleep(
+            0.1
+        )  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
+    assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), rig.values()
+    for hd in [first, *headers]:
+        out = rig.outputs(hd)
+        assert len(out) == 1 and out[0].header == hd  # original header
+        np.testing.assert_array_equal(image_to_array(out[0]), glare)  # original pixels
+    assert rig.wait_count("passthrough.error", base + n) == base + n
+    assert proc.poll() is None
+
+    # passthrough_on_error off (over DDS): failing frames are dropped and counted instead
+    assert rig.set_param(Parameter("passthrough_on_error", value=False))
+    dropped = [new_header() for _ in range(3)]
+    for hd in dropped:
+        rig.send(hd)
+        time.sleep(0.1)
+    assert rig.wait_count("dropped.error", 3) == 3
+    assert not any(rig.outputs(hd) for hd in dropped)
+
+    # a backend that raises while being built is refused (not a crash), the old one kept
+    assert not rig.set_param(Parameter("inpainting.backend", value="broken"))
+    assert proc.poll() is None
+    # switching to a working backend at run time recovers
+    working = "telea" if param == "inpainting.backend" else "dichromatic"
+    assert rig.set_param(Parameter(param, value=working))
+    hd = new_header()
+    rig.send(hd)
+    assert wait_for(lambda: rig.outputs(hd), 10.0)
+    check_deglared(image_to_array(rig.outputs(hd)[0]), "bgr8")
+    elapsed = time.monotonic() - rig.t_start
+    code, text = stop_process(proc)
     assert code == 0 and "Traceback" not in text, text
     warnings = [line for line in text.splitlines() if log_text in line]
     # throttled: one line per cause per 5 s, not one per failed frame (14 of them)
@@ -613,34 +644,35 @@ class _RemoteRig:
 
 
 @pytest.mark.parametrize("rig_name", ["fused", "inpainting"])
-def test_every_received_frame_accounted_for(ctx, rig_name):
-    """No silent drops: a node of its own (not the module's shared rigs, so the test needs no order)
-    fed good, malformed, mono16, stamp-zero and duplicate-stamp frames (and, for the inpainting node,
-    bad and missing masks) published every image it received once or dropped it with a counted reason."""
+def test_every_received_frame_accounted_for(harness, rig_name):
+    """No silent drops: a node of its own (not the module's shared rigs, so the test needs no
+    order) fed good, malformed, mono16, stamp-zero and duplicate-stamp frames (and, for the
+    inpainting node, bad and missing masks) published every image it received once or dropped it
+    with a counted reason."""
     make_rig = fused_rig if rig_name == "fused" else inpainting_rig
-    rig = make_rig(ctx, f"/rel_{rig_name}_accounting")
-    try:
-        def mask_for(hd: Header) -> Image | None:
-            return array_to_image(scene_mask(), "mono8", hd) if rig.pub_mask is not None else None
+    rig = make_rig(harness, f"/rel_{rig_name}_accounting")
 
-        for make in BAD_IMAGES.values():
-            hd = new_header()
-            rig.send(make(hd), mask_for(hd))
-        for hd in (new_header(), header_with(0, 0)):
-            rig.send(array_to_image(as_encoding(make_scene()[1], "mono16"), "mono16", hd), mask_for(hd))
+    def mask_for(hd: Header) -> Image | None:
+        return array_to_image(scene_mask(), "mono8", hd) if rig.pub_mask is not None else None
+
+    for make in BAD_IMAGES.values():
         hd = new_header()
-        rig.send(_glare_msg(hd))
-        time.sleep(0.02)
-        rig.send(_glare_msg(hd), mask_for(hd))  # a duplicate stamp
-        if rig.pub_mask is not None:
-            rig.send(_glare_msg(new_header()))  # its mask never comes: times out
-            hd = new_header()
-            rig.send(_glare_msg(hd), BAD_MASKS["bgr8_mask"](hd))
-        rig.good_frame_processed()
-        assert rig.alive()
-        assert_accounting_closed(rig)
-    finally:
-        rig.close()
+        rig.send(make(hd), mask_for(hd))
+    for hd in (new_header(), header_with(0, 0)):
+        rig.send(
+            array_to_image(as_encoding(make_scene()[1], "mono16"), "mono16", hd), mask_for(hd)
+        )
+    hd = new_header()
+    rig.send(_glare_msg(hd))
+    time.sleep(0.02)
+    rig.send(_glare_msg(hd), mask_for(hd))  # a duplicate stamp
+    if rig.pub_mask is not None:
+        rig.send(_glare_msg(new_header()))  # its mask never comes: times out
+        hd = new_header()
+        rig.send(_glare_msg(hd), BAD_MASKS["bgr8_mask"](hd))
+    rig.good_frame_processed()
+    assert rig.alive()
+    assert_accounting_closed(rig)
 
 
 # -- plain units behind the fixes above --------------------------------------------------------
@@ -689,50 +721,49 @@ def test_registry_listener_and_schema_replace_let_late_plugins_be_selected():
 
 
 # -- compressed input ------------------------------------------------------------------------
-def test_corrupt_compressed_images_rejected_counted_and_next_frame_processed(ctx):
+def test_corrupt_compressed_images_rejected_counted_and_next_frame_processed(ctx, harness):
     from sensor_msgs.msg import CompressedImage
 
     from glare_inpaint_ros.compressed import encode_compressed
 
-    node = GlareRemoverNode(context=ctx, namespace="/rel_compressed",
-                            parameter_overrides=diag_override() + [Parameter("input_transport", value="compressed")])
-    h = Harness(ctx, [node])
-    try:
-        rig = _RemoteRig(h, "/rel_compressed", node.get_fully_qualified_name(), with_mask=False)
-        pub = h.tester.create_publisher(CompressedImage, "/rel_compressed/image/compressed", 10)
-        h.wait_connected(pub)
-        glare = make_scene()[1]
-        fmt, data = encode_compressed(glare, "bgr8", "png")
+    node = GlareRemoverNode(
+        context=ctx, namespace="/rel_compressed",
+        parameter_overrides=diag_override() + [Parameter("input_transport", value="compressed")],
+    )
+    h = harness([node])
+    rig = _RemoteRig(h, "/rel_compressed", node.get_fully_qualified_name(), with_mask=False)
+    pub = h.publisher("/rel_compressed/image/compressed", CompressedImage)
+    h.wait_connected(pub)
+    glare = make_scene()[1]
+    fmt, data = encode_compressed(glare, "bgr8", "png")
 
-        def compressed(hd: Header, fmt_: str, data_: bytes) -> CompressedImage:
-            msg = CompressedImage(header=hd, format=fmt_)
-            msg.data = bytes(data_)
-            return msg
+    def compressed(hd: Header, fmt_: str, data_: bytes) -> CompressedImage:
+        msg = CompressedImage(header=hd, format=fmt_)
+        msg.data = bytes(data_)
+        return msg
 
-        end = time.monotonic() + 10.0  # discovery: until a good compressed frame comes back
-        while not rig.out and time.monotonic() < end:
-            pub.publish(compressed(new_header(), fmt, data))
-            wait_for(lambda: bool(rig.out), 0.5)
-        assert rig.out, "no output for a good compressed frame"
-        lost0 = rig.count("dropped.not_received")
-        bad = {
-            "random bytes as jpeg": ("jpeg", bytes(range(256)) * 4),
-            "truncated png": (fmt, bytes(data)[: len(data) // 2]),
-            "empty data": (fmt, b""),
-            "unknown codec": ("bgr8; tiff compressed bgr8", bytes(data)),
-            "compressedDepth": ("16UC1; compressedDepth", bytes(data)),
-        }
-        for fmt_, data_ in bad.values():
-            pub.publish(compressed(new_header(), fmt_, data_))
-            time.sleep(0.05)
-        assert rig.wait_count("dropped.bad_image", len(bad)) == len(bad)
-        hd = new_header()
-        pub.publish(compressed(hd, fmt, data))
-        assert wait_for(lambda: rig.outputs(hd), 5.0)
-        check_deglared(image_to_array(rig.outputs(hd)[0]), "bgr8")
-        assert rig.outputs(hd)[0].header == hd
-        assert h._thread.is_alive()
-        time.sleep(3 * DIAG_PERIOD_S)
-        assert rig.count("dropped.not_received") == lost0  # rejected frames are not counted twice
-    finally:
-        h.close()
+    end = time.monotonic() + 10.0  # discovery: until a good compressed frame comes back
+    while not rig.out and time.monotonic() < end:
+        pub.publish(compressed(new_header(), fmt, data))
+        wait_for(lambda: bool(rig.out), 0.5)
+    assert rig.out, "no output for a good compressed frame"
+    lost0 = rig.count("dropped.not_received")
+    bad = {
+        "random bytes as jpeg": ("jpeg", bytes(range(256)) * 4),
+        "truncated png": (fmt, bytes(data)[: len(data) // 2]),
+        "empty data": (fmt, b""),
+        "unknown codec": ("bgr8; tiff compressed bgr8", bytes(data)),
+        "compressedDepth": ("16UC1; compressedDepth", bytes(data)),
+    }
+    for fmt_, data_ in bad.values():
+        pub.publish(compressed(new_header(), fmt_, data_))
+        time.sleep(0.05)
+    assert rig.wait_count("dropped.bad_image", len(bad)) == len(bad)
+    hd = new_header()
+    pub.publish(compressed(hd, fmt, data))
+    assert wait_for(lambda: rig.outputs(hd), 5.0)
+    check_deglared(image_to_array(rig.outputs(hd)[0]), "bgr8")
+    assert rig.outputs(hd)[0].header == hd
+    assert h.alive()
+    time.sleep(3 * DIAG_PERIOD_S)
+    assert rig.count("dropped.not_received") == lost0  # rejected frames are not counted twice

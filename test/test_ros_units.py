@@ -1,4 +1,5 @@
-"""Unit tests of the ROS layer's plain parts: stamp sync, stats, conversions, parameter descriptors."""
+"""Unit tests of the ROS layer's plain parts: stamp sync, stats, conversions, parameter
+descriptors."""
 
 from __future__ import annotations
 
@@ -129,7 +130,9 @@ def test_stats_temporal_events_and_reuse():
     assert values["temporal_reused_mean"] == "0.400"
     assert status.level == DiagnosticStatus.OK  # events are information, not a fault
     later = {kv.key for kv in st.report("n", "hw", 2.0).values}
-    assert "temporal_reused_mean" not in later and "events.temporal.reset_gap" in later  # period mean, total count
+    assert (
+        "temporal_reused_mean" not in later and "events.temporal.reset_gap" in later
+    )  # period mean, total count
 
 
 def test_stats_empty_is_nan():
@@ -151,7 +154,11 @@ def test_roundtrip_keeps_pixels_header_and_encoding(encoding):
     header = Header(frame_id="cam")
     header.stamp.sec, header.stamp.nanosec = 12, 345
     msg = array_to_image(arr, encoding, header)
-    assert msg.encoding == encoding and msg.header.frame_id == "cam" and msg.header.stamp.nanosec == 345
+    assert (
+        msg.encoding == encoding
+        and msg.header.frame_id == "cam"
+        and msg.header.stamp.nanosec == 345
+    )
     assert msg.step * msg.height == len(msg.data)
     np.testing.assert_array_equal(image_to_array(msg), arr)
 

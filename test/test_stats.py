@@ -14,8 +14,12 @@ def test_percentiles_match_numpy_and_ignore_nan() -> None:
     v = rng.exponential(5.0, 1001)
     assert percentiles(v) == tuple(float(x) for x in np.percentile(v, (50, 95)))
     with_nan = list(v) + [math.nan] * 10
-    assert percentiles(with_nan, (50, 99, 100)) == tuple(float(x) for x in np.percentile(v, (50, 99, 100)))
-    assert percentiles(iter([3.0, 1.0, 2.0]), (0, 50, 100)) == (1.0, 2.0, 3.0)  # any iterable (deque, generator)
+    assert percentiles(with_nan, (50, 99, 100)) == tuple(
+        float(x) for x in np.percentile(v, (50, 99, 100))
+    )
+    assert percentiles(iter([3.0, 1.0, 2.0]), (0, 50, 100)) == (
+        1.0, 2.0, 3.0,
+    )  # any iterable (deque, generator)
 
 
 def test_percentiles_of_nothing_are_nan() -> None:

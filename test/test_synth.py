@@ -87,10 +87,17 @@ def test_make_dataset_and_cli(tmp_path) -> None:
         assert sorted(p.name for p in (out / sub).iterdir()) == ["0000.png", "0001.png"]
     image, mask, clean = synth.make_sample(1, seed=5, size=(64, 48))
     np.testing.assert_array_equal(cv2.imread(str(out / "input" / "0001.png")), image)
-    np.testing.assert_array_equal(cv2.imread(str(out / "mask" / "0001.png"), cv2.IMREAD_GRAYSCALE), mask)
+    np.testing.assert_array_equal(
+        cv2.imread(str(out / "mask" / "0001.png"), cv2.IMREAD_GRAYSCALE), mask
+    )
     np.testing.assert_array_equal(cv2.imread(str(out / "gt" / "0001.png")), clean)
 
-    rc = cli.main(["make-synthetic", str(tmp_path / "b"), "--n", "2", "--seed", "5", "--width", "64", "--height", "48"])
+    rc = cli.main(
+        [
+            "make-synthetic", str(tmp_path / "b"), "--n", "2", "--seed", "5", "--width", "64",
+            "--height", "48",
+        ]
+    )
     assert rc == 0
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "b" / "input" / "0001.png")), image)
 
@@ -128,7 +135,11 @@ def test_hard_negatives_paint_bright_objects_that_are_not_glare() -> None:
         assert (image >= clean).all()
         # Painted-in saturated, bright objects (not in the plain sample's clean scene) ...
         hsv = cv2.cvtColor(clean, cv2.COLOR_BGR2HSV)
-        obj = (cv2.absdiff(clean, plain[2]).max(axis=2) > 30) & (hsv[:, :, 1] >= 120) & (hsv[:, :, 2] >= 110)
+        obj = (
+            (cv2.absdiff(clean, plain[2]).max(axis=2) > 30)
+            & (hsv[:, :, 1] >= 120)
+            & (hsv[:, :, 2] >= 110)
+        )
         # ... are unmasked wherever no highlight landed on them.
         assert not mask[obj & (rise == 0)].any()
         objects += np.count_nonzero(obj)
@@ -140,11 +151,18 @@ def test_hard_negatives_paint_bright_objects_that_are_not_glare() -> None:
 
 
 def test_hard_negatives_probability() -> None:
-    changed = [not np.array_equal(synth.make_sample(i, 3, SMALL, hard_negatives=0.5)[2], synth.make_sample(i, 3, SMALL)[2])
-               for i in range(12)]
+    changed = [
+        not np.array_equal(
+            synth.make_sample(i, 3, SMALL, hard_negatives=0.5)[2],
+            synth.make_sample(i, 3, SMALL)[2],
+        )
+        for i in range(12)
+    ]
     assert 0 < sum(changed) < 12
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError):
             synth.make_sample(0, size=SMALL, hard_negatives=bad)
     with pytest.raises(ValueError):
-        synth.render_glare(synth.make_sample(0, size=SMALL)[2], np.random.default_rng(0), strength=0.0)
+        synth.render_glare(
+            synth.make_sample(0, size=SMALL)[2], np.random.default_rng(0), strength=0.0
+        )

@@ -1,4 +1,5 @@
-"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal/, eval/sequences.py)."""
+"""Temporal mask hysteresis, temporal fill and the temporal flicker metric (core/temporal/,
+eval/sequences.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CLASSIC_CHAIN, sliding_sequence, texture
+from helpers import CLASSIC_CHAIN, sliding_sequence, texture
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.pipeline import SCHEMA, GlareRemover
 from glare_inpaint_ros.core.inpainting.roi import component_rects
@@ -109,7 +110,8 @@ def test_out_of_order_frame_is_ignored_for_the_state() -> None:
 
 
 def _held_mask_after(event_image: np.ndarray, event_stamp: float, image: np.ndarray) -> np.ndarray:
-    """Hold a detected square for 10 frames, then show ``event_image`` at ``event_stamp`` with no detection."""
+    """Hold a detected square for 10 frames, then show ``event_image`` at ``event_stamp`` with no
+    detection."""
     tm = TemporalMask(window_s=0.3, enter_fraction=0.5, exit_s=2.0, motion_compensation=False)
     tracker = MotionTracker()
     m = np.zeros(image.shape[:2], np.uint8)
@@ -155,7 +157,9 @@ def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     frames, _, mask = sliding_sequence(3, 3)
     tf, tracker = TemporalFill(smoothing_s=0.0), MotionTracker()
     spatial0 = telea.inpaint(frames[0], mask)
-    np.testing.assert_array_equal(tf.update(frames[0], mask, spatial0, tracker.update(frames[0], 0.0)), spatial0)  # nothing seen yet
+    np.testing.assert_array_equal(
+        tf.update(frames[0], mask, spatial0, tracker.update(frames[0], 0.0)), spatial0
+    )  # nothing seen yet
     # The glare moves WITH the surface (the whole frame, square included, slides): the background
     # under it was never visible, so the inner part of the hole is the spatial fill.
     tex = texture(120, 200, seed=3)
@@ -178,7 +182,9 @@ def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     a, b = texture(120, 160, seed=4), texture(120, 160, seed=5)
     tf.update(a, mask, telea.inpaint(a, mask), tracker.update(a, 0.0))
     spatial_b = telea.inpaint(b, mask)
-    np.testing.assert_array_equal(tf.update(b, mask, spatial_b, tracker.update(b, 0.033)), spatial_b)
+    np.testing.assert_array_equal(
+        tf.update(b, mask, spatial_b, tracker.update(b, 0.033)), spatial_b
+    )
 
 
 def test_bad_input_is_rejected() -> None:
@@ -198,7 +204,11 @@ def test_bad_input_is_rejected() -> None:
 
 
 def test_pipeline_integration_defaults_and_reset() -> None:
-    assert "temporal.mask.window_s" in SCHEMA and "temporal.fill.max_age_s" in SCHEMA and "temporal.max_gap_s" in SCHEMA
+    assert (
+        "temporal.mask.window_s" in SCHEMA
+        and "temporal.fill.max_age_s" in SCHEMA
+        and "temporal.max_gap_s" in SCHEMA
+    )
     frames, cleans, _ = sliding_sequence(4, 3)
     fast = INPAINTERS.get("fast")()
     # Independent expectation of the default chain on these frames: the detector finds exactly the
@@ -218,7 +228,9 @@ def test_pipeline_integration_defaults_and_reset() -> None:
     np.testing.assert_array_equal(res.mask, expected_mask)
     np.testing.assert_array_equal(res.image, fast.inpaint(frames[0], expected_mask))
 
-    g = GlareRemover({**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True})
+    g = GlareRemover(
+        {**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True}
+    )
     outs = [g.process(f, stamp=i / 30.0) for i, f in enumerate(frames)]
     assert {"temporal_mask", "temporal_fill"} <= set(outs[-1].timings_ms)
     for f, r in zip(frames, outs):
@@ -233,7 +245,8 @@ def test_pipeline_integration_defaults_and_reset() -> None:
     np.testing.assert_array_equal(first.mask, expected_mask)
     np.testing.assert_array_equal(first.image, fast.inpaint(frames[3], expected_mask))
     # ... and the mask hysteresis forgot the square: a glare-free frame right after a reset has an
-    # empty mask (without the reset it would stay masked for temporal.mask.exit_s) and is unchanged.
+    # empty mask (without the reset it would stay masked for temporal.mask.exit_s) and is
+    # unchanged.
     g.reset()
     clean = g.process(cleans[3], stamp=5 / 30.0)
     assert not clean.mask.any() and clean.passthrough == "empty_mask"
@@ -246,7 +259,9 @@ def test_pipeline_integration_defaults_and_reset() -> None:
 
 
 def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
-    from glare_inpaint_ros.tooling.eval.sequences import METHODS, SyntheticSequence, flicker, run_sequence
+    from glare_inpaint_ros.tooling.eval.sequences import (
+        METHODS, SyntheticSequence, flicker, run_sequence,
+    )
 
     seq = SyntheticSequence(0, seed=0, size=(160, 120), frames=20)
     fr = seq.frame(3)
@@ -263,7 +278,8 @@ def test_flicker_metric_lower_for_temporal_on_short_sequence() -> None:
 
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint8, 1), (np.uint16, 3)])
 def test_blend_pixel_lists(dtype: type, channels: int) -> None:
-    """blend = weight * a + (1 - weight) * b rounded; exactly b where weight is 0, a where 1."""
+    """The blend is ``weight * a + (1 - weight) * b`` rounded: exactly b where weight is 0, a
+    where 1."""
     rng = np.random.default_rng(3)
     hi = np.iinfo(dtype).max
     n = 40000  # wider than cv2.remap's map limit: the blend has no such limit
@@ -281,7 +297,8 @@ def test_blend_pixel_lists(dtype: type, channels: int) -> None:
 
 
 def test_since_counter_matches_bit_history() -> None:
-    """With enter_fraction 0 the uint8 since-counter state gives the same masks as the bit history."""
+    """With enter_fraction 0 the uint8 since-counter state gives the same masks as the bit
+    history."""
     rng = np.random.default_rng(5)
     fast = TemporalMask(window_s=0.2, enter_fraction=0.0, exit_s=0.3)
     # A tiny positive fraction still gives N = 1 (any detection in the window) via the bit history.
@@ -339,15 +356,22 @@ def test_shared_rects_give_the_same_fill_and_source_map() -> None:
     assert (shared.last_source[mask > 0] == 1).any()  # the temporal fill ran
 
 
-@pytest.mark.parametrize("shape,size", [((720, 1280), (320, 180)), ((480, 640), (160, 120)),
-                                        ((481, 640), (160, 120)), ((100, 60), (33, 17)), ((64, 64), (64, 64))])
+@pytest.mark.parametrize(
+    "shape,size",
+    [
+        ((720, 1280), (320, 180)), ((480, 640), (160, 120)), ((481, 640), (160, 120)),
+        ((100, 60), (33, 17)), ((64, 64), (64, 64)),
+    ],
+)
 def test_area_resize_matches_inter_area(shape: tuple[int, int], size: tuple[int, int]) -> None:
     rng = np.random.default_rng(0)
     img = cv2.GaussianBlur((rng.random(shape) * 255).astype(np.uint8), (0, 0), 1.0)
     got = area_resize(img, size)
     want = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
     assert got.shape == want.shape and got.dtype == np.uint8
-    halvings = int(math.log2(shape[1] // size[0])) if shape[1] % size[0] == 0 and shape[0] % 2 == 0 else 0
+    halvings = (
+        int(math.log2(shape[1] // size[0])) if shape[1] % size[0] == 0 and shape[0] % 2 == 0 else 0
+    )
     assert int(np.abs(got.astype(int) - want).max()) <= max(1, halvings)
 
 
@@ -376,9 +400,12 @@ def test_fill_smoothing_is_a_time_constant(fps: float) -> None:
     # a = 1 - exp(-dt / tau) of the way to the new value, i.e. exp(-elapsed / tau) remains.
     expected = b + (a - b) * math.exp(-(t_end - t_step + dt) / tau)
     assert abs(v_end - expected) <= 3.0, (fps, v_end, expected)
-    # The same curve at every rate: exp(-0.5 / 0.2) = 8 % of the step is left 0.5 s later (+- one frame).
+    # The same curve at every rate: exp(-0.5 / 0.2) = 8 % of the step is left 0.5 s later (+- one
+    # frame).
     left = (b - v_end) / (b - a)
-    assert math.exp(-(0.5 + dt) / tau) - 0.03 <= left <= math.exp(-(0.5 - dt) / tau) + 0.03, (fps, left)
+    assert math.exp(-(0.5 + dt) / tau) - 0.03 <= left <= math.exp(-(0.5 - dt) / tau) + 0.03, (
+        fps, left,
+    )
     assert (tf.last_source[mask > 0] == 2).all()  # smoothed, never "observed"
 
 
@@ -391,7 +418,9 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
     shift, side = 4, 24
 
     def run(mc: bool) -> list[float]:
-        tm = TemporalMask(window_s=0.2, enter_fraction=enter_fraction, exit_s=0.3, motion_compensation=mc)
+        tm = TemporalMask(
+            window_s=0.2, enter_fraction=enter_fraction, exit_s=0.3, motion_compensation=mc
+        )
         tracker = MotionTracker()
         cover = []
         for i in range(12):
@@ -414,8 +443,8 @@ def test_motion_compensated_mask_follows_a_moving_highlight(enter_fraction: floa
 
 
 def test_fill_frame_is_the_tail_of_process() -> None:
-    """``process`` = detect + refine + ``fill_frame`` (the inpainting node's step), stamps included;
-    an empty mask still records the frame for the temporal fill."""
+    """``process`` = detect + refine + ``fill_frame`` (the inpainting node's step), stamps
+    included; an empty mask still records the frame for the temporal fill."""
     frames, cleans, _ = sliding_sequence(8, 3)
     cfg = {**CLASSIC_CHAIN, "temporal.mask.enabled": True, "temporal.fill.enabled": True}
     whole, split = GlareRemover(cfg), GlareRemover(cfg)
@@ -425,16 +454,26 @@ def test_fill_frame_is_the_tail_of_process() -> None:
         part = split.fill_frame(img, refined.mask, i / 30.0)
         np.testing.assert_array_equal(res.image, part.image)
         np.testing.assert_array_equal(res.mask, part.mask)
-        assert part.coverage == res.coverage > 0 and part.passthrough is None and part.mask_raw is None
+        assert (
+            part.coverage == res.coverage > 0
+            and part.passthrough is None
+            and part.mask_raw is None
+        )
         assert set(part.timings_ms) == {"temporal_mask", "inpaint", "temporal_fill"}
         assert part.temporal_event == res.temporal_event == ("first" if i == 0 else None)
         assert part.temporal_reused == res.temporal_reused
     assert part.temporal_reused > 0.3
-    # After a gap (restart), a glare-free frame has an empty mask: nothing to fill, but the frame is
+    # After a gap (restart), a glare-free frame has an empty mask: nothing to fill, but the frame
+    # is
     # recorded, so the next frame fills its highlight from that frame's background.
     empty = np.zeros(frames[0].shape[:2], np.uint8)
     part = split.fill_frame(cleans[6], empty, 10.0)
-    assert part.passthrough == "empty_mask" and part.image is cleans[6] and part.coverage == 0.0 and not part.mask.any()
+    assert (
+        part.passthrough == "empty_mask"
+        and part.image is cleans[6]
+        and part.coverage == 0.0
+        and not part.mask.any()
+    )
     assert part.temporal_event == "reset_gap" and math.isnan(part.temporal_reused)
     assert split.temporal.fill.reused_fraction == 0.0
     part = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
