@@ -66,7 +66,8 @@ def stub_composition_interfaces() -> bool:
         pass
     import types
 
-    pkg, srv = types.ModuleType("composition_interfaces"), types.ModuleType("composition_interfaces.srv")
+    pkg, srv = (types.ModuleType("composition_interfaces"),
+                types.ModuleType("composition_interfaces.srv"))
     for name in ("LoadNode", "UnloadNode", "ListNodes"):
         service = type(name, (),
                        {"Request": type("Request", (), {}), "Response": type("Response", (), {})})

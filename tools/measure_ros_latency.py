@@ -28,7 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glare_inpaint_ros.tooling.bench.harness import NodeProcesses, Probe, ros_node, spinning  # noqa: E402
+from glare_inpaint_ros.tooling.bench.harness import (  # noqa: E402
+    NodeProcesses, Probe, ros_node, spinning)
 from glare_inpaint_ros.ros.env import apply_defaults  # noqa: E402
 from glare_inpaint_ros.ros.pipelines import COMPOSED, EXECUTABLES, node_processes  # noqa: E402
 

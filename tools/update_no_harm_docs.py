@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from glare_inpaint_ros.tooling.eval.report import render_no_harm, render_no_harm_compact  # noqa: E402
+from glare_inpaint_ros.tooling.eval.report import (  # noqa: E402
+    render_no_harm, render_no_harm_compact)
 
 BEGIN, END = "<!-- no-harm-tables:begin -->", "<!-- no-harm-tables:end -->"
 TARGETS = {ROOT / "docs" / "evaluation.md": render_no_harm,

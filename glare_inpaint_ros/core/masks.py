@@ -61,7 +61,8 @@ def clean_components(mask: np.ndarray, min_area: int, max_hole_area: int) -> np.
         if parent < 0:  # outer boundary of a component
             # Polygon area through boundary pixel centres <= pixel count: only measure when it is
             # below.
-            if min_area > 1 and cv2.contourArea(contour) < min_area and _component_pixels(mask, contour, box) < min_area:
+            if min_area > 1 and cv2.contourArea(contour) < min_area and \
+                    _component_pixels(mask, contour, box) < min_area:
                 erase.append(contour)
         elif max_hole_area > 0 and _hole_pixels(mask, contour, box) <= max_hole_area:
             fill.append(contour)

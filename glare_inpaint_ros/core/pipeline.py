@@ -221,7 +221,8 @@ class GlareRemover:
         inpainter = build_inpainter(config) if "inpainting" in build else self.inpainter
         temporal = (TemporalStages.from_config(config) if "temporal" in build
                     else self.temporal)  # restarts its state
-        self.detector, self.refiner, self.inpainter, self.temporal = detector, refiner, inpainter, temporal
+        self.detector, self.refiner, self.inpainter, self.temporal = \
+            detector, refiner, inpainter, temporal
 
     def _stage(self, stage: _Stage | None, name: str) -> _Stage:
         """``stage``, or RuntimeError when this remover was built without it."""

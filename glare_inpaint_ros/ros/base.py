@@ -79,6 +79,7 @@ from .params import (
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
                "reliable": ReliabilityPolicy.RELIABLE}
 
+
 def qos_profiles(params: Mapping[str, Any]) -> tuple[QoSProfile, QoSProfile]:
     """``(subscription, publisher)`` keep-last QoS profiles from the ``qos.*`` parameter values."""
     def profile(end: str) -> QoSProfile:
@@ -194,7 +195,8 @@ class GlareNode(Node):
                                             stages=[s for s in sections if s in STAGES])
             except ValueError as exc:
                 raise StartupParameterError(str(exc)) from None
-            except Exception as exc:  # noqa: BLE001 - a stage that cannot be built (plugin, driver)
+            # A stage that cannot be built (plugin, driver)
+            except Exception as exc:  # noqa: BLE001
                 raise StartupParameterError(
                     f"cannot build the pipeline: {type(exc).__name__}: {exc}") from None
         except StartupParameterError:
@@ -243,7 +245,8 @@ class GlareNode(Node):
             self.remover.update(core)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        except Exception as exc:  # noqa: BLE001 - a stage that cannot be built must not kill the node
+        # A stage that cannot be built must not kill the node
+        except Exception as exc:  # noqa: BLE001
             return SetParametersResult(successful=False,
                                        reason=f"cannot apply: {type(exc).__name__}: {exc}")
         self.params.update(node)
@@ -262,7 +265,8 @@ class GlareNode(Node):
         (``temporal_reused_mean``), both from its :class:`GlareResult`."""
         if result.temporal_event is not None:
             self.stats.event(f"temporal.{result.temporal_event}")
-        self.stats.temporal_reuse(result.temporal_reused)  # NaN (no temporal fill, passed through): skipped
+        # NaN (no temporal fill, passed through): skipped
+        self.stats.temporal_reuse(result.temporal_reused)
 
     def warn_throttled(self, cause: str, message: str) -> None:
         """Log ``message`` at most once per :data:`LOG_THROTTLE_S` seconds for each ``cause``."""
@@ -307,6 +311,10 @@ class GlareNode(Node):
         """Count an arrival on ``topic`` and decode it; ``None`` (counted, logged) if undecodable.
 
         Args:
+            msg: the received message.
+            info: the message info rclpy passes with it (``None`` when there is none): its
+                ``publication_sequence_number`` counts lost messages.
+            topic: the topic it came on (for the counters and the log).
             decode: e.g. :func:`.conversions.image_to_bgr` or :func:`.conversions.mask_to_array`.
             reason: drop reason for an undecodable message (``bad_image``, ``bad_mask``).
             count: count the message as a received frame (False for the mask input of the
@@ -362,13 +370,15 @@ class GlareNode(Node):
                 arr, encoding = decode_compressed(msg.format, msg.data,
                                                   self.remover.config["input.max_pixels"])
                 image = array_to_image(arr, encoding, msg.header)
-            except Exception as exc:  # noqa: BLE001 - ImageFormatError, and whatever a decoder raises
+            # ImageFormatError, and whatever a decoder raises
+            except Exception as exc:  # noqa: BLE001
                 self.stats.received()
                 self.track_sequence("image", info)  # received: not a gap for the next frame
                 self.stats.dropped("bad_image")
                 cause = "too_large" if isinstance(exc, ImageTooLargeError) else "bad_image"
                 if cause == "too_large":
-                    self.stats.event("too_large")  # which of the bad_image drops were over input.max_pixels
+                    # which of the bad_image drops were over input.max_pixels
+                    self.stats.event("too_large")
                 self.warn_throttled(cause, f"dropping compressed image: {exc}")
                 return
             callback(image, info)

@@ -52,6 +52,7 @@ def glare_nodes(pipeline: str = "three", *, context: Any = None, namespace: str 
     """Construct the nodes of ``pipeline`` (``three`` or ``fused``, see :data:`GLARE_PIPELINES`).
 
     Args:
+        pipeline: ``three`` or ``fused``.
         context: rclpy context (default: the global one, initialised by ``rclpy.init``).
         namespace: namespace of the nodes and their relative topics (one per camera).
         params: parameter values by dotted name (each node takes the ones it declares; an invalid

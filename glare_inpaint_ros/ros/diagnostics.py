@@ -187,7 +187,8 @@ class StampGapMonitor:
         self._intervals: deque[float] = deque(maxlen=window)
         self._missing: deque[int] = deque(maxlen=window)
         self._arrivals: deque[float] = deque(maxlen=window)
-        self.gap_factor, self.min_intervals, self.min_seconds = gap_factor, min_intervals, min_seconds
+        self.gap_factor, self.min_intervals, self.min_seconds = \
+            gap_factor, min_intervals, min_seconds
         self.warn_fraction, self.pause_s = warn_fraction, pause_s
         self._last: float | None = None
         self.total_missing = 0

@@ -164,7 +164,8 @@ class GlareFilter:
             if result.passthrough is None:
                 out = array_to_image(from_bgr(result.image, frame.encoding), frame.encoding,
                                      frame.header) if is_msg else result.image
-        except Exception as exc:  # noqa: BLE001 - fail-safe: the caller's detector keeps getting frames
+        # fail-safe: the caller's detector keeps getting frames
+        except Exception as exc:  # noqa: BLE001
             if not self.params["passthrough_on_error"]:
                 raise
             self._warn(f"error:{type(exc).__name__}",
@@ -206,7 +207,8 @@ class GlareFilter:
             self.remover.update({k: v for k, v in changes.items() if k in SCHEMA})
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        except Exception as exc:  # noqa: BLE001 - a stage that cannot be built must not kill the node
+        # a stage that cannot be built must not kill the node
+        except Exception as exc:  # noqa: BLE001
             return SetParametersResult(successful=False,
                                        reason=f"cannot apply: {type(exc).__name__}: {exc}")
         self.params.update(own)

@@ -33,7 +33,8 @@ from typing import Any, Sequence
 from sensor_msgs.msg import Image
 
 from ..core.params import ParamSpec
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_key, stamp_seconds
+from .base import (DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_key,
+                   stamp_seconds)
 from .conversions import ImageFormatError, from_bgr, image_to_array, image_to_bgr, mask_to_array
 from .sync import StampSync
 

@@ -48,6 +48,7 @@ class SpecularDetectorNode(GlareNode):
         self.publish_array(self.pub_mask, mask, "mono8", msg.header)
         self.stats.published()
 
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up
     parameter."""

@@ -289,9 +289,8 @@ def _paint_object(canvas: np.ndarray, rng: np.random.Generator, colour: np.ndarr
     h, w = canvas.shape[:2]
     sx = np.exp(rng.uniform(np.log(35.0), np.log(220.0))) * scale
     sy = sx * rng.uniform(0.4, 1.0)
-    cx, cy, angle, power = rng.uniform(0,
-                                       w), rng.uniform(0,
-                                                       h), rng.uniform(0, np.pi), rng.uniform(2.0, 6.0)
+    cx, cy, angle, power = (rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, np.pi),
+                            rng.uniform(2.0, 6.0))
     x0, x1 = max(int(cx - sx) - 1, 0), min(int(cx + sx) + 2, w)
     y0, y1 = max(int(cy - sx) - 1, 0), min(int(cy + sx) + 2, h)
     if x0 >= x1 or y0 >= y1:
@@ -518,7 +517,8 @@ def render_content_glare(scene: "content.ContentScene",
     scale = float(np.sqrt(h * w / _REF_AREA))
     amount = np.zeros((h, w, 3), np.float32)
     light = _light_colour(rng, (0.0, 0.3))
-    for cx, cy, sx, sy, angle, sharp, peak, colour in _content_highlights(scene, rng, light, scale):
+    for cx, cy, sx, sy, angle, sharp, peak, colour in _content_highlights(scene, rng, light,
+                                                                          scale):
         res = _ellipse_profile(h, w, cx, cy, max(sx, 1.0), max(sy, 1.0), angle, sharp)
         if res is None:
             continue

@@ -306,7 +306,8 @@ def _label(rng: np.random.Generator,
         bg = np.full(3, bg.mean(), np.float32) + (bg - bg.mean()) * 0.3
         ink_choices = [np.array([20, 20, 20], np.float32), np.array([110, 40, 20], np.float32),
                        np.array([30, 30, 170], np.float32)]
-    else:  # glossy stock: a saturated or pale colour with smooth gradients (light falloff, curvature)
+    else:  # glossy stock: a saturated or pale colour with smooth gradients (light falloff,
+        # curvature)
         hsv = np.array([[[rng.integers(0, 180),
                           rng.choice([rng.integers(20, 60), rng.integers(120, 220)]),
                           rng.integers(120, 220)]]], np.uint8)

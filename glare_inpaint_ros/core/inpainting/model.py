@@ -343,7 +343,8 @@ class ModelInpainter(Inpainter):
                 batch_rgb.append(rgb)
                 batch_hole.append(hole)
             n = len(group)
-            if self.spec.batch is not None and n < self.spec.batch:  # fixed batch: fill with copies
+            # fixed batch: fill with copies
+            if self.spec.batch is not None and n < self.spec.batch:
                 batch_rgb += [batch_rgb[0]] * (self.spec.batch - n)
                 batch_hole += [batch_hole[0]] * (self.spec.batch - n)
             out = self._decode(self._run(*self._encode(batch_rgb, batch_hole)))

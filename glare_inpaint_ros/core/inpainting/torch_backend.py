@@ -108,8 +108,8 @@ class TorchInpainter(ModelInpainter):
                 cls = import_class(module)
                 model = cls()
                 state = torch.load(str(path), map_location="cpu", weights_only=True)
-                if isinstance(state,
-                              dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+                if isinstance(state, dict) and "state_dict" in state and \
+                        isinstance(state["state_dict"], dict):
                     state = state["state_dict"]
                 model.load_state_dict(state)
             else:

@@ -66,7 +66,8 @@ class Atlas:
         ``atlas[::sy, ::sx]``. ``x`` / ``y`` are the frame coordinates (float32 px), in atlas
         row-major order.
         """
-        flat = np.flatnonzero(sel).astype(np.int32)  # int32 arithmetic: ~3x faster than int64 divmod
+        # int32 arithmetic: ~3x faster than int64 divmod
+        flat = np.flatnonzero(sel).astype(np.int32)
         aw = np.int32(sel.shape[1])
         ay = flat // aw
         ax = flat - ay * aw

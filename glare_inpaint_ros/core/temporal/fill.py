@@ -119,8 +119,10 @@ class TemporalFill:
     def reset(self) -> None:
         """Forget the previous output (the next frame gets the spatial fill)."""
         self._prev_out: np.ndarray | None = None  # previous output frame (a reused buffer)
-        self._age: np.ndarray | None = None  # HxW float32, s since the pixel's content was observed
-        self._age_boxes: list[Box] | None = None  # where ``_age`` may be non-zero (None = anywhere)
+        # HxW float32, s since the pixel's content was observed
+        self._age: np.ndarray | None = None
+        # where ``_age`` may be non-zero (None = anywhere)
+        self._age_boxes: list[Box] | None = None
         self._age_spare: np.ndarray | None = None  # the other age buffer (ping-pong)
         self._spare_boxes: list[Box] | None = None
         self._prev_mask_small: np.ndarray | None = None
@@ -193,7 +195,8 @@ class TemporalFill:
                     np.copyto(out[y0:y1, x0:x1], spatial[y0:y1, x0:x1],
                               where=hole[..., None] if out.ndim == 3 else hole)
                 age[y0:y1, x0:x1][hole] = _NEVER
-        if self._prev_out is None or self._prev_out.shape != out.shape or self._prev_out.dtype != out.dtype:
+        if self._prev_out is None or self._prev_out.shape != out.shape or \
+                self._prev_out.dtype != out.dtype:
             self._prev_out = np.empty_like(out)
         np.copyto(self._prev_out, out)
         # Ping-pong the age buffers: the one just written becomes the previous frame's.
@@ -260,8 +263,9 @@ class TemporalFill:
         if self._prev_mask_small is not None and self._prev_mask_small.shape == small_mask.shape:
             # Drop the ring pixels that were inside a hole in the previous frame.
             keep = sample(self._prev_mask_small, xf + fx_r, yf + fy_r, cv2.INTER_NEAREST,
-                           cv2.BORDER_CONSTANT) == 0
-            ry, rx, fx_r, fy_r, xf, yf = ry[keep], rx[keep], fx_r[keep], fy_r[keep], xf[keep], yf[keep]
+                          cv2.BORDER_CONSTANT) == 0
+            ry, rx, fx_r, fy_r, xf, yf = (ry[keep], rx[keep], fx_r[keep], fy_r[keep], xf[keep],
+                                          yf[keep])
         lab = labels[ry, rx]
         cnt = np.bincount(lab, minlength=n).astype(np.float64)
         safe = np.maximum(cnt, 1.0)
@@ -282,8 +286,7 @@ class TemporalFill:
         return filled, labels, ok_label
 
     def _refine_translation(self, cur: np.ndarray, prev: np.ndarray, tiles: np.ndarray,
-                            n_tiles: int
-                            ) -> np.ndarray:
+                            n_tiles: int) -> np.ndarray:
         """One sub-pixel translation per tile refining the flow: ``(n_tiles + 1) x 2`` float32 px.
 
         One Lucas-Kanade step per tile, all tiles at once (inverse-compositional form: the
@@ -299,7 +302,8 @@ class TemporalFill:
             cur: ``5 x N`` grey levels (float32) of the current frame at the ring points and at
                 their left, right, upper and lower neighbours (clamped to the frame).
             prev: ``N`` grey levels of the previous output at the points' flow positions.
-            tiles: tile index of each ring point; ``n_tiles``: number of tiles.
+            tiles: tile index of each ring point.
+            n_tiles: number of tiles.
         """
         d = np.zeros((n_tiles + 1, 2), np.float32)
         cnt = np.bincount(tiles, minlength=n_tiles + 1)[:n_tiles]
@@ -383,7 +387,8 @@ class TemporalFill:
         xm, xp = np.maximum(ix_ - 1, 0) - ix_, np.minimum(ix_ + 1, w - 1) - ix_
         ym, yp = (np.maximum(iy_ - 1, 0) - iy_) * w, (np.minimum(iy_ + 1, h - 1) - iy_) * w
         stencil = np.concatenate([lin, lin + xm, lin + xp, lin + ym, lin + yp])
-        cur = gray_list(img_px.take(stencil).view(image.dtype).reshape(-1, *image.shape[2:])).reshape(5, -1)
+        cur = gray_list(
+            img_px.take(stencil).view(image.dtype).reshape(-1, *image.shape[2:])).reshape(5, -1)
         prev_ring = gray_list(sample(prev_out, rmx, rmy, cv2.INTER_LINEAR, repl))
         d = self._refine_translation(cur, prev_ring, r_tile, n_tiles)
         hmx = mx[:nh] + d[h_tile, 0]

@@ -139,7 +139,8 @@ class TemporalMask:
             return  # no history to move
         sx, sy = motion.scale
         if float(np.abs(flow).max()) * min(1 / sx, 1 / sy) < 0.5:
-            return  # below half a pixel everywhere: nearest-neighbour warping would be the identity
+            # below half a pixel everywhere: nearest-neighbour warping would be the identity
+            return
         mx, my = flow_maps(self._grid, upsample_flow(flow, self._hist.shape))
         h, w = self._hist.shape
         if since:  # outside the frame: never detected, not in the mask

@@ -214,14 +214,15 @@ class MotionTracker:
             event = "reset_size"
         elif (thumb is not None and self._prev_thumb is not None
               and self._prev_thumb.shape == thumb.shape
-              and float(cv2.absdiff(thumb,
-                                    self._prev_thumb).mean()) > self.params["scene_cut_threshold"]):
+              and float(cv2.absdiff(thumb, self._prev_thumb).mean())
+              > self.params["scene_cut_threshold"]):
             event = "reset_scene_cut"
         if event == OUT_OF_ORDER:
             assert last is not None
             return FrameMotion(stamp, last.stamp, 0.0, event, shape, small_size)
-        usable_prev = event is None and self._prev_small is not None and self._prev_small.shape == (
-            cur_small.shape if cur_small is not None else None)
+        usable_prev = (event is None and self._prev_small is not None
+                       and self._prev_small.shape == (cur_small.shape if cur_small is not None
+                                                      else None))
         motion = FrameMotion(
             stamp=stamp,
             prev_stamp=None if event in RESET_EVENTS else last.stamp,  # type: ignore[union-attr]

@@ -20,7 +20,8 @@ def area_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     within one level per halving (intermediate rounding).
     """
     w, h = size
-    while image.shape[1] % 2 == 0 and image.shape[0] % 2 == 0 and image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
+    while image.shape[1] % 2 == 0 and image.shape[0] % 2 == 0 and image.shape[1] >= 2 * w and \
+            image.shape[0] >= 2 * h:
         image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
                            interpolation=cv2.INTER_LINEAR)
     if (image.shape[1], image.shape[0]) != (w, h):

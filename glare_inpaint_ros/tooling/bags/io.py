@@ -80,7 +80,8 @@ def definition_hash(msgtype: str, msgdef: str) -> str:
             types = get_types_from_idl(msgdef)
         else:
             types = get_types_from_msg(msgdef, msgtype)
-        store = get_typestore(Stores.ROS2_JAZZY)  # a fresh store: recorded types replace Jazzy's here only
+        # a fresh store: recorded types replace Jazzy's here only
+        store = get_typestore(Stores.ROS2_JAZZY)
         for name in types:
             store.fielddefs.pop(name, None)
         store.register(types)

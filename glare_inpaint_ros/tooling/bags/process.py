@@ -139,7 +139,8 @@ class _TopicWorker:
             if self.last_stamp is not None:
                 self.remover.reset()  # time jumped back (a looped or concatenated recording)
             self.last_stamp = stamp
-        else:  # a frame a little out of order is processed; the temporal stages ignore it for their state
+        else:  # a frame a little out of order is processed; the temporal stages ignore it for
+            # their state
             self.last_stamp = max(stamp, self.last_stamp)
         # The header stamp is the frame's time for the temporal stages (never the processing clock:
         # a bag is processed faster or slower than it was recorded).

@@ -72,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="distinct frames rendered per size and coverage (default 3, quick 1)")
     parser.add_argument("--pipelines", type=_names, default=None,
                         help="ROS pipelines: "
-                             "relay,three,composed,fused,fused_detector,same_process,embed_detector,embed (default all)")
+                             "relay,three,composed,fused,fused_detector,same_process,"
+                             "embed_detector,embed (default all)")
     parser.add_argument("--ros-sizes", type=_sizes, default=None,
                         help="ROS section sizes (default 1280x720,1920x1080)")
     parser.add_argument("--seconds", type=float, default=None,

@@ -338,7 +338,8 @@ class Probe:
 
     def run_phase(self, phase: dict[str, Any]) -> dict[str, Any]:
         """Run one phase (see the module docstring) and return its measurements."""
-        mode, seconds, warmup = phase["mode"], float(phase.get("seconds", 10.0)), float(phase.get("warmup_s", 2.0))
+        mode, seconds, warmup = (phase["mode"], float(phase.get("seconds", 10.0)),
+                                 float(phase.get("warmup_s", 2.0)))
         period = 1.0 / float(phase.get("rate_hz", 30.0))
         window = int(phase.get("window", 2))
         target = int(phase.get("frames", 0))  # stop after this many outputs (0 = by time)
@@ -361,7 +362,8 @@ class Probe:
                 self.emit("start", phase=phase["name"])
             if t_measure is not None:
                 if target:
-                    if self.received >= target or now - t_measure > float(phase.get("timeout_s", 900.0)):
+                    if self.received >= target or \
+                            now - t_measure > float(phase.get("timeout_s", 900.0)):
                         break
                 elif now - t_measure >= seconds:
                     break

@@ -201,10 +201,11 @@ def format_table(results: dict[str, Any]) -> str:
         if not ros:
             continue
         lines.append("")
-        lines.append(f"{title}: reliable QoS, FastDDS profile, node opencv_threads "
-                     f"{ros.get('cv_threads') if ros.get('cv_threads') is not None else 'default (1)'}; "
-                     "latency = receive - header.stamp, ms; cpu/fr = CPU ms of the pipeline's "
-                     "processes per delivered frame; CPU % of one core per process")
+        lines.append(
+            f"{title}: reliable QoS, FastDDS profile, node opencv_threads "
+            f"{ros.get('cv_threads') if ros.get('cv_threads') is not None else 'default (1)'}; "
+            "latency = receive - header.stamp, ms; cpu/fr = CPU ms of the pipeline's "
+            "processes per delivered frame; CPU % of one core per process")
         head = (f"{'pipeline':14s} {'phase':24s} {'fps':>6s} {'sent':>6s} {'lost':>5s} "
                 f"{'p50':>7s} {'p95':>7s} "
                 f"{'p99':>7s} {'cpu/fr':>7s}  cpu")

@@ -62,8 +62,8 @@ PIPELINES: dict[str, tuple[str, ...]] = {
 }
 #: the topic the probe times, per pipeline (default ``image_deglared``): the detector's output
 #: (``detections``, a PoseArray with the image's header) where a detector is part of the pipeline.
-OUT_TOPICS: dict[str, str] = {
-    name: "detections" for name in ("fused_detector", "same_process", "embed_detector", "embed")}
+OUT_TOPICS: dict[str, str] = dict.fromkeys(
+    ("fused_detector", "same_process", "embed_detector", "embed"), "detections")
 #: node parameters of every run: reliable inputs with a keep-last queue of 5 (the no-loss
 #: configuration: a scheduling hiccup of up to 5 frames is absorbed instead of dropping the oldest
 #: frame, which the default depth 1 does), a sync timeout far above any processing time (so the
@@ -198,7 +198,7 @@ def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, A
     env = bench_env()
     out: dict[str, Any] = {"env": {k: env[k]
                                    for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                                                     "RMW_IMPLEMENTATION",
+                                             "RMW_IMPLEMENTATION",
                                              "FASTRTPS_DEFAULT_PROFILES_FILE")},
                            "cv_threads": cv_threads, "node_params": list(node_params(cv_threads)),
                            "pipelines": {}}

@@ -53,7 +53,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 #: the top-level ``--help`` text (plain: the module docstring is for developers).
-DESCRIPTION = "Glare / specular highlight removal for images, datasets, bags and ROS 2 topics. Run 'glare-inpaint COMMAND --help' for a command's options."
+DESCRIPTION = ("Glare / specular highlight removal for images, datasets, bags and ROS 2 topics. "
+               "Run 'glare-inpaint COMMAND --help' for a command's options.")
 
 
 def output_folder(path: Path, flag: str = "--out") -> Path:

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from ..bags.io import Interrupted, interruptible
 
     try:
-        with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
+        # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
+        with interruptible():
             return _process_all(args, files, remover)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

@@ -156,7 +156,8 @@ def _summary(report: dict[str, Any]) -> list[str]:
         primary = "-"
         if "inpainting" in ds:
             inp = ds["inpainting"]
-            primary = f"{_f(inp[ds['primary']]['delta_psnr_region'], 2, signed=True)} ({ds['primary']})"
+            primary = (f"{_f(inp[ds['primary']]['delta_psnr_region'], 2, signed=True)} "
+                       f"({ds['primary']})")
             pipes = {k: v for k,
                      v in inp.items() if k != "nothing" and not k.startswith("oracle/")}
             k, v = max(pipes.items(),

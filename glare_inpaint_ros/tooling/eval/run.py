@@ -186,10 +186,11 @@ def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int],
     from ...synth import content
     from ... import synth
 
-    digest = hashlib.sha1(Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
+    digest = hashlib.sha1(
+        Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
     folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
-    return _generate_once(folder, lambda tmp: synth.make_content_dataset(tmp, n=n, seed=seed, size=size,
-                                                                         progress=progress))
+    return _generate_once(folder, lambda tmp: synth.make_content_dataset(
+        tmp, n=n, seed=seed, size=size, progress=progress))
 
 
 def _generate_once(folder: Path, make: Any) -> Path:
@@ -723,7 +724,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation; exit code 0, or 2 on a usage / data error (message on stderr)."""
     try:
-        if not args.datasets and args.synthetic <= 0 and not args.no_glare and args.synthetic_content <= 0:
+        if not args.datasets and args.synthetic <= 0 and not args.no_glare and \
+                args.synthetic_content <= 0:
             raise ValueError("nothing to evaluate: give DATASET folders, --synthetic N, "
                              "--no-glare DIR "
                              "and/or --synthetic-content N")

@@ -135,7 +135,8 @@ def frame_example(image: np.ndarray, hole: np.ndarray, clean: np.ndarray,
         pick: ``pick(n)`` -> which of the frame's ``n`` crops, ``0..n-1``.
     """
     from ...core.inpainting import INPAINTERS
-    from ...core.inpainting.model import crop_rect, feather_alpha, group_boxes, prepare_crop, to_rgb_float
+    from ...core.inpainting.model import (crop_rect, feather_alpha, group_boxes, prepare_crop,
+                                          to_rgb_float)
     from ...core.inpainting.roi import component_boxes
 
     pre = INPAINTERS.get("fast")().inpaint(image, hole)  # the prefill of inpaint_rois
