@@ -10,8 +10,9 @@ the inpainting node pairs them. An undecodable image is logged (throttled), coun
 ``dropped.bad_image`` and skipped; a detector exception publishes nothing for that frame
 (``dropped.error``): the inpainting node then passes the image through after ``sync.timeout_ms``.
 
-Run:
-``python -m glare_inpaint_ros.ros.specular_detector_node --ros-args --params-file config/x.yaml``.
+Run::
+
+    python -m glare_inpaint_ros.ros.specular_detector_node --ros-args --params-file config/x.yaml
 """
 
 from __future__ import annotations
