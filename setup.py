@@ -10,7 +10,8 @@ package_name = "glare_inpaint_ros"
 
 # The nodes' console scripts, declared in glare_inpaint_ros/ros/pipelines.py (loaded by path: plain
 # data, so setup.py imports neither the package nor rclpy).
-PIPELINES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), package_name, "ros", "pipelines.py")
+PIPELINES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), package_name, "ros",
+                              "pipelines.py")
 NODES = runpy.run_path(PIPELINES_FILE)["console_scripts"]()
 
 setup(
@@ -23,7 +24,8 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
         (os.path.join("share", package_name, "launch"), glob("launch/*.launch.py")),
-        (os.path.join("share", package_name, "config"), glob("config/*.yaml") + glob("config/*.xml")),
+        (os.path.join("share", package_name, "config"),
+         glob("config/*.yaml") + glob("config/*.xml")),
     ],
     python_requires=">=3.10",
     install_requires=["setuptools", "numpy", "opencv-python-headless", "pyyaml", "tqdm"],
@@ -31,9 +33,11 @@ setup(
         "onnx": ["onnxruntime"],
         "torch": ["torch"],
         "bags": ["rosbags"],
-        # rapidocr-onnxruntime: the OCR downstream client of `glare-inpaint eval` (PP-OCRv4 models in the wheel)
+        # rapidocr-onnxruntime: the OCR downstream client of `glare-inpaint eval` (PP-OCRv4 models
+        # in the wheel)
         "eval": ["scikit-image", "matplotlib", "rapidocr-onnxruntime"],
-        "test": ["pytest", "hypothesis", "onnx", "rosbags", "scikit-image", "matplotlib", "onnxruntime",
+        "test": ["pytest", "hypothesis", "onnx", "rosbags", "scikit-image", "matplotlib",
+                 "onnxruntime",
                  "rapidocr-onnxruntime"],
     },
     zip_safe=True,

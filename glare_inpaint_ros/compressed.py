@@ -36,8 +36,8 @@ _TO_BGR = {"rgb8": cv2.COLOR_RGB2BGR, "bgra8": cv2.COLOR_BGRA2BGR, "rgba8": cv2.
 def parse_format(fmt: str) -> tuple[str | None, str, str | None]:
     """Split a CompressedImage ``format`` into ``(encoding, codec, target)``.
 
-    ``"rgb8; jpeg compressed bgr8"`` -> ``("rgb8", "jpeg", "bgr8")``; ``"jpeg"`` -> ``(None, "jpeg",
-    None)``; ``"mono8; jpeg compressed "`` -> ``("mono8", "jpeg", None)``.
+    ``"rgb8; jpeg compressed bgr8"`` -> ``("rgb8", "jpeg", "bgr8")``; ``"jpeg"`` ->
+    ``(None, "jpeg", None)``; ``"mono8; jpeg compressed "`` -> ``("mono8", "jpeg", None)``.
 
     Raises:
         ImageFormatError: empty, ``compressedDepth``, or a codec other than jpeg/png.
@@ -55,16 +55,20 @@ def parse_format(fmt: str) -> tuple[str | None, str, str | None]:
     if codec == "jpg":
         codec = "jpeg"
     if codec not in FORMATS:
-        raise ImageFormatError(f"CompressedImage format {fmt!r}: unknown codec {codec or '(none)'!r}; supported: jpeg, png")
+        raise ImageFormatError(
+            f"CompressedImage format {fmt!r}: unknown codec {codec or '(none)'!r}; supported: "
+            "jpeg, png")
     target = words[1] if len(words) > 1 else None
     return encoding, codec, target
 
 
-def decode_compressed(fmt: str, data: Buffer, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+def decode_compressed(fmt: str, data: Buffer,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
     """Decode a CompressedImage into ``(array, encoding)``, like image_transport's subscriber.
 
-    The size is read from the data's header first (:func:`glare_inpaint_ros.imageheader.decode_image`):
-    an image claiming more than ``max_pixels`` is refused without decoding.
+    The size is read from the data's header first
+    (:func:`glare_inpaint_ros.imageheader.decode_image`): an image claiming more than
+    ``max_pixels`` is refused without decoding.
 
     Args:
         fmt: the message's ``format`` string (see module docstring).
@@ -73,7 +77,8 @@ def decode_compressed(fmt: str, data: Buffer, max_pixels: int = DEFAULT_MAX_PIXE
 
     Returns:
         The pixels in the original ``encoding``'s channel order (``rgb8`` -> RGB array), and that
-        encoding. Bare ``"jpeg"``/``"png"`` give ``bgr8``/``bgra8``/``mono8``/``mono16`` by content.
+        encoding. Bare ``"jpeg"``/``"png"`` give ``bgr8``/``bgra8``/``mono8``/``mono16`` by
+        content.
 
     Raises:
         ImageTooLargeError: the header claims more than ``max_pixels`` (an ImageFormatError).
@@ -97,11 +102,14 @@ def decode_compressed(fmt: str, data: Buffer, max_pixels: int = DEFAULT_MAX_PIXE
         else:
             encoding = {1: "mono8", 3: "bgr8", 4: "bgra8"}.get(channels, f"{channels}-channel")
     if encoding not in ENCODINGS:
-        raise ImageFormatError(f"CompressedImage format {fmt!r}: unsupported encoding {encoding!r}")
+        raise ImageFormatError(
+            f"CompressedImage format {fmt!r}: unsupported encoding {encoding!r}")
     dtype, want = ENCODINGS[encoding]
     if img.dtype != dtype:
-        raise ImageFormatError(f"{codec} data decoded to {img.dtype}, but format {fmt!r} says {encoding}")
-    if channels == want and encoding in ("bgr8", "bgra8", "8UC3", "mono8", "8UC1", "mono16", "16UC1"):
+        raise ImageFormatError(
+            f"{codec} data decoded to {img.dtype}, but format {fmt!r} says {encoding}")
+    if channels == want and encoding in ("bgr8", "bgra8", "8UC3", "mono8", "8UC1", "mono16",
+                                         "16UC1"):
         return img, encoding
     if channels == 1 and encoding in _FROM_MONO:
         return cv2.cvtColor(img, _FROM_MONO[encoding]), encoding
@@ -114,11 +122,13 @@ def decode_compressed(fmt: str, data: Buffer, max_pixels: int = DEFAULT_MAX_PIXE
         return cv2.cvtColor(img, _FROM_BGR[encoding]), encoding
     if channels == 3 and want == 3:
         return img, encoding
-    raise ImageFormatError(f"{codec} data decoded to {channels} channel(s), which does not fit {encoding}")
+    raise ImageFormatError(
+        f"{codec} data decoded to {channels} channel(s), which does not fit {encoding}")
 
 
 def encode_compressed(
-    array: np.ndarray, encoding: str, fmt: CompressionFormat = "jpeg", *, jpeg_quality: int = 95, png_level: int = 3
+    array: np.ndarray, encoding: str, fmt: CompressionFormat = "jpeg", *, jpeg_quality: int = 95,
+    png_level: int = 3
 ) -> tuple[str, bytes]:
     """Compress an image like image_transport's ``compressed`` publisher.
 
@@ -143,7 +153,8 @@ def encode_compressed(
     if not 0 <= png_level <= 9:
         raise ValueError(f"png_level must be in 0..9, got {png_level}")
     if encoding not in ENCODINGS:
-        raise ImageFormatError(f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
+        raise ImageFormatError(
+            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
     dtype, ch = ENCODINGS[encoding]
     if not isinstance(array, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(array).__name__}")
@@ -154,12 +165,14 @@ def encode_compressed(
         raise ImageFormatError(f"jpeg cannot store 16-bit {encoding}; use png")
     img, target = array, ""
     if encoding in _COLOUR:
-        img, target = (cv2.cvtColor(array, _TO_BGR[encoding]) if encoding in _TO_BGR else array), "bgr8"
+        img, target = (cv2.cvtColor(array, _TO_BGR[encoding]) if encoding in _TO_BGR
+                       else array), "bgr8"
     elif ch == 1:
         target = "mono16" if dtype == np.uint16 else "mono8"
     else:  # 8UC3: stored as given
         target = encoding
-    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if fmt == "jpeg" else [cv2.IMWRITE_PNG_COMPRESSION, png_level]
+    params = ([cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if fmt == "jpeg"
+              else [cv2.IMWRITE_PNG_COMPRESSION, png_level])
     ok, out = cv2.imencode(".jpg" if fmt == "jpeg" else ".png", np.ascontiguousarray(img), params)
     if not ok:  # pragma: no cover - OpenCV only fails on shapes checked above
         raise ImageFormatError(f"OpenCV could not encode {encoding} {array.shape} as {fmt}")

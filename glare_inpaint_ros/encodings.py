@@ -34,7 +34,8 @@ class ImageFormatError(ValueError):
     """An image message that cannot be turned into an array (the message says why)."""
 
 
-def decode(encoding: str, height: int, width: int, step: int, data: Buffer, is_bigendian: int = 0) -> np.ndarray:
+def decode(encoding: str, height: int, width: int, step: int, data: Buffer,
+           is_bigendian: int = 0) -> np.ndarray:
     """Return an array view of an image message's pixel buffer (zero copy where possible).
 
     Args:
@@ -49,16 +50,19 @@ def decode(encoding: str, height: int, width: int, step: int, data: Buffer, is_b
             different from ``step * height``.
     """
     if encoding not in ENCODINGS:
-        raise ImageFormatError(f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
+        raise ImageFormatError(
+            f"unsupported encoding {encoding!r}; supported: {', '.join(ENCODINGS)}")
     dtype, ch = ENCODINGS[encoding]
     if height <= 0 or width <= 0:
         raise ImageFormatError(f"empty image ({width}x{height})")
     row = width * ch * dtype.itemsize
     if step < row:
         raise ImageFormatError(f"step {step} < width*channels*bytes = {row}")
-    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8).reshape(-1)
+    buf = (np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray)
+           else data.view(np.uint8).reshape(-1))
     if buf.size != step * height:
-        raise ImageFormatError(f"data has {buf.size} bytes, expected step*height = {step * height}")
+        raise ImageFormatError(
+            f"data has {buf.size} bytes, expected step*height = {step * height}")
     rows = buf.reshape(height, step)[:, :row]
     if dtype.itemsize > 1:
         big = bool(is_bigendian)
@@ -67,7 +71,8 @@ def decode(encoding: str, height: int, width: int, step: int, data: Buffer, is_b
         if dt.byteorder not in ("=", "|") and (dt.byteorder == ">") != (sys.byteorder == "big"):
             arr = arr.astype(dtype)
     else:
-        arr = rows.reshape(height, width, ch) if step == row else np.ascontiguousarray(rows).reshape(height, width, ch)
+        arr = (rows.reshape(height, width, ch) if step == row
+               else np.ascontiguousarray(rows).reshape(height, width, ch))
     return arr[:, :, 0] if ch == 1 else arr
 
 
@@ -82,7 +87,8 @@ def check_fits(array: np.ndarray, encoding: str) -> int:
     dtype, ch = ENCODINGS[encoding]
     got = 1 if array.ndim == 2 else array.shape[2]
     if array.dtype != dtype or got != ch:
-        raise ImageFormatError(f"array {array.dtype} with {got} channel(s) does not fit {encoding}")
+        raise ImageFormatError(
+            f"array {array.dtype} with {got} channel(s) does not fit {encoding}")
     return array.shape[1] * ch * dtype.itemsize
 
 

@@ -1,4 +1,5 @@
-"""Encoded images (PNG, JPEG, BMP, TIFF, WebP, PNM): read the size from the header, then decode safely.
+"""Encoded images (PNG, JPEG, BMP, TIFF, WebP, PNM): read the size from the header, then decode
+safely.
 
 One place for the decompression-bomb rule, used by the ROS nodes (``input_transport:
 compressed``), the bag tool (CompressedImage topics) and ``glare-inpaint images``:
@@ -63,7 +64,8 @@ def _png(b: bytes) -> tuple[int, int]:
     return struct.unpack(">II", b[16:24])
 
 
-# Start-of-frame markers (baseline, progressive, lossless, arithmetic...): not DHT (C4), JPG (C8), DAC (CC).
+# Start-of-frame markers (baseline, progressive, lossless, arithmetic...): not DHT (C4), JPG (C8),
+# DAC (CC).
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
@@ -186,7 +188,8 @@ _SIGNATURES: tuple[tuple[tuple[bytes, ...], str], ...] = (
 
 
 def sniff(data: Buffer) -> str | None:
-    """The format of encoded image data from its first bytes (one of :data:`FORMATS`), None if unknown."""
+    """The format of encoded image data from its first bytes (one of :data:`FORMATS`), None if
+    unknown."""
     b = bytes(_view(data)[:16])
     if b[:4] == b"RIFF" and b[8:12] == b"WEBP":
         return "webp"
@@ -208,10 +211,12 @@ def read_header(data: Buffer) -> ImageHeader:
         raise ImageFormatError("no image data (0 bytes)")
     fmt = sniff(view)
     if fmt is None:
-        raise ImageFormatError(f"undecodable data ({len(view)} bytes, starts {bytes(view[:8]).hex()}): not an "
+        raise ImageFormatError(f"undecodable data ({len(view)} bytes, starts "
+                               f"{bytes(view[:8]).hex()}): not an "
                                f"image format whose size can be checked ({', '.join(FORMATS)})")
     head = bytes(view[:4096])  # the fixed-position headers; JPEG and TIFF walk the whole view
-    parse = {"png": _png, "jpeg": _jpeg, "bmp": _bmp, "tiff": _tiff, "webp": _webp, "pnm": _pnm}[fmt]
+    parse = {"png": _png, "jpeg": _jpeg, "bmp": _bmp, "tiff": _tiff, "webp": _webp,
+             "pnm": _pnm}[fmt]
     try:
         w, h = parse(view if fmt in ("jpeg", "tiff") else head)
     except (ImageFormatError, struct.error, IndexError, ValueError) as exc:
@@ -220,16 +225,20 @@ def read_header(data: Buffer) -> ImageHeader:
 
 
 def check_size(header: ImageHeader, max_pixels: int) -> None:
-    """Raise :class:`ImageTooLargeError` when ``header`` claims more than ``max_pixels`` (0 = no limit)."""
+    """Raise :class:`ImageTooLargeError` when ``header`` claims more than ``max_pixels`` (0 = no
+    limit)."""
     if header.width <= 0 or header.height <= 0:
-        raise ImageFormatError(f"{header.format} header claims a {header.width}x{header.height} image")
+        raise ImageFormatError(
+            f"{header.format} header claims a {header.width}x{header.height} image")
     if max_pixels and header.pixels > max_pixels:
         raise ImageTooLargeError(
-            f"{header.format} image of {header.width}x{header.height} = {header.pixels / 1e6:.1f} MP is over "
+            f"{header.format} image of {header.width}x{header.height} = {header.pixels / 1e6:.1f} "
+            "MP is over "
             f"input.max_pixels = {max_pixels / 1e6:.1f} MP: not decoded")
 
 
-def decode_image(data: Buffer, flags: int = cv2.IMREAD_UNCHANGED, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode_image(data: Buffer, flags: int = cv2.IMREAD_UNCHANGED,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """``cv2.imdecode`` behind the header check; every failure is an :class:`ImageFormatError`.
 
     Args:
@@ -243,15 +252,18 @@ def decode_image(data: Buffer, flags: int = cv2.IMREAD_UNCHANGED, max_pixels: in
     """
     header = read_header(data)
     check_size(header, max_pixels)
-    buf = data.view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+    buf = (data.view(np.uint8).reshape(-1) if isinstance(data, np.ndarray)
+           else np.frombuffer(data, dtype=np.uint8))
     try:
         img = cv2.imdecode(buf, flags)
     except cv2.error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "cv2.error"
-        raise ImageFormatError(f"{header.format} decoder failed ({buf.size} bytes): {reason}") from None
+        raise ImageFormatError(
+            f"{header.format} decoder failed ({buf.size} bytes): {reason}") from None
     if img is None:
         raise ImageFormatError(f"undecodable {header.format} data ({buf.size} bytes)")
-    if sorted(img.shape[:2]) != sorted((header.height, header.width)):  # EXIF orientation may swap them
+    if sorted(img.shape[:2]) != sorted((header.height,
+                                        header.width)):  # EXIF orientation may swap them
         raise ImageFormatError(f"{header.format} decoded to {img.shape[1]}x{img.shape[0]}, "
                                f"header said {header.width}x{header.height}")
     return img

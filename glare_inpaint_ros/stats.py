@@ -1,4 +1,5 @@
-"""Percentiles of timing samples: the one helper behind every benchmark, soak and diagnostics report."""
+"""Percentiles of timing samples: the one helper behind every benchmark, soak and diagnostics
+report."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ no inter-process copies of the frames. Arguments: ``namespace``, ``image``, ``pa
 ``pipeline`` (``three`` / ``fused``); see glare_inpaint_ros.ros.launch_common.
 
     ros2 launch glare_inpaint_ros glare_composed.launch.py image:=/camera/image_raw
-    ros2 launch glare_inpaint_ros glare_composed.launch.py pipeline:=fused add_node:=my_detector.node:Detector
+    ros2 launch glare_inpaint_ros glare_composed.launch.py pipeline:=fused
+    add_node:=my_detector.node:Detector
 """
 
 from glare_inpaint_ros.ros.launch_common import glare_launch_description

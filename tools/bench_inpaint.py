@@ -50,7 +50,8 @@ def blob_mask(shape: tuple[int, int], coverage: float, rng: np.random.Generator,
         mask.fill(0)
         for (cx, cy), a, ang, r in zip(centres, aspect, angles, rel):
             minor = max(1, int(round(r * scale)))
-            cv2.ellipse(mask, (int(cx), int(cy)), (int(round(minor * a)), minor), float(ang), 0, 360, 255, -1)
+            cv2.ellipse(mask, (int(cx), int(cy)), (int(round(minor * a)), minor), float(ang), 0,
+                        360, 255, -1)
         got = cv2.countNonZero(mask)
         if abs(got - target) <= 0.05 * target:
             break
@@ -62,7 +63,8 @@ def frame_bgr(size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     """A natural BGR uint8 photo (scikit-image ``astronaut``) resized to ``size`` (W, H)."""
     from skimage import data
 
-    return cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), size, interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), size,
+                      interpolation=cv2.INTER_CUBIC)
 
 
 def time_inpainter(inp: Inpainter, image: np.ndarray, masks: list[np.ndarray], frames: int,
@@ -83,7 +85,8 @@ def time_inpainter(inp: Inpainter, image: np.ndarray, masks: list[np.ndarray], f
     return times
 
 
-def speed_table(backends: list[str], frames: int, seed: int = 0, clock: str = "wall") -> list[dict]:
+def speed_table(backends: list[str], frames: int, seed: int = 0,
+                clock: str = "wall") -> list[dict]:
     """Median/p95 ms per backend x coverage x ROI on 1280x720 BGR frames."""
     image = frame_bgr()
     rows = []
@@ -96,11 +99,14 @@ def speed_table(backends: list[str], frames: int, seed: int = 0, clock: str = "w
             for roi in (True, False):
                 t = time_inpainter(INPAINTERS.get(name)(roi=roi), image, masks, frames, clock)
                 res[roi] = (float(np.median(t)), float(np.percentile(t, 95)))
-            rows.append({"backend": name, "coverage": real_cov, "roi": res[True], "full": res[False],
+            rows.append({"backend": name, "coverage": real_cov, "roi": res[True],
+                         "full": res[False],
                          "speedup": res[False][0] / res[True][0]})
             r = rows[-1]
-            print(f"{name:6s} {100 * real_cov:5.2f}%  roi {r['roi'][0]:8.2f} / {r['roi'][1]:8.2f}   "
-                  f"full {r['full'][0]:8.2f} / {r['full'][1]:8.2f}   x{r['speedup']:.1f}", flush=True)
+            print(f"{name:6s} {100 * real_cov:5.2f}%  roi {r['roi'][0]:8.2f} / "
+                  f"{r['roi'][1]:8.2f}   "
+                  f"full {r['full'][0]:8.2f} / {r['full'][1]:8.2f}   x{r['speedup']:.1f}",
+                  flush=True)
     return rows
 
 
@@ -115,7 +121,8 @@ def quality_table(backends: list[str], seed: int = 1) -> dict[str, dict[str, flo
     out: dict[str, dict[str, float]] = {}
     for cov in (0.02, 0.05):
         rng = np.random.default_rng(seed)
-        cases = [(img, blob_mask(img.shape[:2], cov, rng)) for img in photos.values() for _ in range(3)]
+        cases = [(img, blob_mask(img.shape[:2], cov, rng)) for img in photos.values()
+                 for _ in range(3)]
         for name in backends:
             inp = INPAINTERS.get(name)()
             scores = [psnr(inp.inpaint(img, m), img, m) for img, m in cases]
@@ -124,13 +131,15 @@ def quality_table(backends: list[str], seed: int = 1) -> dict[str, dict[str, flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=100, help="timed frames per cell (default 100)")
     ap.add_argument("--backends", default="telea,ns,fast", help="comma-separated backend names")
     ap.add_argument("--threads", type=int, default=-1,
                     help="cv2.setNumThreads value (default: leave OpenCV's default)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="wall time, or this thread's CPU time (use with --threads 1 on a busy machine)")
+                    help="wall time, or this thread's CPU time (use with --threads 1 on a busy "
+                         "machine)")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed table")
     ap.add_argument("--no-quality", action="store_true", help="skip the quality table")
     args = ap.parse_args(argv)
@@ -138,12 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads >= 0:
         cv2.setNumThreads(args.threads)
     if not args.no_speed:
-        print(f"speed: {FRAME_SIZE[0]}x{FRAME_SIZE[1]} BGR uint8, {args.frames} frames/cell, {args.clock} "
+        print(f"speed: {FRAME_SIZE[0]}x{FRAME_SIZE[1]} BGR uint8, {args.frames} frames/cell, "
+              f"{args.clock} "
               f"clock, cv2 threads {cv2.getNumThreads()}; ms median / p95 (roi on, roi off), "
               "speed-up = full/roi median")
         speed_table(backends, args.frames, clock=args.clock)
     if not args.no_quality:
-        print("\nquality: masked-region PSNR dB vs clean photo (astronaut, coffee, chelsea, rocket; 3 masks each)")
+        print(
+            "\nquality: masked-region PSNR dB vs clean photo (astronaut, coffee, chelsea, rocket; "
+            "3 masks each)")
         for name, by_cov in quality_table(backends).items():
             print(f"{name:6s} " + "  ".join(f"{k}: {v:6.2f}" for k, v in by_cov.items()))
     return 0

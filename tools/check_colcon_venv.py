@@ -1,4 +1,5 @@
-"""Build this package with colcon *from the project's venv* and check the installed executables run in it.
+"""Build this package with colcon *from the project's venv* and check the installed executables run
+in it.
 
 Why: ``colcon build`` writes the Python that runs colcon into the ``#!`` line of every executable
 it installs (``lib/glare_inpaint_ros/glare_remover`` ...). A colcon installed in another venv (or
@@ -45,11 +46,13 @@ def check(workspace: Path) -> list[str]:
     if not link.exists():
         link.symlink_to(ROOT, target_is_directory=True)
     build = subprocess.run(
-        [sys.executable, "-m", "colcon", "--log-base", str(workspace / "log"), "build", "--base-paths", "src",
+        [sys.executable, "-m", "colcon", "--log-base", str(workspace / "log"), "build",
+         "--base-paths", "src",
          "--build-base", "build", "--install-base", "install"],
         cwd=workspace, capture_output=True, text=True, timeout=600)
     if build.returncode != 0:
-        return [f"colcon build failed ({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"]
+        return ["colcon build failed "
+                f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"]
     lib = workspace / "install" / PACKAGE / "lib" / PACKAGE
     exes = sorted(p for p in lib.iterdir() if p.is_file()) if lib.is_dir() else []
     if not exes:
@@ -60,20 +63,25 @@ def check(workspace: Path) -> list[str]:
         interpreter = shebang[2:].strip().split()[0] if shebang.startswith("#!") else ""
         if not interpreter or Path(interpreter).absolute() != Path(sys.executable).absolute():
             problems.append(f"{exe.name}: {shebang!r}, expected #!{sys.executable}")
-    run = subprocess.run([str(lib / "glare_pipeline"), "--help"], capture_output=True, text=True, timeout=120,
+    run = subprocess.run([str(lib / "glare_pipeline"), "--help"], capture_output=True, text=True,
+                         timeout=120,
                          env={**os.environ, "PYTHONPATH": ""})
     if run.returncode != 0:
-        problems.append(f"installed glare_pipeline --help failed ({run.returncode}): {run.stderr[-1500:]}")
+        problems.append(
+            f"installed glare_pipeline --help failed ({run.returncode}): {run.stderr[-1500:]}")
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build with colcon from this venv and check the executables' shebangs.")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
+    parser = argparse.ArgumentParser(
+        description="Build with colcon from this venv and check the executables' shebangs.")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary workspace and print its path")
     args = parser.parse_args(argv)
     if not colcon_available():
         print(f"colcon is not installed in {sys.executable}: "
-              f"{sys.executable} -m pip install colcon-core colcon-ros colcon-python-setup-py", file=sys.stderr)
+              f"{sys.executable} -m pip install colcon-core colcon-ros colcon-python-setup-py",
+              file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="glare_colcon_"))
     try:

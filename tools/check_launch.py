@@ -1,18 +1,20 @@
-"""Load every ``launch/*.launch.py`` with the real ``launch`` / ``launch_ros`` and check its description.
+"""Load every ``launch/*.launch.py`` with the real ``launch`` / ``launch_ros`` and check its
+description.
 
 Requirements. With a ROS 2 install (``source /opt/ros/jazzy/setup.bash``) everything is there. In
 the wheels venv of ``tools/setup.sh``:
 
-* the ``launch`` and ``launch_ros`` sources on ``PYTHONPATH`` (no wheels: e.g. the ``jazzy`` branches
-  of ros2/launch and ros2/launch_ros; put their inner ``launch/`` and ``launch_ros/`` folders' parents
-  on the path);
+* the ``launch`` and ``launch_ros`` sources on ``PYTHONPATH`` (no wheels: e.g. the ``jazzy``
+  branches of ros2/launch and ros2/launch_ros; put their inner ``launch/`` and ``launch_ros/``
+  folders' parents on the path);
 * the pure-Python packages they import: ``pip install osrf_pycommon lark`` (lark parses
   substitutions);
 * ``composition_interfaces``, imported by ``launch_ros`` for composable nodes (not used by these
   launch files); it has no wheel, so when it is missing this tool installs a stub module in its
   place (:func:`stub_composition_interfaces`);
 * for ``--run``: the package installed where ament_index finds it with its executables
-  (``.venv/bin/python -m colcon build`` + ``source install/setup.bash``, see tools/check_colcon_venv.py).
+  (``.venv/bin/python -m colcon build`` + ``source install/setup.bash``, see
+  tools/check_colcon_venv.py).
 
 For each file: import it the way
 ``ros2 launch`` does, call ``generate_launch_description()``, and list its launch arguments and
@@ -21,7 +23,8 @@ installed: ``colcon build`` + ``source install/setup.bash``, so that ``ros2 run`
 executables), and the nodes and the ``image_deglared`` topic are looked for on the ROS graph.
 
     PYTHONPATH=/path/to/launch:/path/to/launch_ros:$PYTHONPATH python tools/check_launch.py
-    python tools/check_launch.py --run 8 --launch-arg namespace:=cam1 --launch-arg image:=/cam1/image_raw
+    python tools/check_launch.py --run 8 --launch-arg namespace:=cam1 --launch-arg
+    image:=/cam1/image_raw
 
 Exit code 0 when every file loaded (and, with ``--run``, every expected node appeared).
 """
@@ -45,14 +48,16 @@ from glare_inpaint_ros.ros.pipelines import COMPOSED, PIPELINES  # noqa: E402
 def expected_nodes(executables: list[str], pipeline: str = "three") -> set[str]:
     """Node names the executables bring up (inside the pushed namespace): a node executable its
     own node, ``glare_pipeline`` the nodes of ``pipeline``."""
-    return {node for exe in executables for node in (PIPELINES[pipeline] if exe == COMPOSED else (exe,))}
+    return {node for exe in executables
+            for node in (PIPELINES[pipeline] if exe == COMPOSED else (exe,))}
 
 
 def stub_composition_interfaces() -> bool:
     """Put a stub ``composition_interfaces.srv`` in ``sys.modules`` if the real one is missing.
 
     ``launch_ros`` imports it (and names ``LoadNode.Request`` in annotations) only for
-    ``LoadComposableNodes``, which no launch file here uses. Returns True if the stub was installed.
+    ``LoadComposableNodes``, which no launch file here uses. Returns True if the stub was
+    installed.
     """
     try:
         import composition_interfaces.srv  # noqa: F401
@@ -61,9 +66,11 @@ def stub_composition_interfaces() -> bool:
         pass
     import types
 
-    pkg, srv = types.ModuleType("composition_interfaces"), types.ModuleType("composition_interfaces.srv")
+    pkg, srv = (types.ModuleType("composition_interfaces"),
+                types.ModuleType("composition_interfaces.srv"))
     for name in ("LoadNode", "UnloadNode", "ListNodes"):
-        service = type(name, (), {"Request": type("Request", (), {}), "Response": type("Response", (), {})})
+        service = type(name, (),
+                       {"Request": type("Request", (), {}), "Response": type("Response", (), {})})
         setattr(srv, name, service)
     pkg.srv = srv
     sys.modules.update({"composition_interfaces": pkg, "composition_interfaces.srv": srv})
@@ -90,7 +97,8 @@ def describe(description: Any) -> tuple[list[str], list[str]]:
                 args.append(entity.name)
             elif isinstance(entity, Node):
                 exe = entity.node_executable
-                executables.append(exe if isinstance(exe, str) else "".join(getattr(s, "text", "?") for s in exe))
+                executables.append(exe if isinstance(exe, str)
+                                   else "".join(getattr(s, "text", "?") for s in exe))
             elif isinstance(entity, GroupAction):
                 walk(entity.get_sub_entities())
 
@@ -106,7 +114,8 @@ def run(path: Path, seconds: float, launch_args: list[str]) -> tuple[set[str], s
     from launch.launch_description_sources import PythonLaunchDescriptionSource
 
     pairs = [a.split(":=", 1) for a in launch_args]
-    include = IncludeLaunchDescription(PythonLaunchDescriptionSource(str(path)), launch_arguments=[(k, v) for k, v in pairs])
+    include = IncludeLaunchDescription(PythonLaunchDescriptionSource(str(path)),
+                                       launch_arguments=[(k, v) for k, v in pairs])
     service = LaunchService()
     service.include_launch_description(LaunchDescription([include]))
     seen: set[str] = set()
@@ -139,11 +148,15 @@ def run(path: Path, seconds: float, launch_args: list[str]) -> tuple[set[str], s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launch-dir", type=Path, default=ROOT / "launch")
-    parser.add_argument("--run", type=float, default=0.0, metavar="SECONDS", help="also launch each file for this long")
-    parser.add_argument("--launch-arg", action="append", default=[], metavar="NAME:=VALUE", help="argument for --run (repeatable)")
+    parser.add_argument("--run", type=float, default=0.0, metavar="SECONDS",
+                        help="also launch each file for this long")
+    parser.add_argument("--launch-arg", action="append", default=[], metavar="NAME:=VALUE",
+                        help="argument for --run (repeatable)")
     args = parser.parse_args(argv)
     if stub_composition_interfaces():
-        print("composition_interfaces not installed: using a stub (composable nodes are not used here)", file=sys.stderr)
+        print(
+            "composition_interfaces not installed: using a stub (composable nodes are not used "
+            "here)", file=sys.stderr)
     try:
         import launch  # noqa: F401
         import launch_ros  # noqa: F401
@@ -169,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             launch_args = dict(a.split(":=", 1) for a in args.launch_arg)
             ns = launch_args.get("namespace", "").strip("/")
             prefix = f"/{ns}" if ns else ""
-            expected = {f"{prefix}/{n}" for n in expected_nodes(executables, launch_args.get("pipeline", "three"))}
+            expected = {f"{prefix}/{n}"
+                        for n in expected_nodes(executables, launch_args.get("pipeline", "three"))}
             expected.add(f"{prefix}/image_deglared")
             seen, topics = run(path, args.run, args.launch_arg)
             missing = expected - seen - topics

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _qos():
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-    return QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)
+    return QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
+                      reliability=ReliabilityPolicy.BEST_EFFORT)
 
 
 def role_pub(a: argparse.Namespace) -> int:
@@ -42,7 +43,8 @@ def role_pub(a: argparse.Namespace) -> int:
         time.sleep(0.05)
     time.sleep(0.5)
     frame = np.random.default_rng(0).integers(0, 255, (a.height, a.width, 3), dtype=np.uint8)
-    msg = Image(height=a.height, width=a.width, encoding="bgr8", step=a.width * 3, data=frame.tobytes())
+    msg = Image(height=a.height, width=a.width, encoding="bgr8", step=a.width * 3,
+                data=frame.tobytes())
     period = 1.0 / a.rate
     t0 = time.monotonic()
     for i in range(a.frames):
@@ -62,7 +64,8 @@ def role_sub(a: argparse.Namespace) -> int:
     rclpy.init()
     node = rclpy.create_node("loss_sub")
     got: list[int] = []
-    node.create_subscription(Image, "loss_image", lambda m: got.append(int(m.header.frame_id)), _qos())
+    node.create_subscription(Image, "loss_image", lambda m: got.append(int(m.header.frame_id)),
+                             _qos())
     t_end = time.monotonic() + 20.0 + a.frames / a.rate
     last = None
     while time.monotonic() < t_end:
@@ -86,8 +89,10 @@ def run_pair(a: argparse.Namespace, profile: bool, domain: int) -> dict:
         env["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_profile.xml")
     common = [sys.executable, __file__, "--frames", str(a.frames), "--width", str(a.width),
               "--height", str(a.height), "--rate", str(a.rate)]
-    sub = subprocess.Popen(common + ["--role", "sub"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pub = subprocess.Popen(common + ["--role", "pub"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sub = subprocess.Popen(common + ["--role", "sub"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    pub = subprocess.Popen(common + ["--role", "pub"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     out, err = sub.communicate(timeout=120)
     _, perr = pub.communicate(timeout=60)
     received = json.loads(out.strip().splitlines()[-1])["received"] if out.strip() else 0
@@ -111,7 +116,8 @@ def main() -> int:
     for i, profile in enumerate((True, False)):
         r = run_pair(a, profile, base + i)
         print(f"{'with' if profile else 'without'} profile: {r['received']}/{r['sent']} frames "
-              f"{a.width}x{a.height} bgr8 best-effort received; XML errors: {r['xml_errors'] or 'none'}")
+              f"{a.width}x{a.height} bgr8 best-effort received; XML errors: "
+              f"{r['xml_errors'] or 'none'}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Mask operations between detection and inpainting: drop specks, fill holes, dilate, coverage guard.
+"""Mask operations between detection and inpainting: drop specks, fill holes, dilate, coverage
+guard.
 
 Masks are ``HxW`` uint8, 255 = glare. Order of operations in :meth:`MaskRefiner.refine`:
 remove components smaller than ``min_area`` -> fill holes smaller than ``fill_holes_area`` ->
@@ -19,7 +20,8 @@ from .validation import check_mask
 KERNEL_SHAPES = {"ellipse": cv2.MORPH_ELLIPSE, "rect": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS}
 
 
-def _component_pixels(mask: np.ndarray, contour: np.ndarray, box: tuple[int, int, int, int]) -> int:
+def _component_pixels(mask: np.ndarray, contour: np.ndarray,
+                      box: tuple[int, int, int, int]) -> int:
     """Exact number of mask pixels inside a filled contour (computed in its bounding box only)."""
     x, y, w, h = box
     canvas = np.zeros((h, w), np.uint8)
@@ -36,14 +38,15 @@ def _hole_pixels(mask: np.ndarray, contour: np.ndarray, box: tuple[int, int, int
 
 
 def clean_components(mask: np.ndarray, min_area: int, max_hole_area: int) -> np.ndarray:
-    """Drop components with fewer than ``min_area`` px and fill holes of at most ``max_hole_area`` px.
+    """Drop components with fewer than ``min_area`` px and fill holes of at most ``max_hole_area``
+    px.
 
     Components are 8-connected, holes 4-connected background regions enclosed by the mask
     (background touching the image border is never a hole). Uses one ``cv2.findContours``
     (``RETR_CCOMP``: outer boundaries and holes) and measures areas exactly inside each contour's
-    bounding box, which is far cheaper than labelling the whole frame (``connectedComponentsWithStats``
-    costs 10+ ms at 1280x720 in OpenCV 5; this costs well under 1 ms for typical glare masks).
-    Returns ``mask`` itself when nothing changes, else a new array.
+    bounding box, which is far cheaper than labelling the whole frame
+    (``connectedComponentsWithStats`` costs 10+ ms at 1280x720 in OpenCV 5; this costs well under 1
+    ms for typical glare masks). Returns ``mask`` itself when nothing changes, else a new array.
     """
     if (min_area <= 1 and max_hole_area <= 0) or not mask.any():
         return mask
@@ -56,8 +59,10 @@ def clean_components(mask: np.ndarray, min_area: int, max_hole_area: int) -> np.
     for contour, parent in zip(contours, parents):
         box = cv2.boundingRect(contour)
         if parent < 0:  # outer boundary of a component
-            # Polygon area through boundary pixel centres <= pixel count: only measure when it is below.
-            if min_area > 1 and cv2.contourArea(contour) < min_area and _component_pixels(mask, contour, box) < min_area:
+            # Polygon area through boundary pixel centres <= pixel count: only measure when it is
+            # below.
+            if min_area > 1 and cv2.contourArea(contour) < min_area and \
+                    _component_pixels(mask, contour, box) < min_area:
                 erase.append(contour)
         elif max_hole_area > 0 and _hole_pixels(mask, contour, box) <= max_hole_area:
             fill.append(contour)
@@ -84,7 +89,8 @@ def fill_small_holes(mask: np.ndarray, max_hole_area: int) -> np.ndarray:
     return clean_components(mask, 0, max_hole_area)
 
 
-def dilate(mask: np.ndarray, kernel_size: int, shape: str = "ellipse", iterations: int = 1) -> np.ndarray:
+def dilate(mask: np.ndarray, kernel_size: int, shape: str = "ellipse",
+           iterations: int = 1) -> np.ndarray:
     """Grow the mask by ``kernel_size // 2`` px per iteration with an ellipse/rect/cross kernel."""
     if kernel_size <= 1 or iterations <= 0 or not mask.any():
         return mask
@@ -116,12 +122,20 @@ class MaskRefiner:
     """Speck removal, hole filling, dilation and the coverage guard, configured by ``mask.*``."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("min_area", 4, "Drop mask components smaller than this many pixels (0/1 = keep all).", 0, 1_000_000),
-        ParamSpec("fill_holes_area", 16, "Fill holes enclosed by the mask up to this many pixels (0 = off).", 0, 1_000_000),
-        ParamSpec("dilation.kernel_shape", "ellipse", "Structuring element shape.", choices=tuple(KERNEL_SHAPES)),
-        ParamSpec("dilation.kernel_size", 7, "Structuring element size in px (odd recommended; <= 1 = no dilation).", 0, 101),
+        ParamSpec("min_area", 4,
+                  "Drop mask components smaller than this many pixels (0/1 = keep all).", 0,
+                  1_000_000),
+        ParamSpec("fill_holes_area", 16,
+                  "Fill holes enclosed by the mask up to this many pixels (0 = off).", 0,
+                  1_000_000),
+        ParamSpec("dilation.kernel_shape", "ellipse", "Structuring element shape.",
+                  choices=tuple(KERNEL_SHAPES)),
+        ParamSpec("dilation.kernel_size", 7,
+                  "Structuring element size in px (odd recommended; <= 1 = no dilation).", 0, 101),
         ParamSpec("dilation.iterations", 1, "Number of dilation passes.", 0, 20),
-        ParamSpec("max_coverage", 0.25, "If the final mask covers more than this fraction of the frame, report it as flooded (the pipeline then passes the frame through unchanged).", 0.0, 1.0),
+        ParamSpec("max_coverage", 0.25,
+                  "If the final mask covers more than this fraction of the frame, report it as "
+                  "flooded (the pipeline then passes the frame through unchanged).", 0.0, 1.0),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -132,6 +146,7 @@ class MaskRefiner:
         p = self.params
         m = check_mask(mask)
         m = clean_components(m, p["min_area"], p["fill_holes_area"])
-        m = dilate(m, p["dilation.kernel_size"], p["dilation.kernel_shape"], p["dilation.iterations"])
+        m = dilate(m, p["dilation.kernel_size"], p["dilation.kernel_shape"],
+                   p["dilation.iterations"])
         cov = coverage(m)
         return RefinedMask(m, cov, cov > p["max_coverage"])

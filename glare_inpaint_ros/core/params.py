@@ -3,8 +3,9 @@
 Every tunable value of the pipeline is a :class:`ParamSpec` with a dotted name
 (``detector.threshold.value_min``), a typed default, a unit-bearing description and its valid
 range or choices. The core validates dictionaries against the specs; the ROS layer turns the same
-specs into ``ParameterDescriptor`` objects (ranges, read-only flags) and uses :meth:`ParamSpec.coerce`
-in its set-parameters callback, so an invalid value is refused with the same reason everywhere.
+specs into ``ParameterDescriptor`` objects (ranges, read-only flags) and uses
+:meth:`ParamSpec.coerce` in its set-parameters callback, so an invalid value is refused with the
+same reason everywhere.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class ParamSpec:
         )
 
     def coerce(self, value: Any) -> ParamValue:
-        """Return ``value`` converted to this parameter's type, or raise ``ValueError`` with a reason.
+        """Return ``value`` converted to this parameter's type, or raise ``ValueError`` with a
+        reason.
 
         ints are accepted where floats are expected (YAML ``5`` for ``5.0``); bools are never
         accepted as numbers; numbers are never accepted as strings.
@@ -84,9 +86,11 @@ class ParamSpec:
             if not isinstance(value, (list, tuple)):
                 raise ValueError(f"{self.name}: expected a list, got {value!r}")
             value = list(value)
-        if self.min_value is not None and isinstance(value, (int, float)) and value < self.min_value:
+        if self.min_value is not None and isinstance(value,
+                                                     (int, float)) and value < self.min_value:
             raise ValueError(f"{self.name}: {value} is below the minimum {self.min_value}")
-        if self.max_value is not None and isinstance(value, (int, float)) and value > self.max_value:
+        if self.max_value is not None and isinstance(value,
+                                                     (int, float)) and value > self.max_value:
             raise ValueError(f"{self.name}: {value} is above the maximum {self.max_value}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(

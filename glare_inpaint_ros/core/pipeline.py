@@ -30,16 +30,29 @@ def build_schema() -> Schema:
     # Encoded input (CompressedImage, bag CompressedImage topics, image files): read by the callers
     # that decode, before the pipeline sees pixels (glare_inpaint_ros.imageheader).
     schema.add(ParamSpec("input.max_pixels", DEFAULT_MAX_PIXELS,
-                         "Largest encoded image (JPEG/PNG/...) decoded, width*height pixels: a larger one (or a "
-                         "decompression bomb claiming to be) is refused from its header without decoding (0 = no limit).",
+                         "Largest encoded image (JPEG/PNG/...) decoded, width*height pixels: a "
+                         "larger one (or a "
+                         "decompression bomb claiming to be) is refused from its header without "
+                         "decoding (0 = no limit).",
                          0, 2**40))
-    schema.add(ParamSpec("detector.type", "dichromatic", "Specular detector (dichromatic: highlights on coloured surfaces only, leaves white/achromatic content alone).", choices=tuple(DETECTORS.names())))
+    schema.add(
+        ParamSpec("detector.type", "dichromatic",
+                  "Specular detector (dichromatic: highlights on coloured surfaces only, leaves "
+                  "white/achromatic content alone).", choices=tuple(DETECTORS.names())))
     for name, cls in DETECTORS.items():
         schema.extend(cls.PARAMS, f"detector.{name}")
     schema.extend(MaskRefiner.PARAMS, "mask")
-    schema.add(ParamSpec("inpainting.backend", "separation", "Inpainting backend (separation: subtract the specular part, fill only clipped pixels).", choices=tuple(INPAINTERS.names())))
-    schema.add(ParamSpec("inpainting.roi", True, "Inpaint only the bounding boxes of mask components (plus margin), not the whole frame."))
-    schema.add(ParamSpec("inpainting.roi_margin", 16, "Context margin around each mask component's box, px.", 0, 1024))
+    schema.add(
+        ParamSpec("inpainting.backend", "separation",
+                  "Inpainting backend (separation: subtract the specular part, fill only clipped "
+                  "pixels).", choices=tuple(INPAINTERS.names())))
+    schema.add(
+        ParamSpec("inpainting.roi", True,
+                  "Inpaint only the bounding boxes of mask components (plus margin), not the "
+                  "whole frame."))
+    schema.add(
+        ParamSpec("inpainting.roi_margin", 16,
+                  "Context margin around each mask component's box, px.", 0, 1024))
     for name, cls in INPAINTERS.items():
         schema.extend(cls.PARAMS, f"inpainting.{name}")
     # Temporal stages for video (core/temporal/), off by default.
@@ -85,14 +98,15 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[st
             try:
                 data = yaml.safe_load(f) or {}
             except yaml.YAMLError as exc:
-                raise ValueError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
+                raise ValueError(
+                    f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{source}: expected a mapping at the top level")
         values = flatten(data)
     elif source is not None:
         values = flatten(source)
-    # ROS parameter files carry node parameters the core does not know (QoS, topics): keep only ours.
-    # Keys under a core section that are not in SCHEMA are kept, so validation names them.
+    # ROS parameter files carry node parameters the core does not know (QoS, topics): keep only
+    # ours. Keys under a core section that are not in SCHEMA are kept, so validation names them.
     sections = {name.split(".", 1)[0] for name in SCHEMA.names()}
     known = {k: v for k, v in values.items() if k.split(".", 1)[0] in sections}
     return SCHEMA.validate(known)
@@ -112,7 +126,8 @@ def build_detector(config: Mapping[str, Any]) -> Detector:
 
 
 def build_inpainter(config: Mapping[str, Any]) -> Inpainter:
-    """Instantiate ``config['inpainting.backend']`` with its ``inpainting.<backend>.*`` parameters."""
+    """Instantiate ``config['inpainting.backend']`` with its ``inpainting.<backend>.*``
+    parameters."""
     name = config["inpainting.backend"]
     return INPAINTERS.get(name)(
         roi=config["inpainting.roi"], roi_margin=config["inpainting.roi_margin"],
@@ -164,10 +179,12 @@ _Stage = TypeVar("_Stage")
 
 
 class GlareRemover:
-    """Detector -> :class:`MaskRefiner` -> inpainter (-> temporal stages), configured from one flat dict.
+    """Detector -> :class:`MaskRefiner` -> inpainter (-> temporal stages), configured from one flat
+    dict.
 
     The steps are also callable one by one (:meth:`detect`, :meth:`refine`, :meth:`fill_frame`):
-    the split ROS nodes each use one and build only its stages, the fused node uses :meth:`process`.
+    the split ROS nodes each use one and build only its stages, the fused node uses
+    :meth:`process`.
 
     Args:
         config: None (defaults), a mapping (nested or dotted) or a YAML file (:func:`load_config`);
@@ -184,7 +201,9 @@ class GlareRemover:
         self.config: dict[str, Any] = load_config(config)
         wanted = set(stages)
         if wanted - set(STAGES):
-            raise ValueError(f"unknown pipeline stage(s) {sorted(wanted - set(STAGES))}, expected some of {list(STAGES)}")
+            raise ValueError(
+                f"unknown pipeline stage(s) {sorted(wanted - set(STAGES))}, expected some of "
+                f"{list(STAGES)}")
         #: The stages built, in pipeline order.
         self.stages: tuple[str, ...] = tuple(s for s in STAGES if s in wanted)
         self.detector: Detector | None = None
@@ -200,13 +219,17 @@ class GlareRemover:
         detector = build_detector(config) if "detector" in build else self.detector
         refiner = MaskRefiner(**section(config, "mask")) if "mask" in build else self.refiner
         inpainter = build_inpainter(config) if "inpainting" in build else self.inpainter
-        temporal = TemporalStages.from_config(config) if "temporal" in build else self.temporal  # restarts its state
-        self.detector, self.refiner, self.inpainter, self.temporal = detector, refiner, inpainter, temporal
+        temporal = (TemporalStages.from_config(config) if "temporal" in build
+                    else self.temporal)  # restarts its state
+        self.detector, self.refiner, self.inpainter, self.temporal = \
+            detector, refiner, inpainter, temporal
 
     def _stage(self, stage: _Stage | None, name: str) -> _Stage:
         """``stage``, or RuntimeError when this remover was built without it."""
         if stage is None:
-            raise RuntimeError(f"this GlareRemover was built without its {name!r} stage (stages: {', '.join(self.stages)})")
+            raise RuntimeError(
+                f"this GlareRemover was built without its {name!r} stage (stages: "
+                f"{', '.join(self.stages)})")
         return stage
 
     def update(self, changes: Mapping[str, Any]) -> None:
@@ -236,9 +259,11 @@ class GlareRemover:
         mask the output equals the input. For a stream, use :meth:`fill_frame`."""
         return self._stage(self.inpainter, "inpainting").inpaint(image, mask)
 
-    def fill_frame(self, image: np.ndarray, mask: np.ndarray, stamp: float | None = None) -> GlareResult:
+    def fill_frame(self, image: np.ndarray, mask: np.ndarray,
+                   stamp: float | None = None) -> GlareResult:
         """Everything after mask refinement, for one frame of a stream: the temporal mask
-        hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus ``temporal.fill.*``).
+        hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus
+        ``temporal.fill.*``).
 
         What the inpainting node runs on each (image, refined mask) pair and what :meth:`process`
         runs after detection and refinement: one place for the order of the stages. With
@@ -306,7 +331,8 @@ class GlareRemover:
         t2 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "refine": (t2 - t1) * 1e3}
         if refined.flooded:  # flooded frames pass through and skip the temporal state
-            result = GlareResult(image, mask_raw, refined.mask, refined.coverage, "max_coverage", timings)
+            result = GlareResult(image, mask_raw, refined.mask, refined.coverage, "max_coverage",
+                                 timings)
         else:
             result = self.fill_frame(image, refined.mask, stamp)
             timings.update(result.timings_ms)

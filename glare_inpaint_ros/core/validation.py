@@ -55,7 +55,8 @@ def check_bgr(image: Any, *, name: str = "image") -> np.ndarray:
     return image
 
 
-def check_mask(mask: Any, shape: tuple[int, ...] | None = None, *, name: str = "mask") -> np.ndarray:
+def check_mask(mask: Any, shape: tuple[int, ...] | None = None, *,
+               name: str = "mask") -> np.ndarray:
     """Validate a mask and return it as C-contiguous uint8 0/255.
 
     Accepts bool, or uint8 where any non-zero value counts as glare. ``shape`` (the image's

@@ -1,4 +1,5 @@
-"""What every glare node shares: parameters, QoS, the core pipeline, diagnostics, logging, ``main``.
+"""What every glare node shares: parameters, QoS, the core pipeline, diagnostics, logging,
+``main``.
 
 Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node uses):
 
@@ -11,7 +12,8 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
     publisher's sequence numbers are counted as ``dropped.not_received`` in the diagnostics.
     Default 1 (process the newest frame): at 1280x720 / 30 Hz on a loaded 2-core machine the fused
     node's latency p50 was 208 ms with depth 5 (frames queued) vs 86 ms with depth 1.
-``qos.publisher.reliability`` (default ``reliable``, read-only) and ``qos.publisher.depth`` (default 5, read-only)
+``qos.publisher.reliability`` (default ``reliable``, read-only) and ``qos.publisher.depth``
+(default 5, read-only)
     QoS of the outputs. A reliable publisher serves both reliable and best-effort subscribers.
 ``input_transport`` (``raw`` | ``compressed``, read-only)
     ``raw`` subscribes to ``image`` (sensor_msgs/Image); ``compressed`` to ``image/compressed``
@@ -20,20 +22,23 @@ Node parameters common to all nodes (besides the core ``SCHEMA`` sections a node
     dropped and counted (``dropped.bad_image``).
 ``passthrough_on_error`` (bool, default true)
     Any exception while processing a frame: publish the input unchanged (counted as
-    ``passthrough.error``; logged once per cause every 5 s). False: drop the frame (``dropped.error``).
+    ``passthrough.error``; logged once per cause every 5 s). False: drop the frame
+    (``dropped.error``).
 ``opencv_threads`` (int, default 1, read-only)
-    ``cv2.setNumThreads`` for the process (0 = OpenCV's default: one per core). Default 1: each node
-    handles one frame at a time on small ROIs, where a thread pool costs more in hand-offs than it
-    gains, and the pipeline's parallelism comes from its processes; raise it for the fused node on
-    a machine with idle cores.
+    ``cv2.setNumThreads`` for the process (0 = OpenCV's default: one per core). Default 1: each
+    node handles one frame at a time on small ROIs, where a thread pool costs more in hand-offs
+    than it gains, and the pipeline's parallelism comes from its processes; raise it for the fused
+    node on a machine with idle cores.
 ``diagnostics.period_s`` (float, s, default 1.0, read-only)
     Period of the ``/diagnostics`` status (see :mod:`.diagnostics`).
 ``strict_params`` (bool, default true, read-only)
     Refuse start-up parameters (params file, ``-p``) that no glare node declares: exit 2 with one
-    line naming the key and the closest known name. False for a params file shared with other nodes.
+    line naming the key and the closest known name. False for a params file shared with other
+    nodes.
 
 Core ``input.max_pixels`` (detector, inpainting and fused nodes; run-time): compressed input whose
-header claims more pixels is dropped without decoding (``dropped.bad_image``, ``events.too_large``).
+header claims more pixels is dropped without decoding (``dropped.bad_image``,
+``events.too_large``).
 
 Core parameters can be changed at run time: the set-parameters callback applies them through
 :meth:`GlareRemover.update` (atomic; an invalid value is refused with the reason and the previous
@@ -66,11 +71,14 @@ from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
 from .params import (
-    BatchParameterService, StartupParameterError, batch_results, changes_from, check_known, check_ros_args,
+    BatchParameterService, StartupParameterError, batch_results, changes_from, check_known,
+    check_ros_args,
     declare, node_param_specs, schema_sections,
 )
 
-RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}
+RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
+               "reliable": ReliabilityPolicy.RELIABLE}
+
 
 def qos_profiles(params: Mapping[str, Any]) -> tuple[QoSProfile, QoSProfile]:
     """``(subscription, publisher)`` keep-last QoS profiles from the ``qos.*`` parameter values."""
@@ -82,34 +90,48 @@ def qos_profiles(params: Mapping[str, Any]) -> tuple[QoSProfile, QoSProfile]:
 
 
 NODE_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("qos.subscription.reliability", "best_effort", "Reliability of the input subscriptions.",
+    ParamSpec("qos.subscription.reliability", "best_effort",
+              "Reliability of the input subscriptions.",
               choices=tuple(RELIABILITY), read_only=True),
-    ParamSpec("qos.subscription.depth", 1, "Keep-last depth of the input subscriptions, messages: frames that arrive while the node is busy beyond this are dropped, oldest first (1 = always process the newest frame).",
+    ParamSpec("qos.subscription.depth", 1,
+              "Keep-last depth of the input subscriptions, messages: frames that arrive while the "
+              "node is busy beyond this are dropped, oldest first (1 = always process the newest "
+              "frame).",
               1, 1000, read_only=True),
     ParamSpec("qos.publisher.reliability", "reliable", "Reliability of the output publishers.",
               choices=tuple(RELIABILITY), read_only=True),
-    ParamSpec("qos.publisher.depth", 5, "Keep-last depth of the output publishers, messages.", 1, 1000, read_only=True),
-    ParamSpec("input_transport", "raw", "Image input: 'raw' subscribes to image (sensor_msgs/Image), 'compressed' to image/compressed (sensor_msgs/CompressedImage, JPEG/PNG).",
+    ParamSpec("qos.publisher.depth", 5, "Keep-last depth of the output publishers, messages.", 1,
+              1000, read_only=True),
+    ParamSpec("input_transport", "raw",
+              "Image input: 'raw' subscribes to image (sensor_msgs/Image), 'compressed' to "
+              "image/compressed (sensor_msgs/CompressedImage, JPEG/PNG).",
               choices=("raw", "compressed"), read_only=True),
     ParamSpec("passthrough_on_error", True,
-              "On a processing exception publish the input unchanged (true) or drop the frame (false)."),
-    ParamSpec("opencv_threads", 1, "cv2.setNumThreads for this process (0 = OpenCV default, one per core).",
+              "On a processing exception publish the input unchanged (true) or drop the frame "
+              "(false)."),
+    ParamSpec("opencv_threads", 1,
+              "cv2.setNumThreads for this process (0 = OpenCV default, one per core).",
               0, 256, read_only=True),
-    ParamSpec("diagnostics.period_s", 1.0, "Period of the /diagnostics status, seconds.", 0.05, 3600.0, read_only=True),
+    ParamSpec("diagnostics.period_s", 1.0, "Period of the /diagnostics status, seconds.", 0.05,
+              3600.0, read_only=True),
     ParamSpec("strict_params", True,
-              "Refuse start-up parameters (params file, -p) that no glare node declares, naming the key (a typo); "
+              "Refuse start-up parameters (params file, -p) that no glare node declares, naming "
+              "the key (a typo); "
               "false for a params file shared with other nodes.", read_only=True),
 )
 
 DEADLINE_PARAM = ParamSpec(
     "deadline_ms", 0.0,
-    "Latency budget from receiving an image to publishing its result, ms (0 = off). A frame that waited "
-    "longer is passed through unprocessed; one whose processing ran past it is passed through unchanged.",
+    "Latency budget from receiving an image to publishing its result, ms (0 = off). A frame that "
+    "waited "
+    "longer is passed through unprocessed; one whose processing ran past it is passed through "
+    "unchanged.",
     0.0, 60_000.0,
 )
 DEBUG_PARAM = ParamSpec(
     "debug.enabled", False,
-    "Publish glare/debug (bgr8: the input with the refined mask outlined in red) while someone subscribes.",
+    "Publish glare/debug (bgr8: the input with the refined mask outlined in red) while someone "
+    "subscribes.",
 )
 
 #: how often one cause of a warning may be logged, seconds.
@@ -126,8 +148,10 @@ def stamp_seconds(header: Header) -> float:
     return header.stamp.sec + header.stamp.nanosec * 1e-9
 
 
-def draw_mask_outline(bgr: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (0, 0, 255)) -> np.ndarray:
-    """A bgr8 copy of ``bgr`` (mono/BGRA/uint16 converted) with the outline of ``mask > 0`` drawn, 1 px."""
+def draw_mask_outline(bgr: np.ndarray, mask: np.ndarray,
+                      color: tuple[int, int, int] = (0, 0, 255)) -> np.ndarray:
+    """A bgr8 copy of ``bgr`` (mono/BGRA/uint16 converted) with the outline of ``mask > 0`` drawn,
+    1 px."""
     from ..core.validation import check_bgr
 
     out = check_bgr(bgr).copy()
@@ -137,7 +161,8 @@ def draw_mask_outline(bgr: np.ndarray, mask: np.ndarray, color: tuple[int, int, 
 
 
 class GlareNode(Node):
-    """Base class: declares parameters, builds the :class:`GlareRemover`, owns stats and diagnostics.
+    """Base class: declares parameters, builds the :class:`GlareRemover`, owns stats and
+    diagnostics.
 
     Args:
         node_name: default node name (remappable with ``-r __node:=...``).
@@ -146,13 +171,15 @@ class GlareNode(Node):
             :class:`GlareRemover` builds only those stages
             (:data:`~glare_inpaint_ros.core.pipeline.STAGES`).
         extra_params: node-specific :class:`ParamSpec` objects.
-        **kwargs: passed to ``rclpy.node.Node`` (``context``, ``namespace``, ``parameter_overrides``...).
+        **kwargs: passed to ``rclpy.node.Node`` (``context``, ``namespace``,
+            ``parameter_overrides``...).
 
     Raises:
         StartupParameterError: an invalid start-up parameter (the node is destroyed first).
     """
 
-    def __init__(self, node_name: str, sections: Sequence[str], extra_params: Iterable[ParamSpec] = (),
+    def __init__(self, node_name: str, sections: Sequence[str],
+                 extra_params: Iterable[ParamSpec] = (),
                  **kwargs: Any) -> None:
         services = kwargs.pop("start_parameter_services", True)
         super().__init__(node_name, start_parameter_services=False, **kwargs)
@@ -168,8 +195,10 @@ class GlareNode(Node):
                                             stages=[s for s in sections if s in STAGES])
             except ValueError as exc:
                 raise StartupParameterError(str(exc)) from None
-            except Exception as exc:  # noqa: BLE001 - a stage that cannot be built (plugin, driver)
-                raise StartupParameterError(f"cannot build the pipeline: {type(exc).__name__}: {exc}") from None
+            # A stage that cannot be built (plugin, driver)
+            except Exception as exc:  # noqa: BLE001
+                raise StartupParameterError(
+                    f"cannot build the pipeline: {type(exc).__name__}: {exc}") from None
         except StartupParameterError:
             self.destroy_node()
             raise
@@ -183,7 +212,8 @@ class GlareNode(Node):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._diag_timer = self.create_timer(self.params["diagnostics.period_s"], self._publish_diagnostics)
+        self._diag_timer = self.create_timer(self.params["diagnostics.period_s"],
+                                             self._publish_diagnostics)
         self.stats.summary(time.monotonic())  # start the first rate window now
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -197,23 +227,28 @@ class GlareNode(Node):
         check_known(overrides, SCHEMA.names() + [s.name for s in node_param_specs()])
 
     def set_parameters(self, parameter_list: list[Parameter]) -> list[SetParametersResult]:
-        """All or none (rclpy's applies one parameter at a time); see :func:`.params.batch_results`."""
+        """All or none (rclpy's applies one parameter at a time); see
+        :func:`.params.batch_results`."""
         return batch_results(self, parameter_list)
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         bad = [p.name for p in params if not p.name or p.name not in self._parameters]
         if bad:
-            return SetParametersResult(successful=False, reason=f"invalid parameter name {bad[0]!r}" +
+            return SetParametersResult(successful=False,
+                                       reason=f"invalid parameter name {bad[0]!r}" +
                                        (": empty" if not bad[0] else ": not declared"))
         changes = changes_from(params)
         core = {k: v for k, v in changes.items() if k in SCHEMA}
         try:
-            node = {k: self._node_specs[k].coerce(v) for k, v in changes.items() if k in self._node_specs}
+            node = {k: self._node_specs[k].coerce(v) for k,
+                    v in changes.items() if k in self._node_specs}
             self.remover.update(core)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        except Exception as exc:  # noqa: BLE001 - a stage that cannot be built must not kill the node
-            return SetParametersResult(successful=False, reason=f"cannot apply: {type(exc).__name__}: {exc}")
+        # A stage that cannot be built must not kill the node
+        except Exception as exc:  # noqa: BLE001
+            return SetParametersResult(successful=False,
+                                       reason=f"cannot apply: {type(exc).__name__}: {exc}")
         self.params.update(node)
         if node:
             self.on_node_params_changed(node)
@@ -230,7 +265,8 @@ class GlareNode(Node):
         (``temporal_reused_mean``), both from its :class:`GlareResult`."""
         if result.temporal_event is not None:
             self.stats.event(f"temporal.{result.temporal_event}")
-        self.stats.temporal_reuse(result.temporal_reused)  # NaN (no temporal fill, passed through): skipped
+        # NaN (no temporal fill, passed through): skipped
+        self.stats.temporal_reuse(result.temporal_reused)
 
     def warn_throttled(self, cause: str, message: str) -> None:
         """Log ``message`` at most once per :data:`LOG_THROTTLE_S` seconds for each ``cause``."""
@@ -240,7 +276,8 @@ class GlareNode(Node):
             self.get_logger().warning(f"{message} [{cause}; further ones counted in /diagnostics]")
 
     def track_sequence(self, topic: str, info: dict | None) -> int:
-        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``; returns this gap.
+        """Count gaps in the publisher's sequence numbers as ``dropped.not_received``; returns this
+        gap.
 
         These are frames the publisher sent that this node never got: overwritten in the keep-last
         queue while the node was busy (oldest first) or lost by best-effort transport. Assumes one
@@ -257,21 +294,27 @@ class GlareNode(Node):
         return 0
 
     def track_stamps(self, topic: str, header: Header, seq_missing: int = 0) -> None:
-        """Count frames missing by their header stamps or sequence numbers (``events.input_stamp_gap``)
-        and warn once, naming the fix, when many are missing while this node is mostly idle
-        (:class:`.diagnostics.StampGapMonitor`)."""
+        """Count frames missing by their header stamps or sequence numbers
+        (``events.input_stamp_gap``) and warn once, naming the fix, when many are missing while
+        this node is mostly idle (:class:`.diagnostics.StampGapMonitor`)."""
         self.stats.event("input_stamp_gap", self._gaps.add(stamp_seconds(header), seq_missing))
         if self._gaps.warned or not self._gaps.missing_fraction() >= self._gaps.warn_fraction:
             return
-        message = self._gaps.warning(self.resolve_topic_name(topic), self.stats.percentiles_ms()[0])
+        message = self._gaps.warning(self.resolve_topic_name(topic),
+                                     self.stats.percentiles_ms()[0])
         if message:
             self.get_logger().warning(message)
 
-    def receive(self, msg: Image, info: dict | None, topic: str, decode: Callable[[Image], np.ndarray],
+    def receive(self, msg: Image, info: dict | None, topic: str,
+                decode: Callable[[Image], np.ndarray],
                 reason: str, count: bool = True) -> np.ndarray | None:
         """Count an arrival on ``topic`` and decode it; ``None`` (counted, logged) if undecodable.
 
         Args:
+            msg: the received message.
+            info: the message info rclpy passes with it (``None`` when there is none): its
+                ``publication_sequence_number`` counts lost messages.
+            topic: the topic it came on (for the counters and the log).
             decode: e.g. :func:`.conversions.image_to_bgr` or :func:`.conversions.mask_to_array`.
             reason: drop reason for an undecodable message (``bad_image``, ``bad_mask``).
             count: count the message as a received frame (False for the mask input of the
@@ -310,9 +353,10 @@ class GlareNode(Node):
         """Subscribe ``callback`` to the input image per ``input_transport``.
 
         ``raw``: ``image`` as sensor_msgs/Image. ``compressed``: ``image/compressed`` as
-        sensor_msgs/CompressedImage, decoded (:func:`glare_inpaint_ros.compressed.decode_compressed`)
-        into an Image with the same header before ``callback`` sees it; undecodable ones are dropped
-        and counted as ``dropped.bad_image``.
+        sensor_msgs/CompressedImage, decoded
+        (:func:`glare_inpaint_ros.compressed.decode_compressed`) into an Image with the same header
+        before ``callback`` sees it; undecodable ones are dropped and counted as
+        ``dropped.bad_image``.
         """
         if self.params["input_transport"] == "raw":
             return self.create_subscription(Image, "image", callback, self.sub_qos)
@@ -323,27 +367,33 @@ class GlareNode(Node):
 
         def on_compressed(msg: CompressedImage, info: dict | None) -> None:
             try:
-                arr, encoding = decode_compressed(msg.format, msg.data, self.remover.config["input.max_pixels"])
+                arr, encoding = decode_compressed(msg.format, msg.data,
+                                                  self.remover.config["input.max_pixels"])
                 image = array_to_image(arr, encoding, msg.header)
-            except Exception as exc:  # noqa: BLE001 - ImageFormatError, and whatever a decoder raises
+            # ImageFormatError, and whatever a decoder raises
+            except Exception as exc:  # noqa: BLE001
                 self.stats.received()
                 self.track_sequence("image", info)  # received: not a gap for the next frame
                 self.stats.dropped("bad_image")
                 cause = "too_large" if isinstance(exc, ImageTooLargeError) else "bad_image"
                 if cause == "too_large":
-                    self.stats.event("too_large")  # which of the bad_image drops were over input.max_pixels
+                    # which of the bad_image drops were over input.max_pixels
+                    self.stats.event("too_large")
                 self.warn_throttled(cause, f"dropping compressed image: {exc}")
                 return
             callback(image, info)
 
-        return self.create_subscription(CompressedImage, "image/compressed", on_compressed, self.sub_qos)
+        return self.create_subscription(CompressedImage, "image/compressed", on_compressed,
+                                        self.sub_qos)
 
-    def publish_array(self, pub: Publisher, arr: np.ndarray, encoding: str, header: Header) -> None:
+    def publish_array(self, pub: Publisher, arr: np.ndarray, encoding: str,
+                      header: Header) -> None:
         """Publish ``arr`` (in ``encoding``'s channel order) with ``header``."""
         pub.publish(array_to_image(arr, encoding, header))
 
     def publish_debug(self, pub: Publisher, msg: Image, mask: np.ndarray) -> None:
-        """Publish the mask outline over ``msg``'s image on ``pub`` if enabled and someone listens."""
+        """Publish the mask outline over ``msg``'s image on ``pub`` if enabled and someone
+        listens."""
         if not self.params.get("debug.enabled") or pub.get_subscription_count() == 0:
             return
         overlay = draw_mask_outline(image_to_bgr(msg), mask)
@@ -364,13 +414,16 @@ def node_cli(prog: str, doc: str | None) -> argparse.ArgumentParser:
         prog=prog, description=text.split("\n\n", 1)[0] if text else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="ROS arguments follow --ros-args, e.g.:\n"
-               f"  {prog} --ros-args --params-file config/glare_inpaint.yaml -p debug.enabled:=true \\\n"
+               f"  {prog} --ros-args --params-file config/glare_inpaint.yaml -p "
+               "debug.enabled:=true \\\n"
                "      -r image:=/camera/image_raw -r __ns:=/front\n"
-               "Parameters: see config/glare_inpaint.yaml (every one, with its range) and docs/ros.md.",
+               "Parameters: see config/glare_inpaint.yaml (every one, with its range) and "
+               "docs/ros.md.",
     )
 
 
-def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Namespace], Sequence[Callable[[], Node]]],
+def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Namespace],
+                                                                 Sequence[Callable[[], Node]]],
               args: Sequence[str] | None = None, logger_name: str = "glare_inpaint_ros",
               cli: argparse.ArgumentParser | None = None) -> int:
     """Parse the command line, initialise rclpy, build the nodes, spin them on one

@@ -6,14 +6,15 @@ for the glare nodes so that your detector can share their process:
 
 .. code-block:: python
 
-    from glare_inpaint_ros.ros import add_glare_nodes, apply_defaults   # importing applies the defaults too
-    import rclpy
+    from glare_inpaint_ros.ros import add_glare_nodes, apply_defaults   # importing applies the
+    defaults too import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    rclpy.init()                                   # after the import: the FastDDS profile is read here
-    executor = SingleThreadedExecutor()
+    rclpy.init()                                   # after the import: the FastDDS profile is read
+    here executor = SingleThreadedExecutor()
     add_glare_nodes(executor, pipeline="fused", namespace="front",
-                    params={"detector.type": "local_contrast"}, remappings={"image": "/front/image_raw"})
+                    params={"detector.type": "local_contrast"}, remappings={"image":
+                    "/front/image_raw"})
     executor.add_node(MyDetector())                # subscribes /front/image_deglared
     executor.spin()
 
@@ -21,8 +22,8 @@ Messages between the nodes still go through the RMW (FastDDS hands them over ins
 for no hop at all, run the glare removal inside your node's callback (:mod:`.embed`).
 
 ``glare_pipeline --add-node my_pkg.detector:MyDetector`` does the same from the command line (and
-``add_node:=...`` in ``glare_composed.launch.py``): :func:`load_node_class` imports the class, which
-is constructed with no arguments after the glare nodes (the process's ``--ros-args`` apply to
+``add_node:=...`` in ``glare_composed.launch.py``): :func:`load_node_class` imports the class,
+which is constructed with no arguments after the glare nodes (the process's ``--ros-args`` apply to
 every node in it, yours included).
 """
 
@@ -51,15 +52,18 @@ def glare_nodes(pipeline: str = "three", *, context: Any = None, namespace: str 
     """Construct the nodes of ``pipeline`` (``three`` or ``fused``, see :data:`GLARE_PIPELINES`).
 
     Args:
+        pipeline: ``three`` or ``fused``.
         context: rclpy context (default: the global one, initialised by ``rclpy.init``).
         namespace: namespace of the nodes and their relative topics (one per camera).
         params: parameter values by dotted name (each node takes the ones it declares; an invalid
             value raises :class:`.params.StartupParameterError`).
-        params_file: a ROS 2 parameter YAML (e.g. ``config/glare_inpaint.yaml``), applied before ``params``.
+        params_file: a ROS 2 parameter YAML (e.g. ``config/glare_inpaint.yaml``), applied before
+            ``params``.
         remappings: topic remappings ``{"image": "/camera/image_raw"}``.
     """
     if pipeline not in GLARE_PIPELINES:
-        raise ValueError(f"unknown pipeline {pipeline!r}; choose from {', '.join(GLARE_PIPELINES)}")
+        raise ValueError(
+            f"unknown pipeline {pipeline!r}; choose from {', '.join(GLARE_PIPELINES)}")
     cli_args = ["--ros-args"]
     for src, dst in (remappings or {}).items():
         cli_args += ["-r", f"{src}:={dst}"]
@@ -70,7 +74,9 @@ def glare_nodes(pipeline: str = "three", *, context: Any = None, namespace: str 
         for cls in GLARE_PIPELINES[pipeline]:
             # Overrides for parameters a node does not declare are ignored by rclpy.
             overrides = [Parameter(k, value=v) for k, v in (params or {}).items()]
-            nodes.append(cls(context=context, namespace=namespace, cli_args=cli_args, parameter_overrides=overrides))
+            nodes.append(
+                cls(context=context, namespace=namespace, cli_args=cli_args,
+                    parameter_overrides=overrides))
     except Exception:
         for node in nodes:
             node.destroy_node()
@@ -81,13 +87,15 @@ def glare_nodes(pipeline: str = "three", *, context: Any = None, namespace: str 
     return nodes
 
 
-def add_glare_nodes(executor: Executor, pipeline: str = "three", *, context: Any = None, namespace: str = "",
+def add_glare_nodes(executor: Executor, pipeline: str = "three", *, context: Any = None,
+                    namespace: str = "",
                     params: Mapping[str, Any] | None = None, params_file: str | Path | None = None,
                     remappings: Mapping[str, str] | None = None) -> list[Node]:
     """:func:`glare_nodes`, each added to ``executor``; returns them (destroy them when done).
 
     Use a ``SingleThreadedExecutor``: rclpy's ``MultiThreadedExecutor`` (and one executor thread
-    per node) doubled the latency and lost more 720p frames at 30 Hz (docs/performance.md, "Executors").
+    per node) doubled the latency and lost more 720p frames at 30 Hz (docs/performance.md,
+    "Executors").
     """
     nodes = glare_nodes(pipeline, context=context, namespace=namespace, params=params,
                         params_file=params_file, remappings=remappings)
@@ -97,7 +105,8 @@ def add_glare_nodes(executor: Executor, pipeline: str = "three", *, context: Any
 
 
 def load_node_class(spec: str) -> type[Node]:
-    """The class named by ``"package.module:ClassName"`` (imported); ``ValueError`` saying why if it is not one."""
+    """The class named by ``"package.module:ClassName"`` (imported); ``ValueError`` saying why if
+    it is not one."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"--add-node wants package.module:ClassName, got {spec!r}")

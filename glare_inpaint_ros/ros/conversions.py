@@ -39,13 +39,15 @@ def image_to_array(msg: Image) -> np.ndarray:
     """The pixels of ``msg`` as an ``HxW`` / ``HxWxC`` array in the message's own channel order.
 
     Raises:
-        ImageFormatError: unknown encoding, zero size, ``step`` too small, or ``len(data) != step*height``.
+        ImageFormatError: unknown encoding, zero size, ``step`` too small, or
+            ``len(data) != step*height``.
     """
     return decode(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian)
 
 
 def image_to_bgr(msg: Image) -> np.ndarray:
-    """The processing view of ``msg`` for the core: BGR/BGRA/mono (``rgb8`` and ``rgba8`` converted)."""
+    """The processing view of ``msg`` for the core: BGR/BGRA/mono (``rgb8`` and ``rgba8``
+    converted)."""
     return to_bgr(image_to_array(msg), msg.encoding)
 
 
@@ -71,7 +73,8 @@ def mask_to_array(msg: Image, image_shape: tuple[int, ...] | None = None) -> np.
 
 
 def array_to_image(arr: np.ndarray, encoding: str, header: Header) -> Image:
-    """A new ``Image`` with ``header`` (stamp and frame_id kept), ``encoding`` and ``arr``'s pixels.
+    """A new ``Image`` with ``header`` (stamp and frame_id kept), ``encoding`` and ``arr``'s
+    pixels.
 
     ``arr`` is in the encoding's channel order (use :func:`from_bgr` first for ``rgb8``/``rgba8``);
     the message has no row padding and is little-endian.

@@ -62,12 +62,14 @@ class NodeStats:
         self._proc_ms.append(float(ms))
 
     def passthrough(self, reason: str) -> None:
-        """Count one frame published unchanged, e.g. ``mask_timeout``, ``max_coverage``, ``error``."""
+        """Count one frame published unchanged, e.g. ``mask_timeout``, ``max_coverage``,
+        ``error``."""
         self._period_pass[reason] += 1
         self.total_passthrough[reason] += 1
 
     def dropped(self, reason: str, n: int = 1) -> None:
-        """Count messages that produced no output, e.g. ``bad_message``, ``evicted``, ``transport``."""
+        """Count messages that produced no output, e.g. ``bad_message``, ``evicted``,
+        ``transport``."""
         if n <= 0:
             return
         self._period_drop[reason] += n
@@ -79,12 +81,14 @@ class NodeStats:
         self._cov_n += 1
 
     def event(self, name: str, n: int = 1) -> None:
-        """Count a stream event that is neither a drop nor a pass-through (e.g. ``temporal.reset_gap``)."""
+        """Count a stream event that is neither a drop nor a pass-through (e.g.
+        ``temporal.reset_gap``)."""
         if n > 0:
             self.total_events[name] += n
 
     def temporal_reuse(self, fraction: float) -> None:
-        """Record the fraction 0..1 of one frame's mask filled from background seen earlier (NaN: skip)."""
+        """Record the fraction 0..1 of one frame's mask filled from background seen earlier (NaN:
+        skip)."""
         if fraction == fraction:
             self._reuse_sum += float(fraction)
             self._reuse_n += 1
@@ -136,7 +140,8 @@ class NodeStats:
         return out
 
     def report(self, name: str, hardware_id: str, now_s: float) -> DiagnosticStatus:
-        """A ``DiagnosticStatus`` for the period since the last report (see the module docstring)."""
+        """A ``DiagnosticStatus`` for the period since the last report (see the module
+        docstring)."""
         s = self.summary(now_s)
         inputs, outputs = s.pop("_inputs_period"), s.pop("_outputs_period")
         if inputs and not outputs:
@@ -147,18 +152,19 @@ class NodeStats:
         else:
             level, message = DiagnosticStatus.OK, "ok" if inputs else "no input"
         values = [KeyValue(key=k, value=_fmt(v)) for k, v in s.items()]
-        return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id, values=values)
+        return DiagnosticStatus(level=level, name=name, message=message, hardware_id=hardware_id,
+                                values=values)
 
 
 class StampGapMonitor:
     """Frames missing from an input stream, and a one-time warning naming the usual cause.
 
     Missing frames are told by gaps in the header stamps against the stream's measured rate (the
-    median of the last ``window`` stamp differences; an interval over ``gap_factor`` times it counts
-    ``round(interval / median) - 1`` frames) and, where the caller knows them, by gaps in the
-    publisher's sequence numbers (exact even when most frames are lost and the stamps alone would
-    only show a slower camera); per frame the larger of the two counts. Intervals of zero or less
-    (unstamped frames, a bag loop, out of order) and pauses over ``pause_s`` are not gaps.
+    median of the last ``window`` stamp differences; an interval over ``gap_factor`` times it
+    counts ``round(interval / median) - 1`` frames) and, where the caller knows them, by gaps in
+    the publisher's sequence numbers (exact even when most frames are lost and the stamps alone
+    would only show a slower camera); per frame the larger of the two counts. Intervals of zero or
+    less (unstamped frames, a bag loop, out of order) and pauses over ``pause_s`` are not gaps.
 
     :meth:`warning` returns, once, a message naming the usual cause between processes (a publisher
     without the FastDDS profile) and its fix, when at least ``warn_fraction`` of the recent frames
@@ -175,12 +181,14 @@ class StampGapMonitor:
         pause_s: intervals longer than this, s, are pauses, not losses.
     """
 
-    def __init__(self, window: int = 90, gap_factor: float = 1.5, min_intervals: int = 20, min_seconds: float = 2.0,
+    def __init__(self, window: int = 90, gap_factor: float = 1.5, min_intervals: int = 20,
+                 min_seconds: float = 2.0,
                  warn_fraction: float = 0.2, pause_s: float = 2.0) -> None:
         self._intervals: deque[float] = deque(maxlen=window)
         self._missing: deque[int] = deque(maxlen=window)
         self._arrivals: deque[float] = deque(maxlen=window)
-        self.gap_factor, self.min_intervals, self.min_seconds = gap_factor, min_intervals, min_seconds
+        self.gap_factor, self.min_intervals, self.min_seconds = \
+            gap_factor, min_intervals, min_seconds
         self.warn_fraction, self.pause_s = warn_fraction, pause_s
         self._last: float | None = None
         self.total_missing = 0
@@ -226,7 +234,8 @@ class StampGapMonitor:
         return lost / (n + lost)
 
     def busy_fraction(self, processing_ms: float) -> float:
-        """Fraction 0..1 of the time the node spends processing at the current arrival rate (NaN if unknown)."""
+        """Fraction 0..1 of the time the node spends processing at the current arrival rate (NaN if
+        unknown)."""
         span = self._span_s()
         if not span or processing_ms != processing_ms:
             return float("nan")
@@ -243,12 +252,18 @@ class StampGapMonitor:
 
         exports = "; ".join(export_lines())
         idle = f" while this node is idle {1 - busy:.0%} of the time" if busy == busy else ""
-        return (f"input {topic!r}: {fraction:.0%} of the recent frames never arrived (gaps in the header stamps "
-                f"or the publisher's sequence numbers){idle}. Between processes this is usually a publisher "
-                "(camera driver, detector, bag player) started without the FastDDS profile: start it after "
-                f"`eval $(glare-inpaint env)`, i.e. `{exports}`. If it already has the profile, this process is "
-                "short of CPU between frames (its keep-last input queue overwrote them: raise qos.subscription.depth "
-                "or free a core). (Logged once; missing frames are counted as events.input_stamp_gap in /diagnostics.)")
+        return (f"input {topic!r}: {fraction:.0%} of the recent frames never arrived (gaps in the "
+                "header stamps "
+                f"or the publisher's sequence numbers){idle}. Between processes this is usually a "
+                "publisher "
+                "(camera driver, detector, bag player) started without the FastDDS profile: start "
+                "it after "
+                f"`eval $(glare-inpaint env)`, i.e. `{exports}`. If it already has the profile, "
+                "this process is "
+                "short of CPU between frames (its keep-last input queue overwrote them: raise "
+                "qos.subscription.depth "
+                "or free a core). (Logged once; missing frames are counted as "
+                "events.input_stamp_gap in /diagnostics.)")
 
 
 def _fmt(value: float | int | str) -> str:

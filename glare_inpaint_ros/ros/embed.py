@@ -30,8 +30,8 @@
             self.create_subscription(Image, "image", self.on_image, 1)
 
         def on_image(self, msg):
-            clean = self.glare.process(msg)                      # Image in -> Image out (same header)
-            # or: bgr = self.glare.process(numpy_bgr, stamp=...) (array in -> array out)
+            clean = self.glare.process(msg)                      # Image in -> Image out (same
+            header) # or: bgr = self.glare.process(numpy_bgr, stamp=...) (array in -> array out)
             ...                                                  # detect on `clean`
 
     rclpy.init(); rclpy.spin(MyDetector())
@@ -64,9 +64,14 @@ from .params import StartupParameterError, changes_from, declare, schema_section
 #: parameters of the filter itself (besides the core sections), relative to the prefix.
 FILTER_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("enabled", True, "Remove glare (false: process() returns its input unchanged)."),
-    ParamSpec("publish.deglared", False, "Publish the deglared image on <prefix>/image_deglared while someone subscribes (debugging)."),
-    ParamSpec("publish.mask", False, "Publish the mask (mono8, 255 = glare) on <prefix>/mask while someone subscribes (debugging)."),
-    *(s for s in NODE_PARAMS if s.name in ("passthrough_on_error", "diagnostics.period_s", "opencv_threads")),
+    ParamSpec("publish.deglared", False,
+              "Publish the deglared image on <prefix>/image_deglared while someone subscribes "
+              "(debugging)."),
+    ParamSpec("publish.mask", False,
+              "Publish the mask (mono8, 255 = glare) on <prefix>/mask while someone subscribes "
+              "(debugging)."),
+    *(s for s in NODE_PARAMS
+      if s.name in ("passthrough_on_error", "diagnostics.period_s", "opencv_threads")),
 )
 
 #: what :meth:`GlareFilter.process` takes and returns: an Image or an array.
@@ -78,7 +83,8 @@ class GlareFilter:
 
     Args:
         node: the node that owns the parameters, the diagnostics timer and the debug publishers.
-        prefix: parameter prefix and debug topic namespace (relative to the node), default ``glare``.
+        prefix: parameter prefix and debug topic namespace (relative to the node), default
+            ``glare``.
         sections: core parameter sections to declare (default all: ``detector``, ``mask``,
             ``inpainting``, ``temporal``).
         qos_depth: keep-last depth of the debug publishers.
@@ -88,9 +94,11 @@ class GlareFilter:
     """
 
     def __init__(self, node: Node, prefix: str = "glare",
-                 sections: Sequence[str] = ("detector", "mask", "inpainting", "temporal"), qos_depth: int = 1) -> None:
+                 sections: Sequence[str] = ("detector", "mask", "inpainting", "temporal"),
+                 qos_depth: int = 1) -> None:
         self.node, self.prefix = node, prefix.strip(".")
-        specs = [s.prefixed(self.prefix) for s in schema_sections(SCHEMA, sections) + list(FILTER_PARAMS)]
+        specs = [s.prefixed(self.prefix)
+                 for s in schema_sections(SCHEMA, sections) + list(FILTER_PARAMS)]
         self._specs = {s.name: s for s in specs}
         values = {self._local(k): v for k, v in declare(node, specs).items()}
         try:
@@ -110,7 +118,8 @@ class GlareFilter:
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._diag_timer = node.create_timer(self.params["diagnostics.period_s"], self._publish_diagnostics)
+        self._diag_timer = node.create_timer(self.params["diagnostics.period_s"],
+                                             self._publish_diagnostics)
         self.stats.summary(time.monotonic())
         node.add_on_set_parameters_callback(self._on_set_parameters)
         late = late_warning()
@@ -141,7 +150,8 @@ class GlareFilter:
         if stamp is not None:
             self.stats.event("input_stamp_gap", self.gaps.add(stamp))
             if not self.gaps.warned and self.gaps.missing_fraction() >= self.gaps.warn_fraction:
-                message = self.gaps.warning(f"{self.node.get_fully_qualified_name()} input", self.stats.percentiles_ms()[0])
+                message = self.gaps.warning(f"{self.node.get_fully_qualified_name()} input",
+                                            self.stats.percentiles_ms()[0])
                 if message:
                     self.node.get_logger().warning(message)
         if not self.params["enabled"]:
@@ -152,11 +162,14 @@ class GlareFilter:
             result = self.last = self.remover.process(bgr, stamp)
             out: Any = frame
             if result.passthrough is None:
-                out = array_to_image(from_bgr(result.image, frame.encoding), frame.encoding, frame.header) if is_msg else result.image
-        except Exception as exc:  # noqa: BLE001 - fail-safe: the caller's detector keeps getting frames
+                out = array_to_image(from_bgr(result.image, frame.encoding), frame.encoding,
+                                     frame.header) if is_msg else result.image
+        # fail-safe: the caller's detector keeps getting frames
+        except Exception as exc:  # noqa: BLE001
             if not self.params["passthrough_on_error"]:
                 raise
-            self._warn(f"error:{type(exc).__name__}", f"glare removal failed, frame passed through: {exc!r}")
+            self._warn(f"error:{type(exc).__name__}",
+                       f"glare removal failed, frame passed through: {exc!r}")
             self.stats.passthrough("error")
             self.stats.published()
             return frame
@@ -165,12 +178,15 @@ class GlareFilter:
         if result.passthrough == "max_coverage":
             self.stats.passthrough("max_coverage")
         self.stats.published()
-        self._publish_debug(out, result, frame.header if is_msg else None, frame.encoding if is_msg else "bgr8")
+        self._publish_debug(out, result, frame.header if is_msg else None,
+                            frame.encoding if is_msg else "bgr8")
         return out
 
     def _publish_debug(self, out: Any, result: GlareResult, header: Any, encoding: str) -> None:
         if self.params["publish.deglared"] and self.pub_deglared.get_subscription_count():
-            msg = out if isinstance(out, Image) else array_to_image(from_bgr(out, encoding), encoding, header or self._header())
+            msg = (out if isinstance(out, Image)
+                   else array_to_image(from_bgr(out, encoding), encoding,
+                                       header or self._header()))
             self.pub_deglared.publish(msg)
         if self.params["publish.mask"] and self.pub_mask.get_subscription_count():
             self.pub_mask.publish(array_to_image(result.mask, "mono8", header or self._header()))
@@ -186,12 +202,15 @@ class GlareFilter:
         if not changes:
             return SetParametersResult(successful=True)  # not ours
         try:
-            own = {k: self._specs[f"{self.prefix}.{k}"].coerce(v) for k, v in changes.items() if k not in SCHEMA}
+            own = {k: self._specs[f"{self.prefix}.{k}"].coerce(v) for k,
+                   v in changes.items() if k not in SCHEMA}
             self.remover.update({k: v for k, v in changes.items() if k in SCHEMA})
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        except Exception as exc:  # noqa: BLE001 - a stage that cannot be built must not kill the node
-            return SetParametersResult(successful=False, reason=f"cannot apply: {type(exc).__name__}: {exc}")
+        # a stage that cannot be built must not kill the node
+        except Exception as exc:  # noqa: BLE001
+            return SetParametersResult(successful=False,
+                                       reason=f"cannot apply: {type(exc).__name__}: {exc}")
         self.params.update(own)
         return SetParametersResult(successful=True)
 
@@ -204,7 +223,8 @@ class GlareFilter:
         now = time.monotonic()
         if now - self._last_log.get(cause, -1e9) >= LOG_THROTTLE_S:
             self._last_log[cause] = now
-            self.node.get_logger().warning(f"{message} [{cause}; further ones counted in /diagnostics]")
+            self.node.get_logger().warning(
+                f"{message} [{cause}; further ones counted in /diagnostics]")
 
 
 __all__ = ["FILTER_PARAMS", "GlareFilter"]

@@ -1,4 +1,5 @@
-"""Process environment defaults for the ROS 2 side: local discovery and the project's FastDDS profile.
+"""Process environment defaults for the ROS 2 side: local discovery and the project's FastDDS
+profile.
 
 Shared by the demo, the tools and the tests. Every function here only *fills in* variables the
 user has not set (``os.environ.setdefault`` semantics); an explicit setting always wins.
@@ -64,7 +65,8 @@ def config_file(name: str) -> Path:
     """Path of ``name`` in :func:`config_dir`; raises ``FileNotFoundError`` naming it if absent."""
     path = config_dir() / name
     if not path.is_file():
-        raise FileNotFoundError(f"{name} not found in {path.parent} (installed share or source config/)")
+        raise FileNotFoundError(
+            f"{name} not found in {path.parent} (installed share or source config/)")
     return path
 
 
@@ -116,16 +118,20 @@ def late_warning() -> str | None:
     apply to this process's DDS participant), else None."""
     if not _set_late:
         return None
-    return ("rclpy.init ran before the glare_inpaint_ros environment defaults were applied, so this process "
-            f"runs without them ({', '.join(sorted(_set_late))}): import glare_inpaint_ros.ros (or call "
-            "glare_inpaint_ros.ros.env.apply_defaults()) before rclpy.init, or start the process after "
+    return ("rclpy.init ran before the glare_inpaint_ros environment defaults were applied, so "
+            "this process "
+            f"runs without them ({', '.join(sorted(_set_late))}): import glare_inpaint_ros.ros "
+            "(or call "
+            "glare_inpaint_ros.ros.env.apply_defaults()) before rclpy.init, or start the process "
+            "after "
             "`eval $(glare-inpaint env)`")
 
 
 def export_lines(environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """``export NAME=VALUE`` shell lines for local discovery and the FastDDS profile, for the user's
-    own processes (camera driver, detector, bag player): the user's values where set, else the
-    defaults of :func:`apply_defaults`. Printed by ``glare-inpaint env`` (``eval $(glare-inpaint env)``).
+    """``export NAME=VALUE`` shell lines for local discovery and the FastDDS profile, for the
+    user's own processes (camera driver, detector, bag player): the user's values where set, else
+    the defaults of :func:`apply_defaults`. Printed by ``glare-inpaint env``
+    (``eval $(glare-inpaint env)``).
     """
     import shlex
 
@@ -137,7 +143,8 @@ def export_lines(environ: MutableMapping[str, str] | None = None) -> list[str]:
 
 def add_arguments(parser: "argparse.ArgumentParser") -> None:
     """``glare-inpaint env``: no options."""
-    parser.epilog = ("Usage: eval $(glare-inpaint env) in the shell that starts your camera driver, detector "
+    parser.epilog = ("Usage: eval $(glare-inpaint env) in the shell that starts your camera "
+                     "driver, detector "
                      "or bag player. Values you have set are printed as they are.")
 
 

@@ -1,4 +1,5 @@
-"""``glare_remover``: the fused node, ``image`` -> ``image_deglared`` via :meth:`GlareRemover.process`.
+"""``glare_remover``: the fused node, ``image`` -> ``image_deglared`` via
+:meth:`GlareRemover.process`.
 
 Also publishes ``glare/mask_raw`` and ``glare/mask`` (mono8, 255 = glare) and ``glare/debug`` (when
 ``debug.enabled``), each only while someone subscribes. No inter-node transport or pairing: the
@@ -39,7 +40,8 @@ class GlareRemoverNode(GlareNode):
     """Detect, refine and inpaint in one callback."""
 
     def __init__(self, node_name: str = "glare_remover", **kwargs: Any) -> None:
-        super().__init__(node_name, ("input", "detector", "mask", "inpainting", "temporal"), (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("input", "detector", "mask", "inpainting", "temporal"),
+                         (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.pub_image = self.create_publisher(Image, "image_deglared", self.pub_qos)
         self.pub_mask_raw = self.create_publisher(Image, "glare/mask_raw", self.pub_qos)
         self.pub_mask = self.create_publisher(Image, "glare/mask", self.pub_qos)
@@ -67,7 +69,9 @@ class GlareRemoverNode(GlareNode):
         self.record_temporal(result)
         if result.passthrough == "max_coverage":
             self.stats.passthrough("max_coverage")
-            self.warn_throttled("max_coverage", f"mask covers {result.coverage:.0%} > mask.max_coverage: passing through")
+            self.warn_throttled("max_coverage",
+                                f"mask covers {result.coverage:.0%} > mask.max_coverage: passing "
+                                "through")
         if deadline_s and waited + time.perf_counter() - start > deadline_s:
             self.stats.passthrough("deadline")
             out = None
@@ -84,7 +88,8 @@ class GlareRemoverNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up
+    parameter."""
     return run_nodes([GlareRemoverNode], args, cli=node_cli("glare_remover", __doc__))
 
 

@@ -33,14 +33,17 @@ from typing import Any, Sequence
 from sensor_msgs.msg import Image
 
 from ..core.params import ParamSpec
-from .base import DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_key, stamp_seconds
+from .base import (DEADLINE_PARAM, DEBUG_PARAM, GlareNode, node_cli, run_nodes, stamp_key,
+                   stamp_seconds)
 from .conversions import ImageFormatError, from_bgr, image_to_array, image_to_bgr, mask_to_array
 from .sync import StampSync
 
 SYNC_PARAMS = (
-    ParamSpec("sync.timeout_ms", 100.0, "An image whose mask has not arrived after this long is published unchanged, ms.",
+    ParamSpec("sync.timeout_ms", 100.0,
+              "An image whose mask has not arrived after this long is published unchanged, ms.",
               1.0, 60_000.0),
-    ParamSpec("sync.cache_size", 10, "Images (and masks) waiting for their partner; the oldest is evicted beyond this.",
+    ParamSpec("sync.cache_size", 10,
+              "Images (and masks) waiting for their partner; the oldest is evicted beyond this.",
               1, 1000),
 )
 #: period of the sync timeout check, seconds.
@@ -51,7 +54,8 @@ class InpaintingNode(GlareNode):
     """Fills the masked pixels of each image with its stamp-matched mask."""
 
     def __init__(self, node_name: str = "inpainting", **kwargs: Any) -> None:
-        super().__init__(node_name, ("input", "inpainting", "temporal"), SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
+        super().__init__(node_name, ("input", "inpainting", "temporal"),
+                         SYNC_PARAMS + (DEADLINE_PARAM, DEBUG_PARAM), **kwargs)
         self.sync: StampSync[tuple[Image, float], Image] = StampSync(
             self.params["sync.cache_size"], self.params["sync.timeout_ms"] / 1e3
         )
@@ -72,11 +76,13 @@ class InpaintingNode(GlareNode):
             return
         dups = self.sync.counters.duplicates
         pair, evicted = self.sync.add_image(stamp_key(msg.header), (msg, now), now)
-        replaced = self.sync.counters.duplicates - dups  # 1 if an image with this stamp was waiting
+        replaced = (self.sync.counters.duplicates
+                    - dups)  # 1 if an image with this stamp was waiting
         for i, (old_msg, _arrived) in enumerate(evicted):
             reason = "duplicate_stamp" if i < replaced else "evicted"
             if reason == "duplicate_stamp":
-                self.warn_throttled(reason, "two images with the same header.stamp: passing the older one through")
+                self.warn_throttled(
+                    reason, "two images with the same header.stamp: passing the older one through")
             self.publish_original(self.pub_image, old_msg, reason)
         if pair is not None:
             self._process(*pair)
@@ -139,7 +145,8 @@ class InpaintingNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up
+    parameter."""
     return run_nodes([InpaintingNode], args, cli=node_cli("inpainting", __doc__))
 
 

@@ -17,10 +17,12 @@ Launch arguments (all files):
   as ``FASTRTPS_DEFAULT_PROFILES_FILE`` to the nodes, so a user's own setting is kept; ``''``
   leaves the variable alone (e.g. multi-host setups: the shipped profile's UDP is loopback-only).
 * ``add_node`` (default ``''``; ``glare_pipeline`` only, i.e. ``glare_composed.launch.py``): your
-  node classes to run in the glare process, ``package.module:ClassName`` (several: comma-separated),
+  node classes to run in the glare process, ``package.module:ClassName`` (several:
+  comma-separated),
   e.g. ``add_node:=my_detector.node:Detector``; they get the same namespace, parameters file and
   remappings (see :mod:`.compose`).
-* ``pipeline`` (default ``three``; ``glare_pipeline`` only): ``three`` stage nodes or the ``fused`` node.
+* ``pipeline`` (default ``three``; ``glare_pipeline`` only): ``three`` stage nodes or the ``fused``
+  node.
 
 Needs ``launch`` and ``launch_ros`` (a ROS 2 install); nothing else in the package imports this.
 """
@@ -53,21 +55,32 @@ def declare_arguments() -> list:
     """``DeclareLaunchArgument`` actions for every argument listed in the module docstring."""
     profile_default = EnvironmentVariable(
         PROFILE_VARS[0],
-        default_value=EnvironmentVariable(PROFILE_VARS[1], default_value=share_config(PROFILE_FILE)),
+        default_value=EnvironmentVariable(PROFILE_VARS[1],
+                                          default_value=share_config(PROFILE_FILE)),
     )
     return [
-        DeclareLaunchArgument("namespace", default_value="", description="Namespace of the nodes and topics (one per camera)."),
-        DeclareLaunchArgument("image", default_value="image", description="Input image topic, remapped onto 'image'."),
-        DeclareLaunchArgument("params_file", default_value=share_config(PARAMS_FILE), description="ROS 2 parameter file for the nodes."),
-        DeclareLaunchArgument("use_sim_time", default_value="false", description="Use the /clock topic as time source."),
+        DeclareLaunchArgument("namespace", default_value="",
+                              description="Namespace of the nodes and topics (one per camera)."),
+        DeclareLaunchArgument("image", default_value="image",
+                              description="Input image topic, remapped onto 'image'."),
+        DeclareLaunchArgument("params_file", default_value=share_config(PARAMS_FILE),
+                              description="ROS 2 parameter file for the nodes."),
+        DeclareLaunchArgument("use_sim_time", default_value="false",
+                              description="Use the /clock topic as time source."),
         DeclareLaunchArgument("add_node", default_value="",
-                              description="glare_pipeline only: your node classes (package.module:ClassName, comma-separated) to run in its process."),
-        DeclareLaunchArgument("pipeline", default_value="three", description="glare_pipeline only: 'three' stage nodes or the 'fused' node."),
+                              description="glare_pipeline only: your node classes "
+                                          "(package.module:ClassName, comma-separated) to run in "
+                                          "its process."),
+        DeclareLaunchArgument("pipeline", default_value="three",
+                              description="glare_pipeline only: 'three' stage nodes or the "
+                                          "'fused' node."),
         DeclareLaunchArgument("respawn", default_value="true",
-                              description=f"Restart a node process that exits, after {RESPAWN_DELAY_S:g} s."),
+                              description="Restart a node process that exits, after "
+                                          f"{RESPAWN_DELAY_S:g} s."),
         DeclareLaunchArgument(
             "fastdds_profile", default_value=profile_default,
-            description="FastDDS XML profile exported as FASTRTPS_DEFAULT_PROFILES_FILE ('' = leave the environment alone).",
+            description="FastDDS XML profile exported as FASTRTPS_DEFAULT_PROFILES_FILE ('' = "
+                        "leave the environment alone).",
         ),
     ]
 
@@ -90,13 +103,15 @@ def glare_node(executable: str) -> Node:
     """
     arguments = []
     if executable == COMPOSED:  # composition options (before --ros-args)
-        arguments = ["--pipeline", LaunchConfiguration("pipeline"), "--add-node", LaunchConfiguration("add_node")]
+        arguments = ["--pipeline", LaunchConfiguration("pipeline"), "--add-node",
+                     LaunchConfiguration("add_node")]
     return Node(
         package=PACKAGE,
         executable=executable,
         name=None if executable == COMPOSED else executable,
         arguments=arguments,
-        parameters=[LaunchConfiguration("params_file"), {"use_sim_time": LaunchConfiguration("use_sim_time")}],
+        parameters=[LaunchConfiguration("params_file"),
+                    {"use_sim_time": LaunchConfiguration("use_sim_time")}],
         remappings=[("image", LaunchConfiguration("image"))],
         output="screen",
         emulate_tty=True,
@@ -108,14 +123,20 @@ def glare_node(executable: str) -> Node:
 def profile_notice() -> LogInfo:
     """A launch-output line: the user's own camera / detector processes need the profile too."""
     return LogInfo(
-        msg=["glare_inpaint_ros: nodes use the FastDDS profile '", LaunchConfiguration("fastdds_profile"),
-             "'. Start your camera driver and detector with it too, or they lose most large frames: "
+        msg=["glare_inpaint_ros: nodes use the FastDDS profile '",
+             LaunchConfiguration("fastdds_profile"),
+             "'. Start your camera driver and detector with it too, or they lose most large "
+             "frames: "
              "eval $(ros2 run glare_inpaint_ros glare-inpaint env)"],
-        condition=IfCondition(PythonExpression(["'", LaunchConfiguration("fastdds_profile"), "' != ''"])),
+        condition=IfCondition(
+            PythonExpression(["'", LaunchConfiguration("fastdds_profile"), "' != ''"])),
     )
 
 
 def glare_launch_description(executables: Sequence[str]) -> LaunchDescription:
-    """Arguments, profile export (and a notice about it) and one process per executable inside the pushed namespace."""
-    group = GroupAction([PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e) for e in executables])
+    """Arguments, profile export (and a notice about it) and one process per executable inside the
+    pushed namespace."""
+    group = GroupAction(
+        [PushRosNamespace(LaunchConfiguration("namespace"))] + [glare_node(e)
+                                                                for e in executables])
     return LaunchDescription(declare_arguments() + [set_profile_env(), profile_notice(), group])

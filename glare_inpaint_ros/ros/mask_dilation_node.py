@@ -1,4 +1,5 @@
-"""``mask_dilation``: ``glare/mask_raw`` -> ``glare/mask`` (mono8), via :meth:`GlareRemover.refine`.
+"""``mask_dilation``: ``glare/mask_raw`` -> ``glare/mask`` (mono8), via
+:meth:`GlareRemover.refine`.
 
 Parameters: every one, with its default, range and description, is in the generated
 ``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
@@ -41,7 +42,8 @@ class MaskDilationNode(GlareNode):
         try:
             refined = self.remover.refine(raw)
         except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the node
-            self.fail_safe(None, msg, exc, "mask refinement")  # no mask to pass through: counted drop
+            self.fail_safe(None, msg, exc,
+                           "mask refinement")  # no mask to pass through: counted drop
             return
         self.stats.processed((time.perf_counter() - t0) * 1e3)
         self.stats.coverage(refined.coverage)
@@ -50,7 +52,8 @@ class MaskDilationNode(GlareNode):
             self.stats.passthrough("max_coverage")
             self.warn_throttled(
                 "max_coverage",
-                f"mask covers {refined.coverage:.0%} > mask.max_coverage: publishing an empty mask (frame passes through)",
+                f"mask covers {refined.coverage:.0%} > mask.max_coverage: publishing an empty "
+                "mask (frame passes through)",
             )
             mask = np.zeros_like(raw)
         self.publish_array(self.pub_mask, mask, "mono8", msg.header)
@@ -58,7 +61,8 @@ class MaskDilationNode(GlareNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up
+    parameter."""
     return run_nodes([MaskDilationNode], args, cli=node_cli("mask_dilation", __doc__))
 
 

@@ -41,11 +41,13 @@ _SCALAR_TYPES = {
 
 
 class StartupParameterError(ValueError):
-    """A start-up parameter value (params file or ``-p``) is invalid; the message says which and why."""
+    """A start-up parameter value (params file or ``-p``) is invalid; the message says which and
+    why."""
 
 
 def ros_type(spec: ParamSpec) -> int:
-    """The ``ParameterType`` of a spec (lists: by the type of their first element; empty = double array)."""
+    """The ``ParameterType`` of a spec (lists: by the type of their first element; empty = double
+    array)."""
     if spec.type is list:
         elem = type(spec.default[0]) if spec.default else float
         return _LIST_TYPES[elem]
@@ -53,7 +55,8 @@ def ros_type(spec: ParamSpec) -> int:
 
 
 def descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    """A ``ParameterDescriptor`` carrying the spec's type, description, range, choices and read-only flag.
+    """A ``ParameterDescriptor`` carrying the spec's type, description, range, choices and
+    read-only flag.
 
     Integer ranges become ``IntegerRange`` (step 1), float ranges ``FloatingPointRange`` (step 0 =
     continuous); a one-sided range is closed with the type's extreme. String choices are listed in
@@ -84,18 +87,21 @@ def to_python(value: Any) -> Any:
 
 
 def declare(node: Node, specs: Iterable[ParamSpec]) -> dict[str, Any]:
-    """Declare every spec on ``node`` (start-up overrides applied) and return the values, dotted names.
+    """Declare every spec on ``node`` (start-up overrides applied) and return the values, dotted
+    names.
 
     Raises:
-        StartupParameterError: an override of the wrong type, out of range, or not among the choices
-            (checked with :meth:`ParamSpec.coerce`, so the reason matches the core's wording).
+        StartupParameterError: an override of the wrong type, out of range, or not among the
+            choices (checked with :meth:`ParamSpec.coerce`, so the reason matches the core's
+            wording).
     """
     values: dict[str, Any] = {}
     overrides = getattr(node, "_parameter_overrides", None)  # rclpy keeps start-up values here
     for spec in specs:
         given = overrides.get(spec.name) if isinstance(overrides, dict) else None
         if spec.type is float and given is not None and given.type_ == Parameter.Type.INTEGER:
-            # YAML "5" for a float parameter: accept it like the core does (ROS alone would refuse it)
+            # YAML "5" for a float parameter: accept it like the core does (ROS alone would refuse
+            # it)
             overrides[spec.name] = Parameter(spec.name, Parameter.Type.DOUBLE, float(given.value))
         try:
             param = node.declare_parameter(spec.name, spec.default, descriptor(spec))
@@ -109,7 +115,8 @@ def declare(node: Node, specs: Iterable[ParamSpec]) -> dict[str, Any]:
 
 
 def schema_sections(schema: Schema, sections: Sequence[str]) -> list[ParamSpec]:
-    """The specs of ``schema`` whose first name component is in ``sections`` (e.g. ``("detector",)``)."""
+    """The specs of ``schema`` whose first name component is in ``sections`` (e.g.
+    ``("detector",)``)."""
     return [s for s in schema if s.name.split(".", 1)[0] in sections]
 
 
@@ -128,7 +135,8 @@ ROS_PARAM_PREFIXES = ("qos_overrides.",)
 
 
 def node_param_specs() -> list[ParamSpec]:
-    """Every node parameter (QoS, sync, deadline, debug, ...) of every glare node, first definition wins.
+    """Every node parameter (QoS, sync, deadline, debug, ...) of every glare node, first definition
+    wins.
 
     Found as the module-level :class:`ParamSpec` objects (or tuples/lists of them) of
     :data:`NODE_MODULES` (imported here, lazily: they import this module).
@@ -161,7 +169,8 @@ def check_known(names: Iterable[str], known: Iterable[str]) -> None:
 
 
 def check_ros_args(argv: Sequence[str]) -> None:
-    """Check every ``--params-file FILE`` and ``-p NAME:=VALUE`` in ``argv`` before rclpy parses them.
+    """Check every ``--params-file FILE`` and ``-p NAME:=VALUE`` in ``argv`` before rclpy parses
+    them.
 
     rcl would otherwise fail inside ``rclpy.init`` with a C error and a traceback (or, for a YAML
     file that is not a parameter file, silently ignore it).
@@ -192,20 +201,25 @@ def check_ros_args(argv: Sequence[str]) -> None:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise StartupParameterError(f"params file {name}: not valid YAML: {' '.join(str(exc).split())}") from None
+            raise StartupParameterError(
+                f"params file {name}: not valid YAML: {' '.join(str(exc).split())}") from None
         if not isinstance(data, Mapping) or not data:
             raise StartupParameterError(
-                f"params file {name}: not a ROS 2 parameter file (expected 'node_name: {{ros__parameters: "
+                f"params file {name}: not a ROS 2 parameter file (expected 'node_name: "
+                f"{{ros__parameters: "
                 "{...}}', or '/**:' for every node)")
         for node, body in data.items():
             if not _is_node_entry(body):
                 raise StartupParameterError(
-                    f"params file {name}: not a ROS 2 parameter file: entry {node!r} has no 'ros__parameters' "
-                    "mapping (expected 'node_name: {ros__parameters: {...}}', or '/**:' for every node)")
+                    f"params file {name}: not a ROS 2 parameter file: entry {node!r} has no "
+                    "'ros__parameters' "
+                    "mapping (expected 'node_name: {ros__parameters: {...}}', or '/**:' for every "
+                    "node)")
 
 
 def _is_node_entry(body: Any) -> bool:
-    """``{ros__parameters: {...}}``, or a namespace level holding such entries (rcl's nested form)."""
+    """``{ros__parameters: {...}}``, or a namespace level holding such entries (rcl's nested
+    form)."""
     if not isinstance(body, Mapping) or not body:
         return False
     if "ros__parameters" in body:
@@ -214,7 +228,8 @@ def _is_node_entry(body: Any) -> bool:
 
 
 def batch_results(node: Node, parameter_list: Sequence[Parameter]) -> list[SetParametersResult]:
-    """Apply ``parameter_list`` all or none (one ``set_parameters_atomically``), one result per parameter.
+    """Apply ``parameter_list`` all or none (one ``set_parameters_atomically``), one result per
+    parameter.
 
     rclpy's ``Node.set_parameters`` and its SetParameters service apply a request one parameter at
     a time, so ``[valid, invalid, valid]`` would apply two of three. Here either every parameter
@@ -227,16 +242,20 @@ def batch_results(node: Node, parameter_list: Sequence[Parameter]) -> list[SetPa
     except ParameterNotDeclaredException:
         undeclared = [p.name for p in parameter_list if not node.has_parameter(p.name)]
         result = SetParametersResult(successful=False,
-                                     reason=f"undeclared parameter(s): {', '.join(map(repr, undeclared))}")
+                                     reason="undeclared parameter(s): "
+                                            f"{', '.join(map(repr, undeclared))}")
     if not result.successful and len(parameter_list) > 1:
         result = SetParametersResult(
             successful=False,
-            reason=f"{result.reason} (request of {len(parameter_list)} parameters refused as a whole: none applied)")
-    return [SetParametersResult(successful=result.successful, reason=result.reason) for _ in parameter_list]
+            reason=f"{result.reason} (request of {len(parameter_list)} parameters refused as a "
+                   "whole: none applied)")
+    return [SetParametersResult(successful=result.successful, reason=result.reason)
+            for _ in parameter_list]
 
 
 class BatchParameterService(ParameterService):
-    """rclpy's parameter services, with SetParameters applying each request all or none (:func:`batch_results`)."""
+    """rclpy's parameter services, with SetParameters applying each request all or none
+    (:func:`batch_results`)."""
 
     def _set_parameters_callback(self, request: Any, response: Any) -> Any:
         params = [Parameter.from_parameter_msg(p) for p in request.parameters]

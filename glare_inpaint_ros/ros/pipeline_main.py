@@ -1,4 +1,5 @@
-"""``glare_pipeline``: the three nodes (detector, dilation, inpainting) in one process, one executor.
+"""``glare_pipeline``: the three nodes (detector, dilation, inpainting) in one process, one
+executor.
 
 rclpy has no component containers, so "composition" here means: the three node classes
 instantiated in one process and spun by one executor, with the same parameter file (each node
@@ -11,7 +12,8 @@ Executor: one ``SingleThreadedExecutor``: each frame passes the stages in order 
 stages never race on the GlareRemover state. The former ``--multi-threaded`` (rclpy's
 ``MultiThreadedExecutor``) is gone: at 1280x720 / 30 Hz it doubled the latency and lost frames
 (36 of 150 vs 4 single-threaded in one run; the issue reported 53-131), and one executor thread per
-node lost the most (docs/performance.md, "Executors"); the flag is still accepted and only logs that.
+node lost the most (docs/performance.md, "Executors"); the flag is still accepted and only logs
+that.
 
 Your own nodes in the same process: ``--pipeline fused`` runs the fused node instead of the three
 stages, and ``--add-node package.module:ClassName`` (repeatable) constructs your node class (no
@@ -37,9 +39,11 @@ def _nodes(opts: argparse.Namespace) -> list[Callable[[], Node]]:
     """The node classes the parsed options ask for; ``ValueError`` for an ``--add-node`` class
     that cannot be loaded."""
     if opts.multi_threaded:
-        print("glare_pipeline: --multi-threaded was removed (rclpy's MultiThreadedExecutor lost frames at 720p/30 Hz, "
+        print("glare_pipeline: --multi-threaded was removed (rclpy's MultiThreadedExecutor lost "
+              "frames at 720p/30 Hz, "
               "see docs/performance.md); running single-threaded", file=sys.stderr)
-    specs = [spec for value in opts.add_node for spec in value.replace(",", " ").split()]  # launch: '' or a list
+    specs = [spec for value in opts.add_node
+             for spec in value.replace(",", " ").split()]  # launch: '' or a list
     return [*GLARE_PIPELINES[opts.pipeline], *(load_node_class(spec) for spec in specs)]
 
 
@@ -48,11 +52,14 @@ def main(args: Sequence[str] | None = None) -> int:
     usage; exit code 2 on malformed arguments, an invalid start-up parameter or an ``--add-node``
     class that cannot be loaded."""
     cli = node_cli("glare_pipeline", __doc__)
-    cli.add_argument("--multi-threaded", action="store_true", help="removed (it lost frames); ignored with a warning")
+    cli.add_argument("--multi-threaded", action="store_true",
+                     help="removed (it lost frames); ignored with a warning")
     cli.add_argument("--pipeline", choices=tuple(GLARE_PIPELINES), default="three",
-                     help="three: detector, dilation, inpainting nodes (default); fused: the glare_remover node")
+                     help="three: detector, dilation, inpainting nodes (default); fused: the "
+                          "glare_remover node")
     cli.add_argument("--add-node", action="append", default=[], metavar="MODULE:CLASS",
-                     help="also run this rclpy Node class (constructed with no arguments) in the process; repeatable or comma-separated")
+                     help="also run this rclpy Node class (constructed with no arguments) in the "
+                          "process; repeatable or comma-separated")
     return run_nodes(_nodes, args, cli=cli)
 
 

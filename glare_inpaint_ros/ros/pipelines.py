@@ -1,4 +1,5 @@
-"""The glare pipelines, declared once: the executables of the package and the nodes of each pipeline.
+"""The glare pipelines, declared once: the executables of the package and the nodes of each
+pipeline.
 
 Plain data and the standard library only (no rclpy, no relative imports): ``setup.py`` loads
 this file by path for its console scripts. Read by ``setup.py``, the launch files (through
@@ -58,7 +59,8 @@ def console_scripts() -> dict[str, str]:
 
 
 def node_modules() -> tuple[str, ...]:
-    """The full module names of the node executables (not :data:`COMPOSED`), in :data:`EXECUTABLES` order."""
+    """The full module names of the node executables (not :data:`COMPOSED`), in :data:`EXECUTABLES`
+    order."""
     return tuple(e.module_path for e in EXECUTABLES.values() if e.node_class)
 
 

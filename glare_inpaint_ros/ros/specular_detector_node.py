@@ -1,4 +1,5 @@
-"""``specular_detector``: ``image`` -> ``glare/mask_raw`` (mono8, 255 = glare), via :meth:`GlareRemover.detect`.
+"""``specular_detector``: ``image`` -> ``glare/mask_raw`` (mono8, 255 = glare), via
+:meth:`GlareRemover.detect`.
 
 Parameters: every one, with its default, range and description, is in the generated
 ``config/glare_inpaint.yaml`` (``tools/gen_params_yaml.py``); the sections each node declares
@@ -9,7 +10,9 @@ the inpainting node pairs them. An undecodable image is logged (throttled), coun
 ``dropped.bad_image`` and skipped; a detector exception publishes nothing for that frame
 (``dropped.error``): the inpainting node then passes the image through after ``sync.timeout_ms``.
 
-Run: ``python -m glare_inpaint_ros.ros.specular_detector_node --ros-args --params-file config/x.yaml``.
+Run::
+
+    python -m glare_inpaint_ros.ros.specular_detector_node --ros-args --params-file config/x.yaml
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ class SpecularDetectorNode(GlareNode):
         self.publish_array(self.pub_mask, mask, "mono8", msg.header)
         self.stats.published()
 
+
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up parameter."""
+    """Run the node until Ctrl-C; ``--help`` prints the usage; exit code 2 on an invalid start-up
+    parameter."""
     return run_nodes([SpecularDetectorNode], args, cli=node_cli("specular_detector", __doc__))
 
 

@@ -73,12 +73,14 @@ class StampSync(Generic[ImageT, MaskT]):
     def pending_masks(self) -> int:
         return len(self._masks)
 
-    def add_image(self, stamp: Stamp, image: ImageT, now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[ImageT]]:
+    def add_image(self, stamp: Stamp, image: ImageT,
+                  now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[ImageT]]:
         """Add an image arrived at ``now_s``.
 
         Returns:
-            ``(pair, evicted)``: ``pair`` is ``(image, mask)`` if its mask was already here (else None,
-            the image is cached); ``evicted`` the images that left the cache without a mask: first
+            ``(pair, evicted)``: ``pair`` is ``(image, mask)`` if its mask was already here (else
+            None, the image is cached); ``evicted`` the images that left the cache without a mask:
+            first
             an older image with the same stamp that this one replaced (counted in
             ``counters.duplicates``), then those pushed out of the full cache, oldest first
             (``counters.images_evicted``). Nothing leaves the cache unreported.
@@ -91,7 +93,8 @@ class StampSync(Generic[ImageT, MaskT]):
         self.counters.images_evicted += len(evicted) - (self.counters.duplicates - dups)
         return None, evicted
 
-    def add_mask(self, stamp: Stamp, mask: MaskT, now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[MaskT]]:
+    def add_mask(self, stamp: Stamp, mask: MaskT,
+                 now_s: float) -> tuple[tuple[ImageT, MaskT] | None, list[MaskT]]:
         """Add a mask; like :meth:`add_image` with the roles swapped."""
         entry = self._images.pop(stamp, None)
         if entry is not None:

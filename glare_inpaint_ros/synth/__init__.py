@@ -31,10 +31,10 @@ halo is left out of the mask: it is within the dilation margin the pipeline adds
 invisible to any detector. A pixel that was already saturated cannot be raised, so it is not glare.
 
 Glare over content (an added kind, :func:`make_content_sample`, ``make-synthetic --content``, eval
-``--synthetic-content``): the clean frame is a rendered scene of :mod:`.content` (lane paint, labels with
-text, white cars and signs, night streets) and the highlights are *added* light aimed at that content
-(:func:`render_content_glare`); its own stream ``default_rng([seed, index, 2])``, so the set above is
-unchanged.
+``--synthetic-content``): the clean frame is a rendered scene of :mod:`.content` (lane paint,
+labels with text, white cars and signs, night streets) and the highlights are *added* light aimed
+at that content (:func:`render_content_glare`); its own stream ``default_rng([seed, index, 2])``,
+so the set above is unchanged.
 
 Hard negatives (training data only, ``make_sample(..., hard_negatives=p)``, off by default): with
 probability ``p`` the clean scene first gets things painted in that look bright but are not glare
@@ -67,7 +67,8 @@ PHOTO_NAMES: tuple[str, ...] = (
     "chelsea", "cat", "immunohistochemistry", "retina", "camera", "gravel", "clock",
 )
 
-#: Frame area the highlight sizes are designed for (640 x 480 px); other sizes scale with sqrt(area).
+#: Frame area the highlight sizes are designed for (640 x 480 px); other sizes scale with
+#: sqrt(area).
 _REF_AREA = 640.0 * 480.0
 
 
@@ -134,14 +135,16 @@ def _ellipse_profile(
     u = (dx * c + dy * s) / np.float32(sx)
     v = (-dx * s + dy * c) / np.float32(sy)
     r2 = u * u + v * v
-    prof = np.exp(np.float32(-0.5) * r2 ** np.float32(sharpness)) if sharpness != 1.0 else np.exp(np.float32(-0.5) * r2)
+    prof = (np.exp(np.float32(-0.5) * r2 ** np.float32(sharpness)) if sharpness != 1.0
+            else np.exp(np.float32(-0.5) * r2))
     return (slice(y0, y1), slice(x0, x1)), prof.astype(np.float32)
 
 
 def _draw_highlight(
     rng: np.random.Generator, h: int, w: int, light: np.ndarray, scale: float, size_factor: float,
 ) -> list[tuple[tuple[slice, slice], np.ndarray]]:
-    """One random highlight (lobe, streak or glint cluster) as ``(box, HxWx3 float32 map)`` parts."""
+    """One random highlight (lobe, streak or glint cluster) as ``(box, HxWx3 float32 map)``
+    parts."""
     kind = rng.choice(3, p=(0.5, 0.25, 0.25))
     parts: list[tuple[tuple[slice, slice], np.ndarray]] = []
     cx, cy = rng.uniform(0, w), rng.uniform(0, h)
@@ -149,7 +152,9 @@ def _draw_highlight(
         sigma = np.exp(rng.uniform(np.log(4.0), np.log(32.0))) * scale * size_factor
         aspect = rng.uniform(1.0, 2.5)
         peak = rng.uniform(0.6, 2.5)
-        spec = [(cx, cy, sigma * aspect, sigma, rng.uniform(0, np.pi), rng.uniform(1.5, 4.0), peak, light)]
+        spec = [
+            (cx, cy, sigma * aspect, sigma, rng.uniform(0, np.pi), rng.uniform(1.5, 4.0), peak,
+             light)]
     elif kind == 1:  # streak
         across = rng.uniform(1.5, 7.0) * scale * size_factor
         along = across * rng.uniform(6.0, 25.0)
@@ -197,8 +202,8 @@ def render_glare(
         rng: the random stream (the result is a pure function of ``clean`` and its state).
         coverage: ``(low, high)`` fractions 0..1 of the frame: a target GT coverage is drawn
             uniformly in this range and highlights are added until it is reached; a highlight that
-            would push the coverage above ``high`` is retried smaller or dropped. On a frame that is
-            almost entirely saturated the target may be unreachable (fewer pixels are marked).
+            would push the coverage above ``high`` is retried smaller or dropped. On a frame that
+            is almost entirely saturated the target may be unreachable (fewer pixels are marked).
         strength: factor (> 0) on every highlight's peak; < 1 draws dim, unsaturated highlights
             (more of them are drawn to reach the coverage; the GT rule still decides the mask).
 
@@ -244,7 +249,8 @@ def render_glare(
                 amount[box] = a
                 gt[box] = g
             size_factor *= 0.5
-    out = np.clip(_screen(clean_f, amount) * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    out = np.clip(_screen(clean_f, amount) * np.float32(255.0) + np.float32(0.5), 0,
+                  255).astype(np.uint8)
     # Recompute on the quantised output so the mask exactly follows the rule on the returned pair.
     rise = cv2.subtract(out, clean).max(axis=2)
     mask = np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0))
@@ -252,7 +258,8 @@ def render_glare(
 
 
 def _augment(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
-    """A random scale (1..1.8x the cover scale), crop, horizontal flip and exposure of ``photo``."""
+    """A random scale (1..1.8x the cover scale), crop, horizontal flip and exposure of
+    ``photo``."""
     width, height = size
     ph, pw = photo.shape[:2]
     s = max(width / pw, height / ph) * rng.uniform(1.0, 1.8)
@@ -276,12 +283,14 @@ def _paint_object(canvas: np.ndarray, rng: np.random.Generator, colour: np.ndarr
 
     The object is a rotated super-ellipse (round to boxy) of ``colour`` (BGR 0..1) with diffuse
     (Lambertian) shading of a dome under a random light, depth ``relief`` (0 = flat, 1 = black at
-    the rim), multiplicative texture of relative amplitude ``texture`` and a 1 px anti-aliased edge.
+    the rim), multiplicative texture of relative amplitude ``texture`` and a 1 px anti-aliased
+    edge.
     """
     h, w = canvas.shape[:2]
     sx = np.exp(rng.uniform(np.log(35.0), np.log(220.0))) * scale
     sy = sx * rng.uniform(0.4, 1.0)
-    cx, cy, angle, power = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, np.pi), rng.uniform(2.0, 6.0)
+    cx, cy, angle, power = (rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, np.pi),
+                            rng.uniform(2.0, 6.0))
     x0, x1 = max(int(cx - sx) - 1, 0), min(int(cx + sx) + 2, w)
     y0, y1 = max(int(cy - sx) - 1, 0), min(int(cy + sx) + 2, h)
     if x0 >= x1 or y0 >= y1:
@@ -296,9 +305,11 @@ def _paint_object(canvas: np.ndarray, rng: np.random.Generator, colour: np.ndarr
     light /= np.linalg.norm(light)
     nz = np.sqrt(np.maximum(1.0 - u * u - v * v, 0.0))
     shade = np.clip(u * light[0] + v * light[1] + nz * light[2], 0.0, 1.0)
-    noise = cv2.GaussianBlur(rng.standard_normal(xs.shape).astype(np.float32), (0, 0), rng.uniform(0.7, 3.0))
+    noise = cv2.GaussianBlur(rng.standard_normal(xs.shape).astype(np.float32), (0, 0),
+                             rng.uniform(0.7, 3.0))
     noise *= np.float32(texture) / (noise.std() + np.float32(1e-6))
-    obj = colour[None, None, :] * ((1.0 - relief) + relief * shade)[:, :, None] * (1.0 + noise)[:, :, None]
+    obj = (colour[None, None, :] * ((1.0 - relief) + relief * shade)[:, :, None]
+           * (1.0 + noise)[:, :, None])
     canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1.0 - alpha) + np.clip(obj, 0.0, 1.0) * alpha
 
 
@@ -308,9 +319,9 @@ def _hard_negative_scene(clean: np.ndarray, rng: np.random.Generator) -> tuple[n
     Half the scenes are exposed dark and near-linear (a lit object on a dark background, as in
     lab photos of glossy objects) with 2..5 objects, the others keep their exposure and get 1..4.
     Objects are saturated and bright (plastic, paint: S 150..255, V 110..255, shaded) or, less
-    often, white but diffuse (paper, plaster: S <= 30, V 190..250, textured). None of this is glare:
-    the GT mask only follows the highlights rendered afterwards. Dark scenes get dim highlights
-    (strength 0.12..0.6) 70 % of the time, the others 30 % of the time.
+    often, white but diffuse (paper, plaster: S <= 30, V 190..250, textured). None of this is
+    glare: the GT mask only follows the highlights rendered afterwards. Dark scenes get dim
+    highlights (strength 0.12..0.6) 70 % of the time, the others 30 % of the time.
     """
     h, w = clean.shape[:2]
     scale = float(np.sqrt(h * w / _REF_AREA))
@@ -321,13 +332,21 @@ def _hard_negative_scene(clean: np.ndarray, rng: np.random.Generator) -> tuple[n
     for _ in range(int(rng.integers(2, 6) if dark else rng.integers(1, 5))):
         hue = rng.integers(0, 180)
         if rng.random() < (0.8 if dark else 0.6):  # saturated, bright coloured object
-            hsv, relief, texture = (hue, rng.integers(150, 256), rng.integers(110, 256)), rng.uniform(0.3, 0.9), rng.uniform(0.0, 0.06)
+            hsv, relief, texture = (hue, rng.integers(150, 256),
+                                    rng.integers(110,
+                                                 256)), rng.uniform(0.3,
+                                                                    0.9), rng.uniform(0.0, 0.06)
         else:  # white-but-diffuse matte patch with texture
-            hsv, relief, texture = (hue, rng.integers(0, 31), rng.integers(190, 251)), rng.uniform(0.0, 0.3), rng.uniform(0.03, 0.12)
-        colour = cv2.cvtColor(np.array([[hsv]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32) / np.float32(255.0)
+            hsv, relief, texture = (hue, rng.integers(0, 31),
+                                    rng.integers(190,
+                                                 251)), rng.uniform(0.0,
+                                                                    0.3), rng.uniform(0.03, 0.12)
+        colour = cv2.cvtColor(np.array([[hsv]], np.uint8),
+                              cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32) / np.float32(255.0)
         _paint_object(canvas, rng, colour, relief, texture, scale)
     strength = rng.uniform(0.12, 0.6) if rng.random() < (0.7 if dark else 0.3) else 1.0
-    return np.clip(canvas * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8), float(strength)
+    return np.clip(canvas * np.float32(255.0) + np.float32(0.5), 0,
+                   255).astype(np.uint8), float(strength)
 
 
 def make_sample(
@@ -353,7 +372,8 @@ def make_sample(
         BGR uint8 clean image (the inpainting ground truth).
     """
     if int(index) != index or index < 0 or int(seed) != seed or seed < 0:
-        raise ValueError(f"index and seed must be integers >= 0, got index={index!r}, seed={seed!r}")
+        raise ValueError(
+            f"index and seed must be integers >= 0, got index={index!r}, seed={seed!r}")
     width, height = (int(v) for v in size)
     if width < 8 or height < 8:
         raise ValueError(f"size must be (width, height) with both >= 8 px, got {size!r}")
@@ -404,13 +424,15 @@ def make_dataset(
 
 
 def _content_highlights(scene: "content.ContentScene", rng: np.random.Generator, light: np.ndarray,
-                        scale: float) -> list[tuple[float, float, float, float, float, float, float, np.ndarray]]:
-    """Highlight specs ``(cx, cy, sx, sy, angle, sharpness, peak, colour)`` aimed at the scene's content.
+                        scale: float) -> list[tuple[float, float, float, float, float, float,
+                                                    float, np.ndarray]]:
+    """Highlight specs ``(cx, cy, sx, sy, angle, sharpness, peak, colour)`` aimed at the scene's
+    content.
 
     * ``label``: 1..2 smooth lobes on text lines (a few cap heights tall, along the line): the core
       clips letters, the fringe leaves them legible;
-    * ``road`` / ``car``: wet-road streaks crossing the lane paint and a lobe on it; on ``car`` also a
-      lobe and a cluster of glints on the white body and a lobe on the sign;
+    * ``road`` / ``car``: wet-road streaks crossing the lane paint and a lobe on it; on ``car``
+      also a lobe and a cluster of glints on the white body and a lobe on the sign;
     * ``night``: blooms around lamps and lit windows, and wet-road streaks below them.
     """
     h, w = scene.image.shape[:2]
@@ -425,7 +447,8 @@ def _content_highlights(scene: "content.ContentScene", rng: np.random.Generator,
             box = targets[i]
             bh = max(float(box[3] - box[1]), 4.0)
             cx, cy = on(box)
-            specs.append((cx, cy, bh * rng.uniform(1.2, 3.0), bh * rng.uniform(0.5, 1.0), rng.uniform(-0.3, 0.3),
+            specs.append((cx, cy, bh * rng.uniform(1.2, 3.0), bh * rng.uniform(0.5, 1.0),
+                          rng.uniform(-0.3, 0.3),
                           rng.uniform(1.0, 2.0), rng.uniform(1.2, 3.0), light))
     if scene.kind in ("road", "car") and len(scene.lanes):
         lanes = scene.lanes[np.maximum(scene.lanes[:, 1], scene.lanes[:, 3]) > 0.65 * h]
@@ -446,18 +469,21 @@ def _content_highlights(scene: "content.ContentScene", rng: np.random.Generator,
         car, sign = targets[0], targets[2]
         cw = float(car[2] - car[0])
         cx, cy = on(car)
-        specs.append((cx, cy, cw * rng.uniform(0.08, 0.2), cw * rng.uniform(0.05, 0.1), rng.uniform(0, np.pi),
+        specs.append((cx, cy, cw * rng.uniform(0.08, 0.2), cw * rng.uniform(0.05, 0.1),
+                      rng.uniform(0, np.pi),
                       rng.uniform(1.5, 3.0), rng.uniform(0.8, 2.0), light))
         glint = _light_colour(rng, (0.0, 0.3))
         gx, gy = on(car)
         for _ in range(int(rng.integers(4, 11))):
             sigma = rng.uniform(1.2, 3.5) * scale
-            specs.append((gx + rng.normal(0, 0.08 * cw), gy + rng.normal(0, 0.05 * cw), sigma, sigma,
+            specs.append((gx + rng.normal(0, 0.08 * cw), gy + rng.normal(0, 0.05 * cw), sigma,
+                          sigma,
                           0.0, 1.5, rng.uniform(1.0, 2.5), glint))
         if rng.random() < 0.6:
             bh = float(sign[3] - sign[1])
             sx, sy = on(sign)
-            specs.append((sx, sy, bh * rng.uniform(0.5, 1.2), bh * rng.uniform(0.3, 0.6), rng.uniform(-0.3, 0.3),
+            specs.append((sx, sy, bh * rng.uniform(0.5, 1.2), bh * rng.uniform(0.3, 0.6),
+                          rng.uniform(-0.3, 0.3),
                           rng.uniform(1.0, 2.0), rng.uniform(1.2, 3.0), light))
     if scene.kind == "night":
         for i in rng.permutation(len(targets))[: int(rng.integers(2, 5))]:
@@ -466,34 +492,40 @@ def _content_highlights(scene: "content.ContentScene", rng: np.random.Generator,
             specs.append((cx, cy, sigma, sigma * rng.uniform(0.7, 1.0), rng.uniform(0, np.pi),
                           rng.uniform(1.0, 2.0), rng.uniform(0.6, 1.5), light))
             along = rng.uniform(30.0, 100.0) * scale  # its reflection on the wet road below
-            specs.append((cx + rng.normal(0, 5), rng.uniform(0.65, 0.95) * h, along / rng.uniform(5, 10), along,
-                          rng.uniform(-0.15, 0.15), rng.uniform(1.2, 2.5), rng.uniform(0.5, 1.2), light))
+            specs.append((cx + rng.normal(0, 5), rng.uniform(0.65, 0.95) * h,
+                          along / rng.uniform(5, 10), along,
+                          rng.uniform(-0.15, 0.15), rng.uniform(1.2, 2.5), rng.uniform(0.5, 1.2),
+                          light))
     return specs
 
 
-def render_content_glare(scene: "content.ContentScene", rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def render_content_glare(scene: "content.ContentScene",
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Glare rendered on top of a content scene (:mod:`.content`): ``(image_with_glare, gt_mask)``.
 
     Highlight model (unlike :func:`render_glare`'s screen blend): *additive* light, partly
     transparent, ``out = clip(clean + A)`` with ``A`` the light's colour times a smooth
-    super-Gaussian lobe (:func:`_ellipse_profile`) times a peak of 0.5..3 (in units of full scale): the
-    content under a highlight stays visible, with less contrast, in the fringe and is clipped to the
-    light's colour in the core. Where the highlights go is chosen per scene kind
-    (:func:`_content_highlights`). GT mask: the rule of the synthetic set, a pixel is glare where the
-    output exceeds the clean frame by >= :data:`GT_DELTA` levels in some channel.
+    super-Gaussian lobe (:func:`_ellipse_profile`) times a peak of 0.5..3 (in units of full scale):
+    the
+    content under a highlight stays visible, with less contrast, in the fringe and is clipped to
+    the light's colour in the core. Where the highlights go is chosen per scene kind
+    (:func:`_content_highlights`). GT mask: the rule of the synthetic set, a pixel is glare where
+    the output exceeds the clean frame by >= :data:`GT_DELTA` levels in some channel.
     """
     clean = _check_bgr8(scene.image, "scene.image")
     h, w = clean.shape[:2]
     scale = float(np.sqrt(h * w / _REF_AREA))
     amount = np.zeros((h, w, 3), np.float32)
     light = _light_colour(rng, (0.0, 0.3))
-    for cx, cy, sx, sy, angle, sharp, peak, colour in _content_highlights(scene, rng, light, scale):
+    for cx, cy, sx, sy, angle, sharp, peak, colour in _content_highlights(scene, rng, light,
+                                                                          scale):
         res = _ellipse_profile(h, w, cx, cy, max(sx, 1.0), max(sy, 1.0), angle, sharp)
         if res is None:
             continue
         box, prof = res
         amount[box] += (prof * np.float32(peak))[:, :, None] * colour[None, None, :]
-    out = np.clip(clean.astype(np.float32) + amount * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    out = np.clip(clean.astype(np.float32) + amount * np.float32(255.0) + np.float32(0.5), 0,
+                  255).astype(np.uint8)
     rise = cv2.subtract(out, clean).max(axis=2)
     return out, np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0))
 
@@ -539,16 +571,20 @@ def make_glossy_sample(
         ax, ay = rng.uniform(40, 110) * scale, rng.uniform(35, 90) * scale
         hue = rng.uniform(0, 180)
         sat, val = rng.uniform(0.45, 0.9), rng.uniform(150, 230)
-        colour = cv2.cvtColor(np.uint8([[[hue, sat * 255, 255]]]), cv2.COLOR_HSV2BGR)[0, 0] / 255.0 * val
+        colour = (cv2.cvtColor(np.uint8([[[hue, sat * 255, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+                  / 255.0 * val)
         d2 = ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2
         inside = d2 < 1.0
-        shade = np.clip(1.0 - 0.6 * d2, 0.0, 1.0) * (1.0 + rng.normal(0, 0.03, (h, w)).astype(np.float32))
+        shade = (np.clip(1.0 - 0.6 * d2, 0.0, 1.0)
+                 * (1.0 + rng.normal(0, 0.03, (h, w)).astype(np.float32)))
         diffuse[inside] = (shade[:, :, None] * colour.astype(np.float32))[inside]
-        for _ in range(int(rng.integers(1, 3))):  # lobes on the object, towards the light (top left)
+        for _ in range(int(rng.integers(1,
+                                        3))):  # lobes on the object, towards the light (top left)
             lx, ly = cx - rng.uniform(0.1, 0.5) * ax, cy - rng.uniform(0.1, 0.5) * ay
             sig = rng.uniform(3, 12) * scale
             r2 = ((xx - lx) ** 2 + (yy - ly) ** 2) / sig ** 2
-            spec += np.where(inside, rng.uniform(60, 400) * np.exp(-0.5 * r2 ** rng.uniform(1.0, 1.6)), 0.0)
+            spec += np.where(
+                inside, rng.uniform(60, 400) * np.exp(-0.5 * r2 ** rng.uniform(1.0, 1.6)), 0.0)
     clean = np.clip(diffuse + 0.5, 0, 255).astype(np.uint8)
     image = np.clip(diffuse + spec[:, :, None] + 0.5, 0, 255).astype(np.uint8)
     rise = cv2.subtract(image, clean).max(axis=2)
@@ -559,7 +595,8 @@ def make_content_dataset(
     out_dir: str | Path, n: int = 100, seed: int = 0, size: tuple[int, int] = (640, 480),
     progress: bool = True,
 ) -> Path:
-    """Write content samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` + ``truth/NNNN.json``.
+    """Write content samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` +
+    ``truth/NNNN.json``.
 
     ``gt/`` (the clean frames) alone is the rendered no-glare set; ``truth/`` holds each scene's
     :meth:`.content.ContentScene.truth` (kind, text, lane edges, content boxes).
@@ -586,13 +623,15 @@ def make_content_dataset(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint make-synthetic``."""
-    parser.add_argument("out", metavar="OUT", type=Path, help="output folder (input/ mask/ gt/ are created)")
+    parser.add_argument("out", metavar="OUT", type=Path,
+                        help="output folder (input/ mask/ gt/ are created)")
     parser.add_argument("--n", type=int, default=200, help="number of samples (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     parser.add_argument("--width", type=int, default=640, help="image width in px (default 640)")
     parser.add_argument("--height", type=int, default=480, help="image height in px (default 480)")
     parser.add_argument("--content", action="store_true",
-                        help="write the glare-over-content set instead (lane paint, labels, cars, night; "
+                        help="write the glare-over-content set instead (lane paint, labels, cars, "
+                             "night; "
                              "adds truth/NNNN.json with the text and lane edges)")
 
 

@@ -11,7 +11,8 @@ Per frame, at half resolution:
    small glare population is represented. Centres are warm-started from the previous frame
    (:meth:`ClusterDetector.reset` forgets them); a cold start spreads the centres along brightness.
 3. Every pixel is labelled by its nearest centre (vectorised); the glare clusters are those whose
-   centre has ``V >= value_min`` and whiteness ``>= whiteness_min`` and contrast ``>= contrast_min``.
+   centre has ``V >= value_min`` and whiteness ``>= whiteness_min`` and contrast
+   ``>= contrast_min``.
 4. Pixels of glare clusters are kept where their own contrast is ``>= contrast_min`` or
    ``V >= bright_min``; the half-resolution mask is upsampled (nearest) to the frame.
 """
@@ -35,27 +36,46 @@ CONTRAST_SCALE = 64.0
 
 @DETECTORS.register("cluster")
 class ClusterDetector(Detector):
-    """k-means on (V, whiteness, local contrast), warm-started between frames, fitted on a subsample."""
+    """k-means on (V, whiteness, local contrast), warm-started between frames, fitted on a
+    subsample."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
         ParamSpec("clusters", 5, "Number of k-means centres.", 2, 16),
-        ParamSpec("iterations", 4, "Lloyd iterations per frame (warm-started from the previous frame's centres).", 1, 50),
-        ParamSpec("sample_size", 3000, "Pixels the k-means is fitted on per frame (never all of them).", 100, 100_000),
-        ParamSpec("tail_fraction", 0.3, "Fraction 0..1 of the sample drawn from the brightest 5 % of pixels (the rest uniformly).", 0.0, 1.0),
-        ParamSpec("value_min", 170, "A glare cluster's centre has HSV value V >= this, 8-bit levels.", 0, 255),
-        ParamSpec("whiteness_min", 120, "A glare cluster's centre has min(B,G,R) >= this, 8-bit levels.", 0, 255),
-        ParamSpec("contrast_min", 25, "A glare cluster's centre (and every glare pixel at full resolution, unless V >= bright_min) is this many 8-bit levels above the local background of min(B,G,R).", 0, 255),
-        ParamSpec("bright_min", 250, "Full-resolution pixels of a glare cluster with V >= this (8-bit levels) are kept even without local contrast (large saturated areas).", 0, 255),
-        ParamSpec("mad_factor", 1.5, "The background level for the contrast feature is raised by this factor times the local median absolute deviation (texture), 8-bit levels per level.", 0.0, 20.0),
-        ParamSpec("background_px", 72, "Background median window for the contrast feature, px in the frame.", 9, 1024),
-        ParamSpec("seed", 0, "Seed of the subsampling random generator (reproducible masks).", 0, 2**31 - 1),
+        ParamSpec("iterations", 4,
+                  "Lloyd iterations per frame (warm-started from the previous frame's centres).",
+                  1, 50),
+        ParamSpec("sample_size", 3000,
+                  "Pixels the k-means is fitted on per frame (never all of them).", 100, 100_000),
+        ParamSpec("tail_fraction", 0.3,
+                  "Fraction 0..1 of the sample drawn from the brightest 5 % of pixels (the rest "
+                  "uniformly).", 0.0, 1.0),
+        ParamSpec("value_min", 170,
+                  "A glare cluster's centre has HSV value V >= this, 8-bit levels.", 0, 255),
+        ParamSpec("whiteness_min", 120,
+                  "A glare cluster's centre has min(B,G,R) >= this, 8-bit levels.", 0, 255),
+        ParamSpec("contrast_min", 25,
+                  "A glare cluster's centre (and every glare pixel at full resolution, unless V "
+                  ">= bright_min) is this many 8-bit levels above the local background of "
+                  "min(B,G,R).", 0, 255),
+        ParamSpec("bright_min", 250,
+                  "Full-resolution pixels of a glare cluster with V >= this (8-bit levels) are "
+                  "kept even without local contrast (large saturated areas).", 0, 255),
+        ParamSpec("mad_factor", 1.5,
+                  "The background level for the contrast feature is raised by this factor times "
+                  "the local median absolute deviation (texture), 8-bit levels per level.", 0.0,
+                  20.0),
+        ParamSpec("background_px", 72,
+                  "Background median window for the contrast feature, px in the frame.", 9, 1024),
+        ParamSpec("seed", 0, "Seed of the subsampling random generator (reproducible masks).", 0,
+                  2**31 - 1),
     )
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._rng = np.random.default_rng(self.params["seed"])
         self.centres: np.ndarray | None = None
-        """Current k-means centres, ``clusters x 3`` float32 (None before the first frame / after reset)."""
+        """Current k-means centres, ``clusters x 3`` float32 (None before the first frame / after
+        reset)."""
 
     def reset(self) -> None:
         """Forget the warm-started centres and restart the subsampling stream."""
@@ -65,10 +85,13 @@ class ClusterDetector(Detector):
     def _features(self, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Half-resolution ``(N x 3 features, contrast plane in levels, V plane)``."""
         h, w = bgr.shape[:2]
-        half = cv2.resize(bgr, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA) if min(h, w) >= 4 else bgr
+        half = (cv2.resize(bgr, (max(w // 2, 1), max(h // 2, 1)), interpolation=cv2.INTER_AREA)
+                if min(h, w) >= 4 else bgr)
         value, minimum = value_and_min(half)
-        bg, mad = background(minimum, max(self.params["background_px"] // 2, 9), self.params["contrast_min"])
-        # Background plus the texture term (mad_factor x local MAD), so busy texture is not contrast.
+        bg, mad = background(minimum, max(self.params["background_px"] // 2, 9),
+                             self.params["contrast_min"])
+        # Background plus the texture term (mad_factor x local MAD), so busy texture is not
+        # contrast.
         bg = cv2.addWeighted(mad, self.params["mad_factor"], bg, 1.0, 0.0)
         bg = cv2.resize(bg, (minimum.shape[1], minimum.shape[0]), interpolation=cv2.INTER_LINEAR)
         contrast = cv2.subtract(minimum, bg, dtype=cv2.CV_16S)

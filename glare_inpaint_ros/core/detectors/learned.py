@@ -1,8 +1,9 @@
-"""``learned``: a tiny segmentation network trained on the synthetic glare set, run by ONNX Runtime.
+"""``learned``: a tiny segmentation network trained on the synthetic glare set, run by ONNX
+Runtime.
 
 The network and its training are in :mod:`glare_inpaint_ros.tooling.training.detector_net` and
-:mod:`glare_inpaint_ros.tooling.training.train_detector` (``glare-inpaint train-detector``); the shipped
-model is ``glare_inpaint_ros/models/glare_detector.onnx``. Per frame (``W x H`` px):
+:mod:`glare_inpaint_ros.tooling.training.train_detector` (``glare-inpaint train-detector``); the
+shipped model is ``glare_inpaint_ros/models/glare_detector.onnx``. Per frame (``W x H`` px):
 
 1. the frame is area-downscaled to the *context* resolution (the fraction ``context_scale`` stored
    in the model's ONNX metadata, 1/8 for the shipped model; not a parameter, the network was
@@ -47,10 +48,18 @@ class LearnedDetector(Detector):
     """Tiny learned segmenter (ONNX Runtime, CPU) with a per-pixel linear head at ``scale``."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("model_path", "", "Path of the detector .onnx model; '' = the shipped models/glare_detector.onnx.", read_only=True),
-        ParamSpec("scale", 0.5, "Head resolution as a fraction 0..1 of the frame: where the per-pixel classifier runs before the logit is upsampled (lower = faster, coarser mask edges; the shipped model was trained at 1.0 and validates the same at 0.5); the network's own input resolution is fixed by the model.", 0.1, 1.0),
-        ParamSpec("threshold", 0.5, "Glare probability (0..1) above which a pixel is glare.", 0.01, 0.99),
-        ParamSpec("threads", 1, "ONNX Runtime intra-op CPU threads (0 = its default, all cores).", 0, 256, read_only=True),
+        ParamSpec("model_path", "",
+                  "Path of the detector .onnx model; '' = the shipped models/glare_detector.onnx.",
+                  read_only=True),
+        ParamSpec("scale", 0.5,
+                  "Head resolution as a fraction 0..1 of the frame: where the per-pixel "
+                  "classifier runs before the logit is upsampled (lower = faster, coarser mask "
+                  "edges; the shipped model was trained at 1.0 and validates the same at 0.5); "
+                  "the network's own input resolution is fixed by the model.", 0.1, 1.0),
+        ParamSpec("threshold", 0.5, "Glare probability (0..1) above which a pixel is glare.", 0.01,
+                  0.99),
+        ParamSpec("threads", 1, "ONNX Runtime intra-op CPU threads (0 = its default, all cores).",
+                  0, 256, read_only=True),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -62,7 +71,8 @@ class LearnedDetector(Detector):
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise ValueError("the learned detector needs onnxruntime: pip install onnxruntime") from exc
+            raise ValueError(
+                "the learned detector needs onnxruntime: pip install onnxruntime") from exc
         options = ort.SessionOptions()
         if p["threads"]:
             options.intra_op_num_threads = int(p["threads"])
@@ -70,7 +80,8 @@ class LearnedDetector(Detector):
         # No busy-waiting between ops (the CPU is shared with the rest of the robot's stack).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(path), options,
+                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ValueError(f"could not load detector model {path}: {exc}") from None
         inputs = self._session.get_inputs()
@@ -84,9 +95,13 @@ class LearnedDetector(Detector):
         try:
             self.context_scale = float(meta.get("context_scale", DEFAULT_CONTEXT_SCALE))
         except ValueError:
-            raise ValueError(f"detector model {path}: bad context_scale metadata {meta.get('context_scale')!r}") from None
+            raise ValueError(
+                f"detector model {path}: bad context_scale metadata "
+                f"{meta.get('context_scale')!r}") from None
         if not 0.0 < self.context_scale <= 1.0:
-            raise ValueError(f"detector model {path}: context_scale metadata {self.context_scale} is not in (0, 1]")
+            raise ValueError(
+                f"detector model {path}: context_scale metadata {self.context_scale} is not in "
+                "(0, 1]")
         #: The threshold as a logit (folded into the bias map).
         self._logit_threshold = math.log(p["threshold"] / (1.0 - p["threshold"]))
         try:
@@ -94,25 +109,30 @@ class LearnedDetector(Detector):
         except Exception as exc:  # noqa: BLE001 - a broken graph fails in onnxruntime
             raise ValueError(f"detector model {path} failed on a test input: {exc}") from None
         if warm.shape != (60, 80, N_COEF):
-            raise ValueError(f"detector model {path} must output [1, {N_COEF}, h, w] coefficient maps, "
+            raise ValueError(f"detector model {path} must output [1, {N_COEF}, h, w] coefficient "
+                             "maps, "
                              f"got shape {warm.shape[::-1]} (reversed HxWxC)")
 
     def _coefficients(self, context: np.ndarray) -> np.ndarray:
-        """``h x w x 3`` float32 ``(a - logit(threshold), g_min / 255, g_max / 255)`` of a context image."""
+        """``h x w x 3`` float32 ``(a - logit(threshold), g_min / 255, g_max / 255)`` of a context
+        image."""
         coef = self._session.run([self._output], {self._input: context[None]})[0]
         if coef.ndim != 4 or coef.shape[:2] != (1, N_COEF) or coef.shape[2:] != context.shape[:2]:
-            raise ValueError(f"unexpected model output shape {coef.shape} for input {context.shape}")
+            raise ValueError(
+                f"unexpected model output shape {coef.shape} for input {context.shape}")
         c = np.ascontiguousarray(coef[0].transpose(1, 2, 0), dtype=np.float32)
         c[:, :, 0] -= np.float32(self._logit_threshold)
         c[:, :, 1:] *= np.float32(1.0 / 255.0)
         return c
 
     def logit(self, bgr: np.ndarray) -> np.ndarray:
-        """The glare logit minus ``logit(threshold)`` at head resolution (float32 ``round(H*scale) x round(W*scale)``)."""
+        """The glare logit minus ``logit(threshold)`` at head resolution (float32
+        ``round(H*scale) x round(W*scale)``)."""
         h, w = bgr.shape[:2]
         scale = self.params["scale"]
         hw, hh = max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)
-        head = bgr if (hw, hh) == (w, h) else cv2.resize(bgr, (hw, hh), interpolation=cv2.INTER_AREA)
+        head = (bgr if (hw, hh) == (w, h)
+                else cv2.resize(bgr, (hw, hh), interpolation=cv2.INTER_AREA))
         cw, ch = max(int(w * self.context_scale), 1), max(int(h * self.context_scale), 1)
         context = cv2.resize(bgr, (cw, ch), interpolation=cv2.INTER_AREA)
         # Split at context resolution, then upsample three planes (splitting a full-size

@@ -27,8 +27,11 @@ class StaticMaskDetector(Detector):
     """A mask loaded once from ``path`` (255 = glare), OR-ed with ``inner``'s mask if given."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("path", "", "PNG mask file (non-zero = glare), resized (nearest) to the frame size if needed. Required.", read_only=True),
-        ParamSpec("combine_with", "", "Name of another detector whose mask is OR-ed with the static one ('' = none)."),
+        ParamSpec("path", "",
+                  "PNG mask file (non-zero = glare), resized (nearest) to the frame size if "
+                  "needed. Required.", read_only=True),
+        ParamSpec("combine_with", "",
+                  "Name of another detector whose mask is OR-ed with the static one ('' = none)."),
     )
 
     def __init__(self, inner: Detector | None = None, **params: Any) -> None:
@@ -49,7 +52,8 @@ class StaticMaskDetector(Detector):
         self._resized: np.ndarray = self.mask
 
     def mask_for(self, shape: tuple[int, ...]) -> np.ndarray:
-        """The static mask at ``shape[:2]`` (nearest-neighbour resize, cached for the last size)."""
+        """The static mask at ``shape[:2]`` (nearest-neighbour resize, cached for the last
+        size)."""
         h, w = shape[:2]
         if self._resized.shape != (h, w):
             self._resized = cv2.resize(self.mask, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -56,9 +56,11 @@ def low_saturation(value: np.ndarray, minimum: np.ndarray, saturation_max: int) 
 
 
 def value_histogram(value: np.ndarray) -> np.ndarray:
-    """256-bin histogram (float64 counts) of a uint8 plane, on every 2nd row and column when large."""
+    """256-bin histogram (float64 counts) of a uint8 plane, on every 2nd row and column when
+    large."""
     plane = value[::2, ::2] if value.size > 200_000 else value
-    return cv2.calcHist([np.ascontiguousarray(plane)], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    return cv2.calcHist([np.ascontiguousarray(plane)], [0], None, [256],
+                        [0, 256]).ravel().astype(np.float64)
 
 
 def histogram_percentile(hist: np.ndarray, percentile: float) -> int:
@@ -68,7 +70,8 @@ def histogram_percentile(hist: np.ndarray, percentile: float) -> int:
 
 
 def otsu_level(hist: np.ndarray, start: int) -> int:
-    """Otsu's threshold (first level of the upper class) on ``hist[start:]``; ``start`` if degenerate."""
+    """Otsu's threshold (first level of the upper class) on ``hist[start:]``; ``start`` if
+    degenerate."""
     h = hist[start:]
     total = h.sum()
     if total <= 0 or np.count_nonzero(h) < 2:
@@ -89,20 +92,34 @@ class ThresholdDetector(Detector):
     """HSV value / saturation threshold with a fixed, percentile or Otsu value threshold."""
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("mode", "percentile", "How the value threshold is set: 'fixed' (value_min), 'percentile' (percentile of the frame's V + offset) or 'otsu' (Otsu on the bright tail of V); adaptive thresholds are clamped to [floor, ceiling].", choices=MODES),
-        ParamSpec("value_min", 230, "Fixed-mode threshold on HSV value V = max(B,G,R), 8-bit levels.", 0, 255),
-        ParamSpec("saturation_max", 100, "Maximum HSV saturation (OpenCV 0..255 scale, 255*(max-min)/max) of a glare pixel; 255 = no saturation test.", 0, 255),
-        ParamSpec("percentile", 95.0, "Percentile (0..100 %) of V taken as the scene's bright reference (percentile mode) or as the start of the bright tail (otsu mode).", 50.0, 100.0),
-        ParamSpec("offset", 40, "Percentile mode: threshold = percentile of V + offset, 8-bit levels.", 0, 255),
-        ParamSpec("floor", 170, "Lowest adaptive value threshold, 8-bit levels (a dark frame without glare stays empty).", 0, 255),
-        ParamSpec("ceiling", 245, "Highest adaptive value threshold, 8-bit levels (saturated glare on a bright frame is still found).", 0, 255),
+        ParamSpec("mode", "percentile",
+                  "How the value threshold is set: 'fixed' (value_min), 'percentile' (percentile "
+                  "of the frame's V + offset) or 'otsu' (Otsu on the bright tail of V); adaptive "
+                  "thresholds are clamped to [floor, ceiling].", choices=MODES),
+        ParamSpec("value_min", 230,
+                  "Fixed-mode threshold on HSV value V = max(B,G,R), 8-bit levels.", 0, 255),
+        ParamSpec("saturation_max", 100,
+                  "Maximum HSV saturation (OpenCV 0..255 scale, 255*(max-min)/max) of a glare "
+                  "pixel; 255 = no saturation test.", 0, 255),
+        ParamSpec("percentile", 95.0,
+                  "Percentile (0..100 %) of V taken as the scene's bright reference (percentile "
+                  "mode) or as the start of the bright tail (otsu mode).", 50.0, 100.0),
+        ParamSpec("offset", 40,
+                  "Percentile mode: threshold = percentile of V + offset, 8-bit levels.", 0, 255),
+        ParamSpec("floor", 170,
+                  "Lowest adaptive value threshold, 8-bit levels (a dark frame without glare "
+                  "stays empty).", 0, 255),
+        ParamSpec("ceiling", 245,
+                  "Highest adaptive value threshold, 8-bit levels (saturated glare on a bright "
+                  "frame is still found).", 0, 255),
     )
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if self.params["floor"] > self.params["ceiling"]:
             raise ValueError(
-                f"floor ({self.params['floor']}) must not exceed ceiling ({self.params['ceiling']})"
+                f"floor ({self.params['floor']}) must not exceed ceiling "
+                f"({self.params['ceiling']})"
             )
         self.last_threshold: int = self.params["value_min"]
         """The value threshold (8-bit levels) used on the last frame."""
@@ -124,4 +141,5 @@ class ThresholdDetector(Detector):
         value, minimum = value_and_min(bgr)
         self.last_threshold = self.value_threshold(value)
         bright = at_least(value, self.last_threshold)
-        return cv2.bitwise_and(bright, low_saturation(value, minimum, self.params["saturation_max"]))
+        return cv2.bitwise_and(bright,
+                               low_saturation(value, minimum, self.params["saturation_max"]))

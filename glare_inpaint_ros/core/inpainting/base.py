@@ -41,10 +41,10 @@ class Inpainter(ABC):
       * the alpha channel of a BGRA image is never inpainted: it is copied from the input
         (glare changes colour, not opacity), only B, G, R are filled.
 
-    Subclasses declare ``PARAMS`` (names relative to ``inpainting.<name>.``), accept them as keyword
-    arguments, and implement :meth:`_inpaint` for one crop. By default :meth:`inpaint` works on ROIs:
-    the bounding boxes of the mask's connected components grown by ``roi_margin`` px, overlapping
-    boxes merged (see :mod:`.roi`), so a small mask never costs a full-frame fill.
+    Subclasses declare ``PARAMS`` (names relative to ``inpainting.<name>.``), accept them as
+    keyword arguments, and implement :meth:`_inpaint` for one crop. By default :meth:`inpaint`
+    works on ROIs: the bounding boxes of the mask's connected components grown by ``roi_margin``
+    px, overlapping boxes merged (see :mod:`.roi`), so a small mask never costs a full-frame fill.
     Learned backends that batch crops override :meth:`inpaint_rois`.
 
     What :meth:`_inpaint` receives is set by two class attributes:
@@ -61,7 +61,8 @@ class Inpainter(ABC):
     SUPPORTED_CHANNELS: ClassVar[tuple[int, ...]] = (1, 3)
 
     def __init__(self, *, roi: bool = True, roi_margin: int = 16, **params: Any) -> None:
-        if isinstance(roi_margin, bool) or not isinstance(roi_margin, (int, np.integer)) or roi_margin < 0:
+        if isinstance(roi_margin, bool) or not isinstance(roi_margin,
+                                                          (int, np.integer)) or roi_margin < 0:
             raise ValueError(f"roi_margin must be an integer >= 0 px, got {roi_margin!r}")
         self.roi = bool(roi)
         self.roi_margin = int(roi_margin)
@@ -80,7 +81,8 @@ class Inpainter(ABC):
             return []
         return [(0, 0, mask.shape[1], mask.shape[0])]
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, *, rects: np.ndarray | None = None) -> np.ndarray:
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, *,
+                rects: np.ndarray | None = None) -> np.ndarray:
         """Return a new image: ``image`` with the pixels where ``mask > 0`` filled.
 
         Args:
@@ -99,7 +101,8 @@ class Inpainter(ABC):
         src = check_image(image, dtypes=self.SUPPORTED_DTYPES)
         mask = check_mask(mask, src.shape)
         # Exactly one full-frame copy: check_image only copies a non-contiguous input, and then
-        # that private copy becomes the output while the caller's view stays the (read-only) source.
+        # that private copy becomes the output while the caller's view stays the (read-only)
+        # source.
         if np.may_share_memory(src, image):
             out = src.copy()
         else:

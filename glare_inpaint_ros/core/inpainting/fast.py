@@ -28,7 +28,8 @@ _EPS = 1e-6
 _BROADCAST_MAX = 900
 
 
-def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0, gain: float = 16.0) -> np.ndarray:
+def push_pull_fill(image: np.ndarray, mask: np.ndarray, levels: int = 0,
+                   gain: float = 16.0) -> np.ndarray:
     """Fill the ``mask > 0`` pixels of ``image`` by push-pull; returns ``image``'s shape and dtype.
 
     Args:
@@ -118,8 +119,12 @@ class FastInpainter(Inpainter):
     """
 
     PARAMS = (
-        ParamSpec("levels", 0, "Pyramid levels below full resolution (0 = auto: enough to cover the largest hole).", 0, 16),
-        ParamSpec("gain", 16.0, "Trust in each level's own local mean, alpha = min(1, gain * known fraction): higher = sharper near the hole edge, lower = smoother.", 1.0, 64.0),
+        ParamSpec("levels", 0,
+                  "Pyramid levels below full resolution (0 = auto: enough to cover the largest "
+                  "hole).", 0, 16),
+        ParamSpec("gain", 16.0,
+                  "Trust in each level's own local mean, alpha = min(1, gain * known fraction): "
+                  "higher = sharper near the hole edge, lower = smoother.", 1.0, 64.0),
     )
     SUPPORTED_DTYPES = (np.uint8, np.uint16)
     SUPPORTED_CHANNELS = (1, 3)
@@ -127,7 +132,8 @@ class FastInpainter(Inpainter):
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return push_pull_fill(image, mask, self.params["levels"], self.params["gain"])
 
-    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list, out: np.ndarray) -> None:
+    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list,
+                     out: np.ndarray) -> None:
         """As :meth:`Inpainter.inpaint_rois`, but crops whose rows are packed (the usual case: a
         box of a C-contiguous frame) go to :func:`push_pull_fill` as views, without the two
         per-box copies (only OpenCV calls read them, and those accept a row stride)."""
@@ -137,5 +143,6 @@ class FastInpainter(Inpainter):
         for x0, y0, x1, y1 in boxes:
             m = mask[y0:y1, x0:x1]
             crop = image[y0:y1, x0:x1]
-            filled = push_pull_fill(crop if packed else np.ascontiguousarray(crop), m, p["levels"], p["gain"])
+            filled = push_pull_fill(crop if packed else np.ascontiguousarray(crop), m, p["levels"],
+                                    p["gain"])
             paste_masked(out[y0:y1, x0:x1], filled, m)

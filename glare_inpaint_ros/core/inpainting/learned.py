@@ -1,8 +1,9 @@
 """``learned``: the project's own compact inpainting network, shipped with the package.
 
 The model (``glare_inpaint_ros/models/glare_unet.onnx``, described by ``glare_unet.yaml``; card:
-``models/MODEL_CARD.md``) is trained by ``glare-inpaint train`` (:mod:`glare_inpaint_ros.tooling.training`)
-and run through ONNX Runtime by the ``onnx`` backend's machinery; no path is needed.
+``models/MODEL_CARD.md``) is trained by ``glare-inpaint train``
+(:mod:`glare_inpaint_ros.tooling.training`) and run through ONNX Runtime by the ``onnx`` backend's
+machinery; no path is needed.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ Per mask component (a box from :func:`.roi.component_boxes`) a square-ish crop i
 ``context_margin`` px of context on every side, shifted inward at the frame edges (never clipped
 smaller unless the frame itself is smaller; for a model described with ``prefill: pushpull`` it
 is cut from the frame prefilled by the ``fast`` backend); it is resized to the model's
-fixed size, or (dynamic models) downscaled to ``max_side`` if larger and padded to the pad multiple; the crops of one
-frame are inpainted in batches of up to ``max_batch``; each result is resized back and only the
-masked pixels of its own box are written, blended with a ``feather`` px ramp inside the mask edge,
-so pixels outside the mask stay bit-identical.
+fixed size, or (dynamic models) downscaled to ``max_side`` if larger and padded to the pad
+multiple; the crops of one frame are inpainted in batches of up to ``max_batch``; each result is
+resized back and only the masked pixels of its own box are written, blended with a ``feather`` px
+ramp inside the mask edge, so pixels outside the mask stay bit-identical.
 
 Internally crops are float32 RGB 0..1, ``HxWx3``; :class:`ModelSpec` converts them to the model's
 layout/dtype/range/channel order and mask polarity (one place for pre/post-processing for every
@@ -43,15 +43,29 @@ Box = tuple[int, int, int, int]
 
 #: Parameters shared by every learned backend (relative to ``inpainting.<backend>.``).
 CROP_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("context_margin", 128, "Context kept around each mask component's box on every side, px (the crop is then resized to the model's input).", 0, 4096),
-    ParamSpec("feather", 3, "Width of the blend ramp inside the mask edge, px: a masked pixel at distance d from the unmasked region gets min(d / feather, 1) of the model output (0 = hard paste).", 0, 64),
-    ParamSpec("max_batch", 8, "Most crops per inference call (a model with a fixed batch size of 1 is called once per crop).", 1, 256),
-    ParamSpec("max_side", -1, "Dynamic-size models: crops longer than this are downscaled to it before inference, px; 0 = never downscale; -1 = the model description's value.", -1, 8192),
+    ParamSpec("context_margin", 128,
+              "Context kept around each mask component's box on every side, px (the crop is then "
+              "resized to the model's input).", 0, 4096),
+    ParamSpec("feather", 3,
+              "Width of the blend ramp inside the mask edge, px: a masked pixel at distance d "
+              "from the unmasked region gets min(d / feather, 1) of the model output (0 = hard "
+              "paste).", 0, 64),
+    ParamSpec("max_batch", 8,
+              "Most crops per inference call (a model with a fixed batch size of 1 is called once "
+              "per crop).", 1, 256),
+    ParamSpec("max_side", -1,
+              "Dynamic-size models: crops longer than this are downscaled to it before inference, "
+              "px; 0 = never downscale; -1 = the model description's value.", -1, 8192),
 )
 #: Parameters that say which convention a user-supplied model follows.
 CONVENTION_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("model_spec", "", "YAML model description (input names, layout, dtype, range, channel order, mask polarity, size); '' = detect from the model.", read_only=True),
-    ParamSpec("convention", "auto", "Model convention when model_spec is '': auto (uint8 image input -> migan, float -> lama), lama (float RGB 0..1, mask 1 = hole) or migan (uint8 RGB, mask 255 = known).", choices=("auto",) + tuple(CONVENTIONS), read_only=True),
+    ParamSpec("model_spec", "",
+              "YAML model description (input names, layout, dtype, range, channel order, mask "
+              "polarity, size); '' = detect from the model.", read_only=True),
+    ParamSpec("convention", "auto",
+              "Model convention when model_spec is '': auto (uint8 image input -> migan, float -> "
+              "lama), lama (float RGB 0..1, mask 1 = hole) or migan (uint8 RGB, mask 255 = "
+              "known).", choices=("auto",) + tuple(CONVENTIONS), read_only=True),
 )
 
 _NP_DTYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
@@ -100,8 +114,8 @@ def to_rgb_float(crop: np.ndarray) -> np.ndarray:
 
 
 def from_rgb_float(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Float RGB 0..1 ``HxWx3`` back to ``like``'s channel layout (mono / BGR; BGRA keeps ``like``'s
-    alpha) and dtype, rounded and clipped."""
+    """Float RGB 0..1 ``HxWx3`` back to ``like``'s channel layout (mono / BGR; BGRA keeps
+    ``like``'s alpha) and dtype, rounded and clipped."""
     peak = 65535.0 if like.dtype == np.uint16 else 255.0
     if like.ndim == 2:
         vals = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -161,10 +175,10 @@ def upscale_window(values: np.ndarray, native_hw: tuple[int, int], window: Box) 
     """``window`` ``(x0, y0, x1, y1)`` of ``values`` (``mh x mw x C`` float32) resized to
     ``native_hw``, computed for that window only.
 
-    Equal to ``cv2.resize(values, (w, h), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]`` (bilinear,
-    half-pixel centres, edges replicated: also what ``torch.nn.functional.interpolate(...,
-    mode="bilinear", align_corners=False)`` computes when upsampling), up to OpenCV's 1/32 px
-    fixed-point interpolation weights.
+    Equal to ``cv2.resize(values, (w, h), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]``
+    (bilinear, half-pixel centres, edges replicated: also what
+    ``torch.nn.functional.interpolate(..., mode="bilinear", align_corners=False)`` computes when
+    upsampling), up to OpenCV's 1/32 px fixed-point interpolation weights.
     """
     h, w = native_hw
     mh, mw = values.shape[:2]
@@ -173,7 +187,8 @@ def upscale_window(values: np.ndarray, native_hw: tuple[int, int], window: Box) 
         return values[y0:y1, x0:x1]
     sx, sy = mw / float(w), mh / float(h)
     m = np.array([[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]])
-    out = cv2.warpAffine(np.ascontiguousarray(values), m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    out = cv2.warpAffine(np.ascontiguousarray(values), m, (x1 - x0, y1 - y0),
+                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(y1 - y0, x1 - x0, *values.shape[2:])
 
@@ -222,7 +237,8 @@ class ModelInpainter(Inpainter):
         except ValueError:
             raise
         except Exception as exc:  # noqa: BLE001 - any runtime failure means an unusable model
-            raise ValueError(f"model {source} failed on a test input ({type(exc).__name__}: {exc}); "
+            raise ValueError(f"model {source} failed on a test input ({type(exc).__name__}: "
+                             f"{exc}); "
                              "check its convention (model_spec / convention parameters)") from exc
 
     def _detect_output_max(self) -> float:
@@ -256,7 +272,8 @@ class ModelInpainter(Inpainter):
         return -(-h // m) * m, -(-w // m) * m
 
     # ------------------------------------------------------------------ conventions
-    def _encode(self, rgbs: list[np.ndarray], holes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _encode(self, rgbs: list[np.ndarray],
+                holes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Stack float RGB 0..1 crops and 0/1 hole maps (same size each) into model tensors."""
         spec = self.spec
         img = np.stack(rgbs)  # B,H,W,3
@@ -293,7 +310,8 @@ class ModelInpainter(Inpainter):
         return out.astype(np.float32) * np.float32(1.0 / peak)
 
     # ------------------------------------------------------------------ inference
-    def _infer(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[tuple[CropJob, np.ndarray]]:
+    def _infer(self, crops: list[np.ndarray],
+               holes: list[np.ndarray]) -> list[tuple[CropJob, np.ndarray]]:
         """Run crops of arbitrary sizes: resize (in the image's own dtype, the cheap path) or pad
         to the model size, batch, run, unpad.
 
@@ -304,7 +322,8 @@ class ModelInpainter(Inpainter):
         Returns:
             Per crop its :class:`CropJob` and the model output, float32 RGB 0..1 at model size.
         """
-        jobs = [prepare_crop(crop, hole, self._model_hw(*hole.shape)) for crop, hole in zip(crops, holes)]
+        jobs = [prepare_crop(crop, hole, self._model_hw(*hole.shape)) for crop,
+                hole in zip(crops, holes)]
         limit = int(self.params["max_batch"])
         if self.spec.batch is not None:
             limit = min(limit, int(self.spec.batch))
@@ -324,7 +343,8 @@ class ModelInpainter(Inpainter):
                 batch_rgb.append(rgb)
                 batch_hole.append(hole)
             n = len(group)
-            if self.spec.batch is not None and n < self.spec.batch:  # fixed batch: fill with copies
+            # fixed batch: fill with copies
+            if self.spec.batch is not None and n < self.spec.batch:
                 batch_rgb += [batch_rgb[0]] * (self.spec.batch - n)
                 batch_hole += [batch_hole[0]] * (self.spec.batch - n)
             out = self._decode(self._run(*self._encode(batch_rgb, batch_hole)))
@@ -333,7 +353,8 @@ class ModelInpainter(Inpainter):
                 results.append((job, out[k, :mh, :mw]))
         return results
 
-    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray) -> None:
+    def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box],
+                     out: np.ndarray) -> None:
         """Inpaint every box's mask pixels from one context crop per group of nearby components,
         batched; write only masked pixels of ``out`` (mono or BGR, same shape as ``image``).
 
@@ -367,7 +388,8 @@ class ModelInpainter(Inpainter):
             # slightly larger window (clipped to the frame).
             f = feather + 1
             wx0, wy0, wx1, wy1 = max(bx0 - f, 0), max(by0 - f, 0), min(bx1 + f, w), min(by1 + f, h)
-            alpha = feather_alpha(mask[wy0:wy1, wx0:wx1], feather)[by0 - wy0:by1 - wy0, bx0 - wx0:bx1 - wx0]
+            alpha = feather_alpha(mask[wy0:wy1, wx0:wx1],
+                                  feather)[by0 - wy0:by1 - wy0, bx0 - wx0:bx1 - wx0]
             region = out[by0:by1, bx0:bx1]
             src = to_rgb_float(image[by0:by1, bx0:bx1])
             blended = src + alpha[:, :, None] * (np.clip(pred, 0.0, 1.0) - src)

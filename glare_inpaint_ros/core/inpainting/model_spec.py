@@ -1,4 +1,5 @@
-"""How a learned inpainting model wants its inputs: the two common conventions and a YAML description.
+"""How a learned inpainting model wants its inputs: the two common conventions and a YAML
+description.
 
 A :class:`ModelSpec` says everything the pre/post-processing in :mod:`.learned` needs to feed a
 model and read its answer: input/output names, tensor layout, dtype and value range, channel
@@ -24,8 +25,9 @@ order, mask polarity, fixed size or pad multiple. It comes from
       output_max: null          # white in the output; null = detect at warm-up
       size: [512, 512]          # fixed [H, W] (crops are resized to it); null = dynamic
       pad_multiple: 8           # dynamic models: H and W padded up to a multiple of this, px
-      max_side: 0               # dynamic models: longer crops are downscaled to this, px (0 = never)
-      prefill: none             # pushpull: residual model over a native-resolution push-pull fill
+      max_side: 0               # dynamic models: longer crops are downscaled to this, px (0 =
+      never) prefill: none             # pushpull: residual model over a native-resolution
+      push-pull fill
                                 # (see glare_inpaint_ros/core/inpainting/model.py)
 
 :func:`detect_spec` picks the convention from a model's input names, dtypes and shapes.
@@ -77,32 +79,42 @@ class ModelSpec:
         if self.layout not in ("NCHW", "NHWC"):
             raise ValueError(f"model spec: layout must be NCHW or NHWC, got {self.layout!r}")
         if self.channel_order not in ("RGB", "BGR"):
-            raise ValueError(f"model spec: channel_order must be RGB or BGR, got {self.channel_order!r}")
+            raise ValueError(
+                f"model spec: channel_order must be RGB or BGR, got {self.channel_order!r}")
         for key in ("image_dtype", "mask_dtype"):
             if getattr(self, key) not in DTYPES:
-                raise ValueError(f"model spec: {key} must be one of {', '.join(DTYPES)}, got {getattr(self, key)!r}")
+                raise ValueError(
+                    f"model spec: {key} must be one of {', '.join(DTYPES)}, got "
+                    f"{getattr(self, key)!r}")
         if self.mask_hole not in ("high", "low"):
-            raise ValueError(f"model spec: mask_hole must be 'high' (max = hole) or 'low' (0 = hole), got {self.mask_hole!r}")
+            raise ValueError(
+                "model spec: mask_hole must be 'high' (max = hole) or 'low' (0 = hole), got "
+                f"{self.mask_hole!r}")
         for key in ("image_max", "mask_max"):
             if not float(getattr(self, key)) > 0:
                 raise ValueError(f"model spec: {key} must be > 0, got {getattr(self, key)!r}")
         if self.output_max is not None and not float(self.output_max) > 0:
-            raise ValueError(f"model spec: output_max must be > 0 or null, got {self.output_max!r}")
+            raise ValueError(
+                f"model spec: output_max must be > 0 or null, got {self.output_max!r}")
         if self.size is not None and (len(self.size) != 2 or min(int(v) for v in self.size) < 1):
-            raise ValueError(f"model spec: size must be [height, width] in px or null, got {self.size!r}")
+            raise ValueError(
+                f"model spec: size must be [height, width] in px or null, got {self.size!r}")
         if int(self.pad_multiple) < 1:
             raise ValueError(f"model spec: pad_multiple must be >= 1, got {self.pad_multiple!r}")
         if int(self.max_side) < 0:
             raise ValueError(f"model spec: max_side must be >= 0, got {self.max_side!r}")
         if self.prefill not in PREFILLS:
-            raise ValueError(f"model spec: prefill must be one of {', '.join(PREFILLS)}, got {self.prefill!r}")
+            raise ValueError(
+                f"model spec: prefill must be one of {', '.join(PREFILLS)}, got {self.prefill!r}")
 
 
 #: LaMa ONNX export convention (output range detected at warm-up).
-LAMA = ModelSpec(name="lama", image_dtype="float32", image_max=1.0, mask_dtype="float32", mask_max=1.0,
+LAMA = ModelSpec(name="lama", image_dtype="float32", image_max=1.0, mask_dtype="float32",
+                 mask_max=1.0,
                  mask_hole="high", output_max=None, pad_multiple=8)
 #: MI-GAN ONNX pipeline convention.
-MIGAN = ModelSpec(name="migan", output="result", image_dtype="uint8", image_max=255.0, mask_dtype="uint8",
+MIGAN = ModelSpec(name="migan", output="result", image_dtype="uint8", image_max=255.0,
+                  mask_dtype="uint8",
                   mask_max=255.0, mask_hole="low", output_max=255.0, pad_multiple=1)
 CONVENTIONS: dict[str, ModelSpec] = {"lama": LAMA, "migan": MIGAN}
 
@@ -110,19 +122,23 @@ _FILE_KEYS = ("onnx", "torch_state_dict", "torch_module")
 
 
 def spec_from_dict(data: Mapping[str, Any], base_dir: Path | None = None) -> ModelSpec:
-    """Build a :class:`ModelSpec` from a mapping (a parsed YAML); unknown keys are a ``ValueError``.
+    """Build a :class:`ModelSpec` from a mapping (a parsed YAML); unknown keys are a
+    ``ValueError``.
 
     File keys (``onnx``, ``torch_state_dict``) are resolved against ``base_dir``.
     """
     known = {f.name for f in fields(ModelSpec)} - {"files"}
     unknown = set(data) - known - set(_FILE_KEYS)
     if unknown:
-        raise ValueError(f"model spec: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known | set(_FILE_KEYS)))}")
+        raise ValueError(
+            f"model spec: unknown key(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(known | set(_FILE_KEYS)))}")
     kwargs = {k: v for k, v in data.items() if k in known}
     if kwargs.get("size") is not None:
         size = kwargs["size"]
         if not isinstance(size, (list, tuple)):
-            raise ValueError(f"model spec: size must be [height, width] in px or null, got {size!r}")
+            raise ValueError(
+                f"model spec: size must be [height, width] in px or null, got {size!r}")
         kwargs["size"] = tuple(int(v) for v in size)
     for key in ("image_max", "mask_max"):
         if key in kwargs:
@@ -188,16 +204,19 @@ def detect_spec(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo],
     """
     if len(inputs) != 2:
         names = ", ".join(i.name for i in inputs)
-        raise ValueError(f"expected a model with 2 inputs (image, mask), got {len(inputs)} ({names}); "
+        raise ValueError(f"expected a model with 2 inputs (image, mask), got {len(inputs)} "
+                         f"({names}); "
                          "describe it with a model_spec YAML")
     image = _pick(inputs, ("image", "img", "input")) or inputs[0]
-    mask = _pick([i for i in inputs if i is not image], ("mask",)) or next(i for i in inputs if i is not image)
+    mask = (_pick([i for i in inputs if i is not image], ("mask",))
+            or next(i for i in inputs if i is not image))
     if convention == "auto":
         base = MIGAN if image.dtype == "uint8" else LAMA
     elif convention in CONVENTIONS:
         base = CONVENTIONS[convention]
     else:
-        raise ValueError(f"unknown convention {convention!r}; known: auto, {', '.join(CONVENTIONS)}")
+        raise ValueError(
+            f"unknown convention {convention!r}; known: auto, {', '.join(CONVENTIONS)}")
     shape = image.shape
     if len(shape) != 4:
         raise ValueError(f"image input {image.name!r} must be 4-D, got shape {shape}")
@@ -213,6 +232,7 @@ def detect_spec(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo],
     image_dtype = image.dtype if image.dtype in DTYPES else base.image_dtype
     mask_dtype = mask.dtype if mask.dtype in DTYPES else base.mask_dtype
     output_max = base.output_max if out.dtype != "uint8" else 255.0
-    return replace(base, image_input=image.name, mask_input=mask.name, output=out.name, layout=layout,
+    return replace(base, image_input=image.name, mask_input=mask.name, output=out.name,
+                   layout=layout,
                    image_dtype=image_dtype, mask_dtype=mask_dtype, size=size, batch=batch,
                    output_max=output_max)

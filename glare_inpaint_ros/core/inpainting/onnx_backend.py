@@ -36,8 +36,12 @@ PROVIDER_NAMES: dict[str, str] = {
 _ORT_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8"}
 
 RUNTIME_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("providers", "cpu", "Execution providers in order of preference, comma-separated (tensorrt, cuda, openvino, cpu, or full ONNX Runtime names); unavailable ones are skipped with a warning, CPU is always the last resort.", read_only=True),
-    ParamSpec("threads", 0, "Intra-op CPU threads (0 = ONNX Runtime's default).", 0, 256, read_only=True),
+    ParamSpec("providers", "cpu",
+              "Execution providers in order of preference, comma-separated (tensorrt, cuda, "
+              "openvino, cpu, or full ONNX Runtime names); unavailable ones are skipped with a "
+              "warning, CPU is always the last resort.", read_only=True),
+    ParamSpec("threads", 0, "Intra-op CPU threads (0 = ONNX Runtime's default).", 0, 256,
+              read_only=True),
 )
 
 
@@ -53,7 +57,8 @@ def select_providers(wanted: str, available: list[str]) -> list[str]:
             continue
         name = PROVIDER_NAMES.get(item.lower(), item)
         if name not in available:
-            LOG.warning("onnx provider %r is not available here (available: %s); skipped", item, ", ".join(available))
+            LOG.warning("onnx provider %r is not available here (available: %s); skipped", item,
+                        ", ".join(available))
         elif name not in chosen:
             chosen.append(name)
     if "CPUExecutionProvider" not in chosen:
@@ -66,16 +71,20 @@ def _infos(nodes: Any) -> list[TensorInfo]:
                        _ORT_DTYPES.get(n.type, n.type)) for n in nodes]
 
 
-def merge_model_io(spec: ModelSpec, inputs: list[TensorInfo], outputs: list[TensorInfo], source: str) -> ModelSpec:
+def merge_model_io(spec: ModelSpec, inputs: list[TensorInfo], outputs: list[TensorInfo],
+                   source: str) -> ModelSpec:
     """Check a YAML spec's names against the model and take the fixed batch/size from the model."""
     names = {i.name: i for i in inputs}
     for key in ("image_input", "mask_input"):
         if getattr(spec, key) not in names:
-            raise ValueError(f"model spec {key} {getattr(spec, key)!r} is not an input of {source} "
+            raise ValueError(f"model spec {key} {getattr(spec, key)!r} is not an input of "
+                             f"{source} "
                              f"(inputs: {', '.join(names)})")
     out_names = [o.name for o in outputs]
     if spec.output is not None and spec.output not in out_names:
-        raise ValueError(f"model spec output {spec.output!r} is not an output of {source} (outputs: {', '.join(out_names)})")
+        raise ValueError(
+            f"model spec output {spec.output!r} is not an output of {source} (outputs: "
+            f"{', '.join(out_names)})")
     shape = names[spec.image_input].shape
     batch = shape[0] if len(shape) == 4 and isinstance(shape[0], int) and shape[0] > 0 else None
     size = spec.size
@@ -88,7 +97,8 @@ def merge_model_io(spec: ModelSpec, inputs: list[TensorInfo], outputs: list[Tens
 
 @INPAINTERS.register("onnx")
 class OnnxInpainter(ModelInpainter):
-    """Any inpainting model exported to ONNX, run by ONNX Runtime (LaMa / MI-GAN / YAML conventions)."""
+    """Any inpainting model exported to ONNX, run by ONNX Runtime (LaMa / MI-GAN / YAML
+    conventions)."""
 
     PARAMS = (
         ParamSpec("model_path", "", "Path of the .onnx model file (required).", read_only=True),
@@ -103,7 +113,8 @@ class OnnxInpainter(ModelInpainter):
             if spec is not None and spec.files.get("onnx"):
                 path = spec.files["onnx"]
             else:
-                raise ValueError(f"inpainting.{self.name}.model_path is required (path of an .onnx model)")
+                raise ValueError(
+                    f"inpainting.{self.name}.model_path is required (path of an .onnx model)")
         self._open(Path(path), spec, p.get("convention", "auto"))
 
     def _open(self, path: Path, spec: ModelSpec | None, convention: str) -> None:
@@ -111,7 +122,8 @@ class OnnxInpainter(ModelInpainter):
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise ValueError("the onnx inpainting backend needs onnxruntime: pip install onnxruntime") from exc
+            raise ValueError(
+                "the onnx inpainting backend needs onnxruntime: pip install onnxruntime") from exc
         if not path.is_file():
             raise ValueError(f"inpainting model file not found: {path}")
         options = ort.SessionOptions()
@@ -132,8 +144,10 @@ class OnnxInpainter(ModelInpainter):
         else:
             self.spec = merge_model_io(spec, inputs, outputs, str(path))
         self.providers = self.session.get_providers()
-        LOG.info("onnx inpainting model %s: %s convention, providers %s", path, self.spec.name or "yaml", self.providers)
+        LOG.info("onnx inpainting model %s: %s convention, providers %s", path,
+                 self.spec.name or "yaml", self.providers)
         self._finish_init(str(path))
 
     def _run(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self.session.run([self.spec.output], {self.spec.image_input: image, self.spec.mask_input: mask})[0]
+        return self.session.run([self.spec.output],
+                                {self.spec.image_input: image, self.spec.mask_input: mask})[0]

@@ -20,7 +20,9 @@ from .base import Inpainter
 
 class _CvInpainter(Inpainter):
     FLAG: ClassVar[int] = cv2.INPAINT_TELEA
-    PARAMS = (ParamSpec("radius", 3.0, "Neighbourhood radius considered around each filled pixel, px.", 0.5, 50.0),)
+    PARAMS = (
+        ParamSpec("radius", 3.0, "Neighbourhood radius considered around each filled pixel, px.",
+                  0.5, 50.0),)
     SUPPORTED_DTYPES = (np.uint8, np.uint16)
     SUPPORTED_CHANNELS = (1, 3)
 

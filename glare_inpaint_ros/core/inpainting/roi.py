@@ -24,7 +24,8 @@ PAIRWISE_MAX = 128
 
 def _as_array(boxes: Iterable[Sequence[int]]) -> np.ndarray:
     """``n x 4`` int64 array of boxes; ``ValueError`` for a malformed or empty box."""
-    arr = np.asarray(boxes if isinstance(boxes, np.ndarray) else list(boxes), dtype=np.int64).reshape(-1, 4)
+    arr = np.asarray(boxes if isinstance(boxes, np.ndarray) else list(boxes),
+                     dtype=np.int64).reshape(-1, 4)
     if arr.size and (np.any(arr[:, 2] <= arr[:, 0]) or np.any(arr[:, 3] <= arr[:, 1])):
         raise ValueError("every box must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
     if arr.size and np.any(arr[:, :2] < 0):

@@ -40,14 +40,22 @@ def import_class(path: str) -> type:
 
 @INPAINTERS.register("torch")
 class TorchInpainter(ModelInpainter):
-    """A PyTorch inpainting model (TorchScript, or ``module`` class + state dict) on CPU or CUDA."""
+    """A PyTorch inpainting model (TorchScript, or ``module`` class + state dict) on CPU or
+    CUDA."""
 
     PARAMS = (
-        ParamSpec("model_path", "", "TorchScript file, or the state dict when 'module' is set; '' = the model_spec YAML's torch_state_dict.", read_only=True),
-        ParamSpec("module", "", "Model class 'package.module:Class' (built with no arguments, then the state dict is loaded); '' = model_path is TorchScript (or the YAML's torch_module).", read_only=True),
+        ParamSpec("model_path", "",
+                  "TorchScript file, or the state dict when 'module' is set; '' = the model_spec "
+                  "YAML's torch_state_dict.", read_only=True),
+        ParamSpec("module", "",
+                  "Model class 'package.module:Class' (built with no arguments, then the state "
+                  "dict is loaded); '' = model_path is TorchScript (or the YAML's torch_module).",
+                  read_only=True),
         ParamSpec("device", "cpu", "Torch device: cpu, cuda or cuda:N.", read_only=True),
-        ParamSpec("half", False, "Run in float16 (CUDA only; ignored with a warning on CPU).", read_only=True),
-        ParamSpec("threads", 0, "torch CPU threads (0 = leave torch's setting).", 0, 256, read_only=True),
+        ParamSpec("half", False, "Run in float16 (CUDA only; ignored with a warning on CPU).",
+                  read_only=True),
+        ParamSpec("threads", 0, "torch CPU threads (0 = leave torch's setting).", 0, 256,
+                  read_only=True),
     ) + CONVENTION_PARAMS + CROP_PARAMS
 
     def __init__(self, *, roi: bool = True, roi_margin: int = 16, **params: Any) -> None:
@@ -55,7 +63,8 @@ class TorchInpainter(ModelInpainter):
         try:
             import torch
         except ImportError as exc:
-            raise ValueError("the torch inpainting backend needs torch: pip install torch") from exc
+            raise ValueError(
+                "the torch inpainting backend needs torch: pip install torch") from exc
         self._torch = torch
         p = self.params
         spec = resolve_spec(p["model_spec"])
@@ -63,27 +72,32 @@ class TorchInpainter(ModelInpainter):
         path = p["model_path"] or files.get("torch_state_dict", "")
         module = p["module"] or (files.get("torch_module", "") if not p["model_path"] else "")
         if not path:
-            raise ValueError(f"inpainting.{self.name}.model_path is required (TorchScript file or state dict)")
+            raise ValueError(
+                f"inpainting.{self.name}.model_path is required (TorchScript file or state dict)")
         path_ = Path(path)
         if not path_.is_file():
             raise ValueError(f"inpainting model file not found: {path_}")
         device = p["device"]
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"inpainting.{self.name}.device is {device!r} but CUDA is not available")
+            raise ValueError(
+                f"inpainting.{self.name}.device is {device!r} but CUDA is not available")
         try:
             self.device = torch.device(device)
         except RuntimeError as exc:
             raise ValueError(f"inpainting.{self.name}.device {device!r}: {exc}") from None
         self.half = bool(p["half"]) and self.device.type == "cuda"
         if p["half"] and not self.half:
-            LOG.warning("torch inpainting: half=true needs CUDA; running float32 on %s", self.device)
+            LOG.warning("torch inpainting: half=true needs CUDA; running float32 on %s",
+                        self.device)
         if p["threads"]:
             torch.set_num_threads(int(p["threads"]))
         self.model = self._load(path_, module)
         if spec is None:
             spec = CONVENTIONS[p["convention"]] if p["convention"] in CONVENTIONS else LAMA
             if p["convention"] == "auto":
-                LOG.info("torch inpainting: no model_spec, assuming the LaMa convention (float RGB 0..1, mask 1 = hole)")
+                LOG.info(
+                    "torch inpainting: no model_spec, assuming the LaMa convention (float RGB "
+                    "0..1, mask 1 = hole)")
         self.spec = spec
         self._finish_init(str(path_))
 
@@ -94,7 +108,8 @@ class TorchInpainter(ModelInpainter):
                 cls = import_class(module)
                 model = cls()
                 state = torch.load(str(path), map_location="cpu", weights_only=True)
-                if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+                if isinstance(state, dict) and "state_dict" in state and \
+                        isinstance(state["state_dict"], dict):
                     state = state["state_dict"]
                 model.load_state_dict(state)
             else:
@@ -102,7 +117,8 @@ class TorchInpainter(ModelInpainter):
         except ValueError:
             raise
         except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-            raise ValueError(f"could not load torch model {path}: {type(exc).__name__}: {exc}") from None
+            raise ValueError(
+                f"could not load torch model {path}: {type(exc).__name__}: {exc}") from None
         model = model.eval().to(self.device)
         if self.half:
             model = model.half()
@@ -119,7 +135,8 @@ class TorchInpainter(ModelInpainter):
                 tensors.append(t)
             out = self.model(*tensors)
             if isinstance(out, dict):
-                out = out[self.spec.output] if self.spec.output in out else next(iter(out.values()))
+                out = (out[self.spec.output] if self.spec.output in out
+                       else next(iter(out.values())))
             elif isinstance(out, (tuple, list)):
                 out = out[0]
             return out.float().cpu().numpy() if out.is_floating_point() else out.cpu().numpy()

@@ -3,11 +3,11 @@
 Three pieces, all ROS-free and all driven by frame stamps in **seconds** (so they behave the same
 at 10 Hz and at 60 Hz):
 
-* :class:`MotionTracker` (:mod:`.motion`, parameters ``temporal.*``) turns ``(image, stamp)`` into a
-  :class:`FrameMotion`: the time step, a stream event (first frame, reset, out-of-order) and,
-  computed lazily, the dense optical flow from the current frame back to the previous one at reduced
-  resolution (``cv2.DISOpticalFlow`` ULTRAFAST, or Farneback). The two stages below have no clock of
-  their own: the caller owns one tracker per stream (a
+* :class:`MotionTracker` (:mod:`.motion`, parameters ``temporal.*``) turns ``(image, stamp)`` into
+  a :class:`FrameMotion`: the time step, a stream event (first frame, reset, out-of-order) and,
+  computed lazily, the dense optical flow from the current frame back to the previous one at
+  reduced resolution (``cv2.DISOpticalFlow`` ULTRAFAST, or Farneback). The two stages below have no
+  clock of their own: the caller owns one tracker per stream (a
   :class:`~glare_inpaint_ros.core.pipeline.GlareRemover` through its :class:`TemporalStages`) and
   hands each frame's :class:`FrameMotion` to both, so the flow is computed once per frame.
 * :class:`TemporalMask` (:mod:`.mask`, ``temporal.mask.*``): per-pixel hysteresis. A pixel *enters*
@@ -17,13 +17,13 @@ at 10 Hz and at 60 Hz):
   without a detection). At a steady rate ``f`` Hz: ``M = window_s * f``, ``K = exit_s * f``. The
   state (a 32-frame detection bit history per pixel and the in/out flag) is optionally warped with
   the flow, so a highlight moving with the surface keeps its history.
-* :class:`TemporalFill` (:mod:`.fill`, ``temporal.fill.*``): keeps the last output frame. Inside the
-  mask, where the flow-aligned previous output shows background that was actually *observed* (not
-  filled) at most ``max_age_s`` ago, that background is used instead of the spatial inpainter's
-  guess; where it was never seen the spatial fill is used, smoothed over time with the
-  motion-compensated previous fill (exponential smoothing with time constant ``smoothing_s``); where
-  the flow is unreliable (photometric error on the ring around a hole) the spatial fill is used
-  alone. The temporal / spatial seam is feathered over ``feather_px`` px. Outside the mask the
+* :class:`TemporalFill` (:mod:`.fill`, ``temporal.fill.*``): keeps the last output frame. Inside
+  the mask, where the flow-aligned previous output shows background that was actually *observed*
+  (not filled) at most ``max_age_s`` ago, that background is used instead of the spatial
+  inpainter's guess; where it was never seen the spatial fill is used, smoothed over time with the
+  motion-compensated previous fill (exponential smoothing with time constant ``smoothing_s``);
+  where the flow is unreliable (photometric error on the ring around a hole) the spatial fill is
+  used alone. The temporal / spatial seam is feathered over ``feather_px`` px. Outside the mask the
   output is bit-identical to the input.
 
 Stream events (see :class:`MotionTracker`): the first frame, a gap longer than ``max_gap_s``
@@ -52,6 +52,7 @@ from .resize import area_resize
 from .stages import TemporalStages
 
 __all__ = [
-    "HISTORY_FRAMES", "OUT_OF_ORDER", "RESET_EVENTS", "FrameMotion", "MotionTracker", "TemporalFill",
+    "HISTORY_FRAMES", "OUT_OF_ORDER", "RESET_EVENTS", "FrameMotion", "MotionTracker",
+    "TemporalFill",
     "TemporalMask", "TemporalStages", "area_resize", "upsample_flow",
 ]

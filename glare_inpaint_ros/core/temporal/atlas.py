@@ -1,4 +1,5 @@
-"""The atlas: the boxes of a mask packed into one small image, so one filter call serves every hole."""
+"""The atlas: the boxes of a mask packed into one small image, so one filter call serves every
+hole."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ class Atlas:
 
     @classmethod
     def pack(cls, mask: np.ndarray, boxes: list[Box], pad: int) -> "Atlas":
-        """Shelf-pack the ``boxes`` (non-empty, non-overlapping) of ``mask`` (uint8, non-zero = hole)."""
+        """Shelf-pack the ``boxes`` (non-empty, non-overlapping) of ``mask`` (uint8, non-zero =
+        hole)."""
         sizes = [(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad) for x0, y0, x1, y1 in boxes]
-        width = max(max(sw for sw, _ in sizes), math.ceil(1.2 * math.sqrt(sum(sw * sh for sw, sh in sizes))))
+        width = max(max(sw for sw, _ in sizes),
+                    math.ceil(1.2 * math.sqrt(sum(sw * sh for sw, sh in sizes))))
         corner: list[tuple[int, int]] = [(0, 0)] * len(boxes)
         x = y = shelf = 0
         for i in sorted(range(len(boxes)), key=lambda j: -sizes[j][1]):
@@ -63,7 +66,8 @@ class Atlas:
         ``atlas[::sy, ::sx]``. ``x`` / ``y`` are the frame coordinates (float32 px), in atlas
         row-major order.
         """
-        flat = np.flatnonzero(sel).astype(np.int32)  # int32 arithmetic: ~3x faster than int64 divmod
+        # int32 arithmetic: ~3x faster than int64 divmod
+        flat = np.flatnonzero(sel).astype(np.int32)
         aw = np.int32(sel.shape[1])
         ay = flat // aw
         ax = flat - ay * aw

@@ -1,4 +1,5 @@
-"""The temporal fill: masked pixels from flow-aligned background seen earlier, spatial fallback (``temporal.fill.*``).
+"""The temporal fill: masked pixels from flow-aligned background seen earlier, spatial fallback
+(``temporal.fill.*``).
 
 Images ``HxW`` / ``HxWx3`` BGR / ``HxWx4`` BGRA, uint8 or uint16; masks ``HxW`` uint8, non-zero =
 fill; times in seconds (frame stamps).
@@ -74,12 +75,26 @@ class TemporalFill:
     """
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("enabled", False, "Fill masked pixels from background seen in earlier frames (flow-aligned), falling back to the spatial backend (needs frame stamps)."),
-        ParamSpec("max_age_s", 1.0, "Use background last observed at most this long ago, s.", 0.0, 60.0),
-        ParamSpec("max_photometric_error", 12.0, "Largest mean absolute grey error between the current frame and the flow-warped previous frame on the ring around a hole for the flow to be trusted, 8-bit levels.", 0.0, 255.0),
-        ParamSpec("ring_px", 8, "Width of the ring around each hole used for the flow and its check, px.", 1, 128),
-        ParamSpec("feather_px", 3, "Feather radius of the seam between temporal and spatial fill, px (0 = hard seam).", 0, 64),
-        ParamSpec("smoothing_s", 0.25, "Where the background was never seen: time constant of the exponential smoothing of this frame's spatial fill with the motion-compensated previous fill, s (0 = this frame's spatial fill alone; 0.25 s gives the new fill a weight of 0.125 at 30 Hz, 0.33 at 10 Hz).", 0.0, 10.0),
+        ParamSpec("enabled", False,
+                  "Fill masked pixels from background seen in earlier frames (flow-aligned), "
+                  "falling back to the spatial backend (needs frame stamps)."),
+        ParamSpec("max_age_s", 1.0, "Use background last observed at most this long ago, s.", 0.0,
+                  60.0),
+        ParamSpec("max_photometric_error", 12.0,
+                  "Largest mean absolute grey error between the current frame and the flow-warped "
+                  "previous frame on the ring around a hole for the flow to be trusted, 8-bit "
+                  "levels.", 0.0, 255.0),
+        ParamSpec("ring_px", 8,
+                  "Width of the ring around each hole used for the flow and its check, px.", 1,
+                  128),
+        ParamSpec("feather_px", 3,
+                  "Feather radius of the seam between temporal and spatial fill, px (0 = hard "
+                  "seam).", 0, 64),
+        ParamSpec("smoothing_s", 0.25,
+                  "Where the background was never seen: time constant of the exponential "
+                  "smoothing of this frame's spatial fill with the motion-compensated previous "
+                  "fill, s (0 = this frame's spatial fill alone; 0.25 s gives the new fill a "
+                  "weight of 0.125 at 30 Hz, 0.33 at 10 Hz).", 0.0, 10.0),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -104,8 +119,10 @@ class TemporalFill:
     def reset(self) -> None:
         """Forget the previous output (the next frame gets the spatial fill)."""
         self._prev_out: np.ndarray | None = None  # previous output frame (a reused buffer)
-        self._age: np.ndarray | None = None  # HxW float32, s since the pixel's content was observed
-        self._age_boxes: list[Box] | None = None  # where ``_age`` may be non-zero (None = anywhere)
+        # HxW float32, s since the pixel's content was observed
+        self._age: np.ndarray | None = None
+        # where ``_age`` may be non-zero (None = anywhere)
+        self._age_boxes: list[Box] | None = None
         self._age_spare: np.ndarray | None = None  # the other age buffer (ping-pong)
         self._spare_boxes: list[Box] | None = None
         self._prev_mask_small: np.ndarray | None = None
@@ -144,7 +161,8 @@ class TemporalFill:
                 f"spatial fill shape/dtype {spatial.shape}/{spatial.dtype} does not match image "
                 f"{image.shape}/{image.dtype}")
         if motion.shape != image.shape[:2]:
-            raise ValueError(f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
+            raise ValueError(
+                f"motion is for frames of size {motion.shape}, image is {image.shape[:2]}")
         reuse = (reuse_spatial and spatial.flags.c_contiguous and spatial.flags.writeable
                  and not np.may_share_memory(spatial, image))
         out = spatial if reuse else image.copy()
@@ -168,7 +186,8 @@ class TemporalFill:
         age = self._spare_age(image.shape[:2])
         done = False
         if flow is not None and small_mask is not None:
-            done = self._fill_temporal(image, m, spatial, motion, flow, small_mask, boxes, out, age)
+            done = self._fill_temporal(image, m, spatial, motion, flow, small_mask, boxes, out,
+                                       age)
         if not done:  # spatial fill everywhere; the filled pixels were never observed
             for x0, y0, x1, y1 in boxes:
                 hole = m[y0:y1, x0:x1] > 0
@@ -176,7 +195,8 @@ class TemporalFill:
                     np.copyto(out[y0:y1, x0:x1], spatial[y0:y1, x0:x1],
                               where=hole[..., None] if out.ndim == 3 else hole)
                 age[y0:y1, x0:x1][hole] = _NEVER
-        if self._prev_out is None or self._prev_out.shape != out.shape or self._prev_out.dtype != out.dtype:
+        if self._prev_out is None or self._prev_out.shape != out.shape or \
+                self._prev_out.dtype != out.dtype:
             self._prev_out = np.empty_like(out)
         np.copyto(self._prev_out, out)
         # Ping-pong the age buffers: the one just written becomes the previous frame's.
@@ -194,7 +214,8 @@ class TemporalFill:
         if self._source is None:
             return math.nan
         codes = self._source[2]
-        return float(np.count_nonzero(codes == 1)) / codes.size if codes is not None and codes.size else 0.0
+        return (float(np.count_nonzero(codes == 1)) / codes.size if codes is not None
+                and codes.size else 0.0)
 
     @property
     def last_source(self) -> np.ndarray | None:
@@ -232,16 +253,19 @@ class TemporalFill:
         p = self.params
         sx, sy = motion.scale
         r = max(1, round(p["ring_px"] * max(sx, sy)))
-        grown = cv2.dilate(small_mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        grown = cv2.dilate(small_mask,
+                           cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
         n, labels = cv2.connectedComponents(grown, connectivity=8)
-        rx, ry = nonzero_xy(cv2.compare(grown, small_mask, cv2.CMP_GT))  # the ring (grown, not hole)
+        rx, ry = nonzero_xy(
+            cv2.compare(grown, small_mask, cv2.CMP_GT))  # the ring (grown, not hole)
         fx_r, fy_r = flow[ry, rx, 0], flow[ry, rx, 1]
         xf, yf = rx.astype(np.float32), ry.astype(np.float32)
         if self._prev_mask_small is not None and self._prev_mask_small.shape == small_mask.shape:
             # Drop the ring pixels that were inside a hole in the previous frame.
             keep = sample(self._prev_mask_small, xf + fx_r, yf + fy_r, cv2.INTER_NEAREST,
-                           cv2.BORDER_CONSTANT) == 0
-            ry, rx, fx_r, fy_r, xf, yf = ry[keep], rx[keep], fx_r[keep], fy_r[keep], xf[keep], yf[keep]
+                          cv2.BORDER_CONSTANT) == 0
+            ry, rx, fx_r, fy_r, xf, yf = (ry[keep], rx[keep], fx_r[keep], fy_r[keep], xf[keep],
+                                          yf[keep])
         lab = labels[ry, rx]
         cnt = np.bincount(lab, minlength=n).astype(np.float64)
         safe = np.maximum(cnt, 1.0)
@@ -253,15 +277,16 @@ class TemporalFill:
         filled[..., 0][inside] = fx[lab_in]
         filled[..., 1][inside] = fy[lab_in]
         assert motion.prev_small is not None and motion.cur_small is not None
-        warped = sample(motion.prev_small, xf + fx[lab], yf + fy[lab], cv2.INTER_LINEAR, cv2.BORDER_REPLICATE)
+        warped = sample(motion.prev_small, xf + fx[lab], yf + fy[lab], cv2.INTER_LINEAR,
+                        cv2.BORDER_REPLICATE)
         err = np.abs(warped.astype(np.float32) - motion.cur_small[ry, rx])
         mean_err = np.bincount(lab, err, minlength=n) / safe
         ok_label = (cnt >= 4) & (mean_err <= p["max_photometric_error"])
         ok_label[0] = False
         return filled, labels, ok_label
 
-    def _refine_translation(self, cur: np.ndarray, prev: np.ndarray, tiles: np.ndarray, n_tiles: int
-                            ) -> np.ndarray:
+    def _refine_translation(self, cur: np.ndarray, prev: np.ndarray, tiles: np.ndarray,
+                            n_tiles: int) -> np.ndarray:
         """One sub-pixel translation per tile refining the flow: ``(n_tiles + 1) x 2`` float32 px.
 
         One Lucas-Kanade step per tile, all tiles at once (inverse-compositional form: the
@@ -277,7 +302,8 @@ class TemporalFill:
             cur: ``5 x N`` grey levels (float32) of the current frame at the ring points and at
                 their left, right, upper and lower neighbours (clamped to the frame).
             prev: ``N`` grey levels of the previous output at the points' flow positions.
-            tiles: tile index of each ring point; ``n_tiles``: number of tiles.
+            tiles: tile index of each ring point.
+            n_tiles: number of tiles.
         """
         d = np.zeros((n_tiles + 1, 2), np.float32)
         cnt = np.bincount(tiles, minlength=n_tiles + 1)[:n_tiles]
@@ -301,10 +327,12 @@ class TemporalFill:
         d[:n_tiles, 1] = np.where(good, np.clip((a * by - b * bx) / det, -1.0, 1.0), 0.0)
         return d
 
-    def _fill_temporal(self, image: np.ndarray, m: np.ndarray, spatial: np.ndarray, motion: FrameMotion,
+    def _fill_temporal(self, image: np.ndarray, m: np.ndarray, spatial: np.ndarray,
+                       motion: FrameMotion,
                        flow: np.ndarray, small_mask: np.ndarray, boxes: list[Box], out: np.ndarray,
                        age: np.ndarray) -> bool:
-        """Fill the mask pixels of ``out`` (and their ``age`` / :attr:`last_source`), temporal where possible.
+        """Fill the mask pixels of ``out`` (and their ``age`` / :attr:`last_source`), temporal
+        where possible.
 
         Works on pixel lists (the hole pixels and the ring around them) sampled with one
         ``cv2.remap`` each, and on an :class:`Atlas` of the boxes for the two neighbourhood
@@ -359,7 +387,8 @@ class TemporalFill:
         xm, xp = np.maximum(ix_ - 1, 0) - ix_, np.minimum(ix_ + 1, w - 1) - ix_
         ym, yp = (np.maximum(iy_ - 1, 0) - iy_) * w, (np.minimum(iy_ + 1, h - 1) - iy_) * w
         stencil = np.concatenate([lin, lin + xm, lin + xp, lin + ym, lin + yp])
-        cur = gray_list(img_px.take(stencil).view(image.dtype).reshape(-1, *image.shape[2:])).reshape(5, -1)
+        cur = gray_list(
+            img_px.take(stencil).view(image.dtype).reshape(-1, *image.shape[2:])).reshape(5, -1)
         prev_ring = gray_list(sample(prev_out, rmx, rmy, cv2.INTER_LINEAR, repl))
         d = self._refine_translation(cur, prev_ring, r_tile, n_tiles)
         hmx = mx[:nh] + d[h_tile, 0]
@@ -379,7 +408,8 @@ class TemporalFill:
             blurred = cv2.boxFilter(b, cv2.CV_32F, (k, k), normalize=True, borderType=repl)
             weight *= blurred.reshape(-1).take(h_flat)
         tau = p["smoothing_s"]
-        alpha = np.float32(-math.expm1(-motion.dt / tau) if tau > 0 else 1.0)  # weight of the new fill
+        alpha = np.float32(-math.expm1(-motion.dt / tau) if tau > 0
+                           else 1.0)  # weight of the new fill
         if alpha < 1.0:
             weight = np.maximum(weight, (ok & ~seen) * (np.float32(1.0) - alpha))
         use = weight > 0
@@ -389,5 +419,6 @@ class TemporalFill:
         pixel_view(out, channels)[h_lin] = pixel_view(blended, channels)
         t_sel = use & seen
         age.reshape(-1)[h_lin] = np.where(t_sel, prev_age + np.float32(motion.dt), _NEVER)
-        self._source = (m.shape, h_lin, np.where(t_sel, np.uint8(1), np.where(use, np.uint8(2), np.uint8(0))))
+        self._source = (m.shape, h_lin,
+                        np.where(t_sel, np.uint8(1), np.where(use, np.uint8(2), np.uint8(0))))
         return True

@@ -1,4 +1,5 @@
-"""The temporal mask: per-pixel enter/exit hysteresis of the glare mask over time (``temporal.mask.*``).
+"""The temporal mask: per-pixel enter/exit hysteresis of the glare mask over time
+(``temporal.mask.*``).
 
 Masks ``HxW`` uint8, 255 = glare; times in seconds (frame stamps), so the behaviour is the same at
 10 Hz and at 60 Hz.
@@ -38,10 +39,22 @@ class TemporalMask:
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
         ParamSpec("enabled", False, "Apply the temporal mask hysteresis (needs frame stamps)."),
-        ParamSpec("window_s", 0.2, "Entry window, s: a pixel enters the mask when detected in at least enter_fraction of the frames received in the last window_s seconds (at most 32 frames).", 0.0, 10.0),
-        ParamSpec("enter_fraction", 0.0, "Fraction 0..1 of the frames in the window that must detect a pixel for it to enter (at least one frame; 0 = enter at once, only the exit is delayed: an entry delay leaves new glare unmasked for a few frames, which costs more than a slightly larger mask).", 0.0, 1.0),
-        ParamSpec("exit_s", 0.3, "A pixel in the mask leaves after no detection in the frames received during the last exit_s seconds (at least the current frame), s.", 0.0, 10.0),
-        ParamSpec("motion_compensation", False, "Warp the per-pixel history with the optical flow before each update (helps highlights that move with the surface; off by default: about 2 ms at 1280x720 and no PSNR gain on the synthetic sequences)."),
+        ParamSpec("window_s", 0.2,
+                  "Entry window, s: a pixel enters the mask when detected in at least "
+                  "enter_fraction of the frames received in the last window_s seconds (at most 32 "
+                  "frames).", 0.0, 10.0),
+        ParamSpec("enter_fraction", 0.0,
+                  "Fraction 0..1 of the frames in the window that must detect a pixel for it to "
+                  "enter (at least one frame; 0 = enter at once, only the exit is delayed: an "
+                  "entry delay leaves new glare unmasked for a few frames, which costs more than "
+                  "a slightly larger mask).", 0.0, 1.0),
+        ParamSpec("exit_s", 0.3,
+                  "A pixel in the mask leaves after no detection in the frames received during "
+                  "the last exit_s seconds (at least the current frame), s.", 0.0, 10.0),
+        ParamSpec("motion_compensation", False,
+                  "Warp the per-pixel history with the optical flow before each update (helps "
+                  "highlights that move with the surface; off by default: about 2 ms at 1280x720 "
+                  "and no PSNR gain on the synthetic sequences)."),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -126,16 +139,19 @@ class TemporalMask:
             return  # no history to move
         sx, sy = motion.scale
         if float(np.abs(flow).max()) * min(1 / sx, 1 / sy) < 0.5:
-            return  # below half a pixel everywhere: nearest-neighbour warping would be the identity
+            # below half a pixel everywhere: nearest-neighbour warping would be the identity
+            return
         mx, my = flow_maps(self._grid, upsample_flow(flow, self._hist.shape))
         h, w = self._hist.shape
         if since:  # outside the frame: never detected, not in the mask
-            self._hist = cv2.remap(self._hist, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+            self._hist = cv2.remap(self._hist, mx, my, cv2.INTER_NEAREST,
+                                   borderMode=cv2.BORDER_CONSTANT,
                                    borderValue=0)
             return
         hist4 = self._hist.view(np.uint8).reshape(h, w, 4)
         self._hist = np.ascontiguousarray(
-            cv2.remap(hist4, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            cv2.remap(hist4, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                      borderValue=0)
         ).view(np.uint32).reshape(h, w)
         assert self._active is not None
         self._active = cv2.remap(self._active, mx, my, cv2.INTER_NEAREST,
@@ -153,7 +169,8 @@ def _since_table(m_frames: int, k: int) -> np.ndarray:
 def _build_since_tables() -> np.ndarray:
     state = np.arange(256)
     was_in = state >= 128
-    since = np.minimum(127 - (state & 127) + 1, 127)  # frames since the last detection, after this frame
+    since = np.minimum(127 - (state & 127) + 1,
+                       127)  # frames since the last detection, after this frame
     tables = np.zeros((HISTORY_FRAMES + 1, HISTORY_FRAMES + 1, 256), np.uint8)
     for m_frames in range(HISTORY_FRAMES + 1):
         for k in range(HISTORY_FRAMES + 1):

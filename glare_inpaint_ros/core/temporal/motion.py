@@ -1,4 +1,5 @@
-"""The motion tracker: frame stamps -> stream events, grey frames -> backward optical flow (``temporal.*``).
+"""The motion tracker: frame stamps -> stream events, grey frames -> backward optical flow
+(``temporal.*``).
 
 One :class:`MotionTracker` per stream, owned by the caller (the pipeline's
 :class:`~.stages.TemporalStages`): time enters the temporal stages only through it. Its
@@ -24,7 +25,8 @@ from ..validation import check_image
 from .resize import gray_small
 
 #: Stream events reported by :class:`MotionTracker` that restart the temporal state.
-RESET_EVENTS: tuple[str, ...] = ("first", "reset_gap", "reset_backwards", "reset_scene_cut", "reset_size")
+RESET_EVENTS: tuple[str, ...] = ("first", "reset_gap", "reset_backwards", "reset_scene_cut",
+                                 "reset_size")
 #: The event of a frame whose stamp is not newer than the last accepted one (state untouched).
 OUT_OF_ORDER = "out_of_order"
 #: Side of the grey thumbnail used for scene-cut detection, px (longer side).
@@ -39,7 +41,8 @@ class FrameMotion:
 
     Attributes:
         stamp: the frame's stamp, s.
-        prev_stamp: stamp of the previous accepted frame (None for the first frame / after a reset).
+        prev_stamp: stamp of the previous accepted frame (None for the first frame / after a
+            reset).
         dt: ``stamp - prev_stamp``, s (0 when there is no previous frame or for an ignored frame).
         event: None for a normal frame, one of :data:`RESET_EVENTS`, or :data:`OUT_OF_ORDER`.
         shape: ``(H, W)`` of the full-resolution frame, px.
@@ -91,7 +94,8 @@ class FrameMotion:
 
 
 def upsample_flow(flow_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A reduced-resolution flow resized to ``shape`` = (H, W) with vectors rescaled to full-res px."""
+    """A reduced-resolution flow resized to ``shape`` = (H, W) with vectors rescaled to full-res
+    px."""
     h, w = shape
     sh, sw = flow_small.shape[:2]
     full = cv2.resize(flow_small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -112,7 +116,8 @@ class PixelGrid:
     def get(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         if self.shape != shape:
             h, w = shape
-            self.x, self.y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            self.x, self.y = np.meshgrid(np.arange(w, dtype=np.float32),
+                                         np.arange(h, dtype=np.float32))
             self.shape = shape
         return self.x, self.y
 
@@ -121,15 +126,25 @@ class MotionTracker:
     """Stamps -> stream events, and grey frames -> lazily computed backward optical flow.
 
     Parameters (``temporal.*``) are declared in :attr:`PARAMS`. :meth:`update` is called once per
-    frame by the owner of the stream's stages, which hands the :class:`FrameMotion` to each of them;
-    calling it again with the *same* stamp returns the same :class:`FrameMotion`.
+    frame by the owner of the stream's stages, which hands the :class:`FrameMotion` to each of
+    them; calling it again with the *same* stamp returns the same :class:`FrameMotion`.
     """
 
     PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
-        ParamSpec("max_gap_s", 0.5, "Restart the temporal state when the time since the previous frame exceeds this, s; a stamp older than the previous one by more than this is a backwards time jump (restart), a smaller step back is an out-of-order frame (ignored for the state).", 0.001, 3600.0),
-        ParamSpec("scene_cut_threshold", 40.0, "Restart the temporal state when the mean absolute difference of consecutive 64-px grey thumbnails exceeds this, 8-bit levels (255 = never).", 0.0, 255.0),
-        ParamSpec("flow_scale", 0.25, "Resolution of the optical flow as a fraction 0..1 of the frame size (raised so the small side is >= 32 px).", 0.05, 1.0),
-        ParamSpec("flow_method", "dis", "Optical flow: 'dis' (cv2.DISOpticalFlow, ULTRAFAST preset) or 'farneback' (slower).", choices=("dis", "farneback")),
+        ParamSpec("max_gap_s", 0.5,
+                  "Restart the temporal state when the time since the previous frame exceeds "
+                  "this, s; a stamp older than the previous one by more than this is a backwards "
+                  "time jump (restart), a smaller step back is an out-of-order frame (ignored for "
+                  "the state).", 0.001, 3600.0),
+        ParamSpec("scene_cut_threshold", 40.0,
+                  "Restart the temporal state when the mean absolute difference of consecutive "
+                  "64-px grey thumbnails exceeds this, 8-bit levels (255 = never).", 0.0, 255.0),
+        ParamSpec("flow_scale", 0.25,
+                  "Resolution of the optical flow as a fraction 0..1 of the frame size (raised so "
+                  "the small side is >= 32 px).", 0.05, 1.0),
+        ParamSpec("flow_method", "dis",
+                  "Optical flow: 'dis' (cv2.DISOpticalFlow, ULTRAFAST preset) or 'farneback' "
+                  "(slower).", choices=("dis", "farneback")),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -199,19 +214,22 @@ class MotionTracker:
             event = "reset_size"
         elif (thumb is not None and self._prev_thumb is not None
               and self._prev_thumb.shape == thumb.shape
-              and float(cv2.absdiff(thumb, self._prev_thumb).mean()) > self.params["scene_cut_threshold"]):
+              and float(cv2.absdiff(thumb, self._prev_thumb).mean())
+              > self.params["scene_cut_threshold"]):
             event = "reset_scene_cut"
         if event == OUT_OF_ORDER:
             assert last is not None
             return FrameMotion(stamp, last.stamp, 0.0, event, shape, small_size)
-        usable_prev = event is None and self._prev_small is not None and self._prev_small.shape == (
-            cur_small.shape if cur_small is not None else None)
+        usable_prev = (event is None and self._prev_small is not None
+                       and self._prev_small.shape == (cur_small.shape if cur_small is not None
+                                                      else None))
         motion = FrameMotion(
             stamp=stamp,
             prev_stamp=None if event in RESET_EVENTS else last.stamp,  # type: ignore[union-attr]
             dt=0.0 if event in RESET_EVENTS else stamp - last.stamp,  # type: ignore[union-attr]
             event=event, shape=shape, small_size=small_size, cur_small=cur_small,
-            prev_small=self._prev_small if usable_prev else None, method=self.params["flow_method"],
+            prev_small=self._prev_small if usable_prev else None,
+            method=self.params["flow_method"],
         )
         self._last = motion
         self._prev_small, self._prev_thumb = cur_small, thumb
@@ -220,7 +238,8 @@ class MotionTracker:
 
 def flow_maps(grid: PixelGrid, flow_full: np.ndarray, roi: tuple[int, int, int, int] | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps (absolute source coordinates) for a full-res backward flow (optionally one ROI)."""
+    """``cv2.remap`` maps (absolute source coordinates) for a full-res backward flow (optionally
+    one ROI)."""
     gx, gy = grid.get(flow_full.shape[:2])
     if roi is None:
         return gx + flow_full[..., 0], gy + flow_full[..., 1]

@@ -19,7 +19,8 @@ _SAMPLE_ROW = 1024
 
 def sample(src: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: int, border: int,
            value: float = 0.0) -> np.ndarray:
-    """``src`` sampled at the points ``(x, y)`` (1-D float32, px) with ``cv2.remap``: ``N`` or ``N x C``."""
+    """``src`` sampled at the points ``(x, y)`` (1-D float32, px) with ``cv2.remap``: ``N`` or
+    ``N x C``."""
     n = x.size
     rows = max(1, -(-n // _SAMPLE_ROW))
     maps = np.zeros((2, rows * _SAMPLE_ROW), np.float32)
@@ -47,7 +48,8 @@ def pixel_view(a: np.ndarray, channels: int) -> np.ndarray:
     gathers / scatters move whole pixels."""
     if channels == 1:
         return a.reshape(-1)
-    return np.ascontiguousarray(a).reshape(-1, channels).view(np.dtype((np.void, channels * a.itemsize))).reshape(-1)
+    return np.ascontiguousarray(a).reshape(-1, channels).view(
+        np.dtype((np.void, channels * a.itemsize))).reshape(-1)
 
 
 def blend(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -63,6 +65,7 @@ def blend(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def gray_list(pixels: np.ndarray) -> np.ndarray:
-    """Grey levels (float32, 8-bit scale) of a pixel list ``N`` / ``N x C`` (as :func:`gray_small`)."""
+    """Grey levels (float32, 8-bit scale) of a pixel list ``N`` / ``N x C`` (as
+    :func:`gray_small`)."""
     img = pixels.reshape(1, pixels.shape[0], *pixels.shape[1:])
     return gray_small(img, (img.shape[1], 1)).reshape(-1).astype(np.float32)

@@ -1,4 +1,5 @@
-"""Area downscaling and grey conversion shared by the temporal stages (and the dichromatic detector).
+"""Area downscaling and grey conversion shared by the temporal stages (and the dichromatic
+detector).
 
 Images ``HxW`` / ``HxWxC`` (BGR / BGRA), uint8 or uint16; sizes are ``(width, height)`` px, as
 OpenCV takes them.
@@ -19,15 +20,18 @@ def area_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     within one level per halving (intermediate rounding).
     """
     w, h = size
-    while image.shape[1] % 2 == 0 and image.shape[0] % 2 == 0 and image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
-        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+    while image.shape[1] % 2 == 0 and image.shape[0] % 2 == 0 and image.shape[1] >= 2 * w and \
+            image.shape[0] >= 2 * h:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                           interpolation=cv2.INTER_LINEAR)
     if (image.shape[1], image.shape[0]) != (w, h):
         image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     return image
 
 
 def gray_small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """8-bit grey image resized (area average, :func:`area_resize`) to ``size`` = (width, height) px."""
+    """8-bit grey image resized (area average, :func:`area_resize`) to ``size`` = (width, height)
+    px."""
     if image.ndim == 3:
         code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         image = cv2.cvtColor(image, code)

@@ -43,7 +43,8 @@ class TemporalStages:
         return self.mask is not None or self.fill is not None
 
     def reset(self) -> None:
-        """Restart the stream: the next frame is a ``first`` frame for the tracker and both stages."""
+        """Restart the stream: the next frame is a ``first`` frame for the tracker and both
+        stages."""
         self.tracker.reset()
         for stage in (self.mask, self.fill):
             if stage is not None:

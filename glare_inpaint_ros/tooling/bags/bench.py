@@ -1,4 +1,5 @@
-"""Bag tool overhead benchmark: ``python -m glare_inpaint_ros.tooling.bags.bench [--frames 100] [--size 1280 720]``.
+"""Bag tool overhead benchmark:
+``python -m glare_inpaint_ros.tooling.bags.bench [--frames 100] [--size 1280 720]``.
 
 Writes a sample bag per storage into a temporary folder, then, in one process and on the same
 frames, times (1) :meth:`GlareRemover.process` alone on the decoded BGR frames and (2) the whole
@@ -29,10 +30,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="glare_bag_bench_") as tmp:
         for storage in args.storage:
-            src = write_sample_bag(Path(tmp) / f"in_{storage}", frames=args.frames, size=tuple(args.size),
+            src = write_sample_bag(Path(tmp) / f"in_{storage}", frames=args.frames,
+                                   size=tuple(args.size),
                                    storage=storage)
             with BagReader(src) as reader:
-                frames = [to_bgr(*image_from_cdr(m.msgtype, m.data)[1:]) for m in reader.messages([IMAGE_TOPIC])]
+                frames = [to_bgr(*image_from_cdr(m.msgtype, m.data)[1:])
+                          for m in reader.messages([IMAGE_TOPIC])]
             remover = GlareRemover()
             t0 = time.perf_counter()
             for bgr in frames:
@@ -40,9 +43,12 @@ def main() -> None:
             core_fps = len(frames) / (time.perf_counter() - t0)
             del frames
             summary = process_bag(src, Path(tmp) / f"out_{storage}", [IMAGE_TOPIC], progress=False)
-            print(f"{storage}: {args.frames} frames {args.size[0]}x{args.size[1]}: core {core_fps:.1f} frames/s, "
-                  f"bag tool {summary.frames_per_s:.1f} frames/s (ratio {summary.frames_per_s / core_fps:.2f}; "
-                  f"in-run pipeline share {summary.pipeline_ms / 1e3 / summary.elapsed_s:.0%} of the bag tool's time)")
+            print(f"{storage}: {args.frames} frames {args.size[0]}x{args.size[1]}: core "
+                  f"{core_fps:.1f} frames/s, "
+                  f"bag tool {summary.frames_per_s:.1f} frames/s (ratio "
+                  f"{summary.frames_per_s / core_fps:.2f}; "
+                  f"in-run pipeline share {summary.pipeline_ms / 1e3 / summary.elapsed_s:.0%} of "
+                  "the bag tool's time)")
 
 
 if __name__ == "__main__":

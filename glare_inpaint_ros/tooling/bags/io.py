@@ -80,13 +80,15 @@ def definition_hash(msgtype: str, msgdef: str) -> str:
             types = get_types_from_idl(msgdef)
         else:
             types = get_types_from_msg(msgdef, msgtype)
-        store = get_typestore(Stores.ROS2_JAZZY)  # a fresh store: recorded types replace Jazzy's here only
+        # a fresh store: recorded types replace Jazzy's here only
+        store = get_typestore(Stores.ROS2_JAZZY)
         for name in types:
             store.fielddefs.pop(name, None)
         store.register(types)
         return store.hash_rihs01(msgtype)
     except Exception as exc:  # rosbags parse / lookup errors
-        raise BagError(f"type {msgtype}: recorded message definition without a type hash cannot be "
+        raise BagError(f"type {msgtype}: recorded message definition without a type hash cannot "
+                       "be "
                        f"parsed: {_reason(exc)}") from exc
 
 
@@ -188,7 +190,8 @@ class BagReader:
             self._reader.open()
         except Exception as exc:  # rosbags raises ReaderError, sqlite3/mcap/yaml/OS errors
             self._reader = None
-            raise BagError(f"{path}: cannot open bag: {_reason(exc)} (truncated or corrupt file?)") from exc
+            raise BagError(
+                f"{path}: cannot open bag: {_reason(exc)} (truncated or corrupt file?)") from exc
         try:
             self._read_connections()
         except BaseException:
@@ -197,37 +200,47 @@ class BagReader:
         return self
 
     def _read_connections(self) -> None:
-        """Fill ``connections`` / ``topics`` / counts from the storage (see the class docstring)."""
+        """Fill ``connections`` / ``topics`` / counts from the storage (see the class
+        docstring)."""
         reader = self._reader
         inner = getattr(reader, "storage", None)
         if not self._ros1:
             self.storage = self._detect_storage()
-        if self._ros1 or not hasattr(inner, "storages"):  # ROS 1 bag, or one storage file read directly
+        if self._ros1 or not hasattr(inner,
+                                     "storages"):  # ROS 1 bag, or one storage file read directly
             self._storages = [(reader, list(reader.connections))]
             described = None
         else:  # a rosbag2 folder: each storage file's own connections, not metadata.yaml's list
             self._storages = [(st, list(st.connections)) for st in inner.storages]
-            self._message_compression = getattr(inner.metadata, "compression_mode", None) == "message"
+            self._message_compression = (getattr(inner.metadata, "compression_mode", None)
+                                         == "message")
             described = list(reader.connections)
             for st, conns in self._storages:
                 held = getattr(getattr(st, "metadata", None), "message_count", None)
                 if held is not None and held != sum(c.msgcount for c in conns):
-                    raise BagError(f"{self.path}: {getattr(st, 'path', 'a storage file')} holds {held} message(s) but "
-                                   f"its topics account for {sum(c.msgcount for c in conns)} (messages of no topic?)")
+                    raise BagError(f"{self.path}: {getattr(st, 'path', 'a storage file')} holds "
+                                   f"{held} message(s) but "
+                                   f"its topics account for {sum(c.msgcount for c in conns)} "
+                                   "(messages of no topic?)")
         merged: dict[tuple[str, str], TopicInfo] = {}
         for _, conns in self._storages:
             for conn in conns:
                 key = (conn.topic, conn.msgtype)
                 meta = next((c for c in described or () if (c.topic, c.msgtype) == key), None)
                 qos = tuple(getattr(conn.ext, "offered_qos_profiles", ()) or ()) or (
-                    tuple(getattr(meta.ext, "offered_qos_profiles", ()) or ()) if meta is not None else ())
-                # ROS 1 data is converted to CDR with the ROS 2 type: its ROS 1 text and md5 do not apply.
+                    tuple(getattr(meta.ext, "offered_qos_profiles", ()) or ()) if meta is not None
+                    else ())
+                # ROS 1 data is converted to CDR with the ROS 2 type: its ROS 1 text and md5 do not
+                # apply.
                 msgdef = "" if self._ros1 else (conn.msgdef.data or "")
-                digest = "" if self._ros1 else (conn.digest or (meta.digest if meta is not None else "") or "")
+                digest = ("" if self._ros1
+                          else (conn.digest or (meta.digest if meta is not None else "") or ""))
                 old = merged.get(key)
                 merged[key] = TopicInfo(
-                    name=conn.topic, msgtype=conn.msgtype, count=int(conn.msgcount) + (old.count if old else 0),
-                    msgdef=(old.msgdef if old and old.msgdef else msgdef), digest=(old.digest if old and old.digest else digest),
+                    name=conn.topic, msgtype=conn.msgtype,
+                    count=int(conn.msgcount) + (old.count if old else 0),
+                    msgdef=(old.msgdef if old and old.msgdef else msgdef),
+                    digest=(old.digest if old and old.digest else digest),
                     qos=(old.qos if old and old.qos else qos),
                 )
                 if self._ros1:
@@ -236,7 +249,8 @@ class BagReader:
         for info in self.connections:
             first = self.topics.get(info.name)
             self.topics[info.name] = info if first is None else TopicInfo(
-                first.name, first.msgtype, first.count + info.count, first.msgdef, first.digest, first.qos)
+                first.name, first.msgtype, first.count + info.count, first.msgdef, first.digest,
+                first.qos)
         self.message_count = sum(i.count for i in self.connections)
         self.start_time, self.end_time = int(reader.start_time), int(reader.end_time)
         if described is not None:
@@ -252,14 +266,18 @@ class BagReader:
             if (topic, msgtype) not in listed:
                 other = [t for (name, t) in listed if name == topic]
                 how = f"as {', '.join(other)}" if other else "not at all"
-                self.notes.append(f"metadata.yaml lists {topic} ({msgtype}, {n} message(s) in the storage) {how}: "
+                self.notes.append(f"metadata.yaml lists {topic} ({msgtype}, {n} message(s) in the "
+                                  f"storage) {how}: "
                                   "reading what the storage holds")
             elif listed[(topic, msgtype)] != n:
-                self.notes.append(f"metadata.yaml says {listed[(topic, msgtype)]} message(s) on {topic} ({msgtype}), "
+                self.notes.append(f"metadata.yaml says {listed[(topic, msgtype)]} message(s) on "
+                                  f"{topic} ({msgtype}), "
                                   f"the storage holds {n}: reading what the storage holds")
         for (topic, msgtype), n in listed.items():
             if (topic, msgtype) not in held and n:
-                self.notes.append(f"metadata.yaml lists {n} message(s) on {topic} ({msgtype}) that the storage does not hold")
+                self.notes.append(
+                    f"metadata.yaml lists {n} message(s) on {topic} ({msgtype}) that the storage "
+                    "does not hold")
 
     def _detect_storage(self) -> str:
         if self.path.is_file():
@@ -279,12 +297,15 @@ class BagReader:
         try:
             store.register(get_types_from_msg(conn.msgdef.data, conn.msgtype))
         except Exception as exc:
-            raise BagError(f"{self.path}: cannot parse ROS 1 definition of {conn.msgtype}: {_reason(exc)}") from exc
+            raise BagError(
+                f"{self.path}: cannot parse ROS 1 definition of {conn.msgtype}: "
+                f"{_reason(exc)}") from exc
 
     def __enter__(self) -> "BagReader":
         return self.open()
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
@@ -335,7 +356,8 @@ class BagReader:
                 break
             except Exception as exc:  # rosbags ReaderError, sqlite3.Error, mcap/struct errors
                 raise BagError(
-                    f"{self.path}: read failed after {count} message(s): {_reason(exc)} (truncated or corrupt file?)"
+                    f"{self.path}: read failed after {count} message(s): {_reason(exc)} "
+                    "(truncated or corrupt file?)"
                 ) from exc
             count += 1
             key = (conn.topic, conn.msgtype)
@@ -346,7 +368,8 @@ class BagReader:
                 continue
             got = seen.get((info.name, info.msgtype), 0)
             if got != info.count:
-                raise BagError(f"{self.path}: read {got} message(s) on {info.name} ({info.msgtype}) but the storage "
+                raise BagError(f"{self.path}: read {got} message(s) on {info.name} "
+                               f"({info.msgtype}) but the storage "
                                f"counts {info.count} (corrupt index or storage?)")
 
 
@@ -362,7 +385,8 @@ _BAG_FILE_SUFFIXES = (".db3", ".mcap", ".zstd", ".db3-shm", ".db3-wal", ".db3-jo
 
 
 def check_replaceable(out: Path, inputs: Sequence[Path] = ()) -> None:
-    """Refuse to replace ``out`` when it holds one of ``inputs`` or does not look like a bag output.
+    """Refuse to replace ``out`` when it holds one of ``inputs`` or does not look like a bag
+    output.
 
     Raises:
         OutputRefused: ``out`` is an input, contains one, or is a file / a folder with anything
@@ -380,12 +404,15 @@ def check_replaceable(out: Path, inputs: Sequence[Path] = ()) -> None:
     names = sorted(p.name for p in out.iterdir())
     other = [n for n in names if n != "metadata.yaml" and not n.endswith(_BAG_FILE_SUFFIXES)]
     if other or "metadata.yaml" not in names:
-        what = f"holds {', '.join(other[:3])}{' ...' if len(other) > 3 else ''}" if other else "has no metadata.yaml"
-        raise OutputRefused(f"{out} exists and does not look like a bag ({what}): not replacing it")
+        what = (f"holds {', '.join(other[:3])}{' ...' if len(other) > 3 else ''}" if other
+                else "has no metadata.yaml")
+        raise OutputRefused(
+            f"{out} exists and does not look like a bag ({what}): not replacing it")
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    unsupported."""
     import ctypes
     import ctypes.util
 
@@ -407,14 +434,17 @@ def write_error(path: Path, exc: BaseException) -> BagError:
     """A one-line :class:`BagError` for a failed write (a full disk, a file-size limit, ...)."""
     text = _reason(exc)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or \
-            any(k in text.lower() for k in ("disk is full", "no space", "file too large", "disk quota")):
-        return BagError(f"cannot write {path}: no space left (disk full or file-size limit): {text}")
+            any(k in text.lower()
+                for k in ("disk is full", "no space", "file too large", "disk quota")):
+        return BagError(
+            f"cannot write {path}: no space left (disk full or file-size limit): {text}")
     return BagError(f"cannot write {path}: {text}")
 
 
 @contextlib.contextmanager
 def _signals_blocked() -> Iterator[None]:
-    """Defer SIGINT/SIGTERM/SIGHUP (delivered on exit) so a cleanup or a swap is never cut short."""
+    """Defer SIGINT/SIGTERM/SIGHUP (delivered on exit) so a cleanup or a swap is never cut
+    short."""
     sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -454,7 +484,8 @@ def interruptible() -> Iterator[None]:
 
 
 def run_job(prog: str, job: Callable[[], T]) -> tuple[int, T | None]:
-    """Run a bag-writing CLI job: ``(0, result)``, or ``(exit code, None)`` after one line on stderr.
+    """Run a bag-writing CLI job: ``(0, result)``, or ``(exit code, None)`` after one line on
+    stderr.
 
     Exit codes: 1 for a :class:`BagError` / ``ValueError`` / ``OSError`` (2 for
     :class:`OutputRefused`), ``128 + N`` for signal N (SIGINT, and SIGTERM / SIGHUP via
@@ -466,17 +497,20 @@ def run_job(prog: str, job: Callable[[], T]) -> tuple[int, T | None]:
         with interruptible():
             return 0, job()
     except (BagError, ValueError, OSError) as exc:
-        reason = str(exc) if not isinstance(exc, OSError) or not exc.strerror else f"{exc.strerror}: {exc.filename}"
+        reason = (str(exc) if not isinstance(exc, OSError) or not exc.strerror
+                  else f"{exc.strerror}: {exc.filename}")
         print(f"{prog}: error: {reason}; no output bag written", file=sys.stderr)
         return getattr(exc, "exit_code", 1), None
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"{prog}: interrupted ({signal.Signals(signum).name}); no output bag written", file=sys.stderr)
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}); no output bag written",
+              file=sys.stderr)
         return 128 + int(signum), None
 
 
 def _remove_stale_temps(parent: Path, name: str) -> None:
-    """Delete temporary folders of ``name`` left by a process that no longer exists (SIGKILL, power loss)."""
+    """Delete temporary folders of ``name`` left by a process that no longer exists (SIGKILL, power
+    loss)."""
     for p in parent.glob(f".{name}.*.tmp"):
         try:
             pid = int(p.name[len(name) + 2:].split(".", 1)[0])
@@ -493,14 +527,16 @@ def _remove_stale_temps(parent: Path, name: str) -> None:
 
 
 class AtomicBagWriter:
-    """Write a rosbag2 bag to a temporary folder next to ``path``; put it in place only when complete.
+    """Write a rosbag2 bag to a temporary folder next to ``path``; put it in place only when
+    complete.
 
     Use as a context manager: leaving the block normally finishes the bag (closes it, swaps it
     into place); leaving it with an exception, Ctrl-C, or SIGTERM/SIGHUP inside
     :func:`interruptible`, deletes the temporary bag, so a half-written bag never appears at
-    ``path``. With ``overwrite`` an existing ``path`` is kept until the new bag is complete and then
-    exchanged with it atomically (``renameat2``; two renames where unsupported), and it must look
-    like a bag output (:func:`check_replaceable`). Temporary folders of dead processes are removed.
+    ``path``. With ``overwrite`` an existing ``path`` is kept until the new bag is complete and
+    then exchanged with it atomically (``renameat2``; two renames where unsupported), and it must
+    look like a bag output (:func:`check_replaceable`). Temporary folders of dead processes are
+    removed.
 
     Connections are per topic *and* type (a topic may carry two types); recorded definitions are
     copied as they are (a missing type hash is computed from the recorded definition).
@@ -537,14 +573,17 @@ class AtomicBagWriter:
             parent.mkdir(parents=True, exist_ok=True)
             _remove_stale_temps(parent, self.path.name)
             with _signals_blocked():  # the folder exists only once it is ours to delete
-                self._tmpdir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=parent))
+                self._tmpdir = Path(
+                    tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
+                                     dir=parent))
         except OSError as exc:
             raise write_error(self.path, exc) from None
         plugin = StoragePlugin.MCAP if self.storage == "mcap" else StoragePlugin.SQLITE3
         # The bag inside the temp folder already has its final name, so the storage file name
         # recorded in metadata.yaml stays right after the rename.
         try:
-            self._writer = Writer(self._tmpdir / self.path.name, version=BAG_VERSION, storage_plugin=plugin)
+            self._writer = Writer(self._tmpdir / self.path.name, version=BAG_VERSION,
+                                  storage_plugin=plugin)
             self._writer.open()
         except BaseException as exc:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -556,7 +595,8 @@ class AtomicBagWriter:
 
     def add_topic(self, topic: str, msgtype: str, *, msgdef: str = "", digest: str = "",
                   qos: Sequence["Qos"] = ()) -> None:
-        """Declare a topic with one type; ``msgdef``/``digest`` are copied when given, else generated.
+        """Declare a topic with one type; ``msgdef``/``digest`` are copied when given, else
+        generated.
 
         A recorded ``msgdef`` is kept as it is (also for standard types); without a ``RIHS01_``
         ``digest`` (bags of older distributions) the hash is computed from that definition.
@@ -571,7 +611,9 @@ class AtomicBagWriter:
         elif msgtype in store.types:
             kwargs.update(typestore=store)
         else:
-            raise BagError(f"cannot write topic {topic}: type {msgtype} has no message definition in the input bag")
+            raise BagError(
+                f"cannot write topic {topic}: type {msgtype} has no message definition in the "
+                "input bag")
         try:
             conn = self._writer.add_connection(topic, msgtype, **kwargs)
         except Exception as exc:
@@ -579,9 +621,10 @@ class AtomicBagWriter:
         self._conns[(topic, msgtype)] = conn
         self._by_topic.setdefault(topic, conn)
 
-    def write(self, topic: str, timestamp: int, data: bytes | memoryview, msgtype: str | None = None) -> None:
-        """Append one serialized (CDR) message to a declared topic (of ``msgtype``: default its first
-        type); ``timestamp`` in ns."""
+    def write(self, topic: str, timestamp: int, data: bytes | memoryview,
+              msgtype: str | None = None) -> None:
+        """Append one serialized (CDR) message to a declared topic (of ``msgtype``: default its
+        first type); ``timestamp`` in ns."""
         conn = self._by_topic[topic] if msgtype is None else self._conns[(topic, msgtype)]
         try:
             self._writer.write(conn, timestamp, data)
@@ -589,7 +632,8 @@ class AtomicBagWriter:
             raise write_error(self.path, exc) from exc
         self.written += 1
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
         tmpdir, writer, self._tmpdir, self._writer = self._tmpdir, self._writer, None, None
         with _signals_blocked():  # a second signal must not cut the cleanup or the swap short
             try:
@@ -673,7 +717,8 @@ def image_to_cdr(
     types = typestore().types
     if compression is None:
         h, w, step, data = encode(array, encoding)
-        msg = types[IMAGE](header=header, height=h, width=w, encoding=encoding, is_bigendian=0, step=step,
+        msg = types[IMAGE](header=header, height=h, width=w, encoding=encoding, is_bigendian=0,
+                           step=step,
                            data=np.frombuffer(data, dtype=np.uint8))
         return IMAGE, typestore().serialize_cdr(msg, IMAGE)
     fmt, data = encode_compressed(array, encoding, compression)  # type: ignore[arg-type]

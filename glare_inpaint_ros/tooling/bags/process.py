@@ -1,4 +1,5 @@
-"""``glare-inpaint bag IN_BAG OUT_BAG --image-topic T``: remove glare from the images of a bag, offline.
+"""``glare-inpaint bag IN_BAG OUT_BAG --image-topic T``: remove glare from the images of a bag,
+offline.
 
 Every message of ``IN_BAG`` is copied to ``OUT_BAG`` unchanged (same topic, type, receive
 timestamp and CDR bytes; ROS 1 input is converted to CDR), and for each message on an image topic
@@ -18,7 +19,8 @@ than ``temporal.max_gap_s``).
 Messages that cannot be decoded (data length != step*height, unknown encoding, undecodable JPEG)
 are copied, get no outputs, and are counted by reason in the summary (``--strict`` makes them
 fatal). Fatal errors (unreadable/truncated bag, missing metadata.yaml, existing output) exit 1
-and leave no output bag: it is written to a temporary folder next to OUT_BAG and renamed at the end.
+and leave no output bag: it is written to a temporary folder next to OUT_BAG and renamed at the
+end.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from typing import Any, Sequence
 import cv2
 
 from .io import (
-    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, OutputRefused, header_stamp_ns,
+    COMPRESSED, IMAGE, IMAGE_TYPES, STORAGES, AtomicBagWriter, BagError, BagReader, OutputRefused,
+    header_stamp_ns,
     image_from_cdr, image_to_cdr, run_job,
 )
 from ...encodings import ImageFormatError, from_bgr, to_bgr
@@ -96,13 +99,16 @@ class Summary:
             f"frames: {self.frames} on {len(self.per_topic)} topic(s): {self.processed} processed "
             f"({self.processed - n_pass} inpainted, {n_pass} passed through), {n_skip} skipped",
         ]
-        lines += [f"  passed through ({reason}): {n}" for reason, n in sorted(self.passed_through.items())]
+        lines += [f"  passed through ({reason}): {n}" for reason,
+                  n in sorted(self.passed_through.items())]
         lines += [f"  skipped ({reason}): {n}" for reason, n in sorted(self.skipped.items())]
         lines += [f"note: {note}" for note in self.notes]
         if self.processed:
             ms = self.pipeline_ms / self.processed
-            lines.append(f"speed: {self.frames_per_s:.1f} frames/s end to end in {self.elapsed_s:.2f} s; "
-                         f"pipeline alone {ms:.1f} ms/frame = {1e3 / ms if ms else 0:.1f} frames/s")
+            lines.append(f"speed: {self.frames_per_s:.1f} frames/s end to end in "
+                         f"{self.elapsed_s:.2f} s; "
+                         f"pipeline alone {ms:.1f} ms/frame = {1e3 / ms if ms else 0:.1f} "
+                         "frames/s")
         return "\n".join(lines)
 
 
@@ -114,7 +120,8 @@ def skip_reason(exc: BaseException) -> str:
 class _TopicWorker:
     """Decode -> GlareRemover -> encode for one image topic."""
 
-    def __init__(self, config: dict[str, Any], outputs: OutputTopics, compression: str | None) -> None:
+    def __init__(self, config: dict[str, Any], outputs: OutputTopics,
+                 compression: str | None) -> None:
         from ...core.pipeline import GlareRemover
 
         self.remover = GlareRemover(config)
@@ -122,29 +129,34 @@ class _TopicWorker:
         self.compression = compression
         self.last_stamp: int | None = None
 
-    def __call__(self, msgtype: str, data: bytes | memoryview) -> tuple[list[tuple[str, bytes | memoryview]], Any]:
-        msg, array, encoding = image_from_cdr(msgtype, data, self.remover.config["input.max_pixels"])
+    def __call__(self, msgtype: str,
+                 data: bytes | memoryview) -> tuple[list[tuple[str, bytes | memoryview]], Any]:
+        msg, array, encoding = image_from_cdr(msgtype, data,
+                                              self.remover.config["input.max_pixels"])
         stamp = header_stamp_ns(msg)
         max_gap_ns = self.remover.config["temporal.max_gap_s"] * 1e9
         if self.last_stamp is None or stamp < self.last_stamp - max_gap_ns:
             if self.last_stamp is not None:
                 self.remover.reset()  # time jumped back (a looped or concatenated recording)
             self.last_stamp = stamp
-        else:  # a frame a little out of order is processed; the temporal stages ignore it for their state
+        else:  # a frame a little out of order is processed; the temporal stages ignore it for
+            # their state
             self.last_stamp = max(stamp, self.last_stamp)
         # The header stamp is the frame's time for the temporal stages (never the processing clock:
         # a bag is processed faster or slower than it was recorded).
         result = self.remover.process(to_bgr(array, encoding), stamp=stamp * 1e-9)
         image = from_bgr(result.image, encoding)
         _, img_data = image_to_cdr(msg.header, image, encoding, self.compression)
-        _, mask_data = image_to_cdr(msg.header, result.mask, "mono8", "png" if self.compression else None)
+        _, mask_data = image_to_cdr(msg.header, result.mask, "mono8",
+                                    "png" if self.compression else None)
         return [(self.outputs.deglared, img_data), (self.outputs.mask, mask_data)], result
 
 
 def process_bag(
     in_path: str | Path, out_path: str | Path, image_topics: Sequence[str], *,
     config: dict[str, Any] | str | Path | None = None, output_compressed: str | None = None,
-    storage: str | None = None, overwrite: bool = False, strict: bool = False, progress: bool = True,
+    storage: str | None = None, overwrite: bool = False, strict: bool = False,
+    progress: bool = True,
 ) -> Summary:
     """Process a bag; see the module docstring.
 
@@ -184,24 +196,32 @@ def process_bag(
             types = [c.msgtype for c in reader.connections if c.name == topic]
             if not types:
                 found = sorted({c.name for c in reader.connections if c.msgtype in IMAGE_TYPES})
-                raise BagError(f"image topic {topic} is not in {in_path}; image topics there: {', '.join(found) or 'none'}")
+                raise BagError(
+                    f"image topic {topic} is not in {in_path}; image topics there: "
+                    f"{', '.join(found) or 'none'}")
             image_types = [t for t in types if t in IMAGE_TYPES]
             if not image_types:
-                raise BagError(f"topic {topic} has type {', '.join(types)}, not {' or '.join(IMAGE_TYPES)}")
+                raise BagError(
+                    f"topic {topic} has type {', '.join(types)}, not {' or '.join(IMAGE_TYPES)}")
             outs = output_topics(topic, image_types[0], output_compressed)
-            for name, msgtype in ((outs.deglared, outs.deglared_type), (outs.mask, outs.mask_type)):
+            for name, msgtype in ((outs.deglared, outs.deglared_type),
+                                  (outs.mask, outs.mask_type)):
                 if name in reader.topics or name in new_topics:
-                    raise BagError(f"output topic {name} (from {topic}) already exists in the input bag or "
+                    raise BagError(f"output topic {name} (from {topic}) already exists in the "
+                                   "input bag or "
                                    "comes from another image topic in the same namespace")
                 new_topics[name] = msgtype
             workers[topic] = _TopicWorker(cfg, outs, output_compressed)
         out_storage = storage or (reader.storage if reader.storage in STORAGES else "sqlite3")
         n_frames = sum(reader.topics[t].count for t in workers)
         t0 = time.perf_counter()
-        with AtomicBagWriter(out_path, out_storage, overwrite=overwrite, inputs=[in_path]) as writer, \
-                tqdm(total=n_frames, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        with AtomicBagWriter(out_path, out_storage, overwrite=overwrite,
+                             inputs=[in_path]) as writer, \
+                tqdm(total=n_frames, unit="frame", disable=not progress, file=sys.stderr,
+                     dynamic_ncols=True) as bar:
             for info in reader.connections:  # every topic and type the storage holds, as recorded
-                writer.add_topic(info.name, info.msgtype, msgdef=info.msgdef, digest=info.digest, qos=info.qos)
+                writer.add_topic(info.name, info.msgtype, msgdef=info.msgdef, digest=info.digest,
+                                 qos=info.qos)
             for name, msgtype in new_topics.items():
                 writer.add_topic(name, msgtype)
             for message in reader.messages():
@@ -218,9 +238,11 @@ def process_bag(
                 except (ImageFormatError, ValueError, TypeError, cv2.error) as exc:
                     reason = skip_reason(exc)
                     if strict:
-                        raise BagError(f"{message.topic} @ {message.timestamp} ns: {exc} (--strict)") from exc
+                        raise BagError(
+                            f"{message.topic} @ {message.timestamp} ns: {exc} (--strict)") from exc
                     if reason not in summary.skipped:
-                        bar.write(f"skipping {message.topic} @ {message.timestamp} ns: {exc}", file=sys.stderr)
+                        bar.write(f"skipping {message.topic} @ {message.timestamp} ns: {exc}",
+                                  file=sys.stderr)
                     summary.skipped[reason] += 1
                     continue
                 for topic, data in outputs:
@@ -236,16 +258,23 @@ def process_bag(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI options of ``glare-inpaint bag``."""
-    parser.add_argument("in_bag", type=Path, help="input bag: rosbag2 folder, .db3/.mcap file, or ROS 1 .bag")
+    parser.add_argument("in_bag", type=Path,
+                        help="input bag: rosbag2 folder, .db3/.mcap file, or ROS 1 .bag")
     parser.add_argument("out_bag", type=Path, help="output rosbag2 folder (created)")
-    parser.add_argument("--image-topic", action="append", required=True, dest="image_topics", metavar="TOPIC",
-                        help="image topic to clean (Image or CompressedImage); repeat for several cameras")
-    parser.add_argument("--config", type=Path, help="pipeline YAML (plain or ROS 2 parameter file)")
+    parser.add_argument("--image-topic", action="append", required=True, dest="image_topics",
+                        metavar="TOPIC",
+                        help="image topic to clean (Image or CompressedImage); repeat for several "
+                             "cameras")
+    parser.add_argument("--config", type=Path,
+                        help="pipeline YAML (plain or ROS 2 parameter file)")
     parser.add_argument("--output-compressed", choices=("jpeg", "png"),
-                        help="write the cleaned images as CompressedImage (<ns>/image_deglared/compressed)")
-    parser.add_argument("--storage", choices=STORAGES, help="output storage (default: the input's)")
+                        help="write the cleaned images as CompressedImage "
+                             "(<ns>/image_deglared/compressed)")
+    parser.add_argument("--storage", choices=STORAGES,
+                        help="output storage (default: the input's)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT_BAG if it exists")
-    parser.add_argument("--strict", action="store_true", help="fail (no output) on the first undecodable image")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (no output) on the first undecodable image")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -34,11 +34,14 @@ def resolve_type(msgtype: str) -> type:
     """
     parts = msgtype.split("/")
     if len(parts) != 3 or parts[1] != "msg":
-        raise BagError(f"cannot publish {msgtype!r}: expected a ROS 2 type name like sensor_msgs/msg/Image")
+        raise BagError(
+            f"cannot publish {msgtype!r}: expected a ROS 2 type name like sensor_msgs/msg/Image")
     try:
         return getattr(importlib.import_module(f"{parts[0]}.msg"), parts[2])
     except (ImportError, AttributeError) as exc:
-        raise BagError(f"cannot publish {msgtype}: message package {parts[0]} is not installed ({exc})") from exc
+        raise BagError(
+            f"cannot publish {msgtype}: message package {parts[0]} is not installed "
+            f"({exc})") from exc
 
 
 @dataclass
@@ -65,7 +68,8 @@ def _qos(info: TopicInfo, best_effort: bool, depth: int) -> Any:
 
 def replay(
     path: str | Path, *, rate: float = 1.0, clock: bool = False, clock_hz: float = 40.0,
-    topics: Sequence[str] | None = None, loop: bool = False, best_effort: bool = False, depth: int = 10,
+    topics: Sequence[str] | None = None, loop: bool = False, best_effort: bool = False,
+    depth: int = 10,
     wait_for_subscribers: float = 0.0, node_name: str = "glare_bag_replay",
     should_stop: Callable[[], bool] | None = None, log: Callable[[str], None] | None = print,
 ) -> ReplayStats:
@@ -102,7 +106,9 @@ def replay(
         chosen = list(reader.topics) if not topics else list(dict.fromkeys(topics))
         missing = [t for t in chosen if t not in reader.topics]
         if missing:
-            raise BagError(f"topic(s) not in {path}: {', '.join(missing)}; the bag has: {', '.join(reader.topics)}")
+            raise BagError(
+                f"topic(s) not in {path}: {', '.join(missing)}; the bag has: "
+                f"{', '.join(reader.topics)}")
         # one publisher per topic and type: a topic may carry two types (what the storage holds)
         infos = {(c.name, c.msgtype): c for c in reader.connections if c.name in chosen}
         for note in reader.notes:
@@ -125,15 +131,19 @@ def replay(
         for k in range(1 + max(rank.values(), default=0)):
             contexts.append(rclpy.Context())
             rclpy.init(context=contexts[-1])
-            nodes.append(rclpy.create_node(node_name if k == 0 else f"{node_name}_{k}", context=contexts[-1]))
+            nodes.append(
+                rclpy.create_node(node_name if k == 0 else f"{node_name}_{k}",
+                                  context=contexts[-1]))
         node = nodes[0]
-        pubs = {key: nodes[rank[key]].create_publisher(classes[key], key[0], _qos(info, best_effort, depth))
+        pubs = {key: nodes[rank[key]].create_publisher(classes[key], key[0],
+                                                       _qos(info, best_effort, depth))
                 for key, info in infos.items()}
         clock_pub = None
         if clock:
             from rosgraph_msgs.msg import Clock
 
-            clock_pub = node.create_publisher(Clock, "/clock", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+            clock_pub = node.create_publisher(
+                Clock, "/clock", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
             clock_msg = Clock()
 
         def publish_clock(t_ns: int) -> None:
@@ -150,8 +160,10 @@ def replay(
                 time.sleep(0.05)
             lonely = sorted({t for (t, _), p in pubs.items() if p.get_subscription_count() == 0})
             if lonely:
-                say(f"no subscriber after {wait_for_subscribers:g} s on: {', '.join(lonely)} (publishing anyway)")
-        say(f"replaying {path}: {len(chosen)} topic(s), rate {rate:g}{', /clock' if clock else ''}{', loop' if loop else ''}")
+                say(f"no subscriber after {wait_for_subscribers:g} s on: {', '.join(lonely)} "
+                    "(publishing anyway)")
+        say(f"replaying {path}: {len(chosen)} topic(s), rate "
+            f"{rate:g}{', /clock' if clock else ''}{', loop' if loop else ''}")
         t_start = time.perf_counter()
         period = 1.0 / clock_hz
         while True:
@@ -190,22 +202,31 @@ def replay(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI options of ``glare-inpaint replay``."""
-    parser.add_argument("bag", type=Path, help="bag to play: rosbag2 folder, .db3/.mcap file, or ROS 1 .bag")
+    parser.add_argument("bag", type=Path,
+                        help="bag to play: rosbag2 folder, .db3/.mcap file, or ROS 1 .bag")
     parser.add_argument("--rate", type=float, default=1.0, help="speed factor (default 1.0)")
-    parser.add_argument("--clock", action="store_true", help="publish /clock with the bag time (for use_sim_time)")
-    parser.add_argument("--clock-hz", type=float, default=40.0, help="/clock rate between messages, Hz (default 40)")
-    parser.add_argument("--topics", nargs="+", metavar="TOPIC", help="only these topics (default: all)")
-    parser.add_argument("--loop", action="store_true", help="play again from the start at the end, until Ctrl-C")
-    parser.add_argument("--best-effort", action="store_true", help="best-effort publishers (default reliable)")
-    parser.add_argument("--qos-depth", type=int, default=10, help="keep-last history depth (default 10)")
+    parser.add_argument("--clock", action="store_true",
+                        help="publish /clock with the bag time (for use_sim_time)")
+    parser.add_argument("--clock-hz", type=float, default=40.0,
+                        help="/clock rate between messages, Hz (default 40)")
+    parser.add_argument("--topics", nargs="+", metavar="TOPIC",
+                        help="only these topics (default: all)")
+    parser.add_argument("--loop", action="store_true",
+                        help="play again from the start at the end, until Ctrl-C")
+    parser.add_argument("--best-effort", action="store_true",
+                        help="best-effort publishers (default reliable)")
+    parser.add_argument("--qos-depth", type=int, default=10,
+                        help="keep-last history depth (default 10)")
     parser.add_argument("--wait-for-subscribers", type=float, default=0.0, metavar="S",
-                        help="wait up to S seconds for a subscriber on every topic before starting")
+                        help="wait up to S seconds for a subscriber on every topic before "
+                             "starting")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the CLI; 0 when done, 1 on an error (reason on stderr), 130 on Ctrl-C."""
     try:
-        stats = replay(args.bag, rate=args.rate, clock=args.clock, clock_hz=args.clock_hz, topics=args.topics,
+        stats = replay(args.bag, rate=args.rate, clock=args.clock, clock_hz=args.clock_hz,
+                       topics=args.topics,
                        loop=args.loop, best_effort=args.best_effort, depth=args.qos_depth,
                        wait_for_subscribers=args.wait_for_subscribers)
     except (BagError, ValueError) as exc:
@@ -213,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    print(f"published {stats.published} message(s) in {stats.wall_s:.2f} s ({stats.loops} pass(es), "
-          f"{stats.clock_messages} /clock), latest message {stats.max_late_s * 1e3:.1f} ms behind schedule")
+    print(f"published {stats.published} message(s) in {stats.wall_s:.2f} s ({stats.loops} "
+          "pass(es), "
+          f"{stats.clock_messages} /clock), latest message {stats.max_late_s * 1e3:.1f} ms behind "
+          "schedule")
     return 0

@@ -1,6 +1,7 @@
 """``glare-inpaint make-sample-bag``: a small rosbag2 bag of the project's synthetic glare frames.
 
-Topics (header stamps ``t0 + i / fps`` = the image's receive time; camera_info is received 1 ms later):
+Topics (header stamps ``t0 + i / fps`` = the image's receive time; camera_info is received 1 ms
+later):
 
 * ``/camera/image_raw`` (``sensor_msgs/Image`` bgr8), or ``/camera/image_raw/compressed``
   (``sensor_msgs/CompressedImage``, JPEG) with ``--compressed``;
@@ -29,8 +30,10 @@ T0_NS = 1_700_000_000 * 1_000_000_000  # fixed start time so bags are reproducib
 INFO_DELAY_NS = 1_000_000  # camera_info receive time after its image, ns
 
 
-def frame(index: int, seed: int = 0, size: tuple[int, int] = (320, 240)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(input_bgr, mask, clean_bgr)`` of sample frame ``index`` (``size`` = (width, height) px)."""
+def frame(index: int, seed: int = 0,
+          size: tuple[int, int] = (320, 240)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(input_bgr, mask, clean_bgr)`` of sample frame ``index`` (``size`` = (width, height)
+    px)."""
     from ...synth import make_sample
 
     return make_sample(index, seed, size)
@@ -43,25 +46,29 @@ def stamp_ns(index: int, fps: float) -> int:
 
 def _header(t_ns: int) -> Any:
     types = typestore().types
-    stamp = types["builtin_interfaces/msg/Time"](sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000)
+    stamp = types["builtin_interfaces/msg/Time"](sec=t_ns // 1_000_000_000,
+                                                 nanosec=t_ns % 1_000_000_000)
     return types["std_msgs/msg/Header"](stamp=stamp, frame_id=FRAME_ID)
 
 
 def _camera_info(header: Any, width: int, height: int) -> bytes | memoryview:
     types = typestore().types
     f = 0.8 * width  # a plausible pinhole camera, px
-    roi = types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
+    roi = types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
+                                                    do_rectify=False)
     msg = types["sensor_msgs/msg/CameraInfo"](
         header=header, height=height, width=width, distortion_model="plumb_bob",
         d=np.zeros(5), k=np.array([f, 0, width / 2, 0, f, height / 2, 0, 0, 1], dtype=np.float64),
-        r=np.eye(3).ravel(), p=np.array([f, 0, width / 2, 0, 0, f, height / 2, 0, 0, 0, 1, 0], dtype=np.float64),
+        r=np.eye(3).ravel(),
+        p=np.array([f, 0, width / 2, 0, 0, f, height / 2, 0, 0, 0, 1, 0], dtype=np.float64),
         binning_x=0, binning_y=0, roi=roi,
     )
     return typestore().serialize_cdr(msg, "sensor_msgs/msg/CameraInfo")
 
 
 def write_sample_bag(
-    path: str | Path, *, frames: int = 10, size: tuple[int, int] = (320, 240), storage: str = "sqlite3",
+    path: str | Path, *, frames: int = 10, size: tuple[int, int] = (320, 240),
+    storage: str = "sqlite3",
     compressed: bool = False, seed: int = 0, fps: float = 10.0, overwrite: bool = False,
 ) -> Path:
     """Write the sample bag and return its path.
@@ -92,8 +99,10 @@ def write_sample_bag(
             t = stamp_ns(i, fps)
             image = frame(i, seed, size)[0]
             header = _header(t)
-            out.write(topic, t, image_to_cdr(header, image, "bgr8", "jpeg" if compressed else None)[1])
-            # Same header stamp, received 1 ms later (as a driver publishing both would): no ties in time.
+            out.write(topic, t,
+                      image_to_cdr(header, image, "bgr8", "jpeg" if compressed else None)[1])
+            # Same header stamp, received 1 ms later (as a driver publishing both would): no ties
+            # in time.
             out.write(INFO_TOPIC, t + INFO_DELAY_NS, _camera_info(header, size[0], size[1]))
     return Path(path)
 
@@ -101,12 +110,16 @@ def write_sample_bag(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI options of ``glare-inpaint make-sample-bag``."""
     parser.add_argument("out", type=Path, help="output bag directory")
-    parser.add_argument("--storage", choices=STORAGES, default="sqlite3", help="rosbag2 storage plugin")
+    parser.add_argument("--storage", choices=STORAGES, default="sqlite3",
+                        help="rosbag2 storage plugin")
     parser.add_argument("--frames", type=int, default=10, help="number of frames (default 10)")
-    parser.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("W", "H"), help="frame size, px")
-    parser.add_argument("--compressed", action="store_true", help="JPEG CompressedImage on /camera/image_raw/compressed")
+    parser.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("W", "H"),
+                        help="frame size, px")
+    parser.add_argument("--compressed", action="store_true",
+                        help="JPEG CompressedImage on /camera/image_raw/compressed")
     parser.add_argument("--seed", type=int, default=0, help="synthetic dataset seed")
-    parser.add_argument("--fps", type=float, default=10.0, help="frame rate of the timestamps, frames/s")
+    parser.add_argument("--fps", type=float, default=10.0,
+                        help="frame rate of the timestamps, frames/s")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
 
 

@@ -1,4 +1,5 @@
-"""``python -m glare_inpaint_ros.tooling.bench [...]``: the same as ``glare-inpaint bench [...]``."""
+"""``python -m glare_inpaint_ros.tooling.bench [...]``: the same as
+``glare-inpaint bench [...]``."""
 
 import sys
 

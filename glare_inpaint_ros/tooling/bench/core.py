@@ -38,7 +38,8 @@ from .frames import FrameCache, FrameSet
 SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
 #: Nominal glare coverages of the core section, fractions 0..1.
 COVERAGES: tuple[float, ...] = (0.005, 0.02, 0.10)
-#: Inpainting backends timed by default (``learned`` is skipped with a reason if its model is absent).
+#: Inpainting backends timed by default (``learned`` is skipped with a reason if its model is
+#: absent).
 BACKENDS: tuple[str, ...] = ("telea", "ns", "fast", "learned")
 #: Size and coverage of the naive-vs-default comparison.
 NAIVE_SIZE: tuple[int, int] = (1280, 720)
@@ -59,7 +60,8 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], frames: int, max
     ``min_frames`` calls were timed (slow cells such as Navier-Stokes at 1080p).
     """
     if frames < 1 or not inputs:
-        raise ValueError(f"need frames >= 1 and at least one input, got frames={frames}, {len(inputs)} inputs")
+        raise ValueError(
+            f"need frames >= 1 and at least one input, got frames={frames}, {len(inputs)} inputs")
     fn(inputs[0])
     times: list[float] = []
     start = time.perf_counter()
@@ -86,11 +88,13 @@ def naive_remove_glare(bgr: np.ndarray, value_min: int = 230, saturation_max: in
     """
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     mask = cv2.inRange(hsv, (0, 0, value_min), (180, saturation_max, 255))
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_size, kernel_size)))
+    mask = cv2.dilate(mask,
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_size, kernel_size)))
     return cv2.inpaint(bgr, mask, radius, cv2.INPAINT_TELEA), mask
 
 
-def _cell(section: str, name: str, fs: FrameSet, times: list[float], **extra: Any) -> dict[str, Any]:
+def _cell(section: str, name: str, fs: FrameSet, times: list[float],
+          **extra: Any) -> dict[str, Any]:
     return {"stage": section, "name": name, "width": fs.size[0], "height": fs.size[1],
             "coverage": fs.coverage, **summarize(times), **extra}
 
@@ -117,7 +121,8 @@ def run_core(cache: FrameCache, sizes: Iterable[tuple[int, int]] = SIZES,
         cv2.ellipse(static, (500, 400), (60, 20), 15, 0, 360, 255, -1)
         static_path = str(Path(tmp) / "static_mask.png")
         cv2.imwrite(static_path, static)
-        base = load_config({"detector.static.path": static_path}) if "static" in DETECTORS else load_config()
+        base = (load_config({"detector.static.path": static_path}) if "static" in DETECTORS
+                else load_config())
         for name in det_names:
             try:
                 dets[name] = build_detector({**base, "detector.type": name})
@@ -136,37 +141,46 @@ def run_core(cache: FrameCache, sizes: Iterable[tuple[int, int]] = SIZES,
             images = [f.image for f in fs.frames]
             refined = [remover.refine(f.gt_mask).mask for f in fs.frames]
             refined_cov = float(np.mean([mask_coverage(m) for m in refined]))
-            say(f"core {size[0]}x{size[1]} coverage {cov:.1%} (rendered {fs.gt_coverage:.2%}, refined {refined_cov:.2%})")
+            say(f"core {size[0]}x{size[1]} coverage {cov:.1%} (rendered {fs.gt_coverage:.2%}, "
+                f"refined {refined_cov:.2%})")
             for name, det in dets.items():
                 det.reset()
                 masks = [det.detect(im) for im in images]
-                rows.append(_cell("detect", name, fs, time_calls(det.detect, images, frames, max_cell_s),
+                rows.append(_cell("detect", name, fs,
+                                  time_calls(det.detect, images, frames, max_cell_s),
                                   mask_coverage=float(np.mean([mask_coverage(m) for m in masks]))))
             rows.append(_cell("refine", "mask", fs,
-                              time_calls(remover.refine, [f.gt_mask for f in fs.frames], frames, max_cell_s),
+                              time_calls(remover.refine, [f.gt_mask for f in fs.frames], frames,
+                                         max_cell_s),
                               mask_coverage=refined_cov))
             pairs = list(zip(images, refined))
             for name, inp in inps.items():
                 rows.append(_cell("inpaint", name, fs,
-                                  time_calls(lambda p, inp=inp: inp.inpaint(*p), pairs, frames, max_cell_s),
+                                  time_calls(lambda p, inp=inp: inp.inpaint(*p), pairs, frames,
+                                             max_cell_s),
                                   mask_coverage=refined_cov))
             results = []
-            times = time_calls(lambda im: results.append(remover.process(im)), images, frames, max_cell_s)
+            times = time_calls(lambda im: results.append(remover.process(im)), images, frames,
+                               max_cell_s)
             results = results[1:]  # drop the warm-up call
-            split = {f"{k}_ms": float(np.median([r.timings_ms[k] for r in results])) for k in ("detect", "refine", "inpaint")}
+            split = {f"{k}_ms": float(np.median([r.timings_ms[k] for r in results]))
+                     for k in ("detect", "refine", "inpaint")}
             rows.append(_cell("pipeline", "default", fs, times,
-                              mask_coverage=float(np.mean([r.coverage for r in results])), **split))
+                              mask_coverage=float(np.mean([r.coverage for r in results])),
+                              **split))
     return {"rows": rows, "skipped": skipped, "frames": frames, "max_cell_s": max_cell_s,
             "frames_per_set": cache.count}
 
 
-def run_naive(cache: FrameCache, size: tuple[int, int] = NAIVE_SIZE, coverage: float = NAIVE_COVERAGE,
+def run_naive(cache: FrameCache, size: tuple[int, int] = NAIVE_SIZE,
+              coverage: float = NAIVE_COVERAGE,
               frames: int = 30) -> dict[str, Any]:
     """Naive baseline vs default pipeline on the same frames, timed alternately.
 
     Returns ``{"width", "height", "coverage", "naive": stats, "default": stats, "speedup",
-    "telea_same_mask": stats, "speedup_same_mask", "naive_mask_coverage", "default_mask_coverage"}``;
-    ``speedup`` = naive median / default median; ``*_same_mask``: full-frame Telea on the default
+    "telea_same_mask": stats, "speedup_same_mask", "naive_mask_coverage",
+    "default_mask_coverage"}``; ``speedup`` = naive median / default median; ``*_same_mask``:
+    full-frame Telea on the default
     pipeline's own refined mask (the inpainting alone, same pixels filled).
     """
     fs = cache.get(size, coverage)
@@ -182,7 +196,8 @@ def run_naive(cache: FrameCache, size: tuple[int, int] = NAIVE_SIZE, coverage: f
         t1 = time.perf_counter()
         res = remover.process(im)
         t2 = time.perf_counter()
-        cv2.inpaint(im, res.mask, 3.0, cv2.INPAINT_TELEA)  # full-frame Telea on the default's own mask
+        cv2.inpaint(im, res.mask, 3.0,
+                    cv2.INPAINT_TELEA)  # full-frame Telea on the default's own mask
         t3 = time.perf_counter()
         t_naive.append((t1 - t0) * 1e3)
         t_default.append((t2 - t1) * 1e3)
@@ -197,7 +212,8 @@ def run_naive(cache: FrameCache, size: tuple[int, int] = NAIVE_SIZE, coverage: f
         # The naive fixed threshold can find more (or less) than the default detector; full-frame
         # Telea on exactly the default's mask isolates what ROI + the fast backend buy.
         "telea_same_mask": same, "speedup_same_mask": same["median_ms"] / default["median_ms"],
-        "naive_mask_coverage": float(np.mean(cov_naive)), "default_mask_coverage": float(np.mean(cov_default)),
+        "naive_mask_coverage": float(np.mean(cov_naive)),
+        "default_mask_coverage": float(np.mean(cov_default)),
         "default_config": {"detector.type": remover.config["detector.type"],
                            "inpainting.backend": remover.config["inpainting.backend"],
                            "inpainting.roi": remover.config["inpainting.roi"]},

@@ -3,11 +3,12 @@
 :class:`BlobDetector` subscribes to ``image_deglared`` and publishes the centres of bright blobs
 as ``detections`` (geometry_msgs/PoseArray, x/y in px, with the image's header, so the probe times
 it like an image). :class:`EmbeddedBlobDetector` subscribes to the camera's ``image`` and removes
-the glare in its own callback first (:class:`~glare_inpaint_ros.ros.embed.GlareFilter`): no DDS hop.
-Both use the glare nodes' QoS parameters (``qos.subscription.*``, ``qos.publisher.*``).
+the glare in its own callback first (:class:`~glare_inpaint_ros.ros.embed.GlareFilter`): no DDS
+hop. Both use the glare nodes' QoS parameters (``qos.subscription.*``, ``qos.publisher.*``).
 
-Run: ``python -m glare_inpaint_ros.tooling.bench.detector [--embed] --ros-args -r __ns:=/bench``, or in
-the glare process: ``glare_pipeline --add-node glare_inpaint_ros.tooling.bench.detector:BlobDetector``.
+Run: ``python -m glare_inpaint_ros.tooling.bench.detector [--embed] --ros-args -r __ns:=/bench``,
+or in the glare process:
+``glare_pipeline --add-node glare_inpaint_ros.tooling.bench.detector:BlobDetector``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ from ...ros.params import declare
 DETECTOR_PARAMS = tuple(s for s in NODE_PARAMS if s.name.startswith("qos."))
 
 
-def bright_blobs(bgr: np.ndarray, level: int = 250, min_area: int = 20) -> list[tuple[float, float]]:
-    """Centres (x, y), px, of the connected regions at or above ``level`` (gray) of ``min_area`` px or more."""
+def bright_blobs(bgr: np.ndarray, level: int = 250,
+                 min_area: int = 20) -> list[tuple[float, float]]:
+    """Centres (x, y), px, of the connected regions at or above ``level`` (gray) of ``min_area`` px
+    or more."""
     gray = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    n, _, stats, centroids = cv2.connectedComponentsWithStats((gray >= level).astype(np.uint8), connectivity=8)
-    return [(float(x), float(y)) for i, (x, y) in enumerate(centroids) if i and stats[i, cv2.CC_STAT_AREA] >= min_area]
+    n, _, stats, centroids = cv2.connectedComponentsWithStats((gray >= level).astype(np.uint8),
+                                                              connectivity=8)
+    return [(float(x), float(y)) for i, (x, y) in enumerate(centroids) if i
+            and stats[i, cv2.CC_STAT_AREA] >= min_area]
 
 
 class BlobDetector(Node):
@@ -52,7 +57,8 @@ class BlobDetector(Node):
         """The image to detect on (here: as received)."""
         return image_to_bgr(msg)
 
-    #: False: publish an empty PoseArray (header only) after :meth:`clean`: the glare removal's own cost.
+    #: False: publish an empty PoseArray (header only) after :meth:`clean`: the glare removal's own
+    #: cost.
     detect_blobs = True
 
     def on_image(self, msg: Image) -> None:
@@ -91,7 +97,8 @@ def main(args: Sequence[str] | None = None) -> int:
     """Run :class:`BlobDetector` (``--embed``: :class:`EmbeddedBlobDetector`, ``--embed-only``:
     :class:`EmbeddedGlareOnly`) until Ctrl-C."""
     argv = list(sys.argv if args is None else args)
-    cls = EmbeddedGlareOnly if "--embed-only" in argv else EmbeddedBlobDetector if "--embed" in argv else BlobDetector
+    cls = (EmbeddedGlareOnly if "--embed-only" in argv else EmbeddedBlobDetector
+           if "--embed" in argv else BlobDetector)
     return run_nodes([cls], [a for a in argv if a not in ("--embed", "--embed-only")])
 
 

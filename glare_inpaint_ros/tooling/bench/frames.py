@@ -63,7 +63,8 @@ def _cover_resize(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     ph, pw = photo.shape[:2]
     s = max(w / pw, h / ph)
     sw, sh = max(w, int(round(pw * s))), max(h, int(round(ph * s)))
-    scaled = cv2.resize(photo, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    scaled = cv2.resize(photo, (sw, sh),
+                        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     x0, y0 = (sw - w) // 2, (sh - h) // 2
     return np.ascontiguousarray(scaled[y0:y0 + h, x0:x0 + w])
 

@@ -76,9 +76,11 @@ def rss_mib(pid: int) -> float:
 
 
 def child_env(base: Mapping[str, str] | None = None, **overrides: str) -> dict[str, str]:
-    """``base`` (default ``os.environ``) with ``overrides`` and :data:`CHECKOUT` first on ``PYTHONPATH``."""
+    """``base`` (default ``os.environ``) with ``overrides`` and :data:`CHECKOUT` first on
+    ``PYTHONPATH``."""
     env = dict(os.environ if base is None else base, **overrides)
-    env["PYTHONPATH"] = CHECKOUT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = (CHECKOUT
+                         + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""))
     return env
 
 
@@ -95,7 +97,8 @@ class NodeProcesses:
     """
 
     def __init__(self, commands: Mapping[str, str], namespace: str, ros_args: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None, log_dir: Path | None = None, log_prefix: str = "") -> None:
+                 env: Mapping[str, str] | None = None, log_dir: Path | None = None,
+                 log_prefix: str = "") -> None:
         self.logs: dict[str, Path] = {}
         self.procs: dict[str, subprocess.Popen] = {}
         env = child_env() if env is None else dict(env)
@@ -104,13 +107,15 @@ class NodeProcesses:
         try:
             for name, command in commands.items():
                 module, *pre = command.split()
-                cmd = [sys.executable, "-m", module, *pre, "--ros-args", "-r", f"__ns:={namespace}", *ros_args]
+                cmd = [sys.executable, "-m", module, *pre, "--ros-args", "-r",
+                       f"__ns:={namespace}", *ros_args]
                 if log_dir is None:
                     self.procs[name] = subprocess.Popen(cmd, env=env)
                     continue
                 self.logs[name] = Path(log_dir) / f"{log_prefix}{name}.log"
                 with open(self.logs[name], "w", encoding="utf-8") as out:
-                    self.procs[name] = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+                    self.procs[name] = subprocess.Popen(cmd, env=env, stdout=out,
+                                                        stderr=subprocess.STDOUT)
         except BaseException:
             self.stop()
             raise
@@ -129,7 +134,9 @@ class NodeProcesses:
         for name in self.dead():
             log = self.logs.get(name)
             tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log else ""
-            raise RuntimeError(f"{log.stem if log else name} exited with code {self.procs[name].returncode}:\n{tail}")
+            raise RuntimeError(
+                f"{log.stem if log else name} exited with code "
+                f"{self.procs[name].returncode}:\n{tail}")
 
     def stop(self, grace_s: float = 5.0) -> dict[str, int | None]:
         """SIGINT every process; terminate those still running after ``grace_s``, kill them 2 s
@@ -207,7 +214,8 @@ class Probe:
     Args:
         node: the rclpy node to publish and subscribe on; spin it on an executor (another thread).
         in_topic, out_topic: the pipeline's input and output topics.
-        reliable, depth: QoS of the output subscription, and of the publisher unless ``publish_qos``.
+        reliable, depth: QoS of the output subscription, and of the publisher unless
+            ``publish_qos``.
         out_type: the output type; any type whose first field is a ``std_msgs/Header`` (the stamp
             is read from the bytes).
         publish_qos: the publisher's QoS profile, if it differs.
@@ -216,7 +224,8 @@ class Probe:
         keep_outputs: keep every output's serialised bytes in :attr:`outputs` (by stamp, ns).
     """
 
-    def __init__(self, node: Any, in_topic: str, out_topic: str, reliable: bool = True, depth: int = 10,
+    def __init__(self, node: Any, in_topic: str, out_topic: str, reliable: bool = True,
+                 depth: int = 10,
                  out_type: str = "sensor_msgs/msg/Image", publish_qos: Any = None,
                  emit: Callable[..., None] = _no_event, keep_outputs: bool = False) -> None:
         from diagnostic_msgs.msg import DiagnosticArray
@@ -231,7 +240,8 @@ class Probe:
         package, _, name = out_type.split("/")
         msg_type = getattr(importlib.import_module(f"{package}.msg"), name)
         self.sub = node.create_subscription(msg_type, out_topic, self._on_output, qos, raw=True)
-        self.diag_sub = node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 50)
+        self.diag_sub = node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag,
+                                                 50)
         self.lock = threading.Lock()
         self.arrivals: dict[int, int] = {}  # stamp ns -> receive wall time ns
         self.received = 0
@@ -263,7 +273,8 @@ class Probe:
             self.diag[status.name] = {kv.key: kv.value for kv in status.values}
 
     # -- publishing (main thread) ------------------------------------------------------------
-    def set_frames(self, frames: Sequence[np.ndarray], frame_id: str = "camera") -> tuple[int, int]:
+    def set_frames(self, frames: Sequence[np.ndarray],
+                   frame_id: str = "camera") -> tuple[int, int]:
         """Serialise the BGR uint8 ``frames`` (``send`` cycles through them); returns (W, H) px."""
         from rclpy.serialization import serialize_message
         from std_msgs.msg import Header
@@ -271,12 +282,14 @@ class Probe:
         from ...ros.conversions import array_to_image
 
         self.size = (int(frames[0].shape[1]), int(frames[0].shape[0]))
-        self._buffers = [bytearray(serialize_message(array_to_image(f, "bgr8", Header(frame_id=frame_id))))
+        self._buffers = [bytearray(
+            serialize_message(array_to_image(f, "bgr8", Header(frame_id=frame_id))))
                          for f in frames]
         return self.size
 
     def send(self, i: int) -> int:
-        """Publish frame ``i`` (cycling) stamped with the current wall time; returns the stamp, ns."""
+        """Publish frame ``i`` (cycling) stamped with the current wall time; returns the stamp,
+        ns."""
         buf = self._buffers[i % len(self._buffers)]
         stamp = time.time_ns()
         STAMP.pack_into(buf, STAMP_OFFSET, *divmod(stamp, 1_000_000_000))
@@ -284,7 +297,8 @@ class Probe:
         self.sent += 1
         return stamp
 
-    def wait_ready(self, timeout_s: float, period_s: float = 0.25, check: Callable[[], None] | None = None) -> float:
+    def wait_ready(self, timeout_s: float, period_s: float = 0.25,
+                   check: Callable[[], None] | None = None) -> float:
         """Send a frame every ``period_s`` until an output comes back; returns the seconds it took.
 
         ``check`` is called before each send (e.g. :meth:`NodeProcesses.check_alive`, to give up
@@ -302,7 +316,8 @@ class Probe:
             self.send(i)
             i += 1
             time.sleep(period_s)
-        raise TimeoutError(f"no output on the probe's topic within {timeout_s:.0f} s (nodes not running?)")
+        raise TimeoutError(
+            f"no output on the probe's topic within {timeout_s:.0f} s (nodes not running?)")
 
     def take_arrivals(self) -> dict[int, int]:
         """The arrivals (stamp ns -> receive wall time ns) since the last call; clears them."""
@@ -311,17 +326,20 @@ class Probe:
         return out
 
     def counters(self) -> dict[str, dict[str, float]]:
-        """Per node (diagnostic name): its pass-through / drop totals, from the last diagnostics."""
+        """Per node (diagnostic name): its pass-through / drop totals, from the last
+        diagnostics."""
         out = {}
         for name, values in list(self.diag.items()):
             out[name] = {k: float(v) for k, v in values.items()
-                         if k.startswith(("passthrough", "dropped", "frames_")) and not k.endswith("_period")
+                         if k.startswith(("passthrough", "dropped", "frames_"))
+                         and not k.endswith("_period")
                          and _is_number(v)}
         return out
 
     def run_phase(self, phase: dict[str, Any]) -> dict[str, Any]:
         """Run one phase (see the module docstring) and return its measurements."""
-        mode, seconds, warmup = phase["mode"], float(phase.get("seconds", 10.0)), float(phase.get("warmup_s", 2.0))
+        mode, seconds, warmup = (phase["mode"], float(phase.get("seconds", 10.0)),
+                                 float(phase.get("warmup_s", 2.0)))
         period = 1.0 / float(phase.get("rate_hz", 30.0))
         window = int(phase.get("window", 2))
         target = int(phase.get("frames", 0))  # stop after this many outputs (0 = by time)
@@ -344,7 +362,8 @@ class Probe:
                 self.emit("start", phase=phase["name"])
             if t_measure is not None:
                 if target:
-                    if self.received >= target or now - t_measure > float(phase.get("timeout_s", 900.0)):
+                    if self.received >= target or \
+                            now - t_measure > float(phase.get("timeout_s", 900.0)):
                         break
                 elif now - t_measure >= seconds:
                     break

@@ -1,9 +1,10 @@
 """The benchmark's probe process: :class:`.harness.Probe` run through the phases of a config file.
 
-Run as a child process by :mod:`.ros` (``python -m glare_inpaint_ros.tooling.bench.probe CONFIG.json``),
-so its own CPU time and GIL stay out of the measured nodes. It talks to the parent through
-stdout: one line ``BENCH {json}`` per event (``ready``, ``start``, ``mark``, ``end``, ``result``,
-``error``). The phases are described in :mod:`.harness`.
+Run as a child process by :mod:`.ros`
+(``python -m glare_inpaint_ros.tooling.bench.probe CONFIG.json``), so its own CPU time and GIL stay
+out of the measured nodes. It talks to the parent through stdout: one line ``BENCH {json}`` per
+event (``ready``, ``start``, ``mark``, ``end``, ``result``, ``error``). The phases are described in
+:mod:`.harness`.
 """
 
 from __future__ import annotations

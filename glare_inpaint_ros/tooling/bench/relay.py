@@ -1,12 +1,17 @@
-"""``glare_bench_relay``: republishes every ``image`` unchanged on ``image_deglared`` (the transport floor).
+r"""``glare_bench_relay``: republishes every ``image`` unchanged on ``image_deglared`` (the
+transport floor).
 
 The benchmark's baseline for the ROS path: the same per-hop work a glare node cannot avoid
 (DDS receive, conversion to a Python ``sensor_msgs/Image``, conversion back and DDS send), with
 no image processing. Same QoS parameters as the glare nodes (``qos.subscription.*``,
 ``qos.publisher.*``, see :mod:`glare_inpaint_ros.ros.base`), same environment defaults (local
-discovery, the project's FastDDS profile, ``mallopt``) through :func:`~glare_inpaint_ros.ros.base.run_nodes`.
+discovery, the project's FastDDS profile, ``mallopt``) through
+:func:`~glare_inpaint_ros.ros.base.run_nodes`.
 
-Run: ``python -m glare_inpaint_ros.tooling.bench.relay --ros-args -r __ns:=/bench -p qos.subscription.reliability:=reliable``.
+Run::
+
+    python -m glare_inpaint_ros.tooling.bench.relay --ros-args -r __ns:=/bench \
+        -p qos.subscription.reliability:=reliable
 """
 
 from __future__ import annotations

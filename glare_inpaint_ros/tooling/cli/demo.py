@@ -53,15 +53,23 @@ PROBE_S = 0.7
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``glare-inpaint demo``."""
-    parser.add_argument("--out", type=Path, default=Path("glare_demo_out"), help="output folder (default: %(default)s)")
-    parser.add_argument("--frames", type=int, default=60, help="frames to publish (default: %(default)s)")
-    parser.add_argument("--width", type=int, default=640, help="frame width, px (default: %(default)s)")
-    parser.add_argument("--height", type=int, default=480, help="frame height, px (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=30.0, help="publish rate, Hz (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="synthetic sample seed (default: %(default)s)")
-    parser.add_argument("--fused", action="store_true", help="run the fused glare_remover node instead of three nodes")
+    parser.add_argument("--out", type=Path, default=Path("glare_demo_out"),
+                        help="output folder (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=60,
+                        help="frames to publish (default: %(default)s)")
+    parser.add_argument("--width", type=int, default=640,
+                        help="frame width, px (default: %(default)s)")
+    parser.add_argument("--height", type=int, default=480,
+                        help="frame height, px (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=30.0,
+                        help="publish rate, Hz (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="synthetic sample seed (default: %(default)s)")
+    parser.add_argument("--fused", action="store_true",
+                        help="run the fused glare_remover node instead of three nodes")
     parser.add_argument("--params-file", type=Path, default=None,
-                        help="ROS 2 parameter file for the nodes (default: the installed config/glare_inpaint.yaml)")
+                        help="ROS 2 parameter file for the nodes (default: the installed "
+                             "config/glare_inpaint.yaml)")
     parser.add_argument("--startup-timeout", type=float, default=60.0,
                         help="seconds to wait for the nodes to come up (default: %(default)s)")
 
@@ -92,19 +100,23 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--params-file {args.params_file} does not exist")
 
 
-def make_sequence(n: int, size: tuple[int, int], seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``min(n, MAX_DISTINCT_SAMPLES)`` synthetic ``(input, gt_mask, clean)`` samples of ``size=(w, h)``:
-    glossy coloured objects with white-light highlights (the kind the default chain removes)."""
+def make_sequence(n: int, size: tuple[int, int],
+                  seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``min(n, MAX_DISTINCT_SAMPLES)`` synthetic ``(input, gt_mask, clean)`` samples of
+    ``size=(w, h)``: glossy coloured objects with white-light highlights (the kind the default
+    chain removes)."""
     from ...synth import make_glossy_sample
 
     return [make_glossy_sample(i, seed, size) for i in range(min(n, MAX_DISTINCT_SAMPLES))]
 
 
 def _open_context(user_domain: str | None) -> tuple[Any, int]:
-    """An rclpy node (on a context of its own) on the user's domain, or on a random free one in 1..100."""
+    """An rclpy node (on a context of its own) on the user's domain, or on a random free one in
+    1..100."""
     import rclpy
 
-    candidates = [int(user_domain)] if user_domain is not None else random.SystemRandom().sample(range(1, 101), 8)
+    candidates = ([int(user_domain)] if user_domain is not None
+                  else random.SystemRandom().sample(range(1, 101), 8))
     for i, domain in enumerate(candidates):
         node = ros_node("glare_demo", namespace=f"/glare_demo_{os.getpid()}", domain_id=domain)
         if user_domain is not None or i == len(candidates) - 1:
@@ -124,7 +136,8 @@ def _psnr_region(image: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> floa
 
 
 def stream(probe: Probe, samples: list, frames: int, rate: float, expect_subs: int,
-           graph_topics: list[tuple[str, int, int]], procs: NodeProcesses, startup_timeout: float) -> StreamResult:
+           graph_topics: list[tuple[str, int, int]], procs: NodeProcesses,
+           startup_timeout: float) -> StreamResult:
     """Wait for the pipeline, warm it up, publish ``frames`` frames at ``rate`` Hz, collect outputs
     (``probe``: keeping its outputs, its node spun in another thread)."""
     from rclpy.serialization import deserialize_message
@@ -149,7 +162,8 @@ def stream(probe: Probe, samples: list, frames: int, rate: float, expect_subs: i
             return False
         sub_pubs = node.count_publishers(f"{node.get_namespace()}/image_deglared")
         return sub_pubs >= 1 and all(
-            node.count_publishers(t) >= p and node.count_subscribers(t) >= s for t, p, s in graph_topics
+            node.count_publishers(t) >= p and node.count_subscribers(t) >= s for t, p,
+            s in graph_topics
         )
 
     if not wait_for(discovered, startup_timeout):
@@ -187,7 +201,8 @@ def stream(probe: Probe, samples: list, frames: int, rate: float, expect_subs: i
         last = back()
 
     distinct = min(frames, len(samples))  # panel: up to 4 different samples
-    panel_frames: set[int] = set(np.linspace(0, distinct - 1, min(4, distinct)).round().astype(int).tolist())
+    panel_frames: set[int] = set(
+        np.linspace(0, distinct - 1, min(4, distinct)).round().astype(int).tolist())
     with probe.lock:
         arrivals, outputs = dict(probe.arrivals), dict(probe.outputs or {})
     for i, stamp in enumerate(stamps):
@@ -231,21 +246,27 @@ def summarize(res: StreamResult, args: argparse.Namespace, domain: int, namespac
         "frames_received": len(res.received),
         "frames_lost": res.published - len(res.received),
         "frames_passed_through": res.passthrough,
-        "publish_fps": round((len(pubt) - 1) / (pubt[-1] - pubt[0]), 2) if len(pubt) > 1 and pubt[-1] > pubt[0] else None,
-        "output_fps": round((len(recv) - 1) / (recv[-1] - recv[0]), 2) if len(recv) > 1 and recv[-1] > recv[0] else None,
-        "latency_ms": {"p50": _percentile(res.latencies_ms, 50), "p95": _percentile(res.latencies_ms, 95),
+        "publish_fps": round((len(pubt) - 1) / (pubt[-1] - pubt[0]), 2) if len(pubt) > 1
+        and pubt[-1] > pubt[0] else None,
+        "output_fps": round((len(recv) - 1) / (recv[-1] - recv[0]), 2) if len(recv) > 1
+        and recv[-1] > recv[0] else None,
+        "latency_ms": {"p50": _percentile(res.latencies_ms, 50),
+                       "p95": _percentile(res.latencies_ms, 95),
                        "max": _percentile(res.latencies_ms, 100)},
         "glare_region_psnr_db": {"before": _mean(res.psnr_before), "after": _mean(res.psnr_after)},
         "ros_domain_id": domain,
         "namespace": namespace,
         "params_file": str(params),
-        "fastdds_profile": os.environ.get(env.PROFILE_VARS[0]) or os.environ.get(env.PROFILE_VARS[1]),
+        "fastdds_profile": os.environ.get(env.PROFILE_VARS[0])
+        or os.environ.get(env.PROFILE_VARS[1]),
         "node_exit_codes": exit_codes,
     }
 
 
-def write_panel(path: Path, samples: list, outputs: dict[int, np.ndarray], panel_width: int = 480) -> None:
-    """Rows of ``input | output`` for the frames in ``outputs``, each panel ``panel_width`` px wide."""
+def write_panel(path: Path, samples: list, outputs: dict[int, np.ndarray],
+                panel_width: int = 480) -> None:
+    """Rows of ``input | output`` for the frames in ``outputs``, each panel ``panel_width`` px
+    wide."""
     rows = []
     for i in sorted(outputs):
         image = samples[i % len(samples)][0]
@@ -253,8 +274,10 @@ def write_panel(path: Path, samples: list, outputs: dict[int, np.ndarray], panel
         for label, im in ((f"input #{i}", image), (f"output #{i}", outputs[i])):
             h = max(1, round(im.shape[0] * panel_width / im.shape[1]))
             im = cv2.resize(im, (panel_width, h), interpolation=cv2.INTER_AREA)
-            cv2.putText(im, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(im, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(im, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3,
+                        cv2.LINE_AA)
+            cv2.putText(im, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,
+                        cv2.LINE_AA)
             pair.append(im)
         rows.append(np.hstack(pair))
     if rows and not cv2.imwrite(str(path), np.vstack(rows)):
@@ -267,15 +290,18 @@ def write_markdown(path: Path, report: dict[str, Any]) -> None:
     lines = [
         "# glare_inpaint_ros demo",
         "",
-        f"Pipeline: **{report['mode']}**, {report['size'][0]}x{report['size'][1]} bgr8 at {report['rate_hz']} Hz, "
+        f"Pipeline: **{report['mode']}**, {report['size'][0]}x{report['size'][1]} bgr8 at "
+        f"{report['rate_hz']} Hz, "
         f"ROS_DOMAIN_ID {report['ros_domain_id']}, namespace `{report['namespace']}`.",
         "",
         "| metric | value |",
         "| --- | --- |",
-        f"| frames published / received / lost | {report['frames_published']} / {report['frames_received']} / {report['frames_lost']} |",
+        f"| frames published / received / lost | {report['frames_published']} / "
+        f"{report['frames_received']} / {report['frames_lost']} |",
         f"| frames passed through unchanged | {report['frames_passed_through']} |",
         f"| publish rate / output rate (FPS) | {report['publish_fps']} / {report['output_fps']} |",
-        f"| end-to-end latency p50 / p95 / max (ms) | {lat['p50']} / {lat['p95']} / {lat['max']} |",
+        f"| end-to-end latency p50 / p95 / max (ms) | {lat['p50']} / {lat['p95']} / {lat['max']} "
+        "|",
         f"| glare-region PSNR vs clean, before / after (dB) | {ps['before']} / {ps['after']} |",
         "",
         "Latency = receive time - header stamp (stamped at publish). PSNR is measured inside the",
@@ -304,20 +330,23 @@ def run(args: argparse.Namespace) -> int:
     node, domain = _open_context(user_domain)
     namespace = node.get_namespace()
     procs = NodeProcesses(node_processes("fused" if args.fused else "three"), namespace,
-                          ["--params-file", str(params)], child_env(ROS_DOMAIN_ID=str(domain)), out / "logs")
+                          ["--params-file", str(params)], child_env(ROS_DOMAIN_ID=str(domain)),
+                          out / "logs")
     res: StreamResult | None = None
     error: str | None = None
     try:
         with spinning(node):
             probe = Probe(node, "image", "image_deglared", keep_outputs=True)
-            samples = make_sequence(args.frames, (args.width, args.height), args.seed)  # while the nodes start
+            samples = make_sequence(args.frames, (args.width, args.height),
+                                    args.seed)  # while the nodes start
             probe.set_frames([sample[0] for sample in samples], frame_id="glare_demo_camera")
             if args.fused:
                 expect_subs, topics = 1, []
             else:
                 expect_subs = 2  # specular_detector and inpainting read image
                 topics = [(f"{namespace}/glare/mask_raw", 1, 1), (f"{namespace}/glare/mask", 1, 1)]
-            res = stream(probe, samples, args.frames, args.rate, expect_subs, topics, procs, args.startup_timeout)
+            res = stream(probe, samples, args.frames, args.rate, expect_subs, topics, procs,
+                         args.startup_timeout)
     except RuntimeError as exc:
         error = str(exc)
     finally:
@@ -330,8 +359,10 @@ def run(args: argparse.Namespace) -> int:
     write_markdown(out / "report.md", report)
     write_panel(out / "before_after.png", samples, res.outputs)
     lat, ps = report["latency_ms"], report["glare_region_psnr_db"]
-    print(f"{report['mode']}: {report['frames_received']}/{report['frames_published']} frames back "
+    print(f"{report['mode']}: {report['frames_received']}/{report['frames_published']} frames "
+          "back "
           f"({report['frames_passed_through']} passed through), {report['output_fps']} FPS, "
-          f"latency p50 {lat['p50']} ms p95 {lat['p95']} ms, glare-region PSNR {ps['before']} -> {ps['after']} dB; "
+          f"latency p50 {lat['p50']} ms p95 {lat['p95']} ms, glare-region PSNR {ps['before']} -> "
+          f"{ps['after']} dB; "
           f"wrote {out}/report.md")
     return 0 if res.received else 1

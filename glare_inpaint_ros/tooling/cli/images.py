@@ -34,11 +34,15 @@ from ..eval.dataset import IMAGE_EXTENSIONS, list_images, load_image, write_imag
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint images``."""
-    parser.add_argument("input", type=Path, metavar="IN", help="an image file or a folder of images")
-    parser.add_argument("output", type=Path, metavar="OUT", help="output folder (created if missing)")
-    parser.add_argument("--config", type=Path, help="pipeline config (YAML, nested or ROS parameter file)")
+    parser.add_argument("input", type=Path, metavar="IN",
+                        help="an image file or a folder of images")
+    parser.add_argument("output", type=Path, metavar="OUT",
+                        help="output folder (created if missing)")
+    parser.add_argument("--config", type=Path,
+                        help="pipeline config (YAML, nested or ROS parameter file)")
     parser.add_argument("--save-masks", action="store_true",
-                        help="also write OUT/<stem>_mask.png, the final dilated mask (255 = glare)")
+                        help="also write OUT/<stem>_mask.png, the final dilated mask (255 = "
+                             "glare)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -60,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         files = _inputs(args.input)
         in_dir = args.input if args.input.is_dir() else args.input.parent
         if args.output.exists() and args.output.resolve() == in_dir.resolve():
-            raise ValueError(f"OUT ({args.output}) must not be the input folder: outputs would overwrite inputs")
+            raise ValueError(
+                f"OUT ({args.output}) must not be the input folder: outputs would overwrite "
+                "inputs")
         remover = GlareRemover(args.config)
         output_folder(args.output, "OUT")
     except (ValueError, OSError) as exc:
@@ -70,11 +76,13 @@ def run(args: argparse.Namespace) -> int:
     from ..bags.io import Interrupted, interruptible
 
     try:
-        with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
+        # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
+        with interruptible():
             return _process_all(args, files, remover)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"glare-inpaint images: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        print(f"glare-inpaint images: interrupted ({signal.Signals(signum).name})",
+              file=sys.stderr)
         return 128 + int(signum)
 
 
@@ -100,7 +108,8 @@ def _process_all(args: argparse.Namespace, files: list[Path], remover: GlareRemo
             except OSError as exc:  # unreadable file, full disk, ...
                 error = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
             except (ImageFormatError, ValueError, TypeError, cv2.error, MemoryError) as exc:
-                error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                error = (str(exc).strip().splitlines()[-1] if str(exc).strip()
+                         else type(exc).__name__)
         if error is not None:
             failed += 1
             bar.write(f"skipped {path}: {error}", file=sys.stderr)
@@ -108,6 +117,7 @@ def _process_all(args: argparse.Namespace, files: list[Path], remover: GlareRemo
         written.add(path.stem)
         processed += 1
         passthrough += result.passthrough is not None
-    print(f"processed {processed} image(s) into {args.output} ({passthrough} passed through unchanged), "
+    print(f"processed {processed} image(s) into {args.output} ({passthrough} passed through "
+          "unchanged), "
           f"{failed} failed")
     return 0 if processed and not failed else 1

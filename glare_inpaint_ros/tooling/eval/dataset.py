@@ -3,8 +3,8 @@
 Layout of a data set folder::
 
     ROOT/input/NAME.{png,jpg,jpeg,bmp,tif,tiff}   images with glare (required, at least one)
-    ROOT/mask/NAME.*                              optional ground-truth glare masks (>= 128 = glare)
-    ROOT/gt/NAME.*                                optional clean ground-truth images
+    ROOT/mask/NAME.*                              optional ground-truth glare masks (>= 128 =
+    glare) ROOT/gt/NAME.*                                optional clean ground-truth images
 
     ROOT/truth/NAME.json                          optional scene truth of rendered sets (text, lane
                                                   edges: :meth:`.content.ContentScene.truth`)
@@ -47,9 +47,11 @@ DERIVED_MASK_THRESHOLD: int = GT_DELTA
 # --------------------------------------------------------------------------- file I/O
 
 
-def load_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read an image file: header checked first (:func:`glare_inpaint_ros.imageheader.decode_image`),
-    then ``cv2.imdecode`` (works with any path encoding).
+def load_image(path: str | Path, flags: int = cv2.IMREAD_COLOR,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file: header checked first
+    (:func:`glare_inpaint_ros.imageheader.decode_image`), then ``cv2.imdecode`` (works with any
+    path encoding).
 
     Raises:
         OSError: the file cannot be read.
@@ -59,8 +61,10 @@ def load_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int 
     return decode_image(np.fromfile(str(path), dtype=np.uint8), flags, max_pixels)
 
 
-def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
-    """:func:`load_image`, or None when the file is missing, unreadable, too large or not a decodable image."""
+def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
+    """:func:`load_image`, or None when the file is missing, unreadable, too large or not a
+    decodable image."""
     try:
         return load_image(path, flags, max_pixels)
     except (OSError, ImageFormatError):
@@ -68,7 +72,8 @@ def read_image(path: str | Path, flags: int = cv2.IMREAD_COLOR, max_pixels: int 
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:
-    """Write ``image`` (OpenCV layout, BGR) to ``path`` atomically, the format taken from its extension.
+    """Write ``image`` (OpenCV layout, BGR) to ``path`` atomically, the format taken from its
+    extension.
 
     The file is written under a temporary name in the same folder and renamed into place once
     complete, so ``path`` is never a truncated file (a full disk, a kill): either the old file (or
@@ -81,9 +86,11 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
     path = Path(path)
     ok, buf = cv2.imencode(path.suffix or ".png", image)
     if not ok:
-        raise ValueError(f"cannot encode an array of shape {image.shape} ({image.dtype}) as {path.suffix}")
+        raise ValueError(
+            f"cannot encode an array of shape {image.shape} ({image.dtype}) as {path.suffix}")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like a plain open
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                 0o666)  # umask applies, like a plain open
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.tobytes())
@@ -98,14 +105,17 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
 
 def list_images(folder: str | Path) -> list[Path]:
     """Image files (by extension, case-insensitive) directly in ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in Path(folder).iterdir() if p.is_file()
+                  and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def derive_mask(image: np.ndarray, clean: np.ndarray, threshold: int = DERIVED_MASK_THRESHOLD) -> np.ndarray:
-    """Glare mask (uint8, 255 = glare) where ``image`` is brighter than ``clean`` by ``>= threshold``
-    8-bit levels in at least one channel."""
+def derive_mask(image: np.ndarray, clean: np.ndarray,
+                threshold: int = DERIVED_MASK_THRESHOLD) -> np.ndarray:
+    """Glare mask (uint8, 255 = glare) where ``image`` is brighter than ``clean`` by
+    ``>= threshold`` 8-bit levels in at least one channel."""
     if image.shape != clean.shape:
-        raise ValueError(f"image shape {image.shape} does not match clean image shape {clean.shape}")
+        raise ValueError(
+            f"image shape {image.shape} does not match clean image shape {clean.shape}")
     diff = cv2.subtract(image, clean)  # saturating: only brightening counts
     if diff.ndim == 3:
         diff = diff.max(axis=2)
@@ -244,15 +254,16 @@ def _read_truth(folder: Path | None, name: str) -> dict | None:
 class NoGlareSet:
     """A folder of glare-free images (every change a chain makes to them is harm).
 
-    The images are ``ROOT/input/*`` when ``input/`` exists, else the images directly in ``ROOT`` (so a
-    data set's ``gt/`` folder is a no-glare set). Scene truth, if any, is read from ``truth_dir``
-    (default ``ROOT/truth``) as ``NAME.json``.
+    The images are ``ROOT/input/*`` when ``input/`` exists, else the images directly in ``ROOT``
+    (so a data set's ``gt/`` folder is a no-glare set). Scene truth, if any, is read from
+    ``truth_dir`` (default ``ROOT/truth``) as ``NAME.json``.
 
     Raises:
         ValueError: ``root`` missing or without images.
     """
 
-    def __init__(self, root: str | Path, name: str | None = None, truth_dir: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path, name: str | None = None,
+                 truth_dir: str | Path | None = None) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise ValueError(f"no-glare folder {self.root} does not exist")
@@ -260,7 +271,8 @@ class NoGlareSet:
         self.images = _by_stem(folder)
         if not self.images:
             raise ValueError(f"{folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
-        self.name = name or (self.root.name if folder == self.root / "input" or self.root.name not in ("gt", "input")
+        self.name = name or (self.root.name if folder == self.root / "input"
+                             or self.root.name not in ("gt", "input")
                              else f"{self.root.parent.name}_{self.root.name}")
         self.truth_dir = Path(truth_dir) if truth_dir is not None else self.root / "truth"
 

@@ -110,7 +110,8 @@ def _check_pair(image: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
     image = check_image(image, name="image", dtypes=(np.uint8,))
     reference = check_image(reference, name="reference", dtypes=(np.uint8,))
     if image.shape != reference.shape:
-        raise ValueError(f"image shape {image.shape} does not match reference shape {reference.shape}")
+        raise ValueError(
+            f"image shape {image.shape} does not match reference shape {reference.shape}")
     return image, reference
 
 
@@ -191,7 +192,8 @@ def ssim_map_update(base_map: np.ndarray, image: np.ndarray, reference: np.ndarr
     image, reference = _check_pair(image, reference)
     changed = check_mask(changed, image.shape, name="changed")
     if base_map.shape != image.shape[:2]:
-        raise ValueError(f"base_map shape {base_map.shape} does not match image size {image.shape[:2]}")
+        raise ValueError(
+            f"base_map shape {base_map.shape} does not match image size {image.shape[:2]}")
     out = np.array(base_map, dtype=np.float64, copy=True)
     if not changed.any():
         return out
@@ -231,7 +233,8 @@ def masked_mean(values: np.ndarray, region: np.ndarray | None = None) -> float:
 
 
 def ssim(image: np.ndarray, reference: np.ndarray, region: np.ndarray | None = None) -> float:
-    """Mean SSIM (-1..1, 1 = identical) of ``image`` vs ``reference`` over ``region`` or the frame."""
+    """Mean SSIM (-1..1, 1 = identical) of ``image`` vs ``reference`` over ``region`` or the
+    frame."""
     return masked_mean(ssim_map(image, reference), region)
 
 
@@ -269,7 +272,8 @@ CONTENT_S_MAX = 60
 
 
 def bright_content_mask(image: np.ndarray) -> np.ndarray:
-    """``HxW`` bool: bright, unsaturated pixels of a BGR uint8 image (``V >= 180 and S <= 60``, OpenCV HSV)."""
+    """``HxW`` bool: bright, unsaturated pixels of a BGR uint8 image (``V >= 180 and S <= 60``,
+    OpenCV HSV)."""
     image = check_image(image, name="image", dtypes=(np.uint8,))
     if image.ndim == 2:
         return image >= CONTENT_V_MIN
@@ -278,19 +282,21 @@ def bright_content_mask(image: np.ndarray) -> np.ndarray:
 
 
 def altered_mask(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``HxW`` bool: pixels where some channel of ``output`` differs from ``reference`` by > 8 levels."""
+    """``HxW`` bool: pixels where some channel of ``output`` differs from ``reference`` by > 8
+    levels."""
     output, reference = _check_pair(output, reference)
     diff = cv2.absdiff(output, reference)
     return (diff.max(axis=2) if diff.ndim == 3 else diff) > ALTERED_LEVELS
 
 
 def no_harm_scores(output: np.ndarray, clean: np.ndarray) -> dict[str, float]:
-    """How much a chain changed a glare-free frame ``clean`` into ``output`` (both uint8, same shape).
+    """How much a chain changed a glare-free frame ``clean`` into ``output`` (both uint8, same
+    shape).
 
     Returns:
-        ``altered_pct`` (0..100, share of pixels altered), ``content_altered_pct`` (0..100, share of
-        the bright content pixels altered; NaN when the frame has none), ``content_pct`` (0..100,
-        share of the frame that is bright content), ``psnr_db`` (whole frame, capped at
+        ``altered_pct`` (0..100, share of pixels altered), ``content_altered_pct`` (0..100, share
+        of the bright content pixels altered; NaN when the frame has none), ``content_pct``
+        (0..100, share of the frame that is bright content), ``psnr_db`` (whole frame, capped at
         :data:`PSNR_CAP_DB` for an untouched frame), and the pixel counts ``n_pixels``,
         ``n_altered``, ``n_content``, ``n_content_altered`` (for pooling over a set).
     """

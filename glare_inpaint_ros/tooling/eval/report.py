@@ -92,7 +92,8 @@ def render_contact_sheet(rows: list[SheetRow], title: str = "") -> np.ndarray:
     w, h = THUMB_SIZE
     header = np.full((_LABEL_H, w * len(COLUMNS), 3), 255, np.uint8)
     for i, name in enumerate(COLUMNS):
-        cv2.putText(header, name if i or not title else f"{name}  [{title}]", (i * w + 6, 16), _FONT, 0.45,
+        cv2.putText(header, name if i or not title else f"{name}  [{title}]", (i * w + 6, 16),
+                    _FONT, 0.45,
                     (0, 0, 0), 1, cv2.LINE_AA)
     lines = [header]
     if not rows:
@@ -109,7 +110,8 @@ def render_contact_sheet(rows: list[SheetRow], title: str = "") -> np.ndarray:
         gt_cell = _fit(row.gt) if row.gt is not None else np.full((h, w, 3), 40, np.uint8)
         if row.gt is None:
             _text(gt_cell, "no ground truth", (8, h // 2))
-        cells = [_fit(row.image), _fit(_mask_view(row.mask, row.gt_mask)), _fit(row.output), gt_cell]
+        cells = [_fit(row.image), _fit(_mask_view(row.mask, row.gt_mask)), _fit(row.output),
+                 gt_cell]
         _text(cells[0], row.label[-40:], (4, 14), 0.4)
         if row.last_title:
             _text(cells[3], row.last_title, (4, 14), 0.4)
@@ -154,12 +156,16 @@ def _summary(report: dict[str, Any]) -> list[str]:
         primary = "-"
         if "inpainting" in ds:
             inp = ds["inpainting"]
-            primary = f"{_f(inp[ds['primary']]['delta_psnr_region'], 2, signed=True)} ({ds['primary']})"
-            pipes = {k: v for k, v in inp.items() if k != "nothing" and not k.startswith("oracle/")}
-            k, v = max(pipes.items(), key=lambda kv: -math.inf if kv[1]["delta_psnr_region"] is None
+            primary = (f"{_f(inp[ds['primary']]['delta_psnr_region'], 2, signed=True)} "
+                       f"({ds['primary']})")
+            pipes = {k: v for k,
+                     v in inp.items() if k != "nothing" and not k.startswith("oracle/")}
+            k, v = max(pipes.items(),
+                       key=lambda kv: -math.inf if kv[1]["delta_psnr_region"] is None
                        else kv[1]["delta_psnr_region"])
             best_pipe = f"{_f(v['delta_psnr_region'], 2, signed=True)} ({k})"
-        rows.append([name, str(ds["n_images"]), str(ds.get("mask_source") or "none"), best_raw, best_final,
+        rows.append([name, str(ds["n_images"]), str(ds.get("mask_source") or "none"), best_raw,
+                     best_final,
                      primary, best_pipe])
     return ["## Summary", ""] + _table(
         ["data set", "images", "GT mask", "best raw F1", "best final F1",
@@ -177,14 +183,16 @@ def _combo_keys(report: dict[str, Any]) -> list[str]:
 
 
 def _not_measured(report: dict[str, Any]) -> list[str]:
-    """A line naming the detectors / backends none of whose combinations could be built, with why."""
+    """A line naming the detectors / backends none of whose combinations could be built, with
+    why."""
     skipped = report.get("meta", {}).get("skipped", {})
     if not skipped:
         return []
     why: dict[str, str] = {}
     for key, reason in skipped.items():
         det, back = key.split("/", 1)
-        if all(f"{det}/{b}" in skipped for b in {k.split("/", 1)[1] for k in skipped}) and det not in why:
+        if all(f"{det}/{b}" in skipped
+               for b in {k.split("/", 1)[1] for k in skipped}) and det not in why:
             why[f"detector {det}"] = reason
         elif back not in why:
             why[f"backend {back}"] = reason
@@ -194,8 +202,8 @@ def _not_measured(report: dict[str, Any]) -> list[str]:
 
 
 def render_no_harm(report: dict[str, Any]) -> list[str]:
-    """Markdown lines of the "What the chain must not do" tables (no-harm sets, downstream clients);
-    empty when the report has neither. One row per detector/backend evaluated."""
+    """Markdown lines of the "What the chain must not do" tables (no-harm sets, downstream
+    clients); empty when the report has neither. One row per detector/backend evaluated."""
     no_harm, clients = report.get("no_harm", {}), report.get("clients", {})
     keys = _combo_keys(report)
     if not keys:
@@ -203,36 +211,49 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     lines: list[str] = _not_measured(report)
     if no_harm:
         lines += [
-            "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** (share of a "
-            "frame's bright unsaturated pixels, HSV V >= 180 and S <= 60, changed by > 8 levels in some channel; "
-            "mean over the frames with >= 0.1 % bright content; in brackets: the worst frame; pooled over all the "
-            "set's bright pixels) / frame altered (% of all pixels) / worst whole-frame PSNR(output, input) in dB / "
+            "No-harm sets (glare-free: every change is harm). Per set: **bright content altered** "
+            "(share of a "
+            "frame's bright unsaturated pixels, HSV V >= 180 and S <= 60, changed by > 8 levels "
+            "in some channel; "
+            "mean over the frames with >= 0.1 % bright content; in brackets: the worst frame; "
+            "pooled over all the "
+            "set's bright pixels) / frame altered (% of all pixels) / worst whole-frame "
+            "PSNR(output, input) in dB / "
             "frames passed through.",
             "",
         ]
-        header = ["detector/backend"] + [f"{name} ({sec['n_images']})" for name, sec in no_harm.items()]
+        header = (["detector/backend"]
+                  + [f"{name} ({sec['n_images']})" for name, sec in no_harm.items()])
         rows = []
         for key in keys:
             row = [key]
             for sec in no_harm.values():
                 c = sec["combos"].get(key)
                 row.append("-" if c is None else
-                           f"**{_f(c['content_altered_pct'], 1)}** ({_f(c['worst_content_altered_pct'], 0)}; "
+                           f"**{_f(c['content_altered_pct'], 1)}** "
+                           f"({_f(c['worst_content_altered_pct'], 0)}; "
                            f"{_f(c.get('content_altered_pct_pooled'), 1)}) / "
-                           f"{_f(c['altered_pct'], 2)} / {_f(c['min_psnr_db'], 1)} / {c['n_passthrough']}")
+                           f"{_f(c['altered_pct'], 2)} / {_f(c['min_psnr_db'], 1)} / "
+                           f"{c['n_passthrough']}")
             rows.append(row)
         lines += _table(header, rows)
     if clients:
         cols = [(client, name) for client, sets in clients.items() for name in sets]
         lines += [
-            "Downstream clients (0..1, higher = more found; mean over the frames each client applies to, their "
-            "count in brackets): `ocr` = PP-OCRv4 character accuracy against the rendered text or the clean "
-            "frame's reading; `lanes` = share of the lane-paint edges (rendered, or found on the clean frame) "
-            "that a Canny + Hough lane finder still finds. `clean` = the clean frame, `glare` = the frame with "
+            "Downstream clients (0..1, higher = more found; mean over the frames each client "
+            "applies to, their "
+            "count in brackets): `ocr` = PP-OCRv4 character accuracy against the rendered text or "
+            "the clean "
+            "frame's reading; `lanes` = share of the lane-paint edges (rendered, or found on the "
+            "clean frame) "
+            "that a Canny + Hough lane finder still finds. `clean` = the clean frame, `glare` = "
+            "the frame with "
             "glare and no chain (sets with glare only).",
             "",
         ]
-        header = ["frames"] + [f"{client}: {name} ({clients[client][name]['n_images']})" for client, name in cols]
+        header = (["frames"]
+                  + [f"{client}: {name} ({clients[client][name]['n_images']})" for client,
+                     name in cols])
         rows = [["clean"] + [_f(clients[c][n]["clean"]) for c, n in cols],
                 ["glare (no chain)"] + [_f(clients[c][n]["glare"]) for c, n in cols]]
         for key in keys:
@@ -241,15 +262,17 @@ def render_no_harm(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-#: The compact table leaves out client columns scored on fewer frames than this (too noisy to read).
+#: The compact table leaves out client columns scored on fewer frames than this (too noisy to
+#: read).
 COMPACT_MIN_FRAMES = 3
 
 
 def render_no_harm_compact(report: dict[str, Any]) -> list[str]:
-    """One-table summary of :func:`render_no_harm` (for the README): per detector/backend the bright
-    content altered on each no-harm set that has bright content (%) and each client's output score on
-    each set it scored at least :data:`COMPACT_MIN_FRAMES` frames of."""
-    no_harm = {n: sec for n, sec in report.get("no_harm", {}).items() if sec.get("n_content_px", 1)}
+    """One-table summary of :func:`render_no_harm` (for the README): per detector/backend the
+    bright content altered on each no-harm set that has bright content (%) and each client's output
+    score on each set it scored at least :data:`COMPACT_MIN_FRAMES` frames of."""
+    no_harm = {n: sec for n,
+               sec in report.get("no_harm", {}).items() if sec.get("n_content_px", 1)}
     clients = report.get("clients", {})
     keys = _combo_keys(report)
     if not keys:
@@ -260,9 +283,11 @@ def render_no_harm_compact(report: dict[str, Any]) -> list[str]:
               + [f"{c} ({n})" for c, n in cols])
     rows = [["no chain: clean / with glare"] + ["0" for _ in no_harm]
             + [f"{_f(clients[c][n]['clean'], 2)}" + ("" if clients[c][n]["glare"] is None
-                                                     else f" / {_f(clients[c][n]['glare'], 2)}") for c, n in cols]]
+                                                     else f" / {_f(clients[c][n]['glare'], 2)}")
+               for c, n in cols]]
     for key in keys:
-        rows.append([key] + [_f(sec["combos"][key]["content_altered_pct"], 1) if key in sec["combos"] else "-"
+        rows.append([key] + [_f(sec["combos"][key]["content_altered_pct"], 1)
+                             if key in sec["combos"] else "-"
                              for sec in no_harm.values()]
                     + [_f(clients[c][n]["outputs"].get(key), 2) for c, n in cols])
     return _table(header, rows)
@@ -274,12 +299,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Glare removal evaluation",
         "",
-        f"- detectors: {', '.join(meta.get('detectors', []))}; backends: {', '.join(meta.get('backends', []))}",
+        f"- detectors: {', '.join(meta.get('detectors', []))}; backends: "
+        f"{', '.join(meta.get('backends', []))}",
         *(["- skipped (cannot be built with this config): "
-           + "; ".join(f"{k}: {v}" for k, v in meta["skipped"].items())] if meta.get("skipped") else []),
+           + "; ".join(f"{k}: {v}" for k, v in meta["skipped"].items())] if meta.get("skipped")
+          else []),
         f"- created: {meta.get('created', '-')}; command: `{' '.join(meta.get('argv', []))}`",
-        "- conventions: masks 255 = glare; detection scores are pixel-wise (pooled over all pixels of "
-        "the set; 'mean F1' = mean of per-image F1; empty prediction and empty GT = 1.0); PSNR in dB "
+        "- conventions: masks 255 = glare; detection scores are pixel-wise (pooled over all "
+        "pixels of "
+        "the set; 'mean F1' = mean of per-image F1; empty prediction and empty GT = 1.0); PSNR in "
+        "dB "
         f"(8-bit, identical pixels capped at {meta.get('psnr_cap_db', 100):g} dB), SSIM from "
         "scikit-image (7x7 window) averaged over the region; 'glare' = inside the GT glare mask, "
         "'frame' = whole image; 'nothing' = the unprocessed input; 'oracle/B' = backend B filling "
@@ -292,14 +321,16 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["## What the chain must not do", ""] + no_harm
     for name, ds in report.get("datasets", {}).items():
         source = {"file": "from mask/", "derived": (
-            f"DERIVED from |input - gt| (input brighter than gt by >= {meta.get('derived_mask_threshold', 20)} "
+            "DERIVED from |input - gt| (input brighter than gt by >= "
+            f"{meta.get('derived_mask_threshold', 20)} "
             "levels in some channel): approximate"), None: "none"}[ds.get("mask_source")]
         lines += [
             f"## {name}",
             "",
             f"`{ds['path']}`: {ds['n_images']} images; GT glare mask: {source}; clean GT: "
             f"{'yes' if ds.get('has_gt') else 'no'}; contact sheet: {ds['primary']}"
-            + (f"; outputs of {ds['primary']} in `{ds['outputs']}`." if ds.get("outputs") else "."),
+            + (f"; outputs of {ds['primary']} in `{ds['outputs']}`." if ds.get("outputs")
+               else "."),
             "",
         ]
         if "detection" in ds:
@@ -307,14 +338,16 @@ def render_markdown(report: dict[str, Any]) -> str:
             rows = []
             for det, d in ds["detection"].items():
                 r, f = d["raw"], d["final"]
-                rows.append([det] + [_f(r[k]) for k in ("precision", "recall", "f1", "iou", "mean_f1")]
+                rows.append([det] + [_f(r[k])
+                                     for k in ("precision", "recall", "f1", "iou", "mean_f1")]
                             + [_f(f[k]) for k in ("precision", "recall", "f1", "iou", "mean_f1")])
             lines += _table(["detector", "raw P", "raw R", "raw F1", "raw IoU", "raw mean F1",
                              "final P", "final R", "final F1", "final IoU", "final mean F1"], rows)
         if "inpainting" in ds:
             lines += ["### Inpainting (mean over images, vs clean GT)", ""]
             rows = [
-                [v, _f(s["psnr_region"], 2), _f(s["delta_psnr_region"], 2, signed=True), _f(s["ssim_region"]),
+                [v, _f(s["psnr_region"], 2), _f(s["delta_psnr_region"], 2, signed=True),
+                 _f(s["ssim_region"]),
                  _f(s["psnr_frame"], 2), _f(s["ssim_frame"])]
                 for v, s in ds["inpainting"].items()
             ]

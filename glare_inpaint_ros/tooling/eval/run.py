@@ -1,4 +1,5 @@
-"""``glare-inpaint eval``: score the glare pipeline on data sets, write report.md / .json / contact sheet.
+"""``glare-inpaint eval``: score the glare pipeline on data sets, write report.md / .json / contact
+sheet.
 
 For every data set (folders in the :mod:`.dataset` layout, and/or the seeded synthetic set) and
 every combination of detector (``detector.type``) and inpainting backend (``inpainting.backend``)
@@ -26,20 +27,20 @@ No harm and downstream clients (``--no-glare DIR``, repeatable, and ``--syntheti
   unsaturated pixels, :func:`.metrics.bright_content_mask`), ``min_psnr_db`` (worst whole-frame
   PSNR(output, input)) and the frames passed through (:func:`.metrics.no_harm_scores`);
 * ``--synthetic-content N`` renders the glare-over-content set (:func:`.synth.make_content_sample`:
-  lane paint, labels, white cars and signs, night scenes with glare on top; cached like the synthetic
-  set in ``OUT/synthetic_content/``): it is scored like any set with ``mask/`` and ``gt/``, and its
-  clean frames (``gt/``) are a no-glare set too (``content_clean``);
-* downstream clients (``--clients``, default ``ocr,lanes``, :mod:`.clients`) score, on every no-glare
-  set and on the content set, the clean frame, the frame with glare (content set only) and each
-  combination's output against the scene's truth (rendered text, painted lane edges) or, for real
-  photos, against what the client finds on the clean frame.
+  lane paint, labels, white cars and signs, night scenes with glare on top; cached like the
+  synthetic set in ``OUT/synthetic_content/``): it is scored like any set with ``mask/`` and
+  ``gt/``, and its clean frames (``gt/``) are a no-glare set too (``content_clean``);
+* downstream clients (``--clients``, default ``ocr,lanes``, :mod:`.clients`) score, on every
+  no-glare set and on the content set, the clean frame, the frame with glare (content set only) and
+  each combination's output against the scene's truth (rendered text, painted lane edges) or, for
+  real photos, against what the client finds on the clean frame.
 
 Outputs in ``--out``: ``report.md`` (tables), ``report.json`` (aggregates and per-image scores; NaN
 written as null), ``contact_sheet.png`` (input | final mask | output | ground truth of a few
 images per set, first detector/backend combination) (plus the worst no-harm frames of that
-combination: input | final mask | output | altered pixels) and, for sets without clean ground truth (or
-all sets with ``--save-outputs``), that combination's outputs in ``outputs/<set>/``. The synthetic
-set is generated once into
+combination: input | final mask | output | altered pixels) and, for sets without clean ground truth
+(or all sets with ``--save-outputs``), that combination's outputs in ``outputs/<set>/``. The
+synthetic set is generated once into
 ``OUT/synthetic/n<N>_seed<S>_<W>x<H>_<hash of synth.py>/`` and reused by later runs.
 """
 
@@ -80,8 +81,9 @@ INPAINT_METRICS = ("psnr_region", "ssim_region", "psnr_frame", "ssim_frame")
 DEFAULT_CLIENTS = "ocr,lanes"
 #: Worst no-harm frames per set shown in the contact sheet (at most ``--sheet-rows``).
 NO_HARM_SHEET_ROWS = 3
-#: A frame's content_altered_pct counts (in the mean and for "worst frame") only when bright content
-#: covers at least this share (%) of it (a frame with a handful of bright pixels would read 0 or 100 %).
+#: A frame's content_altered_pct counts (in the mean and for "worst frame") only when bright
+#: content covers at least this share (%) of it (a frame with a handful of bright pixels would read
+#: 0 or 100 %).
 MIN_CONTENT_PCT = 0.1
 #: Name of the no-glare set made of the glare-over-content set's clean frames.
 CONTENT_CLEAN = "content_clean"
@@ -115,7 +117,8 @@ def parse_names(text: str | None, registry: Registry, default: str) -> list[str]
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        expanded = [default] + [n for n in registry.names() if n != default] if part == "all" else [part]
+        expanded = ([default] + [n for n in registry.names() if n != default] if part == "all"
+                    else [part])
         for name in expanded:
             registry.get(name)  # raises ValueError listing the known names
             if name not in names:
@@ -144,7 +147,9 @@ def build_combos(
     for d in detectors:
         for b in backends:
             try:
-                combos.append(Combo(d, b, GlareRemover({**base, "detector.type": d, "inpainting.backend": b})))
+                combos.append(
+                    Combo(d, b,
+                          GlareRemover({**base, "detector.type": d, "inpainting.backend": b})))
             except ValueError as exc:
                 if skipped is None:
                     raise
@@ -155,36 +160,42 @@ def build_combos(
     return combos
 
 
-def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int], progress: bool = True) -> Path:
+def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int],
+                      progress: bool = True) -> Path:
     """Folder of the seeded synthetic set under ``cache_root``, generated on first use.
 
     The folder name carries ``n``, ``seed``, the size and a hash of the generator's source
     (:mod:`.synth`), so a changed generator never reuses a stale cache. The set is written to a
-    temporary sibling and renamed when complete, so an interrupted run leaves no half-written cache.
+    temporary sibling and renamed when complete, so an interrupted run leaves no half-written
+    cache.
     """
     from ... import synth
 
     digest = hashlib.sha1(Path(synth.__file__).read_bytes()).hexdigest()[:8]
     folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
-    return _generate_once(folder, lambda tmp: synth.make_dataset(tmp, n=n, seed=seed, size=size, progress=progress))
+    return _generate_once(
+        folder, lambda tmp: synth.make_dataset(tmp, n=n, seed=seed, size=size, progress=progress))
 
 
-def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int], progress: bool = True) -> Path:
-    """Folder of the seeded glare-over-content set (:func:`.synth.make_content_dataset`: ``input/``,
+def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int],
+                    progress: bool = True) -> Path:
+    """Folder of the seeded glare-over-content set (:func:`.synth.make_content_dataset`:
+    ``input/``,
     ``mask/``, ``gt/``, ``truth/``) under ``cache_root``, generated on first use like
     :func:`synthetic_dataset` (the folder name hashes :mod:`.synth` and :mod:`.content`)."""
     from ...synth import content
     from ... import synth
 
-    digest = hashlib.sha1(Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
+    digest = hashlib.sha1(
+        Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
     folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
-    return _generate_once(folder, lambda tmp: synth.make_content_dataset(tmp, n=n, seed=seed, size=size,
-                                                                         progress=progress))
+    return _generate_once(folder, lambda tmp: synth.make_content_dataset(
+        tmp, n=n, seed=seed, size=size, progress=progress))
 
 
 def _generate_once(folder: Path, make: Any) -> Path:
-    """``folder`` if it holds a set, else ``make(tmp)`` into a temporary sibling renamed when complete
-    (an interrupted run leaves no half-written cache)."""
+    """``folder`` if it holds a set, else ``make(tmp)`` into a temporary sibling renamed when
+    complete (an interrupted run leaves no half-written cache)."""
     if (folder / "input").is_dir():
         return folder
     tmp = folder.parent / f".{folder.name}.partial"
@@ -206,7 +217,8 @@ def _median(values: list[float]) -> float:
     return float(np.median(values)) if values else math.nan
 
 
-def _detection_summary(counts: M.DetectionCounts, per_image: list[dict[str, float]]) -> dict[str, float]:
+def _detection_summary(counts: M.DetectionCounts,
+                       per_image: list[dict[str, float]]) -> dict[str, float]:
     out = counts.scores()
     out["mean_f1"] = M.nanmean([s["f1"] for s in per_image])
     out["mean_iou"] = M.nanmean([s["iou"] for s in per_image])
@@ -256,12 +268,16 @@ def evaluate_dataset(
     by_backend = {c.backend: c for c in reversed(combos)}  # any remover with that backend
     scored = dataset.has_gt
     n_sheet = min(max(sheet_rows, 0), len(names))
-    sheet_idx = set(np.linspace(0, len(names) - 1, n_sheet).round().astype(int).tolist()) if n_sheet else set()
+    sheet_idx = (set(np.linspace(0, len(names) - 1, n_sheet).round().astype(int).tolist())
+                 if n_sheet else set())
 
     det_counts = {d: {"raw": M.DetectionCounts(), "final": M.DetectionCounts()} for d in detectors}
-    det_images: dict[str, dict[str, list[dict[str, float]]]] = {d: {"raw": [], "final": []} for d in detectors}
-    variants = ([BASELINE] + [f"oracle/{b}" for b in backends] if scored else []) + [c.key for c in combos]
-    values: dict[str, dict[str, list[float]]] = {v: {m: [] for m in INPAINT_METRICS} for v in variants}
+    det_images: dict[str, dict[str, list[dict[str, float]]]] = {d: {"raw": [], "final": []}
+                                                                for d in detectors}
+    variants = ([BASELINE] + [f"oracle/{b}" for b in backends] if scored
+                else []) + [c.key for c in combos]
+    values: dict[str, dict[str, list[float]]] = {v: {m: [] for m in INPAINT_METRICS}
+                                                 for v in variants}
     times: dict[str, dict[str, list[float]]] = {c.key: {s: [] for s in STAGES} for c in combos}
     oracle_ms: dict[str, list[float]] = {b: [] for b in backends}
     passthrough: dict[str, Counter] = {c.key: Counter() for c in combos}
@@ -320,7 +336,8 @@ def evaluate_dataset(
                 write_image(save_dir / f"{stem}.png", result.image)
                 write_image(save_dir / f"{stem}_mask.png", result.mask)
             if combo is combos[0] and idx in sheet_idx:
-                sheet.append(SheetRow(set_name, stem, image, result.mask, result.image, gt, gt_mask))
+                sheet.append(
+                    SheetRow(set_name, stem, image, result.mask, result.image, gt, gt_mask))
         for variant, scores in record["inpainting"].items():
             for metric in INPAINT_METRICS:
                 values[variant][metric].append(scores[metric])
@@ -338,7 +355,8 @@ def evaluate_dataset(
     }
     if dataset.has_mask:
         section["detection"] = {
-            d: {k: _detection_summary(det_counts[d][k], det_images[d][k]) for k in ("raw", "final")}
+            d: {k: _detection_summary(det_counts[d][k], det_images[d][k])
+                for k in ("raw", "final")}
             for d in detectors
         }
     if scored:
@@ -369,8 +387,8 @@ def evaluate_dataset(
 
 def _client_references(clients: list[Any], clean: np.ndarray, truth: dict[str, Any] | None,
                        glare: np.ndarray | None, record: dict[str, Any]) -> dict[str, Any]:
-    """Each client's reference for one frame; scores of the clean frame (and the glare frame) go into
-    ``record["clients"][name]``. Clients that do not apply to the frame are left out."""
+    """Each client's reference for one frame; scores of the clean frame (and the glare frame) go
+    into ``record["clients"][name]``. Clients that do not apply to the frame are left out."""
     refs: dict[str, Any] = {}
     record["clients"] = {}
     for client in clients:
@@ -392,9 +410,11 @@ def _score_clients(clients: list[Any], refs: dict[str, Any], key: str, output: n
             record["clients"][client.name][key] = client.score_against(refs[client.name], output)
 
 
-def _client_summary(clients: list[Any], images: list[dict[str, Any]], combos: list[Combo]) -> dict[str, Any]:
-    """Per client: mean ``clean``, ``glare`` (None without glare frames) and per-combination ``outputs``
-    scores over the frames it applies to, ``output`` = the first combination's, ``n_images``."""
+def _client_summary(clients: list[Any], images: list[dict[str, Any]],
+                    combos: list[Combo]) -> dict[str, Any]:
+    """Per client: mean ``clean``, ``glare`` (None without glare frames) and per-combination
+    ``outputs`` scores over the frames it applies to, ``output`` = the first combination's,
+    ``n_images``."""
     out: dict[str, Any] = {}
     for client in clients:
         recs = [r["clients"][client.name] for r in images if client.name in r.get("clients", {})]
@@ -433,11 +453,12 @@ def evaluate_no_glare(
     Per image and combination :func:`.metrics.no_harm_scores` and the pass-through reason; per
     combination ``altered_pct`` pooled over the set's pixels, ``content_altered_pct`` the mean over
     frames of each frame's share of bright content altered (frames whose bright content covers at
-    least :data:`MIN_CONTENT_PCT` % of the frame; every such frame weighs the same, as in the lead's
-    probe), ``content_altered_pct_pooled`` (every bright pixel of the set weighs the same: large bright
+    least :data:`MIN_CONTENT_PCT` % of the frame; every such frame weighs the same, as in the
+    lead's probe), ``content_altered_pct_pooled`` (every bright pixel of the set weighs the same:
+    large bright
     areas such as a pale concrete road dominate it), the worst frame's ``content_altered_pct``,
-    ``min_psnr_db`` and the pass-through count; the first combination's values also at the top level.
-    With ``clients``: their scores on the input
+    ``min_psnr_db`` and the pass-through count; the first combination's values also at the top
+    level. With ``clients``: their scores on the input
     (``clean``) and each output, against the scene truth or the input's own reading.
 
     Returns:
@@ -464,13 +485,16 @@ def evaluate_no_glare(
             _score_clients(clients, refs, combo.key, result.image, record)
             if combo is combos[0] and sheet_rows > 0:
                 c = scores["content_altered_pct"]
-                rank = (c if scores["content_pct"] >= MIN_CONTENT_PCT else -1.0, scores["altered_pct"])
+                rank = (c if scores["content_pct"] >= MIN_CONTENT_PCT else -1.0,
+                        scores["altered_pct"])
                 if scores["altered_pct"] > 0 and (len(worst) < sheet_rows or rank > worst[-1][0]):
                     label = f"{stem[:14]} c {c:.0f}% f {scores['altered_pct']:.1f}%"
-                    row = SheetRow(f"no harm: {set_name} (worst frames)", label, image, result.mask,
+                    row = SheetRow(f"no harm: {set_name} (worst frames)", label, image,
+                                   result.mask,
                                    result.image, _altered_view(image, result.image), None,
                                    last_title="altered > 8 levels (red)")
-                    worst = sorted(worst + [(rank, row)], key=lambda t: t[0], reverse=True)[:sheet_rows]
+                    worst = sorted(worst + [(rank, row)], key=lambda t: t[0],
+                                   reverse=True)[:sheet_rows]
         images.append(record)
 
     def with_content(rows: list[dict[str, float]]) -> list[dict[str, float]]:
@@ -479,14 +503,19 @@ def evaluate_no_glare(
     per_combo: dict[str, Any] = {}
     for combo in combos:
         rows = [r["no_harm"][combo.key] for r in images]
-        n = {k: sum(v[k] for v in rows) for k in ("n_pixels", "n_altered", "n_content", "n_content_altered")}
-        passthrough = Counter(r["passthrough"][combo.key] for r in images if r["passthrough"][combo.key])
+        n = {k: sum(v[k] for v in rows)
+             for k in ("n_pixels", "n_altered", "n_content", "n_content_altered")}
+        passthrough = Counter(r["passthrough"][combo.key] for r in images
+                              if r["passthrough"][combo.key])
         per_combo[combo.key] = {
             "altered_pct": 100.0 * n["n_altered"] / n["n_pixels"],
-            "content_altered_pct": M.nanmean([v["content_altered_pct"] for v in with_content(rows)]),
-            "content_altered_pct_pooled": (100.0 * n["n_content_altered"] / n["n_content"] if n["n_content"]
+            "content_altered_pct": M.nanmean(
+                [v["content_altered_pct"] for v in with_content(rows)]),
+            "content_altered_pct_pooled": (100.0 * n["n_content_altered"] / n["n_content"]
+                                           if n["n_content"]
                                            else math.nan),
-            "worst_content_altered_pct": max((v["content_altered_pct"] for v in with_content(rows)),
+            "worst_content_altered_pct": max((v["content_altered_pct"]
+                                              for v in with_content(rows)),
                                              default=math.nan),
             "min_psnr_db": min(v["psnr_db"] for v in rows),
             "passthrough": dict(passthrough),
@@ -498,9 +527,11 @@ def evaluate_no_glare(
         "path": str(dataset.root),
         "n_images": len(names),
         "primary": combos[0].key,
-        **{k: primary[k] for k in ("altered_pct", "content_altered_pct", "content_altered_pct_pooled",
+        **{k: primary[k] for k in ("altered_pct", "content_altered_pct",
+                                   "content_altered_pct_pooled",
                                    "worst_content_altered_pct", "min_psnr_db", "n_passthrough")},
-        "content_pct": M.nanmean([next(iter(r["no_harm"].values()))["content_pct"] for r in images]),
+        "content_pct": M.nanmean(
+            [next(iter(r["no_harm"].values()))["content_pct"] for r in images]),
         "n_content_px": sum(next(iter(r["no_harm"].values()))["n_content"] for r in images),
         "combos": per_combo,
     }
@@ -545,8 +576,8 @@ def evaluate(
     """Evaluate every set and write ``report.md``, ``report.json`` and ``contact_sheet.png``.
 
     ``no_glare`` sets are scored for harm (:func:`evaluate_no_glare`, report key ``no_harm``);
-    ``clients`` run on every no-glare set and on the ``datasets`` named in ``client_sets`` (default:
-    none of them); their summaries are collected under ``clients.<client>.<set>``.
+    ``clients`` run on every no-glare set and on the ``datasets`` named in ``client_sets``
+    (default: none of them); their summaries are collected under ``clients.<client>.<set>``.
 
     The first combination's outputs and masks go to ``out_dir/outputs/<set>/`` for sets without
     clean ground truth (nothing else shows how they fared), and for every set with
@@ -650,28 +681,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also evaluate the seeded synthetic set of N images "
                              "(generated once, cached in OUT/synthetic/)")
     parser.add_argument("--no-glare", action="append", type=Path, default=[], metavar="DIR",
-                        help="glare-free image folder (input/ or flat), repeatable: every change the chain "
+                        help="glare-free image folder (input/ or flat), repeatable: every change "
+                             "the chain "
                              "makes there is harm (report key no_harm)")
     parser.add_argument("--synthetic-content", type=int, metavar="N", default=0,
-                        help="also evaluate the seeded glare-over-content set of N images (lane paint, labels, "
-                             "white cars and signs, night scenes; cached in OUT/synthetic_content/); its clean "
+                        help="also evaluate the seeded glare-over-content set of N images (lane "
+                             "paint, labels, "
+                             "white cars and signs, night scenes; cached in "
+                             "OUT/synthetic_content/); its clean "
                              f"frames are the no-glare set {CONTENT_CLEAN}")
     parser.add_argument("--clients", default=DEFAULT_CLIENTS,
-                        help="downstream clients scored on the no-glare and content sets, comma-separated "
-                             f"(ocr, lanes) or 'none' (default {DEFAULT_CLIENTS}; ocr needs the eval extra)")
+                        help="downstream clients scored on the no-glare and content sets, "
+                             "comma-separated "
+                             f"(ocr, lanes) or 'none' (default {DEFAULT_CLIENTS}; ocr needs the "
+                             "eval extra)")
     parser.add_argument("--seed", type=int, default=0, help="synthetic set seed (default 0)")
     parser.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
                         help="synthetic image size in px (default 640x480)")
-    parser.add_argument("--config", type=Path, help="base pipeline config (YAML, nested or ROS parameter file)")
-    parser.add_argument("--detectors", help="comma-separated detector types, or 'all' (default: the config's "
-                        "detector.type); with 'all' those that cannot run on the config are skipped")
-    parser.add_argument("--backends", help="comma-separated inpainting backends, or 'all' (default: the config's "
-                        "inpainting.backend); with 'all' those that cannot run on the config are skipped")
+    parser.add_argument("--config", type=Path,
+                        help="base pipeline config (YAML, nested or ROS parameter file)")
+    parser.add_argument("--detectors",
+                        help="comma-separated detector types, or 'all' (default: the config's "
+                        "detector.type); with 'all' those that cannot run on the config are "
+                        "skipped")
+    parser.add_argument("--backends",
+                        help="comma-separated inpainting backends, or 'all' (default: the "
+                             "config's "
+                        "inpainting.backend); with 'all' those that cannot run on the config are "
+                        "skipped")
     parser.add_argument("--limit", type=int, help="score only the first N images of each set")
     parser.add_argument("--sheet-rows", type=int, default=DEFAULT_SHEET_ROWS,
                         help=f"images per set in the contact sheet (default {DEFAULT_SHEET_ROWS})")
     parser.add_argument("--save-outputs", action="store_true",
-                        help="write the first combination's outputs and masks to OUT/outputs/<set>/ "
+                        help="write the first combination's outputs and masks to "
+                             "OUT/outputs/<set>/ "
                              "(always done for sets without clean ground truth)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--out", type=Path, required=True,
@@ -681,8 +724,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation; exit code 0, or 2 on a usage / data error (message on stderr)."""
     try:
-        if not args.datasets and args.synthetic <= 0 and not args.no_glare and args.synthetic_content <= 0:
-            raise ValueError("nothing to evaluate: give DATASET folders, --synthetic N, --no-glare DIR "
+        if not args.datasets and args.synthetic <= 0 and not args.no_glare and \
+                args.synthetic_content <= 0:
+            raise ValueError("nothing to evaluate: give DATASET folders, --synthetic N, "
+                             "--no-glare DIR "
                              "and/or --synthetic-content N")
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be >= 1, got {args.limit}")
@@ -694,20 +739,24 @@ def run(args: argparse.Namespace) -> int:
         backends = parse_names(args.backends, INPAINTERS, base["inpainting.backend"])
         datasets = [Dataset(p) for p in args.datasets]
         if args.synthetic > 0:
-            folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed, args.size,
+            folder = synthetic_dataset(args.out / "synthetic", args.synthetic, args.seed,
+                                       args.size,
                                        progress=not args.no_progress)
             w, h = args.size
-            datasets.append(Dataset(folder, name=f"synthetic_n{args.synthetic}_seed{args.seed}_{w}x{h}"))
+            datasets.append(
+                Dataset(folder, name=f"synthetic_n{args.synthetic}_seed{args.seed}_{w}x{h}"))
         no_glare = [NoGlareSet(p) for p in args.no_glare]
         client_sets = []
         if args.synthetic_content > 0:
-            folder = content_dataset(args.out / "synthetic_content", args.synthetic_content, args.seed, args.size,
+            folder = content_dataset(args.out / "synthetic_content", args.synthetic_content,
+                                     args.seed, args.size,
                                      progress=not args.no_progress)
             w, h = args.size
             name = f"content_n{args.synthetic_content}_seed{args.seed}_{w}x{h}"
             datasets.append(Dataset(folder, name=name))
             client_sets.append(name)
-            no_glare.append(NoGlareSet(folder / "gt", name=CONTENT_CLEAN, truth_dir=folder / "truth"))
+            no_glare.append(
+                NoGlareSet(folder / "gt", name=CONTENT_CLEAN, truth_dir=folder / "truth"))
         clients = make_clients(args.clients) if (no_glare or client_sets) else []
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
                 "synthetic_size": list(args.size), "limit": args.limit,
@@ -732,11 +781,14 @@ def run(args: argparse.Namespace) -> int:
         print()
     for name, section in report.get("no_harm", {}).items():
         print(f"{name} (no glare): {section['n_images']} images, {section['primary']} altered "
-              f"{section['altered_pct']:.2f} % of pixels, {section['content_altered_pct']:.1f} % of bright content, "
+              f"{section['altered_pct']:.2f} % of pixels, {section['content_altered_pct']:.1f} % "
+              "of bright content, "
               f"min PSNR {section['min_psnr_db']:.1f} dB")
     for client, sets in report.get("clients", {}).items():
         for name, s in sets.items():
             glare = "-" if s["glare"] is None else f"{s['glare']:.3f}"
-            print(f"{client} on {name}: clean {s['clean']:.3f}, glare {glare}, {s['primary']} {s['output']:.3f}")
+            print(
+                f"{client} on {name}: clean {s['clean']:.3f}, glare {glare}, {s['primary']} "
+                f"{s['output']:.3f}")
     print(f"wrote {args.out / 'report.md'}, report.json, contact_sheet.png")
     return 0

@@ -55,14 +55,17 @@ from ...synth import GT_DELTA, PHOTO_NAMES, clean_images, render_glare
 #: Preferred photos for sequences (textured, mostly unsaturated), cycled by sequence index; those
 #: that :data:`~glare_inpaint_ros.synth.PHOTO_NAMES` provides are used (else all of them).
 _PREFERRED_PHOTOS: tuple[str, ...] = ("rocket", "chelsea", "gravel", "cat", "coffee", "astronaut")
-SEQUENCE_PHOTOS: tuple[str, ...] = tuple(n for n in _PREFERRED_PHOTOS if n in PHOTO_NAMES) or tuple(PHOTO_NAMES)
+SEQUENCE_PHOTOS: tuple[str, ...] = (tuple(n for n in _PREFERRED_PHOTOS if n in PHOTO_NAMES)
+                                    or tuple(PHOTO_NAMES))
 
 #: Methods of the evaluation: name -> config overrides on top of the base config.
 METHODS: dict[str, dict[str, Any]] = {
     "telea": {"inpainting.backend": "telea"},
     "fast": {"inpainting.backend": "fast"},
-    "temporal+telea": {"inpainting.backend": "telea", "temporal.mask.enabled": True, "temporal.fill.enabled": True},
-    "temporal+fast": {"inpainting.backend": "fast", "temporal.mask.enabled": True, "temporal.fill.enabled": True},
+    "temporal+telea": {"inpainting.backend": "telea", "temporal.mask.enabled": True,
+                       "temporal.fill.enabled": True},
+    "temporal+fast": {"inpainting.backend": "fast", "temporal.mask.enabled": True,
+                      "temporal.fill.enabled": True},
     "separation": {"inpainting.backend": "separation"},
     "temporal+separation": {"inpainting.backend": "separation", "temporal.mask.enabled": True,
                             "temporal.fill.enabled": True},
@@ -106,7 +109,8 @@ class SyntheticSequence:
     """A seeded camera move over a photo with surface-attached and image-fixed highlights.
 
     Args:
-        index: sequence number (picks the photo and the random stream ``default_rng([seed, index])``).
+        index: sequence number (picks the photo and the random stream
+            ``default_rng([seed, index])``).
         seed: data seed.
         size: ``(width, height)`` px.
         frames: number of frames.
@@ -118,7 +122,8 @@ class SyntheticSequence:
         ValueError: non-positive size / frames / fps, or a negative noise / speed.
     """
 
-    def __init__(self, index: int = 0, seed: int = 0, size: tuple[int, int] = (640, 480), frames: int = 60,
+    def __init__(self, index: int = 0, seed: int = 0, size: tuple[int, int] = (640, 480),
+                 frames: int = 60,
                  fps: float = 30.0, noise: float = 2.0, speed: float = 3.0) -> None:
         w, h = (int(v) for v in size)
         if w < 16 or h < 16:
@@ -132,12 +137,14 @@ class SyntheticSequence:
         self.size, self.n, self.fps, self.noise = (w, h), int(frames), float(fps), float(noise)
         self.seed, self.index = int(seed), int(index)
         rng = np.random.default_rng([self.seed, self.index])
-        photo = clean_images()[PHOTO_NAMES.index(SEQUENCE_PHOTOS[self.index % len(SEQUENCE_PHOTOS)])]
+        photo = clean_images()[PHOTO_NAMES.index(
+            SEQUENCE_PHOTOS[self.index % len(SEQUENCE_PHOTOS)])]
         # Upscale so the moving, zooming window (up to 1.1x the frame, plus travel) stays inside.
         ph, pw = photo.shape[:2]
         up = max(1.0, 1.6 * w / pw, 1.6 * h / ph)
         if up > 1.0:
-            photo = cv2.resize(photo, (round(pw * up), round(ph * up)), interpolation=cv2.INTER_CUBIC)
+            photo = cv2.resize(photo, (round(pw * up), round(ph * up)),
+                               interpolation=cv2.INTER_CUBIC)
         self.photo = photo
         ph, pw = photo.shape[:2]
         # Camera path: photo px = centre(t) + zoom(t) * (frame px - frame centre).
@@ -149,13 +156,16 @@ class SyntheticSequence:
         dirn = rng.uniform(0, 2 * np.pi)
         amp = v * period[0] / (2 * np.pi)
         zoom = 1.0 + 0.06 * np.sin(2 * np.pi * t / period[1] + phase[2]) - 0.03
-        cx = pw / 2 + 0.5 * v * np.cos(dirn) * (t - self.n / 2) + amp * np.sin(2 * np.pi * t / period[0] + phase[0])
-        cy = ph / 2 + 0.5 * v * np.sin(dirn) * (t - self.n / 2) + amp * 0.5 * np.sin(2 * np.pi * t / period[0] + phase[1])
+        cx = (pw / 2 + 0.5 * v * np.cos(dirn) * (t - self.n / 2) + amp
+              * np.sin(2 * np.pi * t / period[0] + phase[0]))
+        cy = (ph / 2 + 0.5 * v * np.sin(dirn) * (t - self.n / 2) + amp * 0.5
+              * np.sin(2 * np.pi * t / period[0] + phase[1]))
         # Keep the window inside the photo (clip the centre path).
         half_w, half_h = 1.1 * w / 2 + 2, 1.1 * h / 2 + 2
         cx = np.clip(cx, half_w, pw - half_w)
         cy = np.clip(cy, half_h, ph - half_h)
-        self._to_photo = [np.array([[z, 0.0, x - z * w / 2], [0.0, z, y - z * h / 2]]) for z, x, y in zip(zoom, cx, cy)]
+        self._to_photo = [np.array([[z, 0.0, x - z * w / 2], [0.0, z, y - z * h / 2]]) for z, x,
+                          y in zip(zoom, cx, cy)]
         black = np.zeros((h, w, 3), np.uint8)
         surface, _ = render_glare(black, rng, coverage=(0.015, 0.03))
         fixed, _ = render_glare(black, rng, coverage=(0.004, 0.01))
@@ -181,18 +191,22 @@ class SyntheticSequence:
             raise IndexError(f"frame {i} out of range 0..{self.n - 1}")
         w, h = self.size
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        clean = cv2.warpAffine(self.photo, self._to_photo[i], (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT)
+        clean = cv2.warpAffine(self.photo, self._to_photo[i], (w, h), flags=flags,
+                               borderMode=cv2.BORDER_REFLECT)
         to_frame0 = _compose(_affine_inv(self._to_photo[0]), self._to_photo[i])
-        surface = cv2.warpAffine(self._surface, to_frame0, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+        surface = cv2.warpAffine(self._surface, to_frame0, (w, h), flags=flags,
+                                 borderMode=cv2.BORDER_CONSTANT)
         amount = np.minimum(surface + self._fixed, np.float32(1.0))
         clean_f = clean.astype(np.float32) / np.float32(255.0)
         glare_f = 1.0 - (1.0 - clean_f) * (1.0 - amount)  # screen blend, as in synth.render_glare
         glare = np.clip(glare_f * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
-        mask = np.where(cv2.subtract(glare, clean).max(axis=2) >= GT_DELTA, np.uint8(255), np.uint8(0))
+        mask = np.where(cv2.subtract(glare, clean).max(axis=2) >= GT_DELTA, np.uint8(255),
+                        np.uint8(0))
         image = glare
         if self.noise > 0:
             rng = np.random.default_rng([self.seed, self.index, i])
-            noisy = glare.astype(np.float32) + rng.normal(0.0, self.noise, glare.shape).astype(np.float32)
+            noisy = (glare.astype(np.float32)
+                     + rng.normal(0.0, self.noise, glare.shape).astype(np.float32))
             image = np.clip(noisy + np.float32(0.5), 0, 255).astype(np.uint8)
         return SequenceFrame(image, clean, mask, i / self.fps, self.back(i))
 
@@ -202,7 +216,8 @@ class SyntheticSequence:
 
 
 def warp_previous(prev: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The previous frame ``prev`` warped into the current frame with ``back`` (current px -> previous px).
+    """The previous frame ``prev`` warped into the current frame with ``back`` (current px ->
+    previous px).
 
     Returns ``(warped, valid)``: ``valid`` (bool ``HxW``) is False where the source lies outside
     the previous frame.
@@ -217,7 +232,8 @@ def warp_previous(prev: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.nd
     return warped, valid
 
 
-def flicker(current: np.ndarray, previous: np.ndarray, back: np.ndarray, region: np.ndarray) -> float:
+def flicker(current: np.ndarray, previous: np.ndarray, back: np.ndarray,
+            region: np.ndarray) -> float:
     """Motion-compensated frame-to-frame change inside ``region``, mean absolute 8-bit levels.
 
     Args:
@@ -232,9 +248,11 @@ def flicker(current: np.ndarray, previous: np.ndarray, back: np.ndarray, region:
         ValueError: mismatched shapes.
     """
     if current.shape != previous.shape:
-        raise ValueError(f"current shape {current.shape} does not match previous shape {previous.shape}")
+        raise ValueError(
+            f"current shape {current.shape} does not match previous shape {previous.shape}")
     if region.shape[:2] != current.shape[:2]:
-        raise ValueError(f"region size {region.shape[:2]} does not match frame size {current.shape[:2]}")
+        raise ValueError(
+            f"region size {region.shape[:2]} does not match frame size {current.shape[:2]}")
     warped, valid = warp_previous(previous, back)
     sel = valid & (region > 0)
     if not sel.any():
@@ -256,7 +274,8 @@ class MethodScores:
     total_ms: list[float]
 
 
-def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *, mask_source: str = "detector") -> MethodScores:
+def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *,
+                 mask_source: str = "detector") -> MethodScores:
     """Run ``remover`` over the sequence (reset first) and score every frame.
 
     Args:
@@ -276,7 +295,9 @@ def run_sequence(remover: GlareRemover, seq: SyntheticSequence, *, mask_source: 
         if mask_source == "detector":
             res = remover.process(fr.image, stamp=fr.stamp)
             out, mask = res.image, res.mask
-            scores.temporal_ms.append(res.timings_ms.get("temporal_mask", 0.0) + res.timings_ms.get("temporal_fill", 0.0))
+            scores.temporal_ms.append(
+                res.timings_ms.get("temporal_mask",
+                                   0.0) + res.timings_ms.get("temporal_fill", 0.0))
         else:
             refined = remover.refine(fr.mask)
             res = remover.fill_frame(fr.image, refined.mask, fr.stamp)
@@ -302,9 +323,11 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return percentiles(values, (q,))[0]
 
 
-def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (640, 480), seed: int = 0,
+def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (640, 480),
+             seed: int = 0,
              fps: float = 30.0, noise: float = 2.0, methods: Sequence[str] = tuple(METHODS),
-             base_config: Mapping[str, Any] | None = None, mask_source: str = "detector") -> dict[str, Any]:
+             base_config: Mapping[str, Any] | None = None,
+             mask_source: str = "detector") -> dict[str, Any]:
     """Score every method on ``sequences`` synthetic sequences; returns the report dict.
 
     Per method: ``flicker`` (mean over frames and sequences, 8-bit levels), ``flicker_clean`` (the
@@ -329,7 +352,8 @@ def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (6
             "psnr": _nanmean([x for s in per_seq for x in s.psnr]),
             "total_ms_median": _percentile([x for s in per_seq for x in s.total_ms], 50),
             "per_sequence": [
-                {"photo": SEQUENCE_PHOTOS[i % len(SEQUENCE_PHOTOS)], "flicker": _nanmean(s.flicker),
+                {"photo": SEQUENCE_PHOTOS[i % len(SEQUENCE_PHOTOS)],
+                 "flicker": _nanmean(s.flicker),
                  "flicker_clean": _nanmean(s.flicker_clean), "psnr": _nanmean(s.psnr),
                  "psnr_frames": s.psnr}
                 for i, s in enumerate(per_seq)
@@ -337,19 +361,25 @@ def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (6
         }
     ref = per_method.get(REFERENCE_METHOD)
     for entry in per_method.values():
-        entry["flicker_ratio"] = entry["flicker"] / ref["flicker"] if ref and ref["flicker"] else math.nan
-        entry["flicker_gt_ratio"] = entry["flicker_gt"] / ref["flicker_gt"] if ref and ref["flicker_gt"] else math.nan
+        entry["flicker_ratio"] = (entry["flicker"] / ref["flicker"] if ref and ref["flicker"]
+                                  else math.nan)
+        entry["flicker_gt_ratio"] = (entry["flicker_gt"] / ref["flicker_gt"] if ref
+                                     and ref["flicker_gt"] else math.nan)
         entry["psnr_delta"] = entry["psnr"] - ref["psnr"] if ref else math.nan
     return {
-        "settings": {"sequences": sequences, "frames": frames, "size": list(size), "seed": seed, "fps": fps,
+        "settings": {"sequences": sequences, "frames": frames, "size": list(size), "seed": seed,
+                     "fps": fps,
                      "noise": noise, "mask_source": mask_source, "reference": REFERENCE_METHOD},
         "methods": per_method,
     }
 
 
-def benchmark(*, size: tuple[int, int] = (1280, 720), frames: int = 120, seed: int = 0, fps: float = 30.0,
-              base_config: Mapping[str, Any] | None = None, method: str = "temporal+fast") -> dict[str, Any]:
-    """Time the temporal stages alone (``temporal_mask`` + ``temporal_fill`` ms per frame) on one sequence.
+def benchmark(*, size: tuple[int, int] = (1280, 720), frames: int = 120, seed: int = 0,
+              fps: float = 30.0,
+              base_config: Mapping[str, Any] | None = None,
+              method: str = "temporal+fast") -> dict[str, Any]:
+    """Time the temporal stages alone (``temporal_mask`` + ``temporal_fill`` ms per frame) on one
+    sequence.
 
     Returns median / p95 of the temporal stages and of the whole :meth:`GlareRemover.process`
     (the first frame, which has no previous frame, is excluded).
@@ -368,8 +398,10 @@ def benchmark(*, size: tuple[int, int] = (1280, 720), frames: int = 120, seed: i
         total.append(t["total"])
     return {
         "size": list(size), "frames": frames, "method": method, "cv2_threads": cv2.getNumThreads(),
-        "temporal_ms_median": _percentile(temporal, 50), "temporal_ms_p95": _percentile(temporal, 95),
-        "temporal_mask_ms_median": _percentile(mask_ms, 50), "temporal_fill_ms_median": _percentile(fill_ms, 50),
+        "temporal_ms_median": _percentile(temporal, 50),
+        "temporal_ms_p95": _percentile(temporal, 95),
+        "temporal_mask_ms_median": _percentile(mask_ms, 50),
+        "temporal_fill_ms_median": _percentile(fill_ms, 50),
         "total_ms_median": _percentile(total, 50), "total_ms_p95": _percentile(total, 95),
     }
 
@@ -383,24 +415,33 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     s = report["settings"]
     lines = [
         "# Temporal stability on synthetic sequences", "",
-        f"{s['sequences']} sequences x {s['frames']} frames, {s['size'][0]}x{s['size'][1]} px, {s['fps']:g} Hz, "
+        f"{s['sequences']} sequences x {s['frames']} frames, {s['size'][0]}x{s['size'][1]} px, "
+        f"{s['fps']:g} Hz, "
         f"noise sigma {s['noise']:g}, seed {s['seed']}, masks from {s['mask_source']}. "
-        "Flicker: motion-compensated mean |frame-to-frame change| inside the method's filled region (final mask; "
-        "8-bit levels; `clean` = the same measure on the clean sequence; `GT` = inside the GT glare region). "
+        "Flicker: motion-compensated mean |frame-to-frame change| inside the method's filled "
+        "region (final mask; "
+        "8-bit levels; `clean` = the same measure on the clean sequence; `GT` = inside the GT "
+        "glare region). "
         "PSNR: inside the GT glare region, dB.", "",
-        f"| method | flicker | flicker (clean) | flicker / {s['reference']} | flicker GT / {s['reference']} | masked PSNR | PSNR - {s['reference']} | ms/frame (median) |",
+        f"| method | flicker | flicker (clean) | flicker / {s['reference']} | flicker GT / "
+        f"{s['reference']} | masked PSNR | PSNR - {s['reference']} | ms/frame (median) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, e in report["methods"].items():
-        lines.append(f"| {name} | {_f(e['flicker'])} | {_f(e['flicker_clean'])} | {_f(e['flicker_ratio'])} | {_f(e['flicker_gt_ratio'])} | "
-                     f"{_f(e['psnr'])} | {_f(e['psnr_delta'], 2)} | {_f(e['total_ms_median'], 1)} |")
+        lines.append(f"| {name} | {_f(e['flicker'])} | {_f(e['flicker_clean'])} | "
+                     f"{_f(e['flicker_ratio'])} | {_f(e['flicker_gt_ratio'])} | "
+                     f"{_f(e['psnr'])} | {_f(e['psnr_delta'], 2)} | {_f(e['total_ms_median'], 1)} "
+                     "|")
     bench = report.get("benchmark")
     if bench:
         lines += [
-            "", f"## Cost of the temporal stages at {bench['size'][0]}x{bench['size'][1]} ({bench['method']}, "
+            "",
+            f"## Cost of the temporal stages at {bench['size'][0]}x{bench['size'][1]} "
+            f"({bench['method']}, "
             f"{bench['frames']} frames, OpenCV threads {bench['cv2_threads']})", "",
             "| | median ms | p95 ms |", "|---|---|---|",
-            f"| temporal stages (mask + fill, incl. optical flow) | {_f(bench['temporal_ms_median'])} | {_f(bench['temporal_ms_p95'])} |",
+            "| temporal stages (mask + fill, incl. optical flow) | "
+            f"{_f(bench['temporal_ms_median'])} | {_f(bench['temporal_ms_p95'])} |",
             f"| whole pipeline | {_f(bench['total_ms_median'])} | {_f(bench['total_ms_p95'])} |",
         ]
     return "\n".join(lines) + "\n"
@@ -416,24 +457,34 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint eval-temporal``."""
-    parser.add_argument("--out", type=Path, required=True, help="output folder for temporal_report.md / .json")
-    parser.add_argument("--sequences", type=int, default=3, help="number of synthetic sequences (default 3)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder for temporal_report.md / .json")
+    parser.add_argument("--sequences", type=int, default=3,
+                        help="number of synthetic sequences (default 3)")
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence (default 60)")
-    parser.add_argument("--size", type=_size, default=(640, 480), help="frame size WIDTHxHEIGHT (default 640x480)")
-    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the stamps, Hz (default 30)")
-    parser.add_argument("--noise", type=float, default=2.0, help="sensor noise sigma, 8-bit levels (default 2)")
+    parser.add_argument("--size", type=_size, default=(640, 480),
+                        help="frame size WIDTHxHEIGHT (default 640x480)")
+    parser.add_argument("--fps", type=float, default=30.0,
+                        help="frame rate of the stamps, Hz (default 30)")
+    parser.add_argument("--noise", type=float, default=2.0,
+                        help="sensor noise sigma, 8-bit levels (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="methods to compare")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="methods to compare")
     parser.add_argument("--mask-source", choices=("detector", "gt"), default="detector",
                         help="masks from the configured detector (default) or the GT masks")
-    parser.add_argument("--config", type=Path, default=None, help="base pipeline config (YAML); methods override backend/temporal keys")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="base pipeline config (YAML); methods override backend/temporal keys")
     parser.add_argument("--bench-frames", type=int, default=0,
-                        help="also time the temporal stages on a sequence of this many frames (0 = skip; >= 100 for the bar)")
-    parser.add_argument("--bench-size", type=_size, default=(1280, 720), help="benchmark frame size (default 1280x720)")
+                        help="also time the temporal stages on a sequence of this many frames (0 "
+                             "= skip; >= 100 for the bar)")
+    parser.add_argument("--bench-size", type=_size, default=(1280, 720),
+                        help="benchmark frame size (default 1280x720)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate, write ``temporal_report.md`` / ``.json`` to ``--out``, print the markdown; exit code 0."""
+    """Evaluate, write ``temporal_report.md`` / ``.json`` to ``--out``, print the markdown; exit
+    code 0."""
     from ...core.params import flatten
     from ...core.pipeline import load_config
 
@@ -448,12 +499,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"glare-inpaint eval-temporal: error: {exc}", file=sys.stderr)
         return 2
     base = flatten(base)
-    report = evaluate(sequences=args.sequences, frames=args.frames, size=args.size, seed=args.seed, fps=args.fps,
-                      noise=args.noise, methods=args.methods, base_config=base, mask_source=args.mask_source)
+    report = evaluate(sequences=args.sequences, frames=args.frames, size=args.size, seed=args.seed,
+                      fps=args.fps,
+                      noise=args.noise, methods=args.methods, base_config=base,
+                      mask_source=args.mask_source)
     if args.bench_frames > 0:
-        report["benchmark"] = benchmark(size=args.bench_size, frames=args.bench_frames, seed=args.seed,
+        report["benchmark"] = benchmark(size=args.bench_size, frames=args.bench_frames,
+                                        seed=args.seed,
                                         fps=args.fps, base_config=base)
-    report["platform"] = {"python": platform.python_version(), "opencv": cv2.__version__, "machine": platform.machine()}
+    report["platform"] = {"python": platform.python_version(), "opencv": cv2.__version__,
+                          "machine": platform.machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     md = render_markdown(report)
     (args.out / "temporal_report.md").write_text(md, encoding="utf-8")
@@ -467,6 +522,7 @@ def run(args: argparse.Namespace) -> int:
             return [_clean(v) for v in o]
         return o
 
-    (args.out / "temporal_report.json").write_text(json.dumps(_clean(report), indent=2), encoding="utf-8")
+    (args.out / "temporal_report.json").write_text(json.dumps(_clean(report), indent=2),
+                                                   encoding="utf-8")
     print(md)
     return 0

@@ -32,7 +32,8 @@ N_COEF = 3
 
 
 def pixel_features(image: torch.Tensor) -> torch.Tensor:
-    """``[N, H, W, 3]`` uint8/float BGR 0..255 -> ``[N, 5, H, W]`` float (B, G, R, min, max; 0..1)."""
+    """``[N, H, W, 3]`` uint8/float BGR 0..255 -> ``[N, 5, H, W]`` float (B, G, R, min, max;
+    0..1)."""
     x = image.to(torch.float32).permute(0, 3, 1, 2) * (1.0 / 255.0)
     lo = torch.amin(x, dim=1, keepdim=True)
     hi = torch.amax(x, dim=1, keepdim=True)
@@ -70,7 +71,8 @@ class GlareSegNet(nn.Module):
 
 
 def head_logits(coef: torch.Tensor, head_bgr: torch.Tensor) -> torch.Tensor:
-    """The head: ``[N, 3, h, w]`` coefficients + ``[N, H, W, 3]`` BGR 0..255 -> ``[N, 1, H, W]`` logits."""
+    """The head: ``[N, 3, h, w]`` coefficients + ``[N, H, W, 3]`` BGR 0..255 -> ``[N, 1, H, W]``
+    logits."""
     f = pixel_features(head_bgr)
     c = F.interpolate(coef, size=f.shape[-2:], mode="bilinear", align_corners=False)
     return c[:, :1] + c[:, 1:2] * f[:, 3:4] + c[:, 2:3] * f[:, 4:5]
@@ -78,7 +80,8 @@ def head_logits(coef: torch.Tensor, head_bgr: torch.Tensor) -> torch.Tensor:
 
 def export_onnx(net: GlareSegNet, path: str, context_scale: float = 0.125, head_scale: float = 1.0,
                 opset: int = 17) -> None:
-    """Export ``net`` (eval mode, on CPU) to ``path``: uint8 NHWC ``image`` in, ``coef`` out, dynamic H/W.
+    """Export ``net`` (eval mode, on CPU) to ``path``: uint8 NHWC ``image`` in, ``coef`` out,
+    dynamic H/W.
 
     ``context_scale`` (the frame fraction the network was trained to see) and ``head_scale`` (the
     head resolution it was trained with) are stored as ONNX metadata (``context_scale``,

@@ -35,7 +35,8 @@ def blob_mask(width: int, height: int, coverage: float, blobs: int, seed: int = 
         aspect = rng.uniform(1.0, 2.0)
         b = np.sqrt(area / (np.pi * aspect))
         cx, cy = rng.uniform(0.1 * width, 0.9 * width), rng.uniform(0.1 * height, 0.9 * height)
-        cv2.ellipse(m, (int(cx), int(cy)), (int(b * aspect), int(b)), float(rng.uniform(0, 180)), 0, 360, 255, -1)
+        cv2.ellipse(m, (int(cx), int(cy)), (int(b * aspect), int(b)), float(rng.uniform(0, 180)),
+                    0, 360, 255, -1)
     return m
 
 
@@ -43,7 +44,8 @@ def _scores(out: np.ndarray, clean: np.ndarray, region: np.ndarray) -> tuple[flo
     return psnr(out, clean, region), masked_mean(ssim_map(out, clean), region)
 
 
-def evaluate(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], backends: list[str]) -> dict[str, tuple[float, float]]:
+def evaluate(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+             backends: list[str]) -> dict[str, tuple[float, float]]:
     """Mean region PSNR (dB) and SSIM per backend over ``(input, region, clean)`` triples."""
     res: dict[str, tuple[float, float]] = {}
     for name in backends:
@@ -75,7 +77,8 @@ def real_pairs(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         if img is None or gt is None or img.shape != gt.shape:
             continue
         diff = cv2.absdiff(img, gt).max(axis=2)
-        region = dilate(remove_small_components(np.where(diff > 20, np.uint8(255), np.uint8(0)), 4), 7)
+        region = dilate(
+            remove_small_components(np.where(diff > 20, np.uint8(255), np.uint8(0)), 4), 7)
         out.append((img, region, gt))
     return out
 

@@ -1,4 +1,5 @@
-"""ONNX export of :class:`~glare_inpaint_ros.tooling.training.net.GlareNet` and its YAML model description."""
+"""ONNX export of :class:`~glare_inpaint_ros.tooling.training.net.GlareNet` and its YAML model
+description."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ SPEC: dict[str, Any] = {
 
 
 def export_onnx(net: Any, path: Path, opset: int = 17) -> Path:
-    """Export ``net`` (eval mode) to ``path`` with dynamic batch/H/W and write ``<stem>.yaml`` beside it.
+    """Export ``net`` (eval mode) to ``path`` with dynamic batch/H/W and write ``<stem>.yaml``
+    beside it.
 
     Inputs ``image`` float32 [B,3,H,W] RGB 0..1 and ``mask`` float32 [B,1,H,W] 1 = hole; output
     ``output`` float32 [B,3,H,W] RGB 0..1 (see :mod:`.net`); H, W multiples of 16.

@@ -53,7 +53,8 @@ class GlareNet(nn.Module):
         dilations: one residual block per entry at 1/8 resolution.
     """
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 48), dilations: tuple[int, ...] = (1, 2, 4)) -> None:
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 48),
+                 dilations: tuple[int, ...] = (1, 2, 4)) -> None:
         super().__init__()
         w1, w2, w3 = widths
         self.e1 = nn.Conv2d(16, w1, 3, padding=1)  # after pixel_unshuffle(2) of 4 channels
@@ -69,7 +70,8 @@ class GlareNet(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def residual(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        """The correction ``[B,3,H,W]`` (not yet masked) for a prefilled ``image`` and 0/1 ``hole``."""
+        """The correction ``[B,3,H,W]`` (not yet masked) for a prefilled ``image`` and 0/1
+        ``hole``."""
         act = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
         x = F.pixel_unshuffle(torch.cat([image - 0.5, hole], dim=1), 2)
         f1 = act(self.e1(x))
@@ -82,7 +84,8 @@ class GlareNet(nn.Module):
         return _up(self.out(g1))
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``image`` [B,3,H,W] prefilled RGB 0..1, ``mask`` [B,1,H,W] 1 = hole -> [B,3,H,W] RGB 0..1."""
+        """``image`` [B,3,H,W] prefilled RGB 0..1, ``mask`` [B,1,H,W] 1 = hole -> [B,3,H,W] RGB
+        0..1."""
         hole = (mask > 0.5).to(image.dtype)
         return image + hole * self.residual(image, hole)
 

@@ -1,4 +1,5 @@
-"""``glare-inpaint train``: train :class:`~glare_inpaint_ros.tooling.training.net.GlareNet` on CPU, export ONNX.
+"""``glare-inpaint train``: train :class:`~glare_inpaint_ros.tooling.training.net.GlareNet` on CPU,
+export ONNX.
 
 The network learns a correction to the ``fast`` (push-pull) fill, trained through *exactly* the
 inference path of the ``learned`` backend (:mod:`glare_inpaint_ros.core.inpainting.model`): a
@@ -6,8 +7,8 @@ full frame and its hole mask -> the same component boxes and 128 px-context crop
 (``component_boxes`` / ``group_boxes`` / ``crop_rect``) cut from the frame prefilled by the
 ``fast`` backend -> ``prepare_crop`` (``INTER_AREA`` downscale to ``max_side``) -> the network ->
 its change upsampled bilinearly (= ``upscale_window``) to the crop's native size and added to
-the native fill -> the same feathered paste. The loss is taken at native resolution on the hole pixels, so an
-untrained (zero-residual) network starts at exactly the ``fast`` backend's quality.
+the native fill -> the same feathered paste. The loss is taken at native resolution on the hole
+pixels, so an untrained (zero-residual) network starts at exactly the ``fast`` backend's quality.
 
 Data (all offline, seeded):
 
@@ -56,7 +57,8 @@ MARGIN: int = _CROP_DEFAULTS["context_margin"]
 FEATHER: int = _CROP_DEFAULTS["feather"]
 #: Extra scikit-image photos (in the wheel, no download) used with random masks.
 EXTRA_PHOTOS: tuple[str, ...] = (
-    "astronaut", "coffee", "rocket", "colorwheel", "coins", "moon", "grass", "brick", "cell", "page",
+    "astronaut", "coffee", "rocket", "colorwheel", "coins", "moon", "grass", "brick", "cell",
+    "page",
 )
 
 
@@ -117,10 +119,12 @@ class Example(NamedTuple):
 
 
 def _chw(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a.transpose(2, 0, 1)) if a.ndim == 3 else np.ascontiguousarray(a[None])
+    return (np.ascontiguousarray(a.transpose(2, 0, 1)) if a.ndim == 3
+            else np.ascontiguousarray(a[None]))
 
 
-def frame_example(image: np.ndarray, hole: np.ndarray, clean: np.ndarray, pick: Callable[[int], int]) -> Example:
+def frame_example(image: np.ndarray, hole: np.ndarray, clean: np.ndarray,
+                  pick: Callable[[int], int]) -> Example:
     """The training example of one crop of a frame, built as ``ModelInpainter.inpaint_rois``
     builds its crops (default ``context_margin``, ``feather``, ``max_side`` = :data:`MAX_SIDE`).
 
@@ -131,7 +135,8 @@ def frame_example(image: np.ndarray, hole: np.ndarray, clean: np.ndarray, pick: 
         pick: ``pick(n)`` -> which of the frame's ``n`` crops, ``0..n-1``.
     """
     from ...core.inpainting import INPAINTERS
-    from ...core.inpainting.model import crop_rect, feather_alpha, group_boxes, prepare_crop, to_rgb_float
+    from ...core.inpainting.model import (crop_rect, feather_alpha, group_boxes, prepare_crop,
+                                          to_rgb_float)
     from ...core.inpainting.roi import component_boxes
 
     pre = INPAINTERS.get("fast")().inpaint(image, hole)  # the prefill of inpaint_rois
@@ -183,7 +188,8 @@ class Sampler:
         h, w = photo.shape[:2]
         fw, fh = FRAME
         s = rng.uniform(max(fw / w, fh / h), max(fw / w, fh / h) * 1.6)
-        big = cv2.resize(photo, (max(fw, round(w * s)), max(fh, round(h * s))), interpolation=cv2.INTER_AREA)
+        big = cv2.resize(photo, (max(fw, round(w * s)), max(fh, round(h * s))),
+                         interpolation=cv2.INTER_AREA)
         y0 = int(rng.integers(0, big.shape[0] - fh + 1))
         x0 = int(rng.integers(0, big.shape[1] - fw + 1))
         frame = np.ascontiguousarray(big[y0:y0 + fh, x0:x0 + fw, ::-1])  # RGB -> BGR
@@ -194,12 +200,14 @@ class Sampler:
         return frame, mask, frame
 
     def example(self) -> Example:
-        """One random crop of a random (flipped / rotated) frame, prepared exactly as at inference."""
+        """One random crop of a random (flipped / rotated) frame, prepared exactly as at
+        inference."""
         rng = self.rng
         use_synth = self.synth and rng.random() < self.synth_fraction
         img, hole, clean = self._synth_frame() if use_synth else self._photo_frame()
         flip, rot = rng.random() < 0.5, int(rng.integers(0, 4))
-        img, hole, clean = (np.ascontiguousarray(np.rot90(a[:, ::-1] if flip else a, rot)) for a in (img, hole, clean))
+        img, hole, clean = (np.ascontiguousarray(np.rot90(a[:, ::-1] if flip else a, rot))
+                            for a in (img, hole, clean))
         return frame_example(img, hole, clean, lambda n: int(rng.integers(n)))
 
     def batch(self, n: int) -> list[Example]:
@@ -262,7 +270,8 @@ def train(out: Path, steps: int, seed: int, batch: int = 12, lr: float = 2e-3, t
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     sampler = Sampler(seed, synth_fraction=synth_fraction)
-    val_sampler = Sampler(seed + 10_000, synth_seed=VAL_SEED, synth_frames=60, synth_fraction=synth_fraction)
+    val_sampler = Sampler(seed + 10_000, synth_seed=VAL_SEED, synth_frames=60,
+                          synth_fraction=synth_fraction)
     val = val_sampler.batch(64)
     net = GlareNet()
     print(f"GlareNet: {count_parameters(net)} parameters; {len(sampler.synth)} synthetic frames, "
@@ -270,7 +279,9 @@ def train(out: Path, steps: int, seed: int, batch: int = 12, lr: float = 2e-3, t
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     warm = min(200, steps // 10 + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+        opt,
+        lambda s: min(1.0, (s + 1) / warm) * (
+            0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
 
     def validate() -> float:
         net.eval()
@@ -298,7 +309,9 @@ def train(out: Path, steps: int, seed: int, batch: int = 12, lr: float = 2e-3, t
             if step % log_every == 0 or step == steps:
                 v = validate()
                 n = log_every if step % log_every == 0 else step % log_every
-                writer.writerow([step, f"{running / n:.5f}", f"{v:.3f}", f"{base_psnr:.3f}", f"{time.time() - t0:.1f}"])
+                writer.writerow(
+                    [step, f"{running / n:.5f}", f"{v:.3f}", f"{base_psnr:.3f}",
+                     f"{time.time() - t0:.1f}"])
                 f.flush()
                 print(f"step {step}/{steps} loss {running / n:.4f} val hole PSNR {v:.2f} dB "
                       f"(push-pull {base_psnr:.2f} dB) {time.time() - t0:.0f} s", flush=True)
@@ -312,13 +325,19 @@ def train(out: Path, steps: int, seed: int, batch: int = 12, lr: float = 2e-3, t
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint train``."""
-    parser.add_argument("--out", type=Path, required=True, help="output folder (weights, ONNX, YAML, log)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder (weights, ONNX, YAML, log)")
     parser.add_argument("--steps", type=int, default=3000, help="optimiser steps (default 3000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--batch", type=int, default=12, help="crops per step (default 12)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (default 2e-3)")
-    parser.add_argument("--synth-fraction", type=float, default=0.75, help="fraction 0..1 of crops from the synthetic glare frames (default 0.75)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a shared 2-core machine more threads spin and run slower)")
+    parser.add_argument("--lr", type=float, default=2e-3,
+                        help="peak Adam learning rate (default 2e-3)")
+    parser.add_argument("--synth-fraction", type=float, default=0.75,
+                        help="fraction 0..1 of crops from the synthetic glare frames (default "
+                             "0.75)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: on a shared 2-core machine more "
+                             "threads spin and run slower)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -334,7 +353,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"glare-inpaint train: error: {exc}", file=sys.stderr)
         return 2
-    path = train(args.out, args.steps, args.seed, batch=args.batch, lr=args.lr, threads=args.threads,
+    path = train(args.out, args.steps, args.seed, batch=args.batch, lr=args.lr,
+                 threads=args.threads,
                  synth_fraction=args.synth_fraction)
     print(f"wrote {path}")
     return 0

@@ -1,4 +1,5 @@
-"""``glare-inpaint train-detector``: train the ``learned`` detector's tiny network on CPU, export ONNX.
+"""``glare-inpaint train-detector``: train the ``learned`` detector's tiny network on CPU, export
+ONNX.
 
 Data: :func:`glare_inpaint_ros.synth.make_sample` at 640x480 with dataset seed
 ``--seed`` (default :data:`TRAIN_SEED` = 1000) for training and ``--seed + 1`` for validation
@@ -13,12 +14,13 @@ transfer (never trained on).
 
 Training mirrors inference exactly (see :mod:`.detector_net`): the frame is area-downscaled by
 ``context_scale`` (the network's input, default 1/8) and by ``scale`` (the head, default 1 = full
-resolution), both rounded to 8-bit levels like ``cv2.resize`` on uint8, the network predicts coefficient maps, the head logits are upsampled
-bilinearly to the frame, and the loss (BCE + soft dice, equal weights) is taken against the
-full-resolution GT mask. Random 256x256 crops (at multiples of ``1 / context_scale``) with flips, Adam with a
-cosine learning rate over a fixed number of steps (``--steps``), validation every ``--val-every``
-steps, ``torch.set_num_threads(--threads)`` (default 1: on a 2-core machine 2 threads spin-wait and
-are ~10x slower), everything seeded (``--torch-seed``): the same command on the same torch version
+resolution), both rounded to 8-bit levels like ``cv2.resize`` on uint8, the network predicts
+coefficient maps, the head logits are upsampled bilinearly to the frame, and the loss (BCE + soft
+dice, equal weights) is taken against the full-resolution GT mask. Random 256x256 crops (at
+multiples of ``1 / context_scale``) with flips, Adam with a cosine learning rate over a fixed
+number of steps (``--steps``), validation every ``--val-every`` steps,
+``torch.set_num_threads(--threads)`` (default 1: on a 2-core machine 2 threads spin-wait and are
+~10x slower), everything seeded (``--torch-seed``): the same command on the same torch version
 gives the same weights, whatever the machine's load.
 
 Outputs: ``--out`` (default ``runs/train-detector-<UTC time>/glare_detector.onnx``: a new run
@@ -49,8 +51,10 @@ TRAIN_SIZE = (640, 480)
 DEFAULT_OUT = SHIPPED_MODEL
 
 
-def make_arrays(n: int, seed: int, cache: Path | None = None, hard_negatives: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(images [n, 480, 640, 3] uint8 BGR, masks [n, 480, 640] bool)`` of synth seed ``seed``, cached in ``cache`` (npz)."""
+def make_arrays(n: int, seed: int, cache: Path | None = None,
+                hard_negatives: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(images [n, 480, 640, 3] uint8 BGR, masks [n, 480, 640] bool)`` of synth seed ``seed``,
+    cached in ``cache`` (npz)."""
     if cache is not None and cache.is_file():
         data = np.load(cache)
         if len(data["images"]) == n:
@@ -70,7 +74,8 @@ def make_arrays(n: int, seed: int, cache: Path | None = None, hard_negatives: fl
     return images, masks
 
 
-def forward_frame(net, frames, scale: float, context_scale: float = 0.125):  # type: ignore[no-untyped-def]
+def forward_frame(net, frames, scale: float,
+                  context_scale: float = 0.125):  # type: ignore[no-untyped-def]
     """Full-frame logits ``[N, 1, H, W]`` for uint8 BGR frames ``[N, H, W, 3]`` (training path).
 
     Mirrors :class:`~glare_inpaint_ros.core.detectors.learned.LearnedDetector`: the network sees
@@ -107,7 +112,8 @@ def loss_fn(logit, target):  # type: ignore[no-untyped-def]
     return bce + dice
 
 
-def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, context_scale: float, thresholds: list[float]) -> dict[float, float]:  # type: ignore[no-untyped-def]
+def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, context_scale: float,
+              thresholds: list[float]) -> dict[float, float]:  # type: ignore[no-untyped-def]
     """Pooled pixel F1 (0..1) on a set for each probability threshold."""
     import torch
 
@@ -115,11 +121,13 @@ def pooled_f1(net, images: np.ndarray, masks: np.ndarray, scale: float, context_
     net.eval()
     with torch.no_grad():
         for i in range(0, len(images), 8):
-            logit = forward_frame(net, torch.from_numpy(images[i:i + 8]), scale, context_scale)[:, 0].numpy()
+            logit = forward_frame(net, torch.from_numpy(images[i:i + 8]), scale,
+                                  context_scale)[:, 0].numpy()
             gt = masks[i:i + 8]
             for t in thresholds:
                 pred = logit >= math.log(t / (1.0 - t))
-                counts[t] += (np.count_nonzero(pred & gt), np.count_nonzero(pred & ~gt), np.count_nonzero(~pred & gt))
+                counts[t] += (np.count_nonzero(pred & gt), np.count_nonzero(pred & ~gt),
+                              np.count_nonzero(~pred & gt))
     net.train()
     out = {}
     for t, (tp, fp, fn) in counts.items():
@@ -139,8 +147,12 @@ def train(args: argparse.Namespace) -> dict:
     cache = Path(args.cache) if args.cache else None
     hn = args.hard_negatives
     tag = f"_hn{hn:g}" if hn else ""
-    images, masks = make_arrays(args.n_train, args.seed, cache / f"train_{args.seed}_{args.n_train}{tag}.npz" if cache else None, hn)
-    val_images, val_masks = make_arrays(args.n_val, args.seed + 1, cache / f"val_{args.seed + 1}_{args.n_val}{tag}.npz" if cache else None, hn)
+    images, masks = make_arrays(args.n_train, args.seed,
+                                cache / f"train_{args.seed}_{args.n_train}{tag}.npz" if cache
+                                else None, hn)
+    val_images, val_masks = make_arrays(args.n_val, args.seed + 1,
+                                        cache / f"val_{args.seed + 1}_{args.n_val}{tag}.npz"
+                                        if cache else None, hn)
     net = GlareSegNet(width=args.width)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step_px = int(round(1.0 / args.context_scale))
@@ -181,9 +193,12 @@ def train(args: argparse.Namespace) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(net, str(out), context_scale=args.context_scale, head_scale=args.scale)
     summary = {
-        "train_seed": args.seed, "n_train": args.n_train, "val_seed": args.seed + 1, "n_val": args.n_val,
-        "hard_negatives": args.hard_negatives, "scale": args.scale, "context_scale": args.context_scale,
-        "width": args.width, "steps": args.steps, "batch": args.batch, "crop": args.crop, "lr": args.lr,
+        "train_seed": args.seed, "n_train": args.n_train, "val_seed": args.seed + 1,
+        "n_val": args.n_val,
+        "hard_negatives": args.hard_negatives, "scale": args.scale,
+        "context_scale": args.context_scale,
+        "width": args.width, "steps": args.steps, "batch": args.batch, "crop": args.crop,
+        "lr": args.lr,
         "val_every": args.val_every, "minutes": (time.perf_counter() - start) / 60,
         "best_step": best["step"], "val_f1": best["f1"], "val_threshold": best["threshold"],
         "torch_seed": args.torch_seed, "threads": args.threads, "torch": torch.__version__,
@@ -199,24 +214,43 @@ def train(args: argparse.Namespace) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint train-detector``."""
     parser.add_argument("--out", type=Path, default=None,
-                        help="ONNX output path (default: runs/train-detector-<UTC time>/glare_detector.onnx; "
-                             f"the shipped model is {DEFAULT_OUT.name} in the package's models folder)")
-    parser.add_argument("--seed", type=int, default=TRAIN_SEED, help=f"synthetic dataset seed for training; seed+1 validates (default {TRAIN_SEED}; evaluation uses 0)")
-    parser.add_argument("--n-train", type=int, default=800, help="training samples (640x480), default 800")
+                        help="ONNX output path (default: runs/train-detector-<UTC "
+                             "time>/glare_detector.onnx; "
+                             f"the shipped model is {DEFAULT_OUT.name} in the package's models "
+                             "folder)")
+    parser.add_argument("--seed", type=int, default=TRAIN_SEED,
+                        help="synthetic dataset seed for training; seed+1 validates (default "
+                             f"{TRAIN_SEED}; evaluation uses 0)")
+    parser.add_argument("--n-train", type=int, default=800,
+                        help="training samples (640x480), default 800")
     parser.add_argument("--n-val", type=int, default=60, help="validation samples, default 60")
-    parser.add_argument("--scale", type=float, default=1.0, help="head resolution as a fraction of the frame (1/integer), default 1.0")
-    parser.add_argument("--context-scale", type=float, default=0.125, help="network input resolution as a fraction of the frame (1/integer), default 0.125 (stored in the ONNX metadata)")
-    parser.add_argument("--width", type=int, default=8, help="network width (channels at context resolution), default 8")
-    parser.add_argument("--hard-negatives", type=float, default=0.3, help="share 0..1 of training/validation scenes with painted-in non-glare content and dim highlights (synth.make_sample), default 0.3 (the shipped model)")
-    parser.add_argument("--steps", type=int, default=24000, help="training steps (the cosine schedule spans them), default 24000 (the shipped model)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="head resolution as a fraction of the frame (1/integer), default 1.0")
+    parser.add_argument("--context-scale", type=float, default=0.125,
+                        help="network input resolution as a fraction of the frame (1/integer), "
+                             "default 0.125 (stored in the ONNX metadata)")
+    parser.add_argument("--width", type=int, default=8,
+                        help="network width (channels at context resolution), default 8")
+    parser.add_argument("--hard-negatives", type=float, default=0.3,
+                        help="share 0..1 of training/validation scenes with painted-in non-glare "
+                             "content and dim highlights (synth.make_sample), default 0.3 (the "
+                             "shipped model)")
+    parser.add_argument("--steps", type=int, default=24000,
+                        help="training steps (the cosine schedule spans them), default 24000 (the "
+                             "shipped model)")
     parser.add_argument("--batch", type=int, default=8, help="crops per step, default 8")
     parser.add_argument("--crop", type=int, default=256, help="crop side in frame px, default 256")
-    parser.add_argument("--lr", type=float, default=3e-3, help="initial Adam learning rate (cosine decay), default 3e-3")
+    parser.add_argument("--lr", type=float, default=3e-3,
+                        help="initial Adam learning rate (cosine decay), default 3e-3")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, default 1")
-    parser.add_argument("--torch-seed", type=int, default=0, help="seed of initialisation and batch sampling, default 0")
-    parser.add_argument("--val-every", type=int, default=1000, help="steps between validations (and after the last step), default 1000")
-    parser.add_argument("--cache", default="", help="folder for cached training arrays (npz); '' = no cache")
-    parser.add_argument("--save-pt", action="store_true", help="also write <out>.pt (torch state dict)")
+    parser.add_argument("--torch-seed", type=int, default=0,
+                        help="seed of initialisation and batch sampling, default 0")
+    parser.add_argument("--val-every", type=int, default=1000,
+                        help="steps between validations (and after the last step), default 1000")
+    parser.add_argument("--cache", default="",
+                        help="folder for cached training arrays (npz); '' = no cache")
+    parser.add_argument("--save-pt", action="store_true",
+                        help="also write <out>.pt (torch state dict)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,13 +258,16 @@ def run(args: argparse.Namespace) -> int:
     for name in ("scale", "context_scale"):
         value = getattr(args, name)
         if not (0.0 < value <= 1.0) or abs(1.0 / value - round(1.0 / value)) > 1e-6:
-            raise SystemExit(f"--{name.replace('_', '-')} must be 1/k for an integer k >= 1, got {value}")
+            raise SystemExit(
+                f"--{name.replace('_', '-')} must be 1/k for an integer k >= 1, got {value}")
     if args.steps < 1 or args.val_every < 1:
-        raise SystemExit(f"--steps and --val-every must be >= 1, got {args.steps} and {args.val_every}")
+        raise SystemExit(
+            f"--steps and --val-every must be >= 1, got {args.steps} and {args.val_every}")
     if not 0.0 <= args.hard_negatives <= 1.0:
         raise SystemExit(f"--hard-negatives must be 0..1, got {args.hard_negatives}")
     if args.out is None:  # a fresh run folder: never overwrite the shipped model by default
-        args.out = Path("runs") / time.strftime("train-detector-%Y%m%d-%H%M%S", time.gmtime()) / DEFAULT_OUT.name
+        args.out = (Path("runs") / time.strftime("train-detector-%Y%m%d-%H%M%S", time.gmtime())
+                    / DEFAULT_OUT.name)
     elif args.out.is_dir() or not args.out.suffix:
         args.out = args.out / DEFAULT_OUT.name
     if args.out.exists() and not args.out.is_file():

@@ -1,4 +1,5 @@
-"""Lane-marking client: a classical lane-paint finder, scored on how much of the reference paint it finds.
+"""Lane-marking client: a classical lane-paint finder, scored on how much of the reference paint it
+finds.
 
 The finder is the recipe of driving tutorials (no learning):
 
@@ -6,15 +7,15 @@ The finder is the recipe of driving tutorials (no learning):
    ``15 <= H <= 35``, ``L >= 80``, ``S >= 80``;
 2. Canny edges (50 / 150) of the blurred (5x5 Gaussian) grey image, kept where the colour selection
    (dilated 3 px) is set, so only paint borders remain;
-3. a road-region trapezoid: bottom edge the full frame width, top edge from 35 % to 65 % of the width
-   at 58 % of the height;
+3. a road-region trapezoid: bottom edge the full frame width, top edge from 35 % to 65 % of the
+   width at 58 % of the height;
 4. :func:`cv2.HoughLinesP` (rho 1 px, theta 1 deg, 15 votes, min length 2 % of the frame
    diagonal, max gap 1 %); near-horizontal segments (``|dy| < 0.3 |dx|``) are dropped (a lane
    line is never horizontal in a forward camera; stop lines and shadows edges often are).
 
-Score (:meth:`LaneClient.score`, 0..1): the share of the reference paint length, sampled every 2 px,
-that lies within ``tol`` px of a detected candidate segment of similar direction (within 10 deg),
-``tol = max(3, 0.5 % of the frame diagonal)`` (3.9 px at 640x480, 7.3 px at 1280x720). The
+Score (:meth:`LaneClient.score`, 0..1): the share of the reference paint length, sampled every 2
+px, that lies within ``tol`` px of a detected candidate segment of similar direction (within 10
+deg), ``tol = max(3, 0.5 % of the frame diagonal)`` (3.9 px at 640x480, 7.3 px at 1280x720). The
 reference is the known painted lane-line edges for rendered frames (``truth["lanes"]``, only the
 parts inside the road trapezoid), else the segments the finder detects on the clean frame.
 It measures what is still *found*; extra segments (from glare streaks) are not penalised here.
@@ -78,7 +79,8 @@ def _angles(seg: np.ndarray) -> np.ndarray:
 
 
 def _samples(reference: np.ndarray, region: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Points every :data:`SAMPLE_STEP` px along the segments (inside ``region`` if given) and their angles."""
+    """Points every :data:`SAMPLE_STEP` px along the segments (inside ``region`` if given) and
+    their angles."""
     pts, ang = [], []
     for s, a in zip(reference, _angles(reference)):
         n = max(2, int(np.hypot(s[2] - s[0], s[3] - s[1]) / SAMPLE_STEP) + 1)
@@ -91,7 +93,8 @@ def _samples(reference: np.ndarray, region: np.ndarray | None) -> tuple[np.ndarr
     p, a = np.concatenate(pts), np.concatenate(ang)
     if region is not None:
         h, w = region.shape
-        xi, yi = np.clip(np.round(p[:, 0]).astype(int), 0, w - 1), np.clip(np.round(p[:, 1]).astype(int), 0, h - 1)
+        xi, yi = np.clip(np.round(p[:, 0]).astype(int), 0,
+                         w - 1), np.clip(np.round(p[:, 1]).astype(int), 0, h - 1)
         keep = region[yi, xi] > 0
         p, a = p[keep], a[keep]
     return p, a
@@ -99,7 +102,8 @@ def _samples(reference: np.ndarray, region: np.ndarray | None) -> tuple[np.ndarr
 
 def found_fraction(reference: np.ndarray, candidate: np.ndarray, shape: tuple[int, ...],
                    region: np.ndarray | None = None) -> float:
-    """Share (0..1) of the reference segments' length found by candidate segments (see module docstring).
+    """Share (0..1) of the reference segments' length found by candidate segments (see module
+    docstring).
 
     NaN when the reference has no length (inside ``region``).
     """
@@ -129,10 +133,11 @@ class LaneClient:
     name = "lanes"
 
     def reference(self, clean: np.ndarray, truth: dict[str, Any] | None) -> dict[str, Any] | None:
-        """What must be found: the known lane edges (``truth["lanes"]``) or the clean frame's segments.
+        """What must be found: the known lane edges (``truth["lanes"]``) or the clean frame's
+        segments.
 
-        Returns None when there is nothing to find (a rendered frame without lane paint, or no segment
-        detected on the clean frame): the client does not apply to that frame.
+        Returns None when there is nothing to find (a rendered frame without lane paint, or no
+        segment detected on the clean frame): the client does not apply to that frame.
         """
         if truth is not None and "lanes" in truth:
             lanes = np.asarray(truth["lanes"], np.float32).reshape(-1, 4)
@@ -148,7 +153,9 @@ class LaneClient:
         return found_fraction(reference["segments"], detect_segments(candidate), candidate.shape,
                               reference["region"])
 
-    def score(self, clean: np.ndarray, candidate: np.ndarray, truth: dict[str, Any] | None = None) -> float:
-        """:meth:`reference` of ``clean`` then :meth:`score_against` ``candidate``; NaN if not applicable."""
+    def score(self, clean: np.ndarray, candidate: np.ndarray,
+              truth: dict[str, Any] | None = None) -> float:
+        """:meth:`reference` of ``clean`` then :meth:`score_against` ``candidate``; NaN if not
+        applicable."""
         ref = self.reference(clean, truth)
         return float("nan") if ref is None else self.score_against(ref, candidate)

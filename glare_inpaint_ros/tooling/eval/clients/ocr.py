@@ -1,16 +1,17 @@
 """OCR client: PP-OCRv4 (``rapidocr-onnxruntime``) reading text, scored by character accuracy.
 
-``rapidocr-onnxruntime`` is an evaluation extra (``pip install .[eval]``); its detection, direction and
-recognition ONNX models ship inside the wheel and run offline on the CPU. It is imported when the first
-:class:`OcrClient` is created (never by the nodes); a missing install raises ImportError naming the extra.
+``rapidocr-onnxruntime`` is an evaluation extra (``pip install .[eval]``); its detection, direction
+and recognition ONNX models ship inside the wheel and run offline on the CPU. It is imported when
+the first :class:`OcrClient` is created (never by the nodes); a missing install raises ImportError
+naming the extra.
 
 Reading: every recognised box's text, in reading order (boxes grouped into lines by their vertical
 centre, lines top to bottom, boxes in a line left to right), concatenated. Normalisation
-(:func:`normalise`): case-folded, all whitespace removed (line and word breaks are where OCR and the
-truth disagree most, and they carry no characters a reader needs).
+(:func:`normalise`): case-folded, all whitespace removed (line and word breaks are where OCR and
+the truth disagree most, and they carry no characters a reader needs).
 
-Score (:func:`char_accuracy`, 0..1): ``1 - levenshtein(reading, truth) / len(truth)``, floored at 0.
-The truth is the rendered string for rendered frames (``truth["text"]``; a rendered frame whose
+Score (:func:`char_accuracy`, 0..1): ``1 - levenshtein(reading, truth) / len(truth)``, floored at
+0. The truth is the rendered string for rendered frames (``truth["text"]``; a rendered frame whose
 ``text`` is None has nothing to read and is not scored) and, for real photos, the clean frame's own
 reading (not scored when that reading is empty).
 """
@@ -48,7 +49,8 @@ def levenshtein(a: str, b: str) -> int:
 
 
 def char_accuracy(reading: str, truth: str) -> float:
-    """``1 - levenshtein / len(truth)`` (0..1) on :func:`normalise`-d strings; NaN for an empty truth."""
+    """``1 - levenshtein / len(truth)`` (0..1) on :func:`normalise`-d strings; NaN for an empty
+    truth."""
     r, t = normalise(reading), normalise(truth)
     if not t:
         return float("nan")
@@ -56,11 +58,14 @@ def char_accuracy(reading: str, truth: str) -> float:
 
 
 def reading_order(boxes: list[tuple[np.ndarray, str]]) -> str:
-    """Texts of ``(quad 4x2 px, text)`` boxes joined in reading order (see the module docstring)."""
+    """Texts of ``(quad 4x2 px, text)`` boxes joined in reading order (see the module
+    docstring)."""
     items = []
     for quad, text in boxes:
         q = np.asarray(quad, np.float32).reshape(-1, 2)
-        items.append((float(q[:, 1].mean()), float(q[:, 1].max() - q[:, 1].min()), float(q[:, 0].min()), text))
+        items.append(
+            (float(q[:, 1].mean()), float(q[:, 1].max() - q[:, 1].min()), float(q[:, 0].min()),
+             text))
     items.sort()
     lines: list[list[tuple[float, float, float, str]]] = []
     for it in items:
@@ -85,7 +90,8 @@ def _engine(threads: int) -> Any:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
             raise ImportError(
-                "the OCR client needs rapidocr-onnxruntime, an evaluation extra: pip install '.[eval]' "
+                "the OCR client needs rapidocr-onnxruntime, an evaluation extra: pip install "
+                "'.[eval]' "
                 "(or pass --clients lanes)"
             ) from exc
         _ENGINES[threads] = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
@@ -132,7 +138,9 @@ class OcrClient:
         """Character accuracy (0..1) of the reading of ``candidate`` against ``reference``."""
         return char_accuracy(self.read(candidate), reference)
 
-    def score(self, clean: np.ndarray, candidate: np.ndarray, truth: dict[str, Any] | None = None) -> float:
-        """:meth:`reference` of ``clean`` then :meth:`score_against` ``candidate``; NaN if not applicable."""
+    def score(self, clean: np.ndarray, candidate: np.ndarray,
+              truth: dict[str, Any] | None = None) -> float:
+        """:meth:`reference` of ``clean`` then :meth:`score_against` ``candidate``; NaN if not
+        applicable."""
         ref = self.reference(clean, truth)
         return float("nan") if ref is None else self.score_against(ref, candidate)
