@@ -19,12 +19,6 @@ PATHS = ["glare_inpaint_ros", "launch", "test", "tools", "setup.py"]
 
 @pytest.mark.flake8
 @pytest.mark.linter
-@pytest.mark.xfail(
-    strict=False,
-    reason="files being edited in parallel (issue 16 item 6) still have "
-    "violations: glare_inpaint_ros/tooling/bench/ros.py (C420, E128), ros/base.py (E302), "
-    "ros/specular_detector_node.py (E302)",
-)
 def test_flake8(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # ament_flake8 skips the dot and underscore folders (.venv) of the cwd
     rc, errors = main_with_errors(argv=["--config", "setup.cfg", *PATHS])

@@ -22,11 +22,6 @@ IGNORE = [
 
 @pytest.mark.linter
 @pytest.mark.pep257
-@pytest.mark.xfail(
-    strict=False,
-    reason="files being edited in parallel (issue 16 item 6) still have "
-    "violations: core/temporal.py, ros/base.py, ros/compose.py (D417)",
-)
 def test_pep257(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     rc = main(argv=[*PATHS, "--convention", "google", "--add-ignore", *IGNORE])
