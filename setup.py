@@ -18,7 +18,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_namespace_packages(include=["glare_inpaint_ros", "glare_inpaint_ros.*"]),
-    package_data={package_name: ["models/*.onnx", "models/*.yaml", "models/*.pt", "data/*"]},
+    package_data={package_name: ["models/*.onnx", "models/*.yaml", "models/*.pt"]},
     include_package_data=True,
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
