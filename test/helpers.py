@@ -209,8 +209,16 @@ class Harness:
             self.executor.add_node(n)
         self._lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
+
+    def _spin(self) -> None:
+        # spin_once in a loop, so that close() stops the thread before it shuts the executor
+        # down: a shutdown from another thread while the executor waits races with rclpy's
+        # teardown of its guard condition (seen once as an unhandled thread exception).
+        while not self._stop.is_set() and self.ctx.ok():
+            self.executor.spin_once(timeout_sec=0.05)
 
     def collect(self, topic: str, msg_type: type | None = None) -> list[Any]:
         """A list that fills with the messages on ``topic`` (default type: sensor_msgs/Image)."""
@@ -258,8 +266,9 @@ class Harness:
         if self._closed:
             return
         self._closed = True
-        self.executor.shutdown(timeout_sec=2.0)
+        self._stop.set()
         self._thread.join(timeout=5.0)
+        self.executor.shutdown(timeout_sec=2.0)
         for n in [*self.nodes, self.tester]:
             n.destroy_node()
 
