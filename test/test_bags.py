@@ -294,9 +294,8 @@ def test_missing_metadata_is_fatal_with_a_hint(bags: dict[str, Path], tmp_path: 
         == 1
     )
     err = capsys.readouterr().err
-    assert (
-        "metadata.yaml is missing" in err and "raw_sqlite3.db3" in err
-    )  # hint: read the storage file directly
+    # hint: read the storage file directly
+    assert ("metadata.yaml is missing" in err and "raw_sqlite3.db3" in err)
     assert not (tmp_path / "out").exists() and not leftovers(tmp_path)
     # The hint works: the .db3 file alone is a readable input.
     summary = process_bag(

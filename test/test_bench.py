@@ -74,9 +74,8 @@ def test_cli_core_and_naive_smoke(tmp_path, capsys) -> None:
         assert r["n"] >= 3 and r["p95_ms"] >= r["median_ms"] > 0
         assert 0.0 <= r["mask_coverage"] < 0.25
     inpaint = [r for r in rows if r["stage"] == "inpaint"]
-    assert all(
-        r["mask_coverage"] > 0.02 for r in inpaint
-    )  # the dilated GT mask is what gets filled
+    # the dilated GT mask is what gets filled
+    assert all(r["mask_coverage"] > 0.02 for r in inpaint)
     naive = data["naive"]
     assert (
         _positive(naive["speedup"])

@@ -49,6 +49,7 @@ def test_folder_with_masks_and_a_bad_file(
     (src / "broken.png").write_bytes(b"not a png at all")
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
+    # one failed: not all written
     assert (
         main(
             [
@@ -57,7 +58,7 @@ def test_folder_with_masks_and_a_bad_file(
             ]
         )
         == 1
-    )  # one failed: not all written
+    )
     captured = capsys.readouterr()
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err
@@ -108,9 +109,8 @@ def test_known_blob_is_filled_and_the_rest_is_untouched(
     default dilation (7 px kernel: 3 px) plus one pixel the output is the input, bit for bit. The
     same frame without the disc comes out bit-identical."""
     yy, xx = np.mgrid[0:120, 0:160].astype(np.float32)
-    clean = np.dstack([60 + 0.5 * xx, 90 + 0.4 * yy, 100 + 0.2 * (xx + yy)]).astype(
-        np.uint8
-    )  # V <= 155
+    # V <= 155
+    clean = np.dstack([60 + 0.5 * xx, 90 + 0.4 * yy, 100 + 0.2 * (xx + yy)]).astype(np.uint8)
     glare = clean.copy()
     disc = np.zeros((120, 160), np.uint8)
     cv2.circle(disc, (70, 55), 9, 255, -1)

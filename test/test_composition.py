@@ -174,24 +174,23 @@ def test_stamp_gap_monitor_counts_missing_frames_against_the_measured_rate():
     missing = [mon.add(s, now_s=s) for s in stamps]
     assert 70 <= sum(missing) <= 80  # 80 lost; the first 10 intervals only measure the rate
     assert 0.35 < mon.missing_fraction() < 0.45
+    # once
     assert (
         "glare-inpaint env" in mon.warning("image", processing_ms=5.0)
         and mon.warning("image") is None
-    )  # once
+    )
     steady = StampGapMonitor(min_intervals=10)
     for i in range(200):
-        steady.add(
-            i / 30 + (0.004 if i % 2 else 0.0), now_s=i / 30
-        )  # jitter below 1.5x is not a gap
+        # jitter below 1.5x is not a gap
+        steady.add(i / 30 + (0.004 if i % 2 else 0.0), now_s=i / 30)
         if i == 100:
             steady.add(0.0, now_s=i / 30)  # a jump back (bag loop) is not a gap either
     assert steady.total_missing == 0 and steady.warning("image") is None
     busy = StampGapMonitor(min_intervals=10)
     for s in stamps:
         busy.add(s, now_s=s)
-    assert (
-        busy.warning("image", processing_ms=30.0) is None
-    )  # 30 ms x 18 Hz: the node itself is the bottleneck
+    # 30 ms x 18 Hz: the node itself is the bottleneck
+    assert (busy.warning("image", processing_ms=30.0) is None)
 
 
 def test_heavy_loss_is_told_by_sequence_numbers_within_seconds():
@@ -338,9 +337,8 @@ def test_glare_inpaint_env_prints_exports_a_shell_can_eval():
         text=True, env={**_clean_env(), "FASTRTPS_DEFAULT_PROFILES_FILE": "/my dir/p.xml"},
         timeout=60,
     )
-    assert (
-        "export FASTRTPS_DEFAULT_PROFILES_FILE='/my dir/p.xml'" in mine.stdout
-    )  # the user's value, quoted
+    # the user's value, quoted
+    assert ("export FASTRTPS_DEFAULT_PROFILES_FILE='/my dir/p.xml'" in mine.stdout)
 
 
 @pytest.mark.ros

@@ -426,9 +426,8 @@ def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:
     assert main(["eval", str(tmp_path / "set"), "--detectors", "all", "--backends", "telea",
                  "--out", str(out), "--no-progress"]) == 0
     meta = json.loads((out / "report.json").read_text())["meta"]
-    assert (
-        meta["detectors"][0] == load_config()["detector.type"]
-    )  # the config's own detector first
+    # the config's own detector first
+    assert (meta["detectors"][0] == load_config()["detector.type"])
     ran = {f"{d}/telea" for d in meta["detectors"]}
     assert ran.isdisjoint(meta["skipped"])
     assert ran | set(meta["skipped"]) == {f"{d}/telea" for d in DETECTORS.names()}

@@ -212,9 +212,8 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
     ]
     section, sheet = evaluate_no_glare(NoGlareSet(frames), combos, progress=False, sheet_rows=1)
     painted, identity = section["combos"]["box/telea"], section["combos"]["none/telea"]
-    assert painted["altered_pct"] == pytest.approx(
-        100 * 101 / (3 * 48 * 64)
-    )  # the box in a, the speck in c
+    # the box in a, the speck in c
+    assert painted["altered_pct"] == pytest.approx(100 * 101 / (3 * 48 * 64))
     assert painted["content_altered_pct"] == pytest.approx(50.0)  # frames a (100 %) and b (0 %)
     assert painted["content_altered_pct_pooled"] == pytest.approx(100 * 101 / 501)
     assert painted["worst_content_altered_pct"] == pytest.approx(100.0)
@@ -223,9 +222,8 @@ def test_evaluate_no_glare_identity_chain_and_a_chain_that_paints_a_known_region
         **identity, "altered_pct": 0.0, "content_altered_pct": 0.0, "min_psnr_db": M.PSNR_CAP_DB,
         "n_passthrough": 3,
     }
-    assert (
-        section["altered_pct"] == painted["altered_pct"]
-    )  # the first combination is the headline
+    # the first combination is the headline
+    assert (section["altered_pct"] == painted["altered_pct"])
     assert len(sheet) == 1 and sheet[0].label.startswith("a")
 
 
@@ -328,9 +326,8 @@ def test_shared_driving_frames_no_harm_and_lanes() -> None:
         limit=2, sheet_rows=1, progress=False,
     )
     assert section["n_images"] == 2 and section["name"] == "driving_noglare"
-    assert (
-        section["content_pct"] > 0.5
-    )  # white/yellow paint, sky, the car: there is bright content
+    # white/yellow paint, sky, the car: there is bright content
+    assert (section["content_pct"] > 0.5)
     assert 0.0 <= section["altered_pct"] <= 100.0 and section["min_psnr_db"] > 20
     lanes = section["clients"]["lanes"]
     assert lanes["n_images"] == 2 and lanes["clean"] == pytest.approx(1.0)

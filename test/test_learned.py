@@ -247,9 +247,8 @@ def test_crop_rect_shifts_inward_and_feather() -> None:
     assert crop_rect((0, 40, 10, 50), 640, 480, 128) == (0, 0, 266, 266)
     x0, y0, x1, y1 = crop_rect((600, 400, 630, 470), 640, 480, 128)
     assert (x1, y1) == (640, 480) and (x1 - x0, y1 - y0) == (326, 326)
-    assert crop_rect((10, 10, 20, 20), 100, 60, 128) == (
-        0, 0, 100, 60,
-    )  # frame smaller than the crop
+    # frame smaller than the crop
+    assert crop_rect((10, 10, 20, 20), 100, 60, 128) == (0, 0, 100, 60)
     m = np.zeros((9, 9), np.uint8)
     m[2:7, 2:7] = 255
     a = feather_alpha(m, 2)
@@ -398,9 +397,8 @@ def test_training_path_matches_the_backend(tmp_path: Path) -> None:
     crop_hole = mask[y0:y1, x0:x1] > 0
     got = out[y0:y1, x0:x1, ::-1].transpose(2, 0, 1)[:, crop_hole].astype(np.float32) / 255.0
     want = pred.numpy().reshape(3, -1)
-    assert (
-        np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255
-    )  # uint8 rounding
+    # uint8 rounding
+    assert (np.abs(got - want).max() < 1.5 / 255 and np.abs(got - want).mean() < 0.5 / 255)
     fast = (
         INPAINTERS.get("fast")()
         .inpaint(img, mask)[y0:y1, x0:x1, ::-1]

@@ -43,9 +43,8 @@ def test_clean_components_matches_labelling(seed: int) -> None:
             m, c, (int(rng.integers(2, 20)), int(rng.integers(2, 15))), float(rng.uniform(0, 180)),
             0, 360, 255, -1,
         )
-        cv2.ellipse(
-            m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1
-        )  # holes
+        # holes
+        cv2.ellipse(m, c, (int(rng.integers(0, 4)), int(rng.integers(0, 4))), 0, 0, 360, 0, -1)
     m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 255  # specks
     m[rng.integers(0, 90, 40), rng.integers(0, 120, 40)] = 0  # pinholes
     min_area, max_hole = int(rng.integers(2, 12)), int(rng.integers(1, 30))

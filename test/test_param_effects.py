@@ -165,9 +165,8 @@ def test_threshold_ceiling_caps_the_adaptive_threshold() -> None:
 
 
 def test_threshold_fixed_mode_uses_value_min() -> None:
-    assert _detected_levels({"detector.threshold.mode": "fixed"})[0] == _at_least(
-        230
-    )  # the default value_min
+    # the default value_min
+    assert _detected_levels({"detector.threshold.mode": "fixed"})[0] == _at_least(230)
     assert _detected_levels(
         {"detector.threshold.mode": "fixed", "detector.threshold.value_min": 200}
     )[0] == _at_least(200)
@@ -258,22 +257,19 @@ def _found(mask: np.ndarray, regions: dict, name: str) -> bool:
 def test_local_contrast_hysteresis_strong_and_weak_delta() -> None:
     img, reg = _contrast_scene()
     default = _lc(img)
-    assert _found(default, reg, "strong") and not _found(
-        default, reg, "weak"
-    )  # weak alone: no seed
+    # weak alone: no seed
+    assert _found(default, reg, "strong") and not _found(default, reg, "weak")
     assert _found(_lc(img, hysteresis=False), reg, "weak")  # every candidate kept
     assert _found(_lc(img, strong_delta=40), reg, "weak")  # 50 levels now make it its own seed
-    assert not _found(
-        _lc(img, hysteresis=False, weak_delta=60), reg, "weak"
-    )  # not even a candidate
+    # not even a candidate
+    assert not _found(_lc(img, hysteresis=False, weak_delta=60), reg, "weak")
     assert np.count_nonzero(default) <= np.count_nonzero(_lc(img, hysteresis=False))
 
 
 def test_local_contrast_saturation_max_of_the_absolute_test() -> None:
     img, reg = _contrast_scene()
-    assert not _found(
-        _lc(img), reg, "coloured"
-    )  # 60 levels of min contrast, no seed: saturation 135 > 100
+    # 60 levels of min contrast, no seed: saturation 135 > 100
+    assert not _found(_lc(img), reg, "coloured")
     assert _found(_lc(img, saturation_max=255), reg, "coloured")  # now absolutely bright: a seed
 
 
@@ -285,9 +281,8 @@ def test_local_contrast_mad_factor_raises_the_threshold_on_texture() -> None:
 
 def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_window() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
-    big = (
-        slice(90, 150), slice(130, 190),
-    )  # 60 x 60 px, min 110: contrast only against a wide background
+    # 60 x 60 px, min 110: contrast only against a wide background
+    big = (slice(90, 150), slice(130, 190))
     img[big] = 110
     small_window = _lc(img, hysteresis=False, background_px=72)
     wide_window = _lc(img, hysteresis=False, background_px=301)
@@ -297,9 +292,8 @@ def test_local_contrast_background_px_sees_highlights_smaller_than_half_the_wind
 
 def test_local_contrast_absolute_mode() -> None:
     img = np.full((240, 320, 3), 60, np.uint8)
-    area = (
-        slice(60, 180), slice(100, 220),
-    )  # V 235 over 19 % of the frame: no local contrast inside
+    # V 235 over 19 % of the frame: no local contrast inside
+    area = (slice(60, 180), slice(100, 220))
     img[area] = 235
     centre = (slice(110, 130), slice(150, 170))
     # percentile: p95 = 235 + 40, capped at the 245 ceiling: not bright; fixed: value_min 230
@@ -412,9 +406,8 @@ def test_flow_scale_sets_the_flow_resolution() -> None:
     img = _texture(240, 320)
     assert _motion({}, [img])[0].small_size == (80, 60)  # 0.25 of 320 x 240
     assert _motion({"temporal.flow_scale": 0.5}, [img])[0].small_size == (160, 120)
-    assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (
-        43, 32,
-    )  # small side >= 32 px
+    # small side >= 32 px
+    assert _motion({"temporal.flow_scale": 0.05}, [img])[0].small_size == (43, 32)
 
 
 def test_flow_method_selects_the_optical_flow() -> None:

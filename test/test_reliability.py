@@ -387,9 +387,8 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
     with a counted reason) or counted as ``dropped.not_received`` (a gap in the publisher's
     sequence numbers: overwritten in the depth-1 queue while the node was busy)."""
     rig: Rig = request.getfixturevalue(rig_name)
-    assert wait_for(
-        lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0
-    )  # diagnostics caught up
+    # diagnostics caught up
+    assert wait_for(lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0)
     in0, lost0 = rig.count("frames_in"), rig.count("dropped.not_received")
     msg = _glare_msg(new_header())
     for i in range(1000):
@@ -550,18 +549,16 @@ def test_failing_backend_passes_original_through_logs_once_and_counts(
     rig = _RemoteRig(h, ns, node_name, with_mask=module == "inpainting_node")
     glare = make_scene()[1]
     first = rig.warm_up()
-    time.sleep(
-        1.0
-    )  # late outputs of extra warm-up frames (slow start) are counted before the baseline
+    # late outputs of extra warm-up frames (slow start) are counted before the baseline
+    time.sleep(1.0)
     base = rig.count("passthrough.error")
     assert base >= 1
     n = 10
     headers = [new_header() for _ in range(n)]
     for hd in headers:
         rig.send(hd)
-        time.sleep(
-            0.1
-        )  # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
+        # 10 Hz: no frame is overwritten in the depth-1 queue, even on a loaded machine
+        time.sleep(0.1)
     assert wait_for(lambda: all(rig.outputs(hd) for hd in headers), 10.0), rig.values()
     for hd in [first, *headers]:
         out = rig.outputs(hd)

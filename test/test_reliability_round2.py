@@ -328,9 +328,8 @@ def test_images_refuses_bombs_and_writes_the_rest(
     (src / "bomb.jpg").write_bytes(jpeg_bomb(65_000, 65_000))
     (src / "bomb.tiff").write_bytes(tiff_bomb(200_000, 200_000))
     out = tmp_path / "out"
-    assert (
-        main(["images", str(src), str(out), "--no-progress"]) == 1
-    )  # not every image was written
+    # not every image was written
+    assert (main(["images", str(src), str(out), "--no-progress"]) == 1)
     text = capsys.readouterr()
     assert "processed 1 image(s)" in text.out and "3 failed" in text.out
     assert text.err.count("input.max_pixels") == 3
@@ -397,9 +396,8 @@ def test_shipped_params_file_and_strict_params_false_start_normally(tmp_path: Pa
                                                                     node_process):
     import rclpy
 
-    shared = (
-        tmp_path / "shared.yaml"
-    )  # a file shared with a camera driver: keys the glare nodes do not have
+    # a file shared with a camera driver: keys the glare nodes do not have
+    shared = (tmp_path / "shared.yaml")
     shared.write_text("/**:\n  ros__parameters:\n    frame_rate: 30\n    strict_params: false\n")
     cases = [
         ("specular_detector_node", ["--params-file", str(ROOT / "config" / "glare_inpaint.yaml")]),
@@ -886,9 +884,8 @@ def _fsize_limit(nbytes: int):
     def apply() -> None:
         import resource
 
-        resource.setrlimit(
-            resource.RLIMIT_FSIZE, (nbytes, nbytes)
-        )  # writes past it fail with EFBIG
+        # writes past it fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
 
     return apply
 
@@ -914,9 +911,8 @@ def test_images_writes_atomically_and_fails_on_a_full_disk(tmp_path: Path):
     for i in range(4):
         cv2.imwrite(str(src / f"small{i}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
     for i in range(2):
-        cv2.imwrite(
-            str(src / f"large{i}.png"), rng.integers(0, 255, (300, 400, 3), np.uint8)
-        )  # ~360 KB as PNG
+        # ~360 KB as PNG
+        cv2.imwrite(str(src / f"large{i}.png"), rng.integers(0, 255, (300, 400, 3), np.uint8))
     out = tmp_path / "out"
     proc = subprocess.run(
         [
@@ -1032,9 +1028,8 @@ def test_train_detector_without_out_leaves_the_shipped_model_alone(
     assert (shipped.read_bytes(), shipped.stat().st_mtime_ns) == before
     written = list((tmp_path / "runs").glob("train-detector-*/glare_detector.onnx"))
     assert len(written) == 1 and written[0].with_suffix(".json").exists()
-    assert (
-        train_detector.DEFAULT_OUT == shipped
-    )  # the shipped path is still known, just not the default
+    # the shipped path is still known, just not the default
+    assert (train_detector.DEFAULT_OUT == shipped)
 
 
 # =============================================================================================
@@ -1090,6 +1085,5 @@ def test_replay_publishes_a_topic_that_carries_two_types(tmp_path: Path):
     stats = replay(
         src, rate=50.0, topics=["/mixed", "/status"], node_name="r2_replay_mixed", log=None
     )
-    assert (
-        stats.published == 9
-    )  # 3 String + 3 Int32 on /mixed (each with its own type), 3 on /status
+    # 3 String + 3 Int32 on /mixed (each with its own type), 3 on /status
+    assert (stats.published == 9)

@@ -154,11 +154,12 @@ def test_three_node_chain_temporal_fill_in_the_inpainting_node(ctx, harness):
     got = h.collect("image_deglared")
     pub = h.publisher("image")
     h.wait_connected(pub, n_subs=2)
+    # the chain is connected
     assert wait_for(
         lambda: inpainting.count_publishers("glare/mask") >= 1
         and nodes[1].count_publishers("glare/mask_raw") >= 1,
         5.0,
-    )  # the chain is connected
+    )
     for i, img in enumerate(frames):
         header = _stamped(7000.0 + i / 30)
         sent = publish_until(pub, lambda: array_to_image(img, "bgr8", header), got)

@@ -223,9 +223,8 @@ def test_inpainting_node_handles_bad_masks(ctx, harness):
     pub_img.publish(array_to_image(glare, "bgr8", hd))
     assert wait_for(lambda: any(m.header.stamp == hd.stamp for m in got), 2.0)
     assert node.stats.total_passthrough["bad_mask"] == 1
-    assert (
-        node.stats.total_passthrough["mask_timeout"] == 0
-    )  # passed at once, not after the timeout
+    # passed at once, not after the timeout
+    assert (node.stats.total_passthrough["mask_timeout"] == 0)
     # colour "mask": dropped and counted; a good pair afterwards is inpainted
     pub_mask.publish(array_to_image(glare, "bgr8", new_header()))
     assert wait_for(lambda: node.stats.total_dropped["bad_mask"] == 1, 2.0)

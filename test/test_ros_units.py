@@ -130,9 +130,8 @@ def test_stats_temporal_events_and_reuse():
     assert values["temporal_reused_mean"] == "0.400"
     assert status.level == DiagnosticStatus.OK  # events are information, not a fault
     later = {kv.key for kv in st.report("n", "hw", 2.0).values}
-    assert (
-        "temporal_reused_mean" not in later and "events.temporal.reset_gap" in later
-    )  # period mean, total count
+    # period mean, total count
+    assert ("temporal_reused_mean" not in later and "events.temporal.reset_gap" in later)
 
 
 def test_stats_empty_is_nan():

@@ -17,9 +17,8 @@ def test_percentiles_match_numpy_and_ignore_nan() -> None:
     assert percentiles(with_nan, (50, 99, 100)) == tuple(
         float(x) for x in np.percentile(v, (50, 99, 100))
     )
-    assert percentiles(iter([3.0, 1.0, 2.0]), (0, 50, 100)) == (
-        1.0, 2.0, 3.0,
-    )  # any iterable (deque, generator)
+    # any iterable (deque, generator)
+    assert percentiles(iter([3.0, 1.0, 2.0]), (0, 50, 100)) == (1.0, 2.0, 3.0)
 
 
 def test_percentiles_of_nothing_are_nan() -> None:

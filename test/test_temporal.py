@@ -157,9 +157,10 @@ def test_temporal_fill_falls_back_to_spatial_where_never_seen() -> None:
     frames, _, mask = sliding_sequence(3, 3)
     tf, tracker = TemporalFill(smoothing_s=0.0), MotionTracker()
     spatial0 = telea.inpaint(frames[0], mask)
+    # nothing seen yet
     np.testing.assert_array_equal(
         tf.update(frames[0], mask, spatial0, tracker.update(frames[0], 0.0)), spatial0
-    )  # nothing seen yet
+    )
     # The glare moves WITH the surface (the whole frame, square included, slides): the background
     # under it was never visible, so the inner part of the hole is the spatial fill.
     tex = texture(120, 200, seed=3)
