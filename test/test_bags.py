@@ -109,16 +109,9 @@ def test_compressed_input_and_compressed_output(
     bags: dict[str, Path], tmp_path: Path, classic_yaml: Path
 ) -> None:
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "bag", str(bags["compressed"]), str(out), "--image-topic",
-                "/camera/image_raw/compressed", "--config", str(classic_yaml),
-                "--output-compressed", "png", "--storage", "mcap", "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["bag", str(bags["compressed"]), str(out), "--image-topic",
+                 "/camera/image_raw/compressed", "--config", str(classic_yaml),
+                 "--output-compressed", "png", "--storage", "mcap", "--no-progress"]) == 0
     src, dst = read_all(bags["compressed"]), read_all(out)
     assert [
         m for m in dst if m[0] in ("/camera/image_raw/compressed", "/camera/camera_info")
@@ -242,15 +235,8 @@ def test_bad_messages_are_skipped_counted_and_still_copied(
     assert [m for m in dst if m[0] == topic] == read_all(src)  # the bad frame is copied too
     assert sum(m[0] == "/camera/image_deglared" for m in dst) == 3
     # --strict: the same bag is a fatal error, and no output appears.
-    assert (
-        main(
-            [
-                "bag", str(src), str(tmp_path / "strict"), "--image-topic", topic, "--strict",
-                "--no-progress",
-            ]
-        )
-        == 1
-    )
+    assert main(["bag", str(src), str(tmp_path / "strict"), "--image-topic", topic, "--strict",
+                 "--no-progress"]) == 1
     assert reason in capsys.readouterr().err
     assert not (tmp_path / "strict").exists() and not leftovers(tmp_path)
 
@@ -264,15 +250,8 @@ def test_truncated_bag_is_fatal_and_leaves_no_output(
     bag = shutil.copytree(bags[storage], tmp_path / "trunc")
     store = next(p for p in bag.iterdir() if p.suffix in (".db3", ".mcap"))
     store.write_bytes(store.read_bytes()[: store.stat().st_size * 6 // 10])
-    assert (
-        main(
-            [
-                "bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
-                "--no-progress",
-            ]
-        )
-        == 1
-    )
+    assert main(["bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
+                 "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "truncated or corrupt" in err and str(bag) in err
     assert not (tmp_path / "out").exists() and not leftovers(tmp_path)
@@ -284,15 +263,8 @@ def test_missing_metadata_is_fatal_with_a_hint(bags: dict[str, Path], tmp_path: 
 
     bag = shutil.copytree(bags["sqlite3"], tmp_path / "nometa")
     (bag / "metadata.yaml").unlink()
-    assert (
-        main(
-            [
-                "bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
-                "--no-progress",
-            ]
-        )
-        == 1
-    )
+    assert main(["bag", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_raw",
+                 "--no-progress"]) == 1
     err = capsys.readouterr().err
     # hint: read the storage file directly
     assert ("metadata.yaml is missing" in err and "raw_sqlite3.db3" in err)
@@ -362,15 +334,8 @@ def test_ros1_bag_input(bags: dict[str, Path], tmp_path: Path) -> None:
 
 def test_sample_bag_cli(tmp_path: Path) -> None:
     out = tmp_path / "s"
-    assert (
-        main(
-            [
-                "make-sample-bag", str(out), "--frames", "2", "--size", "64", "48", "--storage",
-                "mcap",
-            ]
-        )
-        == 0
-    )
+    assert main(["make-sample-bag", str(out), "--frames", "2", "--size", "64", "48", "--storage",
+                 "mcap"]) == 0
     msgs = read_all(out)
     assert [m[0] for m in msgs].count("/camera/image_raw") == 2
     _, arr, enc = image_from_cdr(IMAGE, next(m[3] for m in msgs if m[0] == "/camera/image_raw"))

@@ -50,15 +50,8 @@ def test_folder_with_masks_and_a_bad_file(
     (src / "notes.txt").write_text("ignored: not an image extension")
     out = tmp_path / "out"
     # one failed: not all written
-    assert (
-        main(
-            [
-                "images", str(src), str(out), "--config", str(classic_yaml), "--save-masks",
-                "--no-progress",
-            ]
-        )
-        == 1
-    )
+    assert main(["images", str(src), str(out), "--config", str(classic_yaml), "--save-masks",
+                 "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert "processed 2 image(s)" in captured.out and "1 failed" in captured.out
     assert "broken.png" in captured.err

@@ -189,16 +189,9 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     outs = []
     for run in ("a", "b"):
         out = tmp_path / run / "det.onnx"
-        assert (
-            cli.main(
-                [
-                    "train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2",
-                    "--steps", "12", "--val-every", "6", "--hard-negatives", "0.5", "--threads",
-                    "1",
-                ]
-            )
-            == 0
-        )
+        assert cli.main(["train-detector", "--out", str(out), "--n-train", "3", "--n-val", "2",
+                         "--steps", "12", "--val-every", "6", "--hard-negatives", "0.5",
+                         "--threads", "1"]) == 0
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
     summary = json.loads((tmp_path / "a" / "det.json").read_text())

@@ -318,15 +318,8 @@ def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     make_dataset(masks_only, n=2, seed=5, size=(96, 72))
     shutil.rmtree(masks_only / "gt")
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "eval", str(data), str(masks_only), "--detectors", "threshold", "--backends",
-                "fast", "--out", str(out), "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["eval", str(data), str(masks_only), "--detectors", "threshold", "--backends",
+                 "fast", "--out", str(out), "--no-progress"]) == 0
     sets = json.loads((out / "report.json").read_text())["datasets"]
     ds = sets["nogt"]
     assert "detection" not in ds and "inpainting" not in ds
@@ -445,15 +438,8 @@ def test_eval_survives_a_frame_passed_through_for_max_coverage(tmp_path: Path) -
     write_image(data / "input" / "0001.png", flooded)
     write_image(data / "mask" / "0001.png", mask)
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "eval", str(data), "--detectors", "threshold", "--backends", "telea", "--out",
-                str(out), "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["eval", str(data), "--detectors", "threshold", "--backends", "telea", "--out",
+                 str(out), "--no-progress"]) == 0
     ds = json.loads((out / "report.json").read_text())["datasets"]["set"]
     key = ds["primary"]
     by_name = {r["name"]: r for r in ds["images"]}

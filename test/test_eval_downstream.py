@@ -61,15 +61,8 @@ def test_content_scenes_are_reproducible_and_carry_their_truth(tmp_path: Path) -
 
 def test_make_synthetic_content_writes_truth(tmp_path: Path) -> None:
     out = tmp_path / "c"
-    assert (
-        main(
-            [
-                "make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72",
-                "--content",
-            ]
-        )
-        == 0
-    )
+    assert main(["make-synthetic", str(out), "--n", "2", "--width", "96", "--height", "72",
+                 "--content"]) == 0
     for sub, ext in (("input", "png"), ("mask", "png"), ("gt", "png"), ("truth", "json")):
         assert sorted(p.name for p in (out / sub).iterdir()) == [f"0000.{ext}", f"0001.{ext}"]
     assert read_truth(out / "truth" / "0001.json")["kind"] == "label"
@@ -251,16 +244,9 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     for i in (0, 2):  # a road and a car scene, flat folder
         write_image(folder / f"s{i}.png", render_scene(i, 5, (320, 240)).image)
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size", "320x240",
-                "--detectors", "threshold,local_contrast", "--backends", "fast", "--out", str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size",
+                 "320x240", "--detectors", "threshold,local_contrast", "--backends", "fast",
+                 "--out", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert set(report["no_harm"]) == {"noglare", "content_clean"}
     for section in report["no_harm"].values():
@@ -283,15 +269,8 @@ def test_eval_unknown_client_is_a_usage_error(
 ) -> None:
     (tmp_path / "n").mkdir()
     write_image(tmp_path / "n" / "a.png", np.zeros((32, 32, 3), np.uint8))
-    assert (
-        main(
-            [
-                "eval", "--no-glare", str(tmp_path / "n"), "--clients", "radar", "--out",
-                str(tmp_path / "o"), "--no-progress",
-            ]
-        )
-        == 2
-    )
+    assert main(["eval", "--no-glare", str(tmp_path / "n"), "--clients", "radar", "--out",
+                 str(tmp_path / "o"), "--no-progress"]) == 2
     assert "unknown client 'radar'" in capsys.readouterr().err
 
 

@@ -301,15 +301,8 @@ def test_bag_job_skips_bombs_counted_and_copies_everything(
 
     src = _bomb_bag(tmp_path / "bombs")
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "bag", str(src), str(out), "--image-topic", "/camera/image_raw/compressed",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw/compressed",
+                 "--no-progress"]) == 0
     text = capsys.readouterr()
     assert "2 skipped" in text.out and "input.max_pixels" in text.out + text.err
     with BagReader(out) as reader:
@@ -841,15 +834,8 @@ def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path: 
     proc.communicate(timeout=30)
     assert _messages(out) == old and _temps(out)
     # The next job removes the dead job's temporary folder and replaces the bag.
-    assert (
-        main(
-            [
-                "bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress",
-                "--overwrite",
-            ]
-        )
-        == 0
-    )
+    assert main(["bag", str(src), str(out), "--image-topic", "/camera/image_raw", "--no-progress",
+                 "--overwrite"]) == 0
     assert not _temps(out)
     assert sum(m[0] == "/camera/image_deglared" for m in _messages(out)) == 60
 
@@ -1016,15 +1002,8 @@ def test_train_detector_without_out_leaves_the_shipped_model_alone(
     shipped = ROOT / "glare_inpaint_ros" / "models" / "glare_detector.onnx"
     before = shipped.read_bytes(), shipped.stat().st_mtime_ns
     monkeypatch.chdir(tmp_path)
-    assert (
-        main(
-            [
-                "train-detector", "--n-train", "2", "--n-val", "1", "--steps", "2", "--val-every",
-                "2", "--threads", "1",
-            ]
-        )
-        == 0
-    )
+    assert main(["train-detector", "--n-train", "2", "--n-val", "1", "--steps", "2", "--val-every",
+                 "2", "--threads", "1"]) == 0
     assert (shipped.read_bytes(), shipped.stat().st_mtime_ns) == before
     written = list((tmp_path / "runs").glob("train-detector-*/glare_detector.onnx"))
     assert len(written) == 1 and written[0].with_suffix(".json").exists()
