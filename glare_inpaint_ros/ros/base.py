@@ -71,9 +71,8 @@ from ..core.runtime import tune_malloc
 from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
 from .params import (
-    BatchParameterService, StartupParameterError, batch_results, changes_from, check_known,
-    check_ros_args,
-    declare, node_param_specs, schema_sections,
+    BatchParameterService, StartupParameterError, apply_changes, batch_results, changes_from,
+    check_known, check_ros_args, declare, node_param_specs, schema_sections,
 )
 
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
@@ -237,22 +236,11 @@ class GlareNode(Node):
             return SetParametersResult(successful=False,
                                        reason=f"invalid parameter name {bad[0]!r}" +
                                        (": empty" if not bad[0] else ": not declared"))
-        changes = changes_from(params)
-        core = {k: v for k, v in changes.items() if k in SCHEMA}
-        try:
-            node = {k: self._node_specs[k].coerce(v) for k,
-                    v in changes.items() if k in self._node_specs}
-            self.remover.update(core)
-        except ValueError as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        # A stage that cannot be built must not kill the node
-        except Exception as exc:  # noqa: BLE001
-            return SetParametersResult(successful=False,
-                                       reason=f"cannot apply: {type(exc).__name__}: {exc}")
-        self.params.update(node)
+        result, node = apply_changes(self.remover, changes_from(params), self._node_specs)
         if node:
+            self.params.update(node)
             self.on_node_params_changed(node)
-        return SetParametersResult(successful=True)
+        return result
 
     def on_node_params_changed(self, changed: dict[str, Any]) -> None:
         """Apply accepted node-parameter changes (subclasses)."""

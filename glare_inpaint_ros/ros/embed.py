@@ -59,7 +59,9 @@ from .base import LOG_THROTTLE_S, NODE_PARAMS, stamp_seconds
 from .conversions import array_to_image, from_bgr, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
 from .env import late_warning
-from .params import StartupParameterError, changes_from, declare, schema_sections
+from .params import (
+    StartupParameterError, apply_changes, changes_from, declare, schema_sections,
+)
 
 #: parameters of the filter itself (besides the core sections), relative to the prefix.
 FILTER_PARAMS: tuple[ParamSpec, ...] = (
@@ -100,6 +102,9 @@ class GlareFilter:
         specs = [s.prefixed(self.prefix)
                  for s in schema_sections(SCHEMA, sections) + list(FILTER_PARAMS)]
         self._specs = {s.name: s for s in specs}
+        # the filter's own parameters (not the core's), by their names without the prefix
+        local = {self._local(s.name): s for s in specs}
+        self._own_specs = {k: s for k, s in local.items() if k not in SCHEMA}
         values = {self._local(k): v for k, v in declare(node, specs).items()}
         try:
             self.remover = GlareRemover({k: v for k, v in values.items() if k in SCHEMA})
@@ -201,18 +206,9 @@ class GlareFilter:
         changes = {self._local(k): v for k, v in changes_from(params).items() if k in self._specs}
         if not changes:
             return SetParametersResult(successful=True)  # not ours
-        try:
-            own = {k: self._specs[f"{self.prefix}.{k}"].coerce(v) for k,
-                   v in changes.items() if k not in SCHEMA}
-            self.remover.update({k: v for k, v in changes.items() if k in SCHEMA})
-        except ValueError as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        # a stage that cannot be built must not kill the node
-        except Exception as exc:  # noqa: BLE001
-            return SetParametersResult(successful=False,
-                                       reason=f"cannot apply: {type(exc).__name__}: {exc}")
+        result, own = apply_changes(self.remover, changes, self._own_specs)
         self.params.update(own)
-        return SetParametersResult(successful=True)
+        return result
 
     def _publish_diagnostics(self) -> None:
         name = f"{self.node.get_fully_qualified_name()}/{self.prefix}"

@@ -23,6 +23,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_service import ParameterService
 
 from ..core.params import ParamSpec, Schema, unknown_parameter
+from ..core.pipeline import SCHEMA, GlareRemover
 from .pipelines import node_modules
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -123,6 +124,27 @@ def schema_sections(schema: Schema, sections: Sequence[str]) -> list[ParamSpec]:
 def changes_from(params: Sequence[Parameter]) -> dict[str, Any]:
     """``{name: python value}`` for a batch of parameters from a set-parameters request."""
     return {p.name: to_python(p.value) for p in params}
+
+
+def apply_changes(
+    remover: GlareRemover, changes: Mapping[str, Any], own_specs: Mapping[str, ParamSpec],
+) -> tuple[SetParametersResult, dict[str, Any]]:
+    """Apply one batch of parameter changes, all or none: the core's through ``remover.update``
+    (atomic), the caller's own ones (``own_specs``, by the same names) checked and coerced.
+
+    Returns ``(result, own)``: ``own`` holds the accepted values of the caller's own parameters,
+    for it to store; on a refusal ``result`` carries the reason and nothing was applied.
+    """
+    try:
+        own = {k: own_specs[k].coerce(v) for k, v in changes.items() if k in own_specs}
+        remover.update({k: v for k, v in changes.items() if k in SCHEMA})
+    except ValueError as exc:
+        return SetParametersResult(successful=False, reason=str(exc)), {}
+    # a stage that cannot be built must not kill the node
+    except Exception as exc:  # noqa: BLE001
+        reason = f"cannot apply: {type(exc).__name__}: {exc}"
+        return SetParametersResult(successful=False, reason=reason), {}
+    return SetParametersResult(successful=True), own
 
 
 #: modules whose module-level ParamSpec objects (or tuples of them) are node parameters: the nodes'
