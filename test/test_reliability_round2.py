@@ -531,31 +531,20 @@ def _connections(path: Path) -> dict[tuple[str, str], tuple[str, str, int]]:
         return {(c.name, c.msgtype): (c.msgdef, c.digest, c.count) for c in reader.connections}
 
 
+def _topic(info: dict, name: str) -> dict:
+    """The metadata entry of topic ``name`` in a bag's ``rosbag2_bagfile_information``."""
+    return next(t for t in info["topics_with_message_count"]
+                if t["topic_metadata"]["name"] == name)
+
+
 LIES = {
-    "topic_left_out": lambda info: info["topics_with_message_count"].pop(
-        next(
-            i
-            for i, t in enumerate(info["topics_with_message_count"])
-            if t["topic_metadata"]["name"] == "/camera/camera_info"
-        )
-    ),
-    "other_type": lambda info: next(
-        t
-        for t in info["topics_with_message_count"]
-        if t["topic_metadata"]["name"] == "/camera/camera_info"
-    )["topic_metadata"].update(type="sensor_msgs/msg/Imu"),
-    "image_topic_left_out": lambda info: info["topics_with_message_count"].pop(
-        next(
-            i
-            for i, t in enumerate(info["topics_with_message_count"])
-            if t["topic_metadata"]["name"] == "/camera/image_raw"
-        )
-    ),
-    "wrong_count": lambda info: next(
-        t
-        for t in info["topics_with_message_count"]
-        if t["topic_metadata"]["name"] == "/camera/camera_info"
-    ).update(message_count=1),
+    "topic_left_out": lambda info: info["topics_with_message_count"].remove(
+        _topic(info, "/camera/camera_info")),
+    "other_type": lambda info: _topic(info, "/camera/camera_info")["topic_metadata"].update(
+        type="sensor_msgs/msg/Imu"),
+    "image_topic_left_out": lambda info: info["topics_with_message_count"].remove(
+        _topic(info, "/camera/image_raw")),
+    "wrong_count": lambda info: _topic(info, "/camera/camera_info").update(message_count=1),
 }
 
 
