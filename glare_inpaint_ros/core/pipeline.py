@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
+import cv2
 import numpy as np
 
 from ..imageheader import DEFAULT_MAX_PIXELS
@@ -21,7 +22,10 @@ from .inpainting.roi import component_rects
 from .masks import MaskRefiner, RefinedMask
 from .masks import coverage as mask_coverage
 from .params import ParamSpec, Schema, flatten, section
-from .temporal import MotionTracker, TemporalFill, TemporalMask, TemporalStages
+from .temporal import (
+    CueMasks, MotionCue, MotionTracker, TemporalFill, TemporalMask, TemporalStages,
+)
+from .validation import check_mask
 
 
 def build_schema() -> Schema:
@@ -59,6 +63,7 @@ def build_schema() -> Schema:
     schema.extend(MotionTracker.PARAMS, "temporal")
     schema.extend(TemporalMask.PARAMS, "temporal.mask")
     schema.extend(TemporalFill.PARAMS, "temporal.fill")
+    schema.extend(MotionCue.PARAMS, "temporal.motion_cue")
     return schema
 
 
@@ -173,6 +178,9 @@ class GlareResult:
 
 
 #: The stages a :class:`GlareRemover` can build, each named like its parameter section.
+#: The spatial fill of the motion cue's sliding highlights (:mod:`.temporal.cue`).
+_PUSH_PULL = INPAINTERS.get("fast")()
+
 STAGES: tuple[str, ...] = ("detector", "mask", "inpainting", "temporal")
 
 _Stage = TypeVar("_Stage")
@@ -287,6 +295,10 @@ class GlareRemover:
         inpainter = self._stage(self.inpainter, "inpainting")
         temporal = self._stage(self.temporal, "temporal")
         motion = temporal.tracker.update(image, stamp) if temporal.enabled else None
+        cue = temporal.cue.update(motion) if temporal.cue is not None else CueMasks(None, None)
+        sliding = cue.sliding
+        if sliding is not None:
+            mask = cv2.max(check_mask(mask, sliding.shape), sliding)
         motion_ms = (time.perf_counter() - t0) * 1e3  # counted in the first temporal stage
         if temporal.mask is not None:
             mask = temporal.mask.update(mask, motion=motion)
@@ -298,14 +310,20 @@ class GlareRemover:
         out: np.ndarray | None = None
         if cov == 0.0:
             if fill is not None:
-                fill.update(image, mask, image, motion=motion)  # record the frame
+                fill.update(image, mask, image, motion=motion,
+                            unobserved=cue.bright)  # record the frame
         else:
             rects = component_rects(mask) if fill is not None else None  # shared by both stages
             out = inpainter.inpaint(image, mask, rects=rects)
+            if sliding is not None:
+                # A sliding highlight hides the surface whatever its colour: where no earlier
+                # frame showed it, push-pull fill it (the backend may leave achromatic pixels).
+                out = _PUSH_PULL.inpaint(out, sliding)
             t2 = time.perf_counter()
             if fill is not None:
                 # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
-                out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects)
+                out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects,
+                                  unobserved=cue.bright)
         t3 = time.perf_counter()
         timings["inpaint"] = (t2 - t1) * 1e3
         if fill is not None:

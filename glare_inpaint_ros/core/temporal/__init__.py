@@ -45,6 +45,7 @@ together, as the pipeline builds them), and helpers: :mod:`.resize` (area downsc
 image).
 """
 
+from .cue import CueMasks, MotionCue
 from .fill import TemporalFill
 from .mask import HISTORY_FRAMES, TemporalMask
 from .motion import OUT_OF_ORDER, RESET_EVENTS, FrameMotion, MotionTracker, upsample_flow
@@ -52,7 +53,8 @@ from .resize import area_resize
 from .stages import TemporalStages
 
 __all__ = [
-    "HISTORY_FRAMES", "OUT_OF_ORDER", "RESET_EVENTS", "FrameMotion", "MotionTracker",
+    "CueMasks", "HISTORY_FRAMES", "MotionCue", "OUT_OF_ORDER", "RESET_EVENTS", "FrameMotion",
+    "MotionTracker",
     "TemporalFill",
     "TemporalMask", "TemporalStages", "area_resize", "upsample_flow",
 ]

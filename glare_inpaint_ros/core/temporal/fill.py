@@ -22,6 +22,8 @@ from .pixels import blend, gray_list, nonzero_xy, pixel_view, sample
 
 #: "Never observed" age of a filled pixel, s.
 _NEVER = np.float32(1e9)
+#: Age of a pixel that was neither observed nor filled (``unobserved``): nothing to reuse.
+_UNSEEN = np.float32(np.inf)
 #: ``(x, y)`` subsampling of the ring pixels used for the sub-pixel refinement of the fill.
 _RING_STEP = (4, 2)
 
@@ -131,7 +133,8 @@ class TemporalFill:
         self._source: tuple[tuple[int, int], np.ndarray | None, np.ndarray | None] | None = None
 
     def update(self, image: np.ndarray, mask: np.ndarray, spatial: np.ndarray, motion: FrameMotion,
-               *, reuse_spatial: bool = False, rects: np.ndarray | None = None) -> np.ndarray:
+               *, reuse_spatial: bool = False, rects: np.ndarray | None = None,
+               unobserved: np.ndarray | None = None) -> np.ndarray:
         """Return ``image`` with the ``mask > 0`` pixels filled (temporal where possible).
 
         Args:
@@ -145,6 +148,9 @@ class TemporalFill:
                 saving one full-frame copy; ignored when it shares memory with ``image``.
             rects: the mask's :func:`~.inpainting.roi.component_rects`, when the caller has
                 them already (the pipeline computes them once for the inpainter and this stage).
+            unobserved: ``HxW`` uint8, non-zero = pixels outside the mask that must not be
+                remembered as background (bright regions that may be glare not yet confirmed,
+                :mod:`.cue`); later frames neither reuse nor smooth with them.
 
         Returns:
             A new array (``spatial`` itself with ``reuse_spatial``); pixels where ``mask == 0``
@@ -195,6 +201,12 @@ class TemporalFill:
                     np.copyto(out[y0:y1, x0:x1], spatial[y0:y1, x0:x1],
                               where=hole[..., None] if out.ndim == 3 else hole)
                 age[y0:y1, x0:x1][hole] = _NEVER
+        if unobserved is not None:
+            extra = component_boxes(check_mask(unobserved, image.shape, name="unobserved"), 0)
+            for x0, y0, x1, y1 in extra:
+                sub = (unobserved[y0:y1, x0:x1] > 0) & (m[y0:y1, x0:x1] == 0)
+                age[y0:y1, x0:x1][sub] = _UNSEEN
+            boxes = boxes + extra  # the age buffer is cleared on these boxes next time
         if self._prev_out is None or self._prev_out.shape != out.shape or \
                 self._prev_out.dtype != out.dtype:
             self._prev_out = np.empty_like(out)
@@ -411,7 +423,8 @@ class TemporalFill:
         alpha = np.float32(-math.expm1(-motion.dt / tau) if tau > 0
                            else 1.0)  # weight of the new fill
         if alpha < 1.0:
-            weight = np.maximum(weight, (ok & ~seen) * (np.float32(1.0) - alpha))
+            smooth = ok & ~seen & (prev_age < _UNSEEN)  # the previous pixel was filled
+            weight = np.maximum(weight, smooth * (np.float32(1.0) - alpha))
         use = weight > 0
         spat = pixel_view(spatial, channels).take(h_lin).view(image.dtype).reshape(nh, channels)
         blended = blend(prev, spat, weight)

@@ -10,6 +10,11 @@ screen-blended on it (the highlight model of :mod:`.synth`, drawn with
   they move WITH the surface (a glossy patch of the scene);
 * *fixed* highlights, drawn in image coordinates (a lamp reflection on the lens / window).
 
+``kind="metal"`` stands in for a camera panning over grey metal parts: the photo is turned grey
+(achromatic: colour says nothing about its highlights) and no highlight moves with the surface:
+the first set drifts at half the camera's motion, the second stays in image coordinates, so every
+highlight slides over the surface under it.
+
 Per frame: the input (with optional Gaussian noise, sigma in 8-bit levels), the clean frame, the
 GT glare mask (the :data:`~glare_inpaint_ros.synth.GT_DELTA` rule) and the exact backward
 motion (2x3 affine: current frame px -> previous frame px). Everything is a pure function of
@@ -57,6 +62,9 @@ from ...synth import GT_DELTA, PHOTO_NAMES, clean_images, render_glare
 _PREFERRED_PHOTOS: tuple[str, ...] = ("rocket", "chelsea", "gravel", "cat", "coffee", "astronaut")
 SEQUENCE_PHOTOS: tuple[str, ...] = (tuple(n for n in _PREFERRED_PHOTOS if n in PHOTO_NAMES)
                                     or tuple(PHOTO_NAMES))
+
+#: Kinds of :class:`SyntheticSequence`.
+SEQUENCE_KINDS: tuple[str, ...] = ("scene", "metal")
 
 #: Methods of the evaluation: name -> config overrides on top of the base config.
 METHODS: dict[str, dict[str, Any]] = {
@@ -117,6 +125,8 @@ class SyntheticSequence:
         fps: frame rate, Hz (stamps are ``i / fps`` s).
         noise: sigma of the Gaussian noise added to the input frames, 8-bit levels.
         speed: peak camera speed, px per frame at 640 px width (scaled with the width).
+        kind: ``"scene"`` (the photo in colour, surface-attached and image-fixed highlights) or
+            ``"metal"`` (the photo in grey, every highlight sliding over it).
 
     Raises:
         ValueError: non-positive size / frames / fps, or a negative noise / speed.
@@ -124,8 +134,12 @@ class SyntheticSequence:
 
     def __init__(self, index: int = 0, seed: int = 0, size: tuple[int, int] = (640, 480),
                  frames: int = 60,
-                 fps: float = 30.0, noise: float = 2.0, speed: float = 3.0) -> None:
+                 fps: float = 30.0, noise: float = 2.0, speed: float = 3.0,
+                 kind: str = "scene") -> None:
         w, h = (int(v) for v in size)
+        if kind not in SEQUENCE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SEQUENCE_KINDS)}, got {kind!r}")
+        self.kind = kind
         if w < 16 or h < 16:
             raise ValueError(f"size must be at least 16x16 px, got {w}x{h}")
         if frames < 1:
@@ -139,6 +153,8 @@ class SyntheticSequence:
         rng = np.random.default_rng([self.seed, self.index])
         photo = clean_images()[PHOTO_NAMES.index(
             SEQUENCE_PHOTOS[self.index % len(SEQUENCE_PHOTOS)])]
+        if kind == "metal":
+            photo = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         # Upscale so the moving, zooming window (up to 1.1x the frame, plus travel) stays inside.
         ph, pw = photo.shape[:2]
         up = max(1.0, 1.6 * w / pw, 1.6 * h / ph)
@@ -194,6 +210,8 @@ class SyntheticSequence:
         clean = cv2.warpAffine(self.photo, self._to_photo[i], (w, h), flags=flags,
                                borderMode=cv2.BORDER_REFLECT)
         to_frame0 = _compose(_affine_inv(self._to_photo[0]), self._to_photo[i])
+        if self.kind == "metal":  # the first set drifts at half the surface's motion
+            to_frame0 = 0.5 * (to_frame0 + np.eye(2, 3))
         surface = cv2.warpAffine(self._surface, to_frame0, (w, h), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
         amount = np.minimum(surface + self._fixed, np.float32(1.0))
@@ -327,7 +345,7 @@ def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (6
              seed: int = 0,
              fps: float = 30.0, noise: float = 2.0, methods: Sequence[str] = tuple(METHODS),
              base_config: Mapping[str, Any] | None = None,
-             mask_source: str = "detector") -> dict[str, Any]:
+             mask_source: str = "detector", kind: str = "scene") -> dict[str, Any]:
     """Score every method on ``sequences`` synthetic sequences; returns the report dict.
 
     Per method: ``flicker`` (mean over frames and sequences, 8-bit levels), ``flicker_clean`` (the
@@ -340,7 +358,8 @@ def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (6
         raise ValueError(f"unknown method(s) {unknown}; known: {', '.join(METHODS)}")
     base = dict(base_config or {})
     per_method: dict[str, dict[str, Any]] = {}
-    seqs = [SyntheticSequence(i, seed, size, frames, fps, noise) for i in range(sequences)]
+    seqs = [SyntheticSequence(i, seed, size, frames, fps, noise, kind=kind)
+            for i in range(sequences)]
     for name in methods:
         remover = GlareRemover({**base, **METHODS[name]})
         per_seq = [run_sequence(remover, s, mask_source=mask_source) for s in seqs]
@@ -369,7 +388,8 @@ def evaluate(*, sequences: int = 3, frames: int = 60, size: tuple[int, int] = (6
     return {
         "settings": {"sequences": sequences, "frames": frames, "size": list(size), "seed": seed,
                      "fps": fps,
-                     "noise": noise, "mask_source": mask_source, "reference": REFERENCE_METHOD},
+                     "noise": noise, "mask_source": mask_source, "reference": REFERENCE_METHOD,
+                     "kind": kind},
         "methods": per_method,
     }
 
@@ -415,7 +435,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     s = report["settings"]
     lines = [
         "# Temporal stability on synthetic sequences", "",
-        f"{s['sequences']} sequences x {s['frames']} frames, {s['size'][0]}x{s['size'][1]} px, "
+        f"{s['sequences']} {s.get('kind', 'scene')} sequences x {s['frames']} frames, "
+        f"{s['size'][0]}x{s['size'][1]} px, "
         f"{s['fps']:g} Hz, "
         f"noise sigma {s['noise']:g}, seed {s['seed']}, masks from {s['mask_source']}. "
         "Flicker: motion-compensated mean |frame-to-frame change| inside the method's filled "
@@ -471,6 +492,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
                         help="methods to compare")
+    parser.add_argument("--kind", choices=SEQUENCE_KINDS, default="scene",
+                        help="scene: colour photos, highlights with the surface and fixed in the "
+                             "image (default); metal: grey photos, every highlight sliding")
     parser.add_argument("--mask-source", choices=("detector", "gt"), default="detector",
                         help="masks from the configured detector (default) or the GT masks")
     parser.add_argument("--config", type=Path, default=None,
@@ -502,7 +526,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(sequences=args.sequences, frames=args.frames, size=args.size, seed=args.seed,
                       fps=args.fps,
                       noise=args.noise, methods=args.methods, base_config=base,
-                      mask_source=args.mask_source)
+                      mask_source=args.mask_source, kind=args.kind)
     if args.bench_frames > 0:
         report["benchmark"] = benchmark(size=args.bench_size, frames=args.bench_frames,
                                         seed=args.seed,

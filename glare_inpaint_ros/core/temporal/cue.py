@@ -1,0 +1,224 @@
+"""The motion cue: highlights that slide over the surface, found on any surface colour
+(``temporal.motion_cue.*``).
+
+Colour cannot tell a highlight on grey metal or white paper from paint or letters (both are
+achromatic, :mod:`..dichromatic`). Motion can: when the camera or the part moves, paint and letters
+move *with* the surface, while a highlight stays with the light and slides over it. The cue keeps a
+memory of the surface, warped with it from frame to frame, and reports a bright bump where the
+surface under it was seen recently and was clearly darker.
+
+Per frame, at the motion tracker's reduced resolution (grey frames, backward flow):
+
+1. Candidates: bumps of the grey frame above its highlight-free local background (the
+   ``local_contrast`` median background, ``background_px``) by ``contrast_delta`` levels plus
+   ``mad_factor`` times the local texture.
+2. Surface motion: the optical flow outside the candidates; inside each candidate region the mean
+   flow of the ring around it (the flow *on* a highlight follows the highlight, not the surface).
+3. The surface memory (grey level, and a weight that is 1 where the surface was seen and fades
+   with the time constant ``memory_s``) is warped with that motion (bilinear, so sub-pixel motion
+   adds up). Where a candidate sits on remembered surface (weight >= 0.5: seen within about
+   ``0.7 * memory_s``), ``rise`` = current grey - remembered grey.
+4. A candidate region is a sliding highlight when at least ``min_evidence`` of its pixels that have
+   a memory rose by ``min_rise`` levels or more, its brightest pixel reaches ``min_peak`` and it
+   covers at most ``max_area`` of the frame.
+5. The memory takes the current grey level outside the candidates only, so the surface under a
+   highlight keeps the value it had before the highlight reached it; bright content that moves
+   with the surface (paint, letters) is a candidate from the moment it is seen, so it never gets a
+   darker memory and is never reported.
+
+The reported regions (scaled to the frame, grown by ``grow_px``) are added to the frame's mask
+before the temporal mask and fill, which fill them from the background seen earlier.
+
+Limits: a bright object that moves against the rest of the scene (a white car overtaking in road
+video) looks like a highlight at its leading edge; ``max_area`` and ``min_peak`` keep the cue to
+small, near-clipped regions. Highlights under about two flow pixels across (8 px at the default
+``flow_scale`` 0.25) are not found.
+
+Conventions: masks ``HxW`` uint8, 255 = glare; grey levels 0..255; times in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from ..detectors.local_contrast import background
+from ..params import ParamSpec, Schema
+from .motion import FrameMotion, PixelGrid
+
+#: Weight from which a memory cell counts as remembered surface.
+_KNOWN = np.float32(0.5)
+
+
+@dataclass(frozen=True)
+class CueMasks:
+    """What :meth:`MotionCue.update` found in one frame (``HxW`` uint8, 255 = set, or None when
+    empty).
+
+    Attributes:
+        sliding: the sliding highlights, to add to the glare mask.
+        bright: every candidate (bright bump) that is not remembered surface: pixels the temporal
+            fill must not remember as background (they may be glare not yet confirmed).
+    """
+
+    sliding: np.ndarray | None
+    bright: np.ndarray | None
+
+
+class MotionCue:
+    """Sliding highlights from a surface memory carried along the optical flow.
+
+    See :mod:`glare_inpaint_ros.core.temporal.cue` for the rule. State: the remembered grey level
+    and its weight per reduced-resolution pixel, and the stamp of the last frame.
+    """
+
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = (
+        ParamSpec("enabled", True,
+                  "With the temporal stages on: add bright regions that slide over the surface "
+                  "(a highlight moving against the surface under it, on any surface colour) to "
+                  "the mask."),
+        ParamSpec("contrast_delta", 30,
+                  "A candidate's grey level exceeds its local background by this many 8-bit "
+                  "levels (+ the texture term).", 0, 255),
+        ParamSpec("mad_factor", 1.5,
+                  "Texture term: the contrast bar grows by this factor times the local median "
+                  "absolute deviation.", 0.0, 20.0),
+        ParamSpec("background_px", 128,
+                  "Background median window, px in the frame (wider than the highlights).",
+                  9, 2048),
+        ParamSpec("min_rise", 40,
+                  "Rise over the remembered surface (8-bit grey levels) that counts as evidence "
+                  "of a highlight.", 1, 255),
+        ParamSpec("min_evidence", 0.5,
+                  "Share (0..1) of a candidate region's remembered pixels that must have risen.",
+                  0.0, 1.0),
+        ParamSpec("min_peak", 200,
+                  "A region's brightest grey level must reach this (8-bit levels).", 0, 255),
+        ParamSpec("max_area", 0.02,
+                  "Largest region reported, as a fraction 0..1 of the frame.", 0.0, 1.0),
+        ParamSpec("memory_s", 1.0,
+                  "Time constant of the surface memory, s: surface seen about 0.7x this long ago "
+                  "or more recently counts as remembered.", 0.001, 60.0),
+        ParamSpec("grow_px", 3,
+                  "Reported regions grow by this many px in the frame (the highlight's rim).",
+                  0, 64),
+    )
+
+    def __init__(self, **params: Any) -> None:
+        """``params``: :attr:`PARAMS` values."""
+        self.params: dict[str, Any] = Schema(self.PARAMS).validate(params)
+        self._grid = PixelGrid()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the surface memory (the next frame reports nothing)."""
+        self._memory: np.ndarray | None = None
+        self._weight: np.ndarray | None = None
+        self._last_stamp: float | None = None
+
+    def update(self, motion: FrameMotion) -> CueMasks:
+        """Process one frame; return its sliding highlights and bright candidates (both empty when
+        there is nothing to compare with: an ignored frame, no image).
+
+        Args:
+            motion: the frame's :class:`FrameMotion` (its reduced grey frames and flow).
+        """
+        cur = motion.cur_small
+        if cur is None or motion.ignored or (self._last_stamp is not None
+                                             and motion.stamp <= self._last_stamp
+                                             and not motion.is_reset):
+            return CueMasks(None, None)
+        p = self.params
+        sx, sy = motion.scale
+        cand = self._candidates(cur, max(sx, sy))
+        flow = motion.flow_small()
+        found = None
+        if flow is None or self._memory is None or self._memory.shape != cur.shape:
+            self._memory = cur.copy()
+            self._weight = (cand == 0).astype(np.float32)
+        else:
+            assert self._weight is not None
+            n, labels = cv2.connectedComponents(cand, connectivity=8)
+            surface = self._surface_flow(flow, labels, n, cand)
+            gx, gy = self._grid.get(cur.shape)
+            mx, my = gx + surface[..., 0], gy + surface[..., 1]
+            memory = cv2.remap(self._memory, mx, my, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            weight = cv2.remap(self._weight, mx, my, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            weight *= np.float32(np.exp(-max(motion.dt, 0.0) / p["memory_s"]))
+            if n > 1:
+                found = self._regions(cur, memory, weight, labels, n)
+            # Remember the surface where it is not a candidate; keep the warped memory elsewhere.
+            np.copyto(memory, cur, where=cand == 0)
+            weight[cand == 0] = 1.0
+            self._memory, self._weight = memory, weight
+        self._last_stamp = motion.stamp
+        bright = cv2.bitwise_and(cand, cv2.compare(self._weight, float(_KNOWN), cv2.CMP_LT))
+        return CueMasks(None if found is None else self._to_frame(found, motion.shape),
+                        self._to_frame(bright, motion.shape) if bright.any() else None)
+
+    def _to_frame(self, small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """A reduced-resolution 0/255 mask at the frame's ``shape`` (H, W), grown by
+        ``grow_px``."""
+        h, w = shape
+        mask = cv2.compare(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 127,
+                           cv2.CMP_GT)
+        if self.params["grow_px"] > 0:
+            k = 2 * self.params["grow_px"] + 1
+            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        return mask
+
+    def _candidates(self, grey: np.ndarray, scale: float) -> np.ndarray:
+        """Bright bumps (uint8 0/255) of a reduced grey frame over its local background."""
+        p = self.params
+        h, w = grey.shape
+        bg, mad = background(grey, max(3, round(p["background_px"] * scale)), p["contrast_delta"])
+        bar = cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, float(p["contrast_delta"]))
+        bar = cv2.resize(bar, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.compare(grey, bar, cv2.CMP_GE)
+
+    @staticmethod
+    def _surface_flow(flow: np.ndarray, labels: np.ndarray, n: int,
+                      cand: np.ndarray) -> np.ndarray:
+        """The flow with each candidate region set to the mean flow of the ring of non-candidate
+        pixels around it (2 px wide at the reduced resolution)."""
+        if n <= 1:
+            return flow
+        grown = cv2.dilate(labels.astype(np.float32), np.ones((5, 5), np.uint8))
+        ring = (cand == 0) & (grown > 0)
+        ids = grown[ring].astype(np.int64)
+        cnt = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float32)
+        fx = np.bincount(ids, flow[..., 0][ring], minlength=n) / cnt
+        fy = np.bincount(ids, flow[..., 1][ring], minlength=n) / cnt
+        out = flow.copy()
+        inside = labels > 0
+        lab = labels[inside]
+        out[..., 0][inside] = fx[lab]
+        out[..., 1][inside] = fy[lab]
+        return out
+
+    def _regions(self, cur: np.ndarray, memory: np.ndarray, weight: np.ndarray,
+                 labels: np.ndarray, n: int) -> np.ndarray | None:
+        """The candidate regions (uint8 0/255, reduced resolution) that are sliding highlights,
+        or None."""
+        p = self.params
+        inside = labels > 0
+        lab = labels[inside]
+        grey = cur[inside]
+        known = weight[inside] >= _KNOWN
+        rose = known & (grey.astype(np.int16) - memory[inside] >= p["min_rise"])
+        n_known = np.bincount(lab, known, minlength=n)
+        n_rose = np.bincount(lab, rose, minlength=n)
+        area = np.bincount(lab, minlength=n)
+        peak = np.zeros(n, np.uint8)
+        np.maximum.at(peak, lab, grey)
+        ok = ((n_known > 0) & (n_rose >= p["min_evidence"] * n_known) & (n_rose > 0)
+              & (peak >= p["min_peak"]) & (area <= p["max_area"] * labels.size))
+        ok[0] = False
+        if not ok.any():
+            return None
+        return np.where(ok[labels], np.uint8(255), np.uint8(0))
