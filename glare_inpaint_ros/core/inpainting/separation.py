@@ -166,8 +166,8 @@ class SeparationInpainter(Inpainter):
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
         (None for mono); only ``mask > 0`` pixels are used."""
         p = self.params
-        unit = 257.0 if crop.dtype == np.uint16 else 1.0  # parameters are 8-bit levels
-        top = float(np.iinfo(crop.dtype).max)
+        wide = crop.dtype == np.uint16
+        unit = 257 if wide else 1  # parameters are 8-bit levels
         s = None
         if spec is not None:
             if p["smooth_sigma"] > 0:
@@ -175,15 +175,23 @@ class SeparationInpainter(Inpainter):
             else:
                 s = spec.copy()
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
+            # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
+            # over the interleaved channel axis is several times slower)
+            s3 = cv2.merge([s, s, s])
+            if wide:
+                s3 *= np.float32(unit)
             result = crop.astype(np.float32)
-            result -= unit * s[:, :, None]
-            result = np.clip(result + 0.5, 0, top).astype(crop.dtype)
+            result -= s3
+            result += 0.5
+            np.clip(result, 0, 65535.0 if wide else 255.0, out=result)
+            result = result.astype(crop.dtype)
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         else:
             result = crop.copy()
             peak = crop
-        # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
-        clipped = ((peak >= p["clip_level"] * unit) & (mask > 0)).astype(np.uint8) * 255
+        # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
+        clipped = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
+        clipped = cv2.bitwise_and(clipped.astype(np.uint8, copy=False), mask)
         if clipped.any() and s is not None:
             clipped = self._enclosed_by_highlight(clipped, s)
         if clipped.any():
