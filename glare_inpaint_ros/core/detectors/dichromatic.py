@@ -39,6 +39,7 @@ import numpy as np
 from ..dichromatic import (
     diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
 )
+from ..masks import upscale_nearest
 from ..params import ParamSpec
 from ..temporal import area_resize
 from . import DETECTORS
@@ -126,7 +127,7 @@ class DichromaticDetector(Detector):
         if mask is None:
             return np.zeros((h, w), np.uint8)
         if scale > 1:
-            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+            mask = upscale_nearest(mask, (w, h))
         if p["grow_px"] > 0:
             k = 2 * p["grow_px"] + 1
             mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
