@@ -9,6 +9,7 @@ import pytest
 
 from glare_inpaint_ros.core.masks import (
     MaskRefiner, clean_components, coverage, dilate, fill_small_holes, remove_small_components,
+    upscale_nearest,
 )
 
 
@@ -77,6 +78,18 @@ def test_dilation_grows_by_half_kernel() -> None:
         d = dilate(m, 7, shape)
         assert d[20, 17] == 255 and d[20, 23] == 255 and d[20, 16] == 0
     assert dilate(m, 0) is m
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (36, 64), (45, 97)])
+def test_upscale_nearest_equals_opencv(shape: tuple[int, int]) -> None:
+    """Power-of-two factors take the doubling path; any other size is OpenCV's own resize: the
+    same pixels either way."""
+    h, w = shape
+    mask = ((np.random.default_rng(h * w).random(shape) < 0.2) * 255).astype(np.uint8)
+    for size in [(2 * w, 2 * h), (4 * w, 4 * h), (8 * w, 8 * h), (3 * w, 3 * h),
+                 (2 * w + 1, 2 * h), (2 * w, 4 * h), (w, h)]:
+        expected = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+        np.testing.assert_array_equal(upscale_nearest(mask, size), expected)
 
 
 def test_refiner_reports_flooding_and_coverage() -> None:

@@ -39,11 +39,12 @@ import numpy as np
 from ..dichromatic import (
     diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
 )
+from ..masks import upscale_nearest
 from ..params import ParamSpec
 from ..temporal import area_resize
 from . import DETECTORS
 from .base import Detector
-from .local_contrast import background, hysteresis
+from .local_contrast import background, seeded_components
 from .threshold import value_and_min
 
 _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -126,7 +127,7 @@ class DichromaticDetector(Detector):
         if mask is None:
             return np.zeros((h, w), np.uint8)
         if scale > 1:
-            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+            mask = upscale_nearest(mask, (w, h))
         if p["grow_px"] > 0:
             k = 2 * p["grow_px"] + 1
             mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
@@ -166,8 +167,6 @@ class DichromaticDetector(Detector):
         weak = np.zeros((y1 - y0, x1 - x0), np.uint8)
         weak[ys[keep] - y0, xs[keep] - x0] = 255
         weak = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _OPEN)
-        seeds = keep & (s >= p["seed_level"])
-        strong = np.zeros_like(weak)
-        strong[ys[seeds] - y0, xs[seeds] - x0] = 255
-        empty[y0:y1, x0:x1] = hysteresis(weak, cv2.bitwise_and(strong, weak))
+        seeds = keep & (s >= p["seed_level"])  # (a seed the opening removed selects nothing)
+        empty[y0:y1, x0:x1] = seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0)
         return empty

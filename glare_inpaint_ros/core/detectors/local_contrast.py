@@ -69,18 +69,22 @@ def background(plane: np.ndarray, background_px: int,
 def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """The 8-connected components of ``weak | strong`` that contain a ``strong`` pixel (uint8
     0/255)."""
-    cand = cv2.bitwise_or(weak, strong)
+    # Seeds are sparse: look their labels up at their coordinates (findNonZero), not over the
+    # frame.
+    points = cv2.findNonZero(strong)
+    points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
+    return seeded_components(cv2.bitwise_or(weak, strong), points[:, 1], points[:, 0])
+
+
+def seeded_components(cand: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """The 8-connected components (uint8 0/255) of a uint8 0/255 ``cand`` that contain one of
+    the pixels ``(ys, xs)``; a seed on a zero pixel of ``cand`` selects nothing."""
     # (connectedComponentsWithStats is ~20x slower than plain labelling in OpenCV 5: avoid it.)
     n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return cand
-    # Seeds are sparse: look their labels up at their coordinates (findNonZero), not over the
-    # frame.
     seeded = np.zeros(max(n, 256), np.uint8)
-    points = cv2.findNonZero(strong)
-    if points is not None:
-        points = points.reshape(-1, 2)
-        seeded[labels[points[:, 1], points[:, 0]]] = 255
+    seeded[labels[ys, xs]] = 255
     seeded[0] = 0
     if seeded[1:n].all():
         return cand

@@ -97,18 +97,12 @@ class SeparationInpainter(Inpainter):
                                       clip=p["clip_level"])
             if p["context_px"] > 0:
                 context = local_saturation(image8, mask, p["context_px"])
-        # The specular part of every masked pixel in one vectorised pass over the boxes' extent
-        # (per box, the fixed cost of the numpy calls dominated on frames with many highlights).
-        bx0, by0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-        bx1, by1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-        spec = None
+        crops = [(np.ascontiguousarray(image[y0:y1, x0:x1]),
+                  np.ascontiguousarray(mask[y0:y1, x0:x1])) for x0, y0, x1, y1 in boxes]
+        specs: list[np.ndarray | None] = [None] * len(boxes)
         if model is not None:
-            spec = self._specular(image8[by0:by1, bx0:bx1], mask[by0:by1, bx0:bx1], model,
-                                  context, (bx0, by0))
-        for x0, y0, x1, y1 in boxes:
-            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-            m = np.ascontiguousarray(mask[y0:y1, x0:x1])
-            s = None if spec is None else spec[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
+            specs = self._specular(image8, crops, boxes, model, context)
+        for (x0, y0, x1, y1), (crop, m), s in zip(boxes, crops, specs):
             paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s), m)
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -116,24 +110,36 @@ class SeparationInpainter(Inpainter):
         self.inpaint_rois(image, mask, [(0, 0, image.shape[1], image.shape[0])], out)
         return out
 
-    def _specular(self, crop8: np.ndarray, mask: np.ndarray, model: DiffuseModel,
-                  context: np.ndarray | None, origin: tuple[int, int]) -> np.ndarray:
-        """Float32 specular part (8-bit levels) of the masked pixels of a uint8 BGR crop at
-        ``origin`` (x0, y0) in the frame, 0 elsewhere: one vectorised pass over those pixels
-        (``mask``: uint8, any strides)."""
+    def _specular(self, image8: np.ndarray, crops: list[tuple[np.ndarray, np.ndarray]],
+                  boxes: list[Box], model: DiffuseModel,
+                  context: np.ndarray | None) -> list[np.ndarray]:
+        """Per box, the float32 specular part (8-bit levels) of its masked pixels, 0 elsewhere.
+
+        One vectorised pass over the masked pixels of every box (per box, the fixed cost of the
+        numpy calls dominated on frames with many highlights); the pixels are found box by box
+        (``crops``: each box's image and mask crops), not over the boxes' common extent, which
+        is most of the frame when highlights are spread out.
+        """
         p = self.params
-        spec = np.zeros(mask.shape, np.float32)
-        pts = cv2.findNonZero(mask)
-        if pts is None:
-            return spec
-        pts = pts.reshape(-1, 2)
-        xs, ys = pts[:, 0], pts[:, 1]
-        px = crop8[ys, xs].astype(np.float32)
+        specs = [np.zeros(m.shape, np.float32) for _, m in crops]
+        found = [cv2.findNonZero(m) for _, m in crops]
+        pts = [(f.reshape(-1, 2), b) for f, b in zip(found, boxes) if f is not None]
+        if not pts:
+            return specs
+        xs = np.concatenate([f[:, 0] + b[0] for f, b in pts])
+        ys = np.concatenate([f[:, 1] + b[1] for f, b in pts])
+        px = image8[ys, xs].astype(np.float32)
         sat_d = diffuse_saturation(model, px)
         if context is not None:
-            sat_d = np.minimum(sat_d, lookup_context(context, ys + origin[1], xs + origin[0]))
-        spec[ys, xs] = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
-        return spec
+            sat_d = np.minimum(sat_d, lookup_context(context, ys, xs))
+        s = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
+        start = 0
+        for spec, f, (x0, y0, _, _) in zip(specs, found, boxes):
+            if f is not None:
+                end = start + len(f)
+                spec[ys[start:end] - y0, xs[start:end] - x0] = s[start:end]
+                start = end
+        return specs
 
     def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray) -> np.ndarray:
         """The clipped components (uint8 0/255) whose surrounding ring is mostly separable
@@ -160,8 +166,8 @@ class SeparationInpainter(Inpainter):
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
         (None for mono); only ``mask > 0`` pixels are used."""
         p = self.params
-        unit = 257.0 if crop.dtype == np.uint16 else 1.0  # parameters are 8-bit levels
-        top = float(np.iinfo(crop.dtype).max)
+        wide = crop.dtype == np.uint16
+        unit = 257 if wide else 1  # parameters are 8-bit levels
         s = None
         if spec is not None:
             if p["smooth_sigma"] > 0:
@@ -169,15 +175,23 @@ class SeparationInpainter(Inpainter):
             else:
                 s = spec.copy()
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
+            # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
+            # over the interleaved channel axis is several times slower)
+            s3 = cv2.merge([s, s, s])
+            if wide:
+                s3 *= np.float32(unit)
             result = crop.astype(np.float32)
-            result -= unit * s[:, :, None]
-            result = np.clip(result + 0.5, 0, top).astype(crop.dtype)
+            result -= s3
+            result += 0.5
+            np.clip(result, 0, 65535.0 if wide else 255.0, out=result)
+            result = result.astype(crop.dtype)
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         else:
             result = crop.copy()
             peak = crop
-        # numpy, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
-        clipped = ((peak >= p["clip_level"] * unit) & (mask > 0)).astype(np.uint8) * 255
+        # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
+        clipped = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
+        clipped = cv2.bitwise_and(clipped.astype(np.uint8, copy=False), mask)
         if clipped.any() and s is not None:
             clipped = self._enclosed_by_highlight(clipped, s)
         if clipped.any():
