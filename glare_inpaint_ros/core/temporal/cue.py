@@ -18,9 +18,12 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
    with the time constant ``memory_s``) is warped with that motion (bilinear, so sub-pixel motion
    adds up). Where a candidate sits on remembered surface (weight >= 0.5: seen within about
    ``0.7 * memory_s``), ``rise`` = current grey - remembered grey.
-4. A candidate region is a sliding highlight when at least ``min_evidence`` of its pixels that have
-   a memory rose by ``min_rise`` levels or more, its brightest pixel reaches ``min_peak`` and it
-   covers at most ``max_area`` of the frame.
+4. A candidate region is a sliding highlight when at least ``min_evidence`` of the remembered
+   pixels of its core (``core_px`` in from its edge, where half a pixel of flow error would fake a
+   rise on content) rose by ``min_rise`` levels or more, with at least ``min_known`` such pixels;
+   the surface 2-4 px around it is textured (``min_texture``: the flow on a flat wall or sky lags,
+   which would fake a rise on a lamp or a lit window); its brightest pixel reaches ``min_peak``;
+   and it covers at most ``max_area`` of the frame.
 5. The memory takes the current grey level outside the candidates only, so the surface under a
    highlight keeps the value it had before the highlight reached it; bright content that moves
    with the surface (paint, letters) is a candidate from the moment it is seen, so it never gets a
@@ -30,9 +33,11 @@ The reported regions (scaled to the frame, grown by ``grow_px``) are added to th
 before the temporal mask and fill, which fill them from the background seen earlier.
 
 Limits: a bright object that moves against the rest of the scene (a white car overtaking in road
-video) looks like a highlight at its leading edge; ``max_area`` and ``min_peak`` keep the cue to
-small, near-clipped regions. Highlights under about two flow pixels across (8 px at the default
-``flow_scale`` 0.25) are not found.
+video) can look like a highlight at its leading edge; ``max_area`` and ``min_peak`` keep the cue
+to small, near-clipped regions. Highlights under about three flow pixels across (12 px at the
+default ``flow_scale`` 0.25), and highlights on flat, untextured surfaces, are not found (left
+alone). The fill restores what earlier frames showed of the surface; until the surface under a
+highlight has been seen, the region is push-pull filled.
 
 Conventions: masks ``HxW`` uint8, 255 = glare; grey levels 0..255; times in seconds.
 """
@@ -95,6 +100,18 @@ class MotionCue:
         ParamSpec("min_evidence", 0.5,
                   "Share (0..1) of a candidate region's remembered pixels that must have risen.",
                   0.0, 1.0),
+        ParamSpec("core_px", 1,
+                  "Evidence is counted this many reduced-resolution px (flow_scale) in from a "
+                  "region's edge, where flow errors cannot fake a rise; thinner regions are "
+                  "never reported.", 0, 16),
+        ParamSpec("min_known", 6,
+                  "Fewest core pixels (reduced resolution) on remembered surface a region needs "
+                  "for a decision: smaller regions (a lit window, a lamp) are left alone.",
+                  1, 10000),
+        ParamSpec("min_texture", 5.5,
+                  "Mean grey gradient (8-bit levels per reduced px) of the surface 2-4 reduced px "
+                  "around a region below which its surface motion is not trusted (optical flow "
+                  "on a flat wall or sky lags): the region is left alone.", 0.0, 255.0),
         ParamSpec("min_peak", 200,
                   "A region's brightest grey level must reach this (8-bit levels).", 0, 255),
         ParamSpec("max_area", 0.02,
@@ -118,6 +135,8 @@ class MotionCue:
         self._memory: np.ndarray | None = None
         self._weight: np.ndarray | None = None
         self._last_stamp: float | None = None
+        #: What the last :meth:`update` returned (diagnostics, tests).
+        self.last = CueMasks(None, None)
 
     def update(self, motion: FrameMotion) -> CueMasks:
         """Process one frame; return its sliding highlights and bright candidates (both empty when
@@ -130,7 +149,8 @@ class MotionCue:
         if cur is None or motion.ignored or (self._last_stamp is not None
                                              and motion.stamp <= self._last_stamp
                                              and not motion.is_reset):
-            return CueMasks(None, None)
+            self.last = CueMasks(None, None)
+            return self.last
         p = self.params
         sx, sy = motion.scale
         cand = self._candidates(cur, max(sx, sy))
@@ -143,6 +163,7 @@ class MotionCue:
             assert self._weight is not None
             n, labels = cv2.connectedComponents(cand, connectivity=8)
             surface = self._surface_flow(flow, labels, n, cand)
+            texture = self._ring_texture(cur, labels, n, cand)
             gx, gy = self._grid.get(cur.shape)
             mx, my = gx + surface[..., 0], gy + surface[..., 1]
             memory = cv2.remap(self._memory, mx, my, cv2.INTER_LINEAR,
@@ -151,15 +172,16 @@ class MotionCue:
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
             weight *= np.float32(np.exp(-max(motion.dt, 0.0) / p["memory_s"]))
             if n > 1:
-                found = self._regions(cur, memory, weight, labels, n)
+                found = self._regions(cur, memory, weight, labels, n, cand, texture)
             # Remember the surface where it is not a candidate; keep the warped memory elsewhere.
             np.copyto(memory, cur, where=cand == 0)
             weight[cand == 0] = 1.0
             self._memory, self._weight = memory, weight
         self._last_stamp = motion.stamp
         bright = cv2.bitwise_and(cand, cv2.compare(self._weight, float(_KNOWN), cv2.CMP_LT))
-        return CueMasks(None if found is None else self._to_frame(found, motion.shape),
-                        self._to_frame(bright, motion.shape) if bright.any() else None)
+        self.last = CueMasks(None if found is None else self._to_frame(found, motion.shape),
+                             self._to_frame(bright, motion.shape) if bright.any() else None)
+        return self.last
 
     def _to_frame(self, small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """A reduced-resolution 0/255 mask at the frame's ``shape`` (H, W), grown by
@@ -194,6 +216,7 @@ class MotionCue:
         cnt = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float32)
         fx = np.bincount(ids, flow[..., 0][ring], minlength=n) / cnt
         fy = np.bincount(ids, flow[..., 1][ring], minlength=n) / cnt
+
         out = flow.copy()
         inside = labels > 0
         lab = labels[inside]
@@ -201,22 +224,51 @@ class MotionCue:
         out[..., 1][inside] = fy[lab]
         return out
 
+    @staticmethod
+    def _ring_texture(grey: np.ndarray, labels: np.ndarray, n: int,
+                      cand: np.ndarray) -> np.ndarray:
+        """Per region label, the mean grey gradient (levels per reduced px) on the surface 2 to
+        4 px away from the region: the texture its surface motion rests on (the region's own
+        edge left out)."""
+        near = cv2.dilate(cand, np.ones((5, 5), np.uint8))
+        grown = cv2.dilate(labels.astype(np.float32), np.ones((9, 9), np.uint8))
+        ring = (near == 0) & (grown > 0)
+        ids = grown[ring].astype(np.int64)
+        g = grey.astype(np.float32)
+        grad = cv2.absdiff(cv2.Sobel(g, cv2.CV_32F, 1, 0), 0) + cv2.absdiff(
+            cv2.Sobel(g, cv2.CV_32F, 0, 1), 0)
+        cnt = np.maximum(np.bincount(ids, minlength=n), 1)
+        return (np.bincount(ids, grad[ring], minlength=n) / (8.0 * cnt)).astype(np.float32)
+
     def _regions(self, cur: np.ndarray, memory: np.ndarray, weight: np.ndarray,
-                 labels: np.ndarray, n: int) -> np.ndarray | None:
+                 labels: np.ndarray, n: int, cand: np.ndarray,
+                 texture: np.ndarray) -> np.ndarray | None:
         """The candidate regions (uint8 0/255, reduced resolution) that are sliding highlights,
-        or None."""
+        or None.
+
+        Evidence is counted on each region's core only (``core_px`` reduced pixels in from its
+        edge): at the edge a flow error of half a pixel brings remembered background onto
+        content that moves with the surface (a lane line), which would look like a rise.
+        """
         p = self.params
         inside = labels > 0
         lab = labels[inside]
         grey = cur[inside]
-        known = weight[inside] >= _KNOWN
-        rose = known & (grey.astype(np.int16) - memory[inside] >= p["min_rise"])
-        n_known = np.bincount(lab, known, minlength=n)
-        n_rose = np.bincount(lab, rose, minlength=n)
         area = np.bincount(lab, minlength=n)
         peak = np.zeros(n, np.uint8)
         np.maximum.at(peak, lab, grey)
-        ok = ((n_known > 0) & (n_rose >= p["min_evidence"] * n_known) & (n_rose > 0)
+        core = cand
+        if p["core_px"] > 0:
+            k = 2 * p["core_px"] + 1
+            core = cv2.erode(cand, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        at = core > 0
+        lab = labels[at]
+        known = weight[at] >= _KNOWN
+        rose = known & (cur[at].astype(np.int16) - memory[at] >= p["min_rise"])
+        n_known = np.bincount(lab, known, minlength=n)
+        n_rose = np.bincount(lab, rose, minlength=n)
+        ok = ((texture >= p["min_texture"]) & (n_known >= p["min_known"])
+              & (n_rose >= p["min_evidence"] * n_known) & (n_rose > 0)
               & (peak >= p["min_peak"]) & (area <= p["max_area"] * labels.size))
         ok[0] = False
         if not ok.any():
