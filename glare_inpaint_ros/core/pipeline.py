@@ -177,10 +177,10 @@ class GlareResult:
     temporal_reused: float = math.nan
 
 
-#: The stages a :class:`GlareRemover` can build, each named like its parameter section.
 #: The spatial fill of the motion cue's sliding highlights (:mod:`.temporal.cue`).
 _PUSH_PULL = INPAINTERS.get("fast")()
 
+#: The stages a :class:`GlareRemover` can build, each named like its parameter section.
 STAGES: tuple[str, ...] = ("detector", "mask", "inpainting", "temporal")
 
 _Stage = TypeVar("_Stage")
