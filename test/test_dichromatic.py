@@ -240,3 +240,61 @@ def test_separation_layouts(dtype, channels: int) -> None:
         assert err_out < 0.3 * err_in, (err_in, err_out)
     else:
         assert np.array_equal(out, img)
+
+
+def test_model_fit_is_memoised_by_content_not_by_buffer() -> None:
+    """One fit serves the detector and the backend of a frame, but a camera driver reusing its
+    buffer for the next frame must get that frame's model, not the memoised one."""
+    frame = render(surface(), specular_lobes())
+    first = fit_diffuse_model(frame, clusters=6)
+    assert fit_diffuse_model(frame, clusters=6) is first  # same samples, same settings
+    frame[:] = render(surface(seed=1)[:, :, ::-1], specular_lobes())  # new content, same buffer
+    again = fit_diffuse_model(frame, clusters=6)
+    assert again is not first
+    assert not np.array_equal(again.lookup, first.lookup)
+    other = fit_diffuse_model(frame, clusters=3)
+    assert other is not again and len(other.centers) == 3
+    assert np.array_equal(fit_diffuse_model(frame.copy(), clusters=6).lookup, again.lookup)
+
+
+def test_one_process_chain_equals_the_split_stages() -> None:
+    """The fused chain (the model fit shared through the memo) gives exactly what the detector
+    and inpainting nodes give in separate processes (each fitting its own)."""
+    import glare_inpaint_ros.core.dichromatic as dichromatic
+
+    image = np.full((720, 1280, 3), 18, np.uint8)
+    image[300:300 + H, 500:500 + W] = render(surface(), specular_lobes(peak=300.0))
+    chain = GlareRemover()
+    chain.process(np.ascontiguousarray(image[:, ::-1]))  # another frame before: not reused
+    fused = chain.process(image)
+    split = GlareRemover(stages=("detector", "mask"))
+    fill = GlareRemover(stages=("inpainting", "temporal"))
+    dichromatic._last_fit = None  # each node in its own process
+    mask = split.refine(split.detect(image)).mask
+    dichromatic._last_fit = None
+    out = fill.fill_frame(image, mask).image
+    assert np.array_equal(mask, fused.mask)
+    assert np.array_equal(out, fused.image)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1283, 719), (1920, 1080), (700, 500)])
+def test_detector_scales_and_grows_only_the_regions_box(size: tuple[int, int]) -> None:
+    """The mask found on the reduced frame is scaled up and grown inside its box only: the same
+    mask as scaling and dilating the whole frame."""
+    from glare_inpaint_ros.core.temporal import area_resize
+
+    scene = render(surface(), specular_lobes(peak=200.0))  # on a larger dark ground
+    image = np.full((size[1], size[0], 3), 18, np.uint8)
+    image[size[1] - H - 3:size[1] - 3, 101:101 + W] = scene
+    det = DETECTORS.get("dichromatic")()
+    work, scale = image, 1
+    while max(work.shape[:2]) > det.params["work_px"]:
+        work, scale = area_resize(work, (work.shape[1] // 2, work.shape[0] // 2)), scale * 2
+    regions, (x0, y0) = det._regions(work, scale, image)
+    small = np.zeros(work.shape[:2], np.uint8)
+    small[y0:y0 + regions.shape[0], x0:x0 + regions.shape[1]] = regions
+    full = cv2.resize(small, size, interpolation=cv2.INTER_NEAREST)
+    k = 2 * det.params["grow_px"] + 1
+    expected = cv2.dilate(full, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    assert expected.any()
+    assert np.array_equal(det.detect(image), expected)

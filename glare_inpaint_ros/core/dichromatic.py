@@ -99,8 +99,12 @@ def _kmeans(points: np.ndarray, weights: np.ndarray, k: int, iters: int = 8) -> 
         chosen.append(points[nxt])
         dist = np.minimum(dist, ((points - points[nxt]) ** 2).sum(axis=1))
     c = np.array(chosen, np.float32)
+    previous = None
     for _ in range(iters):
         labels = _nearest(points, c)
+        if previous is not None and np.array_equal(labels, previous):
+            break  # converged: the centres are a function of the labels
+        previous = labels
         count = np.bincount(labels, weights, minlength=len(c))
         used = count > 0
         for j in range(2):
@@ -129,6 +133,8 @@ def _medians(values: np.ndarray, labels: np.ndarray, k: int, min_count: int = 20
 
 
 _CELL_CENTRES = _cell_centres()
+#: The last :func:`fit_diffuse_model`: (sampled pixels, settings, model), or None.
+_last_fit: tuple[np.ndarray, tuple[int, int, int], DiffuseModel] | None = None
 
 
 def fit_diffuse_model(
@@ -143,11 +149,31 @@ def fit_diffuse_model(
         min_chroma: pixels with ``max - min`` below this (8-bit levels) do not vote for ``S_d``.
         clip: pixels with a channel at or above this level do not vote (clipped).
 
-    Deterministic: the same frame gives the same model.
+    Deterministic: the same frame gives the same model. The last fit is memoised (keyed by the
+    sampled pixels themselves and the settings): the ``dichromatic`` detector and the
+    ``separation`` backend fit the same frame once between them in a one-process chain.
     """
     h, w = bgr.shape[:2]
     step = max(1, int(np.sqrt(h * w / max(samples, 1))))
-    sub = bgr[::step, ::step].reshape(-1, 3).astype(np.float32)
+    grid = bgr[::step, ::step]
+    settings = (clusters, min_chroma, clip)
+    last = _last_fit  # one read: another thread may replace it meanwhile
+    if last is not None and last[1] == settings and last[0].shape == grid.shape \
+            and np.array_equal(last[0], grid):
+        return last[2]
+    model = _fit(grid.reshape(-1, 3).astype(np.float32), clusters, min_chroma, clip)
+    _remember(grid.copy(), settings, model)
+    return model
+
+
+def _remember(grid: np.ndarray, settings: tuple[int, int, int], model: DiffuseModel) -> None:
+    """Keep one fit for :func:`fit_diffuse_model` (the whole tuple at once)."""
+    global _last_fit
+    _last_fit = (grid, settings, model)
+
+
+def _fit(sub: np.ndarray, clusters: int, min_chroma: int, clip: int) -> DiffuseModel:
+    """:func:`fit_diffuse_model` on ``N x 3`` float32 sampled pixels."""
     b, g, r = sub[:, 0], sub[:, 1], sub[:, 2]
     # (axis=1 reductions are slow)
     lo, hi = np.minimum(np.minimum(b, g), r), np.maximum(np.maximum(b, g), r)

@@ -270,8 +270,9 @@ class GlareRemover:
     def fill_frame(self, image: np.ndarray, mask: np.ndarray,
                    stamp: float | None = None) -> GlareResult:
         """Everything after mask refinement, for one frame of a stream: the temporal mask
-        hysteresis (``temporal.mask.*``), then the fill (spatial backend, plus
-        ``temporal.fill.*``).
+        hysteresis (``temporal.mask.*``), the backend's mask extension
+        (:meth:`~.inpainting.base.Inpainter.extend_mask`: the ``separation`` sheen growth), then
+        the fill (spatial backend, plus ``temporal.fill.*``).
 
         What the inpainting node runs on each (image, refined mask) pair and what :meth:`process`
         runs after detection and refinement: one place for the order of the stages. With
@@ -304,8 +305,10 @@ class GlareRemover:
             mask = temporal.mask.update(mask, motion=motion)
             timings["temporal_mask"] = (time.perf_counter() - t0) * 1e3
             motion_ms = 0.0
+        t1 = time.perf_counter()
+        mask = inpainter.extend_mask(image, mask)  # (separation: the faint sheen around it)
         cov = mask_coverage(mask)
-        t1 = t2 = time.perf_counter()
+        t2 = time.perf_counter()
         fill = temporal.fill
         out: np.ndarray | None = None
         if cov == 0.0:
@@ -325,7 +328,7 @@ class GlareRemover:
                 out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects,
                                   unobserved=cue.bright)
         t3 = time.perf_counter()
-        timings["inpaint"] = (t2 - t1) * 1e3
+        timings["inpaint"] = (t2 - t1) * 1e3  # (extend_mask included)
         if fill is not None:
             timings["temporal_fill"] = (t3 - t2) * 1e3 + motion_ms
         event = motion.event if motion is not None else None

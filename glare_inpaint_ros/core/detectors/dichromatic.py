@@ -123,29 +123,48 @@ class DichromaticDetector(Detector):
         while max(work.shape[:2]) > p["work_px"] and min(work.shape[:2]) >= 64:
             work = area_resize(work, (work.shape[1] // 2, work.shape[0] // 2))
             scale *= 2
-        mask = self._regions(work, scale)
-        if mask is None:
-            return np.zeros((h, w), np.uint8)
-        if scale > 1:
-            mask = upscale_nearest(mask, (w, h))
-        if p["grow_px"] > 0:
-            k = 2 * p["grow_px"] + 1
-            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        mask = np.zeros((h, w), np.uint8)
+        found = self._regions(work, scale, bgr)
+        if found is None:
+            return mask
+        regions, (x0, y0) = found
+        rh, rw = regions.shape
+        if (work.shape[1] * scale, work.shape[0] * scale) == (w, h):
+            # Pixel doubling is exact per box: scale up and grow the regions' box only.
+            x0, y0 = x0 * scale, y0 * scale
+            mask[y0:y0 + rh * scale, x0:x0 + rw * scale] = upscale_nearest(
+                regions, (rw * scale, rh * scale))
+            box = (x0, y0, x0 + rw * scale, y0 + rh * scale)
+        else:
+            small = np.zeros(work.shape[:2], np.uint8)
+            small[y0:y0 + rh, x0:x0 + rw] = regions
+            mask = upscale_nearest(small, (w, h))
+            box = (0, 0, w, h)
+        g = p["grow_px"]
+        if g > 0:  # zeros around the box: dilating the box plus a g-px margin is exact
+            x0, y0 = max(box[0] - g, 0), max(box[1] - g, 0)
+            x1, y1 = min(box[2] + g, w), min(box[3] + g, h)
+            disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1))
+            mask[y0:y1, x0:x1] = cv2.dilate(mask[y0:y1, x0:x1], disk)
         return mask
 
-    def _regions(self, bgr: np.ndarray, scale: int) -> np.ndarray | None:
-        """The kept highlight regions (uint8 0/255) of a frame reduced ``scale`` times, or None."""
+    def _regions(self, bgr: np.ndarray, scale: int,
+                 full: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+        """The kept highlight regions of ``bgr``, the frame ``full`` reduced ``scale`` times:
+        a uint8 0/255 crop and its top-left corner (x, y) in ``bgr``, or None."""
         p = self.params
         h, w = bgr.shape[:2]
-        empty = np.zeros((h, w), np.uint8)
         hi, lo = value_and_min(bgr)
-        bg, mad = background(lo, max(9, p["background_px"] // scale), p["contrast_delta"])
+        bg, mad = background(lo, max(9, p["background_px"] // scale), p["contrast_delta"],
+                             coarse=True)
         bar = cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, float(p["contrast_delta"]))
         cand = cv2.compare(lo, cv2.resize(bar, (w, h), interpolation=cv2.INTER_LINEAR), cv2.CMP_GE)
         pts = cv2.findNonZero(cand)
         if pts is None:
             return None
-        model = fit_diffuse_model(bgr, p["clusters"], min_chroma=p["min_chroma"],
+        # Fit on the full frame: the same samples (and so the same, memoised, model) as the
+        # ``separation`` backend's with the same settings.
+        model = fit_diffuse_model(full, p["clusters"], min_chroma=p["min_chroma"],
                                   clip=p["clip_level"])
         if not (model.saturation >= p["min_saturation"]).any():
             return None  # no coloured material in the frame: nothing colour can separate
@@ -168,5 +187,4 @@ class DichromaticDetector(Detector):
         weak[ys[keep] - y0, xs[keep] - x0] = 255
         weak = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _OPEN)
         seeds = keep & (s >= p["seed_level"])  # (a seed the opening removed selects nothing)
-        empty[y0:y1, x0:x1] = seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0)
-        return empty
+        return seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0), (x0, y0)

@@ -36,8 +36,8 @@ from .threshold import MODES, ThresholdDetector, at_least, low_saturation, value
 _WINDOW_SMALL = 9
 
 
-def background(plane: np.ndarray, background_px: int,
-               exclude_delta: int) -> tuple[np.ndarray, np.ndarray]:
+def background(plane: np.ndarray, background_px: int, exclude_delta: int,
+               coarse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Background level and texture (MAD) of a uint8 plane, at reduced resolution.
 
     Args:
@@ -45,6 +45,8 @@ def background(plane: np.ndarray, background_px: int,
         background_px: median window size in ``plane`` pixels (>= 3).
         exclude_delta: pixels brighter than the first median by this many levels are replaced by
             it before the second median (candidate highlights excluded).
+        coarse: take the first (exclusion) median and the MAD at half that resolution with a 5-px
+            window (:func:`_coarse_median`, ~10x cheaper); the background median stays exact.
 
     Returns:
         ``(bg, mad)``: uint8 arrays of the *downsampled* size (``H // f x W // f``, ``f`` =
@@ -56,14 +58,25 @@ def background(plane: np.ndarray, background_px: int,
     small = plane
     if f > 1:
         small = cv2.resize(plane, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
-    med = cv2.medianBlur(small, k)
+    median = _coarse_median if coarse else cv2.medianBlur
+    med = median(small, k)
     raised = cv2.add(med, np.full(med.shape, exclude_delta, np.uint8))
     cand = cv2.dilate(cv2.compare(small, raised, cv2.CMP_GE), None)
     cleaned = small.copy()
     np.copyto(cleaned, cv2.min(small, med), where=cand > 0)
     bg = cv2.medianBlur(cleaned, k)
-    mad = cv2.medianBlur(cv2.absdiff(small, bg), k)
+    mad = median(cv2.absdiff(small, bg), k)
     return bg, mad
+
+
+def _coarse_median(plane: np.ndarray, k: int) -> np.ndarray:
+    """About a ``k``-px median of a uint8 plane, cheaply: a 5-px median at half resolution, scaled
+    back bilinearly. (OpenCV's uint8 median costs ~10x more from 7 px up than at 5 px.)"""
+    h, w = plane.shape
+    if k <= 5 or min(h, w) < 4:
+        return cv2.medianBlur(plane, k)
+    half = cv2.resize(plane, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.medianBlur(half, 5), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:

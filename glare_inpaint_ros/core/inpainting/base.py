@@ -121,6 +121,13 @@ class Inpainter(ABC):
             self.inpaint_rois(src, mask, boxes, target)
         return out.reshape(image.shape)
 
+    def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The mask this backend fills for a detected ``mask`` on ``image`` (the pipeline calls
+        this before :meth:`inpaint` and reports the result as the frame's mask): ``mask`` itself
+        here; the ``separation`` backend adds the faint sheen around each highlight, which it
+        separates rather than paints over."""
+        return mask
+
     def _inpaint_mono_as_bgr(
         self, image: np.ndarray, mask: np.ndarray, boxes: list[Box], out: np.ndarray
     ) -> None:

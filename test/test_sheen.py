@@ -1,0 +1,114 @@
+"""Sheen growth (``core/sheen.py``, ``inpainting.separation.sheen_px``): the mask grows from a
+detected highlight core into the faint specular falloff around it, on the highlight's own
+coloured material only.
+
+Scenes are rendered with a known additive specular layer, so the expectations come from the
+rendering: the grown mask must cover the falloff the detector missed, and stop at achromatic
+content and at another material beside the highlight.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from glare_inpaint_ros.core import GlareRemover
+from glare_inpaint_ros.core.dichromatic import fit_diffuse_model
+from glare_inpaint_ros.core.sheen import grow_into_sheen
+
+H, W = 240, 320
+RED = (40.0, 50.0, 190.0)  # BGR, saturation ~0.79
+
+
+def lobe(cx: float, cy: float, sigma: float, peak: float) -> np.ndarray:
+    """A broad additive white highlight (float32 HxW, levels)."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    return peak * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma ** 2))
+
+
+def red_object(spec: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A textured red surface with ``spec`` added (uint8 BGR)."""
+    rng = np.random.default_rng(seed)
+    base = np.empty((H, W, 3), np.float32)
+    base[:] = RED
+    base *= 1.0 + rng.normal(0, 0.03, (H, W, 1)).astype(np.float32)
+    return np.clip(base + spec[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+
+
+def core_mask(spec: np.ndarray, level: float) -> np.ndarray:
+    """What a detector found: the lobe's core above ``level``."""
+    return np.where(spec >= level, 255, 0).astype(np.uint8)
+
+
+def test_the_mask_grows_over_the_falloff_and_the_separation_removes_it() -> None:
+    spec = lobe(160, 120, 22.0, 110.0)
+    image = red_object(spec)
+    clean = red_object(np.zeros_like(spec))
+    core = core_mask(spec, 50.0)
+    model = fit_diffuse_model(image, 6)
+    grown = grow_into_sheen(image, core, model, level=4.0, reach_px=48)
+    falloff = (spec >= 8) & (core == 0)
+    assert np.count_nonzero(grown[falloff]) >= 0.8 * np.count_nonzero(falloff)
+    assert np.array_equal(grown[core > 0], core[core > 0])  # nothing of the core is lost
+    assert not grown[spec < 1].any()  # no growth where there is no sheen
+    # Through the chain's inpainting stage: the halo is separated, not left (nor painted).
+    on = GlareRemover({"inpainting.separation.sheen_px": 48}, stages=("inpainting", "temporal"))
+    off = GlareRemover({"inpainting.separation.sheen_px": 0}, stages=("inpainting", "temporal"))
+    err = {}
+    for name, remover in (("on", on), ("off", off)):
+        result = remover.fill_frame(image, core)
+        err[name] = np.abs(result.image.astype(np.float32) - clean)[falloff].mean()
+    assert np.array_equal(on.fill_frame(image, core).mask, grown)
+    assert err["on"] < 0.4 * err["off"], err
+
+
+def test_the_growth_stops_at_another_material_and_at_achromatic_content() -> None:
+    spec = lobe(160, 120, 22.0, 110.0)
+    image = red_object(spec)
+    # A pale-yellow print stripe (another, less saturated material) and a white letter stroke
+    # right next to the highlight, inside the reach.
+    image[60:180, 196:204] = (150, 215, 235)
+    image[60:180, 118:122] = (235, 235, 235)
+    core = core_mask(spec, 50.0)
+    model = fit_diffuse_model(image, 6)
+    grown = grow_into_sheen(image, core, model, level=4.0, reach_px=48)
+    assert grown.any() and np.count_nonzero(grown) > np.count_nonzero(core)
+    assert not grown[60:180, 196:204].any()
+    assert not grown[60:180, 118:122].any()
+    # The sheen also lies over a blue print beside the highlight: another hue, left alone
+    # (colour alone cannot say whether the print is glossy too).
+    blue = np.zeros((H, W), bool)
+    blue[:, 185:] = True
+    image = red_object(spec)
+    image[blue] = np.clip(np.array([190.0, 80.0, 40.0]) + spec[blue][:, None] + 0.5, 0,
+                          255).astype(np.uint8)
+    core = np.where(blue, 0, core_mask(spec, 50.0)).astype(np.uint8)
+    grown = grow_into_sheen(image, core, fit_diffuse_model(image, 6), level=4.0, reach_px=48)
+    assert np.count_nonzero(grown[~blue]) > np.count_nonzero(core)
+    assert not grown[blue].any()
+    # A grey (achromatic) surface never grows, whatever its highlight.
+    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert np.array_equal(
+        grow_into_sheen(grey, core, fit_diffuse_model(grey, 6), level=4.0, reach_px=48), core)
+
+
+def test_reach_and_resolution() -> None:
+    spec = lobe(160, 120, 30.0, 110.0)
+    image = red_object(spec)
+    core = core_mask(spec, 60.0)
+    model = fit_diffuse_model(image, 6)
+    assert grow_into_sheen(image, core, model, level=4.0, reach_px=0) is core
+    near = grow_into_sheen(image, core, model, level=4.0, reach_px=5)
+    far = grow_into_sheen(image, core, model, level=4.0, reach_px=48)
+    dist = cv2.distanceTransform(cv2.compare(core, 0, cv2.CMP_EQ), cv2.DIST_L2, 3)
+    assert not near[dist > 6].any() and near[(dist > 0) & (dist <= 4)].any()
+    assert np.count_nonzero(far) > np.count_nonzero(near)
+    # On a frame over work_px the growth is decided at half size: about the same region.
+    big = cv2.resize(image, (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST)
+    big_core = cv2.resize(core, (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST)
+    half = grow_into_sheen(big, big_core, fit_diffuse_model(big, 6), level=4.0, reach_px=96,
+                           context_px=242, work_px=400)  # (px parameters are frame px)
+    assert np.array_equal(half[big_core > 0], big_core[big_core > 0])
+    small_grown = cv2.resize(far, (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST)
+    agree = np.count_nonzero((half > 0) == (small_grown > 0)) / half.size
+    assert agree >= 0.98, agree
