@@ -115,3 +115,25 @@ def test_motion_cue_state_and_stream_events() -> None:
     assert cue.update(tracker.update(seq.frame(7).image, 7 / 30.0)).sliding is None
     with pytest.raises(ValueError):
         MotionCue(min_evidence=2.0)
+
+
+@pytest.mark.parametrize("overlap,kept", [(0.2, True), (0.0, False)])
+def test_a_confirmed_highlight_is_followed_when_its_surface_is_forgotten(
+        overlap: float, kept: bool) -> None:
+    """Once a region is a sliding highlight, the next frame's region on it (moved with the flow)
+    stays reported even where the surface memory under it has run out (a slow highlight hides
+    its surface longer than ``memory_s``); with ``track_overlap: 0`` it needs new evidence."""
+    seq = SyntheticSequence(1, seed=0, size=METAL_SIZE, frames=40, kind="metal")
+    tracker, cue = MotionTracker(), MotionCue(track_overlap=overlap)
+    found = None
+    for i in range(40):
+        found = cue.update(tracker.update(seq.frame(i).image, i / 30.0)).sliding
+        if found is not None and i >= 5:
+            break
+    assert found is not None, "no sliding highlight confirmed in 40 frames"
+    cue._weight[:] = 0.0  # the memory has run out everywhere
+    nxt = cue.update(tracker.update(seq.frame(i + 1).image, (i + 1) / 30.0)).sliding
+    if kept:
+        assert nxt is not None and np.count_nonzero((nxt > 0) & (found > 0)) > 0
+    else:
+        assert nxt is None

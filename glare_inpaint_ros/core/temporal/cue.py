@@ -23,7 +23,9 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
    rise on content) rose by ``min_rise`` levels or more, with at least ``min_known`` such pixels;
    the surface 2-4 px around it is textured (``min_texture``: the flow on a flat wall or sky lags,
    which would fake a rise on a lamp or a lit window); its brightest pixel reaches ``min_peak``;
-   and it covers at most ``max_area`` of the frame.
+   and it covers at most ``max_area`` of the frame. A region that lies (``track_overlap``) on the
+   last frame's sliding highlights, moved with the flow, needs no new evidence: under a slow
+   highlight the surface stays hidden longer than the memory lasts.
 5. The memory takes the current grey level outside the candidates only, so the surface under a
    highlight keeps the value it had before the highlight reached it; bright content that moves
    with the surface (paint, letters) is a candidate from the moment it is seen, so it never gets a
@@ -122,6 +124,11 @@ class MotionCue:
         ParamSpec("grow_px", 3,
                   "Reported regions grow by this many px in the frame (the highlight's rim).",
                   0, 64),
+        ParamSpec("track_overlap", 0.2,
+                  "A region at least this share (0..1) of which lies on the last frame's sliding "
+                  "highlights, moved with the flow, stays reported without new evidence (the "
+                  "surface under a slow highlight is hidden longer than the memory lasts); the "
+                  "texture, peak and area gates still apply. 0 = off.", 0.0, 1.0),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -134,6 +141,7 @@ class MotionCue:
         """Forget the surface memory (the next frame reports nothing)."""
         self._memory: np.ndarray | None = None
         self._weight: np.ndarray | None = None
+        self._sliding: np.ndarray | None = None  # the last frame's regions (reduced resolution)
         self._last_stamp: float | None = None
         #: What the last :meth:`update` returned (diagnostics, tests).
         self.last = CueMasks(None, None)
@@ -159,6 +167,7 @@ class MotionCue:
         if flow is None or self._memory is None or self._memory.shape != cur.shape:
             self._memory = cur.copy()
             self._weight = (cand == 0).astype(np.float32)
+            self._sliding = None
         else:
             assert self._weight is not None
             n, labels = cv2.connectedComponents(cand, connectivity=8)
@@ -172,7 +181,9 @@ class MotionCue:
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
             weight *= np.float32(np.exp(-max(motion.dt, 0.0) / p["memory_s"]))
             if n > 1:
-                found = self._regions(cur, memory, weight, labels, n, cand, texture)
+                found = self._regions(cur, memory, weight, labels, n, cand, texture,
+                                      self._followed(flow, labels, n))
+            self._sliding = found
             # Remember the surface where it is not a candidate; keep the warped memory elsewhere.
             np.copyto(memory, cur, where=cand == 0)
             weight[cand == 0] = 1.0
@@ -240,15 +251,31 @@ class MotionCue:
         cnt = np.maximum(np.bincount(ids, minlength=n), 1)
         return (np.bincount(ids, grad[ring], minlength=n) / (8.0 * cnt)).astype(np.float32)
 
+    def _followed(self, flow: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+        """Per region label, whether at least ``track_overlap`` of it lies on the last frame's
+        sliding highlights moved with the flow (the raw flow: on a highlight it follows the
+        highlight)."""
+        share = self.params["track_overlap"]
+        if share <= 0 or self._sliding is None or n <= 1:
+            return np.zeros(n, bool)
+        gx, gy = self._grid.get(labels.shape)
+        moved = cv2.remap(self._sliding, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        inside = labels > 0
+        lab = labels[inside]
+        on = np.bincount(lab, moved[inside] > 0, minlength=n)
+        return (on > 0) & (on >= share * np.bincount(lab, minlength=n))
+
     def _regions(self, cur: np.ndarray, memory: np.ndarray, weight: np.ndarray,
-                 labels: np.ndarray, n: int, cand: np.ndarray,
-                 texture: np.ndarray) -> np.ndarray | None:
+                 labels: np.ndarray, n: int, cand: np.ndarray, texture: np.ndarray,
+                 followed: np.ndarray) -> np.ndarray | None:
         """The candidate regions (uint8 0/255, reduced resolution) that are sliding highlights,
         or None.
 
         Evidence is counted on each region's core only (``core_px`` reduced pixels in from its
         edge): at the edge a flow error of half a pixel brings remembered background onto
-        content that moves with the surface (a lane line), which would look like a rise.
+        content that moves with the surface (a lane line), which would look like a rise. A
+        region ``followed`` from the last frame's highlights needs no new evidence.
         """
         p = self.params
         inside = labels > 0
@@ -267,8 +294,9 @@ class MotionCue:
         rose = known & (cur[at].astype(np.int16) - memory[at] >= p["min_rise"])
         n_known = np.bincount(lab, known, minlength=n)
         n_rose = np.bincount(lab, rose, minlength=n)
-        ok = ((texture >= p["min_texture"]) & (n_known >= p["min_known"])
-              & (n_rose >= p["min_evidence"] * n_known) & (n_rose > 0)
+        evidence = ((n_known >= p["min_known"]) & (n_rose >= p["min_evidence"] * n_known)
+                    & (n_rose > 0))
+        ok = ((evidence | followed) & (texture >= p["min_texture"])
               & (peak >= p["min_peak"]) & (area <= p["max_area"] * labels.size))
         ok[0] = False
         if not ok.any():
