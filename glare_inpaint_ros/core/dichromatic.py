@@ -153,6 +153,7 @@ def fit_diffuse_model(
     sampled pixels themselves and the settings): the ``dichromatic`` detector and the
     ``separation`` backend fit the same frame once between them in a one-process chain.
     """
+    global _last_fit
     h, w = bgr.shape[:2]
     step = max(1, int(np.sqrt(h * w / max(samples, 1))))
     grid = bgr[::step, ::step]
@@ -162,14 +163,8 @@ def fit_diffuse_model(
             and np.array_equal(last[0], grid):
         return last[2]
     model = _fit(grid.reshape(-1, 3).astype(np.float32), clusters, min_chroma, clip)
-    _remember(grid.copy(), settings, model)
+    _last_fit = (grid.copy(), settings, model)  # the whole tuple at once
     return model
-
-
-def _remember(grid: np.ndarray, settings: tuple[int, int, int], model: DiffuseModel) -> None:
-    """Keep one fit for :func:`fit_diffuse_model` (the whole tuple at once)."""
-    global _last_fit
-    _last_fit = (grid, settings, model)
 
 
 def _fit(sub: np.ndarray, clusters: int, min_chroma: int, clip: int) -> DiffuseModel:
