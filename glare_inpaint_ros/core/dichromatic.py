@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .resize import area_resize
+
 #: Pixels dimmer than this (max channel, 8-bit levels) are too noisy to estimate a saturation from.
 MIN_EXPOSURE = 20
 #: Cells per axis of :attr:`DiffuseModel.lookup`.
@@ -221,13 +223,13 @@ def local_saturation(bgr: np.ndarray, exclude: np.ndarray, window_px: int) -> np
     """
     h, w = bgr.shape[:2]
     size = (max(1, w // CONTEXT_F), max(1, h // CONTEXT_F))
-    small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    small = area_resize(bgr, size)
     b, g, r = cv2.split(small)
     hi = cv2.max(cv2.max(b, g), r)
     lo = cv2.min(cv2.min(b, g), r)
     hi_f = hi.astype(np.float32)
     sat = (hi_f - lo) / np.maximum(hi_f, 1.0)
-    excl_small = cv2.resize(exclude, size, interpolation=cv2.INTER_AREA)
+    excl_small = area_resize(exclude, size)
     use = ((excl_small == 0) & (hi >= MIN_EXPOSURE)).astype(np.float32)
     k = max(3, (window_px // CONTEXT_F) | 1)
     num = cv2.blur(sat * use, (k, k))

@@ -38,7 +38,7 @@ from .dichromatic import (
 )
 from .inpainting.roi import component_boxes
 from .masks import upscale_nearest
-from .temporal.resize import area_resize
+from .resize import area_resize
 
 #: Width (px) of the ring around a highlight whose hue the sheen must share.
 _RING_PX = 3

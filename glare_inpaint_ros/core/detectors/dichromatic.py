@@ -41,7 +41,7 @@ from ..dichromatic import (
 )
 from ..masks import upscale_nearest
 from ..params import ParamSpec
-from ..temporal import area_resize
+from ..resize import area_resize
 from . import DETECTORS
 from .base import Detector
 from .local_contrast import background, seeded_components

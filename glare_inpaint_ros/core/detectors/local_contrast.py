@@ -46,7 +46,9 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int,
         exclude_delta: pixels brighter than the first median by this many levels are replaced by
             it before the second median (candidate highlights excluded).
         coarse: take the first (exclusion) median and the MAD at half that resolution with a 5-px
-            window (:func:`_coarse_median`, ~10x cheaper); the background median stays exact.
+            window (:func:`_coarse_median`, ~10x cheaper), and reduce only the whole ``f x f``
+            cells (the last ``< f`` rows and columns left out); the background median stays
+            exact.
 
     Returns:
         ``(bg, mad)``: uint8 arrays of the *downsampled* size (``H // f x W // f``, ``f`` =
@@ -57,6 +59,8 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int,
     k = max(3, int(round(background_px / f)) | 1)
     small = plane
     if f > 1:
+        if coarse:  # whole f x f cells: OpenCV's integer-factor area path is ~3x cheaper
+            plane = plane[:h // f * f, :w // f * f]
         small = cv2.resize(plane, (max(w // f, 1), max(h // f, 1)), interpolation=cv2.INTER_AREA)
     median = _coarse_median if coarse else cv2.medianBlur
     med = median(small, k)

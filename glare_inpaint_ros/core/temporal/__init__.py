@@ -49,7 +49,7 @@ from .cue import CueMasks, MotionCue
 from .fill import TemporalFill
 from .mask import HISTORY_FRAMES, TemporalMask
 from .motion import OUT_OF_ORDER, RESET_EVENTS, FrameMotion, MotionTracker, upsample_flow
-from .resize import area_resize
+from ..resize import area_resize
 from .stages import TemporalStages
 
 __all__ = [

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..params import ParamSpec, Schema
 from ..validation import check_image
-from .resize import gray_small
+from ..resize import gray_small
 
 #: Stream events reported by :class:`MotionTracker` that restart the temporal state.
 RESET_EVENTS: tuple[str, ...] = ("first", "reset_gap", "reset_backwards", "reset_scene_cut",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .resize import gray_small
+from ..resize import gray_small
 
 #: Row length of the 2-D maps used to sample pixel lists with ``cv2.remap`` (its maps must be
 #: narrower than 32767 px).

@@ -1,5 +1,5 @@
-"""Area downscaling and grey conversion shared by the temporal stages (and the dichromatic
-detector).
+"""Area downscaling and grey conversion shared by the temporal stages, the dichromatic
+detector, its material context and the sheen growth.
 
 Images ``HxW`` / ``HxWxC`` (BGR / BGRA), uint8 or uint16; sizes are ``(width, height)`` px, as
 OpenCV takes them.
