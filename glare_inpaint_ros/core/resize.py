@@ -29,6 +29,16 @@ def area_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def halve_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """``image`` halved (:func:`area_resize`) until its longer side is at most ``max_side`` px
+    (or its shorter side is under 64 px), and the factor it was reduced by (a power of 2)."""
+    scale = 1
+    while max(image.shape[:2]) > max_side and min(image.shape[:2]) >= 64:
+        image = area_resize(image, (image.shape[1] // 2, image.shape[0] // 2))
+        scale *= 2
+    return image, scale
+
+
 def gray_small(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """8-bit grey image resized (area average, :func:`area_resize`) to ``size`` = (width, height)
     px."""

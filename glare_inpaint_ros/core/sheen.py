@@ -38,7 +38,7 @@ from .dichromatic import (
 )
 from .inpainting.roi import component_boxes
 from .masks import upscale_nearest
-from .resize import area_resize
+from .resize import halve_to
 
 #: Width (px) of the ring around a highlight whose hue the sheen must share.
 _RING_PX = 3
@@ -74,14 +74,10 @@ def grow_into_sheen(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, *, l
     """
     if reach_px <= 0 or not mask.any():
         return mask
-    small, small_mask, scale = bgr, mask, 1
-    while max(small.shape[:2]) > work_px and min(small.shape[:2]) >= 64:
-        size = (small.shape[1] // 2, small.shape[0] // 2)
-        small = area_resize(small, size)
-        small_mask = cv2.resize(small_mask, size, interpolation=cv2.INTER_AREA)  # any px set
-        scale *= 2
-    if scale > 1:
-        small_mask = cv2.compare(small_mask, 0, cv2.CMP_GT)
+    small, scale = halve_to(bgr, work_px)
+    small_mask = mask
+    if scale > 1:  # a cell with any mask px set (its area mean stays > 0 up to x16)
+        small_mask = cv2.compare(halve_to(mask, work_px)[0], 0, cv2.CMP_GT)
     grown = _grow(small, small_mask, model, level, max(1, reach_px // scale), context_px // scale,
                   min_saturation, min_chroma, clip)
     if grown is small_mask:

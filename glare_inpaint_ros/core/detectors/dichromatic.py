@@ -41,7 +41,7 @@ from ..dichromatic import (
 )
 from ..masks import upscale_nearest
 from ..params import ParamSpec
-from ..resize import area_resize
+from ..resize import halve_to
 from . import DETECTORS
 from .base import Detector
 from .local_contrast import background, seeded_components
@@ -119,10 +119,7 @@ class DichromaticDetector(Detector):
     def _detect(self, bgr: np.ndarray) -> np.ndarray:
         p = self.params
         h, w = bgr.shape[:2]
-        work, scale = bgr, 1
-        while max(work.shape[:2]) > p["work_px"] and min(work.shape[:2]) >= 64:
-            work = area_resize(work, (work.shape[1] // 2, work.shape[0] // 2))
-            scale *= 2
+        work, scale = halve_to(bgr, p["work_px"])
         mask = np.zeros((h, w), np.uint8)
         found = self._regions(work, scale, bgr)
         if found is None:
