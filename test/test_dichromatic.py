@@ -152,6 +152,35 @@ def test_default_chain_leaves_bright_content_alone(seed: int) -> None:
     assert changed.mean() <= 0.002, changed.mean()
 
 
+def foliage(busy: bool, seed: int = 0) -> np.ndarray:
+    """Green surface (float32 BGR): random 3-px leaves between shade and light green (``busy``),
+    or one smooth mid green."""
+    rng = np.random.default_rng(seed)
+    t = np.full((H, W), 0.5, np.float32)
+    if busy:
+        t = cv2.resize(rng.random((H // 3 + 1, W // 3 + 1)).astype(np.float32), None, fx=3, fy=3,
+                       interpolation=cv2.INTER_NEAREST)[:H, :W]
+    shade, light = np.float32([25, 70, 35]), np.float32([55, 150, 80])
+    return shade + (light - shade) * t[:, :, None]
+
+
+def test_bright_pale_spots_in_foliage_are_left_alone() -> None:
+    """Sunlit leaves and sky gaps in foliage are bright and paler than the green around them:
+    colour alone takes them for highlights (the same white lobes are found on a smooth green
+    surface, and in the foliage once the busy-texture gate is off); with the gate they are left
+    alone."""
+    peaks = [(100, 75), (95, 205), (200, 150)]  # (y, x) of the lobes of specular_lobes()
+
+    def found(busy: bool, busy_max: float) -> list[bool]:
+        mask = DETECTORS.get("dichromatic")(busy_max=busy_max).detect(
+            render(foliage(busy), specular_lobes()))
+        return [bool(mask[y, x]) for y, x in peaks]
+
+    assert all(found(busy=False, busy_max=0.45))
+    assert all(found(busy=True, busy_max=1.0))
+    assert not any(found(busy=True, busy_max=0.45))
+
+
 def test_achromatic_frame_reports_nothing() -> None:
     gray = cv2.cvtColor(cv2.cvtColor(content_scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     assert not DETECTORS.get("dichromatic")().detect(gray).any()

@@ -24,7 +24,12 @@ Steps on one frame:
    ``s >= seed_level`` (hysteresis). Clipped blobs on their own (a lamp, a white sign, the sun on
    a wet road) are therefore *not* reported: with no coloured surface around them the chain
    cannot tell glare from content and leaves the pixels alone.
-4. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
+4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
+   region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
+   detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
+   green around them, so colour alone takes them for highlights (road video through a forest);
+   a highlight lies on a surface, and that surface is smooth compared with foliage.
+5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
 """
@@ -48,6 +53,13 @@ from .local_contrast import background, seeded_components
 from .threshold import value_and_min
 
 _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+_RING3 = np.ones((3, 3), np.uint8)
+_RIM = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+#: Window (frame px) over which the busy-texture share around a region is measured.
+_BUSY_PX = 41
+#: Brightness slope (``max(B, G, R)``, 8-bit levels per px at the detection resolution) of an
+#: edge pixel for the busy-texture share.
+_BUSY_SLOPE = 12
 
 
 def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -69,9 +81,11 @@ class DichromaticDetector(Detector):
         ParamSpec("clusters", 6,
                   "Chromaticity clusters (materials) per frame for the diffuse saturation.",
                   1, 16),
-        ParamSpec("min_saturation", 0.3,
+        ParamSpec("min_saturation", 0.35,
                   "Surfaces whose diffuse HSV saturation (0..1) is below this are achromatic: "
-                  "never reported (colour cannot tell glare from white content there).",
+                  "never reported (colour cannot tell glare from white content there; the "
+                  "specular estimate's error grows as 1 / saturation^2: a hazy sky near the "
+                  "horizon reads as a highlight on a 0.3-saturated surface).",
                   0.0, 1.0),
         ParamSpec("min_chroma", 6,
                   "Pixels whose max-min channel range is below this (8-bit levels) have no colour "
@@ -106,6 +120,10 @@ class DichromaticDetector(Detector):
                   "A channel at or above this (8-bit levels) is clipped: no colour left; kept only"
                   " inside a highlight region.",
                   1, 255),
+        ParamSpec("busy_max", 0.45,
+                  "Regions are dropped where more than this share (0..1) of the 41-px window "
+                  "around them is edges (sunlit leaves and sky gaps in foliage); 1 = off.",
+                  0.0, 1.0),
         ParamSpec("work_px", 800,
                   "Detection runs on the frame halved until its longer side is at most this many "
                   "px (the mask is scaled back; px parameters are frame px).",
@@ -184,4 +202,50 @@ class DichromaticDetector(Detector):
         weak[ys[keep] - y0, xs[keep] - x0] = 255
         weak = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _OPEN)
         seeds = keep & (s >= p["seed_level"])  # (a seed the opening removed selects nothing)
-        return seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0), (x0, y0)
+        regions = seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0)
+        if p["busy_max"] < 1.0:
+            regions = self._drop_busy(hi, regions, (x0, y0), scale)
+            if not regions.any():
+                return None
+        return regions, (x0, y0)
+
+    def _drop_busy(self, value: np.ndarray, regions: np.ndarray, origin: tuple[int, int],
+                   scale: int) -> np.ndarray:
+        """``regions`` (uint8 0/255 crop of the reduced frame whose ``max(B, G, R)`` is ``value``,
+        at ``origin`` (x, y)) without those whose
+        mean busy-texture share (edge pixels among the pixels of the ``_BUSY_PX`` window that
+        are not regions or their 2-px rim; measured on the regions' box plus that window only)
+        exceeds ``busy_max``."""
+        pts = cv2.findNonZero(regions)
+        if pts is None:
+            return regions
+        h, w = value.shape
+        rh, rw = regions.shape
+        k = max(3, (_BUSY_PX // scale) | 1)
+        x0, y0 = origin
+        bx0, by0 = max(x0 - k, 0), max(y0 - k, 0)
+        bx1, by1 = min(x0 + rw + k, w), min(y0 + rh + k, h)
+        # An edge pixel: max - min of ``value`` over its 3x3 neighbourhood (2 px across) at
+        # least 2 * _BUSY_SLOPE.
+        rise = cv2.morphologyEx(value[by0:by1, bx0:bx1], cv2.MORPH_GRADIENT, _RING3)
+        edges = cv2.threshold(rise, 2 * _BUSY_SLOPE - 1, 255, cv2.THRESH_BINARY)[1]
+        # The regions and a 2-px rim are left out: a small highlight's own steep rim is not the
+        # texture of the surface it lies on. (uint8 0/255 box means: OpenCV's fast path.)
+        inside = np.zeros(edges.shape, np.uint8)
+        inside[y0 - by0:y0 - by0 + rh, x0 - bx0:x0 - bx0 + rw] = regions
+        around = cv2.compare(cv2.dilate(inside, _RIM), 0, cv2.CMP_EQ)
+        num = cv2.blur(cv2.bitwise_and(edges, around), (k, k))
+        den = cv2.blur(around, (k, k))
+        # Sampled at the regions' pixels only, averaged per region.
+        pts = pts.reshape(-1, 2)
+        xs, ys = pts[:, 0], pts[:, 1]
+        n, labels = cv2.connectedComponents(regions, connectivity=8)
+        ids = labels[ys, xs]
+        gy, gx = ys + (y0 - by0), xs + (x0 - bx0)
+        busy = num[gy, gx].astype(np.float32) / np.maximum(den[gy, gx], 1).astype(np.float32)
+        share = np.bincount(ids, busy, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
+        keep = np.where(share <= self.params["busy_max"], np.uint8(255), np.uint8(0))
+        keep[0] = 0
+        if keep[1:].all():
+            return regions
+        return keep[labels]
