@@ -17,6 +17,22 @@ import numpy as np
 from .params import ParamSpec, Schema
 from .validation import check_mask
 
+
+def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """uint8 0/255 mask of the pixels of a label image (``cv2.connectedComponents``) whose label
+    ``l`` has ``keep[l]`` true; label 0 (the background) is never selected.
+
+    ``keep``: one truth value per label (``len(keep)`` = the number of labels).
+    """
+    n = len(keep)
+    lut = np.zeros(max(n, 256), np.uint8)
+    lut[:n] = np.where(np.asarray(keep, bool), 255, 0)
+    lut[0] = 0
+    if n <= 256:  # the usual case: an 8-bit lookup table (cv2.LUT), not numpy fancy indexing
+        return cv2.LUT(labels.astype(np.uint8), lut[:256])
+    return lut[labels]
+
+
 KERNEL_SHAPES = {"ellipse": cv2.MORPH_ELLIPSE, "rect": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS}
 
 

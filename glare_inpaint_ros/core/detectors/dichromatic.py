@@ -44,7 +44,7 @@ import numpy as np
 from ..dichromatic import (
     diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
 )
-from ..masks import upscale_nearest
+from ..masks import select_labels, upscale_nearest
 from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
@@ -211,11 +211,10 @@ class DichromaticDetector(Detector):
 
     def _drop_busy(self, value: np.ndarray, regions: np.ndarray, origin: tuple[int, int],
                    scale: int) -> np.ndarray:
-        """``regions`` (uint8 0/255 crop of the reduced frame whose ``max(B, G, R)`` is ``value``,
-        at ``origin`` (x, y)) without those whose
-        mean busy-texture share (edge pixels among the pixels of the ``_BUSY_PX`` window that
-        are not regions or their 2-px rim; measured on the regions' box plus that window only)
-        exceeds ``busy_max``."""
+        """``regions`` (uint8 0/255 crop, at ``origin`` (x, y), of the reduced frame whose
+        ``max(B, G, R)`` is ``value``) without those whose mean busy-texture share exceeds
+        ``busy_max``: edge pixels among the pixels of the ``_BUSY_PX`` window that are not regions
+        or their 2-px rim, measured on the regions' box plus that window only."""
         pts = cv2.findNonZero(regions)
         if pts is None:
             return regions
@@ -244,8 +243,7 @@ class DichromaticDetector(Detector):
         gy, gx = ys + (y0 - by0), xs + (x0 - bx0)
         busy = num[gy, gx].astype(np.float32) / np.maximum(den[gy, gx], 1).astype(np.float32)
         share = np.bincount(ids, busy, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
-        keep = np.where(share <= self.params["busy_max"], np.uint8(255), np.uint8(0))
-        keep[0] = 0
+        keep = share <= self.params["busy_max"]
         if keep[1:].all():
             return regions
-        return keep[labels]
+        return select_labels(labels, keep)

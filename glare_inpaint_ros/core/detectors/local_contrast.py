@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from ..masks import select_labels
 from ..params import ParamSpec
 from . import DETECTORS
 from .base import Detector
@@ -100,14 +101,11 @@ def seeded_components(cand: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.nd
     n, labels = cv2.connectedComponents(cand, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return cand
-    seeded = np.zeros(max(n, 256), np.uint8)
-    seeded[labels[ys, xs]] = 255
-    seeded[0] = 0
-    if seeded[1:n].all():
+    seeded = np.zeros(n, bool)
+    seeded[labels[ys, xs]] = True
+    if seeded[1:].all():
         return cand
-    if n <= 256:  # the usual case: an 8-bit lookup table (cv2.LUT) instead of numpy fancy indexing
-        return cv2.LUT(labels.astype(np.uint8), seeded[:256])
-    return seeded[labels]
+    return select_labels(labels, seeded)
 
 
 @DETECTORS.register("local_contrast")

@@ -29,6 +29,7 @@ from ..dichromatic import (
     DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context,
     specular_amount,
 )
+from ..masks import select_labels
 from ..params import ParamSpec
 from ..sheen import grow_into_sheen
 from ..validation import check_image, check_mask
@@ -190,9 +191,7 @@ class SeparationInpainter(Inpainter):
         total = np.bincount(ids, minlength=n)
         separable = (s[ring] >= max(p["min_specular"], 1.0)).astype(np.float64)
         spec = np.bincount(ids, weights=separable, minlength=n)
-        keep = np.zeros(n, np.uint8)
-        keep[1:] = np.where(spec[1:] >= p["clip_ring_min"] * np.maximum(total[1:], 1), 255, 0)
-        return keep[labels]
+        return select_labels(labels, spec >= p["clip_ring_min"] * np.maximum(total, 1))
 
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from ..detectors.local_contrast import background
+from ..masks import select_labels
 from ..params import ParamSpec, Schema
 from .motion import FrameMotion, PixelGrid
 
@@ -301,4 +302,4 @@ class MotionCue:
         ok[0] = False
         if not ok.any():
             return None
-        return np.where(ok[labels], np.uint8(255), np.uint8(0))
+        return select_labels(labels, ok)
