@@ -210,6 +210,35 @@ def test_separation_backend_contract() -> None:
     assert changed.any() and not (changed & ~near).any()
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_separation_in_linear_light_for_gamma_encoded_video(dtype) -> None:
+    """Video is gamma-encoded (sRGB-like): a highlight adds light in linear light, and separating
+    the encoded values leaves the surface under it too dark; with the input's ``gamma`` the
+    separation recovers it. Linear data keep the default (1.0)."""
+    gamma = 2.2
+    lin = 255.0 * (surface() / 255.0) ** gamma  # the same scene, in linear light
+    spec = specular_lobes(peak=60.0)  # not clipped: below 250 levels once encoded
+
+    def encode(light: np.ndarray) -> np.ndarray:
+        return 255.0 * (np.clip(light, 0, 255) / 255.0) ** (1 / gamma)
+
+    scale = 257 if dtype == np.uint16 else 1
+    image = (render(encode(lin + spec[:, :, None]), np.zeros_like(spec)).astype(np.uint32)
+             * scale).astype(dtype)
+    clean = render(encode(lin), np.zeros_like(spec)).astype(np.float32) * scale
+    mask = cv2.dilate((spec >= 2).astype(np.uint8) * 255, None, iterations=2)
+    region = (spec >= 10) & (image[:, :, :3].max(axis=2) < 250 * scale)
+    outs = {g: INPAINTERS.get("separation")(gamma=g).inpaint(image, mask) for g in (1.0, gamma)}
+    for out in outs.values():
+        assert np.array_equal(out[mask == 0], image[mask == 0])
+    # Encoded separation over-subtracts: darker than the clean surface, by more than the glare.
+    darker = (clean - outs[1.0].astype(np.float32)).max(axis=2)[region].mean()
+    assert darker > 8 * scale, darker / scale
+    err = {g: np.abs(o.astype(np.float32) - clean)[region].mean() for g, o in outs.items()}
+    before = np.abs(image.astype(np.float32) - clean)[region].mean()
+    assert err[gamma] <= 0.25 * before and err[gamma] <= 0.5 * err[1.0], (before, err)
+
+
 @pytest.mark.parametrize("param,value", [("detector.dichromatic.min_saturation", 0.99),
                                          ("detector.dichromatic.seed_level", 255)])
 def test_detector_parameters_take_effect(param: str, value: float) -> None:

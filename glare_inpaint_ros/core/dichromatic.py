@@ -17,6 +17,12 @@ saturation of its well-exposed pixels (most pixels of a material are diffuse). W
 highlights: ``s`` is 0 there, so separation never touches achromatic content. Clipped pixels (``max
 >= clip``) carry no surface information at all; callers fill those from their surroundings.
 
+The model is additive in *linear* light. Lab and machine-vision data with the camera's gamma
+off are linear; most video (sRGB-encoded camera drivers, endoscopes) is not, and there the same
+subtraction leaves the surface under a highlight too dark. :func:`to_linear` / :func:`from_linear`
+take 8-bit levels through a power-law transfer curve (``gamma``) for the callers that separate in
+linear light.
+
 Conventions: images BGR uint8; ``s`` in 8-bit levels (float32); saturations 0..1.
 """
 
@@ -35,6 +41,31 @@ MIN_EXPOSURE = 20
 LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).
 CONTEXT_F = 4
+
+
+def to_linear(levels: np.ndarray, gamma: float) -> np.ndarray:
+    """float32 linear light of 8-bit-scale levels (0..255) encoded with a power-law transfer curve:
+    ``255 * (v / 255) ** gamma`` (``gamma`` 1.0: the values themselves, as float32)."""
+    v = np.asarray(levels, np.float32)
+    if gamma == 1.0:
+        return v.astype(np.float32, copy=True)
+    return (np.float32(255.0) * (v * np.float32(1.0 / 255.0)) ** np.float32(gamma)).astype(
+        np.float32, copy=False)
+
+
+def from_linear(light: np.ndarray, gamma: float) -> np.ndarray:
+    """Inverse of :func:`to_linear`: float32 8-bit-scale levels (0..255, clipped) of linear
+    light."""
+    v = np.clip(np.asarray(light, np.float32), 0.0, 255.0) * np.float32(1.0 / 255.0)
+    if gamma != 1.0:
+        v = v ** np.float32(1.0 / gamma)
+    return (v * np.float32(255.0)).astype(np.float32, copy=False)
+
+
+def linear_saturation(saturation: float | np.ndarray, gamma: float) -> float | np.ndarray:
+    """The HSV saturation in linear light of a colour whose encoded saturation is
+    ``saturation``: ``min / max`` goes to its ``gamma``-th power, so ``1 - (1 - S) ** gamma``."""
+    return 1.0 - (1.0 - saturation) ** gamma
 
 
 @dataclass(frozen=True)
@@ -136,11 +167,12 @@ def _medians(values: np.ndarray, labels: np.ndarray, k: int, min_count: int = 20
 
 _CELL_CENTRES = _cell_centres()
 #: The last :func:`fit_diffuse_model`: (sampled pixels, settings, model), or None.
-_last_fit: tuple[np.ndarray, tuple[int, int, int], DiffuseModel] | None = None
+_last_fit: tuple[np.ndarray, tuple[int, int, int, float], DiffuseModel] | None = None
 
 
 def fit_diffuse_model(
-    bgr: np.ndarray, clusters: int = 4, samples: int = 12288, min_chroma: int = 6, clip: int = 250
+    bgr: np.ndarray, clusters: int = 4, samples: int = 12288, min_chroma: int = 6, clip: int = 250,
+    gamma: float = 1.0,
 ) -> DiffuseModel:
     """Cluster a frame's materials and measure each one's diffuse saturation.
 
@@ -150,6 +182,9 @@ def fit_diffuse_model(
         samples: about this many pixels (a regular grid) are clustered; cost is O(samples).
         min_chroma: pixels with ``max - min`` below this (8-bit levels) do not vote for ``S_d``.
         clip: pixels with a channel at or above this level do not vote (clipped).
+        gamma: the frame's transfer exponent (:func:`to_linear`): the chromaticities and
+            saturations are those of linear light (``min_chroma`` and ``clip`` stay 8-bit levels
+            of the encoded frame).
 
     Deterministic: the same frame gives the same model. The last fit is memoised (keyed by the
     sampled pixels themselves and the settings): the ``dichromatic`` detector and the
@@ -159,21 +194,27 @@ def fit_diffuse_model(
     h, w = bgr.shape[:2]
     step = max(1, int(np.sqrt(h * w / max(samples, 1))))
     grid = bgr[::step, ::step]
-    settings = (clusters, min_chroma, clip)
+    settings = (clusters, min_chroma, clip, gamma)
     last = _last_fit  # one read: another thread may replace it meanwhile
     if last is not None and last[1] == settings and last[0].shape == grid.shape \
             and np.array_equal(last[0], grid):
         return last[2]
-    model = _fit(grid.reshape(-1, 3).astype(np.float32), clusters, min_chroma, clip)
+    model = _fit(grid.reshape(-1, 3).astype(np.float32), clusters, min_chroma, clip, gamma)
     _last_fit = (grid.copy(), settings, model)  # the whole tuple at once
     return model
 
 
-def _fit(sub: np.ndarray, clusters: int, min_chroma: int, clip: int) -> DiffuseModel:
-    """:func:`fit_diffuse_model` on ``N x 3`` float32 sampled pixels."""
+def _fit(sub: np.ndarray, clusters: int, min_chroma: int, clip: int,
+         gamma: float = 1.0) -> DiffuseModel:
+    """:func:`fit_diffuse_model` on ``N x 3`` float32 sampled pixels (encoded levels)."""
     b, g, r = sub[:, 0], sub[:, 1], sub[:, 2]
     # (axis=1 reductions are slow)
     lo, hi = np.minimum(np.minimum(b, g), r), np.maximum(np.maximum(b, g), r)
+    usable = (hi - lo >= min_chroma) & (hi < clip) & (hi >= MIN_EXPOSURE)
+    if gamma != 1.0:
+        sub = to_linear(sub, gamma)
+        b, g, r = sub[:, 0], sub[:, 1], sub[:, 2]
+        lo, hi = np.minimum(np.minimum(b, g), r), np.maximum(np.maximum(b, g), r)
     offset = float(lo.mean())
     cells = _cells(_features(sub, offset))
     counts = np.bincount(cells, minlength=LUT_SIZE * LUT_SIZE).astype(np.float64)
@@ -182,7 +223,6 @@ def _fit(sub: np.ndarray, clusters: int, min_chroma: int, clip: int) -> DiffuseM
     cell_label = _nearest(_CELL_CENTRES, centers)
     labels = cell_label[cells]
     rng = hi - lo
-    usable = (rng >= min_chroma) & (hi < clip) & (hi >= MIN_EXPOSURE)
     sat = _medians(rng[usable] / hi[usable], labels[usable], len(centers))
     lookup = sat[cell_label].reshape(LUT_SIZE, LUT_SIZE)
     return DiffuseModel(offset, centers, sat, lookup)

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context,
-    specular_amount,
+    DiffuseModel, diffuse_saturation, fit_diffuse_model, from_linear, linear_saturation,
+    local_saturation, lookup_context, specular_amount, to_linear,
 )
 from ..masks import select_labels
 from ..params import ParamSpec
@@ -94,6 +94,13 @@ class SeparationInpainter(Inpainter):
                   "The sheen growth only enters surfaces at least this saturated (HSV 0..1): the "
                   "specular estimate's error grows as 1 / saturation^2.",
                   0.0, 1.0),
+        ParamSpec("gamma", 1.0,
+                  "Exponent of the input's transfer curve: the specular part is estimated and "
+                  "subtracted in linear light, 255 * (v / 255) ** gamma. 1.0: linear data (lab "
+                  "and machine-vision cameras with gamma off; sihr_shen is best at 1.0); 2.2: "
+                  "sRGB-encoded video (most camera drivers, endoscopes), where 1.0 leaves each "
+                  "separated highlight darker than the surface around it (docs/evaluation.md).",
+                  1.0, 3.0),
         ParamSpec("clip_grow_px", 2,
                   "Clipped regions grow by this many px (the blooming rim) before the fill.",
                   0, 64),
@@ -108,7 +115,7 @@ class SeparationInpainter(Inpainter):
         if image.ndim == 3:  # the frame's materials, fit once; mono has no colour to separate
             image8 = _as_8bit(image)
             model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"],
-                                      clip=p["clip_level"])
+                                      clip=p["clip_level"], gamma=p["gamma"])
             if p["context_px"] > 0:
                 context = local_saturation(image8, mask, p["context_px"])
         crops = [(np.ascontiguousarray(image[y0:y1, x0:x1]),
@@ -162,10 +169,17 @@ class SeparationInpainter(Inpainter):
         xs = np.concatenate([f[:, 0] + b[0] for f, b in pts])
         ys = np.concatenate([f[:, 1] + b[1] for f, b in pts])
         px = image8[ys, xs].astype(np.float32)
+        gamma = p["gamma"]
+        if gamma != 1.0:  # in linear light; min_chroma stays a floor on the encoded pixel
+            chroma = px.max(axis=1) - px.min(axis=1)
+            px = to_linear(px, gamma)
         sat_d = diffuse_saturation(model, px)
         if context is not None:
-            sat_d = np.minimum(sat_d, lookup_context(context, ys, xs))
-        s = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
+            sat_d = np.minimum(sat_d, linear_saturation(lookup_context(context, ys, xs), gamma))
+        s = specular_amount(px, sat_d, linear_saturation(p["min_saturation"], gamma),
+                            p["min_chroma"] if gamma == 1.0 else 0)
+        if gamma != 1.0:
+            s[chroma < p["min_chroma"]] = 0.0
         start = 0
         for spec, f, (x0, y0, _, _) in zip(specs, found, boxes):
             if f is not None:
@@ -193,6 +207,28 @@ class SeparationInpainter(Inpainter):
         spec = np.bincount(ids, weights=separable, minlength=n)
         return select_labels(labels, spec >= p["clip_ring_min"] * np.maximum(total, 1))
 
+    def _subtract_linear(self, crop: np.ndarray, mask: np.ndarray,
+                         spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``gamma != 1``: the crop with the (smoothed) linear-light specular part ``spec``
+        subtracted in linear light, and the specular part that removed in encoded 8-bit levels
+        (peak before minus after; pixels that change by less than ``min_specular`` are kept)."""
+        p = self.params
+        unit = 257.0 if crop.dtype == np.uint16 else 1.0
+        s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 \
+            else spec.copy()
+        s[mask == 0] = 0.0
+        levels = crop.astype(np.float32) * np.float32(1.0 / unit)
+        light = to_linear(levels, p["gamma"])
+        light -= cv2.merge([s, s, s])
+        separated = from_linear(light, p["gamma"])
+        removed = levels.max(axis=2) - separated.max(axis=2)
+        removed[removed < p["min_specular"]] = 0.0
+        keep = removed == 0
+        separated[keep] = levels[keep]
+        separated *= np.float32(unit)
+        separated += 0.5
+        return separated.astype(crop.dtype), removed
+
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
         (None for mono); only ``mask > 0`` pixels are used."""
@@ -200,7 +236,10 @@ class SeparationInpainter(Inpainter):
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
         s = None
-        if spec is not None:
+        if spec is not None and p["gamma"] != 1.0:
+            result, s = self._subtract_linear(crop, mask, spec)
+            peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
+        elif spec is not None:
             if p["smooth_sigma"] > 0:
                 s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
             else:
