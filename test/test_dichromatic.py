@@ -181,6 +181,70 @@ def test_bright_pale_spots_in_foliage_are_left_alone() -> None:
     assert not any(found(busy=True, busy_max=0.45))
 
 
+def tissue_with_glints(seed: int = 5, h: int = 360, w: int = 480,
+                       count: int = 14) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Endoscopy-like frame: crisp clipped glints (a 1-px rim, no halo: nothing of the tissue's
+    colour is left in them) on textured reddish tissue. Returns the image, the glints' truth mask
+    and the tissue alone (float32, the same texture)."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), (w, h),
+                       interpolation=cv2.INTER_CUBIC)
+    shade = np.clip(0.8 + 0.12 * noise, 0.4, 1.1)
+    tissue = np.stack([90 * shade, 110 * shade, 215 * shade], axis=2)
+    spots = np.zeros((h, w), np.float32)
+    for _ in range(count):
+        cx, cy = int(rng.integers(30, w - 30)), int(rng.integers(30, h - 30))
+        cv2.circle(spots, (cx, cy), int(rng.integers(2, 6)), 1.0, -1)
+    alpha = cv2.GaussianBlur(spots, (0, 0), 0.6)[:, :, None]
+    image = np.clip(tissue * (1 - alpha) + 255.0 * alpha + 0.5, 0, 255).astype(np.uint8)
+    return image, alpha[:, :, 0] >= 0.5, tissue
+
+
+def test_clipped_glints_on_tissue_are_found() -> None:
+    """Real endoscopy glints are clipped white spots with a pixel or two of rim: no unclipped
+    halo carries the tissue's colour, so the colour test alone misses them. The glint test
+    finds them (a compact, clipped, near-white spot on a coloured surface, several in the
+    frame)."""
+    image, truth, _ = tissue_with_glints()
+
+    def recall(**params) -> float:
+        mask = DETECTORS.get("dichromatic")(**params).detect(image) > 0
+        return np.count_nonzero(mask & truth) / np.count_nonzero(truth)
+
+    assert recall() >= 0.9, recall()
+    assert recall(glint_min_count=0) <= 0.3, recall(glint_min_count=0)
+
+
+def test_white_content_on_colour_is_not_taken_for_glints() -> None:
+    """What the glint test must leave alone: white letters (strokes, not spots) on a saturated
+    label, a lone clipped white sign on a coloured hillside (one spot is no glossy surface), and
+    clipped white road studs on grey asphalt (no coloured surface around them)."""
+    rng = np.random.default_rng(1)
+    label = np.full((H, W, 3), (40, 40, 190), np.float32) + rng.normal(0, 4, (H, W, 1))
+    label = np.clip(label, 0, 255).astype(np.uint8)
+    cv2.putText(label, "SALE MILK", (20, 110), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 4)
+    cv2.putText(label, "FRESH", (60, 180), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 4)
+    hill = np.full((H, W, 3), (90, 150, 190), np.float32) + rng.normal(0, 4, (H, W, 1))
+    hill = np.clip(hill, 0, 255).astype(np.uint8)
+    cv2.rectangle(hill, (150, 90), (162, 104), (255, 255, 255), -1)  # sign plate, clipped
+    road = np.full((H, W, 3), (100, 104, 108), np.float32) + rng.normal(0, 5, (H, W, 1))
+    road = np.clip(road, 0, 255).astype(np.uint8)
+    for i in range(6):
+        cv2.circle(road, (40 + 48 * i, 150), 4, (255, 255, 255), -1)  # studs, clipped
+    glint = DETECTORS.get("dichromatic")()
+    colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)
+    for image in (label, hill, road):  # the glint test adds nothing to what colour reports
+        assert np.array_equal(glint.detect(image), colour_only.detect(image))
+    # More plates, compact: unclipped (a white rock, paper) they are left alone; clipped they are
+    # a surface with glints (the test is not blind to them).
+    for level in (240, 255):
+        for dx, dy in ((-80, 0), (80, 0), (0, 70)):
+            cv2.rectangle(hill, (150 + dx, 90 + dy), (160 + dx, 100 + dy), (level,) * 3, -1)
+        cv2.rectangle(hill, (150, 90), (162, 104), (level,) * 3, -1)
+        added = np.count_nonzero(glint.detect(hill)) - np.count_nonzero(colour_only.detect(hill))
+        assert (added > 0) == (level == 255), (level, added)
+
+
 def test_achromatic_frame_reports_nothing() -> None:
     gray = cv2.cvtColor(cv2.cvtColor(content_scene(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     assert not DETECTORS.get("dichromatic")().detect(gray).any()

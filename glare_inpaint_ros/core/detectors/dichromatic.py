@@ -24,6 +24,14 @@ Steps on one frame:
    ``s >= seed_level`` (hysteresis). Clipped blobs on their own (a lamp, a white sign, the sun on
    a wet road) are therefore *not* reported: with no coloured surface around them the chain
    cannot tell glare from content and leaves the pixels alone.
+   Glints are the exception (:func:`glints`, ``glint_min_count``): the glints of wet tissue in
+   endoscopy are clipped white spots with a pixel or two of rim, so no unclipped halo carries the
+   colour of the surface. A compact (not a letter's stroke), near-white spot with a pixel clipped
+   in the frame, on a coloured surface (the non-candidate pixels around it at least
+   ``min_saturation`` saturated), is one; a frame with at least ``glint_min_count`` of them (after
+   the busy-texture gate below, with the stricter ``glint_busy_max``) shows a glossy surface, and
+   they are reported. A lone white spot (a sign, a lamp, the sun in a blue sky) is still left
+   alone, and so are white letters, paint and studs on grey asphalt.
 4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
    region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
    detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
@@ -42,7 +50,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    diffuse_saturation, fit_diffuse_model, local_saturation, lookup_context, specular_amount,
+    MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation,
+    lookup_context, specular_amount,
 )
 from ..masks import select_labels, upscale_nearest
 from ..params import ParamSpec
@@ -60,6 +69,18 @@ _BUSY_PX = 41
 #: Brightness slope (``max(B, G, R)``, 8-bit levels per px at the detection resolution) of an
 #: edge pixel for the busy-texture share.
 _BUSY_SLOPE = 12
+#: Glints (:func:`glints`): a spot's pixels have ``max(B, G, R)`` at least this (8-bit levels)...
+_GLINT_WHITE = 230
+#: ... and an HSV saturation at most this (near-white).
+_GLINT_PALE = 0.2
+#: Largest spot, as a share of the frame.
+_GLINT_AREA = 0.005
+#: A spot, not a stroke: area at most this times pi r^2 (r: its largest inscribed radius).
+_GLINT_COMPACT = 3.0
+#: The surface around a spot: from this many px beyond it (its rim left out) ...
+_GLINT_RING_PX = 2
+#: ... to this many plus half its diameter (a larger spot has a wider halo), detection px.
+_GLINT_REACH_PX = 4
 
 
 def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -70,6 +91,109 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dx = np.abs(p[ys, np.minimum(xs + 1, w - 1)] - p[ys, np.maximum(xs - 1, 0)])
     dy = np.abs(p[np.minimum(ys + 1, h - 1), xs] - p[np.maximum(ys - 1, 0), xs])
     return np.maximum(dx, dy) / 2.0
+
+
+def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
+           full: np.ndarray, scale: int, clip: int,
+           min_saturation: float) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """Clipped white spots on a coloured surface: the glints of a wet or glossy surface
+    (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
+
+    A glint is a component of near-white candidates (``cand``, uint8 0/255; ``pts``: ``N x 2``
+    x, y of the candidates to consider; ``max(B, G, R)`` = ``value`` >= 230, saturation <= 0.2,
+    ``low`` = ``min(B, G, R)``) that
+
+    * covers at most 0.5 % of the frame;
+    * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius): white letters
+      on a coloured label are strokes;
+    * holds a pixel clipped (any channel >= ``clip``) in the frame ``full`` itself (the detection
+      frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
+    * lies on a coloured surface: the non-candidate pixels 2 px and more away from the spots,
+      within 4 + sqrt(area) / 2 px of the largest (a box mean), have a mean saturation >=
+      ``min_saturation`` around it (paint on asphalt, a white car on a road do not).
+
+    Returns ``(uint8 0/255 crop, (x, y) of its corner)`` at the detection resolution, or None.
+    """
+    h, w = value.shape
+    v, lo = value[pts[:, 1], pts[:, 0]], low[pts[:, 1], pts[:, 0]]
+    white = (v >= _GLINT_WHITE) & (lo >= (1.0 - _GLINT_PALE) * v)
+    xs, ys = pts[white, 0], pts[white, 1]
+    # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
+    # detection pixel (halving averages a clipped pixel down).
+    fh, fw = full.shape[:2]
+    peak = np.zeros(len(xs), full.dtype)
+    for dy in range(scale):
+        for dx in range(scale):
+            under = full[np.minimum(ys * scale + dy, fh - 1), np.minimum(xs * scale + dx, fw - 1)]
+            peak = np.maximum(peak, np.maximum(np.maximum(under[:, 0], under[:, 1]), under[:, 2]))
+    clipped = peak >= clip
+    if not clipped.any():
+        return None
+    # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
+    # component cut by that box (not by the frame's edge) is larger than a spot.
+    margin = _GLINT_REACH_PX + 2 + int(np.sqrt(_GLINT_AREA * h * w))
+    cx, cy = xs[clipped], ys[clipped]
+    x0, y0 = max(int(cx.min()) - margin, 0), max(int(cy.min()) - margin, 0)
+    x1, y1 = min(int(cx.max()) + 1 + margin, w), min(int(cy.max()) + 1 + margin, h)
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+    xs, ys, clipped = xs[inside] - x0, ys[inside] - y0, clipped[inside]
+    core = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    core[ys, xs] = 255
+    value, low, cand = value[y0:y1, x0:x1], low[y0:y1, x0:x1], cand[y0:y1, x0:x1]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
+    cut = (((left == 0) & (x0 > 0)) | ((top == 0) & (y0 > 0))
+           | ((right == x1 - x0) & (x1 < w)) | ((bottom == y1 - y0) & (y1 < h)))
+    lab = labels[ys, xs]
+    ok = (area <= _GLINT_AREA * h * w) & ~cut & (np.bincount(lab, clipped, minlength=n) > 0)
+    ok[0] = False
+    if not ok.any():
+        return None
+    # A spot: some pixel as deep inside it as a disc of a third of its area.
+    spots = select_labels(labels, ok)
+    inner = cv2.distanceTransform(spots, cv2.DIST_L2, 3)[ys, xs]
+    ok &= np.bincount(lab, inner >= np.sqrt(area / (_GLINT_COMPACT * np.pi))[lab],
+                      minlength=n) > 0
+    if not ok.any():
+        return None
+    # The surface around the spots, measured on their box plus the widest ring only: box means
+    # of the saturation of non-candidate pixels 2 px and more away from any spot, averaged over
+    # each spot's pixels.
+    spots = select_labels(labels, ok)
+    reach = int(_GLINT_REACH_PX + 0.5 * np.sqrt(area[ok].max()))
+    rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _GLINT_RING_PX + 1,) * 2)
+    surface = cv2.bitwise_and(cv2.compare(cv2.bitwise_or(cv2.dilate(spots, rim), cand), 0,
+                                          cv2.CMP_EQ),
+                              cv2.compare(value, MIN_EXPOSURE, cv2.CMP_GE))
+    # uint8 throughout (OpenCV's fast box filter): saturation in 1/255, box means of 0/255 masks.
+    sat = cv2.divide(cv2.subtract(value, low), value, scale=255.0)
+    k = (2 * reach + 1, 2 * reach + 1)
+    num = cv2.blur(cv2.bitwise_and(sat, surface), k, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.blur(surface, k, borderType=cv2.BORDER_CONSTANT)
+    keep = ok[lab]
+    xs, ys, lab = xs[keep], ys[keep], lab[keep]
+    seen = np.bincount(lab, den[ys, xs], minlength=n)  # 255 = all of the window is surface
+    coloured = np.bincount(lab, num[ys, xs], minlength=n) >= min_saturation * seen
+    ok &= coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))
+    if not ok.any():
+        return None
+    return select_labels(labels, ok), (x0, y0)
+
+
+def _union(a: tuple[np.ndarray, tuple[int, int]],
+           b: tuple[np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Union of two uint8 0/255 crops given with their corners (x, y): one crop over both."""
+    (ca, (ax, ay)), (cb, (bx, by)) = a, b
+    x0, y0 = min(ax, bx), min(ay, by)
+    x1 = max(ax + ca.shape[1], bx + cb.shape[1])
+    y1 = max(ay + ca.shape[0], by + cb.shape[0])
+    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    out[ay - y0:ay - y0 + ca.shape[0], ax - x0:ax - x0 + ca.shape[1]] = ca
+    part = out[by - y0:by - y0 + cb.shape[0], bx - x0:bx - x0 + cb.shape[1]]
+    np.bitwise_or(part, cb, out=part)
+    return out, (x0, y0)
 
 
 @DETECTORS.register("dichromatic")
@@ -124,6 +248,17 @@ class DichromaticDetector(Detector):
                   "Regions are dropped where more than this share (0..1) of the 41-px window "
                   "around them is edges (sunlit leaves and sky gaps in foliage); 1 = off.",
                   0.0, 1.0),
+        ParamSpec("glint_min_count", 2,
+                  "Clipped white spots on a coloured surface (the glints of wet tissue in "
+                  "endoscopy, of glossy paint) are reported when the frame holds at least this "
+                  "many (a glossy surface; a lone white spot may be a sign or a lamp: left "
+                  "alone); 0 = off. A spot: near-white, compact (not a letter's stroke), clipped "
+                  "in the frame, on a surface at least min_saturation saturated.",
+                  0, 100000),
+        ParamSpec("glint_busy_max", 0.35,
+                  "busy_max for those spots (stricter: a clipped spot has no colour of its own "
+                  "to go by; sky gaps in foliage are clipped white spots on green).",
+                  0.0, 1.0),
         ParamSpec("work_px", 800,
                   "Detection runs on the frame halved until its longer side is at most this many "
                   "px (the mask is scaled back; px parameters are frame px).",
@@ -177,17 +312,41 @@ class DichromaticDetector(Detector):
         pts = cv2.findNonZero(cand)
         if pts is None:
             return None
+        pts = pts.reshape(-1, 2)
         # Fit on the full frame: the same samples (and so the same, memoised, model) as the
         # ``separation`` backend's with the same settings.
         model = fit_diffuse_model(full, p["clusters"], min_chroma=p["min_chroma"],
                                   clip=p["clip_level"])
         if not (model.saturation >= p["min_saturation"]).any():
             return None  # no coloured material in the frame: nothing colour can separate
-        pts = pts.reshape(-1, 2)
+        # The mean saturation of the surface around each candidate.
+        context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
+        around = lookup_context(context, pts[:, 1], pts[:, 0])
+        found = self._colour_regions(bgr, hi, pts, model, around)
+        if found is not None and p["busy_max"] < 1.0:
+            found = (self._drop_busy(hi, found[0], found[1], scale, p["busy_max"]), found[1])
+        if p["glint_min_count"] > 0:
+            near = around >= p["min_saturation"]  # (a glint lies on a coloured surface)
+            spots = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"],
+                           p["min_saturation"])
+            if spots is not None:
+                crop, origin = spots
+                crop = self._drop_busy(hi, crop, origin, scale, p["glint_busy_max"])
+                if cv2.connectedComponents(crop, connectivity=8)[0] - 1 >= p["glint_min_count"]:
+                    found = (crop, origin) if found is None else _union(found, (crop, origin))
+        if found is None or not found[0].any():
+            return None
+        return found
+
+    def _colour_regions(self, bgr: np.ndarray, hi: np.ndarray, pts: np.ndarray,
+                        model: DiffuseModel,
+                        around: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+        """Steps 2-3 (before the busy-texture gate): the candidates ``pts`` (``N x 2`` x, y)
+        whose specular part says highlight, as a crop and its corner, or None; ``around``: the
+        mean saturation of the surface around each candidate."""
+        p = self.params
         xs, ys = pts[:, 0], pts[:, 1]
         px = bgr[ys, xs].astype(np.float32)
-        context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
-        around = lookup_context(context, ys, xs)
         sat_d = np.minimum(diffuse_saturation(model, px), around)
         s = specular_amount(px, sat_d, p["min_saturation"], p["min_chroma"])
         keep = (s >= p["weak_level"]) | (hi[ys, xs] >= p["clip_level"])
@@ -202,18 +361,14 @@ class DichromaticDetector(Detector):
         weak[ys[keep] - y0, xs[keep] - x0] = 255
         weak = cv2.morphologyEx(weak, cv2.MORPH_OPEN, _OPEN)
         seeds = keep & (s >= p["seed_level"])  # (a seed the opening removed selects nothing)
-        regions = seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0)
-        if p["busy_max"] < 1.0:
-            regions = self._drop_busy(hi, regions, (x0, y0), scale)
-            if not regions.any():
-                return None
-        return regions, (x0, y0)
+        return seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0), (x0, y0)
 
-    def _drop_busy(self, value: np.ndarray, regions: np.ndarray, origin: tuple[int, int],
-                   scale: int) -> np.ndarray:
+    @staticmethod
+    def _drop_busy(value: np.ndarray, regions: np.ndarray, origin: tuple[int, int],
+                   scale: int, limit: float) -> np.ndarray:
         """``regions`` (uint8 0/255 crop, at ``origin`` (x, y), of the reduced frame whose
         ``max(B, G, R)`` is ``value``) without those whose mean busy-texture share exceeds
-        ``busy_max``: edge pixels among the pixels of the ``_BUSY_PX`` window that are not regions
+        ``limit``: edge pixels among the pixels of the ``_BUSY_PX`` window that are not regions
         or their 2-px rim, measured on the regions' box plus that window only."""
         pts = cv2.findNonZero(regions)
         if pts is None:
@@ -243,7 +398,7 @@ class DichromaticDetector(Detector):
         gy, gx = ys + (y0 - by0), xs + (x0 - bx0)
         busy = num[gy, gx].astype(np.float32) / np.maximum(den[gy, gx], 1).astype(np.float32)
         share = np.bincount(ids, busy, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
-        keep = share <= self.params["busy_max"]
+        keep = share <= limit
         if keep[1:].all():
             return regions
         return select_labels(labels, keep)
