@@ -33,6 +33,25 @@ def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lut[labels]
 
 
+def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0) -> np.ndarray:
+    """Per label of a label image (``cv2.connectedComponents``, ``n`` labels): whether that
+    component is a spot, not a stroke: its area is at most ``ratio * pi * r**2``, ``r`` its
+    largest inscribed radius (px; the deepest pixel's distance to the outside). A glint is a
+    spot; a letter, a lane line or a crack is a stroke. Label 0 (the background) is False."""
+    if n <= 1:
+        return np.zeros(max(n, 1), bool)
+    inside = cv2.compare(labels, 0, cv2.CMP_GT) if labels.dtype == np.int32 else \
+        (labels > 0).astype(np.uint8)
+    pts = cv2.findNonZero(inside).reshape(-1, 2)
+    lab = labels[pts[:, 1], pts[:, 0]]
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[pts[:, 1], pts[:, 0]]
+    area = np.bincount(lab, minlength=n).astype(np.float64)
+    deep = depth >= np.sqrt(area / (ratio * np.pi))[lab]
+    spot = np.bincount(lab, deep, minlength=n) > 0
+    spot[0] = False
+    return spot
+
+
 KERNEL_SHAPES = {"ellipse": cv2.MORPH_ELLIPSE, "rect": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS}
 
 

@@ -53,7 +53,7 @@ from ..dichromatic import (
     MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation,
     lookup_context, specular_amount,
 )
-from ..masks import select_labels, upscale_nearest
+from ..masks import select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
@@ -75,7 +75,7 @@ _GLINT_WHITE = 230
 _GLINT_PALE = 0.2
 #: Largest spot, as a share of the frame.
 _GLINT_AREA = 0.005
-#: A spot, not a stroke: area at most this times pi r^2 (r: its largest inscribed radius).
+#: A spot, not a stroke (:func:`..masks.spot_like`): area at most this times pi r^2.
 _GLINT_COMPACT = 3.0
 #: The surface around a spot: from this many px beyond it (its rim left out) ...
 _GLINT_RING_PX = 2
@@ -151,11 +151,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ok[0] = False
     if not ok.any():
         return None
-    # A spot: some pixel as deep inside it as a disc of a third of its area.
-    spots = select_labels(labels, ok)
-    inner = cv2.distanceTransform(spots, cv2.DIST_L2, 3)[ys, xs]
-    ok &= np.bincount(lab, inner >= np.sqrt(area / (_GLINT_COMPACT * np.pi))[lab],
-                      minlength=n) > 0
+    ok &= spot_like(labels, n, _GLINT_COMPACT)
     if not ok.any():
         return None
     # The surface around the spots, measured on their box plus the widest ring only: box means

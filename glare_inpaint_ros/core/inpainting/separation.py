@@ -29,7 +29,7 @@ from ..dichromatic import (
     DiffuseModel, diffuse_saturation, fit_diffuse_model, from_linear, linear_saturation,
     local_saturation, lookup_context, specular_amount, to_linear,
 )
-from ..masks import select_labels
+from ..masks import select_labels, spot_like
 from ..params import ParamSpec
 from ..sheen import grow_into_sheen
 from ..validation import check_image, check_mask
@@ -37,6 +37,10 @@ from . import INPAINTERS
 from .base import Inpainter, paste_masked
 from .fast import push_pull_fill
 from .roi import Box
+
+
+#: The largest glint (a clipped spot filled for its coloured ring alone), share of the frame.
+_GLINT_AREA = 0.001
 
 
 def _as_8bit(image: np.ndarray) -> np.ndarray:
@@ -124,7 +128,9 @@ class SeparationInpainter(Inpainter):
         if model is not None:
             specs = self._specular(image8, crops, boxes, model, context)
         for (x0, y0, x1, y1), (crop, m), s in zip(boxes, crops, specs):
-            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s), m)
+            paste_masked(out[y0:y1, x0:x1],
+                         self._separate(crop, m, s, _GLINT_AREA * image.shape[0] * image.shape[1]),
+                         m)
 
     def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``mask`` grown into the faint sheen connected to it (:func:`..sheen.grow_into_sheen`:
@@ -188,11 +194,14 @@ class SeparationInpainter(Inpainter):
                 start = end
         return specs
 
-    def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """The clipped components (uint8 0/255) whose surrounding ring is mostly separable
-        highlight (``s >= min_specular`` on at least ``clip_ring_min`` of it): the core of a
-        highlight on a coloured surface. A clipped lamp, sign or window with dark or achromatic
-        surroundings is left as it is: nothing says it is glare."""
+    def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray, crop: np.ndarray,
+                               glint_px: float) -> np.ndarray:
+        """The clipped components (uint8 0/255) that are the core of a highlight on a coloured
+        surface: their surrounding ring is mostly separable highlight (``s >= min_specular`` on
+        at least ``clip_ring_min`` of it), or they are glints: small (at most ``glint_px``) spots
+        (:func:`..masks.spot_like`; the glints of wet tissue, whose rim is a pixel or two) on a
+        ring at least ``min_saturation`` saturated. A clipped lamp, sign or window with dark or achromatic surroundings, or white
+        letters (strokes), are left as they are: nothing says they are glare."""
         p = self.params
         n, labels = cv2.connectedComponents(clipped, connectivity=8)
         if n <= 1:
@@ -205,7 +214,16 @@ class SeparationInpainter(Inpainter):
         total = np.bincount(ids, minlength=n)
         separable = (s[ring] >= max(p["min_specular"], 1.0)).astype(np.float64)
         spec = np.bincount(ids, weights=separable, minlength=n)
-        return select_labels(labels, spec >= p["clip_ring_min"] * np.maximum(total, 1))
+        keep = spec >= p["clip_ring_min"] * np.maximum(total, 1)
+        if not keep[1:].all():  # glints: a spot on a coloured ring
+            px = crop[ring].astype(np.float32)
+            hi = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
+            lo = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
+            sat = np.bincount(ids, (hi - lo) / np.maximum(hi, 1.0), minlength=n)
+            small = np.bincount(labels.ravel(), minlength=n) <= glint_px
+            keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & small
+                     & spot_like(labels, n))
+        return select_labels(labels, keep)
 
     def _subtract_linear(self, crop: np.ndarray, mask: np.ndarray,
                          spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,9 +247,11 @@ class SeparationInpainter(Inpainter):
         separated += 0.5
         return separated.astype(crop.dtype), removed
 
-    def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None) -> np.ndarray:
+    def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
+                  glint_px: float) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
-        (None for mono); only ``mask > 0`` pixels are used."""
+        (None for mono); only ``mask > 0`` pixels are used; ``glint_px``: the largest glint
+        (px)."""
         p = self.params
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
@@ -263,7 +283,7 @@ class SeparationInpainter(Inpainter):
         clipped = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
         clipped = cv2.bitwise_and(clipped.astype(np.uint8, copy=False), mask)
         if clipped.any() and s is not None:
-            clipped = self._enclosed_by_highlight(clipped, s)
+            clipped = self._enclosed_by_highlight(clipped, s, crop, glint_px)
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
