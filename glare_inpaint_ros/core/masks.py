@@ -40,8 +40,7 @@ def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0) -> np.ndarray:
     spot; a letter, a lane line or a crack is a stroke. Label 0 (the background) is False."""
     if n <= 1:
         return np.zeros(max(n, 1), bool)
-    inside = cv2.compare(labels, 0, cv2.CMP_GT) if labels.dtype == np.int32 else \
-        (labels > 0).astype(np.uint8)
+    inside = (labels > 0).astype(np.uint8)  # (cv2.compare takes a 1xN array for a scalar)
     pts = cv2.findNonZero(inside).reshape(-1, 2)
     lab = labels[pts[:, 1], pts[:, 0]]
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[pts[:, 1], pts[:, 0]]

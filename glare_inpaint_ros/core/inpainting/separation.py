@@ -200,8 +200,9 @@ class SeparationInpainter(Inpainter):
         surface: their surrounding ring is mostly separable highlight (``s >= min_specular`` on
         at least ``clip_ring_min`` of it), or they are glints: small (at most ``glint_px``) spots
         (:func:`..masks.spot_like`; the glints of wet tissue, whose rim is a pixel or two) on a
-        ring at least ``min_saturation`` saturated. A clipped lamp, sign or window with dark or achromatic surroundings, or white
-        letters (strokes), are left as they are: nothing says they are glare."""
+        ring at least ``min_saturation`` saturated. A clipped lamp, sign or window with dark or
+        achromatic surroundings, or white letters (strokes), are left as they are: nothing says
+        they are glare."""
         p = self.params
         n, labels = cv2.connectedComponents(clipped, connectivity=8)
         if n <= 1:
