@@ -234,8 +234,18 @@ def test_separation_fills_glints_and_leaves_white_letters() -> None:
                     (255, 255, 255), 2)
     letters = label.min(axis=2) >= 250
     mask = cv2.dilate(letters.astype(np.uint8) * 255, None, iterations=3)
-    out = INPAINTERS.get("separation")().inpaint(label, mask)
+    backend = INPAINTERS.get("separation")()
+    out = backend.inpaint(label, mask)
     assert (out[letters].min(axis=1) >= 240).mean() >= 0.95
+    # A white dot is filled in a mask of its own (a reported glint), not as a fragment inside a
+    # larger glare region (the dot of an i, a full stop).
+    dot = np.full((H, W, 3), (40, 40, 190), np.uint8)
+    cv2.circle(dot, (160, 120), 3, (255, 255, 255), -1)
+    at = dot.min(axis=2) >= 250
+    own = cv2.dilate(at.astype(np.uint8) * 255, None, iterations=3)
+    wide = cv2.circle(np.zeros((H, W), np.uint8), (160, 120), 40, 255, -1)
+    assert backend.inpaint(dot, own)[at].min(axis=1).max() < 240
+    assert backend.inpaint(dot, wide)[at].min() >= 250
 
 
 def test_white_content_on_colour_is_not_taken_for_glints() -> None:

@@ -39,8 +39,10 @@ from .fast import push_pull_fill
 from .roi import Box
 
 
-#: The largest glint (a clipped spot filled for its coloured ring alone), share of the frame.
+#: The largest glint (a clipped spot filled for its coloured ring alone), share of the frame ...
 _GLINT_AREA = 0.001
+#: ... and the largest mask component around it, in glints.
+_GLINT_MASK = 4
 
 
 def _as_8bit(image: np.ndarray) -> np.ndarray:
@@ -195,12 +197,13 @@ class SeparationInpainter(Inpainter):
         return specs
 
     def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray, crop: np.ndarray,
-                               glint_px: float) -> np.ndarray:
+                               mask: np.ndarray, glint_px: float) -> np.ndarray:
         """The clipped components (uint8 0/255) that are the core of a highlight on a coloured
         surface: their surrounding ring is mostly separable highlight (``s >= min_specular`` on
         at least ``clip_ring_min`` of it), or they are glints: small (at most ``glint_px``) spots
         (:func:`..masks.spot_like`; the glints of wet tissue, whose rim is a pixel or two) on a
-        ring at least ``min_saturation`` saturated. A clipped lamp, sign or window with dark or
+        ring at least ``min_saturation`` saturated, in a mask component (``mask``) of their own
+        at most four times that size. A clipped lamp, sign or window with dark or
         achromatic surroundings, or white letters (strokes), are left as they are: nothing says
         they are glare."""
         p = self.params
@@ -221,7 +224,14 @@ class SeparationInpainter(Inpainter):
             hi = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
             lo = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
             sat = np.bincount(ids, (hi - lo) / np.maximum(hi, 1.0), minlength=n)
-            small = np.bincount(labels.ravel(), minlength=n) <= glint_px
+            # Small, and alone in its own small mask component (a glint the detector reported
+            # on its own, not a fragment of white print inside a larger glare region).
+            _, blobs, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            on = labels > 0
+            blob = np.zeros(n, np.intp)
+            blob[labels[on]] = blobs[on]
+            small = ((np.bincount(labels.ravel(), minlength=n) <= glint_px)
+                     & (stats[blob, cv2.CC_STAT_AREA] <= _GLINT_MASK * glint_px))
             keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & small
                      & spot_like(labels, n))
         return select_labels(labels, keep)
@@ -284,7 +294,7 @@ class SeparationInpainter(Inpainter):
         clipped = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
         clipped = cv2.bitwise_and(clipped.astype(np.uint8, copy=False), mask)
         if clipped.any() and s is not None:
-            clipped = self._enclosed_by_highlight(clipped, s, crop, glint_px)
+            clipped = self._enclosed_by_highlight(clipped, s, crop, mask, glint_px)
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
