@@ -319,17 +319,24 @@ class DichromaticDetector(Detector):
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
         found = self._colour_regions(bgr, hi, pts, model, around)
-        if found is not None and p["busy_max"] < 1.0:
-            found = (self._drop_busy(hi, found[0], found[1], scale, p["busy_max"]), found[1])
+        spots = None
         if p["glint_min_count"] > 0:
             near = around >= p["min_saturation"]  # (a glint lies on a coloured surface)
             spots = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"],
                            p["min_saturation"])
+        # The busy-texture gate, once for both kinds of region (the glints' limit is stricter).
+        sets = [(*found, p["busy_max"])] if found is not None and p["busy_max"] < 1.0 else []
+        if spots is not None:
+            sets.append((*spots, p["glint_busy_max"]))
+        if sets:
+            kept = self._drop_busy(hi, sets, scale)
             if spots is not None:
-                crop, origin = spots
-                crop = self._drop_busy(hi, crop, origin, scale, p["glint_busy_max"])
-                if cv2.connectedComponents(crop, connectivity=8)[0] - 1 >= p["glint_min_count"]:
-                    found = (crop, origin) if found is None else _union(found, (crop, origin))
+                spots = (kept.pop(), spots[1])
+            if kept:
+                found = (kept[0], found[1])
+        if spots is not None and \
+                cv2.connectedComponents(spots[0], connectivity=8)[0] - 1 >= p["glint_min_count"]:
+            found = spots if found is None else _union(found, spots)
         if found is None or not found[0].any():
             return None
         return found
@@ -360,21 +367,19 @@ class DichromaticDetector(Detector):
         return seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0), (x0, y0)
 
     @staticmethod
-    def _drop_busy(value: np.ndarray, regions: np.ndarray, origin: tuple[int, int],
-                   scale: int, limit: float) -> np.ndarray:
-        """``regions`` (uint8 0/255 crop, at ``origin`` (x, y), of the reduced frame whose
-        ``max(B, G, R)`` is ``value``) without those whose mean busy-texture share exceeds
-        ``limit``: edge pixels among the pixels of the ``_BUSY_PX`` window that are not regions
-        or their 2-px rim, measured on the regions' box plus that window only."""
-        pts = cv2.findNonZero(regions)
-        if pts is None:
-            return regions
+    def _drop_busy(value: np.ndarray, sets: list[tuple[np.ndarray, tuple[int, int], float]],
+                   scale: int) -> list[np.ndarray]:
+        """Each set of regions (uint8 0/255 crop, its corner (x, y) in the reduced frame whose
+        ``max(B, G, R)`` is ``value``, and its limit) without the regions whose mean
+        busy-texture share exceeds that limit: edge pixels among the pixels of the ``_BUSY_PX``
+        window that are in no region nor its 2-px rim, measured once on the sets' common box
+        plus that window."""
         h, w = value.shape
-        rh, rw = regions.shape
         k = max(3, (_BUSY_PX // scale) | 1)
-        x0, y0 = origin
-        bx0, by0 = max(x0 - k, 0), max(y0 - k, 0)
-        bx1, by1 = min(x0 + rw + k, w), min(y0 + rh + k, h)
+        bx0 = max(min(x for _, (x, _), _ in sets) - k, 0)
+        by0 = max(min(y for _, (_, y), _ in sets) - k, 0)
+        bx1 = min(max(x + c.shape[1] for c, (x, _), _ in sets) + k, w)
+        by1 = min(max(y + c.shape[0] for c, (_, y), _ in sets) + k, h)
         # An edge pixel: max - min of ``value`` over its 3x3 neighbourhood (2 px across) at
         # least 2 * _BUSY_SLOPE.
         rise = cv2.morphologyEx(value[by0:by1, bx0:bx1], cv2.MORPH_GRADIENT, _RING3)
@@ -382,19 +387,27 @@ class DichromaticDetector(Detector):
         # The regions and a 2-px rim are left out: a small highlight's own steep rim is not the
         # texture of the surface it lies on. (uint8 0/255 box means: OpenCV's fast path.)
         inside = np.zeros(edges.shape, np.uint8)
-        inside[y0 - by0:y0 - by0 + rh, x0 - bx0:x0 - bx0 + rw] = regions
+        for crop, (x0, y0), _ in sets:
+            part = inside[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]]
+            np.bitwise_or(part, crop, out=part)
         around = cv2.compare(cv2.dilate(inside, _RIM), 0, cv2.CMP_EQ)
         num = cv2.blur(cv2.bitwise_and(edges, around), (k, k))
         den = cv2.blur(around, (k, k))
-        # Sampled at the regions' pixels only, averaged per region.
-        pts = pts.reshape(-1, 2)
-        xs, ys = pts[:, 0], pts[:, 1]
-        n, labels = cv2.connectedComponents(regions, connectivity=8)
-        ids = labels[ys, xs]
-        gy, gx = ys + (y0 - by0), xs + (x0 - bx0)
-        busy = num[gy, gx].astype(np.float32) / np.maximum(den[gy, gx], 1).astype(np.float32)
-        share = np.bincount(ids, busy, minlength=n) / np.maximum(np.bincount(ids, minlength=n), 1)
-        keep = share <= limit
-        if keep[1:].all():
-            return regions
-        return select_labels(labels, keep)
+        kept = []
+        for crop, (x0, y0), limit in sets:
+            pts = cv2.findNonZero(crop)
+            if pts is None:
+                kept.append(crop)
+                continue
+            # Sampled at the regions' pixels only, averaged per region.
+            pts = pts.reshape(-1, 2)
+            xs, ys = pts[:, 0], pts[:, 1]
+            n, labels = cv2.connectedComponents(crop, connectivity=8)
+            ids = labels[ys, xs]
+            gy, gx = ys + (y0 - by0), xs + (x0 - bx0)
+            busy = num[gy, gx].astype(np.float32) / np.maximum(den[gy, gx], 1).astype(np.float32)
+            share = (np.bincount(ids, busy, minlength=n)
+                     / np.maximum(np.bincount(ids, minlength=n), 1))
+            keep = share <= limit
+            kept.append(crop if keep[1:].all() else select_labels(labels, keep))
+        return kept
