@@ -17,6 +17,7 @@ from glare_inpaint_ros.core import GlareRemover
 from glare_inpaint_ros.core.detectors import DETECTORS
 from glare_inpaint_ros.core.dichromatic import fit_diffuse_model, specular_amount
 from glare_inpaint_ros.core.inpainting import INPAINTERS
+from glare_inpaint_ros.synth.content import KINDS, render_scene
 
 H, W = 240, 320
 
@@ -266,7 +267,15 @@ def test_white_content_on_colour_is_not_taken_for_glints() -> None:
         cv2.circle(road, (40 + 48 * i, 150), 4, (255, 255, 255), -1)  # studs, clipped
     glint = DETECTORS.get("dichromatic")()
     colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)
-    for image in (label, hill, road):  # the glint test adds nothing to what colour reports
+    # A rendered label (white print on green): the tops of its letters and the dot of its i are
+    # compact candidates on their own.
+    printed = render_scene(KINDS.index("label"), seed=6, size=(640, 480)).image
+    dots = np.clip(np.full((H, W, 3), (40, 40, 190), np.float32)
+                   + rng.normal(0, 4, (H, W, 1)), 0, 255).astype(np.uint8)
+    for i in range(6):  # i i i i i i: a dot beside each stem is print
+        cv2.rectangle(dots, (40 + 45 * i, 120), (45 + 45 * i, 150), (255, 255, 255), -1)
+        cv2.circle(dots, (42 + 45 * i, 112), 4, (255, 255, 255), -1)
+    for image in (label, hill, road, printed, dots):  # the glint test adds nothing
         assert np.array_equal(glint.detect(image), colour_only.detect(image))
     # More plates, compact: unclipped (a white rock, paper) they are left alone; clipped they are
     # a surface with glints (the test is not blind to them).

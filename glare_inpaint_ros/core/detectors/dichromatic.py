@@ -81,6 +81,8 @@ _GLINT_COMPACT = 3.0
 _GLINT_RING_PX = 2
 #: ... to this many plus half its diameter (a larger spot has a wider halo), detection px.
 _GLINT_REACH_PX = 4
+#: A spot this close (detection px) to a white stroke is print (the dot of an i).
+_BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
 
 def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -137,9 +139,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     x1, y1 = min(int(cx.max()) + 1 + margin, w), min(int(cy.max()) + 1 + margin, h)
     inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
     xs, ys, clipped = xs[inside] - x0, ys[inside] - y0, clipped[inside]
-    core = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    core[ys, xs] = 255
     value, low, cand = value[y0:y1, x0:x1], low[y0:y1, x0:x1], cand[y0:y1, x0:x1]
+    # The whole near-white shapes (not only their candidate pixels): the top of a white letter
+    # is a candidate on its own, the letter is a stroke.
+    core = cv2.bitwise_and(
+        cv2.threshold(value, _GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
+        cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - _GLINT_PALE), cv2.CMP_GE))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
@@ -151,9 +156,18 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ok[0] = False
     if not ok.any():
         return None
-    ok &= spot_like(labels, n, _GLINT_COMPACT)
+    spot = spot_like(labels, n, _GLINT_COMPACT)
+    ok &= spot
     if not ok.any():
         return None
+    # White print: a spot right beside a white stroke (the dot of an i, a full stop, a colon) is
+    # part of the print, not a glint.
+    strokes = select_labels(labels, ~spot)
+    if strokes.any():
+        beside = cv2.dilate(strokes, _BESIDE)[ys, xs] > 0
+        ok &= np.bincount(lab, beside, minlength=n) == 0
+        if not ok.any():
+            return None
     # The surface around the spots, measured on their box plus the widest ring only: box means
     # of the saturation of non-candidate pixels 2 px and more away from any spot, averaged over
     # each spot's pixels.
