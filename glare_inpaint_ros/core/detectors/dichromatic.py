@@ -26,8 +26,8 @@ Steps on one frame:
    cannot tell glare from content and leaves the pixels alone.
    Glints are the exception (:func:`glints`, ``glint_min_count``): the glints of wet tissue in
    endoscopy are clipped white spots with a pixel or two of rim, so no unclipped halo carries the
-   colour of the surface. A compact (not a letter's stroke), near-white spot with a pixel clipped
-   in the frame, on a coloured surface (the non-candidate pixels around it at least
+   colour of the surface. A compact (not a letter's stroke, nor beside one), near-white spot with a
+   pixel clipped in the frame, on a coloured surface (the non-candidate pixels around it at least
    ``min_saturation`` saturated), is one; a frame with at least ``glint_min_count`` of them (after
    the busy-texture gate below, with the stricter ``glint_busy_max``) shows a glossy surface, and
    they are reported. A lone white spot (a sign, a lamp, the sun in a blue sky) is still left
@@ -106,8 +106,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ``low`` = ``min(B, G, R)``) that
 
     * covers at most 0.5 % of the frame;
-    * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius): white letters
-      on a coloured label are strokes;
+    * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
+      whole near-white shape (not only its candidate pixels): white letters on a coloured label
+      are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
     * holds a pixel clipped (any channel >= ``clip``) in the frame ``full`` itself (the detection
       frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
     * lies on a coloured surface: the non-candidate pixels 2 px and more away from the spots,
