@@ -101,16 +101,16 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     """Clipped white spots on a coloured surface: the glints of a wet or glossy surface
     (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
 
-    A glint is a component of near-white candidates (``cand``, uint8 0/255; ``pts``: ``N x 2``
-    x, y of the candidates to consider; ``max(B, G, R)`` = ``value`` >= 230, saturation <= 0.2,
-    ``low`` = ``min(B, G, R)``) that
+    A glint is a component of near-white pixels (``max(B, G, R)`` = ``value`` >= 230, saturation
+    <= 0.2, ``low`` = ``min(B, G, R)``) holding a clipped candidate (``cand``, uint8 0/255;
+    ``pts``: ``N x 2`` x, y of the candidates to consider) that
 
     * covers at most 0.5 % of the frame;
     * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
       whole near-white shape (not only its candidate pixels): white letters on a coloured label
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
-    * holds a pixel clipped (any channel >= ``clip``) in the frame ``full`` itself (the detection
-      frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
+    * (that candidate) is clipped (any channel >= ``clip``) in the frame ``full`` itself (the
+      detection frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
     * lies on a coloured surface: the non-candidate pixels 2 px and more away from the spots,
       within 4 + sqrt(area) / 2 px of the largest (a box mean), have a mean saturation >=
       ``min_saturation`` around it (paint on asphalt, a white car on a road do not).

@@ -40,9 +40,9 @@ from .roi import Box
 
 
 #: The largest glint (a clipped spot filled for its coloured ring alone), share of the frame ...
-_GLINT_AREA = 0.001
+_GLINT_FILL = 0.001
 #: ... and the largest mask component around it, in glints.
-_GLINT_MASK = 4
+_GLINT_FILL_MASK = 4
 
 
 def _as_8bit(image: np.ndarray) -> np.ndarray:
@@ -131,7 +131,7 @@ class SeparationInpainter(Inpainter):
             specs = self._specular(image8, crops, boxes, model, context)
         for (x0, y0, x1, y1), (crop, m), s in zip(boxes, crops, specs):
             paste_masked(out[y0:y1, x0:x1],
-                         self._separate(crop, m, s, _GLINT_AREA * image.shape[0] * image.shape[1]),
+                         self._separate(crop, m, s, _GLINT_FILL * image.shape[0] * image.shape[1]),
                          m)
 
     def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -231,7 +231,7 @@ class SeparationInpainter(Inpainter):
             blob = np.zeros(n, np.intp)
             blob[labels[on]] = blobs[on]
             small = ((np.bincount(labels.ravel(), minlength=n) <= glint_px)
-                     & (stats[blob, cv2.CC_STAT_AREA] <= _GLINT_MASK * glint_px))
+                     & (stats[blob, cv2.CC_STAT_AREA] <= _GLINT_FILL_MASK * glint_px))
             keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & small
                      & spot_like(labels, n))
         return select_labels(labels, keep)
