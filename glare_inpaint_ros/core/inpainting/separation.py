@@ -237,14 +237,13 @@ class SeparationInpainter(Inpainter):
         return select_labels(labels, keep)
 
     def _subtract_linear(self, crop: np.ndarray, mask: np.ndarray,
-                         spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``gamma != 1``: the crop with the (smoothed) linear-light specular part ``spec``
-        subtracted in linear light, and the specular part that removed in encoded 8-bit levels
-        (peak before minus after; pixels that change by less than ``min_specular`` are kept)."""
+                         s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``gamma != 1``: the crop with the smoothed linear-light specular part ``s`` (float32,
+        changed in place) subtracted in linear light, and the specular part that removed in
+        encoded 8-bit levels (peak before minus after; pixels that change by less than
+        ``min_specular`` are kept)."""
         p = self.params
         unit = 257.0 if crop.dtype == np.uint16 else 1.0
-        s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"]) if p["smooth_sigma"] > 0 \
-            else spec.copy()
         s[mask == 0] = 0.0
         levels = crop.astype(np.float32) * np.float32(1.0 / unit)
         light = to_linear(levels, p["gamma"])
@@ -267,14 +266,15 @@ class SeparationInpainter(Inpainter):
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
         s = None
-        if spec is not None and p["gamma"] != 1.0:
-            result, s = self._subtract_linear(crop, mask, spec)
-            peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
-        elif spec is not None:
+        if spec is not None:
             if p["smooth_sigma"] > 0:
                 s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
             else:
                 s = spec.copy()
+            peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
+        if s is not None and p["gamma"] != 1.0:
+            result, s = self._subtract_linear(crop, mask, s)
+        elif s is not None:
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
             # over the interleaved channel axis is several times slower)
@@ -286,7 +286,6 @@ class SeparationInpainter(Inpainter):
             result += 0.5
             np.clip(result, 0, 65535.0 if wide else 255.0, out=result)
             result = result.astype(crop.dtype)
-            peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         else:
             result = crop.copy()
             peak = crop
