@@ -345,13 +345,12 @@ class DichromaticDetector(Detector):
             sets.append((*spots, p["glint_busy_max"]))
         if sets:
             kept = self._drop_busy(hi, sets, scale)
-            if spots is not None:
-                spots = (kept.pop(), spots[1])
+            glint = kept.pop() if spots is not None else None
             if kept:
-                found = (kept[0], found[1])
-        if spots is not None and \
-                cv2.connectedComponents(spots[0], connectivity=8)[0] - 1 >= p["glint_min_count"]:
-            found = spots if found is None else _union(found, spots)
+                found = (kept[0][0], found[1])
+            if glint is not None and glint[1] >= p["glint_min_count"]:
+                spots = (glint[0], spots[1])
+                found = spots if found is None else _union(found, spots)
         if found is None or not found[0].any():
             return None
         return found
@@ -383,12 +382,12 @@ class DichromaticDetector(Detector):
 
     @staticmethod
     def _drop_busy(value: np.ndarray, sets: list[tuple[np.ndarray, tuple[int, int], float]],
-                   scale: int) -> list[np.ndarray]:
+                   scale: int) -> list[tuple[np.ndarray, int]]:
         """Each set of regions (uint8 0/255 crop, its corner (x, y) in the reduced frame whose
         ``max(B, G, R)`` is ``value``, and its limit) without the regions whose mean
-        busy-texture share exceeds that limit: edge pixels among the pixels of the ``_BUSY_PX``
-        window that are in no region nor its 2-px rim, measured once on the sets' common box
-        plus that window."""
+        busy-texture share exceeds that limit, and how many regions it keeps: edge pixels among
+        the pixels of the ``_BUSY_PX`` window that are in no region nor its 2-px rim, measured
+        once on the sets' common box plus that window."""
         h, w = value.shape
         k = max(3, (_BUSY_PX // scale) | 1)
         bx0 = max(min(x for _, (x, _), _ in sets) - k, 0)
@@ -412,7 +411,7 @@ class DichromaticDetector(Detector):
         for crop, (x0, y0), limit in sets:
             pts = cv2.findNonZero(crop)
             if pts is None:
-                kept.append(crop)
+                kept.append((crop, 0))
                 continue
             # Sampled at the regions' pixels only, averaged per region.
             pts = pts.reshape(-1, 2)
@@ -424,5 +423,7 @@ class DichromaticDetector(Detector):
             share = (np.bincount(ids, busy, minlength=n)
                      / np.maximum(np.bincount(ids, minlength=n), 1))
             keep = share <= limit
-            kept.append(crop if keep[1:].all() else select_labels(labels, keep))
+            keep[0] = False
+            kept.append((crop if keep[1:].all() else select_labels(labels, keep),
+                         int(np.count_nonzero(keep))))
         return kept
