@@ -9,7 +9,7 @@ import pytest
 
 from glare_inpaint_ros.core.masks import (
     MaskRefiner, clean_components, coverage, dilate, fill_small_holes, remove_small_components,
-    upscale_nearest,
+    spot_like, upscale_nearest,
 )
 
 
@@ -124,3 +124,26 @@ def test_refiner_rejects_bad_masks() -> None:
         r.refine(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(ValueError):
         r.refine(np.zeros((0, 4), np.uint8))
+
+
+def test_spot_like_tells_spots_from_strokes() -> None:
+    """Discs and a small square are spots; a line, a ring and an L are strokes; the labelled
+    pixels given by the caller give the same answer as the label image alone."""
+    img = np.zeros((120, 200), np.uint8)
+    cv2.circle(img, (20, 20), 8, 255, -1)           # disc: spot
+    cv2.circle(img, (60, 20), 2, 255, -1)           # small disc: spot
+    cv2.rectangle(img, (90, 12), (99, 21), 255, -1)  # square: spot
+    cv2.line(img, (10, 60), (120, 60), 255, 3)       # lane line / letter stroke
+    cv2.circle(img, (160, 40), 20, 255, 2)           # ring (an O)
+    cv2.rectangle(img, (10, 90), (60, 94), 255, -1)  # an L
+    cv2.rectangle(img, (10, 90), (14, 115), 255, -1)
+    n, labels = cv2.connectedComponents(img, connectivity=8, ltype=cv2.CV_32S)
+    spot = spot_like(labels, n)
+    by_place = {name: bool(spot[labels[y, x]]) for name, (x, y) in {
+        "disc": (20, 20), "small": (60, 20), "square": (95, 16), "line": (60, 60),
+        "ring": (180, 40), "L": (30, 92)}.items()}
+    assert by_place == {"disc": True, "small": True, "square": True, "line": False,
+                        "ring": False, "L": False}
+    assert not spot[0]
+    ys, xs = np.nonzero(labels)
+    np.testing.assert_array_equal(spot_like(labels, n, pixels=(ys, xs, labels[ys, xs])), spot)

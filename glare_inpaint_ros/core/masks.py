@@ -33,17 +33,26 @@ def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lut[labels]
 
 
-def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0) -> np.ndarray:
+def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0,
+              pixels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per label of a label image (``cv2.connectedComponents``, ``n`` labels): whether that
     component is a spot, not a stroke: its area is at most ``ratio * pi * r**2``, ``r`` its
     largest inscribed radius (px; the deepest pixel's distance to the outside). A glint is a
-    spot; a letter, a lane line or a crack is a stroke. Label 0 (the background) is False."""
+    spot; a letter, a lane line or a crack is a stroke. Label 0 (the background) is False.
+
+    ``pixels``: the labelled pixels, if the caller has them already: ``(ys, xs, label)`` of
+    every pixel with a label > 0 (saves a scan of the image).
+    """
     if n <= 1:
         return np.zeros(max(n, 1), bool)
     inside = (labels > 0).astype(np.uint8)  # (cv2.compare takes a 1xN array for a scalar)
-    pts = cv2.findNonZero(inside).reshape(-1, 2)
-    lab = labels[pts[:, 1], pts[:, 0]]
-    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[pts[:, 1], pts[:, 0]]
+    if pixels is None:
+        pts = cv2.findNonZero(inside).reshape(-1, 2)
+        ys, xs = pts[:, 1], pts[:, 0]
+        lab = labels[ys, xs]
+    else:
+        ys, xs, lab = pixels
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[ys, xs]
     area = np.bincount(lab, minlength=n).astype(np.float64)
     deep = depth >= np.sqrt(area / (ratio * np.pi))[lab]
     spot = np.bincount(lab, deep, minlength=n) > 0

@@ -146,18 +146,28 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     core = cv2.bitwise_and(
         cv2.threshold(value, _GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
         cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - _GLINT_PALE), cv2.CMP_GE))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
-    cut = (((left == 0) & (x0 > 0)) | ((top == 0) & (y0 > 0))
-           | ((right == x1 - x0) & (x1 < w)) | ((bottom == y1 - y0) & (y1 < h)))
+    # Plain labelling and the components' areas from their pixels (OpenCV 5's labelling with
+    # statistics costs ~5x as much on a sparse mask).
+    n, labels = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
+    found = cv2.findNonZero(core)
+    if found is None:
+        return None
+    found = found.reshape(-1, 2)
+    wx, wy = found[:, 0], found[:, 1]
+    wlab = labels[wy, wx]
+    area = np.bincount(wlab, minlength=n).astype(np.float64)
+    # A component touching a side of the box that is not the frame's edge is cut by the box.
+    cut = np.zeros(n, bool)
+    for side, inner in ((labels[:, 0], x0 > 0), (labels[0, :], y0 > 0),
+                        (labels[:, -1], x1 < w), (labels[-1, :], y1 < h)):
+        if inner:
+            cut[side] = True
     lab = labels[ys, xs]
     ok = (area <= _GLINT_AREA * h * w) & ~cut & (np.bincount(lab, clipped, minlength=n) > 0)
     ok[0] = False
     if not ok.any():
         return None
-    spot = spot_like(labels, n, _GLINT_COMPACT)
+    spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     ok &= spot
     if not ok.any():
         return None
@@ -187,10 +197,11 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     xs, ys, lab = xs[keep], ys[keep], lab[keep]
     seen = np.bincount(lab, den[ys, xs], minlength=n)  # 255 = all of the window is surface
     coloured = np.bincount(lab, num[ys, xs], minlength=n) >= min_saturation * seen
+    last = ok.copy()
     ok &= coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))
     if not ok.any():
         return None
-    return select_labels(labels, ok), (x0, y0)
+    return (spots if np.array_equal(ok, last) else select_labels(labels, ok)), (x0, y0)
 
 
 def _union(a: tuple[np.ndarray, tuple[int, int]],
