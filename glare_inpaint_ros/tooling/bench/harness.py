@@ -249,6 +249,7 @@ class Probe:
         self.outputs: dict[int, bytes] | None = {} if keep_outputs else None
         self.inflight = threading.Semaphore(1)
         self.diag: dict[str, dict[str, str]] = {}
+        self.diag_seen: dict[str, int] = {}  # diagnostics messages per name
         self._buffers: list[bytearray] = []
         self.size = (0, 0)  # (width, height) px of the loaded frames
         self._marks: list[int] = []
@@ -271,6 +272,7 @@ class Probe:
     def _on_diag(self, msg: Any) -> None:
         for status in msg.status:
             self.diag[status.name] = {kv.key: kv.value for kv in status.values}
+            self.diag_seen[status.name] = self.diag_seen.get(status.name, 0) + 1
 
     # -- publishing (main thread) ------------------------------------------------------------
     def set_frames(self, frames: Sequence[np.ndarray],
@@ -298,22 +300,28 @@ class Probe:
         return stamp
 
     def wait_ready(self, timeout_s: float, period_s: float = 0.25,
-                   check: Callable[[], None] | None = None) -> float:
+                   check: Callable[[], None] | None = None,
+                   accept: Callable[[int, int], bool] | None = None) -> float:
         """Send a frame every ``period_s`` until an output comes back; returns the seconds it took.
 
         ``check`` is called before each send (e.g. :meth:`NodeProcesses.check_alive`, to give up
-        early); ``TimeoutError`` when no output came within ``timeout_s``.
+        early); ``accept(frame_index, stamp_ns)``, if given, must also hold for an output to count
+        (e.g. "processed, not passed through" while the nodes still warm up); ``TimeoutError`` when
+        no such output came within ``timeout_s``.
         """
         t0 = time.monotonic()
+        sent: dict[int, int] = {}  # stamp ns -> frame index
         i = 0
         while time.monotonic() - t0 < timeout_s:
             with self.lock:
-                if self.arrivals:
+                back = [s for s in self.arrivals if s in sent]
+            if any(accept is None or accept(sent[s], s) for s in back):
+                with self.lock:
                     self.arrivals.clear()
-                    return time.monotonic() - t0
+                return time.monotonic() - t0
             if check is not None:
                 check()
-            self.send(i)
+            sent[self.send(i)] = i
             i += 1
             time.sleep(period_s)
         raise TimeoutError(
@@ -325,9 +333,15 @@ class Probe:
             out, self.arrivals = self.arrivals, {}
         return out
 
-    def counters(self) -> dict[str, dict[str, float]]:
+    def counters(self, fresh_within_s: float = 0.0) -> dict[str, dict[str, float]]:
         """Per node (diagnostic name): its pass-through / drop totals, from the last
-        diagnostics."""
+        diagnostics; with ``fresh_within_s`` > 0, first wait (up to that many seconds) until
+        every node seen so far has reported once more."""
+        seen = dict(self.diag_seen)
+        t_end = time.monotonic() + fresh_within_s
+        while time.monotonic() < t_end and any(
+                self.diag_seen.get(name, 0) <= n for name, n in seen.items()):
+            time.sleep(0.05)
         out = {}
         for name, values in list(self.diag.items()):
             out[name] = {k: float(v) for k, v in values.items()
