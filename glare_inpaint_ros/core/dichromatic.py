@@ -65,6 +65,8 @@ def from_linear(light: np.ndarray, gamma: float) -> np.ndarray:
 def linear_saturation(saturation: float | np.ndarray, gamma: float) -> float | np.ndarray:
     """The HSV saturation in linear light of a colour whose encoded saturation is
     ``saturation``: ``min / max`` goes to its ``gamma``-th power, so ``1 - (1 - S) ** gamma``."""
+    if gamma == 1.0:
+        return saturation
     return 1.0 - (1.0 - saturation) ** gamma
 
 
@@ -251,6 +253,35 @@ def specular_amount(
     ok = (sat_d >= min_saturation) & (rng >= min_chroma)
     s = np.where(ok, hi - rng / np.maximum(sat_d, 1e-3), 0.0)
     return np.maximum(s, 0.0).astype(np.float32)
+
+
+def specular_part(model: DiffuseModel, pixels: np.ndarray, context: np.ndarray | None,
+                  min_saturation: float, min_chroma: int, gamma: float = 1.0) -> np.ndarray:
+    """``N`` float32 specular part of ``N x 3`` float32 encoded pixels (8-bit levels), in the
+    light the separation subtracts it in: encoded levels at ``gamma`` 1.0, linear light
+    (:func:`to_linear`) otherwise.
+
+    ``S_d`` is the material's (:func:`diffuse_saturation`), capped by ``context`` (the surface's
+    own saturation around each pixel, encoded, :func:`lookup_context`) when given; ``min_chroma``
+    stays a floor on the encoded pixel, ``min_saturation`` (encoded) is carried into linear light.
+    """
+    light = pixels if gamma == 1.0 else to_linear(pixels, gamma)
+    sat_d = diffuse_saturation(model, light)
+    if context is not None:
+        sat_d = np.minimum(sat_d, linear_saturation(context, gamma))
+    s = specular_amount(light, sat_d, linear_saturation(min_saturation, gamma),
+                        min_chroma if gamma == 1.0 else 0)
+    if gamma != 1.0:
+        s[pixels.max(axis=1) - pixels.min(axis=1) < min_chroma] = 0.0
+    return s
+
+
+def encoded_drop(peak: np.ndarray, s: np.ndarray, gamma: float) -> np.ndarray:
+    """How much (encoded 8-bit levels) subtracting the specular part ``s`` (:func:`specular_part`)
+    lowers a pixel whose brightest channel is ``peak`` (encoded levels)."""
+    if gamma == 1.0:
+        return s
+    return peak - from_linear(to_linear(peak, gamma) - s, gamma)
 
 
 def local_saturation(bgr: np.ndarray, exclude: np.ndarray, window_px: int) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 
 from .detectors.local_contrast import seeded_components
 from .dichromatic import (
-    DiffuseModel, diffuse_saturation, local_saturation, lookup_context, specular_amount,
+    DiffuseModel, encoded_drop, local_saturation, lookup_context, specular_part,
 )
 from .inpainting.roi import component_boxes
 from .masks import upscale_nearest
@@ -48,15 +48,17 @@ _HUE_TOLERANCE_DEG = 15.0
 
 def grow_into_sheen(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, *, level: float,
                     reach_px: int, context_px: int = 121, min_saturation: float = 0.3,
-                    min_chroma: int = 6, clip: int = 250, work_px: int = 800) -> np.ndarray:
+                    min_chroma: int = 6, clip: int = 250, work_px: int = 800,
+                    gamma: float = 1.0) -> np.ndarray:
     """``mask`` plus the connected faint sheen around it (a new array; ``mask`` itself when
     nothing grows or ``reach_px`` is 0).
 
     Args:
         bgr: ``HxWx3`` uint8 frame (any strides).
         mask: ``HxW`` uint8 mask of the highlights (non-zero = glare).
-        model: the frame's :func:`~.dichromatic.fit_diffuse_model`.
-        level: smallest specular part (8-bit levels) a grown pixel carries.
+        model: the frame's :func:`~.dichromatic.fit_diffuse_model` (fit with the same
+            ``gamma``).
+        level: smallest drop (encoded 8-bit levels) the separation gives a grown pixel.
         reach_px: how far (px, Euclidean) the mask may grow.
         context_px: window (px) of the mean surface saturation around each place
             (:func:`~.dichromatic.local_saturation`); 0 = the material's alone.
@@ -69,6 +71,8 @@ def grow_into_sheen(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, *, l
         work_px: the growth is decided on the frame halved until its longer side is at most
             this many px (area averaging also calms the noise); the added pixels are scaled
             back. px parameters are frame px.
+        gamma: the frame's transfer curve (:func:`~.dichromatic.to_linear`); the specular part
+            is estimated in linear light, as the separation backend subtracts it.
 
     Works box by box: each merged component box grown by ``reach_px`` (:mod:`.inpainting.roi`).
     """
@@ -79,7 +83,7 @@ def grow_into_sheen(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, *, l
     if scale > 1:  # a cell with any mask px set (its area mean stays > 0 up to x16)
         small_mask = cv2.compare(halve_to(mask, work_px)[0], 0, cv2.CMP_GT)
     grown = _grow(small, small_mask, model, level, max(1, reach_px // scale), context_px // scale,
-                  min_saturation, min_chroma, clip)
+                  min_saturation, min_chroma, clip, gamma)
     if grown is small_mask:
         return mask
     if scale == 1:
@@ -93,7 +97,8 @@ def grow_into_sheen(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, *, l
 
 
 def _grow(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, level: float, reach_px: int,
-          context_px: int, min_saturation: float, min_chroma: int, clip: int) -> np.ndarray:
+          context_px: int, min_saturation: float, min_chroma: int, clip: int,
+          gamma: float) -> np.ndarray:
     """:func:`grow_into_sheen` at one resolution."""
     boxes = component_boxes(mask, reach_px)
     context = local_saturation(bgr, mask, context_px) if boxes and context_px > 0 else None
@@ -119,10 +124,10 @@ def _grow(bgr: np.ndarray, mask: np.ndarray, model: DiffuseModel, level: float, 
         pts = pts.reshape(-1, 2)
         xs, ys = pts[:, 0], pts[:, 1]
         px = crop[ys, xs].astype(np.float32)
-        sat_d = diffuse_saturation(model, px)
-        if context is not None:
-            sat_d = np.minimum(sat_d, lookup_context(context, ys + y0, xs + x0))
-        ok = specular_amount(px, sat_d, min_saturation, min_chroma) >= level
+        s = specular_part(model, px,
+                          None if context is None else lookup_context(context, ys + y0, xs + x0),
+                          min_saturation, min_chroma, gamma)
+        ok = encoded_drop(px.max(axis=1), s, gamma) >= level
         # The sheen lies on the highlight's own surface: the hue (unchanged by shading and by
         # added white light) of the coloured pixels right around that highlight. A print of
         # another colour beside it, or the next object, is not grown into.

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    DiffuseModel, diffuse_saturation, fit_diffuse_model, from_linear, linear_saturation,
-    local_saturation, lookup_context, specular_amount, to_linear,
+    DiffuseModel, fit_diffuse_model, from_linear, local_saturation, lookup_context, specular_part,
+    to_linear,
 )
 from ..masks import select_labels, spot_like
 from ..params import ParamSpec
@@ -149,11 +149,12 @@ class SeparationInpainter(Inpainter):
             return mask
         image8 = _as_8bit(src[:, :, :3])
         model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"],
-                                  clip=p["clip_level"])
+                                  clip=p["clip_level"], gamma=p["gamma"])  # inpaint_rois' fit
         return grow_into_sheen(image8, mask, model, level=max(p["min_specular"], 1.0),
                                reach_px=p["sheen_px"],
                                min_saturation=max(p["sheen_min_saturation"], p["min_saturation"]),
-                               min_chroma=p["min_chroma"], clip=p["clip_level"])
+                               min_chroma=p["min_chroma"], clip=p["clip_level"],
+                               gamma=p["gamma"])
 
     def _inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = image.copy()
@@ -179,17 +180,8 @@ class SeparationInpainter(Inpainter):
         xs = np.concatenate([f[:, 0] + b[0] for f, b in pts])
         ys = np.concatenate([f[:, 1] + b[1] for f, b in pts])
         px = image8[ys, xs].astype(np.float32)
-        gamma = p["gamma"]
-        if gamma != 1.0:  # in linear light; min_chroma stays a floor on the encoded pixel
-            chroma = px.max(axis=1) - px.min(axis=1)
-            px = to_linear(px, gamma)
-        sat_d = diffuse_saturation(model, px)
-        if context is not None:
-            sat_d = np.minimum(sat_d, linear_saturation(lookup_context(context, ys, xs), gamma))
-        s = specular_amount(px, sat_d, linear_saturation(p["min_saturation"], gamma),
-                            p["min_chroma"] if gamma == 1.0 else 0)
-        if gamma != 1.0:
-            s[chroma < p["min_chroma"]] = 0.0
+        s = specular_part(model, px, None if context is None else lookup_context(context, ys, xs),
+                          p["min_saturation"], p["min_chroma"], p["gamma"])
         start = 0
         for spec, f, (x0, y0, _, _) in zip(specs, found, boxes):
             if f is not None:
