@@ -182,16 +182,18 @@ def test_bright_pale_spots_in_foliage_are_left_alone() -> None:
     assert not any(found(busy=True, busy_max=0.45))
 
 
-def tissue_with_glints(seed: int = 5, h: int = 360, w: int = 480,
-                       count: int = 14) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tissue_with_glints(seed: int = 5, h: int = 360, w: int = 480, count: int = 14,
+                       colour: tuple[float, float, float] = (125, 135, 210),
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Endoscopy-like frame: crisp clipped glints (a 1-px rim, no halo: nothing of the tissue's
-    colour is left in them) on textured reddish tissue. Returns the image, the glints' truth mask
-    and the tissue alone (float32, the same texture)."""
+    colour is left in them) on textured tissue of ``colour`` (BGR; the default: reddish mucosa,
+    S 0.4). Returns the image, the glints' truth mask and the tissue alone (float32, the same
+    texture)."""
     rng = np.random.default_rng(seed)
     noise = cv2.resize(rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), (w, h),
                        interpolation=cv2.INTER_CUBIC)
     shade = np.clip(0.8 + 0.12 * noise, 0.4, 1.1)
-    tissue = np.stack([125 * shade, 135 * shade, 210 * shade], axis=2)  # pale mucosa, S 0.4
+    tissue = np.stack([c * shade for c in colour], axis=2)
     spots = np.zeros((h, w), np.float32)
     for _ in range(count):
         cx, cy = int(rng.integers(30, w - 30)), int(rng.integers(30, h - 30))
@@ -214,6 +216,38 @@ def test_clipped_glints_on_tissue_are_found() -> None:
 
     assert recall() >= 0.9, recall()
     assert recall(glint_min_count=0) <= 0.3, recall(glint_min_count=0)
+
+
+def test_glints_on_pale_tissue_are_found_and_lamps_on_dark_walls_are_not() -> None:
+    """Colon mucosa is pale (S ~0.2-0.3): its glints are found (``glint_min_saturation`` 0.2,
+    below the colour test's 0.35). A glint reflects the light that lights the surface around it:
+    white lamps on a dark wall at night (a dim colour reads as saturated) are no glints."""
+    image, truth, tissue = tissue_with_glints(colour=(165, 172, 218))  # S 0.24
+
+    def recall(**params) -> float:
+        mask = DETECTORS.get("dichromatic")(**params).detect(image) > 0
+        return np.count_nonzero(mask & truth) / np.count_nonzero(truth)
+
+    assert recall() >= 0.9, recall()
+    assert recall(glint_min_saturation=0.35) <= 0.3, recall(glint_min_saturation=0.35)
+    # ... and removed: the backend fills them (its own glint_min_saturation).
+    clean = np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
+    before = region_error(image, clean, truth)
+    assert region_error(GlareRemover().process(image).image, clean, truth) <= 0.3 * before
+    strict = GlareRemover({"inpainting.separation.glint_min_saturation": 0.35})
+    assert region_error(strict.process(image).image, clean, truth) >= 0.9 * before
+    rng = np.random.default_rng(3)
+    glint = DETECTORS.get("dichromatic")()
+    colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)
+    added = {}
+    for name, wall in (("night", (40, 26, 20)), ("lit", (170, 110, 85))):  # both S 0.5
+        scene = np.clip(np.full((H, W, 3), wall, np.float32) + rng.normal(0, 2, (H, W, 1)),
+                        0, 255).astype(np.uint8)
+        for i in range(5):
+            cv2.circle(scene, (40 + 60 * i, 100 + 20 * (i % 2)), 4, (255, 255, 255), -1)
+        added[name] = (np.count_nonzero(glint.detect(scene))
+                       - np.count_nonzero(colour_only.detect(scene)))
+    assert added["night"] == 0 and added["lit"] > 0, added
 
 
 def test_separation_fills_glints_and_leaves_white_letters() -> None:

@@ -37,6 +37,10 @@ from .resize import area_resize
 
 #: Pixels dimmer than this (max channel, 8-bit levels) are too noisy to estimate a saturation from.
 MIN_EXPOSURE = 20
+#: A glint's surface is lit: the mean ``max(B, G, R)`` (8-bit levels) around a clipped white spot
+#: at least this (a glint reflects the light that lights that surface; a lamp or a lit window at
+#: night sits on a dark wall, whose dim colour reads as saturated).
+GLINT_SURFACE_LIT = 60
 #: Cells per axis of :attr:`DiffuseModel.lookup`.
 LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).

@@ -27,11 +27,13 @@ Steps on one frame:
    Glints are the exception (:func:`glints`, ``glint_min_count``): the glints of wet tissue in
    endoscopy are clipped white spots with a pixel or two of rim, so no unclipped halo carries the
    colour of the surface. A compact (not a letter's stroke, nor beside one), near-white spot with a
-   pixel clipped in the frame, on a coloured surface (the non-candidate pixels around it at least
-   ``min_saturation`` saturated), is one; a frame with at least ``glint_min_count`` of them (after
-   the busy-texture gate below, with the stricter ``glint_busy_max``) shows a glossy surface, and
-   they are reported. A lone white spot (a sign, a lamp, the sun in a blue sky) is still left
-   alone, and so are white letters, paint and studs on grey asphalt.
+   pixel clipped in the frame, on a lit, coloured surface (the non-candidate pixels around it at
+   least ``glint_min_saturation`` saturated, 0.2: pale colon mucosa is 0.2-0.3, and a mean
+   ``max(B, G, R)`` of 60 levels: a lamp on a dark wall at night is no glint), is one; a frame
+   with at least ``glint_min_count`` of them (after the busy-texture gate below, with the stricter
+   ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
+   a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
+   on grey asphalt.
 4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
    region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
    detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
@@ -50,8 +52,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model, local_saturation,
-    lookup_context, specular_amount,
+    GLINT_SURFACE_LIT, MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model,
+    local_saturation, lookup_context, specular_amount,
 )
 from ..masks import select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
@@ -111,9 +113,11 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
     * (that candidate) is clipped (any channel >= ``clip``) in the frame ``full`` itself (the
       detection frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
-    * lies on a coloured surface: the non-candidate pixels 2 px and more away from the spots,
-      within 4 + sqrt(area) / 2 px of the largest (a box mean), have a mean saturation >=
-      ``min_saturation`` around it (paint on asphalt, a white car on a road do not).
+    * lies on a lit, coloured surface: the non-candidate pixels 2 px and more away from the
+      spots, within 4 + sqrt(area) / 2 px of the largest (a box mean), have a mean saturation >=
+      ``min_saturation`` around it (paint on asphalt, a white car on a road do not) and a mean
+      ``value`` >= 60 levels (a glint reflects the light that lights that surface; a lamp or a
+      lit window at night sits on a dark wall, whose dim colour reads as saturated).
 
     Returns ``(uint8 0/255 crop, (x, y) of its corner)`` at the detection resolution, or None.
     """
@@ -197,6 +201,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     xs, ys, lab = xs[keep], ys[keep], lab[keep]
     seen = np.bincount(lab, den[ys, xs], minlength=n)  # 255 = all of the window is surface
     coloured = np.bincount(lab, num[ys, xs], minlength=n) >= min_saturation * seen
+    lit = cv2.blur(cv2.bitwise_and(value, surface), k, borderType=cv2.BORDER_CONSTANT)
+    coloured &= np.bincount(lab, lit[ys, xs], minlength=n) >= GLINT_SURFACE_LIT / 255.0 * seen
     last = ok.copy()
     ok &= coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))
     if not ok.any():
@@ -275,8 +281,14 @@ class DichromaticDetector(Detector):
                   "endoscopy, of glossy paint) are reported when the frame holds at least this "
                   "many (a glossy surface; a lone white spot may be a sign or a lamp: left "
                   "alone); 0 = off. A spot: near-white, compact (not a letter's stroke), clipped "
-                  "in the frame, on a surface at least min_saturation saturated.",
+                  "in the frame, on a lit surface at least glint_min_saturation saturated.",
                   0, 100000),
+        ParamSpec("glint_min_saturation", 0.2,
+                  "The surface around those spots must be at least this saturated (HSV, 0..1; "
+                  "pale colon mucosa is 0.2-0.3; below min_saturation: a clipped, compact spot "
+                  "needs no estimate of its surface's colour, several of them on a lit surface "
+                  "are a glossy one).",
+                  0.0, 1.0),
         ParamSpec("glint_busy_max", 0.35,
                   "busy_max for those spots (stricter: a clipped spot has no colour of its own "
                   "to go by; sky gaps in foliage are clipped white spots on green).",
@@ -339,7 +351,8 @@ class DichromaticDetector(Detector):
         # ``separation`` backend's with the same settings.
         model = fit_diffuse_model(full, p["clusters"], min_chroma=p["min_chroma"],
                                   clip=p["clip_level"])
-        if not (model.saturation >= p["min_saturation"]).any():
+        glint_sat = p["glint_min_saturation"] if p["glint_min_count"] > 0 else 1.0
+        if not (model.saturation >= min(p["min_saturation"], glint_sat)).any():
             return None  # no coloured material in the frame: nothing colour can separate
         # The mean saturation of the surface around each candidate.
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
@@ -347,9 +360,8 @@ class DichromaticDetector(Detector):
         found = self._colour_regions(bgr, hi, pts, model, around)
         spots = None
         if p["glint_min_count"] > 0:
-            near = around >= p["min_saturation"]  # (a glint lies on a coloured surface)
-            spots = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"],
-                           p["min_saturation"])
+            near = around >= glint_sat  # (a glint lies on a coloured surface)
+            spots = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"], glint_sat)
         # The busy-texture gate, once for both kinds of region (the glints' limit is stricter).
         sets = [(*found, p["busy_max"])] if found is not None and p["busy_max"] < 1.0 else []
         if spots is not None:

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    DiffuseModel, fit_diffuse_model, from_linear, local_saturation, lookup_context, specular_part,
-    to_linear,
+    GLINT_SURFACE_LIT, DiffuseModel, fit_diffuse_model, from_linear, local_saturation,
+    lookup_context, specular_part, to_linear,
 )
 from ..masks import select_labels, spot_like
 from ..params import ParamSpec
@@ -89,6 +89,12 @@ class SeparationInpainter(Inpainter):
                   "A clipped region is filled only if at least this share (0..1) of the ring "
                   "around it is separable highlight (a highlight's core on a coloured surface); "
                   "else it is left as it is (a lamp, a white sign).",
+                  0.0, 1.0),
+        ParamSpec("glint_min_saturation", 0.15,
+                  "A small clipped spot alone in its mask component (a glint) is filled when the "
+                  "lit ring around it is at least this saturated (HSV, 0..1; pale colon mucosa "
+                  "is 0.2-0.3; below the dichromatic detector's 0.2, whose ring starts 2 px "
+                  "out: this one starts at the spot's own pale rim).",
                   0.0, 1.0),
         ParamSpec("sheen_px", 0,
                   "The mask grows by up to this many px into the faint sheen connected to it "
@@ -196,7 +202,8 @@ class SeparationInpainter(Inpainter):
         surface: their surrounding ring is mostly separable highlight (``s >= min_specular`` on
         at least ``clip_ring_min`` of it), or they are glints: small (at most ``glint_px``) spots
         (:func:`..masks.spot_like`; the glints of wet tissue, whose rim is a pixel or two) on a
-        ring at least ``min_saturation`` saturated, in a mask component (``mask``) of their own
+        lit ring (:data:`..dichromatic.GLINT_SURFACE_LIT`) at least ``glint_min_saturation``
+        saturated, in a mask component (``mask``) of their own
         at most four times that size. A clipped lamp, sign or window with dark or
         achromatic surroundings, or white letters (strokes), are left as they are: nothing says
         they are glare."""
@@ -218,6 +225,7 @@ class SeparationInpainter(Inpainter):
             hi = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
             lo = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
             sat = np.bincount(ids, (hi - lo) / np.maximum(hi, 1.0), minlength=n)
+            lit = np.bincount(ids, hi, minlength=n) >= GLINT_SURFACE_LIT * np.maximum(total, 1)
             # Small, and alone in its own small mask component (a glint the detector reported
             # on its own, not a fragment of white print inside a larger glare region).
             # (plain labelling and bincount: OpenCV 5's labelling with statistics costs ~5x)
@@ -227,7 +235,7 @@ class SeparationInpainter(Inpainter):
             blob[labels[on]] = blobs[on]
             small = ((np.bincount(labels.ravel(), minlength=n) <= glint_px)
                      & (np.bincount(blobs.ravel())[blob] <= _GLINT_FILL_MASK * glint_px))
-            keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & small
+            keep |= ((sat >= p["glint_min_saturation"] * np.maximum(total, 1)) & lit & small
                      & spot_like(labels, n))
         return select_labels(labels, keep)
 
