@@ -250,6 +250,25 @@ def test_glints_on_pale_tissue_are_found_and_lamps_on_dark_walls_are_not() -> No
     assert added["night"] == 0 and added["lit"] > 0, added
 
 
+def test_lit_windows_at_night_are_not_taken_for_highlights() -> None:
+    """White light keeps a pixel's chroma (max - min): a highlight's unclipped pixels have about
+    the chroma of the surface right around them. A warm lit window on a dark wall has several
+    times its wall's (whose dim colour reads as saturated): content of its own colour."""
+    gate = DETECTORS.get("dichromatic")()
+    off = DETECTORS.get("dichromatic")(chroma_ratio_max=0)
+    found = {"gate": 0, "off": 0}
+    for seed in range(6):
+        image = render_scene(KINDS.index("night"), seed=seed, size=(640, 480)).image
+        b, g, r = (image[:, :, c].astype(int) for c in range(3))
+        windows = (b <= 175) & (g >= 185) & (r >= 230)  # warm window colours (lamps: b >= 200)
+        for name, detector in (("gate", gate), ("off", off)):
+            found[name] += np.count_nonzero((detector.detect(image) > 0) & windows)
+    assert found["off"] >= 1000 and found["gate"] <= 0.25 * found["off"], found
+    # Highlights on a coloured surface keep their chroma: still found.
+    image = render(surface(), specular_lobes())
+    assert np.array_equal(gate.detect(image), off.detect(image))
+
+
 def test_separation_fills_glints_and_leaves_white_letters() -> None:
     """A clipped glint has no halo to separate: the backend fills it when it is a small spot on a
     coloured ring. White letters in a mask on a coloured label are strokes: left as they are."""

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from glare_inpaint_ros.core.masks import (
-    MaskRefiner, clean_components, coverage, dilate, fill_small_holes, remove_small_components,
-    spot_like, upscale_nearest,
+    MaskRefiner, clean_components, coverage, dilate, fill_small_holes, label_quantile,
+    remove_small_components, spot_like, upscale_nearest,
 )
 
 
@@ -147,3 +147,18 @@ def test_spot_like_tells_spots_from_strokes() -> None:
     assert not spot[0]
     ys, xs = np.nonzero(labels)
     np.testing.assert_array_equal(spot_like(labels, n, pixels=(ys, xs, labels[ys, xs])), spot)
+
+
+def test_label_quantile_matches_numpy_per_label() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 400)
+    values = rng.normal(0, 1, 400)
+    labels[labels == 3] = 4  # label 3 has no sample
+    for q in (0.0, 0.5, 0.75, 1.0):
+        out = label_quantile(values, labels, 6, q)
+        for lab in range(6):
+            sel = values[labels == lab]
+            if sel.size:
+                assert out[lab] == np.percentile(sel, 100 * q, method="lower")
+            else:
+                assert np.isnan(out[lab])

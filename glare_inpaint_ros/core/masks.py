@@ -33,6 +33,19 @@ def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lut[labels]
 
 
+def label_quantile(values: np.ndarray, labels: np.ndarray, n: int, q: float) -> np.ndarray:
+    """Per label ``0..n-1``: the ``q`` quantile (0..1, the lower sample) of ``values`` over the
+    samples with that label (1-D arrays of the same length); NaN for a label with no sample."""
+    order = np.lexsort((values, labels))
+    counts = np.bincount(labels, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full(n, np.nan)
+    has = counts > 0
+    idx = starts[has] + np.floor(q * (counts[has] - 1)).astype(np.intp)
+    out[has] = values[order[idx]]
+    return out
+
+
 def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0,
               pixels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per label of a label image (``cv2.connectedComponents``, ``n`` labels): whether that

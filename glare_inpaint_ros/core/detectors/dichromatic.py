@@ -34,6 +34,10 @@ Steps on one frame:
    ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
    on grey asphalt.
+   A region whose unclipped pixels are far more colourful (chroma ``max - min``) than the
+   surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
+   chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
+   several times its wall's (the wall's dim colour reads as saturated, so ``S_d`` alone took it).
 4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
    region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
    detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
@@ -55,7 +59,7 @@ from ..dichromatic import (
     GLINT_SURFACE_LIT, MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model,
     local_saturation, lookup_context, specular_amount,
 )
-from ..masks import select_labels, spot_like, upscale_nearest
+from ..masks import label_quantile, select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
@@ -83,6 +87,10 @@ _GLINT_COMPACT = 3.0
 _GLINT_RING_PX = 2
 #: ... to this many plus half its diameter (a larger spot has a wider halo), detection px.
 _GLINT_REACH_PX = 4
+#: The ring of :func:`chroma_conserved`: from 3 to this many px (detection px) out of a region.
+_CHROMA_RING_PX = 7
+_CHROMA_RING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _CHROMA_RING_PX + 1,) * 2)
+_CHROMA_GAP = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 #: A spot this close (detection px) to a white stroke is print (the dot of an i).
 _BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
@@ -210,6 +218,45 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     return (spots if np.array_equal(ok, last) else select_labels(labels, ok)), (x0, y0)
 
 
+def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.ndarray,
+                     low: np.ndarray, clip: int, ratio_max: float,
+                     min_chroma: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """``regions`` (uint8 0/255 crop at ``corner`` (x, y) of the planes ``value`` = ``max(B, G,
+    R)``, ``low`` = ``min(B, G, R)``) without those whose colour is stronger than the surface
+    around them allows: added white light leaves a pixel's chroma ``max - min`` as it was, so a
+    highlight's unclipped pixels have about the chroma of the surface right around them. A region
+    whose median chroma exceeds ``ratio_max`` times the 75th percentile of its ring's (3 to
+    ``_CHROMA_RING_PX`` px out, lit pixels) plus ``min_chroma`` is content of its own colour: a lit
+    window or a coloured lamp on a dark wall. None when nothing is left."""
+    crop, (x0, y0) = regions, corner
+    h, w = value.shape
+    r = _CHROMA_RING_PX
+    bx0, by0 = max(x0 - r, 0), max(y0 - r, 0)
+    bx1, by1 = min(x0 + crop.shape[1] + r, w), min(y0 + crop.shape[0] + r, h)
+    m = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
+    m[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]] = crop
+    n, labels = cv2.connectedComponents(m, connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return None
+    hi = value[by0:by1, bx0:bx1]
+    chroma = cv2.subtract(hi, low[by0:by1, bx0:bx1])
+    owner = cv2.dilate(labels.astype(np.float32), _CHROMA_RING)
+    ring = ((owner > 0) & (cv2.dilate(m, _CHROMA_GAP) == 0) & (hi >= MIN_EXPOSURE))
+    inner = (labels > 0) & (hi < clip)
+    ring_ids, in_ids = owner[ring].astype(np.intp), labels[inner]
+    ring_c = label_quantile(chroma[ring].astype(np.float64), ring_ids, n, 0.75)
+    in_c = label_quantile(chroma[inner].astype(np.float64), in_ids, n, 0.5)
+    judged = ((np.bincount(ring_ids, minlength=n) >= 5) & (np.bincount(in_ids, minlength=n) >= 5))
+    with np.errstate(invalid="ignore"):
+        own_colour = judged & (in_c > ratio_max * ring_c + min_chroma)
+    if not own_colour.any():
+        return regions, corner
+    kept = select_labels(labels, ~own_colour)
+    if not kept.any():
+        return None
+    return kept[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]], corner
+
+
 def _union(a: tuple[np.ndarray, tuple[int, int]],
            b: tuple[np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
     """Union of two uint8 0/255 crops given with their corners (x, y): one crop over both."""
@@ -276,6 +323,12 @@ class DichromaticDetector(Detector):
                   "Regions are dropped where more than this share (0..1) of the 41-px window "
                   "around them is edges (sunlit leaves and sky gaps in foliage); 1 = off.",
                   0.0, 1.0),
+        ParamSpec("chroma_ratio_max", 2.5,
+                  "A region whose median chroma (max-min) exceeds this times its surrounding "
+                  "surface's (75th percentile, 3-7 px out) plus min_chroma is dropped: white "
+                  "light keeps a pixel's chroma, so it is content of its own colour (a lit window "
+                  "on a dark wall); 0 = off.",
+                  0.0, 100.0),
         ParamSpec("glint_min_count", 2,
                   "Clipped white spots on a coloured surface (the glints of wet tissue in "
                   "endoscopy, of glossy paint) are reported when the frame holds at least this "
@@ -358,6 +411,9 @@ class DichromaticDetector(Detector):
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
         found = self._colour_regions(bgr, hi, pts, model, around)
+        if found is not None and p["chroma_ratio_max"] > 0:
+            found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
+                                     p["min_chroma"])
         spots = None
         if p["glint_min_count"] > 0:
             near = around >= glint_sat  # (a glint lies on a coloured surface)
