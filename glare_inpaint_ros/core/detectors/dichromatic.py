@@ -87,10 +87,12 @@ _GLINT_COMPACT = 3.0
 _GLINT_RING_PX = 2
 #: ... to this many plus half its diameter (a larger spot has a wider halo), detection px.
 _GLINT_REACH_PX = 4
-#: The ring of :func:`chroma_conserved`: from 3 to this many px (detection px) out of a region.
+#: The ring of :func:`chroma_conserved`: from 3 to this many px (detection px) out of a region
+#: (square: OpenCV's fast path; the ring only feeds a percentile) ...
 _CHROMA_RING_PX = 7
-_CHROMA_RING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _CHROMA_RING_PX + 1,) * 2)
-_CHROMA_GAP = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_CHROMA_RING = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _CHROMA_RING_PX + 1,) * 2)
+#: ... leaving out the 2 px next to every region (its own rim, and its neighbours').
+_CHROMA_GAP = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 #: A spot this close (detection px) to a white stroke is print (the dot of an i).
 _BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
@@ -224,10 +226,11 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     """``regions`` (uint8 0/255 crop at ``corner`` (x, y) of the planes ``value`` = ``max(B, G,
     R)``, ``low`` = ``min(B, G, R)``) without those whose colour is stronger than the surface
     around them allows: added white light leaves a pixel's chroma ``max - min`` as it was, so a
-    highlight's unclipped pixels have about the chroma of the surface right around them. A region
-    whose median chroma exceeds ``ratio_max`` times the 75th percentile of its ring's (3 to
-    ``_CHROMA_RING_PX`` px out, lit pixels) plus ``min_chroma`` is content of its own colour: a lit
-    window or a coloured lamp on a dark wall. None when nothing is left."""
+    highlight's unclipped pixels have about the chroma of the surface right around them. Regions
+    closer than twice the ring's reach are judged as one group; a group whose median chroma
+    exceeds ``ratio_max`` times the 75th percentile of its ring's (3 to ``_CHROMA_RING_PX`` px
+    out, lit pixels) plus ``min_chroma`` is content of its own colour: a lit window on a dark
+    wall. None when nothing is left."""
     crop, (x0, y0) = regions, corner
     h, w = value.shape
     r = _CHROMA_RING_PX
@@ -235,23 +238,30 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     bx1, by1 = min(x0 + crop.shape[1] + r, w), min(y0 + crop.shape[0] + r, h)
     m = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
     m[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]] = crop
-    n, labels = cv2.connectedComponents(m, connectivity=8, ltype=cv2.CV_32S)
+    hi = value[by0:by1, bx0:bx1]
+    reach = cv2.dilate(m, _CHROMA_RING)
+    n, groups = cv2.connectedComponents(reach, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return None
-    hi = value[by0:by1, bx0:bx1]
     chroma = cv2.subtract(hi, low[by0:by1, bx0:bx1])
-    owner = cv2.dilate(labels.astype(np.float32), _CHROMA_RING)
-    ring = ((owner > 0) & (cv2.dilate(m, _CHROMA_GAP) == 0) & (hi >= MIN_EXPOSURE))
-    inner = (labels > 0) & (hi < clip)
-    ring_ids, in_ids = owner[ring].astype(np.intp), labels[inner]
-    ring_c = label_quantile(chroma[ring].astype(np.float64), ring_ids, n, 0.75)
-    in_c = label_quantile(chroma[inner].astype(np.float64), in_ids, n, 0.5)
-    judged = ((np.bincount(ring_ids, minlength=n) >= 5) & (np.bincount(in_ids, minlength=n) >= 5))
+    ring = cv2.bitwise_and(cv2.bitwise_and(reach, cv2.bitwise_not(cv2.dilate(m, _CHROMA_GAP))),
+                           cv2.compare(hi, MIN_EXPOSURE, cv2.CMP_GE))
+    inner = cv2.bitwise_and(m, cv2.compare(hi, clip, cv2.CMP_LT))
+    stats = []
+    for part, q in ((ring, 0.75), (inner, 0.5)):
+        pts = cv2.findNonZero(part)
+        if pts is None:
+            return regions, corner
+        pts = pts.reshape(-1, 2)
+        ys, xs = pts[:, 1], pts[:, 0]
+        ids = groups[ys, xs]
+        stats.append((label_quantile(chroma[ys, xs], ids, n, q), np.bincount(ids, minlength=n)))
+    (ring_c, ring_n), (in_c, in_n) = stats
     with np.errstate(invalid="ignore"):
-        own_colour = judged & (in_c > ratio_max * ring_c + min_chroma)
+        own_colour = (ring_n >= 5) & (in_n >= 5) & (in_c > ratio_max * ring_c + min_chroma)
     if not own_colour.any():
         return regions, corner
-    kept = select_labels(labels, ~own_colour)
+    kept = cv2.bitwise_and(m, select_labels(groups, ~own_colour))
     if not kept.any():
         return None
     return kept[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]], corner
