@@ -154,11 +154,13 @@ def test_label_quantile_matches_numpy_per_label() -> None:
     labels = rng.integers(0, 5, 400)
     values = rng.normal(0, 1, 400)
     labels[labels == 3] = 4  # label 3 has no sample
-    for q in (0.0, 0.5, 0.75, 1.0):
-        out = label_quantile(values, labels, 6, q)
-        for lab in range(6):
-            sel = values[labels == lab]
-            if sel.size:
-                assert out[lab] == np.percentile(sel, 100 * q, method="lower")
-            else:
-                assert np.isnan(out[lab])
+    levels = rng.integers(0, 256, 400).astype(np.uint8)  # the integer-sort path
+    for vals in (values, levels):
+        for q in (0.0, 0.5, 0.75, 1.0):
+            out = label_quantile(vals, labels, 6, q)
+            for lab in range(6):
+                sel = vals[labels == lab]
+                if sel.size:
+                    assert out[lab] == np.percentile(sel, 100 * q, method="lower")
+                else:
+                    assert np.isnan(out[lab])

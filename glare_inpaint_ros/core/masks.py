@@ -36,13 +36,15 @@ def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def label_quantile(values: np.ndarray, labels: np.ndarray, n: int, q: float) -> np.ndarray:
     """Per label ``0..n-1``: the ``q`` quantile (0..1, the lower sample) of ``values`` over the
     samples with that label (1-D arrays of the same length); NaN for a label with no sample."""
-    order = np.lexsort((values, labels))
     counts = np.bincount(labels, minlength=n)
+    if values.dtype == np.uint8:  # one integer sort of label * 256 + value (~3x a lexsort)
+        ordered = np.sort(labels.astype(np.int64) * 256 + values) & 255
+    else:
+        ordered = values[np.lexsort((values, labels))]
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     out = np.full(n, np.nan)
     has = counts > 0
-    idx = starts[has] + np.floor(q * (counts[has] - 1)).astype(np.intp)
-    out[has] = values[order[idx]]
+    out[has] = ordered[starts[has] + np.floor(q * (counts[has] - 1)).astype(np.intp)]
     return out
 
 

@@ -243,20 +243,19 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     n, groups = cv2.connectedComponents(reach, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return None
-    chroma = cv2.subtract(hi, low[by0:by1, bx0:bx1])
-    ring = cv2.bitwise_and(cv2.bitwise_and(reach, cv2.bitwise_not(cv2.dilate(m, _CHROMA_GAP))),
-                           cv2.compare(hi, MIN_EXPOSURE, cv2.CMP_GE))
-    inner = cv2.bitwise_and(m, cv2.compare(hi, clip, cv2.CMP_LT))
-    stats = []
-    for part, q in ((ring, 0.75), (inner, 0.5)):
-        pts = cv2.findNonZero(part)
-        if pts is None:
-            return regions, corner
-        pts = pts.reshape(-1, 2)
-        ys, xs = pts[:, 1], pts[:, 0]
-        ids = groups[ys, xs]
-        stats.append((label_quantile(chroma[ys, xs], ids, n, q), np.bincount(ids, minlength=n)))
-    (ring_c, ring_n), (in_c, in_n) = stats
+    # One pass over the pixels within reach: each is ring (lit, 3 px and more out), inner
+    # (unclipped region pixel) or neither.
+    pts = cv2.findNonZero(reach).reshape(-1, 2)
+    ys, xs = pts[:, 1], pts[:, 0]
+    v = hi[ys, xs]
+    chroma = v - low[by0:by1, bx0:bx1][ys, xs]
+    ids = groups[ys, xs]
+    in_region = m[ys, xs] > 0
+    ring = ~in_region & (v >= MIN_EXPOSURE) & (cv2.dilate(m, _CHROMA_GAP)[ys, xs] == 0)
+    inner = in_region & (v < clip)
+    ring_c = label_quantile(chroma[ring], ids[ring], n, 0.75)
+    in_c = label_quantile(chroma[inner], ids[inner], n, 0.5)
+    ring_n, in_n = np.bincount(ids[ring], minlength=n), np.bincount(ids[inner], minlength=n)
     with np.errstate(invalid="ignore"):
         own_colour = (ring_n >= 5) & (in_n >= 5) & (in_c > ratio_max * ring_c + min_chroma)
     if not own_colour.any():
