@@ -220,9 +220,10 @@ def test_clipped_glints_on_tissue_are_found() -> None:
 
 def test_glints_on_pale_tissue_are_found_and_lamps_on_dark_walls_are_not() -> None:
     """Colon mucosa is pale (S ~0.2-0.3): its glints are found (``glint_min_saturation`` 0.2,
-    below the colour test's 0.35). A glint reflects the light that lights the surface around it:
+    below the colour test's 0.35; the backend still fills a glint only on a ring of its own
+    ``min_saturation``: with a brightness detector's mask, lane paint on warm asphalt would go). A glint reflects the light that lights the surface around it:
     white lamps on a dark wall at night (a dim colour reads as saturated) are no glints."""
-    image, truth, tissue = tissue_with_glints(colour=(165, 172, 218))  # S 0.24
+    image, truth, _ = tissue_with_glints(colour=(165, 172, 218))  # S 0.24
 
     def recall(**params) -> float:
         mask = DETECTORS.get("dichromatic")(**params).detect(image) > 0
@@ -230,12 +231,6 @@ def test_glints_on_pale_tissue_are_found_and_lamps_on_dark_walls_are_not() -> No
 
     assert recall() >= 0.9, recall()
     assert recall(glint_min_saturation=0.35) <= 0.3, recall(glint_min_saturation=0.35)
-    # ... and removed: the backend fills them (its own glint_min_saturation).
-    clean = np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
-    before = region_error(image, clean, truth)
-    assert region_error(GlareRemover().process(image).image, clean, truth) <= 0.3 * before
-    strict = GlareRemover({"inpainting.separation.glint_min_saturation": 0.35})
-    assert region_error(strict.process(image).image, clean, truth) >= 0.9 * before
     rng = np.random.default_rng(3)
     glint = DETECTORS.get("dichromatic")()
     colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)

@@ -90,12 +90,6 @@ class SeparationInpainter(Inpainter):
                   "around it is separable highlight (a highlight's core on a coloured surface); "
                   "else it is left as it is (a lamp, a white sign).",
                   0.0, 1.0),
-        ParamSpec("glint_min_saturation", 0.15,
-                  "A small clipped spot alone in its mask component (a glint) is filled when the "
-                  "lit ring around it is at least this saturated (HSV, 0..1; pale colon mucosa "
-                  "is 0.2-0.3; below the dichromatic detector's 0.2, whose ring starts 2 px "
-                  "out: this one starts at the spot's own pale rim).",
-                  0.0, 1.0),
         ParamSpec("sheen_px", 0,
                   "The mask grows by up to this many px into the faint sheen connected to it "
                   "(specular part >= min_specular, not clipped, the hue of the surface around "
@@ -202,7 +196,7 @@ class SeparationInpainter(Inpainter):
         surface: their surrounding ring is mostly separable highlight (``s >= min_specular`` on
         at least ``clip_ring_min`` of it), or they are glints: small (at most ``glint_px``) spots
         (:func:`..masks.spot_like`; the glints of wet tissue, whose rim is a pixel or two) on a
-        lit ring (:data:`..dichromatic.GLINT_SURFACE_LIT`) at least ``glint_min_saturation``
+        lit ring (:data:`..dichromatic.GLINT_SURFACE_LIT`) at least ``min_saturation``
         saturated, in a mask component (``mask``) of their own
         at most four times that size. A clipped lamp, sign or window with dark or
         achromatic surroundings, or white letters (strokes), are left as they are: nothing says
@@ -235,7 +229,7 @@ class SeparationInpainter(Inpainter):
             blob[labels[on]] = blobs[on]
             small = ((np.bincount(labels.ravel(), minlength=n) <= glint_px)
                      & (np.bincount(blobs.ravel())[blob] <= _GLINT_FILL_MASK * glint_px))
-            keep |= ((sat >= p["glint_min_saturation"] * np.maximum(total, 1)) & lit & small
+            keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & lit & small
                      & spot_like(labels, n))
         return select_labels(labels, keep)
 
