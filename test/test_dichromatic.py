@@ -221,8 +221,9 @@ def test_clipped_glints_on_tissue_are_found() -> None:
 def test_glints_on_pale_tissue_are_found_and_lamps_on_dark_walls_are_not() -> None:
     """Colon mucosa is pale (S ~0.2-0.3): its glints are found (``glint_min_saturation`` 0.2,
     below the colour test's 0.35; the backend still fills a glint only on a ring of its own
-    ``min_saturation``: with a brightness detector's mask, lane paint on warm asphalt would go). A glint reflects the light that lights the surface around it:
-    white lamps on a dark wall at night (a dim colour reads as saturated) are no glints."""
+    ``min_saturation``: with a brightness detector's mask, lane paint on warm asphalt would go).
+    A glint reflects the light that lights the surface around it: white lamps on a dark wall at
+    night (a dim colour reads as saturated) are no glints."""
     image, truth, _ = tissue_with_glints(colour=(165, 172, 218))  # S 0.24
 
     def recall(**params) -> float:
