@@ -26,10 +26,10 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, DiffuseModel, fit_diffuse_model, from_linear, local_saturation,
-    lookup_context, specular_part, to_linear,
+    GLINT_SURFACE_LIT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
+    local_saturation, lookup_context, specular_part, to_linear,
 )
-from ..masks import select_labels, spot_like
+from ..masks import label_quantile, select_labels, spot_like
 from ..params import ParamSpec
 from ..sheen import grow_into_sheen
 from ..validation import check_image, check_mask
@@ -43,6 +43,42 @@ from .roi import Box
 _GLINT_FILL = 0.001
 #: ... and the largest mask component around it, in glints.
 _GLINT_FILL_MASK = 4
+#: The plausibility test's reach around a mask component (px, square; components closer than
+#: this are judged together).
+_PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+_RING3 = np.ones((3, 3), np.uint8)
+
+
+def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_min: float,
+                       gamma: float = 1.0) -> np.ndarray:
+    """``s`` (float32 specular part, 0 outside what is separated) with the components whose
+    separation is implausibly dark set to 0 (left as they are).
+
+    Separating a highlight leaves the surface under it, about as bright as the same surface
+    around it (``peak``: ``max(B, G, R)``, encoded levels; the ring 2-4 px outside ``mask``). A
+    component (with its neighbours within 4 px) whose separated pixels come out, at the median,
+    darker than ``ratio_min`` times its ring's median was not white light on that surface: most
+    often gamma-encoded video separated as if linear (``gamma`` 1.0 on sRGB), where a pale sheen
+    on red tissue is "explained" by a nearly black surface. ``gamma``: the light ``s`` is in
+    (:func:`..dichromatic.encoded_drop`)."""
+    inner = s > 0
+    if not inner.any():
+        return s
+    reach = cv2.dilate(mask, _PLAUSIBLE_REACH)
+    n, groups = cv2.connectedComponents(reach, connectivity=8, ltype=cv2.CV_32S)
+    ring = (reach > 0) & (cv2.dilate(mask, _RING3) == 0)
+    pk = peak[inner].astype(np.float32)
+    after = pk - encoded_drop(pk, s[inner], gamma)
+    ids = groups[inner]
+    separated = label_quantile(after, ids, n, 0.5)
+    around = label_quantile(peak[ring].astype(np.float32), groups[ring], n, 0.5)
+    with np.errstate(invalid="ignore"):
+        dark = separated < ratio_min * around
+    if not dark.any():
+        return s
+    s = s.copy()
+    s[inner & dark[groups]] = 0.0
+    return s
 
 
 def _as_8bit(image: np.ndarray) -> np.ndarray:
@@ -85,6 +121,13 @@ class SeparationInpainter(Inpainter):
                   "Masked pixels with a channel at or above this (8-bit levels) are clipped and "
                   "get filled.",
                   1, 255),
+        ParamSpec("min_brightness_ratio", 0.6,
+                  "A highlight (with its neighbours within 4 px) is left as it is when its "
+                  "separated pixels would come out, at the median, darker than this times the "
+                  "surface around it (max(B,G,R), the ring 2-4 px out): not white light on that "
+                  "surface (most often sRGB video separated with gamma 1.0: dark blotches); "
+                  "0 = off.",
+                  0.0, 1.0),
         ParamSpec("clip_ring_min", 0.5,
                   "A clipped region is filled only if at least this share (0..1) of the ring "
                   "around it is separable highlight (a highlight's core on a coloured surface); "
@@ -270,9 +313,15 @@ class SeparationInpainter(Inpainter):
                 s = spec.copy()
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         if s is not None and p["gamma"] != 1.0:
+            if p["min_brightness_ratio"] > 0:
+                s[mask == 0] = 0.0
+                s = plausible_specular(s, peak // unit, mask, p["min_brightness_ratio"],
+                                       p["gamma"])
             result, s = self._subtract_linear(crop, mask, s)
         elif s is not None:
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
+            if p["min_brightness_ratio"] > 0:
+                s = plausible_specular(s, peak // unit, mask, p["min_brightness_ratio"])
             # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
             # over the interleaved channel axis is several times slower)
             s3 = cv2.merge([s, s, s])
