@@ -33,6 +33,20 @@ def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return lut[labels]
 
 
+def grouped_ring(mask: np.ndarray, reach: np.ndarray,
+                 gap: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The components of ``mask`` (uint8, non-zero = set) grouped with their neighbours, and the
+    ring around each group: ``(n, groups, ring)``. ``groups``: int32 labels (``n`` of them, 0 =
+    none) of ``mask`` dilated by the structuring element ``reach`` (components closer than its
+    reach share a label; every pixel of a component and of its ring carries its group's label);
+    ``ring``: uint8 0/255, the dilated area minus ``mask`` dilated by ``gap`` (the components'
+    own rim left out)."""
+    around = cv2.dilate(mask, reach)
+    n, groups = cv2.connectedComponents(around, connectivity=8, ltype=cv2.CV_32S)
+    ring = cv2.bitwise_and(around, cv2.compare(cv2.dilate(mask, gap), 0, cv2.CMP_EQ))
+    return n, groups, ring
+
+
 def label_quantile(values: np.ndarray, labels: np.ndarray, n: int, q: float) -> np.ndarray:
     """Per label ``0..n-1``: the ``q`` quantile (0..1, the lower sample) of ``values`` over the
     samples with that label (1-D arrays of the same length); NaN for a label with no sample."""

@@ -59,7 +59,7 @@ from ..dichromatic import (
     GLINT_SURFACE_LIT, MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model,
     local_saturation, lookup_context, specular_amount,
 )
-from ..masks import label_quantile, select_labels, spot_like, upscale_nearest
+from ..masks import grouped_ring, label_quantile, select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
@@ -239,20 +239,18 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     m = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
     m[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]] = crop
     hi = value[by0:by1, bx0:bx1]
-    reach = cv2.dilate(m, _CHROMA_RING)
-    n, groups = cv2.connectedComponents(reach, connectivity=8, ltype=cv2.CV_32S)
+    n, groups, ring_mask = grouped_ring(m, _CHROMA_RING, _CHROMA_GAP)
     if n <= 1:
         return None
-    # One pass over the pixels within reach: each is ring (lit, 3 px and more out), inner
+    # One pass over the pixels of the groups: each is ring (lit, 3 px and more out), inner
     # (unclipped region pixel) or neither.
-    pts = cv2.findNonZero(reach).reshape(-1, 2)
+    pts = cv2.findNonZero(groups).reshape(-1, 2)
     ys, xs = pts[:, 1], pts[:, 0]
     v = hi[ys, xs]
     chroma = v - low[by0:by1, bx0:bx1][ys, xs]
     ids = groups[ys, xs]
-    in_region = m[ys, xs] > 0
-    ring = ~in_region & (v >= MIN_EXPOSURE) & (cv2.dilate(m, _CHROMA_GAP)[ys, xs] == 0)
-    inner = in_region & (v < clip)
+    ring = (ring_mask[ys, xs] > 0) & (v >= MIN_EXPOSURE)
+    inner = (m[ys, xs] > 0) & (v < clip)
     ring_c = label_quantile(chroma[ring], ids[ring], n, 0.75)
     in_c = label_quantile(chroma[inner], ids[inner], n, 0.5)
     ring_n, in_n = np.bincount(ids[ring], minlength=n), np.bincount(ids[inner], minlength=n)

@@ -29,7 +29,7 @@ from ..dichromatic import (
     GLINT_SURFACE_LIT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
     local_saturation, lookup_context, specular_part, to_linear,
 )
-from ..masks import label_quantile, select_labels, spot_like
+from ..masks import grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
 from ..sheen import grow_into_sheen
 from ..validation import check_image, check_mask
@@ -64,9 +64,8 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
     inner = s > 0
     if not inner.any():
         return s
-    reach = cv2.dilate(mask, _PLAUSIBLE_REACH)
-    n, groups = cv2.connectedComponents(reach, connectivity=8, ltype=cv2.CV_32S)
-    ring = (reach > 0) & (cv2.dilate(mask, _RING3) == 0)
+    n, groups, ring = grouped_ring(mask, _PLAUSIBLE_REACH, _RING3)
+    ring = ring > 0
     pk = peak[inner].astype(np.float32)
     after = pk - encoded_drop(pk, s[inner], gamma)
     ids = groups[inner]
@@ -315,13 +314,14 @@ class SeparationInpainter(Inpainter):
         if s is not None and p["gamma"] != 1.0:
             if p["min_brightness_ratio"] > 0:
                 s[mask == 0] = 0.0
-                s = plausible_specular(s, peak // unit, mask, p["min_brightness_ratio"],
-                                       p["gamma"])
+                s = plausible_specular(s, peak // unit if wide else peak, mask,
+                                       p["min_brightness_ratio"], p["gamma"])
             result, s = self._subtract_linear(crop, mask, s)
         elif s is not None:
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             if p["min_brightness_ratio"] > 0:
-                s = plausible_specular(s, peak // unit, mask, p["min_brightness_ratio"])
+                s = plausible_specular(s, peak // unit if wide else peak, mask,
+                                       p["min_brightness_ratio"])
             # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
             # over the interleaved channel axis is several times slower)
             s3 = cv2.merge([s, s, s])
