@@ -43,7 +43,9 @@ def grouped_ring(mask: np.ndarray, reach: np.ndarray,
     own rim left out)."""
     around = cv2.dilate(mask, reach)
     n, groups = cv2.connectedComponents(around, connectivity=8, ltype=cv2.CV_32S)
-    ring = cv2.bitwise_and(around, cv2.compare(cv2.dilate(mask, gap), 0, cv2.CMP_EQ))
+    # (cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar)
+    rim = cv2.threshold(cv2.dilate(mask, gap), 0, 255, cv2.THRESH_BINARY_INV)[1]
+    ring = cv2.bitwise_and(around, rim)
     return n, groups, ring
 
 
