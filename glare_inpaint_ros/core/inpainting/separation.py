@@ -45,7 +45,7 @@ _GLINT_FILL = 0.001
 _GLINT_FILL_MASK = 4
 #: The plausibility test's reach around a mask component (px, square; components closer than
 #: this are judged together).
-_PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+_PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 _RING3 = np.ones((3, 3), np.uint8)
 
 
@@ -55,8 +55,8 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
     separation is implausibly dark set to 0 (left as they are).
 
     Separating a highlight leaves the surface under it, about as bright as the same surface
-    around it (``peak``: ``max(B, G, R)``, encoded levels; the ring 2-4 px outside ``mask``). A
-    component (with its neighbours within 4 px) whose separated pixels come out, at the median,
+    around it (``peak``: ``max(B, G, R)``, encoded levels; the ring 2-3 px outside ``mask``). A
+    component (with its neighbours within 3 px) whose separated pixels come out, at the median,
     darker than ``ratio_min`` times its ring's median was not white light on that surface: most
     often gamma-encoded video separated as if linear (``gamma`` 1.0 on sRGB), where a pale sheen
     on red tissue is "explained" by a nearly black surface. ``gamma``: the light ``s`` is in
@@ -121,9 +121,9 @@ class SeparationInpainter(Inpainter):
                   "get filled.",
                   1, 255),
         ParamSpec("min_brightness_ratio", 0.6,
-                  "A highlight (with its neighbours within 4 px) is left as it is when its "
+                  "A highlight (with its neighbours within 3 px) is left as it is when its "
                   "separated pixels would come out, at the median, darker than this times the "
-                  "surface around it (max(B,G,R), the ring 2-4 px out): not white light on that "
+                  "surface around it (max(B,G,R), the ring 2-3 px out): not white light on that "
                   "surface (most often sRGB video separated with gamma 1.0: dark blotches); "
                   "0 = off.",
                   0.0, 1.0),
