@@ -411,8 +411,7 @@ class Probe:
         got = len(lat)
         duration = t_end - t_measure if t_measure is not None else float("nan")
         after = self.counters()
-        node_counts = {name: {k: v - before.get(name, {}).get(k, 0.0) for k, v in vals.items()}
-                       for name, vals in after.items()}
+        node_counts = counter_delta(before, after)
         return {
             "name": phase["name"], "mode": mode, "width": self.size[0], "height": self.size[1],
             "rate_hz": float(phase.get("rate_hz", 0.0)) if mode == "rate" else None,
@@ -421,6 +420,13 @@ class Probe:
             "duration_s": duration, "sent_fps": len(measured) / duration, "fps": got / duration,
             "latency": latency_summary(lat), "nodes": node_counts,
         }
+
+
+def counter_delta(before: dict[str, dict[str, float]],
+                  after: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per node, what its :meth:`Probe.counters` totals grew by from ``before`` to ``after``."""
+    return {name: {k: v - before.get(name, {}).get(k, 0.0) for k, v in vals.items()}
+            for name, vals in after.items()}
 
 
 def _is_number(text: str) -> bool:

@@ -45,7 +45,9 @@ import cv2
 import numpy as np
 
 from ...ros import env
-from ..bench.harness import NodeProcesses, Probe, child_env, ros_node, spinning
+from ..bench.harness import (
+    NodeProcesses, Probe, child_env, counter_delta, ros_node, spinning,
+)
 from ...stats import percentiles
 from ...ros.pipelines import node_processes
 
@@ -222,13 +224,12 @@ def stream(probe: Probe, samples: list, frames: int, rate: float, expect_subs: i
     while last < frames and wait_for(lambda: back() > last, 2.0):
         last = back()
 
-    after = probe.counters(fresh_within_s=DIAG_WAIT_S)
-    for name, values in after.items():
-        for key, value in values.items():
-            if key.startswith("passthrough.") and value > before.get(name, {}).get(key, 0.0):
+    for values in counter_delta(before, probe.counters(fresh_within_s=DIAG_WAIT_S)).values():
+        for key, grown in values.items():
+            if key.startswith("passthrough.") and grown > 0:
                 reason = key.split(".", 1)[1]
-                res.passthrough_reasons[reason] = res.passthrough_reasons.get(reason, 0) + int(
-                    value - before.get(name, {}).get(key, 0.0))
+                res.passthrough_reasons[reason] = (res.passthrough_reasons.get(reason, 0)
+                                                   + int(grown))
 
     distinct = min(frames, len(samples))  # panel: up to 4 different samples
     panel_frames: set[int] = set(
