@@ -768,14 +768,19 @@ def _temps(out: Path) -> list[Path]:
     return sorted(out.parent.glob(f".{out.name}.*"))
 
 
+def _size(path: Path) -> int:
+    """Bytes in ``path``; 0 for what went away meanwhile (SQLite's journal comes and goes)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:
+        return 0
+
+
 def _wait_writing(out: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     """Until the job has written some frames into its temporary bag."""
     end = time.monotonic() + timeout
     while time.monotonic() < end and proc.poll() is None:
-        if (
-            sum(f.stat().st_size for t in _temps(out) for f in t.rglob("*") if f.is_file())
-            > 2_000_000
-        ):
+        if sum(_size(f) for t in _temps(out) for f in t.rglob("*")) > 2_000_000:
             return
         time.sleep(0.05)
     raise AssertionError(f"job never got going (exit {proc.poll()}): {proc.communicate()}")

@@ -474,6 +474,9 @@ def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Names
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:  # rclpy's RCLError: the signal shut the context down mid-wait
+        if rclpy.ok():
+            raise
     finally:
         for node in nodes:
             node.destroy_node()
