@@ -155,7 +155,10 @@ def test_label_quantile_matches_numpy_per_label() -> None:
     values = rng.normal(0, 1, 400)
     labels[labels == 3] = 4  # label 3 has no sample
     levels = rng.integers(0, 256, 400).astype(np.uint8)  # the integer-sort path
-    for vals in (values, levels):
+    # float32 with both signs, zeros and ties: the ordered-bits path
+    singles = np.round(rng.normal(0, 50, 400)).astype(np.float32) / np.float32(4.0)
+    singles[:20] = 0.0
+    for vals in (values, levels, singles):
         for q in (0.0, 0.5, 0.75, 1.0):
             out = label_quantile(vals, labels, 6, q)
             for lab in range(6):
