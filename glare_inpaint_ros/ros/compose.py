@@ -6,16 +6,16 @@ for the glare nodes so that your detector can share their process:
 
 .. code-block:: python
 
-    from glare_inpaint_ros.ros import add_glare_nodes, apply_defaults   # importing applies the
-    defaults too import rclpy
+    from glare_inpaint_ros.ros import add_glare_nodes  # importing applies the env defaults
+    import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    rclpy.init()                                   # after the import: the FastDDS profile is read
-    here executor = SingleThreadedExecutor()
+    rclpy.init()                       # after the import: the FastDDS profile is read here
+    executor = SingleThreadedExecutor()
     add_glare_nodes(executor, pipeline="fused", namespace="front",
-                    params={"detector.type": "local_contrast"}, remappings={"image":
-                    "/front/image_raw"})
-    executor.add_node(MyDetector())                # subscribes /front/image_deglared
+                    params={"detector.type": "local_contrast"},
+                    remappings={"image": "/front/image_raw"})
+    executor.add_node(MyDetector())    # subscribes /front/image_deglared
     executor.spin()
 
 Messages between the nodes still go through the RMW (FastDDS hands them over inside the process);

@@ -26,13 +26,13 @@
     class MyDetector(Node):
         def __init__(self):
             super().__init__("my_detector")
-            self.glare = GlareFilter(self)                       # parameters glare.*
+            self.glare = GlareFilter(self)     # parameters glare.*
             self.create_subscription(Image, "image", self.on_image, 1)
 
         def on_image(self, msg):
-            clean = self.glare.process(msg)                      # Image in -> Image out (same
-            header) # or: bgr = self.glare.process(numpy_bgr, stamp=...) (array in -> array out)
-            ...                                                  # detect on `clean`
+            clean = self.glare.process(msg)    # Image in -> Image out (same header)
+            # or: bgr = self.glare.process(numpy_bgr, stamp=...)  (array in -> array out)
+            ...                                # detect on `clean`
 
     rclpy.init(); rclpy.spin(MyDetector())
 
