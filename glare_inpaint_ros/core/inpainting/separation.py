@@ -275,15 +275,14 @@ class SeparationInpainter(Inpainter):
                      & spot_like(labels, n))
         return select_labels(labels, keep)
 
-    def _subtract_linear(self, crop: np.ndarray, mask: np.ndarray,
+    def _subtract_linear(self, crop: np.ndarray,
                          s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``gamma != 1``: the crop with the smoothed linear-light specular part ``s`` (float32,
-        changed in place) subtracted in linear light, and the specular part that removed in
+        """``gamma != 1``: the crop with the smoothed linear-light specular part ``s`` (float32, 0
+        outside the mask) subtracted in linear light, and the specular part that removed in
         encoded 8-bit levels (peak before minus after; pixels that change by less than
         ``min_specular`` are kept)."""
         p = self.params
         unit = 257.0 if crop.dtype == np.uint16 else 1.0
-        s[mask == 0] = 0.0
         levels = crop.astype(np.float32) * np.float32(1.0 / unit)
         light = to_linear(levels, p["gamma"])
         light -= cv2.merge([s, s, s])
@@ -312,11 +311,11 @@ class SeparationInpainter(Inpainter):
                 s = spec.copy()
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
         if s is not None and p["gamma"] != 1.0:
+            s[mask == 0] = 0.0
             if p["min_brightness_ratio"] > 0:
-                s[mask == 0] = 0.0
                 s = plausible_specular(s, peak // unit if wide else peak, mask,
                                        p["min_brightness_ratio"], p["gamma"])
-            result, s = self._subtract_linear(crop, mask, s)
+            result, s = self._subtract_linear(crop, s)
         elif s is not None:
             s[(mask == 0) | (s < p["min_specular"])] = 0.0
             if p["min_brightness_ratio"] > 0:
