@@ -5,7 +5,7 @@ Used by the benchmark (:mod:`.ros`, with :mod:`.probe` as its probe process),
 (:mod:`glare_inpaint_ros.tooling.cli.soak`) and ``tools/measure_ros_latency.py``.
 
 * :class:`NodeProcesses`: node modules as child processes (``python -m MODULE ... --ros-args``)
-  in one namespace, with their logs; stops them with SIGINT, then terminate, then kill.
+  in one namespace, with their logs; stops them with SIGINT, then terminate, abort, kill.
 * :class:`Probe`: the camera and the sink on an rclpy node: publishes serialised frames (only the
   stamp bytes are patched per send: one buffer copy per frame) and receives the outputs raw (only
   the stamp is read). Latency = receive wall time - ``header.stamp`` (ms): both transports, every
@@ -76,12 +76,18 @@ def rss_mib(pid: int) -> float:
 
 
 def child_env(base: Mapping[str, str] | None = None, **overrides: str) -> dict[str, str]:
-    """``base`` (default ``os.environ``) with ``overrides`` and :data:`CHECKOUT` first on
-    ``PYTHONPATH``."""
+    """``base`` (default ``os.environ``) with ``overrides``, :data:`CHECKOUT` first on
+    ``PYTHONPATH`` and Python's fault handler on (unless set): a child that
+    :meth:`NodeProcesses.stop` has to abort prints every thread's stack into its log first."""
     env = dict(os.environ if base is None else base, **overrides)
+    env.setdefault("PYTHONFAULTHANDLER", "1")
     env["PYTHONPATH"] = (CHECKOUT
                          + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""))
     return env
+
+
+def _abort(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGABRT)
 
 
 class NodeProcesses:
@@ -139,13 +145,15 @@ class NodeProcesses:
                 f"{self.procs[name].returncode}:\n{tail}")
 
     def stop(self, grace_s: float = 5.0) -> dict[str, int | None]:
-        """SIGINT every process; terminate those still running after ``grace_s``, kill them 2 s
-        later; return the exit codes (None: still running)."""
+        """SIGINT every process; terminate those still running after ``grace_s``, abort them 2 s
+        later (SIGABRT: with :func:`child_env`'s fault handler, a hung node prints where it
+        hangs into its log; exit code -6), kill them 2 s after that; return the exit codes
+        (None: still running)."""
         for p in self.procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         t_end = time.monotonic() + grace_s
-        for escalate in (subprocess.Popen.terminate, subprocess.Popen.kill):
+        for escalate in (subprocess.Popen.terminate, _abort, subprocess.Popen.kill):
             for p in self.procs.values():
                 try:
                     p.wait(timeout=max(0.1, t_end - time.monotonic()))

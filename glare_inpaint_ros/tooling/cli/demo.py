@@ -17,7 +17,7 @@ What it does:
    a node's first calls can exceed ``sync.timeout_ms``), then publishes the
    sequence on ``<ns>/image`` (bgr8, reliable, header stamp = publish time) at ``--rate`` Hz and
    receives ``<ns>/image_deglared``.
-5. Stops the nodes (SIGINT, then terminate, then kill) and writes into ``--out``:
+5. Stops the nodes (SIGINT, then terminate, abort, kill) and writes into ``--out``:
    ``before_after.png`` (rows of input | output), ``report.json`` and ``report.md`` (frames in /
    out / unchanged: nothing found or passed through, and the nodes' reasons for passing frames
    through, their ``passthrough.*`` diagnostics counts during the stream; output FPS, end-to-end
