@@ -61,22 +61,25 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
     often gamma-encoded video separated as if linear (``gamma`` 1.0 on sRGB), where a pale sheen
     on red tissue is "explained" by a nearly black surface. ``gamma``: the light ``s`` is in
     (:func:`..dichromatic.encoded_drop`)."""
-    inner = s > 0
-    if not inner.any():
+    ys, xs = np.nonzero(s > 0)  # (the separated pixels, found once)
+    if not len(ys):
         return s
     n, groups, ring = grouped_ring(mask, _PLAUSIBLE_REACH, _RING3)
-    ring = ring > 0
-    pk = peak[inner].astype(np.float32)
-    after = pk - encoded_drop(pk, s[inner], gamma)
-    ids = groups[inner]
+    pk = peak[ys, xs].astype(np.float32)
+    after = pk - encoded_drop(pk, s[ys, xs], gamma)
+    ids = groups[ys, xs]
     separated = label_quantile(after, ids, n, 0.5)
-    around = label_quantile(peak[ring].astype(np.float32), groups[ring], n, 0.5)
+    ring = ring > 0
+    around = peak[ring]  # (uint8: label_quantile's integer sort; the median is the same value)
+    around = label_quantile(around if around.dtype == np.uint8 else around.astype(np.float32),
+                            groups[ring], n, 0.5)
     with np.errstate(invalid="ignore"):
         dark = separated < ratio_min * around
     if not dark.any():
         return s
     s = s.copy()
-    s[inner & dark[groups]] = 0.0
+    off = dark[ids]
+    s[ys[off], xs[off]] = 0.0
     return s
 
 
@@ -248,6 +251,13 @@ class SeparationInpainter(Inpainter):
         if n <= 1:
             return clipped
         k = 2 * (p["clip_grow_px"] + 2) + 1
+        # Everything below runs on the clipped pixels' box plus the ring's reach (labels are 0
+        # outside it): a merged ROI is mostly other pixels.
+        bx, by, bw, bh = cv2.boundingRect(clipped)
+        h, w = clipped.shape
+        box = (slice(max(by - k // 2, 0), min(by + bh + k // 2, h)),
+               slice(max(bx - k // 2, 0), min(bx + bw + k // 2, w)))
+        labels, clipped, s, crop = labels[box], clipped[box], s[box], crop[box]
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         grown = cv2.dilate(labels.astype(np.float32), disk)
         ring = (clipped == 0) & (grown > 0)
@@ -268,32 +278,41 @@ class SeparationInpainter(Inpainter):
             _, blobs = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
             on = labels > 0
             blob = np.zeros(n, np.intp)
-            blob[labels[on]] = blobs[on]
+            blob[labels[on]] = blobs[box][on]
             small = ((np.bincount(labels.ravel(), minlength=n) <= glint_px)
                      & (np.bincount(blobs.ravel())[blob] <= _GLINT_FILL_MASK * glint_px))
             keep |= ((sat >= p["min_saturation"] * np.maximum(total, 1)) & lit & small
                      & spot_like(labels, n))
-        return select_labels(labels, keep)
+        out = np.zeros((h, w), np.uint8)
+        out[box] = select_labels(labels, keep)
+        return out
 
     def _subtract_linear(self, crop: np.ndarray,
                          s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``gamma != 1``: the crop with the smoothed linear-light specular part ``s`` (float32, 0
         outside the mask) subtracted in linear light, and the specular part that removed in
         encoded 8-bit levels (peak before minus after; pixels that change by less than
-        ``min_specular`` are kept)."""
+        ``min_specular`` are kept). Only the pixels with ``s > 0`` are converted."""
         p = self.params
         unit = 257.0 if crop.dtype == np.uint16 else 1.0
-        levels = crop.astype(np.float32) * np.float32(1.0 / unit)
+        result = crop.copy()
+        removed = np.zeros(s.shape, np.float32)
+        ys, xs = np.nonzero(s)
+        if not len(ys):
+            return result, removed
+        levels = crop[ys, xs].astype(np.float32) * np.float32(1.0 / unit)
         light = to_linear(levels, p["gamma"])
-        light -= cv2.merge([s, s, s])
+        light -= s[ys, xs][:, None]
         separated = from_linear(light, p["gamma"])
-        removed = levels.max(axis=2) - separated.max(axis=2)
-        removed[removed < p["min_specular"]] = 0.0
-        keep = removed == 0
+        drop = levels.max(axis=1) - separated.max(axis=1)
+        drop[drop < p["min_specular"]] = 0.0
+        keep = drop == 0
         separated[keep] = levels[keep]
         separated *= np.float32(unit)
         separated += 0.5
-        return separated.astype(crop.dtype), removed
+        result[ys, xs] = separated.astype(crop.dtype)
+        removed[ys, xs] = drop
+        return result, removed
 
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
                   glint_px: float) -> np.ndarray:
@@ -321,16 +340,19 @@ class SeparationInpainter(Inpainter):
             if p["min_brightness_ratio"] > 0:
                 s = plausible_specular(s, peak // unit if wide else peak, mask,
                                        p["min_brightness_ratio"])
-            # float32 throughout; s expanded to the 3 channels with cv2.merge (numpy broadcasting
-            # over the interleaved channel axis is several times slower)
-            s3 = cv2.merge([s, s, s])
-            if wide:
-                s3 *= np.float32(unit)
-            result = crop.astype(np.float32)
-            result -= s3
-            result += 0.5
-            np.clip(result, 0, 65535.0 if wide else 255.0, out=result)
-            result = result.astype(crop.dtype)
+            # Only the pixels with a specular part change (a merged box is mostly other pixels):
+            # float32 arithmetic on those, rounded (+0.5, then truncated) and clipped.
+            result = crop.copy()
+            ys, xs = np.nonzero(s)
+            if len(ys):
+                drop = s[ys, xs]
+                if wide:
+                    drop *= np.float32(unit)
+                px = crop[ys, xs].astype(np.float32)
+                px -= drop[:, None]
+                px += 0.5
+                np.clip(px, 0, 65535.0 if wide else 255.0, out=px)
+                result[ys, xs] = px.astype(crop.dtype)
         else:
             result = crop.copy()
             peak = crop
