@@ -212,7 +212,7 @@ def _run(pipelines: Iterable[str], phases_for: Callable[[Path], list[dict[str, A
             try:
                 results = run_probe(name, pipe, namespace, phases, env, work, say)
             finally:
-                codes = pipe.stop(grace_s=10.0)
+                codes = pipe.stop()
             logs = {log.stem: log.read_text(encoding="utf-8", errors="replace")
                     for log in pipe.logs.values()}
             bad = {k: v[-1500:] for k, v in logs.items() if "Traceback" in v}
