@@ -17,6 +17,7 @@ from glare_inpaint_ros.core import GlareRemover
 from glare_inpaint_ros.core.detectors import DETECTORS
 from glare_inpaint_ros.core.dichromatic import fit_diffuse_model, specular_amount
 from glare_inpaint_ros.core.inpainting import INPAINTERS
+from glare_inpaint_ros.core.inpainting.separation import enclosing_print
 from glare_inpaint_ros.synth.content import KINDS, render_scene
 
 H, W = 240, 320
@@ -296,6 +297,64 @@ def test_separation_fills_glints_and_leaves_white_letters() -> None:
     wide = cv2.circle(np.zeros((H, W), np.uint8), (160, 120), 40, 255, -1)
     assert backend.inpaint(dot, own)[at].min(axis=1).max() < 240
     assert backend.inpaint(dot, wide)[at].min() >= 250
+
+
+def test_a_glare_core_merged_with_a_printed_face_is_not_filled() -> None:
+    """Glare washes out what lies under its core, so a clipped glare core is solid. Where the core
+    merges with the clipped white face of a sign, the letters on the face are holes of the
+    clipped region: that region is content and is not filled (the fill painted the face and its
+    letters over); the same glare on the plain sky is filled."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    glare = 300.0 * np.exp(-((xx - 150) ** 2 + (yy - 120) ** 2) / (2 * 30.0 ** 2))
+    sky = np.full((H, W, 3), (190, 130, 60), np.float32)
+    sign = sky.copy()
+    sign[100:140, 140:240] = 255.0
+    letters = np.zeros((H, W), np.uint8)
+    cv2.putText(letters, "NORTH", (146, 128), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    sign[letters > 0] = (20, 20, 20)
+    wide = cv2.circle(np.zeros((H, W), np.uint8), (150, 120), 90, 255, -1)  # a generous mask
+    backend = INPAINTERS.get("separation")()
+    image = render(sign, glare)
+    out = backend.inpaint(image, wide)
+    seen = (letters > 0) & (wide > 0) & (image.max(axis=2) < 128)  # letters the glare left
+    assert seen.sum() >= 100
+    assert (out[seen].max(axis=1) < 128).mean() >= 0.95
+    face = np.zeros((H, W), bool)
+    face[100:140, 140:240] = True
+    white = face & (letters == 0) & (wide > 0) & (image.min(axis=2) >= 250)
+    assert (out[white].min(axis=1) >= 250).mean() >= 0.95
+    plain = render(sky, glare)
+    core = plain.min(axis=2) >= 250
+    assert core.sum() >= 500
+    assert (backend.inpaint(plain, wide)[core].min(axis=1) >= 250).mean() <= 0.05
+
+
+def test_enclosing_print_needs_a_dark_enclosed_hole() -> None:
+    """Only a clipped region with a dark hole of a few px is print: a solid core, a bright hole
+    (unclipped glare fringe), a dark speck of 2 px (noise) and a dark notch open to the image's
+    edge are not."""
+    peak = np.full((60, 80), 255, np.uint8)
+
+    def found(value: np.ndarray) -> np.ndarray | None:
+        return enclosing_print((value >= 250).astype(np.uint8) * 255, value, 200.0)
+
+    assert found(peak) is None  # solid
+    bright = peak.copy()
+    bright[20:30, 30:40] = 230
+    assert found(bright) is None
+    speck = peak.copy()
+    speck[25, 35:37] = 20
+    assert found(speck) is None
+    notch = peak.copy()
+    notch[0:20, 30:34] = 20
+    assert found(notch) is None
+    letter = peak.copy()
+    letter[20:30, 30:33] = 20
+    assert np.array_equal(found(letter), np.where(letter >= 250, 255, 0).astype(np.uint8))
+    # Only the region around the hole: a second, solid clipped region stays out.
+    two = letter.copy()
+    two[:, 50:52] = 100
+    assert np.array_equal(found(two) > 0, (letter >= 250) & (np.arange(80) < 50)[None, :])
 
 
 def test_white_content_on_colour_is_not_taken_for_glints() -> None:

@@ -11,6 +11,8 @@ it, which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. On
 clipped channel (``>= clip_level``, nothing of the surface left) are filled, by the ``fast``
 push-pull fill from the separated pixels around them, and only where the ring around them is
 highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it stays.
+A clipped region with dark print inside it (:func:`enclosing_print`: the letters on a white sign's
+face that a glare core merged with) is never filled: glare washes out all under its core.
 
 Guarantees of every backend: pixels outside the mask bit-identical, work on the mask's ROIs
 only (the material model is fit once per frame on a subsample), no state between frames.
@@ -47,6 +49,65 @@ _GLINT_FILL_MASK = 4
 #: this are judged together).
 _PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 _RING3 = np.ones((3, 3), np.uint8)
+#: Print inside a clipped region (:func:`enclosing_print`): pixels darker than this share of the
+#: clip level ...
+_PRINT_LEVEL = 0.8
+#: ... at least this many of them in one hole of the region.
+_PRINT_MIN_PX = 4
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+
+
+def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
+                    seeds: np.ndarray | None = None) -> np.ndarray | None:
+    """The components of ``saturated`` (uint8 0/255, 8-connected: the clipped pixels) that
+    enclose print, as a uint8 0/255 mask, or None when none does; with ``seeds`` (uint8, non-zero
+    = set) only the components holding a seed pixel are judged.
+
+    Glare washes out everything under its core, so a clipped region of glare is solid. A hole in
+    a clipped region (pixels that are not clipped, 4-connected to each other and not to the edge
+    of the judged components' box, so enclosed by them) holding at least ``_PRINT_MIN_PX``
+    pixels whose ``peak`` (``max(B, G, R)``, or the mono value) is below ``dark`` is print on a
+    white surface: the letters on the face of a sign or a label that a glare core has merged
+    with. Such a region is content; filling it paints the letters over.
+    """
+    n, labels = cv2.connectedComponents(saturated, connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return None
+    judged = saturated
+    if seeds is not None:  # the seeded components, and their box (their holes lie inside it)
+        pts = cv2.findNonZero(cv2.bitwise_and(saturated, seeds))
+        if pts is None:
+            return None
+        pts = pts.reshape(-1, 2)
+        held = np.zeros(n, bool)
+        held[labels[pts[:, 1], pts[:, 0]]] = True
+        judged = select_labels(labels, held)
+    x, y, w, h = cv2.boundingRect(judged)
+    box = (slice(y, y + h), slice(x, x + w))
+    sat, lab, pk = judged[box], labels[box], peak[box]
+    free = cv2.bitwise_not(sat)
+    dark_px = cv2.bitwise_and(
+        cv2.threshold(pk, dark, 255, cv2.THRESH_BINARY_INV)[1].astype(np.uint8, copy=False), free)
+    found = cv2.findNonZero(dark_px)
+    if found is None:
+        return None
+    m, gaps = cv2.connectedComponents(free, connectivity=4, ltype=cv2.CV_32S)
+    found = found.reshape(-1, 2)
+    hole = np.bincount(gaps[found[:, 1], found[:, 0]], minlength=m) >= _PRINT_MIN_PX
+    for edge in (gaps[0, :], gaps[-1, :], gaps[:, 0], gaps[:, -1]):
+        hole[edge] = False  # reaches the box's edge: outside the components, not a hole
+    hole[0] = False
+    if not hole.any():
+        return None
+    # The clipped components around those holes: the 4-neighbours of a hole's pixels.
+    rim = cv2.bitwise_and(cv2.dilate(select_labels(gaps, hole), _CROSS), sat)
+    pts = cv2.findNonZero(rim).reshape(-1, 2)
+    printed = np.zeros(n, bool)
+    printed[lab[pts[:, 1], pts[:, 0]]] = True
+    printed[0] = False
+    out = np.zeros(saturated.shape, np.uint8)
+    out[box] = cv2.bitwise_and(select_labels(lab, printed), sat)
+    return out
 
 
 def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_min: float,
@@ -357,8 +418,14 @@ class SeparationInpainter(Inpainter):
             result = crop.copy()
             peak = crop
         # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
-        clipped = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
-        clipped = cv2.bitwise_and(clipped.astype(np.uint8, copy=False), mask)
+        saturated = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
+        saturated = saturated.astype(np.uint8, copy=False)
+        clipped = cv2.bitwise_and(saturated, mask)
+        if clipped.any():  # a white face with print that a glare core merged with stays
+            printed = enclosing_print(saturated, peak, _PRINT_LEVEL * p["clip_level"] * unit,
+                                      clipped)
+            if printed is not None:
+                clipped = cv2.bitwise_and(clipped, cv2.bitwise_not(printed))
         if clipped.any() and s is not None:
             clipped = self._enclosed_by_highlight(clipped, s, crop, mask, glint_px)
         if clipped.any():
