@@ -357,6 +357,39 @@ def test_enclosing_print_needs_a_dark_enclosed_hole() -> None:
     assert np.array_equal(found(two) > 0, (letter >= 250) & (np.arange(80) < 50)[None, :])
 
 
+def test_white_paper_inside_coloured_letters_is_not_taken_for_glints() -> None:
+    """Bold coloured print on clipped white paper: the paper inside each letter's loop (o, a, 0,
+    B) is a compact clipped white spot on a lit, saturated ring, like a glint; but the colour
+    around it is the letter's ink, a small island in the white, not a surface. The default chain
+    leaves the label as it is."""
+    rng = np.random.default_rng(0)
+    paper = np.full((H, W, 3), 252, np.uint8)
+    for i, (word, ink) in enumerate((("Best Oil", (30, 30, 170)), ("Batch 0", (120, 40, 20)),
+                                     ("Good Dog", (30, 30, 170)))):
+        cv2.putText(paper, word, (20, 60 + 60 * i), cv2.FONT_HERSHEY_DUPLEX, 1.6, ink, 5)
+    paper = np.clip(paper + rng.normal(0, 1.5, (H, W, 1)), 0, 255).astype(np.uint8)
+    assert (paper.min(axis=2) >= 250).mean() > 0.3  # the paper is clipped
+    result = GlareRemover().process(paper)
+    assert not result.mask.any()
+    assert np.array_equal(result.image, paper)
+    # A glossy red object on the same white table is an island of colour too, but a surface (15 %
+    # of the frame): its glints are found.
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    table = np.full((H, W, 3), 252.0, np.float32)
+    apple = (xx - 160) ** 2 + (yy - 120) ** 2 < 60 ** 2
+    table[apple] = (40, 50, 190)
+    spots = np.zeros((H, W), bool)
+    for cx, cy in ((140, 100), (175, 110), (150, 140), (185, 145), (130, 125)):
+        d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+        table += (255.0 * np.exp(-d2 / 8.0))[:, :, None] * apple[:, :, None]
+        spots |= (d2 <= 4) & apple
+    table = np.clip(table + rng.normal(0, 1.5, (H, W, 1)), 0, 255).astype(np.uint8)
+    glints = spots & (table.min(axis=2) >= 250)
+    assert glints.sum() >= 20
+    found = DETECTORS.get("dichromatic")().detect(table) > 0
+    assert (found & glints).sum() >= 0.9 * glints.sum()
+
+
 def test_white_content_on_colour_is_not_taken_for_glints() -> None:
     """What the glint test must leave alone: white letters (strokes, not spots) on a saturated
     label, a lone clipped white sign on a coloured hillside (one spot is no glossy surface), and

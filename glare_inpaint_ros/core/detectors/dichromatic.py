@@ -33,7 +33,8 @@ Steps on one frame:
    with at least ``glint_min_count`` of them (after the busy-texture gate below, with the stricter
    ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
-   on grey asphalt.
+   on grey asphalt, and the white paper inside coloured letters (the colour around it is a small
+   island of ink in the white, not a surface).
    A region whose unclipped pixels are far more colourful (chroma ``max - min``) than the
    surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
    chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
@@ -93,6 +94,9 @@ _CHROMA_RING_PX = 7
 _CHROMA_RING = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _CHROMA_RING_PX + 1,) * 2)
 #: ... leaving out the 2 px next to every region (its own rim, and its neighbours').
 _CHROMA_GAP = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+#: A glint lies on a surface: the not-near-white component around it covers at least this share
+#: of the frame (:func:`on_a_surface`).
+_GLINT_SURFACE_AREA = 0.02
 #: A spot this close (detection px) to a white stroke is print (the dot of an i).
 _BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
@@ -105,6 +109,36 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dx = np.abs(p[ys, np.minimum(xs + 1, w - 1)] - p[ys, np.maximum(xs - 1, 0)])
     dy = np.abs(p[np.minimum(ys + 1, h - 1), xs] - p[np.maximum(ys - 1, 0), xs])
     return np.maximum(dx, dy) / 2.0
+
+
+def on_a_surface(labels: np.ndarray, n: int, judged: np.ndarray, white: np.ndarray,
+                 inner_sides: list, min_area: float) -> np.ndarray:
+    """Per label of ``labels`` (the ``n`` components of the near-white map ``white``, uint8
+    0/255): whether the ``judged`` ones border a not-white component (4-connected: the dual of
+    the spots' 8-connectivity) of at least ``min_area`` px, or one that an ``inner_sides`` side of
+    the box (functions picking a side of an array; sides that are not the frame's edge) cuts: a
+    surface. The ink of a letter around the white inside its loop is a small island."""
+    m, islands = cv2.connectedComponents(cv2.bitwise_not(white), connectivity=4,
+                                         ltype=cv2.CV_32S)
+    large = np.bincount(islands.ravel(), minlength=m) >= min_area
+    for side in inner_sides:
+        large[side(islands)] = True  # reaches beyond the box
+    large[0] = False  # (the white pixels)
+    # The not-white pixels right around the judged spots, and the spot each one borders (the
+    # largest label next to it: a pixel between a spot and other white counts for one of them).
+    pts = cv2.findNonZero(cv2.bitwise_and(cv2.dilate(select_labels(labels, judged), _RING3),
+                                          cv2.bitwise_not(white)))
+    if pts is None:
+        return np.zeros(n, bool)
+    pts = pts.reshape(-1, 2)
+    ys, xs = pts[:, 1], pts[:, 0]
+    h, w = labels.shape
+    spot = np.zeros(len(ys), np.intp)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near = labels[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]
+            spot = np.where(judged[near], np.maximum(spot, near), spot)
+    return np.bincount(spot, large[islands[ys, xs]], minlength=n) > 0
 
 
 def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
@@ -121,6 +155,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
       whole near-white shape (not only its candidate pixels): white letters on a coloured label
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
+    * is bordered by a surface: a not-near-white component of at least 2 % of the frame (or one
+      reaching beyond the box this is measured on), not a small island of colour in the white
+      (the ink of a coloured letter around the paper inside its loop: o, a, 0, B);
     * (that candidate) is clipped (any channel >= ``clip``) in the frame ``full`` itself (the
       detection frame is ``full`` reduced ``scale`` times, and averaging lowers a clipped pixel);
     * lies on a lit, coloured surface: the non-candidate pixels 2 px and more away from the
@@ -185,6 +222,18 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ok &= spot
     if not ok.any():
         return None
+    # White paper seen through a coloured letter (inside an o, a 0, a B): the colour around it is
+    # the letter's ink, a small island in the white, not a surface. (Only where the white is
+    # large itself: the white around an island is one component at least as large as it.)
+    paper = area >= _GLINT_SURFACE_AREA * h * w
+    paper[0] = False
+    if (paper | cut).any():
+        inner = [side for side, edge in ((lambda a: a[:, 0], x0 > 0), (lambda a: a[0, :], y0 > 0),
+                                         (lambda a: a[:, -1], x1 < w),
+                                         (lambda a: a[-1, :], y1 < h)) if edge]
+        ok &= on_a_surface(labels, n, ok, core, inner, _GLINT_SURFACE_AREA * h * w)
+        if not ok.any():
+            return None
     # White print: a spot right beside a white stroke (the dot of an i, a full stop, a colon) is
     # part of the print, not a glint.
     strokes = select_labels(labels, ~spot)
