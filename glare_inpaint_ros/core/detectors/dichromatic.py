@@ -112,17 +112,17 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 
 def on_a_surface(labels: np.ndarray, n: int, judged: np.ndarray, white: np.ndarray,
-                 inner_sides: list, min_area: float) -> np.ndarray:
+                 inner_sides: list[tuple], min_area: float) -> np.ndarray:
     """Per label of ``labels`` (the ``n`` components of the near-white map ``white``, uint8
     0/255): whether the ``judged`` ones border a not-white component (4-connected: the dual of
     the spots' 8-connectivity) of at least ``min_area`` px, or one that an ``inner_sides`` side of
-    the box (functions picking a side of an array; sides that are not the frame's edge) cuts: a
+    the box (index tuples, ``np.s_[:, 0]``: the sides that are not the frame's edge) cuts: a
     surface. The ink of a letter around the white inside its loop is a small island."""
     m, islands = cv2.connectedComponents(cv2.bitwise_not(white), connectivity=4,
                                          ltype=cv2.CV_32S)
     large = np.bincount(islands.ravel(), minlength=m) >= min_area
     for side in inner_sides:
-        large[side(islands)] = True  # reaches beyond the box
+        large[islands[side]] = True  # reaches beyond the box
     large[0] = False  # (the white pixels)
     # The not-white pixels right around the judged spots, and the spot each one borders (the
     # largest label next to it: a pixel between a spot and other white counts for one of them).
@@ -208,11 +208,11 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     wlab = labels[wy, wx]
     area = np.bincount(wlab, minlength=n).astype(np.float64)
     # A component touching a side of the box that is not the frame's edge is cut by the box.
+    inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
+                                     (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
     cut = np.zeros(n, bool)
-    for side, inner in ((labels[:, 0], x0 > 0), (labels[0, :], y0 > 0),
-                        (labels[:, -1], x1 < w), (labels[-1, :], y1 < h)):
-        if inner:
-            cut[side] = True
+    for side in inner:
+        cut[labels[side]] = True
     lab = labels[ys, xs]
     ok = (area <= _GLINT_AREA * h * w) & ~cut & (np.bincount(lab, clipped, minlength=n) > 0)
     ok[0] = False
@@ -228,9 +228,6 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     paper = area >= _GLINT_SURFACE_AREA * h * w
     paper[0] = False
     if (paper | cut).any():
-        inner = [side for side, edge in ((lambda a: a[:, 0], x0 > 0), (lambda a: a[0, :], y0 > 0),
-                                         (lambda a: a[:, -1], x1 < w),
-                                         (lambda a: a[-1, :], y1 < h)) if edge]
         ok &= on_a_surface(labels, n, ok, core, inner, _GLINT_SURFACE_AREA * h * w)
         if not ok.any():
             return None
