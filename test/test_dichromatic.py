@@ -627,3 +627,35 @@ def test_implausibly_dark_separation_is_left_alone() -> None:
     light = 255.0 * (240 / 255.0) ** 2.2 - 255.0 * (40 / 255.0) ** 2.2
     s_lin = np.where(s == 200.0, light, 0).astype(np.float32)
     assert not plausible_specular(s_lin, peak, mask, 0.6, gamma=2.2).any()
+
+
+def test_noise_floor_leaves_plain_textured_surface_alone() -> None:
+    """The specular estimate reads a specular part on plain textured surface too (a pixel less
+    saturated than its material's median). With a mask much wider than the highlight (a dilated
+    detection), the plain surface inside it must stay as it is, while the highlight is still
+    separated; with the floor off (``floor_quantile: 0``) the plain surface is altered."""
+    rng = np.random.default_rng(3)
+    h = w = 160
+    base = np.array([60, 90, 200], np.float32)  # BGR: an orange-red surface, shading and noise
+    surface = (base * (1 + 0.08 * rng.standard_normal((h, w, 1)))
+               + 6 * rng.standard_normal((h, w, 3)))
+    yy, xx = np.mgrid[:h, :w]
+    lobe = 110 * np.exp(-((yy - 80) ** 2 + (xx - 80) ** 2) / (2 * 7.0 ** 2))
+    image = np.clip(surface + lobe[..., None], 0, 255).round().astype(np.uint8)
+    clean = np.clip(surface, 0, 255).round().astype(np.uint8)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.circle(mask, (80, 80), 30, 255, -1)
+    plain, core = (mask > 0) & (lobe < 0.5), lobe > 40
+
+    def error(a: np.ndarray, where: np.ndarray) -> float:
+        return float(np.abs(a.astype(int) - clean)[where].mean())
+
+    on = INPAINTERS.get("separation")().inpaint(image, mask)
+    off = INPAINTERS.get("separation")(floor_quantile=0.0).inpaint(image, mask)
+    changed = np.abs(on.astype(int) - image).max(axis=2) > 0
+    assert changed[plain].mean() < 0.02
+    assert error(on, plain) <= error(image, plain) + 0.05
+    assert error(on, core) < 0.25 * error(image, core)
+    # Without the floor the plain surface in the mask is separated into noise.
+    assert (np.abs(off.astype(int) - image).max(axis=2) > 0)[plain].mean() > 0.08
+    assert error(off, plain) > 3 * error(image, plain)
