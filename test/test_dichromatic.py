@@ -650,8 +650,8 @@ def test_noise_floor_leaves_plain_textured_surface_alone() -> None:
     def error(a: np.ndarray, where: np.ndarray) -> float:
         return float(np.abs(a.astype(int) - clean)[where].mean())
 
-    on = INPAINTERS.get("separation")().inpaint(image, mask)
-    off = INPAINTERS.get("separation")(floor_quantile=0.0).inpaint(image, mask)
+    on = GlareRemover({}).inpaint(image, mask)  # (the config path: the YAML and ROS params')
+    off = GlareRemover({"inpainting.separation.floor_quantile": 0.0}).inpaint(image, mask)
     changed = np.abs(on.astype(int) - image).max(axis=2) > 0
     assert changed[plain].mean() < 0.02
     assert error(on, plain) <= error(image, plain) + 0.05
