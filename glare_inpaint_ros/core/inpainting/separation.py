@@ -317,7 +317,7 @@ class SeparationInpainter(Inpainter):
         s = specular_part(model, px, None if context is None else lookup_context(context, ys, xs),
                           p["min_saturation"], p["min_chroma"], p["gamma"])
         if p["floor_quantile"] > 0:
-            s = self._noise_floor(image8, mask, s, ys, xs, model, context)
+            s = self._noise_floor(image8, mask, boxes, s, ys, xs, model, context)
         start = 0
         for spec, f, (x0, y0, _, _) in zip(specs, found, boxes):
             if f is not None:
@@ -326,11 +326,12 @@ class SeparationInpainter(Inpainter):
                 start = end
         return specs
 
-    def _noise_floor(self, image8: np.ndarray, mask: np.ndarray, s: np.ndarray, ys: np.ndarray,
-                     xs: np.ndarray, model: DiffuseModel,
+    def _noise_floor(self, image8: np.ndarray, mask: np.ndarray, boxes: list[Box],
+                     s: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: DiffuseModel,
                      context: np.ndarray | None) -> np.ndarray:
         """``s`` (the specular part of the masked pixels ``ys``, ``xs`` of the frame ``image8``,
-        ``mask`` the frame's mask) through :func:`soft_floor` at each highlight's noise floor.
+        ``mask`` the frame's mask, all of it inside ``boxes``) through :func:`soft_floor` at each
+        highlight's noise floor.
 
         The estimate is biased on plain surface: a pixel of a material that is less saturated
         than the material's median (texture, sensor noise, a paler patch) reads as having a
@@ -338,19 +339,29 @@ class SeparationInpainter(Inpainter):
         16 px out of the mask, clipped pixels left out; its ``floor_quantile`` quantile) is what
         the estimate cannot tell from texture there, so estimates below that are left alone.
         Highlights whose rings touch share a floor (:func:`..masks.grouped_ring`). Measured once
-        per frame on a grid of ``_FLOOR_CELL``-px cells (one sample each), so it does not
-        depend on the ROI boxes."""
+        per frame on a grid of ``_FLOOR_CELL``-px cells (one sample each) aligned with the
+        frame, so it does not depend on how the mask is split into ROI boxes; only the boxes'
+        extent plus the ring's reach is looked at."""
         p = self.params
         f = _FLOOR_CELL
+        # The boxes' extent, grown by the ring's reach plus a cell, on the cell grid: the mask is
+        # empty beyond it, so the cells, rings and groups are those of the whole frame.
+        reach = f * (_FLOOR_FAR.shape[0] // 2 + 1)
+        h, w = mask.shape
+        x0 = max(min(b[0] for b in boxes) - reach, 0) // f * f
+        y0 = max(min(b[1] for b in boxes) - reach, 0) // f * f
+        x1 = min(max(b[2] for b in boxes) + reach, w)
+        y1 = min(max(b[3] for b in boxes) + reach, h)
         # Any-pooling (a cell is set if any of its pixels is): an f x f dilation anchored at the
         # cell's top-left pixel, read every f px (3x faster than area averaging here).
-        cells = np.ascontiguousarray(cv2.dilate(mask, _FLOOR_POOL, anchor=(0, 0))[::f, ::f])
+        cells = np.ascontiguousarray(
+            cv2.dilate(mask[y0:y1, x0:x1], _FLOOR_POOL, anchor=(0, 0))[::f, ::f])
         n, groups, ring = grouped_ring(cells, _FLOOR_FAR, _FLOOR_NEAR)
         pts = cv2.findNonZero(ring)
         if pts is None:
             return s
         pts = pts.reshape(-1, 2)
-        rx, ry = pts[:, 0] * f, pts[:, 1] * f  # (one sample per cell: its top-left pixel)
+        rx, ry = pts[:, 0] * f + x0, pts[:, 1] * f + y0  # (one sample per cell: its corner)
         px = image8[ry, rx].astype(np.float32)
         unclipped = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2]) < p["clip_level"]
         ids = groups[pts[unclipped, 1], pts[unclipped, 0]]  # (a clipped pixel says nothing)
@@ -365,7 +376,7 @@ class SeparationInpainter(Inpainter):
         if not len(low):
             return s
         s = s.copy()
-        s[low] = soft_floor(s[low], floor[groups[ys[low] // f, xs[low] // f]])
+        s[low] = soft_floor(s[low], floor[groups[(ys[low] - y0) // f, (xs[low] - x0) // f]])
         return s
 
     def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray, crop: np.ndarray,
