@@ -10,8 +10,9 @@ which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. Estima
 than what the estimator reads on the plain surface around the highlight (its noise floor,
 ``floor_quantile``: texture, noise) are left alone too. Only pixels with a clipped channel
 (``>= clip_level``, nothing of the surface left) are filled, by the ``fast`` push-pull fill from
-the separated pixels around them, and only where the ring around them is highlight too
-(``clip_ring_min``): a clipped lamp or white sign with no highlight around it stays.
+the separated pixels around them (within 8 px of their box), and only where the ring around them
+is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it
+stays.
 A clipped region with dark print inside it (:func:`enclosing_print`: the letters on a white sign's
 face that a glare core merged with) is never filled: glare washes out all under its core.
 
@@ -68,6 +69,8 @@ _FLOOR_NEAR = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 _FLOOR_FAR = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 #: A ring with fewer samples than this (a highlight filling the frame) gives no floor.
 _FLOOR_MIN_SAMPLES = 16
+#: Clipped pixels are filled from the separated pixels within this many px of their box.
+_FILL_MARGIN = 8
 
 
 def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
@@ -517,6 +520,10 @@ class SeparationInpainter(Inpainter):
                 clipped = cv2.bitwise_and(
                     cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))),
                     mask)
-            filled = push_pull_fill(result, clipped)
-            paste_masked(result, filled, clipped)
+            # From the surface right around them: over the whole ROI, the fill's coarse levels
+            # pulled in the (darker) background beyond the object.
+            x, y, w, h = cv2.boundingRect(clipped)
+            m = _FILL_MARGIN
+            near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
+            paste_masked(result[near], push_pull_fill(result[near], clipped[near]), clipped[near])
         return result
