@@ -577,9 +577,9 @@ def test_one_process_chain_equals_the_split_stages() -> None:
     dichromatic._last_fit = None  # each node in its own process
     mask = split.refine(split.detect(image)).mask
     dichromatic._last_fit = None
-    out = fill.fill_frame(image, mask).image
-    assert np.array_equal(mask, fused.mask)
-    assert np.array_equal(out, fused.image)
+    filled = fill.fill_frame(image, mask)
+    assert np.array_equal(filled.mask, fused.mask)
+    assert np.array_equal(filled.image, fused.image)
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1283, 719), (1920, 1080), (700, 500)])

@@ -549,9 +549,9 @@ def test_warmup_runs_the_backend_on_the_given_shape_and_leaves_results_alone(nam
     cls = INPAINTERS.get(name)
 
     class Spy(cls):  # the real backend, recording what reaches its fill
-        def inpaint_rois(self, image, mask, boxes, out):
+        def inpaint_rois(self, image, mask, boxes, out, *, detected=None):
             calls.append((image.shape, list(boxes)))
-            super().inpaint_rois(image, mask, boxes, out)
+            super().inpaint_rois(image, mask, boxes, out, detected=detected)
 
     img, mask = smooth_image(), blob_mask()
     fresh = make(name).inpaint(img, mask)

@@ -6,6 +6,7 @@ files in ``config/`` (nested YAML and ROS ``ros__parameters`` files are flattene
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -180,6 +181,27 @@ class GlareResult:
 #: The spatial fill of the motion cue's sliding highlights (:mod:`.temporal.cue`).
 _PUSH_PULL = INPAINTERS.get("fast")()
 
+
+def changed_extension(detected: np.ndarray, extended: np.ndarray, image: np.ndarray,
+                      out: np.ndarray) -> np.ndarray:
+    """The mask to report for a fill over ``extended`` (a backend's
+    :meth:`~.inpainting.base.Inpainter.extend_mask` of ``detected``, both uint8 0/255):
+    ``detected``, plus the pixels of the extension where ``out`` differs from ``image`` (the
+    ``separation`` fringe leaves most of it as it is)."""
+    extension = cv2.bitwise_and(extended, cv2.bitwise_not(detected))
+    x, y, w, h = cv2.boundingRect(extension)
+    if w == 0:
+        return detected
+    box = (slice(y, y + h), slice(x, x + w))
+    diff = cv2.absdiff(np.ascontiguousarray(out[box]), np.ascontiguousarray(image[box]))
+    if diff.ndim == 3:
+        diff = functools.reduce(cv2.max, cv2.split(diff))
+    reported = detected.copy()
+    reported[box] = cv2.bitwise_or(reported[box], cv2.bitwise_and(
+        cv2.compare(diff, 0, cv2.CMP_GT), extension[box]))
+    return reported
+
+
 #: The stages a :class:`GlareRemover` can build, each named like its parameter section.
 STAGES: tuple[str, ...] = ("detector", "mask", "inpainting", "temporal")
 
@@ -306,8 +328,9 @@ class GlareRemover:
             timings["temporal_mask"] = (time.perf_counter() - t0) * 1e3
             motion_ms = 0.0
         t1 = time.perf_counter()
-        mask = inpainter.extend_mask(image, mask)  # (separation: the faint sheen around it)
-        cov = mask_coverage(mask)
+        # (separation: the faint sheen and fringe around each highlight, separated, not filled)
+        extended = inpainter.extend_mask(image, mask)
+        cov = mask_coverage(extended)
         t2 = time.perf_counter()
         fill = temporal.fill
         out: np.ndarray | None = None
@@ -316,19 +339,27 @@ class GlareRemover:
                 fill.update(image, mask, image, motion=motion,
                             unobserved=cue.bright)  # record the frame
         else:
-            rects = component_rects(mask) if fill is not None else None  # shared by both stages
-            out = inpainter.inpaint(image, mask, rects=rects)
+            rects = component_rects(extended) if fill is not None else None  # (also the fill's)
+            out = inpainter.inpaint(image, extended, rects=rects,
+                                    detected=None if extended is mask else mask)
             if sliding is not None:
                 # A sliding highlight hides the surface whatever its colour: where no earlier
                 # frame showed it, push-pull fill it (the backend may leave achromatic pixels).
                 out = _PUSH_PULL.inpaint(out, sliding)
+            if extended is not mask:
+                reported = changed_extension(mask, extended, image, out)
             t2 = time.perf_counter()
             if fill is not None:
                 # ``out`` is the inpainter's private copy: filled in place, no extra frame copy.
+                # The extension is separated, never filled: the temporal fill keeps to ``mask``.
+                if extended is not mask:
+                    rects = component_rects(mask)
                 out = fill.update(image, mask, out, motion=motion, reuse_spatial=True, rects=rects,
                                   unobserved=cue.bright)
+            if extended is not mask:
+                mask, cov = reported, mask_coverage(reported)
         t3 = time.perf_counter()
-        timings["inpaint"] = (t2 - t1) * 1e3  # (extend_mask included)
+        timings["inpaint"] = (t2 - t1) * 1e3  # (extend_mask and the reported mask included)
         if fill is not None:
             timings["temporal_fill"] = (t3 - t2) * 1e3 + motion_ms
         event = motion.event if motion is not None else None

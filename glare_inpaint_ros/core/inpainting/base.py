@@ -82,7 +82,8 @@ class Inpainter(ABC):
         return [(0, 0, mask.shape[1], mask.shape[0])]
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, *,
-                rects: np.ndarray | None = None) -> np.ndarray:
+                rects: np.ndarray | None = None,
+                detected: np.ndarray | None = None) -> np.ndarray:
         """Return a new image: ``image`` with the pixels where ``mask > 0`` filled.
 
         Args:
@@ -92,6 +93,9 @@ class Inpainter(ABC):
                 same ``H x W`` as the image.
             rects: optional :func:`.roi.component_rects` of ``mask``, when the caller computed
                 them already (the pipeline shares them with the temporal fill).
+            detected: the mask before :meth:`extend_mask` (same size, a subset of ``mask``), or
+                None (= ``mask``): the ``separation`` backend only separates, never fills, the
+                extension's pixels; the other backends ignore it.
 
         Raises:
             TypeError: not arrays, or an unsupported dtype (float64, int32, uint16 for an
@@ -100,6 +104,8 @@ class Inpainter(ABC):
         """
         src = check_image(image, dtypes=self.SUPPORTED_DTYPES)
         mask = check_mask(mask, src.shape)
+        if detected is not None:
+            detected = check_mask(detected, src.shape)
         # Exactly one full-frame copy: check_image only copies a non-contiguous input, and then
         # that private copy becomes the output while the caller's view stays the (read-only)
         # source.
@@ -118,14 +124,15 @@ class Inpainter(ABC):
         if src.ndim == 2 and 1 not in self.SUPPORTED_CHANNELS:
             self._inpaint_mono_as_bgr(src, mask, boxes, target)
         else:
-            self.inpaint_rois(src, mask, boxes, target)
+            self.inpaint_rois(src, mask, boxes, target, detected=detected)
         return out.reshape(image.shape)
 
     def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The mask this backend fills for a detected ``mask`` on ``image`` (the pipeline calls
-        this before :meth:`inpaint` and reports the result as the frame's mask): ``mask`` itself
-        here; the ``separation`` backend adds the faint sheen around each highlight, which it
-        separates rather than paints over."""
+        this before :meth:`inpaint`, passing ``mask`` as ``detected``, and reports the detected
+        mask plus the extension's pixels that changed): ``mask`` itself here; the ``separation``
+        backend adds the faint sheen and fringe around each highlight, which it separates rather
+        than paints over."""
         return mask
 
     def _inpaint_mono_as_bgr(
@@ -145,12 +152,15 @@ class Inpainter(ABC):
         mask: np.ndarray,
         boxes: list[Box],
         out: np.ndarray,
+        *,
+        detected: np.ndarray | None = None,
     ) -> None:
         """Fill each ``(x0, y0, x1, y1)`` box (exclusive end) of ``out`` in place.
 
         ``image`` and ``out`` have the same shape (mono or BGR; possibly non-contiguous views,
         never the same memory); ``mask`` is C-contiguous uint8 0/255. Boxes are pairwise
         disjoint. Only pixels under the mask are written, so outside-mask pixels stay identical.
+        ``detected``: as in :meth:`inpaint` (unused here).
         """
         for x0, y0, x1, y1 in boxes:
             m = np.ascontiguousarray(mask[y0:y1, x0:x1])

@@ -133,7 +133,7 @@ class FastInpainter(Inpainter):
         return push_pull_fill(image, mask, self.params["levels"], self.params["gain"])
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list,
-                     out: np.ndarray) -> None:
+                     out: np.ndarray, *, detected: np.ndarray | None = None) -> None:
         """As :meth:`Inpainter.inpaint_rois`, but crops whose rows are packed (the usual case: a
         box of a C-contiguous frame) go to :func:`push_pull_fill` as views, without the two
         per-box copies (only OpenCV calls read them, and those accept a row stride)."""

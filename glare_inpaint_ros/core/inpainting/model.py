@@ -354,7 +354,7 @@ class ModelInpainter(Inpainter):
         return results
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box],
-                     out: np.ndarray) -> None:
+                     out: np.ndarray, *, detected: np.ndarray | None = None) -> None:
         """Inpaint every box's mask pixels from one context crop per group of nearby components,
         batched; write only masked pixels of ``out`` (mono or BGR, same shape as ``image``).
 

@@ -71,6 +71,12 @@ _FLOOR_FAR = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 _FLOOR_MIN_SAMPLES = 16
 #: Clipped pixels are filled from the separated pixels within this many px of their box.
 _FILL_MARGIN = 8
+#: In the fringe (``fringe_px``) the specular part is at most this times that of the nearest
+#: detected pixel ...
+_FRINGE_RISE = 2.0
+#: ... and at most this (8-bit levels; linear light with ``gamma`` != 1), fading linearly to 0 at
+#: the fringe's outer edge.
+_FRINGE_MAX = 32.0
 
 
 def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
@@ -234,6 +240,14 @@ class SeparationInpainter(Inpainter):
                   "more darkening on sRGB video at gamma 1.0; ~+15 ms per 720p frame "
                   "(docs/evaluation.md).",
                   0, 512),
+        ParamSpec("fringe_px", 21,
+                  "A highlight's faint tail reaches past what the detector reports: up to this "
+                  "many px around the detected mask (colour frames) the specular part is "
+                  "separated too, at most twice that of the nearest detected pixel (after the "
+                  "noise floor and the brightness test) and 32 levels, fading to 0 at the "
+                  "fringe's edge; nothing there is filled, and only the pixels that changed join "
+                  "the reported mask; 0 = off.",
+                  0, 255),
         ParamSpec("sheen_min_saturation", 0.45,
                   "The sheen growth only enters surfaces at least this saturated (HSV 0..1): the "
                   "specular estimate's error grows as 1 / saturation^2.",
@@ -253,7 +267,10 @@ class SeparationInpainter(Inpainter):
     SUPPORTED_DTYPES: ClassVar[tuple] = (np.uint8, np.uint16)
 
     def inpaint_rois(self, image: np.ndarray, mask: np.ndarray, boxes: list[Box],
-                     out: np.ndarray) -> None:
+                     out: np.ndarray, *, detected: np.ndarray | None = None) -> None:
+        """As :meth:`Inpainter.inpaint_rois`; ``detected`` (the mask before :meth:`extend_mask`):
+        pixels of ``mask`` outside it (and outside its sheen growth) are the fringe: separated
+        with a capped specular part (:meth:`_fringe`), never filled."""
         p = self.params
         image8 = context = model = None
         if image.ndim == 3:  # the frame's materials, fit once; mono has no colour to separate
@@ -267,22 +284,38 @@ class SeparationInpainter(Inpainter):
         specs: list[np.ndarray | None] = [None] * len(boxes)
         if model is not None:
             specs = self._specular(image8, mask, crops, boxes, model, context)
+        core = mask
+        if detected is not None and image8 is not None and p["fringe_px"] > 0:
+            core = detected
+            if p["sheen_px"] > 0 and core.any():  # (the sheen is separated in full)
+                core = cv2.bitwise_and(self._grow_into_sheen(image8, core), mask)
+        glint_px = _GLINT_FILL * image.shape[0] * image.shape[1]
         for (x0, y0, x1, y1), (crop, m), s in zip(boxes, crops, specs):
-            paste_masked(out[y0:y1, x0:x1],
-                         self._separate(crop, m, s, _GLINT_FILL * image.shape[0] * image.shape[1]),
-                         m)
+            inner = m if core is mask else np.ascontiguousarray(core[y0:y1, x0:x1])
+            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s, glint_px, inner), m)
 
     def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``mask`` grown into the faint sheen connected to it (:func:`..sheen.grow_into_sheen`:
         up to ``sheen_px``, where this backend would subtract at least ``min_specular``, on
-        surfaces at least ``sheen_min_saturation`` saturated); mono frames keep their mask."""
+        surfaces at least ``sheen_min_saturation`` saturated), then by the ``fringe_px`` fringe
+        (a disk); mono frames keep their mask."""
         p = self.params
-        if p["sheen_px"] <= 0:
+        if p["sheen_px"] <= 0 and p["fringe_px"] <= 0:
             return mask
         src = check_image(image, dtypes=self.SUPPORTED_DTYPES)
         mask = check_mask(mask, src.shape)
         if src.ndim != 3 or src.shape[2] < 3 or not mask.any():
             return mask
+        if p["sheen_px"] > 0:
+            mask = self._grow_into_sheen(src, mask)
+        if p["fringe_px"] > 0:
+            k = 2 * p["fringe_px"] + 1
+            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        return mask
+
+    def _grow_into_sheen(self, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """:meth:`extend_mask`'s sheen growth of a non-empty ``mask`` on a colour frame."""
+        p = self.params
         image8 = _as_8bit(src[:, :, :3])
         model = fit_diffuse_model(image8, p["clusters"], min_chroma=p["min_chroma"],
                                   clip=p["clip_level"], gamma=p["gamma"])  # inpaint_rois' fit
@@ -461,11 +494,46 @@ class SeparationInpainter(Inpainter):
         removed[ys, xs] = drop
         return result, removed
 
+    def _fringe(self, s: np.ndarray, peak: np.ndarray, mask: np.ndarray,
+                core: np.ndarray) -> np.ndarray:
+        """``s`` (float32 specular part of one crop, 0 outside ``mask``) with the brightness test
+        (:func:`plausible_specular`) on the detected ``core`` (uint8 0/255, a subset of ``mask``)
+        and on the fringe (``mask`` outside it) apart, and the fringe's part capped: at most
+        ``_FRINGE_RISE`` times that of the nearest ``core`` pixel (as it came out of the test:
+        where a highlight is not separated, nor is its tail) and ``_FRINGE_MAX``, fading
+        linearly to 0 at ``fringe_px``. A tail fades away from its highlight; a paler patch of
+        the surface (texture, another material) reads as a specular part that does not, so only
+        its first few px are touched, and little. ``peak``: ``max(B, G, R)``, 8-bit levels."""
+        p = self.params
+        ratio, gamma = p["min_brightness_ratio"], p["gamma"]
+        inner = core > 0
+        detected = np.where(inner, s, np.float32(0.0))
+        if ratio > 0:
+            detected = plausible_specular(detected, peak, core, ratio, gamma)
+        zy, zx = np.nonzero(inner)
+        if not len(zy):
+            return detected
+        # Per fringe pixel, its distance to (and the index of) the nearest core pixel.
+        dist, near = cv2.distanceTransformWithLabels(cv2.bitwise_not(core), cv2.DIST_L2, 3,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        at = np.zeros(int(near.max()) + 1, np.float32)
+        at[near[zy, zx]] = detected[zy, zx]
+        fade = np.clip(1.0 - dist / np.float32(p["fringe_px"] + 1), 0.0, 1.0)
+        cap = np.minimum(_FRINGE_RISE * at[near], np.float32(_FRINGE_MAX)) * fade
+        fringe = np.where(inner, np.float32(0.0), np.minimum(s, cap))
+        if gamma == 1.0:
+            fringe[fringe < p["min_specular"]] = 0.0
+        if ratio > 0:
+            fringe = plausible_specular(fringe, peak, cv2.bitwise_and(mask, cv2.bitwise_not(core)),
+                                        ratio, gamma)
+        return (detected + fringe).astype(np.float32, copy=False)
+
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
-                  glint_px: float) -> np.ndarray:
+                  glint_px: float, core: np.ndarray) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
-        (None for mono); only ``mask > 0`` pixels are used; ``glint_px``: the largest glint
-        (px)."""
+        (None for mono); only ``mask > 0`` pixels are used; ``core``: the detected part of
+        ``mask`` (``mask`` itself without a fringe), where clipped pixels may be filled;
+        ``glint_px``: the largest glint (px)."""
         p = self.params
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
@@ -476,17 +544,17 @@ class SeparationInpainter(Inpainter):
             else:
                 s = spec.copy()
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
-        if s is not None and p["gamma"] != 1.0:
-            s[mask == 0] = 0.0
-            if p["min_brightness_ratio"] > 0:
-                s = plausible_specular(s, peak // unit if wide else peak, mask,
-                                       p["min_brightness_ratio"], p["gamma"])
+        if s is not None:
+            linear = p["gamma"] != 1.0  # (there _subtract_linear drops small changes)
+            s[(mask == 0) if linear else ((mask == 0) | (s < p["min_specular"]))] = 0.0
+            peak8 = peak // unit if wide else peak
+            if core is not mask:
+                s = self._fringe(s, peak8, mask, core)
+            elif p["min_brightness_ratio"] > 0:
+                s = plausible_specular(s, peak8, mask, p["min_brightness_ratio"], p["gamma"])
+        if s is not None and linear:
             result, s = self._subtract_linear(crop, s)
         elif s is not None:
-            s[(mask == 0) | (s < p["min_specular"])] = 0.0
-            if p["min_brightness_ratio"] > 0:
-                s = plausible_specular(s, peak // unit if wide else peak, mask,
-                                       p["min_brightness_ratio"])
             # Only the pixels with a specular part change (a merged box is mostly other pixels):
             # float32 arithmetic on those, rounded (+0.5, then truncated) and clipped.
             result = crop.copy()
@@ -506,20 +574,22 @@ class SeparationInpainter(Inpainter):
         # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
         saturated = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
         saturated = saturated.astype(np.uint8, copy=False)
-        clipped = cv2.bitwise_and(saturated, mask)
+        clipped = cv2.bitwise_and(saturated, core)
         if clipped.any():  # a white face with print that a glare core merged with stays
             printed = enclosing_print(saturated, peak, _PRINT_LEVEL * p["clip_level"] * unit,
                                       clipped)
             if printed is not None:
                 clipped = cv2.bitwise_and(clipped, cv2.bitwise_not(printed))
-        if clipped.any() and s is not None:
-            clipped = self._enclosed_by_highlight(clipped, s, crop, mask, glint_px)
+        if clipped.any() and s is not None:  # (the fringe's pixels are no highlight evidence)
+            clipped = self._enclosed_by_highlight(
+                clipped, s if core is mask else np.where(core > 0, s, np.float32(0.0)), crop,
+                core, glint_px)
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
                 clipped = cv2.bitwise_and(
                     cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))),
-                    mask)
+                    core)
             # From the surface right around them: over the whole ROI, the fill's coarse levels
             # pulled in the (darker) background beyond the object.
             x, y, w, h = cv2.boundingRect(clipped)
