@@ -177,7 +177,7 @@ def test_the_fringe_separates_the_falloff_the_detector_left_and_reports_what_cha
 def test_the_fringe_touches_another_material_only_a_little_and_fades() -> None:
     # A pale patch of the same hue right beside the highlight reads as a large specular part
     # (paler = "more white light"), but it does not fade with the distance as a tail does: the
-    # cap (twice the nearest detected pixel's part, 32 levels at most) fading to 0 at the reach
+    # cap (twice the part along the detected edge, 32 levels at most) fading to 0 at the reach
     # keeps it.
     spec = lobe(160, 120, 8.0, 110.0)
     image = red_object(spec)

@@ -71,8 +71,8 @@ _FLOOR_FAR = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 _FLOOR_MIN_SAMPLES = 16
 #: Clipped pixels are filled from the separated pixels within this many px of their box.
 _FILL_MARGIN = 8
-#: In the fringe (``fringe_px``) the specular part is at most this times that of the nearest
-#: detected pixel ...
+#: In the fringe (``fringe_px``) the specular part is at most this times that along the nearby
+#: edge of the detected mask (:meth:`SeparationInpainter._fringe`) ...
 _FRINGE_RISE = 2.0
 #: ... and at most this (8-bit levels; linear light with ``gamma`` != 1), fading linearly to 0 at
 #: the fringe's outer edge.
@@ -243,10 +243,10 @@ class SeparationInpainter(Inpainter):
         ParamSpec("fringe_px", 21,
                   "A highlight's faint tail reaches past what the detector reports: up to this "
                   "many px around the detected mask (colour frames) the specular part is "
-                  "separated too, at most twice that of the nearest detected pixel (after the "
-                  "noise floor and the brightness test) and 32 levels, fading to 0 at the "
-                  "fringe's edge; nothing there is filled, and only the pixels that changed join "
-                  "the reported mask; 0 = off.",
+                  "separated too, at most twice that along the nearby edge of the detected mask "
+                  "(after the noise floor and the brightness test) and 32 levels, fading to 0 at "
+                  "the fringe's edge; nothing there is filled, and only the pixels that changed "
+                  "join the reported mask; 0 = off.",
                   0, 255),
         ParamSpec("sheen_min_saturation", 0.45,
                   "The sheen growth only enters surfaces at least this saturated (HSV 0..1): the "
@@ -499,8 +499,8 @@ class SeparationInpainter(Inpainter):
         """``s`` (float32 specular part of one crop, 0 outside ``mask``) with the brightness test
         (:func:`plausible_specular`) on the detected ``core`` (uint8 0/255, a subset of ``mask``)
         and on the fringe (``mask`` outside it) apart, and the fringe's part capped: at most
-        ``_FRINGE_RISE`` times that of the nearest ``core`` pixel (as it came out of the test:
-        where a highlight is not separated, nor is its tail) and ``_FRINGE_MAX``, fading
+        ``_FRINGE_RISE`` times that along the nearby edge of ``core`` (as it came out of the
+        test: where a highlight is not separated, nor is its tail) and ``_FRINGE_MAX``, fading
         linearly to 0 at ``fringe_px``. A tail fades away from its highlight; a paler patch of
         the surface (texture, another material) reads as a specular part that does not, so only
         its first few px are touched, and little. ``peak``: ``max(B, G, R)``, 8-bit levels."""
@@ -510,16 +510,19 @@ class SeparationInpainter(Inpainter):
         detected = np.where(inner, s, np.float32(0.0))
         if ratio > 0:
             detected = plausible_specular(detected, peak, core, ratio, gamma)
-        zy, zx = np.nonzero(inner)
-        if not len(zy):
+        if not inner.any():
             return detected
-        # Per fringe pixel, its distance to (and the index of) the nearest core pixel.
-        dist, near = cv2.distanceTransformWithLabels(cv2.bitwise_not(core), cv2.DIST_L2, 3,
-                                                     labelType=cv2.DIST_LABEL_PIXEL)
-        at = np.zeros(int(near.max()) + 1, np.float32)
-        at[near[zy, zx]] = detected[zy, zx]
+        # The cap's base: the detected part along the core's edge, spread smoothly outward (a
+        # normalized convolution; the nearest edge pixel's value would leave seams between
+        # highlights), times a fade from 1 at the edge to 0 at fringe_px.
+        edge = cv2.subtract(core, cv2.erode(core, _RING3)) > 0
+        weight = edge.astype(np.float32)
+        sigma = p["fringe_px"] / 3.0
+        base = cv2.GaussianBlur(detected * weight, (0, 0), sigma)
+        base /= np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), np.float32(1e-6))
+        dist = cv2.distanceTransform(cv2.bitwise_not(core), cv2.DIST_L2, 3)
         fade = np.clip(1.0 - dist / np.float32(p["fringe_px"] + 1), 0.0, 1.0)
-        cap = np.minimum(_FRINGE_RISE * at[near], np.float32(_FRINGE_MAX)) * fade
+        cap = np.minimum(_FRINGE_RISE * base, np.float32(_FRINGE_MAX)) * fade
         fringe = np.where(inner, np.float32(0.0), np.minimum(s, cap))
         if gamma == 1.0:
             fringe[fringe < p["min_specular"]] = 0.0
