@@ -77,6 +77,11 @@ _FRINGE_RISE = 2.0
 #: ... and at most this (8-bit levels; linear light with ``gamma`` != 1), fading linearly to 0 at
 #: the fringe's outer edge.
 _FRINGE_MAX = 32.0
+#: A highlight's fringe reaches this times its equivalent radius (``sqrt(area / pi)``), at most
+#: ``fringe_px``: a lobe's tail is about as wide as the lobe; a glint has next to none.
+_FRINGE_SCALE = 2.0
+#: The base of the fringe's cap is spread at 1 / this of the resolution.
+_FRINGE_COARSE = 4
 
 
 def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
@@ -129,6 +134,25 @@ def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
     printed[0] = False
     out = np.zeros(saturated.shape, np.uint8)
     out[box] = cv2.bitwise_and(select_labels(lab, printed), sat)
+    return out
+
+
+def grow_by_size(mask: np.ndarray, scale: float, max_px: int) -> np.ndarray:
+    """``mask`` (uint8 0/255) with each component (8-connected, its outer contour) grown by a
+    disk of ``scale`` times its equivalent radius ``sqrt(area / pi)``, rounded, at most
+    ``max_px`` (px)."""
+    out = mask.copy()
+    h, w = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        r = int(min(max_px, round(scale * np.sqrt(max(cv2.contourArea(contour), 1.0) / np.pi))))
+        if r < 1:
+            continue
+        x, y, bw, bh = cv2.boundingRect(contour)
+        box = (slice(max(y - r, 0), min(y + bh + r, h)), slice(max(x - r, 0), min(x + bw + r, w)))
+        # (a disk through the distance transform: a large elliptic dilation costs its area)
+        near = cv2.distanceTransform(cv2.bitwise_not(mask[box]), cv2.DIST_L2, 3)
+        out[box] |= cv2.compare(near, r, cv2.CMP_LE)
     return out
 
 
@@ -309,8 +333,7 @@ class SeparationInpainter(Inpainter):
         if p["sheen_px"] > 0:
             mask = self._grow_into_sheen(src, mask)
         if p["fringe_px"] > 0:
-            k = 2 * p["fringe_px"] + 1
-            mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            mask = grow_by_size(mask, _FRINGE_SCALE, p["fringe_px"])
         return mask
 
     def _grow_into_sheen(self, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -506,30 +529,39 @@ class SeparationInpainter(Inpainter):
         its first few px are touched, and little. ``peak``: ``max(B, G, R)``, 8-bit levels."""
         p = self.params
         ratio, gamma = p["min_brightness_ratio"], p["gamma"]
-        inner = core > 0
-        detected = np.where(inner, s, np.float32(0.0))
+        detected = cv2.bitwise_and(s, s, mask=core)  # (0 in the fringe)
         if ratio > 0:
             detected = plausible_specular(detected, peak, core, ratio, gamma)
-        if not inner.any():
+        # Only the fringe's pixels with a specular part can change.
+        ys, xs = np.nonzero(cv2.bitwise_xor(s, detected, mask=cv2.bitwise_not(core)))
+        if not len(ys) or not core.any():
             return detected
-        # The cap's base: the detected part along the core's edge, spread smoothly outward (a
-        # normalized convolution; the nearest edge pixel's value would leave seams between
-        # highlights), times a fade from 1 at the edge to 0 at fringe_px.
-        edge = cv2.subtract(core, cv2.erode(core, _RING3)) > 0
-        weight = edge.astype(np.float32)
-        sigma = p["fringe_px"] / 3.0
-        base = cv2.GaussianBlur(detected * weight, (0, 0), sigma)
-        base /= np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), np.float32(1e-6))
-        dist = cv2.distanceTransform(cv2.bitwise_not(core), cv2.DIST_L2, 3)
-        fade = np.clip(1.0 - dist / np.float32(p["fringe_px"] + 1), 0.0, 1.0)
-        cap = np.minimum(_FRINGE_RISE * base, np.float32(_FRINGE_MAX)) * fade
-        fringe = np.where(inner, np.float32(0.0), np.minimum(s, cap))
+        # The cap's base: the detected part along the core's edge spread outward (a normalized
+        # convolution; the nearest edge pixel's value would leave seams between highlights), on
+        # a grid of _FRINGE_COARSE px (smooth by construction; bilinear back) ...
+        h, w = core.shape
+        small = (max(w // _FRINGE_COARSE, 1), max(h // _FRINGE_COARSE, 1))
+        edge = cv2.subtract(core, cv2.erode(core, _RING3)).astype(np.float32)
+        sigma = p["fringe_px"] / 3.0 / _FRINGE_COARSE
+        num, den = (cv2.GaussianBlur(cv2.resize(a, small, interpolation=cv2.INTER_AREA), (0, 0),
+                                     sigma) for a in (detected * edge, edge))
+        base = cv2.resize(num / np.maximum(den, np.float32(1e-6)), (w, h),
+                          interpolation=cv2.INTER_LINEAR)[ys, xs]
+        cap = np.minimum(_FRINGE_RISE * base, np.float32(_FRINGE_MAX))
+        live = cap >= (p["min_specular"] if gamma == 1.0 else np.float32(1e-3))
+        if not live.any():  # (the rest would come out under min_specular: left at 0)
+            return detected
+        ys, xs, cap = ys[live], xs[live], cap[live]
+        # ... times a fade from 1 at the core's edge to 0 at the fringe's (each highlight's reach
+        # differs), at full resolution: no step at the fringe's edge.
+        inward = cv2.distanceTransform(cv2.bitwise_not(core), cv2.DIST_L2, 3)[ys, xs]
+        outward = cv2.distanceTransform(mask, cv2.DIST_L2, 3)[ys, xs]
+        cap *= outward / (inward + outward)
+        part = np.minimum(s[ys, xs], cap)
         if gamma == 1.0:
-            fringe[fringe < p["min_specular"]] = 0.0
-        if ratio > 0:
-            fringe = plausible_specular(fringe, peak, cv2.bitwise_and(mask, cv2.bitwise_not(core)),
-                                        ratio, gamma)
-        return (detected + fringe).astype(np.float32, copy=False)
+            part[part < p["min_specular"]] = 0.0
+        detected[ys, xs] = part  # (the test's result is a copy, or a fresh array)
+        return detected
 
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
                   glint_px: float, core: np.ndarray) -> np.ndarray:
