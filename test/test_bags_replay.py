@@ -147,6 +147,10 @@ def test_fused_node_with_sim_time_processes_a_replayed_bag(
         "use_sim_time:=true",
         "-p",
         "qos.subscription.reliability:=reliable",
+        # (every frame queued: this test is about sim time and stamps, not the newest-frame
+        # policy, which drops frames that arrive while the node is busy on a loaded machine)
+        "-p",
+        f"qos.subscription.depth:={FRAMES}",
         "-r",
         "image:=/camera/image_raw",
         "-r",

@@ -528,12 +528,13 @@ class SeparationInpainter(Inpainter):
                 core: np.ndarray) -> np.ndarray:
         """``s`` (float32 specular part of one crop, 0 outside ``mask``) with the brightness test
         (:func:`plausible_specular`) on the detected ``core`` (uint8 0/255, a subset of ``mask``)
-        and on the fringe (``mask`` outside it) apart, and the fringe's part capped: at most
+        alone, and the part in the fringe (``mask`` outside ``core``) capped: at most
         ``_FRINGE_RISE`` times that along the nearby edge of ``core`` (as it came out of the
         test: where a highlight is not separated, nor is its tail) and ``_FRINGE_MAX``, fading
-        linearly to 0 at ``fringe_px``. A tail fades away from its highlight; a paler patch of
-        the surface (texture, another material) reads as a specular part that does not, so only
-        its first few px are touched, and little. ``peak``: ``max(B, G, R)``, 8-bit levels."""
+        linearly from the edge of ``core`` to 0 at the edge of ``mask``. A tail fades away from
+        its highlight; a paler patch of the surface (texture, another material) reads as a
+        specular part that does not, so only its first few px are touched, and little.
+        ``peak``: ``max(B, G, R)``, 8-bit levels."""
         p = self.params
         ratio, gamma = p["min_brightness_ratio"], p["gamma"]
         detected = cv2.bitwise_and(s, s, mask=core)  # (0 in the fringe)
