@@ -541,9 +541,12 @@ class SeparationInpainter(Inpainter):
         if ratio > 0:
             detected = plausible_specular(detected, peak, core, ratio, gamma)
         # Only the fringe's pixels with a specular part can change.
-        ys, xs = np.nonzero(cv2.bitwise_xor(s, detected, mask=cv2.bitwise_not(core)))
-        if not len(ys) or not core.any():
+        found = cv2.findNonZero(cv2.bitwise_and(cv2.compare(s, 0.0, cv2.CMP_GT),
+                                                cv2.bitwise_not(core)))
+        if found is None or not core.any():
             return detected
+        found = found.reshape(-1, 2)
+        ys, xs = found[:, 1], found[:, 0]
         # The cap's base: the detected part along the core's edge spread outward (a normalized
         # convolution; the nearest edge pixel's value would leave seams between highlights), on
         # a grid of _FRINGE_COARSE px (smooth by construction; bilinear back) ...
