@@ -39,6 +39,10 @@ Steps on one frame:
    surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
    chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
    several times its wall's (the wall's dim colour reads as saturated, so ``S_d`` alone took it).
+   A region beside a patch of unclipped, colourless pixels brighter than it is dropped too
+   (``white_chroma_ratio``, :func:`white_beside`): where white content blends into a coloured
+   surface (a soft edge), the mixed pixels read as that surface plus white light; a highlight's
+   brighter side is its clipped core or more of its coloured lobe.
 4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
    region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
    detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
@@ -94,6 +98,17 @@ _CHROMA_RING_PX = 7
 _CHROMA_RING = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _CHROMA_RING_PX + 1,) * 2)
 #: ... leaving out the 2 px next to every region (its own rim, and its neighbours').
 _CHROMA_GAP = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+#: White content beside a region (:func:`white_beside`): looked for within this many px
+#: (detection px, square) of it ...
+_WHITE_REACH_PX = 6
+_WHITE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _WHITE_REACH_PX + 1,) * 2)
+#: ... brighter (``min(B, G, R)``) than the region by at least this (8-bit levels) ...
+_WHITE_STEP = 3
+#: ... and a patch of at least this many px, ...
+_WHITE_MIN_PX = 12
+#: ... its brightest ``min(B, G, R)`` this many levels below the clip level or more (a camera's
+#: highlight roll-off turns the top of an unclipped highlight into a pale patch up there).
+_WHITE_HEADROOM = 15
 #: A glint lies on a surface: the not-near-white component around it covers at least this share
 #: of the frame (:func:`on_a_surface`).
 _GLINT_SURFACE_AREA = 0.02
@@ -267,16 +282,22 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
 
 
 def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.ndarray,
-                     low: np.ndarray, clip: int, ratio_max: float,
-                     min_chroma: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+                     low: np.ndarray, clip: int, ratio_max: float, min_chroma: int,
+                     white_ratio: float = 0.0) -> tuple[np.ndarray, tuple[int, int]] | None:
     """``regions`` (uint8 0/255 crop at ``corner`` (x, y) of the planes ``value`` = ``max(B, G,
-    R)``, ``low`` = ``min(B, G, R)``) without those whose colour is stronger than the surface
-    around them allows: added white light leaves a pixel's chroma ``max - min`` as it was, so a
-    highlight's unclipped pixels have about the chroma of the surface right around them. Regions
-    closer than twice the ring's reach are judged as one group; a group whose median chroma
-    exceeds ``ratio_max`` times the 75th percentile of its ring's (3 to ``_CHROMA_RING_PX`` px
-    out, lit pixels) plus ``min_chroma`` is content of its own colour: a lit window on a dark
-    wall. None when nothing is left."""
+    R)``, ``low`` = ``min(B, G, R)``) without those whose colour the surface around them does
+    not explain: added white light leaves a pixel's chroma ``max - min`` as it was, so a
+    highlight's unclipped pixels have about the chroma of the surface right around them (its
+    ring: 3 to ``_CHROMA_RING_PX`` px out, lit pixels, 75th percentile).
+
+    * Too colourful (``ratio_max`` > 0): regions closer than twice the ring's reach are judged as
+      one group; a group whose median chroma exceeds ``ratio_max`` times its ring's plus
+      ``min_chroma`` is content of its own colour (a lit window on a dark wall).
+    * White content (``white_ratio`` > 0, :func:`white_beside`): a region whose brighter
+      neighbourhood is an unclipped patch with less than ``white_ratio`` times its ring's chroma
+      is the soft edge of a white object, not a highlight.
+
+    None when nothing is left."""
     crop, (x0, y0) = regions, corner
     h, w = value.shape
     r = _CHROMA_RING_PX
@@ -284,7 +305,7 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     bx1, by1 = min(x0 + crop.shape[1] + r, w), min(y0 + crop.shape[0] + r, h)
     m = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
     m[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]] = crop
-    hi = value[by0:by1, bx0:bx1]
+    hi, lo = value[by0:by1, bx0:bx1], low[by0:by1, bx0:bx1]
     n, groups, ring_mask = grouped_ring(m, _CHROMA_RING, _CHROMA_GAP)
     if n <= 1:
         return None
@@ -293,21 +314,95 @@ def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.nda
     pts = cv2.findNonZero(groups).reshape(-1, 2)
     ys, xs = pts[:, 1], pts[:, 0]
     v = hi[ys, xs]
-    chroma = v - low[by0:by1, bx0:bx1][ys, xs]
+    chroma = v - lo[ys, xs]
     ids = groups[ys, xs]
     ring = (ring_mask[ys, xs] > 0) & (v >= MIN_EXPOSURE)
     inner = (m[ys, xs] > 0) & (v < clip)
     ring_c = label_quantile(chroma[ring], ids[ring], n, 0.75)
-    in_c = label_quantile(chroma[inner], ids[inner], n, 0.5)
-    ring_n, in_n = np.bincount(ids[ring], minlength=n), np.bincount(ids[inner], minlength=n)
-    with np.errstate(invalid="ignore"):
-        own_colour = (ring_n >= 5) & (in_n >= 5) & (in_c > ratio_max * ring_c + min_chroma)
-    if not own_colour.any():
+    ring_n = np.bincount(ids[ring], minlength=n)
+    drop = np.zeros(n, bool)
+    if ratio_max > 0:
+        in_c = label_quantile(chroma[inner], ids[inner], n, 0.5)
+        in_n = np.bincount(ids[inner], minlength=n)
+        with np.errstate(invalid="ignore"):
+            drop = (ring_n >= 5) & (in_n >= 5) & (in_c > ratio_max * ring_c + min_chroma)
+    kept = m if not drop.any() else cv2.bitwise_and(m, select_labels(groups, ~drop))
+    if white_ratio > 0 and kept.any():
+        surface_c = np.where(ring_n >= 5, ring_c, np.nan)  # (too few samples: no verdict)
+        white = white_beside(kept, groups, surface_c, hi, lo, clip, min_chroma, white_ratio)
+        if white is not None:
+            kept = cv2.bitwise_and(kept, cv2.bitwise_not(white))
+    if kept is m:
         return regions, corner
-    kept = cv2.bitwise_and(m, select_labels(groups, ~own_colour))
     if not kept.any():
         return None
     return kept[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]], corner
+
+
+def white_beside(regions: np.ndarray, groups: np.ndarray, surface_c: np.ndarray,
+                 value: np.ndarray, low: np.ndarray, clip: int, min_chroma: int,
+                 ratio: float) -> np.ndarray | None:
+    """The components of ``regions`` (uint8 0/255) that are the soft edge of white content, as a
+    uint8 0/255 mask, or None.
+
+    A pixel where white paint, paper or a white object blends into a coloured surface (an
+    out-of-focus or anti-aliased edge) is ``(1 - a)`` surface ``+ a`` white: to the dichromatic
+    model, exactly a highlight on a darker patch of that surface. What tells them apart lies
+    uphill: added light keeps the surface's chroma up to clipping, so next to a highlight's
+    flank lies its clipped core or more of the coloured lobe; next to white content's edge lies
+    a patch of unclipped pixels with next to no chroma. A component is white content when,
+    within ``_WHITE_REACH_PX`` px of it, the brightest unclipped pixel (``min(B, G, R)`` =
+    ``low``) is brighter than the component (by ``_WHITE_STEP`` levels) and than every clipped
+    pixel there, and at least ``_WHITE_MIN_PX`` unclipped pixels brighter than the component
+    with less than ``ratio`` times its surface's chroma (``surface_c``: per label of ``groups``;
+    NaN = unknown, and a surface under ``2 * min_chroma`` gets no verdict) lie there: a patch,
+    not a highlight's pale top (a pixel or two where the sensor compresses)."""
+    n, labels = cv2.connectedComponents(regions, connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return None
+    pts = cv2.findNonZero(regions).reshape(-1, 2)
+    ys, xs = pts[:, 1], pts[:, 0]
+    ids = labels[ys, xs]
+    own = np.zeros(n, np.int64)  # the component's brightest min(B, G, R)
+    np.maximum.at(own, ids, low[ys, xs])
+    group = np.zeros(n, np.intp)
+    group[ids] = groups[ys, xs]
+    with np.errstate(invalid="ignore"):
+        judged = surface_c[group] >= 2 * min_chroma
+    judged[0] = False
+    if not judged.any():
+        return None
+    chroma = cv2.subtract(value, low)
+    unclipped = cv2.threshold(value, clip - 1, 255, cv2.THRESH_BINARY_INV)[1]
+    reach = _WHITE_REACH
+    # Around each component (max filters): the brightest unclipped and clipped pixels.
+    peak = np.zeros(n, np.int64)
+    np.maximum.at(peak, ids, cv2.dilate(cv2.bitwise_and(low, unclipped), reach)[ys, xs])
+    clipped_top = np.zeros(n, np.int64)
+    np.maximum.at(clipped_top, ids,
+                  cv2.dilate(cv2.bitwise_and(low, cv2.bitwise_not(unclipped)), reach)[ys, xs])
+    candidate = (judged & (peak >= own + _WHITE_STEP) & (peak > clipped_top)
+                 & (peak < clip - _WHITE_HEADROOM))
+    if not candidate.any():
+        return None
+    # The colourless patch: unclipped pixels brighter than the component next to them, with
+    # less than ``ratio`` times its surface's chroma, counted within the reach (uint8 maps: the
+    # fast path of OpenCV's max and box filters).
+    level = np.zeros(regions.shape, np.uint8)
+    bar = np.zeros(regions.shape, np.uint8)
+    level[ys, xs] = own[ids]
+    bar[ys, xs] = np.clip(ratio * np.nan_to_num(surface_c[group[ids]]), 0, 255)
+    level, bar = cv2.dilate(level, reach), cv2.dilate(bar, reach)
+    pale = cv2.bitwise_and(cv2.bitwise_and(cv2.compare(low, level, cv2.CMP_GT),
+                                           cv2.compare(chroma, bar, cv2.CMP_LT)), unclipped)
+    # (the box mean of a 0/255 map, 8-bit: at least _WHITE_MIN_PX of the window's px)
+    share = cv2.blur(pale, reach.shape[::-1])
+    count = np.zeros(n, np.int64)
+    np.maximum.at(count, ids, share[ys, xs])
+    white = candidate & (count >= round(255.0 * _WHITE_MIN_PX / reach.size))
+    if not white.any():
+        return None
+    return select_labels(labels, white)
 
 
 def _union(a: tuple[np.ndarray, tuple[int, int]],
@@ -382,6 +477,15 @@ class DichromaticDetector(Detector):
                   "light keeps a pixel's chroma, so it is content of its own colour (a lit window "
                   "on a dark wall); 0 = off.",
                   0.0, 100.0),
+        ParamSpec("white_chroma_ratio", 0.15,
+                  "A region is dropped as the soft edge of white content (a white object, paint "
+                  "or print blending into a coloured surface: out of focus, anti-aliased) where, "
+                  "within 6 px of it (detection px), at least 12 unclipped px brighter than it "
+                  "(and 15 levels or more below clip_level) have less than this times the "
+                  "surrounding surface's chroma: added light keeps the surface's chroma up to "
+                  "clipping, white content has none. 0.25 also takes the tops of highlights that "
+                  "a camera's tone curve rolls off; 0 = off.",
+                  0.0, 1.0),
         ParamSpec("glint_min_count", 2,
                   "Clipped white spots on a coloured surface (the glints of wet tissue in "
                   "endoscopy, of glossy paint) are reported when the frame holds at least this "
@@ -464,9 +568,9 @@ class DichromaticDetector(Detector):
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
         found = self._colour_regions(bgr, hi, pts, model, around)
-        if found is not None and p["chroma_ratio_max"] > 0:
+        if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
-                                     p["min_chroma"])
+                                     p["min_chroma"], p["white_chroma_ratio"])
         spots = None
         if p["glint_min_count"] > 0:
             near = around >= glint_sat  # (a glint lies on a coloured surface)
