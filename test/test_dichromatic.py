@@ -656,7 +656,9 @@ def test_detector_scales_and_grows_only_the_regions_box(size: tuple[int, int]) -
 def test_implausibly_dark_separation_is_left_alone() -> None:
     """Separating white light leaves the surface about as bright as around it. A highlight whose
     separation would come out far darker than its surroundings (sRGB video separated as if linear:
-    dark blotches on red tissue) is left as it is; a plausible one is separated."""
+    dark blotches on red tissue) is left as it is; a plausible one is separated, except for its
+    pixels that would come out washed out (far below that bar: all highlight), which go to the
+    fill."""
     from glare_inpaint_ros.core.inpainting.separation import plausible_specular
 
     peak = np.full((120, 200), 180, np.uint8)
@@ -667,14 +669,19 @@ def test_implausibly_dark_separation_is_left_alone() -> None:
     s = np.zeros(peak.shape, np.float32)
     s[:, :100][mask[:, :100] > 0] = 200.0  # leaves 40 levels: 0.22 x its surface (180)
     s[:, 100:][mask[:, 100:] > 0] = 60.0  # leaves 180: as its surface
-    out = plausible_specular(s, peak, mask, 0.6)
+    s[58:61, 148:151] = 200.0  # ... but for a 3x3 core that leaves 40: washed out
+    out, washed = plausible_specular(s, peak, mask, 0.6)
     assert not out[:, :100].any()
     assert np.array_equal(out[:, 100:], s[:, 100:])
-    assert np.array_equal(plausible_specular(s, peak, mask, 0.2), s)
+    expected = np.zeros_like(peak)
+    expected[58:61, 148:151] = 255  # (not the left highlight: it is left as it is)
+    assert np.array_equal(washed, expected)
+    out, washed = plausible_specular(s, peak, mask, 0.2)
+    assert np.array_equal(out, s) and washed is None
     # In linear light (gamma 2.2) the same drop in encoded levels is judged the same way.
     light = 255.0 * (240 / 255.0) ** 2.2 - 255.0 * (40 / 255.0) ** 2.2
     s_lin = np.where(s == 200.0, light, 0).astype(np.float32)
-    assert not plausible_specular(s_lin, peak, mask, 0.6, gamma=2.2).any()
+    assert not plausible_specular(s_lin, peak, mask, 0.6, gamma=2.2)[0][:, :100].any()
 
 
 def test_noise_floor_leaves_plain_textured_surface_alone() -> None:

@@ -55,6 +55,9 @@ _GLINT_FILL_MASK = 4
 #: The plausibility test's reach around a mask component (px, square; components closer than
 #: this are judged together).
 _PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+#: A pixel of a plausible component that would come out darker than this share of the test's
+#: bar (``min_brightness_ratio`` times the ring) is washed out: filled like a clipped one.
+_WASHED = 0.5
 _RING3 = np.ones((3, 3), np.uint8)
 #: Print inside a clipped region (:func:`enclosing_print`): pixels darker than this share of the
 #: clip level ...
@@ -162,20 +165,23 @@ def grow_by_size(mask: np.ndarray, scale: float, max_px: int) -> np.ndarray:
 
 
 def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_min: float,
-                       gamma: float = 1.0) -> np.ndarray:
+                       gamma: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
     """``s`` (float32 specular part, 0 outside what is separated) with the components whose
-    separation is implausibly dark set to 0 (left as they are).
+    separation is implausibly dark set to 0 (left as they are), and the pixels of the others that
+    would come out washed out (uint8 0/255, or None): nothing of the surface is left in them.
 
     Separating a highlight leaves the surface under it, about as bright as the same surface
     around it (``peak``: ``max(B, G, R)``, encoded levels; the ring 2-3 px outside ``mask``). A
     component (with its neighbours within 3 px) whose separated pixels come out, at the median,
     darker than ``ratio_min`` times its ring's median was not white light on that surface: most
     often gamma-encoded video separated as if linear (``gamma`` 1.0 on sRGB), where a pale sheen
-    on red tissue is "explained" by a nearly black surface. ``gamma``: the light ``s`` is in
-    (:func:`..dichromatic.encoded_drop`)."""
+    on red tissue is "explained" by a nearly black surface. In a component that passes, a pixel
+    that would come out darker than ``_WASHED`` times that (the near-white rim of a glint, whose
+    little chroma is noise and colour fringing) was all highlight: like a clipped pixel, it is
+    for the fill. ``gamma``: the light ``s`` is in (:func:`..dichromatic.encoded_drop`)."""
     ys, xs = np.nonzero(s > 0)  # (the separated pixels, found once)
     if not len(ys):
-        return s
+        return s, None
     n, groups, ring = grouped_ring(mask, _PLAUSIBLE_REACH, _RING3)
     pk = peak[ys, xs].astype(np.float32)
     after = pk - encoded_drop(pk, s[ys, xs], gamma)
@@ -187,12 +193,17 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
                             groups[ring], n, 0.5)
     with np.errstate(invalid="ignore"):
         dark = separated < ratio_min * around
+        washed = ~dark[ids] & (after < _WASHED * ratio_min * around[ids])
+    out = None
+    if washed.any():
+        out = np.zeros(s.shape, np.uint8)
+        out[ys[washed], xs[washed]] = 255
     if not dark.any():
-        return s
+        return s, out
     s = s.copy()
     off = dark[ids]
     s[ys[off], xs[off]] = 0.0
-    return s
+    return s, out
 
 
 def soft_floor(s: np.ndarray, floor: np.ndarray) -> np.ndarray:
@@ -525,7 +536,7 @@ class SeparationInpainter(Inpainter):
         return result, removed
 
     def _fringe(self, s: np.ndarray, peak: np.ndarray, mask: np.ndarray,
-                core: np.ndarray) -> np.ndarray:
+                core: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """``s`` (float32 specular part of one crop, 0 outside ``mask``) with the brightness test
         (:func:`plausible_specular`) on the detected ``core`` (uint8 0/255, a subset of ``mask``)
         alone, and the part in the fringe (``mask`` outside ``core``) capped: at most
@@ -534,17 +545,19 @@ class SeparationInpainter(Inpainter):
         linearly from the edge of ``core`` to 0 at the edge of ``mask``. A tail fades away from
         its highlight; a paler patch of the surface (texture, another material) reads as a
         specular part that does not, so only its first few px are touched, and little.
-        ``peak``: ``max(B, G, R)``, 8-bit levels."""
+        ``peak``: ``max(B, G, R)``, 8-bit levels. Also returns the test's washed-out pixels of
+        ``core`` (or None)."""
         p = self.params
         ratio, gamma = p["min_brightness_ratio"], p["gamma"]
         detected = cv2.bitwise_and(s, s, mask=core)  # (0 in the fringe)
+        washed = None
         if ratio > 0:
-            detected = plausible_specular(detected, peak, core, ratio, gamma)
+            detected, washed = plausible_specular(detected, peak, core, ratio, gamma)
         # Only the fringe's pixels with a specular part can change.
         found = cv2.findNonZero(cv2.bitwise_and(cv2.compare(s, 0.0, cv2.CMP_GT),
                                                 cv2.bitwise_not(core)))
         if found is None or not core.any():
-            return detected
+            return detected, washed
         found = found.reshape(-1, 2)
         ys, xs = found[:, 1], found[:, 0]
         # The cap's base: the detected part along the core's edge spread outward (a normalized
@@ -561,7 +574,7 @@ class SeparationInpainter(Inpainter):
         cap = np.minimum(_FRINGE_RISE * base, np.float32(_FRINGE_MAX))
         live = cap >= (p["min_specular"] if gamma == 1.0 else np.float32(1e-3))
         if not live.any():  # (the rest would come out under min_specular: left at 0)
-            return detected
+            return detected, washed
         ys, xs, cap = ys[live], xs[live], cap[live]
         # ... times a fade from 1 at the core's edge to 0 at the fringe's (each highlight's reach
         # differs), at full resolution: no step at the fringe's edge.
@@ -572,7 +585,7 @@ class SeparationInpainter(Inpainter):
         if gamma == 1.0:
             part[part < p["min_specular"]] = 0.0
         detected[ys, xs] = part  # (the test's result is a copy, or a fresh array)
-        return detected
+        return detected, washed
 
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
                   glint_px: float, core: np.ndarray) -> np.ndarray:
@@ -583,7 +596,7 @@ class SeparationInpainter(Inpainter):
         p = self.params
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
-        s = None
+        s = washed = None
         if spec is not None:
             if p["smooth_sigma"] > 0:
                 s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
@@ -595,9 +608,10 @@ class SeparationInpainter(Inpainter):
             s[(mask == 0) if linear else ((mask == 0) | (s < p["min_specular"]))] = 0.0
             peak8 = peak // unit if wide else peak
             if core is not mask:
-                s = self._fringe(s, peak8, mask, core)
+                s, washed = self._fringe(s, peak8, mask, core)
             elif p["min_brightness_ratio"] > 0:
-                s = plausible_specular(s, peak8, mask, p["min_brightness_ratio"], p["gamma"])
+                s, washed = plausible_specular(s, peak8, mask, p["min_brightness_ratio"],
+                                               p["gamma"])
         if s is not None and linear:
             result, s = self._subtract_linear(crop, s)
         elif s is not None:
@@ -620,6 +634,8 @@ class SeparationInpainter(Inpainter):
         # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
         saturated = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
         saturated = saturated.astype(np.uint8, copy=False)
+        if washed is not None:  # (nothing of the surface left in them either)
+            saturated = cv2.bitwise_or(saturated, washed)
         clipped = cv2.bitwise_and(saturated, core)
         if clipped.any():  # a white face with print that a glare core merged with stays
             printed = enclosing_print(saturated, peak, _PRINT_LEVEL * p["clip_level"] * unit,
