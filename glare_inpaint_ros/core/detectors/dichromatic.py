@@ -353,7 +353,9 @@ def white_beside(regions: np.ndarray, groups: np.ndarray, surface_c: np.ndarray,
     a patch of unclipped pixels with next to no chroma. A component is white content when,
     within ``_WHITE_REACH_PX`` px of it, the brightest unclipped pixel (``min(B, G, R)`` =
     ``low``) is brighter than the component (by ``_WHITE_STEP`` levels) and than every clipped
-    pixel there, and at least ``_WHITE_MIN_PX`` unclipped pixels brighter than the component
+    pixel there, yet ``_WHITE_HEADROOM`` levels or more below ``clip`` (a camera's tone roll-off
+    turns the unclipped top of a highlight pale right under the clip level), and at least
+    ``_WHITE_MIN_PX`` unclipped pixels brighter than the component
     with less than ``ratio`` times its surface's chroma (``surface_c``: per label of ``groups``;
     NaN = unknown, and a surface under ``2 * min_chroma`` gets no verdict) lie there: a patch,
     not a highlight's pale top (a pixel or two where the sensor compresses)."""
