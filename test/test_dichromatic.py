@@ -18,7 +18,9 @@ from glare_inpaint_ros.core.detectors import DETECTORS
 from glare_inpaint_ros.core.dichromatic import fit_diffuse_model, specular_amount
 from glare_inpaint_ros.core.inpainting import INPAINTERS
 from glare_inpaint_ros.core.inpainting.separation import enclosing_print
+from glare_inpaint_ros.synth import make_glossy_sample
 from glare_inpaint_ros.synth.content import KINDS, render_scene
+from glare_inpaint_ros.tooling.eval.metrics import psnr
 
 H, W = 240, 320
 
@@ -297,6 +299,33 @@ def test_separation_fills_glints_and_leaves_white_letters() -> None:
     wide = cv2.circle(np.zeros((H, W), np.uint8), (160, 120), 40, 255, -1)
     assert backend.inpaint(dot, own)[at].min(axis=1).max() < 240
     assert backend.inpaint(dot, wide)[at].min() >= 250
+
+
+def test_glints_whose_separation_fails_are_filled_and_glossy_lobes_are_not() -> None:
+    """A glint of JPEG video is a near-white spot (unclipped here) whose rim has lost the
+    surface's chroma to blending and compression: separated, it leaves a grey dot in a dark
+    ring. Such a glint is filled as a whole from the tissue around it. The small highlights of
+    a glossy object separate well and keep their texture: better than a fill of the same mask."""
+    rng = np.random.default_rng(7)
+    _, _, tissue = tissue_with_glints()
+    h, w = tissue.shape[:2]
+    spots = np.zeros((h, w), np.float32)
+    for _ in range(14):
+        center = (int(rng.integers(30, w - 30)), int(rng.integers(30, h - 30)))
+        cv2.circle(spots, center, int(rng.integers(2, 5)), 1.0, -1)
+    alpha = np.minimum(1.3 * cv2.GaussianBlur(spots, (0, 0), 1.2), 1.0)[:, :, None]
+    glinted = np.clip(tissue * (1 - alpha) + 236.0 * alpha + 0.5, 0, 255).astype(np.uint8)
+    image = cv2.imdecode(cv2.imencode(".jpg", glinted, [cv2.IMWRITE_JPEG_QUALITY, 80])[1],
+                         cv2.IMREAD_COLOR)
+    clean = np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
+    truth = alpha[:, :, 0] >= 0.1
+    mask = cv2.dilate(truth.astype(np.uint8) * 255, None, iterations=3)
+    out = INPAINTERS.get("separation")().inpaint(image, mask)
+    assert region_error(out, clean, truth) <= 0.45 * region_error(image, clean, truth)
+    image, gt, clean = make_glossy_sample(11)
+    result = GlareRemover().process(image)
+    filled = INPAINTERS.get("fast")().inpaint(image, result.mask)
+    assert psnr(result.image, clean, gt > 0) >= psnr(filled, clean, gt > 0) + 4.0
 
 
 def test_a_glare_core_merged_with_a_printed_face_is_not_filled() -> None:

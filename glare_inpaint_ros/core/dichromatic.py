@@ -41,10 +41,23 @@ MIN_EXPOSURE = 20
 #: at least this (a glint reflects the light that lights that surface; a lamp or a lit window at
 #: night sits on a dark wall, whose dim colour reads as saturated).
 GLINT_SURFACE_LIT = 60
+#: A glint's pixels are near-white: ``max(B, G, R)`` at least this (8-bit levels) ...
+GLINT_WHITE = 230
+#: ... and an HSV saturation at most this.
+GLINT_PALE = 0.2
 #: Cells per axis of :attr:`DiffuseModel.lookup`.
 LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).
 CONTEXT_F = 4
+
+
+def near_white(value: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The near-white pixels of a glint (uint8 0/255): ``value`` (``max(B, G, R)``, uint8) at
+    least :data:`GLINT_WHITE` and ``low`` (``min(B, G, R)``) at least ``1 - GLINT_PALE`` times
+    it."""
+    return cv2.bitwise_and(
+        cv2.threshold(value, GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
+        cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - GLINT_PALE), cv2.CMP_GE))
 
 
 def to_linear(levels: np.ndarray, gamma: float) -> np.ndarray:

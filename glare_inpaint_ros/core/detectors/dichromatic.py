@@ -61,8 +61,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, MIN_EXPOSURE, DiffuseModel, diffuse_saturation, fit_diffuse_model,
-    local_saturation, lookup_context, specular_amount,
+    GLINT_PALE, GLINT_SURFACE_LIT, GLINT_WHITE, MIN_EXPOSURE, DiffuseModel, diffuse_saturation,
+    fit_diffuse_model, local_saturation, lookup_context, near_white, specular_amount,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
@@ -80,11 +80,8 @@ _BUSY_PX = 41
 #: Brightness slope (``max(B, G, R)``, 8-bit levels per px at the detection resolution) of an
 #: edge pixel for the busy-texture share.
 _BUSY_SLOPE = 12
-#: Glints (:func:`glints`): a spot's pixels have ``max(B, G, R)`` at least this (8-bit levels)...
-_GLINT_WHITE = 230
-#: ... and an HSV saturation at most this (near-white).
-_GLINT_PALE = 0.2
-#: Largest spot, as a share of the frame.
+#: Glints (:func:`glints`): near-white spots (:func:`..dichromatic.near_white`) of at most this
+#: share of the frame.
 _GLINT_AREA = 0.005
 #: A spot, not a stroke (:func:`..masks.spot_like`): area at most this times pi r^2.
 _GLINT_COMPACT = 3.0
@@ -185,7 +182,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     """
     h, w = value.shape
     v, lo = value[pts[:, 1], pts[:, 0]], low[pts[:, 1], pts[:, 0]]
-    white = (v >= _GLINT_WHITE) & (lo >= (1.0 - _GLINT_PALE) * v)
+    white = (v >= GLINT_WHITE) & (lo >= (1.0 - GLINT_PALE) * v)
     xs, ys = pts[white, 0], pts[white, 1]
     # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
     # detection pixel (halving averages a clipped pixel down).
@@ -209,9 +206,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     value, low, cand = value[y0:y1, x0:x1], low[y0:y1, x0:x1], cand[y0:y1, x0:x1]
     # The whole near-white shapes (not only their candidate pixels): the top of a white letter
     # is a candidate on its own, the letter is a stroke.
-    core = cv2.bitwise_and(
-        cv2.threshold(value, _GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
-        cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - _GLINT_PALE), cv2.CMP_GE))
+    core = near_white(value, low)
     # Plain labelling and the components' areas from their pixels (OpenCV 5's labelling with
     # statistics costs ~5x as much on a sparse mask).
     n, labels = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)

@@ -13,6 +13,8 @@ than what the estimator reads on the plain surface around the highlight (its noi
 the separated pixels around them (within 8 px of their box), and only where the ring around them
 is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it
 stays.
+A small glint whose separation failed (:meth:`SeparationInpainter._refill_glints`: a near-white
+spot whose rim, JPEG-smeared, separates into a dark ring) is filled whole from the surface around it.
 A clipped region with dark print inside it (:func:`enclosing_print`: the letters on a white sign's
 face that a glare core merged with) is never filled: glare washes out all under its core.
 A highlight's faint tail reaches past what the detector reports:
@@ -29,6 +31,7 @@ its clipped pixels are filled.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import cv2
@@ -36,7 +39,7 @@ import numpy as np
 
 from ..dichromatic import (
     GLINT_SURFACE_LIT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
-    local_saturation, lookup_context, specular_part, to_linear,
+    local_saturation, lookup_context, near_white, specular_part, to_linear,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
@@ -52,6 +55,15 @@ from .roi import Box
 _GLINT_FILL = 0.001
 #: ... and the largest mask component around it, in glints.
 _GLINT_FILL_MASK = 4
+#: A glint whose separation failed (:meth:`SeparationInpainter._refill_glints`) is filled as a
+#: whole when its mask component covers at most this many glints (:data:`_GLINT_FILL`) ...
+_REFILL_MASK = 10
+#: ... on the surface in the ring of this reach (px) around it ...
+_REFILL_RING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+#: ... and at least this share of its pixels came out of the separation dark or pale ...
+_REFILL_SHARE = 0.1
+#: ... pale: with less than this share of the chroma (max - min) of that surface.
+_REFILL_PALE = 0.5
 #: The plausibility test's reach around a mask component (px, square; components closer than
 #: this are judged together).
 _PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
@@ -658,4 +670,83 @@ class SeparationInpainter(Inpainter):
             m = _FILL_MARGIN
             near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
             paste_masked(result[near], push_pull_fill(result[near], clipped[near]), clipped[near])
+        if s is not None:  # (mono: nothing was separated)
+            self._refill_glints(crop, peak, core, result, glint_px)
         return result
+
+    def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, core: np.ndarray,
+                       result: np.ndarray, glint_px: float) -> None:
+        """Fill, in ``result`` (the separated crop, in place), the glints whose separation
+        failed: each whole component of ``core`` (the detected mask) that holds near-white
+        spots only (:func:`..dichromatic.near_white`, each at most ``glint_px`` px and a spot,
+        not a stroke: :func:`..masks.spot_like`), covers at most ``_REFILL_MASK`` times
+        ``glint_px``, lies on a lit ring at least ``min_saturation`` saturated (as a clipped
+        glint's, :meth:`_enclosed_by_highlight`), and came out of the separation with at least
+        ``_REFILL_SHARE`` of its pixels darker than ``min_brightness_ratio`` times that ring's
+        median ``max(B, G, R)`` or with less than ``_REFILL_PALE`` times its median chroma.
+
+        A glint of JPEG video (endoscopy) is a near-white spot with a rim of a pixel or two
+        whose chroma is JPEG smear, blooming and gamma compression, not the surface's: it
+        separates into a grey dot in a dark ring. A highlight that separates well (the
+        dichromatic lobes of lab photos) leaves no such pixels and keeps its texture. ``peak``:
+        the crop's ``max(B, G, R)``."""
+        p = self.params
+        low = functools.reduce(cv2.min, cv2.split(crop))
+        if crop.dtype == np.uint16:
+            peak, low = _as_8bit(peak), _as_8bit(low)
+        white = cv2.bitwise_and(near_white(peak, low), core)
+        x, y, w, h = cv2.boundingRect(white)
+        if w == 0:
+            return
+        n, comps = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
+        # The near-white spots, on their own box with a px of margin (the spot test measures
+        # depth to the nearest pixel outside a spot).
+        x, y = max(x - 1, 0), max(y - 1, 0)
+        white = white[y:y + h + 2, x:x + w + 2]
+        m, spots = cv2.connectedComponents(white, connectivity=8, ltype=cv2.CV_32S)
+        found = cv2.findNonZero(white).reshape(-1, 2)
+        ws, wc = spots[found[:, 1], found[:, 0]], comps[found[:, 1] + y, found[:, 0] + x]
+        fit = spot_like(spots, m, pixels=(found[:, 1], found[:, 0], ws))
+        fit &= np.bincount(ws, minlength=m) <= glint_px
+        # (the components' areas from their pixels: a bincount of the whole label image costs
+        # several times more on a sparse mask)
+        pts = cv2.findNonZero(core).reshape(-1, 2)
+        lab = comps[pts[:, 1], pts[:, 0]]
+        area = np.bincount(lab, minlength=n)
+        cand = ((np.bincount(wc, minlength=n) > 0) & (np.bincount(wc, ~fit[ws], minlength=n) == 0)
+                & (area <= _REFILL_MASK * glint_px))
+        cand[0] = False
+        if not cand.any():
+            return
+        # Each candidate on its own box plus the fill's margin (beyond the ring's reach).
+        keep = cand[lab]
+        order = np.argsort(lab[keep], kind="stable")
+        lab, gx, gy = lab[keep][order], pts[keep, 0][order], pts[keep, 1][order]
+        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        r = _FILL_MARGIN
+        x0, x1 = np.minimum.reduceat(gx, starts) - r, np.maximum.reduceat(gx, starts) + r + 1
+        y0, y1 = np.minimum.reduceat(gy, starts) - r, np.maximum.reduceat(gy, starts) + r + 1
+        wide = crop.dtype == np.uint16
+        for i, a, b, c, d in zip(lab[starts], np.maximum(x0, 0), x1, np.maximum(y0, 0), y1):
+            near = (slice(c, d), slice(a, b))
+            labels = comps[near]
+            own = np.where(labels == i, np.uint8(255), np.uint8(0))
+            # The ring around it (outside ``core``): the surface the glint lies on, lit and
+            # coloured ...
+            ring = cv2.bitwise_and(cv2.dilate(own, _REFILL_RING),
+                                   np.where(labels == 0, np.uint8(255), np.uint8(0))) > 0
+            hi, lo = peak[near][ring].astype(np.float32), low[near][ring].astype(np.float32)
+            if (not len(hi) or hi.mean() < GLINT_SURFACE_LIT
+                    or ((hi - lo) / np.maximum(hi, 1.0)).mean() < p["min_saturation"]):
+                continue
+            # ... and what the separation left of the glint: dark or colourless pixels.
+            out = result[near][own > 0].astype(np.float32)
+            if wide:
+                out *= np.float32(1.0 / 257.0)
+            c0, c1, c2 = out[:, 0], out[:, 1], out[:, 2]
+            top = np.maximum(np.maximum(c0, c1), c2)
+            failed = ((top < p["min_brightness_ratio"] * np.median(hi))
+                      | (top - np.minimum(np.minimum(c0, c1), c2) < _REFILL_PALE
+                         * np.median(hi - lo)))
+            if np.count_nonzero(failed) >= _REFILL_SHARE * len(out):
+                paste_masked(result[near], push_pull_fill(result[near], own), own)
