@@ -49,6 +49,7 @@ all its parameters or none (:class:`.params.BatchParameterService`).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -410,6 +411,16 @@ def node_cli(prog: str, doc: str | None) -> argparse.ArgumentParser:
     )
 
 
+def _interrupt_unless_spinning(signum: int, frame: Any) -> None:
+    """Handle SIGINT in :func:`run_nodes`: while rclpy runs, its own (C) handler already
+    shuts the context down and the spin ends with ``ExternalShutdownException``; a
+    ``KeyboardInterrupt`` on top could land anywhere in rclpy (once it landed in ``Task.__init__``,
+    whose ``__del__`` then printed a traceback at exit). Before ``rclpy.init`` and after shutdown,
+    Ctrl-C interrupts as usual."""
+    if not rclpy.ok():
+        raise KeyboardInterrupt
+
+
 def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Namespace],
                                                                  Sequence[Callable[[], Node]]],
               args: Sequence[str] | None = None, logger_name: str = "glare_inpaint_ros",
@@ -456,6 +467,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Names
         return 2
     apply_defaults()  # local discovery + the shipped FastDDS profile, unless the user set them
     tune_malloc()
+    signal.signal(signal.SIGINT, _interrupt_unless_spinning)
     try:
         rclpy.init(args=argv)
     except Exception as exc:  # noqa: BLE001 - rcl: a malformed -p rule, ...

@@ -14,7 +14,8 @@ the separated pixels around them (within 8 px of their box), and only where the 
 is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it
 stays.
 A small glint whose separation failed (:meth:`SeparationInpainter._refill_glints`: a near-white
-spot whose rim, JPEG-smeared, separates into a dark ring) is filled whole from the surface around it.
+spot whose rim, JPEG-smeared, separates into a dark ring) is filled whole from the surface around
+it.
 A clipped region with dark print inside it (:func:`enclosing_print`: the letters on a white sign's
 face that a glare core merged with) is never filled: glare washes out all under its core.
 A highlight's faint tail reaches past what the detector reports:
