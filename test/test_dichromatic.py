@@ -328,6 +328,74 @@ def test_glints_whose_separation_fails_are_filled_and_glossy_lobes_are_not() -> 
     assert psnr(result.image, clean, gt > 0) >= psnr(filled, clean, gt > 0) + 4.0
 
 
+def crescents_on_tissue(halo: bool, streak: bool = False,
+                        seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Six clipped white shapes on pale tissue (S 0.34: below the colour path's
+    ``min_saturation``, so only the glint test can take them): crescents (irregular, not compact
+    spots) or, with ``streak``, short thick lines (the reflection along a rod); with ``halo``
+    each is ringed by a screen-blended lobe of white light (sigma 5 px), as a highlight's
+    clipped core is. Returns the image, the shapes' mask and the clean tissue (uint8)."""
+    _, _, tissue = tissue_with_glints(colour=(140, 150, 212))
+    h, w = tissue.shape[:2]
+    rng = np.random.default_rng(seed)
+    cores = np.zeros((h, w), np.uint8)
+    for cx, cy in ((90, 90), (240, 80), (390, 100), (120, 260), (300, 250), (420, 280)):
+        if streak:
+            cv2.line(cores, (cx - 30, cy - 12), (cx + 30, cy + 12), 255, 5)
+        else:
+            cv2.ellipse(cores, (cx, cy), (13, 11), float(rng.uniform(0, 360)), 0, 250, 255, 6)
+    light = cores.astype(np.float32) / 255.0
+    if halo:
+        lobe = cv2.GaussianBlur(light, (0, 0), 5.0)
+        light = np.maximum(light, 0.55 * lobe / lobe.max())
+    image = np.clip(tissue + (255.0 - tissue) * light[:, :, None] + 0.5, 0, 255)
+    return image.astype(np.uint8), cores > 0, np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_irregular_highlights_in_a_halo_are_found_and_filled(seed: int) -> None:
+    """A large highlight on wet tissue is an irregular near-white core in a halo of paler,
+    brighter surface (its lobe): no compact spot, yet a glint (the halo tells it from white
+    print); filled, the tissue comes back, also where the core is unclipped and JPEG-smeared
+    (whose separation leaves grey). The same shapes with sharp edges (white stickers, print) and
+    haloed streaks (the reflection along an instrument's rod) are left alone."""
+    glint = DETECTORS.get("dichromatic")()
+    colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)
+    image, cores, clean = crescents_on_tissue(True, seed=seed)
+    assert np.count_nonzero(colour_only.detect(image)[cores]) == 0  # (pale: only glints)
+    assert np.mean(glint.detect(image)[cores] > 0) >= 0.9
+    out = GlareRemover().process(image).image
+    assert region_error(out, clean, cores) <= 0.35 * region_error(image, clean, cores)
+    # Unclipped (242) and JPEG-compressed, the cores separate into grey: filled whole too.
+    soft = cv2.imdecode(cv2.imencode(".jpg", np.minimum(image, 242),
+                                     [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_COLOR)
+    mask = cv2.dilate(cores.astype(np.uint8) * 255,
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    out = INPAINTERS.get("separation")().inpaint(soft, mask)
+    assert region_error(out, clean, cores) <= 0.3 * region_error(soft, clean, cores)
+    for sharp in (crescents_on_tissue(False, seed=seed)[0],
+                  crescents_on_tissue(True, streak=True, seed=seed)[0]):
+        assert np.array_equal(glint.detect(sharp), colour_only.detect(sharp))
+
+
+def test_busy_texture_gate_leaves_a_haloed_glints_halo_out() -> None:
+    """The busy-texture gate counts edges around a region; a large highlight's halo (its steep
+    falloff, the pits and sparkles of wet tissue in its sheen) is the highlight's own, not the
+    surface's texture. Left out for a haloed glint, the same region on the same plain surface is
+    kept; counted, it is dropped."""
+    from glare_inpaint_ros.core.detectors.dichromatic import DichromaticDetector
+
+    value = np.full((200, 200), 120, np.uint8)
+    region = np.zeros_like(value)
+    cv2.circle(region, (100, 100), 6, 255, -1)
+    halo = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (33, 33)))
+    speckle = (np.indices(value.shape).sum(axis=0) % 4 == 0) & (halo > 0)
+    value[speckle] = 200  # edges all over the halo, plain surface beyond it
+    kept = DichromaticDetector._drop_busy(value, [(region, (0, 0), 0.35, halo),
+                                                  (region, (0, 0), 0.35, None)], 1)
+    assert [count for _, count in kept] == [1, 0]
+
+
 def test_a_glare_core_merged_with_a_printed_face_is_not_filled() -> None:
     """Glare washes out what lies under its core, so a clipped glare core is solid. Where the core
     merges with the clipped white face of a sign, the letters on the face are holes of the
@@ -687,7 +755,7 @@ def test_implausibly_dark_separation_is_left_alone() -> None:
     separation would come out far darker than its surroundings (sRGB video separated as if linear:
     dark blotches on red tissue) is left as it is; a plausible one is separated, except for its
     pixels that would come out washed out (far below that bar: all highlight), which go to the
-    fill."""
+    fill, and those that would come out below the bar, which are taken down to it only."""
     from glare_inpaint_ros.core.inpainting.separation import plausible_specular
 
     peak = np.full((120, 200), 180, np.uint8)
@@ -699,9 +767,12 @@ def test_implausibly_dark_separation_is_left_alone() -> None:
     s[:, :100][mask[:, :100] > 0] = 200.0  # leaves 40 levels: 0.22 x its surface (180)
     s[:, 100:][mask[:, 100:] > 0] = 60.0  # leaves 180: as its surface
     s[58:61, 148:151] = 200.0  # ... but for a 3x3 core that leaves 40: washed out
+    s[64:67, 148:151] = 150.0  # ... and one that leaves 90: taken down to 0.6 x 180 only
     out, washed = plausible_specular(s, peak, mask, 0.6)
     assert not out[:, :100].any()
-    assert np.array_equal(out[:, 100:], s[:, 100:])
+    floored = s.copy()
+    floored[64:67, 148:151] = 240 - 0.6 * 180
+    assert np.allclose(out[:, 100:], floored[:, 100:])
     expected = np.zeros_like(peak)
     expected[58:61, 148:151] = 255  # (not the left highlight: it is left as it is)
     assert np.array_equal(washed, expected)

@@ -45,6 +45,17 @@ GLINT_SURFACE_LIT = 60
 GLINT_WHITE = 230
 #: ... and an HSV saturation at most this.
 GLINT_PALE = 0.2
+#: The halo of a highlight's near-white core (:func:`haloed`): the ring this many units (from,
+#: to] around it against the one this many units around it (:func:`halo_unit`: a frame 400 units
+#: across) ...
+HALO_IN = (1.0, 4.0)
+HALO_OUT = (7.0, 12.0)
+#: ... brighter by this (``min(B, G, R)``, 8-bit levels, medians) and paler (saturation, median,
+#: at most this times).
+HALO_RISE = 20
+HALO_PALE = 0.75
+#: ... for a lobe: the longer principal axis of the core at most this many times the shorter.
+HALO_ELONGATION = 3.0
 #: Cells per axis of :attr:`DiffuseModel.lookup`.
 LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).
@@ -58,6 +69,62 @@ def near_white(value: np.ndarray, low: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(
         cv2.threshold(value, GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
         cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - GLINT_PALE), cv2.CMP_GE))
+
+
+def halo_unit(shape: tuple[int, ...]) -> float:
+    """Return the px per unit of :data:`HALO_IN` / :data:`HALO_OUT` in an image of ``shape`` (a
+    frame's longer side is 400 units: a highlight's lobe scales with the image)."""
+    return max(shape[0], shape[1]) / 400.0
+
+
+def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.ndarray,
+           white: np.ndarray, pixels: tuple[np.ndarray, np.ndarray, np.ndarray],
+           unit: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label of ``labels`` (components of the near-white map ``white``, uint8 0/255):
+    whether a ``judged`` one (bool per label) is ringed by a halo, as a highlight's near-white core
+    is by its unclipped lobe: the pixels :data:`HALO_IN` units around it (not near-white) are
+    brighter than those :data:`HALO_OUT` units around it by :data:`HALO_RISE` levels or more
+    (``low`` = ``min(B, G, R)``, medians) and paler (median saturation at most
+    :data:`HALO_PALE` times), and it is a lobe, not a streak (principal axes within
+    :data:`HALO_ELONGATION`: the reflection along a metal rod is not judged). A white letter, a
+    line or a dot of paint has the surface right beside its edge. ``value`` = ``max(B, G, R)``;
+    ``pixels``: ``(ys, xs, label)`` of every labelled pixel; ``unit``: px per unit
+    (:func:`halo_unit`).
+
+    Returns ``(haloed, saturation, value)`` per label: bool, and the mean saturation and mean
+    ``value`` of the outer ring (the surface the highlight lies on; NaN where not judged)."""
+    n = len(judged)
+    out = np.zeros(n, bool)
+    sat_out = np.full(n, np.nan)
+    val_out = np.full(n, np.nan)
+    ys, xs, lab = pixels
+    h, w = labels.shape
+    r = int(HALO_OUT[1] * unit) + 1
+    for i in np.flatnonzero(judged):
+        sel = lab == i
+        # A lobe, not a streak (the reflection along a rod, a lit line): principal axes' ratio.
+        cov = np.cov(np.stack([ys[sel], xs[sel]]).astype(np.float64)) if sel.sum() > 2 else None
+        if cov is None:
+            continue
+        ev = np.linalg.eigvalsh(cov)
+        if ev[1] > HALO_ELONGATION ** 2 * max(ev[0], 0.25):
+            continue
+        y0, y1 = max(int(ys[sel].min()) - r, 0), min(int(ys[sel].max()) + r + 1, h)
+        x0, x1 = max(int(xs[sel].min()) - r, 0), min(int(xs[sel].max()) + r + 1, w)
+        box = (slice(y0, y1), slice(x0, x1))
+        d = cv2.distanceTransform(np.where(labels[box] == i, np.uint8(0), np.uint8(255)),
+                                  cv2.DIST_L2, 3) / np.float32(unit)
+        free = white[box] == 0
+        inner = free & (d > HALO_IN[0]) & (d <= HALO_IN[1])
+        outer = free & (d > HALO_OUT[0]) & (d <= HALO_OUT[1])
+        if np.count_nonzero(inner) < 4 or np.count_nonzero(outer) < 4:
+            continue
+        hi, lo = value[box].astype(np.float32), low[box].astype(np.float32)
+        sat = (hi - lo) / np.maximum(hi, 1.0)
+        sat_out[i], val_out[i] = sat[outer].mean(), hi[outer].mean()
+        out[i] = (np.median(lo[inner]) >= np.median(lo[outer]) + HALO_RISE
+                  and np.median(sat[inner]) <= HALO_PALE * np.median(sat[outer]))
+    return out, sat_out, val_out
 
 
 def to_linear(levels: np.ndarray, gamma: float) -> np.ndarray:

@@ -34,7 +34,11 @@ Steps on one frame:
    ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
    on grey asphalt, and the white paper inside coloured letters (the colour around it is a small
-   island of ink in the white, not a surface).
+   island of ink in the white, not a surface). A larger highlight on wet tissue has an irregular
+   near-white core (no compact spot) in a halo of its own sheen: such a core is a glint too when
+   the surface 1-4 units around it (a frame is 400 units across) is brighter and paler than 7-12
+   units out (:func:`..dichromatic.haloed`; print and paint have the surface right beside their
+   edge), it is a lobe, not a streak, and the surface beyond the halo is lit and coloured.
    A region whose unclipped pixels are far more colourful (chroma ``max - min``) than the
    surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
    chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
@@ -45,9 +49,10 @@ Steps on one frame:
    brighter side is its clipped core or more of its coloured lobe.
 4. Regions in busy texture are dropped: where more than ``busy_max`` of the frame around a
    region (a 41-px window) is edges (a brightness slope of 12 levels per px or more at the
-   detection resolution). Sunlit leaves and sky gaps in foliage are bright and paler than the
-   green around them, so colour alone takes them for highlights (road video through a forest);
-   a highlight lies on a surface, and that surface is smooth compared with foliage.
+   detection resolution; a haloed glint's halo is left out, its falloff is steep). Sunlit leaves
+   and sky gaps in foliage are bright and paler than the green around them, so colour alone
+   takes them for highlights (road video through a forest); a highlight lies on a surface, and
+   that surface is smooth compared with foliage.
 5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
@@ -61,8 +66,9 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_PALE, GLINT_SURFACE_LIT, GLINT_WHITE, MIN_EXPOSURE, DiffuseModel, diffuse_saturation,
-    fit_diffuse_model, local_saturation, lookup_context, near_white, specular_amount,
+    GLINT_PALE, GLINT_SURFACE_LIT, GLINT_WHITE, HALO_OUT, MIN_EXPOSURE, DiffuseModel,
+    diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation, lookup_context,
+    near_white, specular_amount,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
@@ -178,9 +184,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       ``value`` >= 60 levels (a glint reflects the light that lights that surface; a lamp or a
       lit window at night sits on a dark wall, whose dim colour reads as saturated).
 
-    Returns ``(uint8 0/255 crop, (x, y) of its corner)`` at the detection resolution, or None.
+    Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
+    None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
+    None).
     """
     h, w = value.shape
+    unit = halo_unit(value.shape)  # (before the crop below)
     v, lo = value[pts[:, 1], pts[:, 0]], low[pts[:, 1], pts[:, 0]]
     white = (v >= GLINT_WHITE) & (lo >= (1.0 - GLINT_PALE) * v)
     xs, ys = pts[white, 0], pts[white, 1]
@@ -229,6 +238,13 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     if not ok.any():
         return None
     spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
+    ringed = np.zeros(n, bool)
+    if (ok & ~spot).any():  # an irregular highlight is no stroke when a halo rings it ...
+        ringed, ring_sat, ring_lit = haloed(labels, ok & ~spot, value, low, core,
+                                            (wy, wx, wlab), unit)
+        # ... on a lit, coloured surface beyond the halo (its own sheen is right around it)
+        ringed &= (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
+        spot |= ringed
     ok &= spot
     if not ok.any():
         return None
@@ -270,10 +286,16 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     lit = cv2.blur(cv2.bitwise_and(value, surface), k, borderType=cv2.BORDER_CONSTANT)
     coloured &= np.bincount(lab, lit[ys, xs], minlength=n) >= GLINT_SURFACE_LIT / 255.0 * seen
     last = ok.copy()
-    ok &= coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))
+    ok &= (coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))) | ringed
     if not ok.any():
         return None
-    return (spots if np.array_equal(ok, last) else select_labels(labels, ok)), (x0, y0)
+    spots = spots if np.array_equal(ok, last) else select_labels(labels, ok)
+    lobes = None
+    if (ringed & ok).any():  # (their halo's reach: left out of the busy-texture gate)
+        r = int(HALO_OUT[1] * unit)
+        lobes = cv2.dilate(select_labels(labels, ringed & ok),
+                           cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return spots, (x0, y0), lobes
 
 
 def chroma_conserved(regions: np.ndarray, corner: tuple[int, int], value: np.ndarray,
@@ -573,17 +595,18 @@ class DichromaticDetector(Detector):
             near = around >= glint_sat  # (a glint lies on a coloured surface)
             spots = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"], glint_sat)
         # The busy-texture gate, once for both kinds of region (the glints' limit is stricter).
-        sets = [(*found, p["busy_max"])] if found is not None and p["busy_max"] < 1.0 else []
+        sets = ([(*found, p["busy_max"], None)] if found is not None and p["busy_max"] < 1.0
+                else [])
         if spots is not None:
-            sets.append((*spots, p["glint_busy_max"]))
+            sets.append((spots[0], spots[1], p["glint_busy_max"], spots[2]))
         if sets:
             kept = self._drop_busy(hi, sets, scale)
             glint = kept.pop() if spots is not None else None
             if kept:
                 found = (kept[0][0], found[1])
             if glint is not None and glint[1] >= p["glint_min_count"]:
-                spots = (glint[0], spots[1])
-                found = spots if found is None else _union(found, spots)
+                found = ((glint[0], spots[1]) if found is None
+                         else _union(found, (glint[0], spots[1])))
         if found is None or not found[0].any():
             return None
         return found
@@ -614,19 +637,21 @@ class DichromaticDetector(Detector):
         return seeded_components(weak, ys[seeds] - y0, xs[seeds] - x0), (x0, y0)
 
     @staticmethod
-    def _drop_busy(value: np.ndarray, sets: list[tuple[np.ndarray, tuple[int, int], float]],
+    def _drop_busy(value: np.ndarray,
+                   sets: list[tuple[np.ndarray, tuple[int, int], float, np.ndarray | None]],
                    scale: int) -> list[tuple[np.ndarray, int]]:
         """Each set of regions (uint8 0/255 crop, its corner (x, y) in the reduced frame whose
-        ``max(B, G, R)`` is ``value``, and its limit) without the regions whose mean
-        busy-texture share exceeds that limit, and how many regions it keeps: edge pixels among
-        the pixels of the ``_BUSY_PX`` window that are in no region nor its 2-px rim, measured
-        once on the sets' common box plus that window."""
+        ``max(B, G, R)`` is ``value``, its limit, and a crop like the first of pixels to leave
+        out too, or None) without the regions whose mean busy-texture share exceeds that limit,
+        and how many regions it keeps: edge pixels among the pixels of the ``_BUSY_PX`` window
+        that are in no region nor its 2-px rim (nor left out), measured once on the sets' common
+        box plus that window. A haloed glint's halo is left out: its falloff is steep."""
         h, w = value.shape
         k = max(3, (_BUSY_PX // scale) | 1)
-        bx0 = max(min(x for _, (x, _), _ in sets) - k, 0)
-        by0 = max(min(y for _, (_, y), _ in sets) - k, 0)
-        bx1 = min(max(x + c.shape[1] for c, (x, _), _ in sets) + k, w)
-        by1 = min(max(y + c.shape[0] for c, (_, y), _ in sets) + k, h)
+        bx0 = max(min(x for _, (x, _), _, _ in sets) - k, 0)
+        by0 = max(min(y for _, (_, y), _, _ in sets) - k, 0)
+        bx1 = min(max(x + c.shape[1] for c, (x, _), _, _ in sets) + k, w)
+        by1 = min(max(y + c.shape[0] for c, (_, y), _, _ in sets) + k, h)
         # An edge pixel: max - min of ``value`` over its 3x3 neighbourhood (2 px across) at
         # least 2 * _BUSY_SLOPE.
         rise = cv2.morphologyEx(value[by0:by1, bx0:bx1], cv2.MORPH_GRADIENT, _RING3)
@@ -634,14 +659,20 @@ class DichromaticDetector(Detector):
         # The regions and a 2-px rim are left out: a small highlight's own steep rim is not the
         # texture of the surface it lies on. (uint8 0/255 box means: OpenCV's fast path.)
         inside = np.zeros(edges.shape, np.uint8)
-        for crop, (x0, y0), _ in sets:
+        for crop, (x0, y0), _, _ in sets:
             part = inside[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]]
             np.bitwise_or(part, crop, out=part)
         around = cv2.compare(cv2.dilate(inside, _RIM), 0, cv2.CMP_EQ)
-        num = cv2.blur(cv2.bitwise_and(edges, around), (k, k))
-        den = cv2.blur(around, (k, k))
+        shared = (cv2.blur(cv2.bitwise_and(edges, around), (k, k)), cv2.blur(around, (k, k)))
         kept = []
-        for crop, (x0, y0), limit in sets:
+        for crop, (x0, y0), limit, leave_out in sets:
+            num, den = shared
+            if leave_out is not None:  # (its own box means, on the common box)
+                part = around.copy()
+                sub = part[y0 - by0:y0 - by0 + crop.shape[0], x0 - bx0:x0 - bx0 + crop.shape[1]]
+                sub[leave_out > 0] = 0
+                num = cv2.blur(cv2.bitwise_and(edges, part), (k, k))
+                den = cv2.blur(part, (k, k))
             pts = cv2.findNonZero(crop)
             if pts is None:
                 kept.append((crop, 0))

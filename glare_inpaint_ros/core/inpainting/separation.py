@@ -15,7 +15,10 @@ is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highl
 stays.
 A small glint whose separation failed (:meth:`SeparationInpainter._refill_glints`: a near-white
 spot whose rim, JPEG-smeared, separates into a dark ring) is filled whole from the surface around
-it.
+it; so is a larger, irregular near-white core that a halo rings (:func:`..dichromatic.haloed`).
+A highlight whose separation would come out far darker than the surface around it is left as it
+is (:func:`plausible_specular`), and in the others no pixel is taken below
+``min_brightness_ratio`` times that surface.
 A clipped region with dark print inside it (:func:`enclosing_print`: the letters on a white sign's
 face that a glare core merged with) is never filled: glare washes out all under its core.
 A highlight's faint tail reaches past what the detector reports:
@@ -39,8 +42,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
-    local_saturation, lookup_context, near_white, specular_part, to_linear,
+    GLINT_SURFACE_LIT, HALO_OUT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
+    halo_unit, haloed, local_saturation, lookup_context, near_white, specular_part, to_linear,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
@@ -59,6 +62,11 @@ _GLINT_FILL_MASK = 4
 #: A glint whose separation failed (:meth:`SeparationInpainter._refill_glints`) is filled as a
 #: whole when its mask component covers at most this many glints (:data:`_GLINT_FILL`) ...
 _REFILL_MASK = 10
+#: (A near-white core that a halo rings, :func:`..dichromatic.haloed`, may cover this many
+#: glints and need not be a compact spot) ...
+_REFILL_HALO = 5
+#: ... (its mask component may hold this share of near-white pixels in specks that are neither) ...
+_REFILL_SPECKS = 0.1
 #: ... on the surface in the ring of this reach (px) around it ...
 _REFILL_RING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 #: ... and at least this share of its pixels came out of the separation dark or pale ...
@@ -191,7 +199,8 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
     on red tissue is "explained" by a nearly black surface. In a component that passes, a pixel
     that would come out darker than ``_WASHED`` times that (the near-white rim of a glint, whose
     little chroma is noise and colour fringing) was all highlight: like a clipped pixel, it is
-    for the fill. ``gamma``: the light ``s`` is in (:func:`..dichromatic.encoded_drop`)."""
+    for the fill; one that would come out darker than ``ratio_min`` times it is taken down to
+    that level only. ``gamma``: the light ``s`` is in (:func:`..dichromatic.encoded_drop`)."""
     ys, xs = np.nonzero(s > 0)  # (the separated pixels, found once)
     if not len(ys):
         return s, None
@@ -206,16 +215,25 @@ def plausible_specular(s: np.ndarray, peak: np.ndarray, mask: np.ndarray, ratio_
                             groups[ring], n, 0.5)
     with np.errstate(invalid="ignore"):
         dark = separated < ratio_min * around
-        washed = ~dark[ids] & (after < _WASHED * ratio_min * around[ids])
+        bar = ratio_min * around[ids]
+        washed = ~dark[ids] & (after < _WASHED * bar)
+        # The rest of a plausible component is not taken below the bar either: a pixel that
+        # would come out darker (JPEG-smeared rims, a paler patch of the surface) loses only
+        # what takes it down to it.
+        floor = ~dark[ids] & ~washed & (after < bar)
     out = None
     if washed.any():
         out = np.zeros(s.shape, np.uint8)
         out[ys[washed], xs[washed]] = 255
-    if not dark.any():
+    if not (dark.any() or floor.any()):
         return s, out
     s = s.copy()
     off = dark[ids]
     s[ys[off], xs[off]] = 0.0
+    if floor.any():
+        top, level = pk[floor], np.minimum(bar[floor], pk[floor]).astype(np.float32)
+        s[ys[floor], xs[floor]] = (top - level if gamma == 1.0
+                                   else to_linear(top, gamma) - to_linear(level, gamma))
     return s, out
 
 
@@ -345,9 +363,10 @@ class SeparationInpainter(Inpainter):
             if p["sheen_px"] > 0 and core.any():  # (the sheen is separated in full)
                 core = cv2.bitwise_and(self._grow_into_sheen(image8, core), mask)
         glint_px = _GLINT_FILL * image.shape[0] * image.shape[1]
+        halo = halo_unit(image.shape)
         for (x0, y0, x1, y1), (crop, m), s in zip(boxes, crops, specs):
             inner = m if core is mask else np.ascontiguousarray(core[y0:y1, x0:x1])
-            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s, glint_px, inner), m)
+            paste_masked(out[y0:y1, x0:x1], self._separate(crop, m, s, glint_px, inner, halo), m)
 
     def extend_mask(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``mask`` grown into the faint sheen connected to it (:func:`..sheen.grow_into_sheen`:
@@ -601,11 +620,12 @@ class SeparationInpainter(Inpainter):
         return detected, washed
 
     def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
-                  glint_px: float, core: np.ndarray) -> np.ndarray:
+                  glint_px: float, core: np.ndarray, halo: float) -> np.ndarray:
         """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
         (None for mono); only ``mask > 0`` pixels are used; ``core``: the detected part of
         ``mask`` (``mask`` itself without a fringe), where clipped pixels may be filled;
-        ``glint_px``: the largest glint (px)."""
+        ``glint_px``: the largest glint (px); ``halo``: the frame's
+        :func:`..dichromatic.halo_unit`."""
         p = self.params
         wide = crop.dtype == np.uint16
         unit = 257 if wide else 1  # parameters are 8-bit levels
@@ -672,11 +692,11 @@ class SeparationInpainter(Inpainter):
             near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
             paste_masked(result[near], push_pull_fill(result[near], clipped[near]), clipped[near])
         if s is not None:  # (mono: nothing was separated)
-            self._refill_glints(crop, peak, core, result, glint_px)
+            self._refill_glints(crop, peak, core, result, glint_px, halo)
         return result
 
     def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, core: np.ndarray,
-                       result: np.ndarray, glint_px: float) -> None:
+                       result: np.ndarray, glint_px: float, halo: float) -> None:
         """Fill, in ``result`` (the separated crop, in place), the glints whose separation
         failed: each whole component of ``core`` (the detected mask) that holds near-white
         spots only (:func:`..dichromatic.near_white`, each at most ``glint_px`` px and a spot,
@@ -707,16 +727,31 @@ class SeparationInpainter(Inpainter):
         m, spots = cv2.connectedComponents(white, connectivity=8, ltype=cv2.CV_32S)
         found = cv2.findNonZero(white).reshape(-1, 2)
         ws, wc = spots[found[:, 1], found[:, 0]], comps[found[:, 1] + y, found[:, 0] + x]
-        fit = spot_like(spots, m, pixels=(found[:, 1], found[:, 0], ws))
-        fit &= np.bincount(ws, minlength=m) <= glint_px
+        pixels = (found[:, 1], found[:, 0], ws)
+        size = np.bincount(ws, minlength=m)
+        fit = spot_like(spots, m, pixels=pixels) & (size <= glint_px)
+        # A larger or irregular near-white core that a halo rings (a highlight's lobe).
+        judged = ~fit & (size <= _REFILL_HALO * glint_px)
+        judged[0] = False
+        ringed = np.zeros(m, bool)
+        if judged.any():  # (on the whole crop: the halo's rings reach beyond the box)
+            placed = np.zeros(core.shape, np.int32)
+            placed[y:y + spots.shape[0], x:x + spots.shape[1]] = spots
+            ringed = haloed(placed, judged, peak, low, near_white(peak, low),
+                            (found[:, 1] + y, found[:, 0] + x, ws), halo)[0]
+            fit |= ringed
         # (the components' areas from their pixels: a bincount of the whole label image costs
         # several times more on a sparse mask)
         pts = cv2.findNonZero(core).reshape(-1, 2)
         lab = comps[pts[:, 1], pts[:, 0]]
         area = np.bincount(lab, minlength=n)
-        cand = ((np.bincount(wc, minlength=n) > 0) & (np.bincount(wc, ~fit[ws], minlength=n) == 0)
+        # (white specks around a halo's core that are neither spot nor haloed: a tenth at most)
+        whites = np.bincount(wc, minlength=n)
+        cand = ((whites > 0) & (np.bincount(wc, ~fit[ws], minlength=n) <= _REFILL_SPECKS * whites)
                 & (area <= _REFILL_MASK * glint_px))
         cand[0] = False
+        # A haloed core's surface lies beyond its halo.
+        lobe = np.bincount(wc, ringed[ws], minlength=n) > 0
         if not cand.any():
             return
         # Each candidate on its own box plus the fill's margin (beyond the ring's reach).
@@ -724,7 +759,7 @@ class SeparationInpainter(Inpainter):
         order = np.argsort(lab[keep], kind="stable")
         lab, gx, gy = lab[keep][order], pts[keep, 0][order], pts[keep, 1][order]
         starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-        r = _FILL_MARGIN
+        r = max(_FILL_MARGIN, int(HALO_OUT[1] * halo) + 1 if lobe.any() else 0)
         x0, x1 = np.minimum.reduceat(gx, starts) - r, np.maximum.reduceat(gx, starts) + r + 1
         y0, y1 = np.minimum.reduceat(gy, starts) - r, np.maximum.reduceat(gy, starts) + r + 1
         wide = crop.dtype == np.uint16
@@ -734,8 +769,13 @@ class SeparationInpainter(Inpainter):
             own = np.where(labels == i, np.uint8(255), np.uint8(0))
             # The ring around it (outside ``core``): the surface the glint lies on, lit and
             # coloured ...
-            ring = cv2.bitwise_and(cv2.dilate(own, _REFILL_RING),
-                                   np.where(labels == 0, np.uint8(255), np.uint8(0))) > 0
+            if lobe[i]:
+                d = cv2.distanceTransform(cv2.bitwise_not(own), cv2.DIST_L2, 3)
+                ring = ((d > HALO_OUT[0] * halo) & (d <= HALO_OUT[1] * halo)
+                        & (near_white(peak[near], low[near]) == 0))
+            else:
+                ring = cv2.bitwise_and(cv2.dilate(own, _REFILL_RING),
+                                       np.where(labels == 0, np.uint8(255), np.uint8(0))) > 0
             hi, lo = peak[near][ring].astype(np.float32), low[near][ring].astype(np.float32)
             if (not len(hi) or hi.mean() < GLINT_SURFACE_LIT
                     or ((hi - lo) / np.maximum(hi, 1.0)).mean() < p["min_saturation"]):
