@@ -328,25 +328,28 @@ def test_glints_whose_separation_fails_are_filled_and_glossy_lobes_are_not() -> 
     assert psnr(result.image, clean, gt > 0) >= psnr(filled, clean, gt > 0) + 4.0
 
 
-def crescents_on_tissue(halo: bool, streak: bool = False,
-                        seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shapes_on_tissue(halo: bool, shape: str = "crescent", seed: int = 3,
+                     sigma: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Six clipped white shapes on pale tissue (S 0.34: below the colour path's
-    ``min_saturation``, so only the glint test can take them): crescents (irregular, not compact
-    spots) or, with ``streak``, short thick lines (the reflection along a rod); with ``halo``
-    each is ringed by a screen-blended lobe of white light (sigma 5 px), as a highlight's
-    clipped core is. Returns the image, the shapes' mask and the clean tissue (uint8)."""
+    ``min_saturation``, so only the glint test can take them): ``crescent`` (irregular, not a
+    compact spot), ``streak`` (a short thick line: the reflection along a rod) or ``disc`` (a
+    compact spot); with ``halo`` each is ringed by a screen-blended lobe of white light
+    (``sigma`` px), as a highlight's clipped core is. Returns the image, the shapes' mask and the
+    clean tissue (uint8)."""
     _, _, tissue = tissue_with_glints(colour=(140, 150, 212))
     h, w = tissue.shape[:2]
     rng = np.random.default_rng(seed)
     cores = np.zeros((h, w), np.uint8)
     for cx, cy in ((90, 90), (240, 80), (390, 100), (120, 260), (300, 250), (420, 280)):
-        if streak:
+        if shape == "streak":
             cv2.line(cores, (cx - 30, cy - 12), (cx + 30, cy + 12), 255, 5)
+        elif shape == "disc":
+            cv2.circle(cores, (cx, cy), 5, 255, -1)
         else:
             cv2.ellipse(cores, (cx, cy), (13, 11), float(rng.uniform(0, 360)), 0, 250, 255, 6)
     light = cores.astype(np.float32) / 255.0
     if halo:
-        lobe = cv2.GaussianBlur(light, (0, 0), 5.0)
+        lobe = cv2.GaussianBlur(light, (0, 0), sigma)
         light = np.maximum(light, 0.55 * lobe / lobe.max())
     image = np.clip(tissue + (255.0 - tissue) * light[:, :, None] + 0.5, 0, 255)
     return image.astype(np.uint8), cores > 0, np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
@@ -357,11 +360,12 @@ def test_irregular_highlights_in_a_halo_are_found_and_filled(seed: int) -> None:
     """A large highlight on wet tissue is an irregular near-white core in a halo of paler,
     brighter surface (its lobe): no compact spot, yet a glint (the halo tells it from white
     print); filled, the tissue comes back, also where the core is unclipped and JPEG-smeared
-    (whose separation leaves grey). The same shapes with sharp edges (white stickers, print) and
+    (whose separation leaves grey). A compact glint in a wide sheen is one too: the tissue lies
+    beyond its halo. The same shapes with sharp edges (white stickers, print) and
     haloed streaks (the reflection along an instrument's rod) are left alone."""
     glint = DETECTORS.get("dichromatic")()
     colour_only = DETECTORS.get("dichromatic")(glint_min_count=0)
-    image, cores, clean = crescents_on_tissue(True, seed=seed)
+    image, cores, clean = shapes_on_tissue(True, seed=seed)
     assert np.count_nonzero(colour_only.detect(image)[cores]) == 0  # (pale: only glints)
     assert np.mean(glint.detect(image)[cores] > 0) >= 0.9
     out = GlareRemover().process(image).image
@@ -373,9 +377,12 @@ def test_irregular_highlights_in_a_halo_are_found_and_filled(seed: int) -> None:
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     out = INPAINTERS.get("separation")().inpaint(soft, mask)
     assert region_error(out, clean, cores) <= 0.3 * region_error(soft, clean, cores)
-    for sharp in (crescents_on_tissue(False, seed=seed)[0],
-                  crescents_on_tissue(True, streak=True, seed=seed)[0]):
+    for sharp in (shapes_on_tissue(False, seed=seed)[0],
+                  shapes_on_tissue(True, "streak", seed=seed)[0]):
         assert np.array_equal(glint.detect(sharp), colour_only.detect(sharp))
+    # A compact glint in a wide sheen: right around it is its own sheen, not the tissue.
+    image, cores, _ = shapes_on_tissue(True, "disc", seed=seed, sigma=12.0)
+    assert np.mean(glint.detect(image)[cores] > 0) >= 0.9
 
 
 def test_busy_texture_gate_leaves_a_haloed_glints_halo_out() -> None:

@@ -237,13 +237,18 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ok[0] = False
     if not ok.any():
         return None
+
+    def in_a_halo(judged: np.ndarray) -> np.ndarray:
+        # A near-white core ringed by a halo, on a lit, coloured surface beyond the halo (its
+        # own sheen is right around it).
+        ringed, ring_sat, ring_lit = haloed(labels, judged, value, low, core, (wy, wx, wlab),
+                                            unit)
+        return ringed & (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
+
     spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     ringed = np.zeros(n, bool)
-    if (ok & ~spot).any():  # an irregular highlight is no stroke when a halo rings it ...
-        ringed, ring_sat, ring_lit = haloed(labels, ok & ~spot, value, low, core,
-                                            (wy, wx, wlab), unit)
-        # ... on a lit, coloured surface beyond the halo (its own sheen is right around it)
-        ringed &= (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
+    if (ok & ~spot).any():  # an irregular highlight is no stroke when a halo rings it
+        ringed = in_a_halo(ok & ~spot)
         spot |= ringed
     ok &= spot
     if not ok.any():
@@ -287,6 +292,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     coloured &= np.bincount(lab, lit[ys, xs], minlength=n) >= GLINT_SURFACE_LIT / 255.0 * seen
     last = ok.copy()
     ok &= (coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))) | ringed
+    if (last & ~ok).any():  # a spot whose surroundings are its own sheen
+        ringed |= in_a_halo(last & ~ok)
+        ok |= ringed & last
     if not ok.any():
         return None
     spots = spots if np.array_equal(ok, last) else select_labels(labels, ok)
