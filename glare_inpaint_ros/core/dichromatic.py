@@ -323,27 +323,31 @@ def diffuse_saturation(model: DiffuseModel, pixels: np.ndarray) -> np.ndarray:
 
 
 def specular_amount(
-    pixels: np.ndarray, sat_d: np.ndarray, min_saturation: float = 0.3, min_chroma: int = 6
+    pixels: np.ndarray, sat_d: np.ndarray, min_saturation: float = 0.3, min_chroma: int = 6,
+    undefined: float = 0.0,
 ) -> np.ndarray:
     """``N`` float32 specular part ``s`` (8-bit levels) of ``N x 3`` float32 pixels.
 
-    ``s = max - (max - min) / S_d``, clipped at 0; 0 where ``S_d < min_saturation`` (an
-    achromatic material: colour cannot tell a highlight from a white surface) or where the
-    pixel's own chroma range is below ``min_chroma`` (no colour left to go by).
+    ``s = max - (max - min) / S_d``, clipped at 0; ``undefined`` (0 by default) where
+    ``S_d < min_saturation`` (an achromatic material: colour cannot tell a highlight from a white
+    surface) or where the pixel's own chroma range is below ``min_chroma`` (no colour left to go
+    by).
     """
     b, g, r = pixels[:, 0], pixels[:, 1], pixels[:, 2]
     hi = np.maximum(np.maximum(b, g), r)
     rng = hi - np.minimum(np.minimum(b, g), r)
     ok = (sat_d >= min_saturation) & (rng >= min_chroma)
-    s = np.where(ok, hi - rng / np.maximum(sat_d, 1e-3), 0.0)
-    return np.maximum(s, 0.0).astype(np.float32)
+    s = np.maximum(hi - rng / np.maximum(sat_d, 1e-3), 0.0)
+    return np.where(ok, s, undefined).astype(np.float32)
 
 
 def specular_part(model: DiffuseModel, pixels: np.ndarray, context: np.ndarray | None,
-                  min_saturation: float, min_chroma: int, gamma: float = 1.0) -> np.ndarray:
+                  min_saturation: float, min_chroma: int, gamma: float = 1.0,
+                  undefined: float = 0.0) -> np.ndarray:
     """``N`` float32 specular part of ``N x 3`` float32 encoded pixels (8-bit levels), in the
     light the separation subtracts it in: encoded levels at ``gamma`` 1.0, linear light
-    (:func:`to_linear`) otherwise.
+    (:func:`to_linear`) otherwise; ``undefined`` (0 by default) where colour gives no estimate
+    (:func:`specular_amount`).
 
     ``S_d`` is the material's (:func:`diffuse_saturation`), capped by ``context`` (the surface's
     own saturation around each pixel, encoded, :func:`lookup_context`) when given; ``min_chroma``
@@ -354,9 +358,9 @@ def specular_part(model: DiffuseModel, pixels: np.ndarray, context: np.ndarray |
     if context is not None:
         sat_d = np.minimum(sat_d, linear_saturation(context, gamma))
     s = specular_amount(light, sat_d, linear_saturation(min_saturation, gamma),
-                        min_chroma if gamma == 1.0 else 0)
+                        min_chroma if gamma == 1.0 else 0, undefined)
     if gamma != 1.0:
-        s[pixels.max(axis=1) - pixels.min(axis=1) < min_chroma] = 0.0
+        s[pixels.max(axis=1) - pixels.min(axis=1) < min_chroma] = undefined
     return s
 
 

@@ -86,6 +86,9 @@ _PRINT_LEVEL = 0.8
 #: ... at least this many of them in one hole of the region.
 _PRINT_MIN_PX = 4
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+#: A smoothed specular part that would take this share of a pixel's weakest channel or more is
+#: capped at the pixel's own estimate (:meth:`SeparationInpainter._smooth`).
+_EMPTYING = 0.5
 #: The noise floor of the specular estimate (:meth:`SeparationInpainter._noise_floor`) is read
 #: on a grid of cells this many px across ...
 _FLOOR_CELL = 4
@@ -354,9 +357,9 @@ class SeparationInpainter(Inpainter):
                 context = local_saturation(image8, mask, p["context_px"])
         crops = [(np.ascontiguousarray(image[y0:y1, x0:x1]),
                   np.ascontiguousarray(mask[y0:y1, x0:x1])) for x0, y0, x1, y1 in boxes]
-        specs: list[np.ndarray | None] = [None] * len(boxes)
+        specs: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(boxes)
         if model is not None:
-            specs = self._specular(image8, mask, crops, boxes, model, context)
+            specs = list(zip(*self._specular(image8, mask, crops, boxes, model, context)))
         core = mask
         if detected is not None and image8 is not None and p["fringe_px"] > 0:
             core = detected
@@ -405,9 +408,12 @@ class SeparationInpainter(Inpainter):
 
     def _specular(self, image8: np.ndarray, mask: np.ndarray,
                   crops: list[tuple[np.ndarray, np.ndarray]], boxes: list[Box],
-                  model: DiffuseModel, context: np.ndarray | None) -> list[np.ndarray]:
+                  model: DiffuseModel,
+                  context: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per box, the float32 specular part (8-bit levels) of its masked pixels, 0 elsewhere,
-        past the noise floor (:meth:`_noise_floor`; ``mask``: the frame's).
+        past the noise floor (:meth:`_noise_floor`; ``mask``: the frame's), and its bound: each
+        pixel's own estimate before the floor, +inf where colour gives none (the smoothing in
+        :meth:`_separate` may spread an estimate there, never past a pixel's own).
 
         One vectorised pass over the masked pixels of every box (per box, the fixed cost of the
         numpy calls dominated on frames with many highlights); the pixels are found box by box
@@ -416,24 +422,28 @@ class SeparationInpainter(Inpainter):
         """
         p = self.params
         specs = [np.zeros(m.shape, np.float32) for _, m in crops]
+        bounds = [np.full(m.shape, np.inf, np.float32) for _, m in crops]
         found = [cv2.findNonZero(m) for _, m in crops]
         pts = [(f.reshape(-1, 2), b) for f, b in zip(found, boxes) if f is not None]
         if not pts:
-            return specs
+            return specs, bounds
         xs = np.concatenate([f[:, 0] + b[0] for f, b in pts])
         ys = np.concatenate([f[:, 1] + b[1] for f, b in pts])
         px = image8[ys, xs].astype(np.float32)
-        s = specular_part(model, px, None if context is None else lookup_context(context, ys, xs),
-                          p["min_saturation"], p["min_chroma"], p["gamma"])
+        own = specular_part(model, px,
+                            None if context is None else lookup_context(context, ys, xs),
+                            p["min_saturation"], p["min_chroma"], p["gamma"], undefined=np.inf)
+        s = np.where(np.isinf(own), np.float32(0.0), own)
         if p["floor_quantile"] > 0:
             s = self._noise_floor(image8, mask, boxes, s, ys, xs, model, context)
         start = 0
-        for spec, f, (x0, y0, _, _) in zip(specs, found, boxes):
+        for spec, bound, f, (x0, y0, _, _) in zip(specs, bounds, found, boxes):
             if f is not None:
                 end = start + len(f)
-                spec[ys[start:end] - y0, xs[start:end] - x0] = s[start:end]
+                at = (ys[start:end] - y0, xs[start:end] - x0)
+                spec[at], bound[at] = s[start:end], own[start:end]
                 start = end
-        return specs
+        return specs, bounds
 
     def _noise_floor(self, image8: np.ndarray, mask: np.ndarray, boxes: list[Box],
                      s: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: DiffuseModel,
@@ -619,10 +629,31 @@ class SeparationInpainter(Inpainter):
         detected[ys, xs] = part  # (the test's result is a copy, or a fresh array)
         return detected, washed
 
-    def _separate(self, crop: np.ndarray, mask: np.ndarray, spec: np.ndarray | None,
-                  glint_px: float, core: np.ndarray, halo: float) -> np.ndarray:
-        """Separated (and clipped-filled) copy of one crop; ``spec``: the crop of :meth:`_specular`
-        (None for mono); only ``mask > 0`` pixels are used; ``core``: the detected part of
+    def _smooth(self, crop: np.ndarray, spec: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """The specular part ``spec`` of one crop (float32, in the light it is subtracted in)
+        Gaussian-smoothed by ``smooth_sigma``; where the smoothed part would take
+        ``_EMPTYING`` or more of a pixel's weakest channel, no more than the pixel's own
+        estimate ``bound`` (+inf where colour gives none).
+
+        Smoothing spreads the large estimates of a glint's near-white rim onto the pixels beside
+        it, whose little chroma is off-hue JPEG smear: subtracted, that emptied a channel (in
+        linear light most of all) and left dark, over-saturated dots where the glints were. Print
+        under a sheen keeps the smoothed part: its own estimate is low, but it loses only a little
+        of its weakest channel."""
+        p = self.params
+        s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
+        low = functools.reduce(cv2.min, cv2.split(crop)).astype(np.float32)
+        if crop.dtype == np.uint16:
+            low *= np.float32(1.0 / 257.0)
+        emptying = s >= _EMPTYING * to_linear(low, p["gamma"])
+        return np.where(emptying, cv2.min(s, bound), s)
+
+    def _separate(self, crop: np.ndarray, mask: np.ndarray,
+                  spec: tuple[np.ndarray, np.ndarray] | None, glint_px: float, core: np.ndarray,
+                  halo: float) -> np.ndarray:
+        """Separated (and clipped-filled) copy of one crop; ``spec``: the crop's specular part and
+        its bound from :meth:`_specular` (None for mono); only ``mask > 0`` pixels are used;
+        ``core``: the detected part of
         ``mask`` (``mask`` itself without a fringe), where clipped pixels may be filled;
         ``glint_px``: the largest glint (px); ``halo``: the frame's
         :func:`..dichromatic.halo_unit`."""
@@ -631,8 +662,9 @@ class SeparationInpainter(Inpainter):
         unit = 257 if wide else 1  # parameters are 8-bit levels
         s = washed = None
         if spec is not None:
+            spec, bound = spec
             if p["smooth_sigma"] > 0:
-                s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
+                s = self._smooth(crop, spec, bound)
             else:
                 s = spec.copy()
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
