@@ -412,8 +412,8 @@ class SeparationInpainter(Inpainter):
                   context: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per box, the float32 specular part (8-bit levels) of its masked pixels, 0 elsewhere,
         past the noise floor (:meth:`_noise_floor`; ``mask``: the frame's), and its bound: each
-        pixel's own estimate before the floor, +inf where colour gives none (the smoothing in
-        :meth:`_separate` may spread an estimate there, never past a pixel's own).
+        pixel's own estimate before the floor, +inf where colour gives none (:meth:`_smooth`
+        caps the smoothed part by it where that would empty a channel).
 
         One vectorised pass over the masked pixels of every box (per box, the fixed cost of the
         numpy calls dominated on frames with many highlights); the pixels are found box by box
