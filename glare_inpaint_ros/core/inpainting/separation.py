@@ -629,8 +629,9 @@ class SeparationInpainter(Inpainter):
         detected[ys, xs] = part  # (the test's result is a copy, or a fresh array)
         return detected, washed
 
-    def _smooth(self, crop: np.ndarray, spec: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        """The specular part ``spec`` of one crop (float32, in the light it is subtracted in)
+    def _smooth(self, low: np.ndarray, spec: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """The specular part ``spec`` of one crop (float32, in the light it is subtracted in;
+        ``low``: the crop's ``min(B, G, R)``)
         Gaussian-smoothed by ``smooth_sigma``; where the smoothed part would take
         ``_EMPTYING`` or more of a pixel's weakest channel, no more than the pixel's own
         estimate ``bound`` (+inf where colour gives none).
@@ -642,8 +643,9 @@ class SeparationInpainter(Inpainter):
         of its weakest channel."""
         p = self.params
         s = cv2.GaussianBlur(spec, (0, 0), p["smooth_sigma"])
-        low = functools.reduce(cv2.min, cv2.split(crop)).astype(np.float32)
-        if crop.dtype == np.uint16:
+        wide = low.dtype == np.uint16
+        low = low.astype(np.float32)
+        if wide:
             low *= np.float32(1.0 / 257.0)
         emptying = s >= _EMPTYING * to_linear(low, p["gamma"])
         return np.where(emptying, cv2.min(s, bound), s)
@@ -663,8 +665,9 @@ class SeparationInpainter(Inpainter):
         s = washed = None
         if spec is not None:
             spec, bound = spec
+            low = functools.reduce(cv2.min, cv2.split(crop))
             if p["smooth_sigma"] > 0:
-                s = self._smooth(crop, spec, bound)
+                s = self._smooth(low, spec, bound)
             else:
                 s = spec.copy()
             peak = np.maximum(np.maximum(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
@@ -724,10 +727,11 @@ class SeparationInpainter(Inpainter):
             near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
             paste_masked(result[near], push_pull_fill(result[near], clipped[near]), clipped[near])
         if s is not None:  # (mono: nothing was separated)
-            self._refill_glints(crop, peak, core, result, glint_px, halo)
+            self._refill_glints(crop, peak, low, core, result, glint_px, halo)
         return result
 
-    def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, core: np.ndarray,
+    def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, low: np.ndarray,
+                       core: np.ndarray,
                        result: np.ndarray, glint_px: float, halo: float) -> None:
         """Fill, in ``result`` (the separated crop, in place), the glints whose separation
         failed: each whole component of ``core`` (the detected mask) that holds near-white
@@ -742,9 +746,8 @@ class SeparationInpainter(Inpainter):
         whose chroma is JPEG smear, blooming and gamma compression, not the surface's: it
         separates into a grey dot in a dark ring. A highlight that separates well (the
         dichromatic lobes of lab photos) leaves no such pixels and keeps its texture. ``peak``:
-        the crop's ``max(B, G, R)``."""
+        the crop's ``max(B, G, R)``, ``low``: its ``min(B, G, R)``."""
         p = self.params
-        low = functools.reduce(cv2.min, cv2.split(crop))
         if crop.dtype == np.uint16:
             peak, low = _as_8bit(peak), _as_8bit(low)
         white = cv2.bitwise_and(near_white(peak, low), core)
