@@ -241,6 +241,32 @@ def test_dataset_mismatched_sizes(tmp_path: Path) -> None:
         list(ds)
 
 
+def test_artefact_scores_count_dark_and_garish_changes_only() -> None:
+    """Changes judged against the unchanged surface around them: a blotch darker than 0.6x it
+    and a dot more saturated by over 0.25 count, a change to the surface's own look does not."""
+    image = np.full((100, 200, 3), (90, 110, 200), np.uint8)  # a reddish surface, S 0.55
+    assert M.artefact_scores(image.copy(), image) == {
+        "changed_pct": 0.0, "darkened_pct": 0.0, "oversaturated_pct": 0.0}
+    out = image.copy()
+    out[10:20, 10:20] = (30, 40, 70)  # 100 px dark blotch (max 70 < 0.6 x 200)
+    out[40:50, 100:105] = (0, 20, 220)  # 50 px garish dot (S 1.0)
+    out[70:80, 150:160] = (80, 100, 190)  # 100 px changed by 10 levels, like the surface
+    s = M.artefact_scores(out, image)
+    assert s["changed_pct"] == pytest.approx(100 * 250 / 20000)
+    assert s["darkened_pct"] == pytest.approx(100 * 100 / 20000)
+    assert s["oversaturated_pct"] == pytest.approx(100 * 50 / 20000)
+    # a frame changed everywhere has no surface to compare with: nothing is judged
+    dark = M.artefact_scores(np.zeros_like(image), image)
+    assert dark["changed_pct"] == 100.0 and dark["darkened_pct"] == 0.0
+    grey = np.full((50, 50), 120, np.uint8)
+    blotch = grey.copy()
+    blotch[5:9, 5:9] = 30
+    g = M.artefact_scores(blotch, grey)
+    assert g["darkened_pct"] == pytest.approx(100 * 16 / 2500) and np.isnan(g["oversaturated_pct"])
+    with pytest.raises(ValueError, match="shape"):
+        M.artefact_scores(out[:50], image)
+
+
 # --------------------------------------------------------------------------- the eval command
 
 
@@ -292,6 +318,10 @@ def test_eval_json_contains_the_metrics(eval_run: Path) -> None:
         assert stages["total"] >= stages["inpaint"] >= 0.0
     first = ds["images"][0]
     assert set(first["inpainting"]) == set(ds["inpainting"])
+    # artefacts: every combination and the clean GT as the reference row
+    assert list(ds["artefacts"]) == ["clean GT (reference)", "threshold/telea", "threshold/fast"]
+    for a in ds["artefacts"].values():
+        assert 0.0 <= a["darkened_pct"] <= a["darkened_pct_worst"] <= a["changed_pct_worst"]
     assert 0.0 < first["glare_fraction"] < 1.0
 
 
@@ -323,6 +353,8 @@ def test_eval_on_sets_without_clean_ground_truth(tmp_path: Path) -> None:
     sets = json.loads((out / "report.json").read_text())["datasets"]
     ds = sets["nogt"]
     assert "detection" not in ds and "inpainting" not in ds
+    assert list(ds["artefacts"]) == ["threshold/fast"]  # (no clean GT: no reference row)
+    assert "### Artefacts" in (out / "report.md").read_text()
     assert len(ds["images"]) == 2 and set(ds["runtime_ms"]) == {"threshold/fast"}
     assert sorted(p.name for p in (out / "outputs" / "nogt").iterdir()) == [
         "img0.png", "img0_mask.png", "img1.png", "img1_mask.png"]
@@ -408,6 +440,9 @@ def test_eval_scores_match_direct_computation(tmp_path: Path) -> None:
         assert record["detection"]["threshold"]["final"] == M.detection_scores(
             out.mask, sample.mask
         )
+        assert record["artefacts"]["threshold/telea"] == M.artefact_scores(out.image, sample.image)
+        reference = M.artefact_scores(sample.gt, sample.image)
+        assert record["artefacts"]["clean GT (reference)"] == reference
 
 
 def test_eval_all_detectors_runs_or_skips_each(tmp_path: Path) -> None:

@@ -27,6 +27,9 @@ when some channel of the output differs from the input by more than :data:`ALTER
 levels; *bright content* (:func:`bright_content_mask`) is what a glare detector is most tempted to
 take for glare and a downstream detector most needs: bright, unsaturated pixels, HSV (OpenCV scale)
 ``V >= 180`` and ``S <= 60`` (white and pale lane paint, letters, white cars, lit windows, lamps).
+
+Artefacts (:func:`artefact_scores`): on frames with glare and no clean image, changed pixels that
+come out much darker or more saturated than the unchanged surface around them.
 """
 
 from __future__ import annotations
@@ -313,6 +316,65 @@ def no_harm_scores(output: np.ndarray, clean: np.ndarray) -> dict[str, float]:
         "n_pixels": int(changed.size), "n_altered": n_altered,
         "n_content": n_content, "n_content_altered": n_content_altered,
     }
+
+
+# --------------------------------------------------------------------------- artefacts
+
+#: Artefacts (:func:`artefact_scores`): a changed pixel is compared with the mean of the unchanged
+#: pixels in the window of this side (px, square) around it ...
+ARTEFACT_WINDOW = 31
+#: ... darkened: its output ``max(B, G, R)`` below this share of theirs ...
+DARKENED_RATIO = 0.6
+#: ... over-saturated: its output HSV saturation (0..1) above theirs by more than this.
+OVERSATURATED_STEP = 0.25
+
+
+def artefact_scores(output: np.ndarray, image: np.ndarray) -> dict[str, float]:
+    """Changes that look like artefacts, on a frame with glare and no clean image (real video).
+
+    Removing a highlight takes a pixel back to the surface under it: about as bright and as
+    colourful as the surface around it. A changed pixel (:func:`altered_mask`) that comes out much
+    darker than the unchanged pixels around it (``max(B, G, R)`` below :data:`DARKENED_RATIO`
+    times their mean, :data:`ARTEFACT_WINDOW` px window) is a dark blotch; one much more
+    saturated (HSV, more than :data:`OVERSATURATED_STEP` above their mean) is a garish dot. Both
+    are what a downstream detector may take for an object (a lesion, a stain, a hole). An
+    indicator, not a ground truth: a highlight on a dark object in front of a bright one is
+    darkened rightly. Changed pixels with no unchanged pixel in their window are not judged.
+
+    Args:
+        output: the chain's output; ``image``: its input (uint8, same shape, BGR or mono).
+
+    Returns:
+        ``changed_pct``, ``darkened_pct``, ``oversaturated_pct`` (0..100, shares of the frame;
+        ``oversaturated_pct`` is NaN for mono frames).
+    """
+    output, image = _check_pair(output, image)
+    if image.ndim == 3 and image.shape[2] != 3:
+        raise ValueError(f"artefact_scores needs BGR or mono frames, got shape {image.shape}")
+    changed = altered_mask(output, image)
+    out = {"changed_pct": 100.0 * float(np.count_nonzero(changed)) / changed.size,
+           "darkened_pct": 0.0, "oversaturated_pct": math.nan if image.ndim == 2 else 0.0}
+    if not changed.any():
+        return out
+    k = (ARTEFACT_WINDOW, ARTEFACT_WINDOW)
+    surface = (~changed).astype(np.float32)
+    seen = cv2.blur(surface, k)
+    judged = changed & (seen > 0)
+    seen = np.maximum(seen, np.float32(1e-6))
+
+    def around(plane: np.ndarray) -> np.ndarray:  # mean of the unchanged pixels in the window
+        return cv2.blur(plane.astype(np.float32) * surface, k) / seen
+
+    value_in = image if image.ndim == 2 else image.max(axis=2)
+    value_out = output if output.ndim == 2 else output.max(axis=2)
+    dark = judged & (value_out < DARKENED_RATIO * around(value_in))
+    out["darkened_pct"] = 100.0 * float(np.count_nonzero(dark)) / changed.size
+    if image.ndim == 3:
+        def saturation(bgr: np.ndarray) -> np.ndarray:
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[..., 1].astype(np.float32) / 255.0
+        garish = judged & (saturation(output) > around(saturation(image)) + OVERSATURATED_STEP)
+        out["oversaturated_pct"] = 100.0 * float(np.count_nonzero(garish)) / changed.size
+    return out
 
 
 def nanmean(values: list[float]) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from . import metrics as M
 from .dataset import write_image
 
 #: Size of one contact-sheet cell (px, width x height); images are fitted inside, aspect kept.
@@ -353,6 +354,17 @@ def render_markdown(report: dict[str, Any]) -> str:
             ]
             lines += _table(["variant", "PSNR glare (dB)", "vs nothing (dB)", "SSIM glare",
                              "PSNR frame (dB)", "SSIM frame"], rows)
+        if ds.get("artefacts"):
+            lines += ["### Artefacts (% of the frame, mean / worst image)", "",
+                      "Changed pixels that came out much darker (`max(B, G, R)` below "
+                      f"{M.DARKENED_RATIO:g}x) or more saturated (HSV, by more than "
+                      f"{M.OVERSATURATED_STEP:g}) than the unchanged pixels within "
+                      f"{M.ARTEFACT_WINDOW // 2} px: dark blotches and garish dots where glare "
+                      "was removed.", ""]
+            rows = [[key] + [f"{_f(a[k], 3)} / {_f(a[k + '_worst'], 3)}"
+                             for k in ("changed_pct", "darkened_pct", "oversaturated_pct")]
+                    for key, a in ds["artefacts"].items()]
+            lines += _table(["detector/backend", "changed", "darkened", "over-saturated"], rows)
         lines += ["### Runtime (median ms per image) and pass-through counts", ""]
         rows = []
         for key, t in ds["runtime_ms"].items():

@@ -17,6 +17,10 @@ is reset first: images are unrelated frames) and scored:
   - ``oracle/<backend>``: the backend filling the GT mask dilated like the pipeline dilates
     (``mask.dilation.*``), which judges inpainting apart from detection,
   - ``<detector>/<backend>``: the pipeline output;
+* artefacts (every set, with or without ground truth: real video has none): the share of the
+  frame each combination changed, and of it what came out much darker or more saturated than the
+  unchanged surface around it, mean and worst image (:func:`.metrics.artefact_scores`), with
+  the clean ground truth scored the same way as a reference where a set has one;
 * runtime: median ms per stage (``detect``, ``refine``, ``inpaint``, ``total``) and how often the
   pipeline passed the frame through (``empty_mask``, ``max_coverage``).
 
@@ -225,6 +229,20 @@ def _detection_summary(counts: M.DetectionCounts,
     return out
 
 
+#: The reference row of the artefact table: the clean ground truth against the input.
+CLEAN_GT = "clean GT (reference)"
+
+
+def _artefact_summary(per_image: list[dict[str, float]]) -> dict[str, float]:
+    """Mean and worst image of each :func:`.metrics.artefact_scores` share over a set."""
+    out: dict[str, float] = {}
+    for key in ("changed_pct", "darkened_pct", "oversaturated_pct"):
+        values = [s[key] for s in per_image if math.isfinite(s[key])]
+        out[key] = M.nanmean(values)
+        out[f"{key}_worst"] = max(values) if values else math.nan
+    return out
+
+
 def evaluate_dataset(
     dataset: Dataset,
     combos: list[Combo],
@@ -291,11 +309,14 @@ def evaluate_dataset(
         record: dict[str, Any] = {
             "name": stem, "width": int(image.shape[1]), "height": int(image.shape[0]),
             "glare_fraction": None if gt_mask is None else coverage(gt_mask),
-            "detection": {}, "inpainting": {}, "passthrough": {}, "total_ms": {},
+            "detection": {}, "inpainting": {}, "artefacts": {}, "passthrough": {},
+            "total_ms": {},
         }
         refs = _client_references(clients, gt if gt is not None else image, dataset.truth(stem),
                                   None if gt is None else image, record)
         base_map = None
+        if gt is not None:  # (what removing the glare really does: the reference row)
+            record["artefacts"][CLEAN_GT] = M.artefact_scores(gt, image)
         if scored:
             base_map = M.ssim_map(image, gt)
             record["inpainting"][BASELINE] = M.image_scores(image, gt, gt_mask, base_map)
@@ -331,6 +352,7 @@ def evaluate_dataset(
                 changed = result.mask if result.passthrough is None else np.zeros_like(result.mask)
                 smap = M.ssim_map_update(base_map, result.image, gt, changed)
                 record["inpainting"][combo.key] = M.image_scores(result.image, gt, gt_mask, smap)
+            record["artefacts"][combo.key] = M.artefact_scores(result.image, image)
             _score_clients(clients, refs, combo.key, result.image, record)
             if combo is combos[0] and save_dir is not None:
                 write_image(save_dir / f"{stem}.png", result.image)
@@ -370,6 +392,9 @@ def evaluate_dataset(
             agg["n_images"] = sum(math.isfinite(v) for v in values[variant]["psnr_region"])
             inpainting[variant] = agg
         section["inpainting"] = inpainting
+    section["artefacts"] = {key: _artefact_summary([r["artefacts"][key] for r in images])
+                            for key in ([CLEAN_GT] if dataset.has_gt else [])
+                            + [c.key for c in combos]}
     section["runtime_ms"] = {
         key: {s: _median(v) for s, v in stages.items()} for key, stages in times.items()
     }
