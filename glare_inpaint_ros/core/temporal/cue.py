@@ -13,7 +13,8 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
    ``local_contrast`` median background, ``background_px``) by ``contrast_delta`` levels plus
    ``mad_factor`` times the local texture.
 2. Surface motion: the optical flow outside the candidates; inside each candidate region the mean
-   flow of the ring around it (the flow *on* a highlight follows the highlight, not the surface).
+   flow of the ring around it (the flow *on* a highlight is pulled towards the highlight's own
+   motion; the quarter-resolution DIS field is smooth, so the ring's is too, less so).
 3. The surface memory (grey level, and a weight that is 1 where the surface was seen and fades
    with the time constant ``memory_s``) is warped with that motion (bilinear, so sub-pixel motion
    adds up). Where a candidate sits on remembered surface (weight >= 0.5: seen within about
@@ -254,8 +255,9 @@ class MotionCue:
 
     def _followed(self, flow: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
         """Per region label, whether at least ``track_overlap`` of it lies on the last frame's
-        sliding highlights moved with the flow (the raw flow: on a highlight it follows the
-        highlight)."""
+        sliding highlights moved with the flow (the raw flow: on a highlight it lies between the
+        highlight's motion and the surface's; a highlight moves less than a reduced px per
+        frame against its surface, so the overlap holds)."""
         share = self.params["track_overlap"]
         if share <= 0 or self._sliding is None or n <= 1:
             return np.zeros(n, bool)
