@@ -630,11 +630,10 @@ class SeparationInpainter(Inpainter):
         return detected, washed
 
     def _smooth(self, low: np.ndarray, spec: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        """The specular part ``spec`` of one crop (float32, in the light it is subtracted in;
-        ``low``: the crop's ``min(B, G, R)``)
-        Gaussian-smoothed by ``smooth_sigma``; where the smoothed part would take
-        ``_EMPTYING`` or more of a pixel's weakest channel, no more than the pixel's own
-        estimate ``bound`` (+inf where colour gives none).
+        """The specular part ``spec`` of one crop (float32, in the light it is subtracted in),
+        Gaussian-smoothed by ``smooth_sigma``, and capped at the pixel's own estimate ``bound``
+        (+inf where colour gives none) where the smoothed part would take ``_EMPTYING`` or more
+        of the pixel's weakest channel (``low``: the crop's ``min(B, G, R)``).
 
         Smoothing spreads the large estimates of a glint's near-white rim onto the pixels beside
         it, whose little chroma is off-hue JPEG smear: subtracted, that emptied a channel (in

@@ -14,7 +14,8 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
    ``mad_factor`` times the local texture.
 2. Surface motion: the optical flow outside the candidates; inside each candidate region the mean
    flow of the ring around it (the flow *on* a highlight is pulled towards the highlight's own
-   motion; the quarter-resolution DIS field is smooth, so the ring's is too, less so).
+   motion; the quarter-resolution DIS field is smooth, so the ring's flow is pulled too, though
+   less).
 3. The surface memory (grey level, and a weight that is 1 where the surface was seen and fades
    with the time constant ``memory_s``) is warped with that motion (bilinear, so sub-pixel motion
    adds up). Where a candidate sits on remembered surface (weight >= 0.5: seen within about
