@@ -236,3 +236,35 @@ def test_descriptor_types_and_read_only():
     assert descriptor(ParamSpec("c", ["a"], "x")).type == ParameterType.PARAMETER_STRING_ARRAY
     assert descriptor(ParamSpec("d", True, "x", read_only=True)).read_only
     assert descriptor(ParamSpec("e", "s", "x")).type == ParameterType.PARAMETER_STRING
+
+
+def test_check_ros_args_refuses_names_every_node_gets_before_dds(tmp_path):
+    """The ``-p`` rules and ``/**`` entries reach every node: a typo among them is refused
+    before ``rclpy.init`` (no DDS participant); one node's entries and ``strict_params:=false``
+    are left to the nodes."""
+    from glare_inpaint_ros.ros.params import (
+        StartupParameterError, check_ros_args, known_parameter_names,
+    )
+
+    known = known_parameter_names()
+    everyone = tmp_path / "all.yaml"
+    everyone.write_text("/**:\n  ros__parameters:\n    mask:\n      dilation:\n"
+                        "        kernal_size: 9\n")
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("/**:\n  glare_remover:\n    ros__parameters:\n      deadline_msec: 5.0\n")
+    lax = tmp_path / "lax.yaml"
+    lax.write_text("glare_remover:\n  ros__parameters:\n    strict_params: false\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("/**:\n  ros__parameters:\n    mask:\n      dilation:\n"
+                    "        kernel_size: 9\n    use_sim_time: true\n")
+    with pytest.raises(StartupParameterError, match="'detector.threshold.value_min'"):
+        check_ros_args(["-p", "detector.threshold.vale_min:=200"], known)
+    with pytest.raises(StartupParameterError, match="'mask.dilation.kernel_size'"):
+        check_ros_args(["--params-file", str(everyone)], known)
+    # accepted here: known names, one node's entry, strictness off anywhere, no list of names
+    check_ros_args(["--params-file", str(good), "-p", "deadline_ms:=5.0"], known)
+    check_ros_args(["--params-file", str(nested)], known)
+    check_ros_args(["-p", "detector.threshold.vale_min:=200", "-p", "strict_params:=false"],
+                   known)
+    check_ros_args(["--params-file", str(everyone), "--params-file", str(lax)], known)
+    check_ros_args(["-p", "detector.threshold.vale_min:=200"])

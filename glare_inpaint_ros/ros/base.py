@@ -73,7 +73,7 @@ from .conversions import ImageFormatError, array_to_image, image_to_bgr
 from .diagnostics import NodeStats, StampGapMonitor, diagnostic_array
 from .params import (
     BatchParameterService, StartupParameterError, apply_changes, batch_results, changes_from,
-    check_known, check_ros_args, declare, node_param_specs, schema_sections,
+    check_known, check_ros_args, declare, known_parameter_names, schema_sections,
 )
 
 RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
@@ -224,7 +224,7 @@ class GlareNode(Node):
         strict = overrides.get("strict_params")
         if strict is not None and strict.value is False:
             return
-        check_known(overrides, SCHEMA.names() + [s.name for s in node_param_specs()])
+        check_known(overrides, known_parameter_names())
 
     def set_parameters(self, parameter_list: list[Parameter]) -> list[SetParametersResult]:
         """All or none (rclpy's applies one parameter at a time); see
@@ -450,7 +450,8 @@ def run_nodes(factories: Sequence[Callable[[], Node]] | Callable[[argparse.Names
     fatal = rclpy.logging.get_logger(logger_name).fatal
     parser = cli or node_cli(logger_name, None)
     try:
-        check_ros_args(argv)  # before rcl parses them (remove_ros_args does)
+        # before rcl parses them (remove_ros_args does) and before DDS starts
+        check_ros_args(argv, known_parameter_names())
         opts = parser.parse_args(remove_ros_args(argv)[1:])  # --help, bad options
         if not isinstance(factories, Sequence):
             factories = factories(opts)

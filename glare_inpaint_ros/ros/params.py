@@ -172,6 +172,12 @@ def node_param_specs() -> list[ParamSpec]:
     return list(found.values())
 
 
+def known_parameter_names() -> list[str]:
+    """Every parameter name some glare node declares: the core ``SCHEMA`` and
+    :func:`node_param_specs`."""
+    return SCHEMA.names() + [s.name for s in node_param_specs()]
+
+
 def check_known(names: Iterable[str], known: Iterable[str]) -> None:
     """Refuse start-up parameter names that no glare node declares (a typo, a stale key).
 
@@ -190,29 +196,40 @@ def check_known(names: Iterable[str], known: Iterable[str]) -> None:
             "set strict_params:=false to allow parameters meant for other nodes")
 
 
-def check_ros_args(argv: Sequence[str]) -> None:
+def check_ros_args(argv: Sequence[str], known: Iterable[str] | None = None) -> None:
     """Check every ``--params-file FILE`` and ``-p NAME:=VALUE`` in ``argv`` before rclpy parses
     them.
 
     rcl would otherwise fail inside ``rclpy.init`` with a C error and a traceback (or, for a YAML
-    file that is not a parameter file, silently ignore it).
+    file that is not a parameter file, silently ignore it). With ``known`` (every name some glare
+    node declares), the names every node of the process receives, the ``-p`` rules and the
+    ``/**`` entries of the files, are checked as :func:`check_known` would in the node, so a typo
+    fails before the process joins the DDS network; left to the nodes where any ``strict_params``
+    is false, and for entries of one node name.
 
     Raises:
         StartupParameterError: a missing or unreadable file, invalid YAML, a file that is not a
             ROS 2 parameter file (``node_name: {ros__parameters: {...}}``, ``/**`` for all nodes),
-            or a ``-p`` rule without ``NAME:=``.
+            a ``-p`` rule without ``NAME:=``, or (with ``known``) a name no glare node has.
     """
     import yaml
 
     for flag in ("--params-file", "-p", "--param"):
         if argv and argv[-1] == flag:
             raise StartupParameterError(f"{flag} needs a value")
+    rules: dict[str, Any] = {}  # -p NAME -> value as YAML, as rcl reads it
     for i, a in enumerate(argv[:-1]):
         if a in ("-p", "--param"):
-            name, sep, _value = argv[i + 1].partition(":=")
+            name, sep, value = argv[i + 1].partition(":=")
             if not sep or not name.strip():
                 raise StartupParameterError(f"{a} {argv[i + 1]!r}: expected NAME:=VALUE")
+            try:
+                rules[name] = yaml.safe_load(value)
+            except yaml.YAMLError:
+                rules[name] = value
     files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--params-file"]
+    everyone = dict(rules)  # the names every node gets; strict_params from anywhere
+    strict_values = [rules["strict_params"]] if "strict_params" in rules else []
     for name in files:
         path = Path(name)
         try:
@@ -237,6 +254,33 @@ def check_ros_args(argv: Sequence[str]) -> None:
                     "'ros__parameters' "
                     "mapping (expected 'node_name: {ros__parameters: {...}}', or '/**:' for every "
                     "node)")
+            for entry, params in _node_entries(node, body):
+                if "strict_params" in params:
+                    strict_values.append(params["strict_params"])
+                if entry == "/**":
+                    everyone.update(params)
+    if known is not None and all(v is not False for v in strict_values):
+        check_known(everyone, known)
+
+
+def _node_entries(key: str, body: Any) -> Iterable[tuple[str, dict[str, Any]]]:
+    """``(node pattern, {dotted name: value})`` of each ``ros__parameters`` mapping under a
+    params file's entry ``key`` (rcl's nested namespace form joins the keys with ``/``; nested
+    parameter keys become dotted names)."""
+    if "ros__parameters" in body:
+        yield key, dict(_flatten(body["ros__parameters"] or {}))
+        return
+    for sub, inner in body.items():
+        yield from _node_entries(f"{key.rstrip('/')}/{sub.lstrip('/')}", inner)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Nested YAML parameter keys as ``(dotted.name, value)``, as rcl reads them."""
+    for k, v in tree.items():
+        if isinstance(v, Mapping):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
 
 
 def _is_node_entry(body: Any) -> bool:
