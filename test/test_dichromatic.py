@@ -859,3 +859,33 @@ def test_noise_floor_leaves_plain_textured_surface_alone() -> None:
     # Without the floor the plain surface in the mask is separated into noise.
     assert (np.abs(off.astype(int) - image).max(axis=2) > 0)[plain].mean() > 0.08
     assert error(off, plain) > 3 * error(image, plain)
+
+
+def test_separation_caps_the_material_saturation_by_the_surface_around() -> None:
+    """Two materials whose pseudo specular-free chromaticities share their spread (min, max),
+    so the frame's clusters cannot tell them apart: a saturated green over most of the frame
+    (S 0.91) and a paler yellow-green (S 0.62) with a white highlight on it. With the cluster's
+    saturation the highlight loses about twice what was added (a dark blotch); capped by the
+    surface around it (``ring_saturation_margin``) it comes out close to the clean surface."""
+    h, w = 240, 320
+    rng = np.random.default_rng(0)
+    clean = np.empty((h, w, 3), np.float32)
+    clean[:, :200] = (10, 106, 74)  # hi - lo 96, mid - lo 64: the same features ...
+    clean[:, 200:] = (60, 156, 124)  # ... as this one, far less saturated
+    clean += rng.normal(0.0, 1.5, clean.shape).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    lobe = 60.0 * np.exp(-((xx - 260) ** 2 + (yy - 120) ** 2) / (2 * 9.0 ** 2))
+    image = np.clip(clean + lobe[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+    clean = np.clip(clean + 0.5, 0, 255).astype(np.uint8)
+    mask = cv2.dilate((lobe >= 10.0).astype(np.uint8) * 255, None, iterations=3)
+    core = lobe >= 30.0
+
+    def drop(out: np.ndarray) -> float:  # how much darker than the clean surface, mean levels
+        return float(np.mean(clean[core].astype(np.float32).max(axis=1)
+                             - out[core].astype(np.float32).max(axis=1)))
+
+    outs = {m: GlareRemover({"inpainting.separation.ring_saturation_margin": m}).inpaint(
+        image, mask) for m in (1.2, 0.0)}  # (the config path: the YAML and ROS params')
+    assert drop(outs[0.0]) >= 30.0  # the blotch the cap is for (S_d 0.9 for 0.62)
+    assert drop(outs[1.2]) <= 0.25 * drop(outs[0.0])
+    assert drop(outs[1.2]) >= 0.3 * drop(image)  # most of the highlight still goes (-43 levels)

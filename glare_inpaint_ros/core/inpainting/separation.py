@@ -8,7 +8,9 @@ backend instead estimates the specular part of every masked pixel (:mod:`..dichr
 materials clustered on the whole frame, Gaussian-smoothed by ``smooth_sigma``) and subtracts it,
 which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. Estimates no larger
 than what the estimator reads on the plain surface around the highlight (its noise floor,
-``floor_quantile``: texture, noise) are left alone too. Only pixels with a clipped channel
+``floor_quantile``: texture, noise) are left alone too, and a material's diffuse saturation is
+taken at most ``ring_saturation_margin`` times that of the surface around each highlight (the
+clusters do not tell hues apart). Only pixels with a clipped channel
 (``>= clip_level``, nothing of the surface left) are filled, by the ``fast`` push-pull fill from
 the separated pixels around them (within 8 px of their box), and only where the ring around them
 is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it
@@ -36,14 +38,16 @@ its clipped pixels are filled.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, HALO_OUT, DiffuseModel, encoded_drop, fit_diffuse_model, from_linear,
-    halo_unit, haloed, local_saturation, lookup_context, near_white, specular_part, to_linear,
+    GLINT_SURFACE_LIT, HALO_OUT, MIN_EXPOSURE, DiffuseModel, encoded_drop, fit_diffuse_model,
+    from_linear, halo_unit, haloed, local_saturation, lookup_context, near_white, specular_part,
+    to_linear,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
@@ -114,6 +118,28 @@ _FRINGE_MAX = 32.0
 _FRINGE_SCALE = 2.0
 #: The base of the fringe's cap is spread at 1 / this of the resolution.
 _FRINGE_COARSE = 4
+
+
+@dataclass(frozen=True)
+class _Ring:
+    """The surface around the highlights of one frame, as :meth:`SeparationInpainter._ring`
+    samples it: one pixel per ``_FLOOR_CELL``-px cell 12-16 px out of the mask, grouped per
+    highlight (highlights whose rings touch share a group)."""
+
+    #: Group count (0 = none) and each cell's group (int32, on the cell grid from ``corner``).
+    n: int
+    groups: np.ndarray
+    corner: tuple[int, int]
+    #: The unclipped samples: frame coordinates, float32 BGR pixels (8-bit levels), groups.
+    ys: np.ndarray
+    xs: np.ndarray
+    pixels: np.ndarray
+    ids: np.ndarray
+
+    def group_of(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The group of frame pixels inside the sampled extent."""
+        f = _FLOOR_CELL
+        return self.groups[(ys - self.corner[1]) // f, (xs - self.corner[0]) // f]
 
 
 def enclosing_print(saturated: np.ndarray, peak: np.ndarray, dark: float,
@@ -294,6 +320,13 @@ class SeparationInpainter(Inpainter):
                   "12-16 px around it is taken as noise, and smaller estimates are left alone (a "
                   "soft threshold, 0 = off).",
                   0.0, 1.0),
+        ParamSpec("ring_saturation_margin", 1.2,
+                  "Per highlight, the material's diffuse saturation is taken at most this times "
+                  "the median HSV saturation of the surface about 12-16 px around it (the noise "
+                  "floor's ring): the frame's materials are clustered by their chromaticity's "
+                  "spread, not its hue, so a highlight on a paler material can get a more "
+                  "saturated one's and be over-subtracted into a dark blotch; 0 = off.",
+                  0.0, 10.0),
         ParamSpec("min_brightness_ratio", 0.6,
                   "A highlight (with its neighbours within 3 px) is left as it is when its "
                   "separated pixels would come out, at the median, darker than this times the "
@@ -413,7 +446,8 @@ class SeparationInpainter(Inpainter):
         """Per box, the float32 specular part (8-bit levels) of its masked pixels, 0 elsewhere,
         past the noise floor (:meth:`_noise_floor`; ``mask``: the frame's), and its bound: each
         pixel's own estimate before the floor, +inf where colour gives none (:meth:`_smooth`
-        caps the smoothed part by it where that would empty a channel).
+        caps the smoothed part by it where that would empty a channel). ``S_d`` is capped per
+        highlight by the surface around it (:meth:`_saturation_cap`).
 
         One vectorised pass over the masked pixels of every box (per box, the fixed cost of the
         numpy calls dominated on frames with many highlights); the pixels are found box by box
@@ -430,12 +464,18 @@ class SeparationInpainter(Inpainter):
         xs = np.concatenate([f[:, 0] + b[0] for f, b in pts])
         ys = np.concatenate([f[:, 1] + b[1] for f, b in pts])
         px = image8[ys, xs].astype(np.float32)
-        own = specular_part(model, px,
-                            None if context is None else lookup_context(context, ys, xs),
-                            p["min_saturation"], p["min_chroma"], p["gamma"], undefined=np.inf)
+        ring = None
+        if p["floor_quantile"] > 0 or p["ring_saturation_margin"] > 0:
+            ring = self._ring(image8, mask, boxes)
+        cap = None if context is None else lookup_context(context, ys, xs)
+        if ring is not None and p["ring_saturation_margin"] > 0:
+            near = self._saturation_cap(ring)[ring.group_of(ys, xs)]
+            cap = near if cap is None else np.minimum(cap, near)
+        own = specular_part(model, px, cap, p["min_saturation"], p["min_chroma"], p["gamma"],
+                            undefined=np.inf)
         s = np.where(np.isinf(own), np.float32(0.0), own)
-        if p["floor_quantile"] > 0:
-            s = self._noise_floor(image8, mask, boxes, s, ys, xs, model, context)
+        if p["floor_quantile"] > 0 and ring is not None:
+            s = self._noise_floor(ring, s, ys, xs, model, context)
         start = 0
         for spec, bound, f, (x0, y0, _, _) in zip(specs, bounds, found, boxes):
             if f is not None:
@@ -445,23 +485,12 @@ class SeparationInpainter(Inpainter):
                 start = end
         return specs, bounds
 
-    def _noise_floor(self, image8: np.ndarray, mask: np.ndarray, boxes: list[Box],
-                     s: np.ndarray, ys: np.ndarray, xs: np.ndarray, model: DiffuseModel,
-                     context: np.ndarray | None) -> np.ndarray:
-        """``s`` (the specular part of the masked pixels ``ys``, ``xs`` of the frame ``image8``,
-        ``mask`` the frame's mask, all of it inside ``boxes``) through :func:`soft_floor` at each
-        highlight's noise floor.
-
-        The estimate is biased on plain surface: a pixel of a material that is less saturated
-        than the material's median (texture, sensor noise, a paler patch) reads as having a
-        specular part. How much it reads on the surface right around a highlight (about 12 to
-        16 px out of the mask, clipped pixels left out; its ``floor_quantile`` quantile) is what
-        the estimate cannot tell from texture there, so estimates below that are left alone.
-        Highlights whose rings touch share a floor (:func:`..masks.grouped_ring`). Measured once
-        per frame on a grid of ``_FLOOR_CELL``-px cells (one sample each) aligned with the
-        frame, so it does not depend on how the mask is split into ROI boxes; only the boxes'
-        extent plus the ring's reach is looked at."""
-        p = self.params
+    def _ring(self, image8: np.ndarray, mask: np.ndarray, boxes: list[Box]) -> _Ring | None:
+        """The surface about 12 to 16 px out of ``mask`` (the frame's, all of it inside
+        ``boxes``), clipped pixels left out, grouped per highlight (:func:`..masks.grouped_ring`);
+        None where there is none. Sampled once per frame on a grid of ``_FLOOR_CELL``-px cells
+        (one sample each) aligned with the frame, so it does not depend on how the mask is split
+        into ROI boxes; only the boxes' extent plus the ring's reach is looked at."""
         f = _FLOOR_CELL
         # The boxes' extent, grown by the ring's reach plus a cell, on the cell grid: the mask is
         # empty beyond it, so the cells, rings and groups are those of the whole frame.
@@ -478,24 +507,65 @@ class SeparationInpainter(Inpainter):
         n, groups, ring = grouped_ring(cells, _FLOOR_FAR, _FLOOR_NEAR)
         pts = cv2.findNonZero(ring)
         if pts is None:
-            return s
+            return None
         pts = pts.reshape(-1, 2)
         rx, ry = pts[:, 0] * f + x0, pts[:, 1] * f + y0  # (one sample per cell: its corner)
         px = image8[ry, rx].astype(np.float32)
-        unclipped = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2]) < p["clip_level"]
-        ids = groups[pts[unclipped, 1], pts[unclipped, 0]]  # (a clipped pixel says nothing)
-        reading = specular_part(model, px[unclipped],
+        peak = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
+        unclipped = peak < self.params["clip_level"]  # (a clipped pixel says nothing)
+        return _Ring(n, groups, (x0, y0), ry[unclipped], rx[unclipped], px[unclipped],
+                     groups[pts[unclipped, 1], pts[unclipped, 0]])
+
+    def _saturation_cap(self, ring: _Ring) -> np.ndarray:
+        """Per group of ``ring``, ``ring_saturation_margin`` times the median HSV saturation
+        (encoded, 0..1) of its exposed, coloured samples (+inf where it has too few): the
+        highest diffuse saturation a highlight there is separated with.
+
+        The frame's materials are clustered by the spread of their pseudo specular-free
+        chromaticity (min and max), not its hue (:func:`..dichromatic.fit_diffuse_model`): a
+        yellow-green and a more saturated green can share a cluster, and a highlight on the paler
+        one then loses twice its specular part (on a rendered glossy object: 81 levels taken
+        where 46 were added, a dark blotch). The surface right around the highlight shows the
+        material's own saturation; its faint tail there makes it read a little low, hence the
+        margin (the cap bites only where the cluster claims clearly more)."""
+        p = self.params
+        px = ring.pixels
+        hi = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
+        lo = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
+        usable = (hi >= MIN_EXPOSURE) & (hi - lo >= p["min_chroma"])
+        sat = ((hi - lo) / np.maximum(hi, np.float32(1.0))).astype(np.float32)
+        median = label_quantile(sat[usable], ring.ids[usable], ring.n, 0.5)
+        enough = np.bincount(ring.ids[usable], minlength=ring.n) >= _FLOOR_MIN_SAMPLES
+        cap = np.minimum(median * p["ring_saturation_margin"], 1.0)  # (a saturation)
+        return np.where(enough, cap, np.inf).astype(np.float32)
+
+    def _noise_floor(self, ring: _Ring, s: np.ndarray, ys: np.ndarray, xs: np.ndarray,
+                     model: DiffuseModel, context: np.ndarray | None) -> np.ndarray:
+        """``s`` (the specular part of the masked pixels ``ys``, ``xs``) through
+        :func:`soft_floor` at each highlight's noise floor, read on ``ring`` (:meth:`_ring`)
+        with the material's ``S_d`` (capped by ``context`` only, not by
+        :meth:`_saturation_cap`: the floor then errs high where that cap bites, and such a
+        highlight is left a little bright rather than dark).
+
+        The estimate is biased on plain surface: a pixel of a material that is less saturated
+        than the material's median (texture, sensor noise, a paler patch) reads as having a
+        specular part. How much it reads on the surface right around a highlight (about 12 to
+        16 px out of the mask, clipped pixels left out; its ``floor_quantile`` quantile) is what
+        the estimate cannot tell from texture there, so estimates below that are left alone.
+        Highlights whose rings touch share a floor (:func:`..masks.grouped_ring`)."""
+        p = self.params
+        reading = specular_part(model, ring.pixels,
                                 None if context is None
-                                else lookup_context(context, ry[unclipped], rx[unclipped]),
+                                else lookup_context(context, ring.ys, ring.xs),
                                 p["min_saturation"], p["min_chroma"], p["gamma"])
-        floor = label_quantile(reading, ids, n, p["floor_quantile"])
-        floor[np.bincount(ids, minlength=n) < _FLOOR_MIN_SAMPLES] = 0.0
+        floor = label_quantile(reading, ring.ids, ring.n, p["floor_quantile"])
+        floor[np.bincount(ring.ids, minlength=ring.n) < _FLOOR_MIN_SAMPLES] = 0.0
         floor = np.nan_to_num(floor, nan=0.0).astype(np.float32)
         low = np.flatnonzero((s > 0) & (s < 2.0 * floor.max()))  # (only those can change)
         if not len(low):
             return s
         s = s.copy()
-        s[low] = soft_floor(s[low], floor[groups[(ys[low] - y0) // f, (xs[low] - x0) // f]])
+        s[low] = soft_floor(s[low], floor[ring.group_of(ys[low], xs[low])])
         return s
 
     def _enclosed_by_highlight(self, clipped: np.ndarray, s: np.ndarray, crop: np.ndarray,
