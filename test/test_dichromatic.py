@@ -861,12 +861,19 @@ def test_noise_floor_leaves_plain_textured_surface_alone() -> None:
     assert error(off, plain) > 3 * error(image, plain)
 
 
-def test_separation_caps_the_material_saturation_by_the_surface_around() -> None:
+@pytest.mark.parametrize("caps", [
+    {},  # the default: both caps
+    {"ring_saturation_margin": 0.0},
+    {"tail_saturation_cap": False},
+])
+def test_separation_caps_the_material_saturation_by_the_surface(caps: dict) -> None:
     """Two materials whose pseudo specular-free chromaticities share their spread (min, max),
     so the frame's clusters cannot tell them apart: a saturated green over most of the frame
     (S 0.91) and a paler yellow-green (S 0.62) with a white highlight on it. With the cluster's
-    saturation the highlight loses about twice what was added (a dark blotch); capped by the
-    surface around it (``ring_saturation_margin``) it comes out close to the clean surface."""
+    saturation the highlight loses about twice what was added (a dark blotch); capped by what
+    the surface shows, the ring around the highlight (``ring_saturation_margin``) or the
+    highlight's own faint tail (``tail_saturation_cap``), each on its own, it comes out close to
+    the clean surface."""
     h, w = 240, 320
     rng = np.random.default_rng(0)
     clean = np.empty((h, w, 3), np.float32)
@@ -884,8 +891,12 @@ def test_separation_caps_the_material_saturation_by_the_surface_around() -> None
         return float(np.mean(clean[core].astype(np.float32).max(axis=1)
                              - out[core].astype(np.float32).max(axis=1)))
 
-    outs = {m: GlareRemover({"inpainting.separation.ring_saturation_margin": m}).inpaint(
-        image, mask) for m in (1.2, 0.0)}  # (the config path: the YAML and ROS params')
-    assert drop(outs[0.0]) >= 30.0  # the blotch the cap is for (S_d 0.9 for 0.62)
-    assert drop(outs[1.2]) <= 0.25 * drop(outs[0.0])
-    assert drop(outs[1.2]) >= 0.3 * drop(image)  # most of the highlight still goes (-43 levels)
+    def separated(params: dict) -> np.ndarray:  # (the config path: the YAML and ROS params')
+        config = {f"inpainting.separation.{k}": v for k, v in params.items()}
+        return GlareRemover(config).inpaint(image, mask)
+
+    uncapped = separated({"ring_saturation_margin": 0.0, "tail_saturation_cap": False})
+    assert drop(uncapped) >= 30.0  # the blotch the caps are for (S_d 0.9 for 0.62)
+    out = separated(caps)
+    assert drop(out) <= 0.25 * drop(uncapped), caps
+    assert drop(out) >= 0.3 * drop(image), caps  # most of the highlight still goes (-43 levels)

@@ -9,8 +9,10 @@ materials clustered on the whole frame, Gaussian-smoothed by ``smooth_sigma``) a
 which leaves diffuse pixels (``s = 0``) and achromatic content unchanged. Estimates no larger
 than what the estimator reads on the plain surface around the highlight (its noise floor,
 ``floor_quantile``: texture, noise) are left alone too, and a material's diffuse saturation is
-taken at most ``ring_saturation_margin`` times that of the surface around each highlight (the
-clusters do not tell hues apart). Only pixels with a clipped channel
+taken no higher than the surface shows (the clusters do not tell hues apart):
+``ring_saturation_margin`` times that of the ring around each highlight, and the most saturated
+pixel of the highlight's own faint tail of its hue (``tail_saturation_cap``). Only pixels with a
+clipped channel
 (``>= clip_level``, nothing of the surface left) are filled, by the ``fast`` push-pull fill from
 the separated pixels around them (within 8 px of their box), and only where the ring around them
 is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highlight around it
@@ -59,6 +61,16 @@ from .fast import push_pull_fill
 from .roi import Box
 
 
+#: :meth:`SeparationInpainter._tail_cap` reads hue in this many bins (each pixel votes in its own
+#: and both neighbours: a window of +-1.5 bins, about +-17 degrees) ...
+_TAIL_HUE_BINS = 16
+#: ... and needs this many pixels of a highlight in a window for a cap ...
+_TAIL_MIN_PX = 16
+#: ... among its mask component and this many px around it.
+_TAIL_REACH_PX = 6
+_TAIL_REACH = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _TAIL_REACH_PX + 1,) * 2)
+#: OpenCV's 8-bit hue (0..179) -> its bin.
+_HUE_BIN = (np.arange(256) * _TAIL_HUE_BINS // 180).astype(np.uint8)
 #: The largest glint (a clipped spot filled for its coloured ring alone), share of the frame ...
 _GLINT_FILL = 0.001
 #: ... and the largest mask component around it, in glints.
@@ -118,6 +130,37 @@ _FRINGE_MAX = 32.0
 _FRINGE_SCALE = 2.0
 #: The base of the fringe's cap is spread at 1 / this of the resolution.
 _FRINGE_COARSE = 4
+
+
+def most_saturated(keys: np.ndarray, sat: np.ndarray, n: int, query: np.ndarray) -> np.ndarray:
+    """The highest saturation ``sat`` (uint8, OpenCV's HSV ``S``: 255 = 1) per key, as float32
+    0..1, for the keys ``query``; keys are ``group * _TAIL_HUE_BINS + hue bin`` (``n`` groups):
+    each sample counts in its own hue bin and both neighbours (about +-17 degrees); +inf where
+    fewer than ``_TAIL_MIN_PX`` samples do. No pixel of a material shows more than its diffuse
+    saturation (added white light lowers it and keeps the hue)."""
+    bins = _TAIL_HUE_BINS
+    top = np.zeros(n * bins, np.uint8)
+    np.maximum.at(top, keys, sat)
+    seen = np.bincount(keys, minlength=n * bins)
+    # Each bin with both neighbours (hue is circular).
+    top, seen = top.reshape(n, bins), seen.reshape(n, bins)
+    top = np.maximum(np.maximum(np.roll(top, 1, axis=1), top), np.roll(top, -1, axis=1))
+    seen = np.roll(seen, 1, axis=1) + seen + np.roll(seen, -1, axis=1)
+    cap = np.where(seen >= _TAIL_MIN_PX, top * np.float32(1.0 / 255.0), np.float32(np.inf))
+    return cap.ravel()[query]
+
+
+def hue_saturation(bgr8: np.ndarray, clip: int,
+                   min_chroma: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel of a uint8 BGR image: its ``_TAIL_HUE_BINS`` hue bin and its HSV saturation
+    (both uint8; OpenCV's ``S``, 255 = 1), and whether it tells its material's saturation
+    (uint8 0/255: unclipped ``max < clip``, exposed, coloured ``max - min >= min_chroma``)."""
+    hue, sat, value = cv2.split(cv2.cvtColor(bgr8, cv2.COLOR_BGR2HSV))
+    low = functools.reduce(cv2.min, cv2.split(bgr8))
+    usable = cv2.bitwise_and(
+        cv2.inRange(value, MIN_EXPOSURE, clip - 1),
+        cv2.threshold(cv2.subtract(value, low), min_chroma - 1, 255, cv2.THRESH_BINARY)[1])
+    return cv2.LUT(hue, _HUE_BIN), sat, usable
 
 
 @dataclass(frozen=True)
@@ -327,6 +370,12 @@ class SeparationInpainter(Inpainter):
                   "spread, not its hue, so a highlight on a paler material can get a more "
                   "saturated one's and be over-subtracted into a dark blotch; 0 = off.",
                   0.0, 10.0),
+        ParamSpec("tail_saturation_cap", True,
+                  "Per highlight and hue, the material's diffuse saturation is taken at most the "
+                  "highest HSV saturation among the highlight's own unclipped pixels of that hue "
+                  "(its faint tail, which the light has barely paled; white light keeps the hue): "
+                  "the data support no more, and a highlight on a paler material than its "
+                  "cluster's is not over-subtracted into a dark blotch; false = off."),
         ParamSpec("min_brightness_ratio", 0.6,
                   "A highlight (with its neighbours within 3 px) is left as it is when its "
                   "separated pixels would come out, at the median, darker than this times the "
@@ -471,6 +520,9 @@ class SeparationInpainter(Inpainter):
         if ring is not None and p["ring_saturation_margin"] > 0:
             near = self._saturation_cap(ring)[ring.group_of(ys, xs)]
             cap = near if cap is None else np.minimum(cap, near)
+        if p["tail_saturation_cap"]:
+            tail = self._tail_cap(image8, crops, boxes, found, px)
+            cap = tail if cap is None else np.minimum(cap, tail)
         own = specular_part(model, px, cap, p["min_saturation"], p["min_chroma"], p["gamma"],
                             undefined=np.inf)
         s = np.where(np.isinf(own), np.float32(0.0), own)
@@ -539,13 +591,52 @@ class SeparationInpainter(Inpainter):
         cap = np.minimum(median * p["ring_saturation_margin"], 1.0)  # (a saturation)
         return np.where(enough, cap, np.inf).astype(np.float32)
 
+    def _tail_cap(self, image8: np.ndarray, crops: list[tuple[np.ndarray, np.ndarray]],
+                  boxes: list[Box], found: list[np.ndarray | None], px: np.ndarray) -> np.ndarray:
+        """Per masked pixel (``px``: ``N x 3`` float32 BGR, 8-bit levels, in :meth:`_specular`'s
+        order: box by box, ``found`` = each box's masked pixels), :func:`most_saturated` among
+        the pixels of its mask component and ``_TAIL_REACH_PX`` around it (in its box: ``boxes``,
+        ``crops``; ``image8``: the frame).
+
+        White light lowers a pixel's saturation and keeps its hue, so no pixel of a material
+        shows more than its diffuse saturation, and the faint tail of a highlight, which the mask
+        (and its fringe) reaches and a few px beyond it continue, shows about that much. A
+        cluster's ``S_d`` above what any pixel of the highlight's own material shows is not
+        supported by the frame (a paler material that shares a cluster with a more saturated
+        one; where two overlap, the hue tells them apart). Where no such tail is in reach the
+        cap is low and the highlight is left a little bright: the safe side."""
+        p = self.params
+        bins = _TAIL_HUE_BINS
+        keys, sats, query, count = [], [], [], 0
+        for (x0, y0, x1, y1), (_, m), f in zip(boxes, crops, found):
+            if f is None:
+                continue
+            near = cv2.dilate(m, _TAIL_REACH)
+            n, labels = cv2.connectedComponents(near, connectivity=8, ltype=cv2.CV_32S)
+            hue, sat, usable = hue_saturation(image8[y0:y1, x0:x1], p["clip_level"],
+                                              p["min_chroma"])
+            pts = cv2.findNonZero(cv2.bitwise_and(usable, near))
+            if pts is not None:
+                pts = pts.reshape(-1, 2)
+                xs, ys = pts[:, 0], pts[:, 1]
+                keys.append((labels[ys, xs] + count) * bins + hue[ys, xs])
+                sats.append(sat[ys, xs])
+            f = f.reshape(-1, 2)
+            query.append((labels[f[:, 1], f[:, 0]] + count) * bins + hue[f[:, 1], f[:, 0]])
+            count += n
+        if not keys:
+            return np.full(len(px), np.inf, np.float32)
+        return most_saturated(np.concatenate(keys), np.concatenate(sats), count,
+                              np.concatenate(query))
+
     def _noise_floor(self, ring: _Ring, s: np.ndarray, ys: np.ndarray, xs: np.ndarray,
                      model: DiffuseModel, context: np.ndarray | None) -> np.ndarray:
         """``s`` (the specular part of the masked pixels ``ys``, ``xs``) through
         :func:`soft_floor` at each highlight's noise floor, read on ``ring`` (:meth:`_ring`)
-        with the material's ``S_d`` (capped by ``context`` only, not by
-        :meth:`_saturation_cap`: the floor then errs high where that cap bites, and such a
-        highlight is left a little bright rather than dark).
+        with the material's ``S_d`` capped by ``context`` and, with ``tail_saturation_cap``, by
+        :func:`most_saturated` among the ring's own samples of each group (as the highlights
+        are: a floor read with a cluster's too-high ``S_d`` would undo that cap), not by
+        :meth:`_saturation_cap` (its margin would then go unchecked).
 
         The estimate is biased on plain surface: a pixel of a material that is less saturated
         than the material's median (texture, sensor noise, a paler patch) reads as having a
@@ -554,10 +645,16 @@ class SeparationInpainter(Inpainter):
         the estimate cannot tell from texture there, so estimates below that are left alone.
         Highlights whose rings touch share a floor (:func:`..masks.grouped_ring`)."""
         p = self.params
-        reading = specular_part(model, ring.pixels,
-                                None if context is None
-                                else lookup_context(context, ring.ys, ring.xs),
-                                p["min_saturation"], p["min_chroma"], p["gamma"])
+        cap = None if context is None else lookup_context(context, ring.ys, ring.xs)
+        if p["tail_saturation_cap"]:  # (the ring's own evidence, as the highlights' tail cap)
+            hue, sat, usable = hue_saturation(ring.pixels.astype(np.uint8)[:, None],
+                                              p["clip_level"], p["min_chroma"])
+            keys = ring.ids * _TAIL_HUE_BINS + hue[:, 0]
+            usable = usable[:, 0] > 0
+            own = most_saturated(keys[usable], sat[usable, 0], ring.n, keys)
+            cap = own if cap is None else np.minimum(cap, own)
+        reading = specular_part(model, ring.pixels, cap, p["min_saturation"], p["min_chroma"],
+                                p["gamma"])
         floor = label_quantile(reading, ring.ids, ring.n, p["floor_quantile"])
         floor[np.bincount(ring.ids, minlength=ring.n) < _FLOOR_MIN_SAMPLES] = 0.0
         floor = np.nan_to_num(floor, nan=0.0).astype(np.float32)
