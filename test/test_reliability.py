@@ -390,6 +390,7 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
     # diagnostics caught up
     assert wait_for(lambda: rig.count("frames_in") == rig.node.stats.total_in, 5.0)
     in0, lost0 = rig.count("frames_in"), rig.count("dropped.not_received")
+    total0 = rig.node.stats.total_in
     msg = _glare_msg(new_header())
     for i in range(1000):
         msg.header.stamp.nanosec = (
@@ -397,6 +398,10 @@ def test_burst_of_1000_frames_is_accounted_for(request, rig_name):
         )
         rig.pub.publish(msg)
     assert rig.alive()
+    # The last frame of the burst waits in the depth-1 queue until the node takes it (on a busy
+    # machine the executor may have taken none during the burst; the good frame below would
+    # then overwrite it).
+    assert wait_for(lambda: rig.node.stats.total_in > total0, 5.0)
     good = rig.good_frame_processed()  # its arrival closes the sequence-number gap accounting
     expected = 1000 + good
     wait_for(
