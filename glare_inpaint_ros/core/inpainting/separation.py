@@ -173,11 +173,16 @@ class _Ring:
     n: int
     groups: np.ndarray
     corner: tuple[int, int]
-    #: The unclipped samples: frame coordinates, float32 BGR pixels (8-bit levels), groups.
+    #: The unclipped samples: frame coordinates, float32 BGR pixels (8-bit levels), groups ...
     ys: np.ndarray
     xs: np.ndarray
     pixels: np.ndarray
     ids: np.ndarray
+    #: ... and their :func:`hue_saturation`: hue bin and saturation (uint8), and whether each
+    #: tells its material's saturation (bool).
+    hue: np.ndarray
+    sat: np.ndarray
+    usable: np.ndarray
 
     def group_of(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """The group of frame pixels inside the sampled extent."""
@@ -563,10 +568,15 @@ class SeparationInpainter(Inpainter):
         pts = pts.reshape(-1, 2)
         rx, ry = pts[:, 0] * f + x0, pts[:, 1] * f + y0  # (one sample per cell: its corner)
         px = image8[ry, rx].astype(np.float32)
+        p = self.params
         peak = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
-        unclipped = peak < self.params["clip_level"]  # (a clipped pixel says nothing)
-        return _Ring(n, groups, (x0, y0), ry[unclipped], rx[unclipped], px[unclipped],
-                     groups[pts[unclipped, 1], pts[unclipped, 0]])
+        unclipped = peak < p["clip_level"]  # (a clipped pixel says nothing)
+        px = px[unclipped]
+        hue, sat, usable = hue_saturation(px.astype(np.uint8)[:, None], p["clip_level"],
+                                          p["min_chroma"])
+        return _Ring(n, groups, (x0, y0), ry[unclipped], rx[unclipped], px,
+                     groups[pts[unclipped, 1], pts[unclipped, 0]], hue[:, 0], sat[:, 0],
+                     usable[:, 0] > 0)
 
     def _saturation_cap(self, ring: _Ring) -> np.ndarray:
         """Per group of ``ring``, ``ring_saturation_margin`` times the median HSV saturation
@@ -580,15 +590,10 @@ class SeparationInpainter(Inpainter):
         where 46 were added, a dark blotch). The surface right around the highlight shows the
         material's own saturation; its faint tail there makes it read a little low, hence the
         margin (the cap bites only where the cluster claims clearly more)."""
-        p = self.params
-        px = ring.pixels
-        hi = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
-        lo = np.minimum(np.minimum(px[:, 0], px[:, 1]), px[:, 2])
-        usable = (hi >= MIN_EXPOSURE) & (hi - lo >= p["min_chroma"])
-        sat = ((hi - lo) / np.maximum(hi, np.float32(1.0))).astype(np.float32)
-        median = label_quantile(sat[usable], ring.ids[usable], ring.n, 0.5)
-        enough = np.bincount(ring.ids[usable], minlength=ring.n) >= _FLOOR_MIN_SAMPLES
-        cap = np.minimum(median * p["ring_saturation_margin"], 1.0)  # (a saturation)
+        ids = ring.ids[ring.usable]
+        median = label_quantile(ring.sat[ring.usable], ids, ring.n, 0.5) / 255.0
+        enough = np.bincount(ids, minlength=ring.n) >= _FLOOR_MIN_SAMPLES
+        cap = np.minimum(median * self.params["ring_saturation_margin"], 1.0)  # (a saturation)
         return np.where(enough, cap, np.inf).astype(np.float32)
 
     def _tail_cap(self, image8: np.ndarray, crops: list[tuple[np.ndarray, np.ndarray]],
@@ -647,11 +652,8 @@ class SeparationInpainter(Inpainter):
         p = self.params
         cap = None if context is None else lookup_context(context, ring.ys, ring.xs)
         if p["tail_saturation_cap"]:  # (the ring's own evidence, as the highlights' tail cap)
-            hue, sat, usable = hue_saturation(ring.pixels.astype(np.uint8)[:, None],
-                                              p["clip_level"], p["min_chroma"])
-            keys = ring.ids * _TAIL_HUE_BINS + hue[:, 0]
-            usable = usable[:, 0] > 0
-            own = most_saturated(keys[usable], sat[usable, 0], ring.n, keys)
+            keys = ring.ids * _TAIL_HUE_BINS + ring.hue
+            own = most_saturated(keys[ring.usable], ring.sat[ring.usable], ring.n, keys)
             cap = own if cap is None else np.minimum(cap, own)
         reading = specular_part(model, ring.pixels, cap, p["min_saturation"], p["min_chroma"],
                                 p["gamma"])
