@@ -217,19 +217,20 @@ def check_ros_args(argv: Sequence[str], known: Iterable[str] | None = None) -> N
     for flag in ("--params-file", "-p", "--param"):
         if argv and argv[-1] == flag:
             raise StartupParameterError(f"{flag} needs a value")
-    rules: dict[str, Any] = {}  # -p NAME -> value as YAML, as rcl reads it
+    everyone: set[str] = set()  # the names every node gets (-p rules, /** entries)
+    strict_values = []  # every strict_params value, wherever it is set
     for i, a in enumerate(argv[:-1]):
         if a in ("-p", "--param"):
             name, sep, value = argv[i + 1].partition(":=")
             if not sep or not name.strip():
                 raise StartupParameterError(f"{a} {argv[i + 1]!r}: expected NAME:=VALUE")
-            try:
-                rules[name] = yaml.safe_load(value)
-            except yaml.YAMLError:
-                rules[name] = value
+            everyone.add(name)
+            if name == "strict_params":  # (as rcl reads the value: YAML)
+                try:
+                    strict_values.append(yaml.safe_load(value))
+                except yaml.YAMLError:
+                    strict_values.append(value)
     files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--params-file"]
-    everyone = dict(rules)  # the names every node gets; strict_params from anywhere
-    strict_values = [rules["strict_params"]] if "strict_params" in rules else []
     for name in files:
         path = Path(name)
         try:
@@ -258,7 +259,7 @@ def check_ros_args(argv: Sequence[str], known: Iterable[str] | None = None) -> N
                 if "strict_params" in params:
                     strict_values.append(params["strict_params"])
                 if entry == "/**":
-                    everyone.update(params)
+                    everyone.update(params)  # (the names)
     if known is not None and all(v is not False for v in strict_values):
         check_known(everyone, known)
 

@@ -526,7 +526,7 @@ class SeparationInpainter(Inpainter):
             near = self._saturation_cap(ring)[ring.group_of(ys, xs)]
             cap = near if cap is None else np.minimum(cap, near)
         if p["tail_saturation_cap"]:
-            tail = self._tail_cap(image8, crops, boxes, found, px)
+            tail = self._tail_cap(image8, crops, boxes, found)
             cap = tail if cap is None else np.minimum(cap, tail)
         own = specular_part(model, px, cap, p["min_saturation"], p["min_chroma"], p["gamma"],
                             undefined=np.inf)
@@ -597,9 +597,9 @@ class SeparationInpainter(Inpainter):
         return np.where(enough, cap, np.inf).astype(np.float32)
 
     def _tail_cap(self, image8: np.ndarray, crops: list[tuple[np.ndarray, np.ndarray]],
-                  boxes: list[Box], found: list[np.ndarray | None], px: np.ndarray) -> np.ndarray:
-        """Per masked pixel (``px``: ``N x 3`` float32 BGR, 8-bit levels, in :meth:`_specular`'s
-        order: box by box, ``found`` = each box's masked pixels), :func:`most_saturated` among
+                  boxes: list[Box], found: list[np.ndarray | None]) -> np.ndarray:
+        """Per masked pixel (in :meth:`_specular`'s order: box by box, ``found`` = each box's
+        masked pixels), :func:`most_saturated` among
         the pixels of its mask component and ``_TAIL_REACH_PX`` around it (in its box: ``boxes``,
         ``crops``; ``image8``: the frame).
 
@@ -629,10 +629,10 @@ class SeparationInpainter(Inpainter):
             f = f.reshape(-1, 2)
             query.append((labels[f[:, 1], f[:, 0]] + count) * bins + hue[f[:, 1], f[:, 0]])
             count += n
+        query = np.concatenate(query)
         if not keys:
-            return np.full(len(px), np.inf, np.float32)
-        return most_saturated(np.concatenate(keys), np.concatenate(sats), count,
-                              np.concatenate(query))
+            return np.full(len(query), np.inf, np.float32)
+        return most_saturated(np.concatenate(keys), np.concatenate(sats), count, query)
 
     def _noise_floor(self, ring: _Ring, s: np.ndarray, ys: np.ndarray, xs: np.ndarray,
                      model: DiffuseModel, context: np.ndarray | None) -> np.ndarray:
