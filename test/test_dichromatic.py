@@ -532,6 +532,34 @@ def test_white_content_on_colour_is_not_taken_for_glints() -> None:
         assert (added > 0) == (level == 255), (level, added)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_sign_split_by_its_digits_is_not_taken_for_glints(seed: int) -> None:
+    """A warm-white speed-limit plate (a few px clipped) on a dry-grass hillside, whose dark
+    digits split it into two near-white parts: two compact spots on a lit, coloured surface, as
+    two glints would be (seen on a real road frame). The busy-texture gate (the digits' and the
+    grass's edges) leaves the sign alone; without it the chain paints over the sign."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.normal(0, 1, (H // 4, W // 4)).astype(np.float32), (W, H),
+                       interpolation=cv2.INTER_CUBIC)
+    shade = np.clip(0.85 + 0.15 * noise + rng.normal(0, 0.06, (H, W)), 0.4, 1.2)
+    image = np.clip(np.stack([c * shade for c in (80, 125, 165)], axis=2) + 0.5,
+                    0, 255).astype(np.uint8)
+    x, y = 150, 80
+    cv2.rectangle(image, (x, y), (x + 11, y + 19), (205, 225, 242), -1)  # the plate
+    image[y + 2, x + 3:x + 6] = 255  # (a few px clipped)
+    image[y + 16, x + 5:x + 9] = 255
+    cv2.rectangle(image, (x, y + 6), (x + 11, y + 12), (90, 90, 90), -1)  # its digits
+    image[y + 7:y + 12, x + 2:x + 10:3] = 200
+    cv2.line(image, (x + 5, y + 20), (x + 5, y + 40), (60, 60, 60), 2)  # the post
+
+    def altered(config: dict) -> int:
+        out = GlareRemover(config).process(image).image
+        return int(np.count_nonzero(np.abs(out.astype(np.int16) - image).max(axis=2) > 8))
+
+    assert altered({}) == 0
+    assert altered({"detector.dichromatic.glint_busy_max": 1.0}) > 100  # (the gate is the guard)
+
+
 def soft_white_shapes(colour: tuple[int, int, int], seed: int = 0,
                       sigma: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
     """A shaded coloured surface with white dots, bars and bold letters whose edges are blurred
