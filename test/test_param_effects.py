@@ -480,6 +480,21 @@ def test_temporal_fill_seam_and_ring_params_change_the_fill(
     assert not np.array_equal(*outs)
 
 
+def test_temporal_fill_without_an_observed_ring_pixel() -> None:
+    """A hole whose flow-check ring holds no pixel observed in the previous frame (a 2-px ring
+    around a highlight the motion cue grew: the ring was filled in the previous frame) is
+    filled from the earlier frames without the flow's sub-pixel refinement, not an error (it
+    raised in OpenCV's colour conversion of an empty pixel list)."""
+    frames = _sliding_glare()
+    g = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True,
+                      "temporal.fill.ring_px": 2, "temporal.motion_cue.grow_px": 6})
+    for i, f in enumerate(frames):
+        res = g.process(f, stamp=i / 30.0)
+        assert res.passthrough is None
+        assert np.array_equal(res.image[res.mask == 0], f[res.mask == 0])
+    assert res.temporal_reused > 0
+
+
 # -- inpainting.learned.max_batch -----------------------------------------------------------------
 
 

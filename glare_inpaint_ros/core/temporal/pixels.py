@@ -67,5 +67,7 @@ def blend(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def gray_list(pixels: np.ndarray) -> np.ndarray:
     """Grey levels (float32, 8-bit scale) of a pixel list ``N`` / ``N x C`` (as
     :func:`gray_small`)."""
+    if pixels.shape[0] == 0:  # (OpenCV refuses an empty image)
+        return np.zeros(0, np.float32)
     img = pixels.reshape(1, pixels.shape[0], *pixels.shape[1:])
     return gray_small(img, (img.shape[1], 1)).reshape(-1).astype(np.float32)
