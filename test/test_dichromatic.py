@@ -637,6 +637,19 @@ def test_separation_backend_contract() -> None:
     assert changed.any() and not (changed & ~near).any()
 
 
+def test_separation_when_the_surface_around_is_all_clipped() -> None:
+    """A highlight on a small coloured patch in an over-exposed (clipped white) frame: the ring
+    the separation reads its caps and noise floor on holds no unclipped pixel. The backend goes
+    on without them (it raised in OpenCV on the empty sample list)."""
+    image = np.full((120, 160, 3), 255, np.uint8)
+    cv2.circle(image, (80, 60), 10, (40, 60, 200), -1)
+    cv2.circle(image, (80, 60), 4, (110, 130, 240), -1)  # the highlight, unclipped
+    mask = np.zeros((120, 160), np.uint8)
+    cv2.circle(mask, (80, 60), 6, 255, -1)
+    out = INPAINTERS.get("separation")().inpaint(image, mask)
+    assert out.shape == image.shape and np.array_equal(out[mask == 0], image[mask == 0])
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_separation_in_linear_light_for_gamma_encoded_video(dtype) -> None:
     """Video is gamma-encoded (sRGB-like): a highlight adds light in linear light, and separating

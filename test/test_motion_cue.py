@@ -117,6 +117,22 @@ def test_motion_cue_state_and_stream_events() -> None:
         MotionCue(min_evidence=2.0)
 
 
+def test_a_sliding_highlight_the_temporal_mask_holds_back_is_not_filled() -> None:
+    """With an entry delay (``temporal.mask.enter_fraction`` 1) the temporal mask holds a new
+    sliding highlight back for a few frames: it is then neither in the reported mask nor
+    changed (the cue's push-pull fill changed thousands of px outside the reported mask)."""
+    remover = GlareRemover({**TEMPORAL, "temporal.mask.enter_fraction": 1.0,
+                            "temporal.mask.window_s": 0.3})
+    seq = SyntheticSequence(1, seed=0, size=METAL_SIZE, frames=24, kind="metal")
+    filled = 0
+    for fr in seq:
+        res = remover.process(fr.image, stamp=fr.stamp)
+        outside = res.mask == 0
+        assert np.array_equal(res.image[outside], fr.image[outside])
+        filled += int(np.count_nonzero(res.mask))
+    assert filled > 0  # (the cue did report, once the delay had passed)
+
+
 @pytest.mark.parametrize("overlap,kept", [(0.2, True), (0.0, False)])
 def test_a_confirmed_highlight_is_followed_when_its_surface_is_forgotten(
         overlap: float, kept: bool) -> None:

@@ -4,6 +4,8 @@ eval/sequences.py)."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -479,3 +481,43 @@ def test_fill_frame_is_the_tail_of_process() -> None:
     assert split.temporal.fill.reused_fraction == 0.0
     part = split.fill_frame(frames[7], split.refine(split.detect(frames[7])).mask, 10.0 + 1 / 30.0)
     assert part.passthrough is None and part.temporal_reused > 0.8
+
+
+def test_mono_hxwx1_frames_keep_their_shape_through_the_temporal_fill() -> None:
+    """An ``HxWx1`` frame comes out ``HxWx1`` with the temporal fill on, as without it (the fill
+    returned ``HxW``)."""
+    frames, _, _ = sliding_sequence(6, 3)
+    for cfg in ({}, {"temporal.fill.enabled": True}):
+        g = GlareRemover({**CLASSIC_CHAIN, **cfg})
+        for i, f in enumerate(frames):
+            img = np.ascontiguousarray(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)[:, :, None])
+            res = g.process(img, stamp=i / 30.0)
+            assert res.image.shape == img.shape and res.image.dtype == img.dtype, cfg
+            assert np.array_equal(res.image[res.mask == 0], img[res.mask == 0])
+        if cfg:
+            assert res.temporal_reused > 0
+
+
+def test_frames_too_small_for_dis_get_their_flow_from_farneback() -> None:
+    """Frames under 32 px on a side get Farneback's flow: OpenCV's DIS raises on them (8 x 8)
+    and kills the process on some (a segfault at 20 x 320). Run in a child process, so a crash
+    fails this test instead of ending the suite."""
+    code = """
+import numpy as np
+from glare_inpaint_ros.core.pipeline import GlareRemover
+for h, w in ((20, 320), (8, 8), (8, 64), (31, 200)):
+    g = GlareRemover({"detector.type": "threshold", "inpainting.backend": "fast",
+                      "temporal.fill.enabled": True, "temporal.mask.enabled": True})
+    rng = np.random.default_rng(0)
+    tex = (rng.random((h, w + 40)) * 150 + 40).astype(np.uint8)
+    for i in range(4):
+        img = np.repeat(tex[:, 3 * i:3 * i + w, None], 3, axis=2)
+        img[h // 2, w // 2] = 255
+        res = g.process(img, stamp=i / 30.0)
+        assert res.image.shape == img.shape, (h, w)
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode,
+                                                                  proc.stderr[-2000:])

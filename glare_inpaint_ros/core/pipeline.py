@@ -346,8 +346,9 @@ class GlareRemover:
                                     detected=None if extended is mask else mask)
             if sliding is not None:
                 # A sliding highlight hides the surface whatever its colour: where no earlier
-                # frame showed it, push-pull fill it (the backend may leave achromatic pixels).
-                out = _PUSH_PULL.inpaint(out, sliding)
+                # frame showed it, push-pull fill it (the backend may leave achromatic pixels);
+                # only where it is still in the mask (the temporal mask may hold it back).
+                out = _PUSH_PULL.inpaint(out, cv2.bitwise_and(sliding, mask))
             if extended is not mask:
                 reported = changed_extension(mask, extended, image, out)
             t2 = time.perf_counter()

@@ -571,6 +571,8 @@ class SeparationInpainter(Inpainter):
         p = self.params
         peak = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
         unclipped = peak < p["clip_level"]  # (a clipped pixel says nothing)
+        if not unclipped.any():  # (a ring all clipped: nothing to read)
+            return None
         px = px[unclipped]
         hue, sat, usable = hue_saturation(px.astype(np.uint8)[:, None], p["clip_level"],
                                           p["min_chroma"])

@@ -153,13 +153,15 @@ class TemporalFill:
                 :mod:`.cue`); later frames neither reuse nor smooth with them.
 
         Returns:
-            A new array (``spatial`` itself with ``reuse_spatial``); pixels where ``mask == 0``
-            are bit-identical to ``image``.
+            A new array (``spatial`` itself with ``reuse_spatial``) of ``image``'s shape (an
+            ``HxWx1`` frame stays ``HxWx1``); pixels where ``mask == 0`` are bit-identical to
+            ``image``.
 
         Raises:
             ValueError / TypeError: bad arrays or mismatched sizes / dtypes (``motion`` included).
         """
-        image = check_image(image)
+        shape = getattr(image, "shape", None)
+        image = check_image(image)  # (HxWx1 -> HxW: the state keeps 2-D mono frames)
         m = check_mask(mask, image.shape)
         spatial = check_image(spatial, name="spatial")
         if spatial.shape != image.shape or spatial.dtype != image.dtype:
@@ -176,7 +178,7 @@ class TemporalFill:
                               and not motion.is_reset):
             if not reuse:
                 cv2.copyTo(spatial, m, out)
-            return out  # late / duplicated frame: spatial fill, state untouched
+            return out.reshape(shape)  # late / duplicated frame: spatial fill, state untouched
         if rects is None:
             boxes = component_boxes(m, self._margin) if cv2.countNonZero(m) else []
         else:
@@ -216,7 +218,7 @@ class TemporalFill:
         self._age, self._age_boxes = age, boxes
         self._prev_mask_small = small_mask
         self._last_stamp = motion.stamp
-        return out
+        return out.reshape(shape)
 
     @property
     def reused_fraction(self) -> float:

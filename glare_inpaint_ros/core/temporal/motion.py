@@ -84,7 +84,9 @@ class FrameMotion:
         if not self._flow_done:
             self._flow_done = True
             if self.cur_small is not None and self.prev_small is not None and self.event is None:
-                if self.method == "farneback":
+                # OpenCV's DIS refuses, or crashes the process on (a segfault: 20 x 320 px), an
+                # image under _MIN_FLOW_SIDE px high or wide; Farneback takes any size.
+                if self.method == "farneback" or min(self.cur_small.shape) < _MIN_FLOW_SIDE:
                     self._flow = cv2.calcOpticalFlowFarneback(
                         self.cur_small, self.prev_small, None, 0.5, 3, 13, 3, 5, 1.1, 0)
                 else:
@@ -144,7 +146,8 @@ class MotionTracker:
                   "the small side is >= 32 px).", 0.05, 1.0),
         ParamSpec("flow_method", "dis",
                   "Optical flow: 'dis' (cv2.DISOpticalFlow, ULTRAFAST preset) or 'farneback' "
-                  "(slower).", choices=("dis", "farneback")),
+                  "(slower; also used for frames under 32 px on a side, which DIS cannot take).",
+                  choices=("dis", "farneback")),
     )
 
     def __init__(self, **params: Any) -> None:
