@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from glare_inpaint_ros.core import GlareRemover
+from glare_inpaint_ros.core.pipeline import changed_extension
 from glare_inpaint_ros.core.detectors import DETECTORS
 from glare_inpaint_ros.core.dichromatic import fit_diffuse_model, specular_amount
 from glare_inpaint_ros.core.inpainting import INPAINTERS
@@ -635,6 +636,25 @@ def test_separation_backend_contract() -> None:
     near = cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
     changed = mout != mono
     assert changed.any() and not (changed & ~near).any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_reported_mask_takes_a_one_pixel_extension(dtype) -> None:
+    """The reported mask adds the extension's pixels that changed, also where the extension is
+    a single pixel (OpenCV's comparison took the 1x1 difference for a scalar and raised)."""
+    image = np.full((40, 3, 3), 100, dtype)
+    detected = np.zeros((40, 3), np.uint8)
+    detected[10:14, 1] = 255
+    extended = detected.copy()
+    extended[20, 2] = 255
+    out = image.copy()
+    out[20, 2] = 90
+    reported = changed_extension(detected, extended, image, out)
+    expected = detected.copy()
+    expected[20, 2] = 255
+    assert np.array_equal(reported, expected)
+    out[20, 2] = 100  # (unchanged: not reported)
+    assert np.array_equal(changed_extension(detected, extended, image, out), detected)
 
 
 def test_separation_when_the_surface_around_is_all_clipped() -> None:
