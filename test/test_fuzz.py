@@ -384,7 +384,7 @@ def test_pipeline_process_accepts_or_refuses_cleanly(image, backend):
 def temporal_streams(draw) -> tuple[dict, list[tuple[np.ndarray, float | None]]]:
     """A short stream of small frames (a texture sliding under white blobs; any size, layout
     and bit depth; stamps that stall, jump back and skip) and a temporal configuration."""
-    h, w = draw(st.integers(8, 48)), draw(st.integers(8, 96))
+    h, w = draw(st.integers(1, 48)), draw(st.integers(1, 96))
     ch = draw(st.sampled_from([0, 1, 3, 3, 4]))  # (0: HxW)
     wide = draw(st.booleans())
     config = {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from glare_inpaint_ros.core.masks import (
-    MaskRefiner, clean_components, coverage, dilate, fill_small_holes, label_quantile,
+    MaskRefiner, clean_components, compare, coverage, dilate, fill_small_holes, label_quantile,
     remove_small_components, spot_like, upscale_nearest,
 )
 
@@ -167,3 +167,14 @@ def test_label_quantile_matches_numpy_per_label() -> None:
                     assert out[lab] == np.percentile(sel, 100 * q, method="lower")
                 else:
                     assert np.isnan(out[lab])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])
+def test_compare_keeps_the_shape_of_a_one_pixel_array(shape) -> None:
+    """``masks.compare`` is ``cv2.compare`` against a scalar, also for a 1x1 array (which OpenCV
+    takes for a scalar itself, returning 4x1)."""
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    for op, ref in ((cv2.CMP_GT, a > 0), (cv2.CMP_LE, a <= 1), (cv2.CMP_EQ, a == 0)):
+        out = compare(a, 0 if op != cv2.CMP_LE else 1, op)
+        assert out.shape == shape and out.dtype == np.uint8
+        assert np.array_equal(out, np.where(ref, 255, 0))

@@ -521,3 +521,20 @@ print("ok")
                           timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode,
                                                                   proc.stderr[-2000:])
+
+
+def test_a_hole_within_one_flow_block() -> None:
+    """A one-pixel highlight with a 1-px ring (its box inside one 4 x 4 block of the flow's
+    quarter resolution) is filled from the earlier frames (the block's mask came out 4x1 from
+    OpenCV's comparison, which takes a 1x1 array for a scalar, and raised)."""
+    rng = np.random.default_rng(0)
+    tex = cv2.GaussianBlur(rng.random((256, 400)) * 150 + 40, (0, 0), 2).astype(np.uint8)
+    g = GlareRemover({**CLASSIC_CHAIN, "temporal.fill.enabled": True,
+                      "temporal.fill.ring_px": 1, "temporal.fill.feather_px": 0,
+                      "mask.dilation.kernel_size": 0, "mask.min_area": 0})
+    for i in range(4):
+        img = np.repeat(tex[:, 2 * i:2 * i + 256, None], 3, axis=2)
+        img[101, 101] = 255
+        res = g.process(img, stamp=i / 30.0)
+        assert np.count_nonzero(res.mask) == 1 and res.passthrough is None
+    assert res.temporal_reused == 1.0

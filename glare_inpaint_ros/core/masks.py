@@ -18,6 +18,20 @@ from .params import ParamSpec, Schema
 from .validation import check_mask
 
 
+_CMP_OPS = {cv2.CMP_GT: np.greater, cv2.CMP_GE: np.greater_equal, cv2.CMP_LT: np.less,
+            cv2.CMP_LE: np.less_equal, cv2.CMP_EQ: np.equal, cv2.CMP_NE: np.not_equal}
+
+
+def compare(a: np.ndarray, value: float, op: int) -> np.ndarray:
+    """``cv2.compare(a, value, op)`` (uint8 0/255 of ``a``'s size), also for a 1x1 or 4x1 ``a``,
+    which OpenCV takes for a scalar: it returns 4x1, and for 4x1 compares the elements with
+    ``(value, 0, 0, 0)`` (a one-pixel frame, a box within one flow block)."""
+    if a.shape[:2] in ((1, 1), (4, 1)):
+        return np.where(_CMP_OPS[op](a.reshape(a.shape[:2]), value), np.uint8(255),
+                        np.uint8(0))
+    return cv2.compare(a, value, op)
+
+
 def select_labels(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """uint8 0/255 mask of the pixels of a label image (``cv2.connectedComponents``) whose label
     ``l`` has ``keep[l]`` true; label 0 (the background) is never selected.

@@ -51,7 +51,7 @@ from ..dichromatic import (
     from_linear, halo_unit, haloed, local_saturation, lookup_context, near_white, specular_part,
     to_linear,
 )
-from ..masks import grouped_ring, label_quantile, select_labels, spot_like
+from ..masks import compare, grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
 from ..sheen import grow_into_sheen
 from ..validation import check_image, check_mask
@@ -258,7 +258,7 @@ def grow_by_size(mask: np.ndarray, scale: float, max_px: int) -> np.ndarray:
         box = (slice(max(y - r, 0), min(y + bh + r, h)), slice(max(x - r, 0), min(x + bw + r, w)))
         # (a disk through the distance transform: a large elliptic dilation costs its area)
         near = cv2.distanceTransform(cv2.bitwise_not(mask[box]), cv2.DIST_L2, 3)
-        out[box] |= cv2.compare(near, r, cv2.CMP_LE)
+        out[box] |= compare(near, r, cv2.CMP_LE)
     return out
 
 

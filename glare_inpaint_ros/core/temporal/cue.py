@@ -55,7 +55,7 @@ import cv2
 import numpy as np
 
 from ..detectors.local_contrast import background
-from ..masks import select_labels
+from ..masks import compare, select_labels
 from ..params import ParamSpec, Schema
 from .motion import FrameMotion, PixelGrid
 
@@ -194,7 +194,7 @@ class MotionCue:
             weight[cand == 0] = 1.0
             self._memory, self._weight = memory, weight
         self._last_stamp = motion.stamp
-        bright = cv2.bitwise_and(cand, cv2.compare(self._weight, float(_KNOWN), cv2.CMP_LT))
+        bright = cv2.bitwise_and(cand, compare(self._weight, float(_KNOWN), cv2.CMP_LT))
         self.last = CueMasks(None if found is None else self._to_frame(found, motion.shape),
                              self._to_frame(bright, motion.shape) if bright.any() else None)
         return self.last
@@ -203,8 +203,8 @@ class MotionCue:
         """A reduced-resolution 0/255 mask at the frame's ``shape`` (H, W), grown by
         ``grow_px``."""
         h, w = shape
-        mask = cv2.compare(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 127,
-                           cv2.CMP_GT)
+        mask = compare(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 127,
+                       cv2.CMP_GT)
         if self.params["grow_px"] > 0:
             k = 2 * self.params["grow_px"] + 1
             mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
@@ -251,8 +251,7 @@ class MotionCue:
         ring = (near == 0) & (grown > 0)
         ids = grown[ring].astype(np.int64)
         g = grey.astype(np.float32)
-        grad = cv2.absdiff(cv2.Sobel(g, cv2.CV_32F, 1, 0), 0) + cv2.absdiff(
-            cv2.Sobel(g, cv2.CV_32F, 0, 1), 0)
+        grad = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1))
         cnt = np.maximum(np.bincount(ids, minlength=n), 1)
         return (np.bincount(ids, grad[ring], minlength=n) / (8.0 * cnt)).astype(np.float32)
 

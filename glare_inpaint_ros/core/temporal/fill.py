@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..inpainting.roi import Box, component_boxes, grow_boxes
+from ..masks import compare
 from ..params import ParamSpec, Schema
 from ..validation import check_image, check_mask
 from .atlas import Atlas
@@ -40,7 +41,7 @@ def _small_mask(mask: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> np
     h, w = mask.shape
     sw, sh = size
     if w % sw or h % sh:
-        return cv2.compare(cv2.resize(mask, size, interpolation=cv2.INTER_AREA), 0, cv2.CMP_GT)
+        return compare(cv2.resize(mask, size, interpolation=cv2.INTER_AREA), 0, cv2.CMP_GT)
     bx, by = w // sw, h // sh
     small = np.zeros((sh, sw), np.uint8)
     for x0, y0, x1, y1 in boxes:
@@ -49,7 +50,7 @@ def _small_mask(mask: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> np
         if bx > 1 or by > 1:
             crop = cv2.resize(crop, (a1 - a0, b1 - b0), interpolation=cv2.INTER_AREA)
         # Blocks shared by two boxes get the same value from both (each sees the whole block).
-        small[b0:b1, a0:a1] = cv2.compare(crop, 0, cv2.CMP_GT)
+        small[b0:b1, a0:a1] = compare(crop, 0, cv2.CMP_GT)  # (one block: 1x1)
     return small
 
 
@@ -176,9 +177,10 @@ class TemporalFill:
         out = spatial if reuse else image.copy()
         if motion.ignored or (self._last_stamp is not None and motion.stamp <= self._last_stamp
                               and not motion.is_reset):
+            # A late / duplicated frame: the spatial fill, the state untouched.
             if not reuse:
                 cv2.copyTo(spatial, m, out)
-            return out.reshape(shape)  # late / duplicated frame: spatial fill, state untouched
+            return out if out.shape == shape else out.reshape(shape)
         if rects is None:
             boxes = component_boxes(m, self._margin) if cv2.countNonZero(m) else []
         else:
@@ -218,7 +220,7 @@ class TemporalFill:
         self._age, self._age_boxes = age, boxes
         self._prev_mask_small = small_mask
         self._last_stamp = motion.stamp
-        return out.reshape(shape)
+        return out if out.shape == shape else out.reshape(shape)
 
     @property
     def reused_fraction(self) -> float:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from ..masks import compare
 from ..params import ParamSpec, Schema
 from ..validation import check_mask
 from .motion import FrameMotion, PixelGrid, flow_maps, upsample_flow
@@ -117,7 +118,7 @@ class TemporalMask:
         if since:
             cv2.LUT(hist, _since_table(m_frames, k), dst=hist)  # one frame older, in/out updated
             cv2.max(hist, m, dst=hist)  # detected now: 255 (in the mask, 0 frames since)
-            return cv2.compare(hist, 127, cv2.CMP_GT)  # bit 7
+            return compare(hist, 127, cv2.CMP_GT)  # bit 7
         assert active is not None
         np.left_shift(hist, np.uint32(1), out=hist)
         np.bitwise_or(hist, m > 0, out=hist, casting="unsafe")
