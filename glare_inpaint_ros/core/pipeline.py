@@ -20,7 +20,7 @@ from ..imageheader import DEFAULT_MAX_PIXELS
 from .detectors import DETECTORS, Detector
 from .inpainting import INPAINTERS, Inpainter
 from .inpainting.roi import component_rects
-from .masks import MaskRefiner, RefinedMask
+from .masks import MaskRefiner, RefinedMask, compare
 from .masks import coverage as mask_coverage
 from .params import ParamSpec, Schema, flatten, section
 from .temporal import (
@@ -200,9 +200,7 @@ def changed_extension(detected: np.ndarray, extended: np.ndarray, image: np.ndar
         diff = functools.reduce(cv2.max, cv2.split(diff))
     reported = detected.copy()
     part = reported[box]
-    # (cv2.threshold, not cv2.compare: OpenCV takes a 1x1 array for a scalar there)
-    changed = cv2.threshold(diff, 0, 255, cv2.THRESH_BINARY)[1].astype(np.uint8, copy=False)
-    np.bitwise_or(part, cv2.bitwise_and(changed, ring[box]), out=part)
+    np.bitwise_or(part, cv2.bitwise_and(compare(diff, 0, cv2.CMP_GT), ring[box]), out=part)
     return reported
 
 
