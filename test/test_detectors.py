@@ -192,3 +192,16 @@ def test_other_layouts_and_tiny_frames(name: str) -> None:
     assert det.detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)).shape == bgr_mask.shape
     for shape in [(1, 1, 3), (3, 7, 3), (7, 3, 3)]:
         assert det.detect(np.full(shape, 100, np.uint8)).shape == shape[:2]
+
+
+@pytest.mark.parametrize("name", [*AUTOMATIC, "dichromatic", "learned"])
+@pytest.mark.parametrize("shape", [(1, 1, 3), (4, 1, 3), (1, 4, 3), (2, 2, 3)])
+def test_one_to_four_pixel_frames_get_a_mask_of_their_size(name: str, shape: tuple) -> None:
+    """Every detector's mask has the frame's size down to one pixel (OpenCV takes a 1x1 array
+    for a scalar: the learned detector's comparison with 0 came out 4x1)."""
+    if name == "learned":
+        pytest.importorskip("onnxruntime")
+    det = DETECTORS.get(name)()
+    for level in (100, 255):
+        mask = det.detect(np.full(shape, level, np.uint8))
+        assert mask.shape == shape[:2] and mask.dtype == np.uint8, (level, mask.shape)

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from ..masks import compare
 from ..params import ParamSpec
 from . import DETECTORS
 from .base import Detector
@@ -150,4 +151,4 @@ class LearnedDetector(Detector):
         logit = self.logit(bgr)
         if logit.shape != (h, w):
             logit = cv2.resize(logit, (w, h), interpolation=cv2.INTER_LINEAR)
-        return cv2.compare(logit, 0.0, cv2.CMP_GE)
+        return compare(logit, 0.0, cv2.CMP_GE)
