@@ -869,9 +869,7 @@ class SeparationInpainter(Inpainter):
         else:
             result = crop.copy()
             peak = crop
-        # cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar.
-        saturated = cv2.threshold(peak, p["clip_level"] * unit - 1, 255, cv2.THRESH_BINARY)[1]
-        saturated = saturated.astype(np.uint8, copy=False)
+        saturated = compare(peak, p["clip_level"] * unit, cv2.CMP_GE)
         if washed is not None:  # (nothing of the surface left in them either)
             saturated = cv2.bitwise_or(saturated, washed)
         clipped = cv2.bitwise_and(saturated, core)
