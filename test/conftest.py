@@ -38,6 +38,9 @@ else:
     os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
     _DOMAIN_FROM = "pid-derived; set GLARE_TEST_DOMAIN_ID to pin one"
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+# child processes print every thread's Python stack on SIGABRT (helpers.stop_processes sends it
+# to one that ignores SIGINT too long), so a hang in CI says where it hung
+os.environ["PYTHONFAULTHANDLER"] = "1"
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 _profile = ROOT / "config" / "fastdds_profile.xml"
 if _profile.exists():

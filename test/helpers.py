@@ -289,7 +289,9 @@ def node_command(module: str, *ros_args: str, code: str | None = None,
 def stop_processes(procs: Iterable[subprocess.Popen], sig: int = signal.SIGINT,
                    timeout: float = 15.0) -> list[tuple[int, str]]:
     """Send ``sig`` to every child process still running (a node, a CLI job), then wait up to
-    ``timeout`` s for each, kill it if needed; returns ``(exit code, combined output)`` of each.
+    ``timeout`` s for each; one still running gets SIGABRT (with conftest's
+    ``PYTHONFAULTHANDLER`` it prints where each thread hangs), then SIGKILL 5 s later. Returns
+    ``(exit code, combined output)`` of each.
 
     Safe to call again on a process it stopped (or that was already waited for): it then
     returns the same code and output.
@@ -303,8 +305,12 @@ def stop_processes(procs: Iterable[subprocess.Popen], sig: int = signal.SIGINT,
         try:
             text, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            text, _ = proc.communicate()
+            proc.send_signal(signal.SIGABRT)
+            try:
+                text, _ = proc.communicate(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                text, _ = proc.communicate()
         results.append((proc.returncode, text))
     return results
 
