@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import signal
 import subprocess
 import time
 from typing import Any, Callable
@@ -523,39 +524,43 @@ def test_invalid_startup_parameters_exit_nonzero_with_reason(node_process):
         assert "Traceback" not in text, text
 
 
-#: A node that sends itself SIGINT while holding the lock ``Context.ok()`` takes, as when the
-#: signal arrives while the executor asks ``ok()`` (it does on every spin): the Python handler of
-#: ``run_nodes`` then runs with that lock held. The lock (``Context._lock``) is private to rclpy.
-SIGINT_INSIDE_OK = """
-import os, signal, sys
+#: A node that sends itself a signal (``{sig}``: SIGINT or SIGTERM, by number) while holding the
+#: lock ``Context.ok()`` takes, as when the signal arrives while the executor asks ``ok()`` (it
+#: does on every spin): the Python handler of ``run_nodes`` then runs with that lock held. The
+#: lock (``Context._lock``) is private to rclpy.
+SIGNAL_INSIDE_OK = """
+import os, sys
 from rclpy.node import Node
 from glare_inpaint_ros.ros.base import run_nodes
 
-class SigintInsideOk(Node):
+class SignalInsideOk(Node):
     def __init__(self):
-        super().__init__("sigint_inside_ok")
+        super().__init__("signal_inside_ok")
         self.create_timer(0.2, self.tick)
 
     def tick(self):
         with self.context._lock:
-            os.kill(os.getpid(), signal.SIGINT)  # the Python handler runs right here
+            os.kill(os.getpid(), {sig})  # the Python handler runs right here
             print("handler returned", flush=True)
 
-sys.exit(run_nodes([SigintInsideOk], sys.argv))
+sys.exit(run_nodes([SignalInsideOk], sys.argv))
 """
 
 
-def test_sigint_during_spin_never_hangs(node_process):
-    """Ctrl-C that lands while rclpy holds a lock ends the node with exit 0: the handler of
-    ``run_nodes`` takes no lock (it called ``rclpy.ok()`` once, and 1 stop in about 60 hung)."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_during_spin_exits_cleanly_and_never_hangs(node_process, sig):
+    """SIGINT or SIGTERM landing while rclpy holds a lock ends the node with exit 0: the SIGINT
+    handler of ``run_nodes`` takes no lock (it called ``rclpy.ok()`` once, and 1 stop in about
+    60 hung)."""
     from rclpy.context import Context
 
     assert hasattr(Context(), "_lock"), "rclpy renamed the lock this test holds"
-    proc = node_process("", "-r", f"__ns:=/rel_sig_{next(_ns_ids)}", code=SIGINT_INSIDE_OK)
+    proc = node_process("", "-r", f"__ns:=/rel_sig_{next(_ns_ids)}",
+                        code=SIGNAL_INSIDE_OK.format(sig=int(sig)))
     exited = _wait_exit(proc, 30.0)
     code, text = stop_process(proc, timeout=1.0)
-    assert exited, f"the node hung after its SIGINT: {text}"
-    assert code == 0 and "handler returned" in text and "Traceback" not in text, text
+    assert exited, f"the node hung after its {sig.name}: {text}"
+    assert code == 0 and "handler returned" in text and "Traceback" not in text, (code, text)
 
 
 def _wait_exit(proc: subprocess.Popen, timeout: float) -> bool:

@@ -420,12 +420,13 @@ def _interrupt_unless_spinning(signum: int, frame: Any) -> None:
     shuts the context down and the spin ends with ``ExternalShutdownException``; a
     ``KeyboardInterrupt`` on top could land anywhere in rclpy (once it landed in ``Task.__init__``,
     whose ``__del__`` then printed a traceback at exit). Before ``rclpy.init`` and after the nodes
-    are gone, Ctrl-C interrupts as usual.
+    are gone, Ctrl-C interrupts as usual. (SIGTERM is rclpy's alone: it ends the spin the same
+    way.)
 
     It reads a module flag and takes no lock: a handler runs in the main thread between two
     bytecodes of whatever was interrupted, and when that was ``Context.ok()`` (the executor asks
     it on every spin), calling ``rclpy.ok()`` here waited forever on the lock the interrupted call
-    held (1 stop in about 60 hung; ``test_sigint_during_spin_never_hangs``)."""
+    held (1 stop in about 60 hung; tested in test/test_reliability.py)."""
     if not _rclpy_owns_sigint:
         raise KeyboardInterrupt
 
