@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -78,3 +81,47 @@ def test_demo_rejects_bad_arguments(tmp_path, args, message):
     proc = _demo("--out", str(tmp_path), *args, timeout=60)
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def _processes_with(text: str) -> set[int]:
+    """Pids of the processes whose command line contains ``text``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.add(int(entry.name))
+            except OSError:  # gone meanwhile
+                pass
+    return found
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_demo_and_its_nodes_with_one_line(tmp_path, sig):
+    """Ctrl-C, or ``kill`` / ``docker stop`` / a CI timeout (SIGTERM: its nodes used to run on as
+    orphans), mid-stream: the node processes are stopped, one line, exit 128 + N."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "demo", "--out",
+         str(tmp_path / "demo"), "--frames", "100000", "--width", "320", "--height", "240"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60.0
+        nodes: set[int] = set()
+        while len(nodes) < 3 and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.2)
+            nodes = _processes_with(f"__ns:=/glare_demo_{proc.pid}")
+        assert len(nodes) == 3, (nodes, proc.poll())
+        time.sleep(1.0)  # (into the node's start-up or the stream)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert err.strip() == f"glare-inpaint demo: interrupted ({sig.name})", err
+    left = nodes & _processes_with(f"__ns:=/glare_demo_{proc.pid}")
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the demo's node processes outlived it"

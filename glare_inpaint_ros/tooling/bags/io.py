@@ -33,6 +33,7 @@ import numpy as np
 from ...compressed import decode_compressed, encode_compressed
 from ...encodings import ImageFormatError, decode, encode
 from ...imageheader import DEFAULT_MAX_PIXELS
+from ..signals import interruptible, interrupted
 
 if TYPE_CHECKING:
     from rosbags.interfaces import Connection, Qos
@@ -456,33 +457,6 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP turned into an exception (like SIGINT's KeyboardInterrupt), so that every
-    ``with`` block unwinds and temporary output is deleted."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """Within the block SIGTERM and SIGHUP raise :class:`Interrupted` (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: Any) -> None:
-        raise Interrupted(signum)
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
 def run_job(prog: str, job: Callable[[], T]) -> tuple[int, T | None]:
     """Run a bag-writing CLI job: ``(0, result)``, or ``(exit code, None)`` after one line on
     stderr.
@@ -502,10 +476,7 @@ def run_job(prog: str, job: Callable[[], T]) -> tuple[int, T | None]:
         print(f"{prog}: error: {reason}; no output bag written", file=sys.stderr)
         return getattr(exc, "exit_code", 1), None
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"{prog}: interrupted ({signal.Signals(signum).name}); no output bag written",
-              file=sys.stderr)
-        return 128 + int(signum), None
+        return interrupted(prog, exc, "; no output bag written"), None
 
 
 def _remove_stale_temps(parent: Path, name: str) -> None:

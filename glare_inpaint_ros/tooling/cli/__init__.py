@@ -2,7 +2,9 @@
 
 A subcommand module defines ``add_arguments(parser: argparse.ArgumentParser) -> None`` and
 ``run(args: argparse.Namespace) -> int`` (the exit code). Adding one is one line in
-:data:`SUBCOMMANDS`. Modules are imported lazily so ``--help`` stays fast and a missing optional
+:data:`SUBCOMMANDS`. Every command ends on SIGINT, SIGTERM or SIGHUP after its cleanup (node
+processes stopped, temporary output deleted) with one line and exit code ``128 + N``
+(:mod:`..signals`). Modules are imported lazily so ``--help`` stays fast and a missing optional
 dependency only affects its own subcommand.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ...core.runtime import tune_malloc
+from ..signals import interruptible, interrupted
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -95,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub = argparse.ArgumentParser(prog=f"glare-inpaint {argv[0]}",
                                       description=SUBCOMMANDS[argv[0]][1])
         module.add_arguments(sub)
-        return int(module.run(sub.parse_args(argv[1:])) or 0)
+        opts = sub.parse_args(argv[1:])
+        try:  # Ctrl-C, kill, docker stop: the command's cleanup runs (nodes stopped), one line
+            with interruptible():
+                return int(module.run(opts) or 0)
+        except KeyboardInterrupt as exc:
+            return interrupted(f"glare-inpaint {argv[0]}", exc)
     parser.parse_args(argv)  # prints help / error and exits
     return 2
 

@@ -20,7 +20,6 @@ file), 128+N on signal N (SIGINT, SIGTERM, SIGHUP; no temporary file is left beh
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from . import output_folder
 from ...core.pipeline import GlareRemover
 from ...encodings import ImageFormatError
 from ..eval.dataset import IMAGE_EXTENSIONS, list_images, load_image, write_image
+from ..signals import interruptible, interrupted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,17 +73,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"glare-inpaint images: error: {exc}", file=sys.stderr)
         return 2
 
-    from ..bags.io import Interrupted, interruptible
-
     try:
         # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
         with interruptible():
             return _process_all(args, files, remover)
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        print(f"glare-inpaint images: interrupted ({signal.Signals(signum).name})",
-              file=sys.stderr)
-        return 128 + int(signum)
+        return interrupted("glare-inpaint images", exc)
 
 
 def _process_all(args: argparse.Namespace, files: list[Path], remover: GlareRemover) -> int:
