@@ -3,6 +3,11 @@ errors."""
 
 from __future__ import annotations
 
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -123,3 +128,37 @@ def test_known_blob_is_filled_and_the_rest_is_untouched(
     far = cv2.dilate(disc, np.ones((9, 9), np.uint8)) == 0
     assert np.array_equal(cleaned[far], glare[far])
     assert np.array_equal(cv2.imread(str(out / "clean.png")), clean)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_folder_stops_with_one_line_and_no_temporary_file(tmp_path: Path,
+                                                                       sig: int) -> None:
+    image, _, _ = make_sample(3, seed=11, size=(640, 480))
+    src = tmp_path / "in"
+    src.mkdir()
+    write_image(src / "f000.png", image)
+    for i in range(1, 200):
+        shutil.copyfile(src / "f000.png", src / f"f{i:03d}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "images", str(src), str(out),
+         "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60.0
+        while time.monotonic() < end and proc.poll() is None and (
+                not out.is_dir() or len(list(out.glob("*.png"))) < 3):
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert err.strip() == f"glare-inpaint images: interrupted ({signal.Signals(sig).name})", err
+    written = sorted(out.glob("*.png"))
+    assert 3 <= len(written) < 200
+    assert not [p.name for p in out.iterdir() if p.suffix != ".png"]  # no temporary file left
+    assert all(cv2.imread(str(p)) is not None for p in written)  # each one complete

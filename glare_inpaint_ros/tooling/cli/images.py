@@ -29,7 +29,6 @@ from . import output_folder
 from ...core.pipeline import GlareRemover
 from ...encodings import ImageFormatError
 from ..eval.dataset import IMAGE_EXTENSIONS, list_images, load_image, write_image
-from ..signals import interruptible, interrupted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,12 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"glare-inpaint images: error: {exc}", file=sys.stderr)
         return 2
 
-    try:
-        # SIGTERM/SIGHUP unwind like Ctrl-C: no temporary file is left behind
-        with interruptible():
-            return _process_all(args, files, remover)
-    except KeyboardInterrupt as exc:
-        return interrupted("glare-inpaint images", exc)
+    # (a signal unwinds it through the entry point's handler: no temporary file is left behind)
+    return _process_all(args, files, remover)
 
 
 def _process_all(args: argparse.Namespace, files: list[Path], remover: GlareRemover) -> int:
