@@ -179,3 +179,21 @@ def test_fused_node_with_sim_time_processes_a_replayed_bag(
             for m in reader.messages(["/camera/image_raw"])
         ]
     assert stamps == want, node_out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_replay_stops_on_a_signal_with_one_line(bag: Path, sig: int) -> None:
+    """A looping replay ends on Ctrl-C or ``kill`` with one line and 128 + N (SIGTERM gave a
+    silent 130)."""
+    proc = subprocess.Popen(_replay_cmd(bag, "--loop"), cwd=ROOT, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith(f"replaying {bag}: 2 topic(s)"), line  # the publishers are up
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert err.strip() == f"glare-inpaint replay: interrupted ({signal.Signals(sig).name})", err

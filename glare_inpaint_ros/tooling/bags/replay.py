@@ -223,17 +223,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the CLI; 0 when done, 1 on an error (reason on stderr), 130 on Ctrl-C."""
+    """Run the CLI (progress lines on stderr: what it replays, topics without a subscriber);
+    0 when done, 1 on an error (reason on stderr); on SIGINT / SIGTERM / SIGHUP the entry point
+    prints one line and exits ``128 + N`` (:mod:`...signals`)."""
     try:
         stats = replay(args.bag, rate=args.rate, clock=args.clock, clock_hz=args.clock_hz,
                        topics=args.topics,
                        loop=args.loop, best_effort=args.best_effort, depth=args.qos_depth,
-                       wait_for_subscribers=args.wait_for_subscribers)
+                       wait_for_subscribers=args.wait_for_subscribers,
+                       log=lambda text: print(text, file=sys.stderr, flush=True))
     except (BagError, ValueError) as exc:
         print(f"glare-inpaint replay: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
     print(f"published {stats.published} message(s) in {stats.wall_s:.2f} s ({stats.loops} "
           "pass(es), "
           f"{stats.clock_messages} /clock), latest message {stats.max_late_s * 1e3:.1f} ms behind "
