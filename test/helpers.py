@@ -319,3 +319,30 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT,
                  timeout: float = 15.0) -> tuple[int, str]:
     """:func:`stop_processes` of one process: ``(exit code, its combined output)``."""
     return stop_processes([proc], sig, timeout)[0]
+
+
+def interrupt_cli(args: list[str], sig: int, ready: Callable[[subprocess.Popen], bool],
+                  timeout: float = 60.0, **popen_kwargs: Any) -> subprocess.Popen:
+    """Start ``glare-inpaint ARGS`` (``python -m glare_inpaint_ros.tooling.cli``) in the repository
+    root, poll ``ready(proc)`` every 50 ms for up to ``timeout`` s, send ``sig``, and check that
+    the command ends with exit code ``128 + sig`` and exactly one stderr line (after what
+    ``ready`` read), ``glare-inpaint <command>: interrupted (<SIGNAL>)``. Returns the ended
+    process."""
+    proc = subprocess.Popen([sys.executable, "-m", "glare_inpaint_ros.tooling.cli", *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen_kwargs)
+    try:
+        end = time.monotonic() + timeout
+        while not ready(proc):
+            assert proc.poll() is None and time.monotonic() < end, (
+                f"never got ready (exit {proc.poll()})")
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert err.strip() == f"glare-inpaint {args[0]}: interrupted ({signal.Signals(sig).name})", err
+    return proc

@@ -26,7 +26,7 @@ from glare_inpaint_ros.tooling.bags.io import (  # noqa: E402
 )
 from glare_inpaint_ros.tooling.bags.replay import replay, resolve_type  # noqa: E402
 from glare_inpaint_ros.tooling.bags.io import BagError  # noqa: E402
-from helpers import ROOT, stop_process  # noqa: E402
+from helpers import ROOT, interrupt_cli, stop_process  # noqa: E402
 
 pytestmark = pytest.mark.ros
 FRAMES = 5
@@ -185,15 +185,9 @@ def test_fused_node_with_sim_time_processes_a_replayed_bag(
 def test_replay_stops_on_a_signal_with_one_line(bag: Path, sig: int) -> None:
     """A looping replay ends on Ctrl-C or ``kill`` with one line and 128 + N (SIGTERM gave a
     silent 130)."""
-    proc = subprocess.Popen(_replay_cmd(bag, "--loop"), cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    def publishing(proc: subprocess.Popen) -> bool:
         line = proc.stderr.readline()
-        assert line.startswith(f"replaying {bag}: 2 topic(s)"), line  # the publishers are up
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + sig, (proc.returncode, err)
-    assert err.strip() == f"glare-inpaint replay: interrupted ({signal.Signals(sig).name})", err
+        assert line.startswith(f"replaying {bag}: 2 topic(s)"), line
+        return True
+
+    interrupt_cli(["replay", str(bag), "--loop"], sig, publishing, env=_env())

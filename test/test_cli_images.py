@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -18,6 +15,7 @@ from glare_inpaint_ros.tooling.cli import main
 from glare_inpaint_ros.core.pipeline import GlareRemover
 from glare_inpaint_ros.tooling.eval.dataset import write_image
 from glare_inpaint_ros.synth import make_sample
+from helpers import interrupt_cli
 
 
 def _sample_file(
@@ -142,22 +140,8 @@ def test_a_signal_mid_folder_stops_with_one_line_and_no_temporary_file(tmp_path:
     for i in range(1, 200):
         shutil.copyfile(src / "f000.png", src / f"f{i:03d}.png")
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "images", str(src), str(out),
-         "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        end = time.monotonic() + 60.0
-        while time.monotonic() < end and proc.poll() is None and (
-                not out.is_dir() or len(list(out.glob("*.png"))) < 3):
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + sig, (proc.returncode, err)
-    assert err.strip() == f"glare-inpaint images: interrupted ({signal.Signals(sig).name})", err
+    interrupt_cli(["images", str(src), str(out), "--no-progress"], sig,
+                  lambda _proc: out.is_dir() and len(list(out.glob("*.png"))) >= 3)
     written = sorted(out.glob("*.png"))
     assert 3 <= len(written) < 200
     assert not [p.name for p in out.iterdir() if p.suffix != ".png"]  # no temporary file left

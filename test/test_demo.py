@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import pytest
 
+from helpers import interrupt_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,25 +104,17 @@ def _processes_with(text: str) -> set[int]:
 def test_a_signal_stops_the_demo_and_its_nodes_with_one_line(tmp_path, sig):
     """Ctrl-C, or ``kill`` / ``docker stop`` / a CI timeout (SIGTERM: its nodes used to run on as
     orphans), mid-stream: the node processes are stopped, one line, exit 128 + N."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glare_inpaint_ros.tooling.cli", "demo", "--out",
-         str(tmp_path / "demo"), "--frames", "100000", "--width", "320", "--height", "240"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        end = time.monotonic() + 60.0
-        nodes: set[int] = set()
-        while len(nodes) < 3 and time.monotonic() < end and proc.poll() is None:
-            time.sleep(0.2)
-            nodes = _processes_with(f"__ns:=/glare_demo_{proc.pid}")
-        assert len(nodes) == 3, (nodes, proc.poll())
-        time.sleep(1.0)  # (into the node's start-up or the stream)
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + sig, (proc.returncode, err)
-    assert err.strip() == f"glare-inpaint demo: interrupted ({sig.name})", err
+    nodes: set[int] = set()
+
+    def nodes_up(proc: subprocess.Popen) -> bool:
+        nodes.update(_processes_with(f"__ns:=/glare_demo_{proc.pid}"))
+        if len(nodes) < 3:
+            return False
+        time.sleep(1.0)  # (into the nodes' start-up or the stream)
+        return True
+
+    proc = interrupt_cli(["demo", "--out", str(tmp_path / "demo"), "--frames", "100000",
+                          "--width", "320", "--height", "240"], sig, nodes_up)
     left = nodes & _processes_with(f"__ns:=/glare_demo_{proc.pid}")
     for pid in left:
         os.kill(pid, signal.SIGKILL)
