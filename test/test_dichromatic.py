@@ -127,6 +127,69 @@ def test_clipped_core_is_filled_and_the_rest_separated() -> None:
     assert region_error(out, clean, fringe) <= 0.35 * region_error(image, clean, fringe)
 
 
+def whitened(image: np.ndarray, spec: np.ndarray, start: float, full: float) -> np.ndarray:
+    """``image`` with a camera's roll-off at the top of each highlight: where the specular layer
+    ``spec`` exceeds ``start`` levels, the pixel's colour fades towards its own grey (mean of B,
+    G, R) to 80 % at ``full``; the brightness stays unclipped. Such a core has too little chroma
+    left for colour to give an estimate of its specular part."""
+    k = 0.8 * np.clip((spec - start) / (full - start), 0.0, 1.0)[:, :, None]
+    px = image.astype(np.float32)
+    return np.clip(px + k * (px.mean(axis=2, keepdims=True) - px) + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_a_pale_unclipped_core_of_a_separated_lobe_is_filled() -> None:
+    """The top of a lobe that came out near white but unclipped has no colour to separate: left as
+    it was, it stays a sharp white stroke in a separated, smooth surface. Its ring was separated,
+    and by as much as the core stands above the separated surface: it is the lobe's core and is
+    filled from the surface around it."""
+    diffuse = 0.6 * surface()  # (a lab photo: dim objects, so the lobes' tops stay unclipped)
+    spec = specular_lobes(peak=120.0)
+    image = whitened(render(diffuse, spec), spec, 50.0, 90.0)
+    clean = render(diffuse, np.zeros_like(spec))
+    assert image.max() < 250  # (nothing clipped: the clipped-core rule does not apply)
+    core = spec >= 90.0
+    assert core.sum() >= 40
+    out = GlareRemover().process(image).image
+    before, after = region_error(image, clean, core), region_error(out, clean, core)
+    # (the detector leaves a third of the core out, beside its whitest pixels: soft white content
+    # looks like that, ``white_chroma_ratio``)
+    assert after <= 0.7 * before, (before, after)
+    # ``pale_cores: false``: the top is left as it was (0.96 x).
+    off = GlareRemover({"inpainting.separation.pale_cores": False}).process(image).image
+    assert region_error(off, clean, core) >= 0.9 * before
+
+
+def test_unclipped_white_print_under_a_sheen_is_not_taken_for_a_pale_core() -> None:
+    """White letters under a faint sheen are pale too, and the sheen around them is separated;
+    but the sheen lost little next to how far the letters stand above the label: they stay. A
+    white face with dark print on it is never a core either."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    sheen = 40.0 * np.exp(-((xx - 160) ** 2 + (yy - 120) ** 2) / (2 * 60.0 ** 2))
+    label = np.full((H, W, 3), (40, 40, 170), np.uint8)
+    for i, word in enumerate(("SALE", "MILK", "FRESH")):
+        cv2.putText(label, word, (80, 80 + 50 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.0,
+                    (205, 205, 205), 3)
+    image = render(label.astype(np.float32), sheen)
+    letters = cv2.erode((label.min(axis=2) >= 200).astype(np.uint8), None) > 0
+    assert image.max() < 250 and letters.sum() > 200
+    mask = np.full((H, W), 255, np.uint8)
+    mask[:8], mask[-8:], mask[:, :8], mask[:, -8:] = 0, 0, 0, 0
+    out = INPAINTERS.get("separation")().inpaint(image, mask)
+    kept = np.abs(out[letters].astype(int) - image[letters]).max(axis=1) <= 8
+    assert kept.mean() >= 0.95, kept.mean()
+    # A white face with dark print, inside a strong lobe: the print encloses holes in the pale
+    # region; it stays too.
+    face = np.full((H, W, 3), (150, 60, 40), np.uint8)
+    cv2.rectangle(face, (110, 90), (210, 150), (150, 150, 150), -1)
+    cv2.putText(face, "47", (130, 135), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (10, 10, 10), 3)
+    lobe = 90.0 * np.exp(-((xx - 160) ** 2 + (yy - 120) ** 2) / (2 * 45.0 ** 2))
+    image = render(face.astype(np.float32), lobe)
+    inside = np.zeros((H, W), bool)
+    inside[93:148, 113:208] = True
+    out = INPAINTERS.get("separation")().inpaint(image, mask)
+    assert (np.abs(out[inside].astype(int) - image[inside]).max(axis=1) <= 8).mean() >= 0.95
+
+
 def content_scene(seed: int = 0) -> np.ndarray:
     """Glare-free bright content: asphalt with white and yellow lane paint, white letters on a
     dark sign, a white car, a lamp (clipped), a blue sky band, on a gamma-encoded 8-bit frame."""

@@ -8,7 +8,7 @@ test_eval.py, ``threshold.mode`` otsu in test_detectors.py, ``detector.learned.t
 ``scale`` in test_detector_learned.py, ``temporal.max_gap_s`` and the ``temporal.mask.*``
 hysteresis and ``temporal.fill.max_age_s`` / ``smoothing_s`` in test_temporal.py, the learned /
 onnx / torch backends' model and crop parameters in test_learned.py,
-``inpainting.separation.floor_quantile`` / ``ring_saturation_margin`` and
+``inpainting.separation.floor_quantile`` / ``ring_saturation_margin`` / ``pale_cores`` and
 ``detector.dichromatic.white_chroma_ratio`` in test_dichromatic.py,
 ``inpainting.separation.sheen_px`` and ``fringe_px`` in test_sheen.py, node parameters (``qos.*``,
 ``sync.*``, ``deadline_ms``, ``debug.enabled``, ``diagnostics.period_s``, ``input_transport``,

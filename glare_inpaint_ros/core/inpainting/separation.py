@@ -19,7 +19,9 @@ is highlight too (``clip_ring_min``): a clipped lamp or white sign with no highl
 stays.
 A small glint whose separation failed (:meth:`SeparationInpainter._refill_glints`: a near-white
 spot whose rim, JPEG-smeared, separates into a dark ring) is filled whole from the surface around
-it; so is a larger, irregular near-white core that a halo rings (:func:`..dichromatic.haloed`).
+it; so is a larger, irregular near-white core that a halo rings (:func:`..dichromatic.haloed`),
+and the pale, unclipped top of a separated lobe, which has no chroma left to separate
+(:meth:`SeparationInpainter._pale_cores`, ``pale_cores``).
 A highlight whose separation would come out far darker than the surface around it is left as it
 is (:func:`plausible_specular`), and in the others no pixel is taken below
 ``min_brightness_ratio`` times that surface.
@@ -95,6 +97,13 @@ _PLAUSIBLE_REACH = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 #: A pixel of a plausible component that would come out darker than this share of the test's
 #: bar (``min_brightness_ratio`` times the ring) is washed out: filled like a clipped one.
 _WASHED = 0.5
+#: A highlight's pale core (:meth:`SeparationInpainter._pale_cores`): the ring 1-2 px around it
+#: (inside the mask) ...
+_CORE_RING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+#: ... lost at least this share of what the core stands above the separated surface there.
+_CORE_RISE = 0.5
+#: ... and print on a pale face is a hole of pixels darker than this share of the face.
+_PALE_INK = 0.5
 _RING3 = np.ones((3, 3), np.uint8)
 #: Print inside a clipped region (:func:`enclosing_print`): pixels darker than this share of the
 #: clip level ...
@@ -321,6 +330,16 @@ def soft_floor(s: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return np.where(s >= 2.0 * floor, s, np.maximum(2.0 * (s - floor), 0.0)).astype(np.float32)
 
 
+def _fill_near(image: np.ndarray, region: np.ndarray) -> None:
+    """Fill ``region`` (uint8 0/255, non-empty) of ``image`` in place by the ``fast`` push-pull
+    fill from the pixels within ``_FILL_MARGIN`` px of its box: over a whole ROI, the fill's
+    coarse levels pulled in the (darker) background beyond the object."""
+    x, y, w, h = cv2.boundingRect(region)
+    m = _FILL_MARGIN
+    near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
+    paste_masked(image[near], push_pull_fill(image[near], region[near]), region[near])
+
+
 def _as_8bit(image: np.ndarray) -> np.ndarray:
     """``image`` as uint8 (a uint16 one scaled by 1/257, rounded); uint8 is returned as is."""
     if image.dtype == np.uint8:
@@ -393,6 +412,12 @@ class SeparationInpainter(Inpainter):
                   "around it is separable highlight (a highlight's core on a coloured surface); "
                   "else it is left as it is (a lamp, a white sign).",
                   0.0, 1.0),
+        ParamSpec("pale_cores", True,
+                  "Fill the pale, unclipped top of a separated highlight (no chroma left for an "
+                  "estimate: tone roll-off, blooming), like a clipped core, where the ring around "
+                  "it was separated and lost at least half of what the top stands above the "
+                  "separated surface; white print under a sheen, or with ink on it, stays; "
+                  "false = off (the top stays a white stroke).",),
         ParamSpec("sheen_px", 0,
                   "The mask grows by up to this many px into the faint sheen connected to it "
                   "(specular part >= min_specular, not clipped, the hue of the surface around "
@@ -882,21 +907,98 @@ class SeparationInpainter(Inpainter):
             clipped = self._enclosed_by_highlight(
                 clipped, s if core is mask else np.where(core > 0, s, np.float32(0.0)), crop,
                 core, glint_px)
+        pale = None
+        if s is not None and p["pale_cores"]:  # (read on the separated crop)
+            pale = self._pale_cores(peak // unit if wide else peak, result, bound, core,
+                                    saturated)
         if clipped.any():
             if p["clip_grow_px"] > 0:
                 k = 2 * p["clip_grow_px"] + 1
                 clipped = cv2.bitwise_and(
                     cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))),
                     core)
-            # From the surface right around them: over the whole ROI, the fill's coarse levels
-            # pulled in the (darker) background beyond the object.
-            x, y, w, h = cv2.boundingRect(clipped)
-            m = _FILL_MARGIN
-            near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
-            paste_masked(result[near], push_pull_fill(result[near], clipped[near]), clipped[near])
+            _fill_near(result, clipped)
         if s is not None:  # (mono: nothing was separated)
             self._refill_glints(crop, peak, low, core, result, glint_px, halo)
+        if pale is not None:  # (after the glints: a failed glint is filled whole, rim too)
+            _fill_near(result, pale)
         return result
+
+    def _pale_cores(self, peak: np.ndarray, result: np.ndarray, bound: np.ndarray,
+                    core: np.ndarray, saturated: np.ndarray) -> np.ndarray | None:
+        """The unclipped pale cores of separated highlights (uint8 0/255, or None).
+
+        A core is a component of ``core`` (the detected mask) pixels that colour gives no
+        estimate for (``bound`` +inf: too pale for any material) and that are not ``saturated``
+        (clipped or washed out: the clipped test's), at the top of a lobe that was separated:
+
+        * at least ``clip_ring_min`` of its ring 1-2 px out (inside ``core``) lost
+          ``min_specular`` or more (``result``: the separated crop);
+        * it is at least as bright as that ring (``peak``: the crop's ``max(B, G, R)``, 8-bit
+          levels), means before separation;
+        * the ring lost, on average, at least ``_CORE_RISE`` times what the core stands above the
+          separated ring.
+
+        Of such a core, the pixels at least ``_PRINT_LEVEL`` times its mean brightness are
+        returned; one with ink on it (:func:`enclosing_print`, holes darker than ``_PALE_INK``
+        times it) is not.
+
+        The top of a bright lobe comes out of many cameras near white (tone roll-off, blooming, a
+        light whiter than the model's): no chroma, no estimate, and left as it was it is a sharp
+        white stroke in a separated, smooth surface. White print under a faint sheen is pale too,
+        but the sheen around it lost little next to how far the print stands above the surface;
+        grey or dark print is not as bright as its surroundings."""
+        p = self.params
+        pale = np.isinf(bound) & (core > 0) & (saturated == 0)
+        if not pale.any():
+            return None
+        pale = pale.astype(np.uint8) * 255
+        n, labels = cv2.connectedComponents(pale, connectivity=8, ltype=cv2.CV_32S)
+        x, y, w, h = cv2.boundingRect(pale)
+        r = _CORE_RING.shape[0] // 2
+        box = (slice(max(y - r, 0), y + h + r), slice(max(x - r, 0), x + w + r))
+        labels = labels[box]
+        grown = cv2.dilate(labels.astype(np.float32), _CORE_RING)
+        ring = (labels == 0) & (grown > 0) & (core[box] > 0)
+        ids = grown[ring].astype(np.int64)
+        if not len(ids):
+            return None
+        before = peak[box][ring].astype(np.float32)
+        top = result[box]
+        after = np.maximum(np.maximum(top[..., 0], top[..., 1]), top[..., 2])[ring]
+        after = after.astype(np.float32) * np.float32(1.0 / 257.0 if top.dtype == np.uint16
+                                                      else 1.0)
+        drop = before - after
+        # (means, not medians: bincounts, where a sort per box cost more than the rest)
+        total = np.maximum(np.bincount(ids, minlength=n), 1)
+        separated = np.bincount(ids, drop >= max(p["min_specular"], 1.0), minlength=n)
+        lost, surface, lit = (np.bincount(ids, v, minlength=n) / total
+                              for v in (drop, after, before))
+        inside = labels > 0
+        lab = labels[inside]
+        height = (np.bincount(lab, peak[box][inside], minlength=n)
+                  / np.maximum(np.bincount(lab, minlength=n), 1))
+        keep = ((separated >= p["clip_ring_min"] * total) & (height >= lit)
+                & (lost >= _CORE_RISE * (height - surface)))
+        keep[0] = False
+        if not keep.any():
+            return None
+        # Of those, the pixels not clearly darker than their region (grey print or a shadow in
+        # a white face is no lobe's top) ...
+        bar = _PRINT_LEVEL * height
+        top = keep[labels] & (peak[box] >= bar[labels])
+        if not top.any():
+            return None
+        out = np.zeros(core.shape, np.uint8)
+        out[box][top] = 255
+        # ... and a white face with print on it (holes of ink: below half its brightness) is
+        # content, as for clipped cores.
+        printed = enclosing_print(out, peak, float(_PALE_INK * height[keep].max()))
+        if printed is not None:
+            out = cv2.bitwise_and(out, cv2.bitwise_not(printed))
+            if not out.any():
+                return None
+        return out
 
     def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, low: np.ndarray,
                        core: np.ndarray,
