@@ -417,7 +417,7 @@ class SeparationInpainter(Inpainter):
                   "estimate: tone roll-off, blooming), like a clipped core, where the ring around "
                   "it was separated and lost at least half of what the top stands above the "
                   "separated surface; white print under a sheen, or with ink on it, stays; "
-                  "false = off (the top stays a white stroke).",),
+                  "false = off (the top stays a white stroke)."),
         ParamSpec("sheen_px", 0,
                   "The mask grows by up to this many px into the faint sheen connected to it "
                   "(specular part >= min_specular, not clipped, the hue of the surface around "
@@ -934,8 +934,8 @@ class SeparationInpainter(Inpainter):
 
         * at least ``clip_ring_min`` of its ring 1-2 px out (inside ``core``) lost
           ``min_specular`` or more (``result``: the separated crop);
-        * it is at least as bright as that ring (``peak``: the crop's ``max(B, G, R)``, 8-bit
-          levels), means before separation;
+        * it is at least as bright as that ring before separation (means; ``peak``: the crop's
+          ``max(B, G, R)``, 8-bit levels);
         * the ring lost, on average, at least ``_CORE_RISE`` times what the core stands above the
           separated ring.
 
@@ -964,9 +964,9 @@ class SeparationInpainter(Inpainter):
         if not len(ids):
             return None
         before = peak[box][ring].astype(np.float32)
-        top = result[box]
-        after = np.maximum(np.maximum(top[..., 0], top[..., 1]), top[..., 2])[ring]
-        after = after.astype(np.float32) * np.float32(1.0 / 257.0 if top.dtype == np.uint16
+        sep = result[box]
+        after = np.maximum(np.maximum(sep[..., 0], sep[..., 1]), sep[..., 2])[ring]
+        after = after.astype(np.float32) * np.float32(1.0 / 257.0 if sep.dtype == np.uint16
                                                       else 1.0)
         drop = before - after
         # (means, not medians: bincounts, where a sort per box cost more than the rest)
