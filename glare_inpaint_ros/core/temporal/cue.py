@@ -12,14 +12,18 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
 1. Candidates: bumps of the grey frame above its highlight-free local background (the
    ``local_contrast`` median background, ``background_px``) by ``contrast_delta`` levels plus
    ``mad_factor`` times the local texture.
-2. Surface motion: the optical flow outside the candidates; inside each candidate region the mean
-   flow of the ring around it (the flow *on* a highlight is pulled towards the highlight's own
-   motion; the quarter-resolution DIS field is smooth, so the ring's flow is pulled too, though
-   less).
+2. Surface motion: the optical flow outside the candidates; inside each candidate region the
+   median flow of the ring 2 to 8 px around it (the flow *on* a highlight, and just beside it, is
+   pulled towards the highlight's own motion: the quarter-resolution DIS field is smooth; the
+   median keeps a paint edge or another object in the ring from shifting it).
 3. The surface memory (grey level, and a weight that is 1 where the surface was seen and fades
-   with the time constant ``memory_s``) is warped with that motion (bilinear, so sub-pixel motion
-   adds up). Where a candidate sits on remembered surface (weight >= 0.5: seen within about
-   ``0.7 * memory_s``), ``rise`` = current grey - remembered grey.
+   with the time constant ``memory_s``) is moved with that motion without resampling: each cell
+   comes whole from the cell nearest to its source, and the sub-pixel remainder is carried to the
+   next frame (bilinear resampling, repeated frame after frame, blurs the surface around a
+   long-lived candidate into it). Where a candidate sits on remembered surface (weight >= 0.5:
+   seen within about ``0.7 * memory_s``), ``rise`` = current grey - remembered grey, averaged
+   over 3x3 cells (a thin stroke splits its light between neighbouring cells by its sub-pixel
+   position; the sum does not change when it moves with the surface).
 4. A candidate region is a sliding highlight when at least ``min_evidence`` of the remembered
    pixels of its core (``core_px`` in from its edge, where half a pixel of flow error would fake a
    rise on content) rose by ``min_rise`` levels or more, with at least ``min_known`` such pixels;
@@ -78,6 +82,18 @@ class CueMasks:
     bright: np.ndarray | None
 
 
+def _median_by(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per id 0..n-1, the (upper) median of ``values`` (|value| <= 500; 0 where an id has
+    none)."""
+    # One sort of id * 1024 + value (float64: exact enough) groups the ids and orders each group.
+    key = ids * 1024.0 + np.clip(values, -500.0, 500.0)
+    key.sort()
+    cnt = np.bincount(ids, minlength=n)
+    mid = np.cumsum(cnt) - cnt + cnt // 2
+    out = key[np.minimum(mid, max(len(key) - 1, 0))] - np.arange(n) * 1024.0 if len(key) else 0
+    return np.where(cnt > 0, out, 0.0).astype(np.float32)
+
+
 class MotionCue:
     """Sliding highlights from a surface memory carried along the optical flow.
 
@@ -129,6 +145,12 @@ class MotionCue:
                   "which the regions, found at the flow's resolution, cut off (a reduced px is "
                   "4 frame px at flow_scale 0.25). 3: metal video 0.25 dB lower in the glare.",
                   0, 64),
+        ParamSpec("flow_finest_scale", 0,
+                  "DIS optical flow for the cue (not for the temporal mask and fill): the finest "
+                  "pyramid level it is refined at, 0 = the flow image itself (about 0.1 px median "
+                  "error on pans, about 8 ms at 320 x 180 px) .. 2 = the ULTRAFAST preset's own "
+                  "(about 0.3 px, under 1 ms; then thin paint and letters in slow pans are taken "
+                  "for sliding highlights).", 0, 4),
         ParamSpec("track_overlap", 0.2,
                   "A region at least this share (0..1) of which lies on the last frame's sliding "
                   "highlights, moved with the flow, stays reported without new evidence (the "
@@ -146,6 +168,7 @@ class MotionCue:
         """Forget the surface memory (the next frame reports nothing)."""
         self._memory: np.ndarray | None = None
         self._weight: np.ndarray | None = None
+        self._offset: np.ndarray | None = None  # where each cell's surface point lies, px
         self._sliding: np.ndarray | None = None  # the last frame's regions (reduced resolution)
         self._last_stamp: float | None = None
         #: What the last :meth:`update` returned (diagnostics, tests).
@@ -167,37 +190,78 @@ class MotionCue:
         p = self.params
         sx, sy = motion.scale
         cand = self._candidates(cur, max(sx, sy))
-        flow = motion.flow_small()
+        flow = motion.flow_small(p["flow_finest_scale"])
         found = None
         if flow is None or self._memory is None or self._memory.shape != cur.shape:
             self._memory = cur.copy()
             self._weight = (cand == 0).astype(np.float32)
+            self._offset = np.zeros((*cur.shape, 2), np.float32)
             self._sliding = None
         else:
             assert self._weight is not None
             n, labels = cv2.connectedComponents(cand, connectivity=8)
             surface = self._surface_flow(flow, labels, n, cand)
             texture = self._ring_texture(cur, labels, n, cand)
-            gx, gy = self._grid.get(cur.shape)
-            mx, my = gx + surface[..., 0], gy + surface[..., 1]
-            memory = cv2.remap(self._memory, mx, my, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            weight = cv2.remap(self._weight, mx, my, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            memory, weight = self._carry(surface)
             weight *= np.float32(np.exp(-max(motion.dt, 0.0) / p["memory_s"]))
             if n > 1:
                 found = self._regions(cur, memory, weight, labels, n, cand, texture,
                                       self._followed(flow, labels, n))
             self._sliding = found
             # Remember the surface where it is not a candidate; keep the warped memory elsewhere.
-            np.copyto(memory, cur, where=cand == 0)
-            weight[cand == 0] = 1.0
+            seen = cand == 0
+            np.copyto(memory, cur, where=seen)
+            weight[seen] = 1.0
+            self._offset[seen] = 0.0
             self._memory, self._weight = memory, weight
         self._last_stamp = motion.stamp
         bright = cv2.bitwise_and(cand, compare(self._weight, float(_KNOWN), cv2.CMP_LT))
         self.last = CueMasks(None if found is None else self._to_frame(found, motion.shape),
                              self._to_frame(bright, motion.shape) if bright.any() else None)
         return self.last
+
+    def _carry(self, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The memory and its weight moved with the surface flow ``surface`` (backward, reduced
+        px), without resampling.
+
+        Each cell is taken whole from the previous cell whose surface point lies nearest to
+        where the flow says the new cell's point was, and the sub-pixel remainder is carried
+        in ``_offset``: bilinear resampling, repeated frame after frame, would blur the surface
+        around a long-lived candidate into it (remembered asphalt under the middle of a lane
+        line after a second of slow panning), and nearest resampling without the remainder
+        would drift by up to half a pixel per frame. Cells whose source lies outside the frame
+        are forgotten (weight 0)."""
+        assert self._memory is not None and self._weight is not None
+        assert self._offset is not None
+        gx, gy = self._grid.get(self._memory.shape)
+        sx, sy = gx + surface[..., 0], gy + surface[..., 1]
+        x0, y0 = np.floor(sx), np.floor(sy)
+        # Of the four cells around the source, the one whose surface point lies nearest to it
+        # (remap with integer maps and INTER_NEAREST is a gather; REPLICATE clamps at the edge).
+        best = nx = ny = None
+        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            cx, cy = x0 + np.float32(dx), y0 + np.float32(dy)
+            off = cv2.remap(self._offset, cx, cy, cv2.INTER_NEAREST,
+                            borderMode=cv2.BORDER_REPLICATE)
+            d = cv2.magnitude(cx + off[..., 0] - sx, cy + off[..., 1] - sy)
+            if best is None:
+                best, nx, ny = d, cx, cy
+            else:
+                closer = d < best
+                best = np.where(closer, d, best)
+                nx, ny = np.where(closer, cx, nx), np.where(closer, cy, ny)
+        offset = cv2.remap(self._offset, nx, ny, cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_REPLICATE)
+        offset[..., 0] += nx - sx
+        offset[..., 1] += ny - sy
+        self._offset = offset
+        # From outside the frame: weight 0 (forgotten); the memory takes the nearest edge cell,
+        # which keeps the 3x3 rise (:meth:`_local_rise`) near the frame edge meaningful.
+        memory = cv2.remap(self._memory, nx, ny, cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_REPLICATE)
+        weight = cv2.remap(self._weight, nx, ny, cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        return memory, weight
 
     def _to_frame(self, small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """A reduced-resolution 0/255 mask at the frame's ``shape`` (H, W), grown by
@@ -226,12 +290,15 @@ class MotionCue:
         pixels around it (2 px wide at the reduced resolution)."""
         if n <= 1:
             return flow
-        grown = cv2.dilate(labels.astype(np.float32), np.ones((5, 5), np.uint8))
-        ring = (cand == 0) & (grown > 0)
+        # The ring from 2 to 8 px outside the candidates: nearer, the bright region's own edge
+        # (which moves with the highlight) drags the flow; a median keeps a paint edge or a
+        # second object in the ring from shifting it.
+        near = cv2.dilate(cand, np.ones((5, 5), np.uint8))
+        grown = cv2.dilate(labels.astype(np.float32), np.ones((17, 17), np.uint8))
+        ring = (near == 0) & (grown > 0)
         ids = grown[ring].astype(np.int64)
-        cnt = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float32)
-        fx = np.bincount(ids, flow[..., 0][ring], minlength=n) / cnt
-        fy = np.bincount(ids, flow[..., 1][ring], minlength=n) / cnt
+        fx = _median_by(ids, flow[..., 0][ring], n)
+        fy = _median_by(ids, flow[..., 1][ring], n)
 
         out = flow.copy()
         inside = labels > 0
@@ -271,6 +338,17 @@ class MotionCue:
         on = np.bincount(lab, moved[inside] > 0, minlength=n)
         return (on > 0) & (on >= share * np.bincount(lab, minlength=n))
 
+    @staticmethod
+    def _local_rise(cur: np.ndarray, memory: np.ndarray) -> np.ndarray:
+        """Per reduced px, the mean rise of the current grey over the remembered one across its
+        3x3 neighbourhood (float32 levels).
+
+        A thin bright stroke (paint, a letter) spans one or two reduced px, and how its light
+        splits between them depends on its sub-pixel position: one cell can read 60 levels more
+        than the same cell a frame earlier although nothing moved over the surface. The sum
+        across the stroke does not change, so the rise is compared over neighbourhoods."""
+        return cv2.blur(cur.astype(np.float32) - memory, (3, 3), borderType=cv2.BORDER_REPLICATE)
+
     def _regions(self, cur: np.ndarray, memory: np.ndarray, weight: np.ndarray,
                  labels: np.ndarray, n: int, cand: np.ndarray, texture: np.ndarray,
                  followed: np.ndarray) -> np.ndarray | None:
@@ -296,7 +374,8 @@ class MotionCue:
         at = core > 0
         lab = labels[at]
         known = weight[at] >= _KNOWN
-        rose = known & (cur[at].astype(np.int16) - memory[at] >= p["min_rise"])
+        rise = self._local_rise(cur, memory)
+        rose = known & (rise[at] >= p["min_rise"])
         n_known = np.bincount(lab, known, minlength=n)
         n_rose = np.bincount(lab, rose, minlength=n)
         evidence = ((n_known >= p["min_known"]) & (n_rose >= p["min_evidence"] * n_known)

@@ -4,7 +4,8 @@
 One :class:`MotionTracker` per stream, owned by the caller (the pipeline's
 :class:`~.stages.TemporalStages`): time enters the temporal stages only through it. Its
 :class:`FrameMotion` for a frame is handed to both :class:`~.mask.TemporalMask` and
-:class:`~.fill.TemporalFill`, so the flow is computed at most once per frame.
+:class:`~.fill.TemporalFill`, so the flow is computed at most once per frame (and DIS
+refinement level).
 
 Stamps in seconds; flows in px, ``flow(x)`` = where the pixel ``x`` of the current frame was in
 the previous frame (backward flow).
@@ -33,6 +34,8 @@ OUT_OF_ORDER = "out_of_order"
 _THUMB_SIDE = 64
 #: Smallest side of the reduced-resolution flow image, px (the scale is raised for tiny frames).
 _MIN_FLOW_SIDE = 32
+#: The finest pyramid level of OpenCV's DIS ULTRAFAST preset (a quarter of the flow image).
+DIS_FINEST_SCALE = 2
 
 
 @dataclass
@@ -58,8 +61,7 @@ class FrameMotion:
     cur_small: np.ndarray | None = None
     prev_small: np.ndarray | None = None
     method: str = "dis"
-    _flow: np.ndarray | None = field(default=None, repr=False)
-    _flow_done: bool = field(default=False, repr=False)
+    _flows: dict[int, np.ndarray | None] = field(default_factory=dict, repr=False)
 
     @property
     def is_reset(self) -> bool:
@@ -76,23 +78,32 @@ class FrameMotion:
         """``(sx, sy)``: reduced-resolution px per full-resolution px."""
         return self.small_size[0] / self.shape[1], self.small_size[1] / self.shape[0]
 
-    def flow_small(self) -> np.ndarray | None:
-        """Backward flow at reduced resolution (``h x w x 2`` float32, small px), computed once.
+    def flow_small(self, finest_scale: int = DIS_FINEST_SCALE) -> np.ndarray | None:
+        """Backward flow at reduced resolution (``h x w x 2`` float32, small px), computed once
+        per ``finest_scale``.
 
-        None when there is no usable previous frame (first frame, reset, ignored frame, no image).
+        ``finest_scale``: DIS only, the finest pyramid level the flow is refined at (the
+        ULTRAFAST preset's own, :data:`DIS_FINEST_SCALE`, for the temporal mask and fill; 0, the
+        flow image itself, is about 3x more accurate and 9x slower). None when there is no
+        usable previous frame (first frame, reset, ignored frame, no image).
         """
-        if not self._flow_done:
-            self._flow_done = True
+        # OpenCV's DIS refuses, or crashes the process on (a segfault: 20 x 320 px), an image
+        # under _MIN_FLOW_SIDE px high or wide; Farneback takes any size.
+        farneback = self.method == "farneback" or min(self.small_size) < _MIN_FLOW_SIDE
+        if farneback:
+            finest_scale = DIS_FINEST_SCALE  # (one flow)
+        if finest_scale not in self._flows:
+            flow = None
             if self.cur_small is not None and self.prev_small is not None and self.event is None:
-                # OpenCV's DIS refuses, or crashes the process on (a segfault: 20 x 320 px), an
-                # image under _MIN_FLOW_SIDE px high or wide; Farneback takes any size.
-                if self.method == "farneback" or min(self.cur_small.shape) < _MIN_FLOW_SIDE:
-                    self._flow = cv2.calcOpticalFlowFarneback(
+                if farneback:
+                    flow = cv2.calcOpticalFlowFarneback(
                         self.cur_small, self.prev_small, None, 0.5, 3, 13, 3, 5, 1.1, 0)
                 else:
                     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-                    self._flow = dis.calc(self.cur_small, self.prev_small, None)
-        return self._flow
+                    dis.setFinestScale(finest_scale)
+                    flow = dis.calc(self.cur_small, self.prev_small, None)
+            self._flows[finest_scale] = flow
+        return self._flows[finest_scale]
 
 
 def upsample_flow(flow_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
