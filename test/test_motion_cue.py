@@ -123,6 +123,24 @@ def test_content_in_slow_and_fast_pans_at_camera_sizes(size: tuple[int, int],
     assert {kind: _reported_on_pan(kind, size, step) for kind in KINDS} == dict.fromkeys(KINDS, 0)
 
 
+@pytest.mark.parametrize("kind", ["road", "car"])
+def test_content_is_left_alone_when_the_camera_drives_forward(kind: str) -> None:
+    """Zooming in by 1 % per frame about a point above the centre (a camera driving forward):
+    lane paint and cars spread across the frame, and one translation per region is wrong by
+    up to a reduced px across a wide one (the cue with it reported 636 k / 359 k px over these
+    24 frames); with the affine camera model nothing is reported."""
+    w, h = 1280, 720
+    scene = render_scene(KINDS.index(kind), seed=5, size=(w + 200, h + 160)).image
+    vx, vy = scene.shape[1] / 2, scene.shape[0] * 0.45
+    tracker, cue = MotionTracker(), MotionCue()
+    for i in range(24):
+        z = 1.01 ** i
+        m = np.float32([[1 / z, 0, vx - w / 2 / z], [0, 1 / z, vy - 0.45 * h / z]])
+        frame = cv2.warpAffine(scene, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT)
+        assert cue.update(tracker.update(frame, i / 30.0)).sliding is None, (kind, i)
+
+
 def test_the_cue_needs_its_finely_refined_flow() -> None:
     """With the ULTRAFAST preset's own flow (``flow_finest_scale: 2``, 0.3 px median error) the
     cue takes lane paint in a 1280x720 pan for sliding highlights; the default (0) does not."""

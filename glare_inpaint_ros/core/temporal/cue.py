@@ -13,9 +13,12 @@ Per frame, at the motion tracker's reduced resolution (grey frames, backward flo
    ``local_contrast`` median background, ``background_px``) by ``contrast_delta`` levels plus
    ``mad_factor`` times the local texture.
 2. Surface motion: the optical flow outside the candidates; inside each candidate region the
-   median flow of the ring 2 to 8 px around it (the flow *on* a highlight, and just beside it, is
-   pulled towards the highlight's own motion: the quarter-resolution DIS field is smooth; the
-   median keeps a paint edge or another object in the ring from shifting it).
+   camera model (a translation, or an affine field when that explains the flow clearly better:
+   driving forward, zooming, rolling) plus the median of the flow's residual from it over the
+   ring 2 to 8 px around the region (the flow *on* a highlight, and just beside it, is pulled
+   towards the highlight's own motion: the quarter-resolution DIS field is smooth; the median
+   keeps a paint edge or another object in the ring from shifting it; a single translation per
+   region is wrong by a pixel across a wide region when the camera drives forward).
 3. The surface memory (grey level, and a weight that is 1 where the surface was seen and fades
    with the time constant ``memory_s``) is moved with that motion without resampling: each cell
    comes whole from the cell nearest to its source, and the sub-pixel remainder is carried to the
@@ -65,6 +68,9 @@ from .motion import FrameMotion, PixelGrid
 
 #: Weight from which a memory cell counts as remembered surface.
 _KNOWN = np.float32(0.5)
+#: The camera model is affine when that cuts the flow's median absolute residual below this
+#: share of the residual around the median flow (else it is a plain translation).
+_AFFINE_GAIN = 0.6
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,41 @@ def _median_by(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     mid = np.cumsum(cnt) - cnt + cnt // 2
     out = key[np.minimum(mid, max(len(key) - 1, 0))] - np.arange(n) * 1024.0 if len(key) else 0
     return np.where(cnt > 0, out, 0.0).astype(np.float32)
+
+
+def _camera_model(flow: np.ndarray, where: np.ndarray, step: int = 4) -> np.ndarray:
+    """How the surface motion varies across the frame: ``[[a0, ax, ay], [b0, bx, by]]`` with
+    flow_x = a0 + ax x + ay y (reduced px), fitted to ``flow`` (``h x w x 2``) over the pixels
+    ``where`` (every ``step``-th row and column).
+
+    The affine least-squares fit (refitted once without the pixels more than 0.5 px off) when it
+    explains the flow clearly better than its median does (median absolute residual under
+    :data:`_AFFINE_GAIN` of it: a zoom, driving forward, a rotation); else the median, no slope
+    (a pan: a fitted slope is then only noise, and lagging flow on flat walls and sky tilts
+    it)."""
+    ys, xs = np.nonzero(where[::step, ::step])
+    if len(xs) < 12:
+        return np.zeros((2, 3))
+    ys, xs = ys * step, xs * step
+    f = flow[ys, xs].astype(np.float64)
+    const = np.median(f, axis=0)
+    a = np.stack([np.ones(len(xs)), xs, ys], axis=1).astype(np.float64)
+    keep = np.ones(len(xs), bool)
+    coef = np.zeros((3, 2))
+    for _ in range(2):
+        ak = a[keep]
+        normal = ak.T @ ak
+        if abs(np.linalg.det(normal)) < 1e-9:
+            break
+        coef = np.linalg.solve(normal, ak.T @ f[keep])  # 3 x 2
+        keep = np.abs(a @ coef - f).max(axis=1) <= 0.5
+        if keep.sum() < 12:
+            break
+    e_aff = np.median(np.abs(a @ coef - f), axis=0)
+    e_const = np.median(np.abs(f - const), axis=0)
+    if np.all(e_aff < _AFFINE_GAIN * e_const):
+        return coef.T
+    return np.stack([const, np.zeros(2), np.zeros(2)], axis=1)
 
 
 class MotionCue:
@@ -286,8 +327,9 @@ class MotionCue:
     @staticmethod
     def _surface_flow(flow: np.ndarray, labels: np.ndarray, n: int,
                       cand: np.ndarray) -> np.ndarray:
-        """The flow with each candidate region set to the mean flow of the ring of non-candidate
-        pixels around it (2 px wide at the reduced resolution)."""
+        """The flow with each candidate region set to the surface motion around it: the camera
+        model (:func:`_camera_model`, fitted outside the candidates) plus the median of the
+        flow's residual from it over the ring 2 to 8 px around the region."""
         if n <= 1:
             return flow
         # The ring from 2 to 8 px outside the candidates: nearer, the bright region's own edge
@@ -297,14 +339,15 @@ class MotionCue:
         grown = cv2.dilate(labels.astype(np.float32), np.ones((17, 17), np.uint8))
         ring = (near == 0) & (grown > 0)
         ids = grown[ring].astype(np.int64)
-        fx = _median_by(ids, flow[..., 0][ring], n)
-        fy = _median_by(ids, flow[..., 1][ring], n)
-
+        model = _camera_model(flow, near == 0)
+        yy, xx = np.nonzero(labels > 0)
+        lab = labels[yy, xx]
+        ys, xs = np.nonzero(ring)  # (the order of boolean indexing)
         out = flow.copy()
-        inside = labels > 0
-        lab = labels[inside]
-        out[..., 0][inside] = fx[lab]
-        out[..., 1][inside] = fy[lab]
+        for c in range(2):
+            _, ax, ay = model[c]
+            off = _median_by(ids, flow[..., c][ring] - (ax * xs + ay * ys), n)
+            out[..., c][yy, xx] = off[lab] + ax * xx + ay * yy
         return out
 
     @staticmethod
