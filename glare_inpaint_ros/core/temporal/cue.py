@@ -241,8 +241,11 @@ class MotionCue:
         else:
             assert self._weight is not None
             n, labels = cv2.connectedComponents(cand, connectivity=8)
-            surface = self._surface_flow(flow, labels, n, cand)
-            texture = self._ring_texture(cur, labels, n, cand)
+            # The surface 2 px and more from any candidate: nearer, a bright region's own edge
+            # (which moves with a highlight) drags the flow and makes texture.
+            clear = cv2.dilate(cand, np.ones((5, 5), np.uint8)) == 0
+            surface = self._surface_flow(flow, labels, n, clear)
+            texture = self._ring_texture(cur, labels, n, clear)
             memory, weight = self._carry(surface)
             weight *= np.float32(np.exp(-max(motion.dt, 0.0) / p["memory_s"]))
             if n > 1:
@@ -326,20 +329,18 @@ class MotionCue:
 
     @staticmethod
     def _surface_flow(flow: np.ndarray, labels: np.ndarray, n: int,
-                      cand: np.ndarray) -> np.ndarray:
+                      clear: np.ndarray) -> np.ndarray:
         """The flow with each candidate region set to the surface motion around it: the camera
-        model (:func:`_camera_model`, fitted outside the candidates) plus the median of the
-        flow's residual from it over the ring 2 to 8 px around the region."""
+        model (:func:`_camera_model`, fitted on the ``clear`` surface, 2 px and more from any
+        candidate) plus the median of the flow's residual from it over the clear ring up to 8 px
+        around the region (a median: a paint edge or a second object in the ring does not shift
+        it)."""
         if n <= 1:
             return flow
-        # The ring from 2 to 8 px outside the candidates: nearer, the bright region's own edge
-        # (which moves with the highlight) drags the flow; a median keeps a paint edge or a
-        # second object in the ring from shifting it.
-        near = cv2.dilate(cand, np.ones((5, 5), np.uint8))
         grown = cv2.dilate(labels.astype(np.float32), np.ones((17, 17), np.uint8))
-        ring = (near == 0) & (grown > 0)
+        ring = clear & (grown > 0)
         ids = grown[ring].astype(np.int64)
-        model = _camera_model(flow, near == 0)
+        model = _camera_model(flow, clear)
         yy, xx = np.nonzero(labels > 0)
         lab = labels[yy, xx]
         ys, xs = np.nonzero(ring)  # (the order of boolean indexing)
@@ -352,13 +353,12 @@ class MotionCue:
 
     @staticmethod
     def _ring_texture(grey: np.ndarray, labels: np.ndarray, n: int,
-                      cand: np.ndarray) -> np.ndarray:
-        """Per region label, the mean grey gradient (levels per reduced px) on the surface 2 to
-        4 px away from the region: the texture its surface motion rests on (the region's own
-        edge left out)."""
-        near = cv2.dilate(cand, np.ones((5, 5), np.uint8))
+                      clear: np.ndarray) -> np.ndarray:
+        """Per region label, the mean grey gradient (levels per reduced px) on the ``clear``
+        surface (2 px and more from any candidate) up to 4 px away from the region: the texture
+        its surface motion rests on (the region's own edge left out)."""
         grown = cv2.dilate(labels.astype(np.float32), np.ones((9, 9), np.uint8))
-        ring = (near == 0) & (grown > 0)
+        ring = clear & (grown > 0)
         ids = grown[ring].astype(np.int64)
         g = grey.astype(np.float32)
         grad = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1))
