@@ -101,18 +101,19 @@ def _median_by(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _camera_model(flow: np.ndarray, where: np.ndarray, step: int = 4) -> np.ndarray:
-    """How the surface motion varies across the frame: ``[[a0, ax, ay], [b0, bx, by]]`` with
-    flow_x = a0 + ax x + ay y (reduced px), fitted to ``flow`` (``h x w x 2``) over the pixels
-    ``where`` (every ``step``-th row and column).
+    """How the surface motion varies across the frame: the slopes ``[[ax, ay], [bx, by]]`` of
+    flow_x = a0 + ax x + ay y and flow_y = b0 + bx x + by y (px per px), fitted to ``flow``
+    (``h x w x 2``, reduced px) over the pixels ``where`` (every ``step``-th row and column);
+    the offsets a0, b0 are left to the caller (a median per region).
 
-    The affine least-squares fit (refitted once without the pixels more than 0.5 px off) when it
-    explains the flow clearly better than its median does (median absolute residual under
-    :data:`_AFFINE_GAIN` of it: a zoom, driving forward, a rotation); else the median, no slope
+    The slopes of the affine least-squares fit (refitted once without the pixels more than
+    0.5 px off) when it explains the flow clearly better than its median does (median absolute
+    residual under :data:`_AFFINE_GAIN` of it: a zoom, driving forward, a rotation); else zero
     (a pan: a fitted slope is then only noise, and lagging flow on flat walls and sky tilts
     it)."""
     ys, xs = np.nonzero(where[::step, ::step])
     if len(xs) < 12:
-        return np.zeros((2, 3))
+        return np.zeros((2, 2))
     ys, xs = ys * step, xs * step
     f = flow[ys, xs].astype(np.float64)
     const = np.median(f, axis=0)
@@ -131,8 +132,8 @@ def _camera_model(flow: np.ndarray, where: np.ndarray, step: int = 4) -> np.ndar
     e_aff = np.median(np.abs(a @ coef - f), axis=0)
     e_const = np.median(np.abs(f - const), axis=0)
     if np.all(e_aff < _AFFINE_GAIN * e_const):
-        return coef.T
-    return np.stack([const, np.zeros(2), np.zeros(2)], axis=1)
+        return coef[1:].T
+    return np.zeros((2, 2))
 
 
 class MotionCue:
@@ -340,13 +341,13 @@ class MotionCue:
         grown = cv2.dilate(labels.astype(np.float32), np.ones((17, 17), np.uint8))
         ring = clear & (grown > 0)
         ids = grown[ring].astype(np.int64)
-        model = _camera_model(flow, clear)
+        slopes = _camera_model(flow, clear)
         yy, xx = np.nonzero(labels > 0)
         lab = labels[yy, xx]
         ys, xs = np.nonzero(ring)  # (the order of boolean indexing)
         out = flow.copy()
         for c in range(2):
-            _, ax, ay = model[c]
+            ax, ay = slopes[c]
             off = _median_by(ids, flow[..., c][ring] - (ax * xs + ay * ys), n)
             out[..., c][yy, xx] = off[lab] + ax * xx + ay * yy
         return out
