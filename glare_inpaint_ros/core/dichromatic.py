@@ -37,14 +37,21 @@ from .resize import area_resize
 
 #: Pixels dimmer than this (max channel, 8-bit levels) are too noisy to estimate a saturation from.
 MIN_EXPOSURE = 20
+#: Pixels whose every channel is below this (8-bit levels) are unlit: no surface the light
+#: reaches (the dark border around an endoscope's round view, 15-25 levels; a letterbox). A local
+#: background leaves them out (:func:`..detectors.local_contrast.extend_lit`).
+UNLIT = 32
 #: A glint's surface is lit: the mean ``max(B, G, R)`` (8-bit levels) around a clipped white spot
 #: at least this (a glint reflects the light that lights that surface; a lamp or a lit window at
 #: night sits on a dark wall, whose dim colour reads as saturated).
 GLINT_SURFACE_LIT = 60
 #: A glint's pixels are near-white: ``max(B, G, R)`` at least this (8-bit levels) ...
 GLINT_WHITE = 230
-#: ... and an HSV saturation at most this.
+#: ... and an HSV saturation at most this (the core of a highlight, ringed by its halo) ...
 GLINT_PALE = 0.2
+#: ... or this, for a glint's spot (a glint of a few px in 4:2:0 video takes on some of the
+#: tissue's colour; at 0.4 sunlit foliage on roads starts to pass).
+GLINT_TINT = 0.3
 #: The halo of a highlight's near-white core (:func:`haloed`): the ring this many units (from,
 #: to] around it against the one this many units around it (:func:`halo_unit`: a frame 400 units
 #: across) ...
@@ -62,13 +69,13 @@ LUT_SIZE = 64
 CONTEXT_F = 4
 
 
-def near_white(value: np.ndarray, low: np.ndarray) -> np.ndarray:
+def near_white(value: np.ndarray, low: np.ndarray, pale: float = GLINT_PALE) -> np.ndarray:
     """The near-white pixels of a glint (uint8 0/255): ``value`` (``max(B, G, R)``, uint8) at
-    least :data:`GLINT_WHITE` and ``low`` (``min(B, G, R)``) at least ``1 - GLINT_PALE`` times
-    it."""
+    least :data:`GLINT_WHITE` and ``low`` (``min(B, G, R)``) at least ``1 - pale`` times it (HSV
+    saturation at most ``pale``)."""
     return cv2.bitwise_and(
         cv2.threshold(value, GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
-        cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - GLINT_PALE), cv2.CMP_GE))
+        cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - pale), cv2.CMP_GE))
 
 
 def halo_unit(shape: tuple[int, ...]) -> float:

@@ -12,7 +12,9 @@ Steps on one frame:
 1. Candidates: ``min(B, G, R)`` stands out of its local background (the ``local_contrast``
    detector's highlight-free median background, ``background_px``) by ``contrast_delta`` levels
    plus ``mad_factor`` times the local texture (MAD): a highlight is a local bump; foliage, gravel
-   and other busy texture raise the bar.
+   and other busy texture raise the bar. Unlit pixels (every channel under 32 levels: the border
+   around an endoscope's round view) are no surface: the background takes the lit surface beside
+   them there (:func:`.local_contrast.extend_lit`).
 2. For each candidate, the specular part ``s`` with the diffuse saturation ``S_d`` taken as the
    smaller of its chromaticity cluster's (frame-wide, :func:`..dichromatic.fit_diffuse_model`) and
    the mean saturation of the non-candidate pixels around it (``context_px``): a highlight needs
@@ -66,7 +68,7 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_PALE, GLINT_SURFACE_LIT, GLINT_WHITE, HALO_OUT, MIN_EXPOSURE, DiffuseModel,
+    GLINT_SURFACE_LIT, GLINT_TINT, GLINT_WHITE, HALO_OUT, MIN_EXPOSURE, UNLIT, DiffuseModel,
     diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation, lookup_context,
     near_white, specular_amount,
 )
@@ -75,7 +77,7 @@ from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
 from .base import Detector
-from .local_contrast import background, seeded_components
+from .local_contrast import background, extend_lit, seeded_components
 from .threshold import value_and_min
 
 _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -166,8 +168,10 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
 
     A glint is a component of near-white pixels (``max(B, G, R)`` = ``value`` >= 230, saturation
-    <= 0.2, ``low`` = ``min(B, G, R)``) holding a clipped candidate (``cand``, uint8 0/255;
-    ``pts``: ``N x 2`` x, y of the candidates to consider) that
+    <= 0.3: a few px of 4:2:0 video take on the surface's tint; where such pixels join glints
+    into a cluster or a stroke, only those <= 0.2 count; ``low`` = ``min(B, G, R)``) holding a
+    clipped candidate (``cand``, uint8 0/255; ``pts``: ``N x 2`` x, y of the candidates to
+    consider) that
 
     * covers at most 0.5 % of the frame;
     * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
@@ -191,7 +195,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     h, w = value.shape
     unit = halo_unit(value.shape)  # (before the crop below)
     v, lo = value[pts[:, 1], pts[:, 0]], low[pts[:, 1], pts[:, 0]]
-    white = (v >= GLINT_WHITE) & (lo >= (1.0 - GLINT_PALE) * v)
+    white = (v >= GLINT_WHITE) & (lo >= (1.0 - GLINT_TINT) * v)
     xs, ys = pts[white, 0], pts[white, 1]
     # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
     # detection pixel (halving averages a clipped pixel down).
@@ -215,17 +219,29 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     value, low, cand = value[y0:y1, x0:x1], low[y0:y1, x0:x1], cand[y0:y1, x0:x1]
     # The whole near-white shapes (not only their candidate pixels): the top of a white letter
     # is a candidate on its own, the letter is a stroke.
-    core = near_white(value, low)
-    # Plain labelling and the components' areas from their pixels (OpenCV 5's labelling with
-    # statistics costs ~5x as much on a sparse mask).
-    n, labels = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
-    found = cv2.findNonZero(core)
-    if found is None:
-        return None
-    found = found.reshape(-1, 2)
-    wx, wy = found[:, 0], found[:, 1]
-    wlab = labels[wy, wx]
-    area = np.bincount(wlab, minlength=n).astype(np.float64)
+    # A glint of a few px takes on the surface's tint (GLINT_TINT); where the tinted pixels join
+    # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
+    # (GLINT_PALE) are judged, as the core of a larger highlight is.
+    core = near_white(value, low, GLINT_TINT)
+    for last in (False, True):
+        # Plain labelling and the components' areas from their pixels (OpenCV 5's labelling
+        # with statistics costs ~5x as much on a sparse mask).
+        n, labels = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
+        found = cv2.findNonZero(core)
+        if found is None:
+            return None
+        found = found.reshape(-1, 2)
+        wx, wy = found[:, 0], found[:, 1]
+        wlab = labels[wy, wx]
+        area = np.bincount(wlab, minlength=n).astype(np.float64)
+        if last:
+            break
+        loose = (~spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
+                 | (area > _GLINT_AREA * h * w))
+        loose[0] = False
+        if not loose.any():
+            break
+        core = cv2.bitwise_or(near_white(value, low), select_labels(labels, ~loose))
     # A component touching a side of the box that is not the frame's edge is cut by the box.
     inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
                                      (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
@@ -241,7 +257,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     def in_a_halo(judged: np.ndarray) -> np.ndarray:
         # A near-white core ringed by a halo, on a lit, coloured surface beyond the halo (its
         # own sheen is right around it).
-        ringed, ring_sat, ring_lit = haloed(labels, judged, value, low, core, (wy, wx, wlab),
+        # (a halo rings the core proper: the palest pixels, :data:`..dichromatic.GLINT_PALE`;
+        # the tinted ones next to it are its halo's inner edge)
+        strict = near_white(value, low)
+        proper = np.where(strict > 0, labels, 0)
+        judged = judged & (np.bincount(proper.ravel(), minlength=n) > 0)
+        ringed, ring_sat, ring_lit = haloed(proper, judged, value, low, strict, (wy, wx, wlab),
                                             unit)
         return ringed & (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
 
@@ -576,7 +597,9 @@ class DichromaticDetector(Detector):
         p = self.params
         h, w = bgr.shape[:2]
         hi, lo = value_and_min(bgr)
-        bg, mad = background(lo, max(9, p["background_px"] // scale), p["contrast_delta"],
+        # (unlit pixels, the black around an endoscope's view, are no surface: left out)
+        plane = extend_lit(lo, cv2.compare(hi, UNLIT, cv2.CMP_LT))
+        bg, mad = background(plane, max(9, p["background_px"] // scale), p["contrast_delta"],
                              coarse=True)
         bar = cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, float(p["contrast_delta"]))
         cand = cv2.compare(lo, cv2.resize(bar, (w, h), interpolation=cv2.INTER_LINEAR), cv2.CMP_GE)

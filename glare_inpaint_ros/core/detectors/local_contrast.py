@@ -74,6 +74,35 @@ def background(plane: np.ndarray, background_px: int, exclude_delta: int,
     return bg, mad
 
 
+def extend_lit(plane: np.ndarray, unlit: np.ndarray, cell: int = 8) -> np.ndarray:
+    """``plane`` (uint8) with its ``unlit`` pixels (uint8 0/255: an endoscope's vignette, a
+    letterbox, a lens hood) replaced by the lit surface around them, so that a local background
+    sees only surface: a bright wall at the edge of an endoscope's round view is not a bump over
+    the black beside it. The fill is the mean of the lit pixels of each ``cell`` x ``cell`` block,
+    carried into blocks without any by the nearest block with some, scaled back bilinearly.
+    Returns ``plane`` itself when nothing (or everything) is unlit."""
+    if cv2.countNonZero(unlit) == 0:
+        return plane
+    h, w = plane.shape
+    size = (max(w // cell, 1), max(h // cell, 1))
+    lit = cv2.bitwise_not(unlit)
+    share = cv2.resize(lit, size, interpolation=cv2.INTER_AREA)
+    none = share == 0
+    if none.all():
+        return plane
+    total = cv2.resize(cv2.bitwise_and(plane, lit), size, interpolation=cv2.INTER_AREA)
+    mean = cv2.divide(total, share, scale=255.0)  # (0 where no lit pixel: filled below)
+    if none.any():
+        # Each block without lit pixels takes its nearest lit block (labels number the lit
+        # blocks in raster order, as boolean indexing lists them).
+        _, near = cv2.distanceTransformWithLabels(none.view(np.uint8), cv2.DIST_L1, 3,
+                                                  labelType=cv2.DIST_LABEL_PIXEL)
+        mean = np.concatenate(([0], mean[~none]))[near].astype(np.uint8)
+    out = plane.copy()
+    np.copyto(out, cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR), where=unlit > 0)
+    return out
+
+
 def _coarse_median(plane: np.ndarray, k: int) -> np.ndarray:
     """About a ``k``-px median of a uint8 plane, cheaply: a 5-px median at half resolution, scaled
     back bilinearly. (OpenCV's uint8 median costs ~10x more from 7 px up than at 5 px.)"""
