@@ -598,7 +598,8 @@ class DichromaticDetector(Detector):
         h, w = bgr.shape[:2]
         hi, lo = value_and_min(bgr)
         # (unlit pixels, the black around an endoscope's view, are no surface: left out)
-        plane = extend_lit(lo, cv2.compare(hi, UNLIT, cv2.CMP_LT))
+        # (cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar)
+        plane = extend_lit(lo, cv2.threshold(hi, UNLIT - 1, 255, cv2.THRESH_BINARY_INV)[1])
         bg, mad = background(plane, max(9, p["background_px"] // scale), p["contrast_delta"],
                              coarse=True)
         bar = cv2.addWeighted(mad, p["mad_factor"], bg, 1.0, float(p["contrast_delta"]))
