@@ -161,6 +161,20 @@ def on_a_surface(labels: np.ndarray, n: int, judged: np.ndarray, white: np.ndarr
     return np.bincount(spot, large[islands[ys, xs]], minlength=n) > 0
 
 
+def _components(white: np.ndarray) -> tuple[int, np.ndarray, tuple, np.ndarray] | None:
+    """The 8-connected components of a uint8 0/255 map: ``(n, labels, (ys, xs, label) of its
+    pixels, area per label)``, or None when it is empty. (Plain labelling and the areas from the
+    pixels: OpenCV 5's labelling with statistics costs ~5x as much on a sparse mask.)"""
+    found = cv2.findNonZero(white)
+    if found is None:
+        return None
+    n, labels = cv2.connectedComponents(white, connectivity=8, ltype=cv2.CV_32S)
+    found = found.reshape(-1, 2)
+    xs, ys = found[:, 0], found[:, 1]
+    lab = labels[ys, xs]
+    return n, labels, (ys, xs, lab), np.bincount(lab, minlength=n).astype(np.float64)
+
+
 def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
            full: np.ndarray, scale: int, clip: int,
            min_saturation: float) -> tuple[np.ndarray, tuple[int, int]] | None:
@@ -221,27 +235,21 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     # is a candidate on its own, the letter is a stroke.
     # A glint of a few px takes on the surface's tint (GLINT_TINT); where the tinted pixels join
     # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
-    # (GLINT_PALE) are judged, as the core of a larger highlight is.
+    # (GLINT_PALE, ``strict``) are judged, as the core of a larger highlight is.
+    strict = near_white(value, low)
     core = near_white(value, low, GLINT_TINT)
-    for last in (False, True):
-        # Plain labelling and the components' areas from their pixels (OpenCV 5's labelling
-        # with statistics costs ~5x as much on a sparse mask).
-        n, labels = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
-        found = cv2.findNonZero(core)
+    found = _components(core)
+    if found is None:
+        return None
+    n, labels, (wy, wx, wlab), area = found
+    loose = ~spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab)) | (area > _GLINT_AREA * h * w)
+    loose[0] = False
+    if loose.any():
+        core = cv2.bitwise_or(strict, select_labels(labels, ~loose))
+        found = _components(core)
         if found is None:
             return None
-        found = found.reshape(-1, 2)
-        wx, wy = found[:, 0], found[:, 1]
-        wlab = labels[wy, wx]
-        area = np.bincount(wlab, minlength=n).astype(np.float64)
-        if last:
-            break
-        loose = (~spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
-                 | (area > _GLINT_AREA * h * w))
-        loose[0] = False
-        if not loose.any():
-            break
-        core = cv2.bitwise_or(near_white(value, low), select_labels(labels, ~loose))
+        n, labels, (wy, wx, wlab), area = found
     # A component touching a side of the box that is not the frame's edge is cut by the box.
     inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
                                      (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
@@ -257,9 +265,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     def in_a_halo(judged: np.ndarray) -> np.ndarray:
         # A near-white core ringed by a halo, on a lit, coloured surface beyond the halo (its
         # own sheen is right around it).
-        # (a halo rings the core proper: the palest pixels, :data:`..dichromatic.GLINT_PALE`;
-        # the tinted ones next to it are its halo's inner edge)
-        strict = near_white(value, low)
+        # (a halo rings the core proper, ``strict``: the tinted pixels next to it are its halo's
+        # inner edge)
         proper = np.where(strict > 0, labels, 0)
         judged = judged & (np.bincount(proper.ravel(), minlength=n) > 0)
         ringed, ring_sat, ring_lit = haloed(proper, judged, value, low, strict, (wy, wx, wlab),
@@ -597,8 +604,8 @@ class DichromaticDetector(Detector):
         p = self.params
         h, w = bgr.shape[:2]
         hi, lo = value_and_min(bgr)
-        # (unlit pixels, the black around an endoscope's view, are no surface: left out)
-        # (cv2.threshold, not cv2.compare: OpenCV takes a 1xN / Nx1 array for a scalar)
+        # Unlit pixels (the border around an endoscope's view) are no surface: left out. (By
+        # cv2.threshold: cv2.compare takes a 1xN / Nx1 array for a scalar.)
         plane = extend_lit(lo, cv2.threshold(hi, UNLIT - 1, 255, cv2.THRESH_BINARY_INV)[1])
         bg, mad = background(plane, max(9, p["background_px"] // scale), p["contrast_delta"],
                              coarse=True)
