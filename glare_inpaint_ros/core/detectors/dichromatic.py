@@ -242,7 +242,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     if found is None:
         return None
     n, labels, (wy, wx, wlab), area = found
-    loose = ~spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab)) | (area > _GLINT_AREA * h * w)
+    spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
+    loose = ~spot | (area > _GLINT_AREA * h * w)
     loose[0] = False
     if loose.any():
         core = cv2.bitwise_or(strict, select_labels(labels, ~loose))
@@ -250,6 +251,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         if found is None:
             return None
         n, labels, (wy, wx, wlab), area = found
+        spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     # A component touching a side of the box that is not the frame's edge is cut by the box.
     inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
                                      (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
@@ -273,7 +275,6 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
                                             unit)
         return ringed & (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
 
-    spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     ringed = np.zeros(n, bool)
     if (ok & ~spot).any():  # an irregular highlight is no stroke when a halo rings it
         ringed = in_a_halo(ok & ~spot)
