@@ -63,6 +63,9 @@ HALO_RISE = 20
 HALO_PALE = 0.75
 #: ... for a lobe: the longer principal axis of the core at most this many times the shorter.
 HALO_ELONGATION = 3.0
+#: A core wider than a disc of this radius (units) lies in a wider lobe: its outer ring
+#: (:data:`HALO_OUT`) moves out in proportion to its equivalent radius.
+HALO_CORE = 4.0
 #: Cells per axis of :attr:`DiffuseModel.lookup`.
 LUT_SIZE = 64
 #: Downsampling factor of the local surface-saturation estimate (:func:`local_saturation`).
@@ -90,7 +93,8 @@ def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.nd
     """Per label of ``labels`` (components of the near-white map ``white``, uint8 0/255):
     whether a ``judged`` one (bool per label) is ringed by a halo, as a highlight's near-white core
     is by its unclipped lobe: the pixels :data:`HALO_IN` units around it (not near-white) are
-    brighter than those :data:`HALO_OUT` units around it by :data:`HALO_RISE` levels or more
+    brighter than those :data:`HALO_OUT` units around it (further out around a core wider than
+    :data:`HALO_CORE`: its lobe is wider) by :data:`HALO_RISE` levels or more
     (``low`` = ``min(B, G, R)``, medians) and paler (median saturation at most
     :data:`HALO_PALE` times), and it is a lobe, not a streak (principal axes within
     :data:`HALO_ELONGATION`: the reflection along a metal rod is not judged). A white letter, a
@@ -106,9 +110,11 @@ def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.nd
     val_out = np.full(n, np.nan)
     ys, xs, lab = pixels
     h, w = labels.shape
-    r = int(HALO_OUT[1] * unit) + 1
+    area = np.bincount(lab, minlength=n)
+    wide = np.maximum(np.sqrt(area / np.pi) / (HALO_CORE * unit), 1.0)
     for i in np.flatnonzero(judged):
         sel = lab == i
+        r = int(HALO_OUT[1] * wide[i] * unit) + 1
         # A lobe, not a streak (the reflection along a rod, a lit line): principal axes' ratio.
         cov = np.cov(np.stack([ys[sel], xs[sel]]).astype(np.float64)) if sel.sum() > 2 else None
         if cov is None:
@@ -123,7 +129,7 @@ def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.nd
                                   cv2.DIST_L2, 3) / np.float32(unit)
         free = white[box] == 0
         inner = free & (d > HALO_IN[0]) & (d <= HALO_IN[1])
-        outer = free & (d > HALO_OUT[0]) & (d <= HALO_OUT[1])
+        outer = free & (d > HALO_OUT[0] * wide[i]) & (d <= HALO_OUT[1] * wide[i])
         if np.count_nonzero(inner) < 4 or np.count_nonzero(outer) < 4:
             continue
         hi, lo = value[box].astype(np.float32), low[box].astype(np.float32)

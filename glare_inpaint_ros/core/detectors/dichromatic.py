@@ -40,7 +40,11 @@ Steps on one frame:
    near-white core (no compact spot) in a halo of its own sheen: such a core is a glint too when
    the surface 1-4 units around it (a frame is 400 units across) is brighter and paler than 7-12
    units out (:func:`..dichromatic.haloed`; print and paint have the surface right beside their
-   edge), it is a lobe, not a streak, and the surface beyond the halo is lit and coloured.
+   edge), it is a lobe, not a streak, and the surface beyond the halo is lit and coloured. A core
+   wider than 4 units in radius lies in a wider lobe: the outer ring moves out in proportion; such
+   a core may cover up to 2 % of the frame (2 % of it clipped: pale tissue and fat in a brighter
+   rim are near-white but not clipped), and the clipped streaks of a wet sheen beside it do not
+   make it print.
    A region whose unclipped pixels are far more colourful (chroma ``max - min``) than the
    surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
    chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
@@ -89,8 +93,13 @@ _BUSY_PX = 41
 #: edge pixel for the busy-texture share.
 _BUSY_SLOPE = 12
 #: Glints (:func:`glints`): near-white spots (:func:`..dichromatic.near_white`) of at most this
-#: share of the frame.
+#: share of the frame ...
 _GLINT_AREA = 0.005
+#: ... and haloed cores (a highlight's lobe on wet tissue) of at most this share, ...
+_LOBE_AREA = 0.02
+#: ... at least this share of whose candidate pixels is clipped when larger than a glint (pale
+#: tissue, fat or a white wall in a brighter rim is near-white without clipping).
+_LOBE_CLIPPED = 0.02
 #: A spot, not a stroke (:func:`..masks.spot_like`): area at most this times pi r^2.
 _GLINT_COMPACT = 3.0
 #: The surface around a spot: from this many px beyond it (its rim left out) ...
@@ -191,6 +200,10 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
       whole near-white shape (not only its candidate pixels): white letters on a coloured label
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
+    * or, instead of the two above, is a core ringed by a halo (:func:`..dichromatic.haloed`) of
+      at most 2 % of the frame: a highlight's lobe on wet tissue, whatever its shape, also where
+      the clipped streaks of its sheen lie beside it (one larger than a glint has at least 2 % of
+      its candidate pixels clipped);
     * is bordered by a surface: a not-near-white component of at least 2 % of the frame (or one
       reaching beyond the box this is measured on), not a small island of colour in the white
       (the ink of a coloured letter around the paper inside its loop: o, a, 0, B);
@@ -224,7 +237,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         return None
     # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
     # component cut by that box (not by the frame's edge) is larger than a spot.
-    margin = _GLINT_REACH_PX + 2 + int(np.sqrt(_GLINT_AREA * h * w))
+    margin = _GLINT_REACH_PX + 2 + int(np.sqrt(_LOBE_AREA * h * w))
     cx, cy = xs[clipped], ys[clipped]
     x0, y0 = max(int(cx.min()) - margin, 0), max(int(cy.min()) - margin, 0)
     x1, y1 = min(int(cx.max()) + 1 + margin, w), min(int(cy.max()) + 1 + margin, h)
@@ -259,7 +272,10 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     for side in inner:
         cut[labels[side]] = True
     lab = labels[ys, xs]
-    ok = (area <= _GLINT_AREA * h * w) & ~cut & (np.bincount(lab, clipped, minlength=n) > 0)
+    small = area <= _GLINT_AREA * h * w
+    nclip = np.bincount(lab, clipped, minlength=n)
+    ok = ((area <= _LOBE_AREA * h * w) & ~cut & (nclip > 0)
+          & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
     if not ok.any():
         return None
@@ -276,6 +292,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         return ringed & (ring_sat >= min_saturation) & (ring_lit >= GLINT_SURFACE_LIT)
 
     ringed = np.zeros(n, bool)
+    spot &= small  # (a larger one is a lobe, or nothing)
     if (ok & ~spot).any():  # an irregular highlight is no stroke when a halo rings it
         ringed = in_a_halo(ok & ~spot)
         spot |= ringed
@@ -296,7 +313,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     strokes = select_labels(labels, ~spot)
     if strokes.any():
         beside = cv2.dilate(strokes, _BESIDE)[ys, xs] > 0
-        ok &= np.bincount(lab, beside, minlength=n) == 0
+        ok &= (np.bincount(lab, beside, minlength=n) == 0) | ringed
         if not ok.any():
             return None
     # The surface around the spots, measured on their box plus the widest ring only: box means
