@@ -87,6 +87,13 @@ def halo_unit(shape: tuple[int, ...]) -> float:
     return max(shape[0], shape[1]) / 400.0
 
 
+def halo_reach(area: np.ndarray | float, unit: float = 1.0) -> np.ndarray | float:
+    """How many times further out than :data:`HALO_OUT` the halo of a near-white core of
+    ``area`` px is judged: its equivalent radius over :data:`HALO_CORE` units, at least 1 (a wider
+    core lies in a wider lobe). ``unit``: px per unit (:func:`halo_unit`)."""
+    return np.maximum(np.sqrt(np.asarray(area, np.float64) / np.pi) / (HALO_CORE * unit), 1.0)
+
+
 def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.ndarray,
            white: np.ndarray, pixels: tuple[np.ndarray, np.ndarray, np.ndarray],
            unit: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,8 +117,7 @@ def haloed(labels: np.ndarray, judged: np.ndarray, value: np.ndarray, low: np.nd
     val_out = np.full(n, np.nan)
     ys, xs, lab = pixels
     h, w = labels.shape
-    area = np.bincount(lab, minlength=n)
-    wide = np.maximum(np.sqrt(area / np.pi) / (HALO_CORE * unit), 1.0)
+    wide = halo_reach(np.bincount(lab, minlength=n), unit)
     for i in np.flatnonzero(judged):
         sel = lab == i
         r = int(HALO_OUT[1] * wide[i] * unit) + 1

@@ -50,8 +50,8 @@ import numpy as np
 
 from ..dichromatic import (
     GLINT_SURFACE_LIT, HALO_OUT, MIN_EXPOSURE, DiffuseModel, encoded_drop, fit_diffuse_model,
-    from_linear, halo_unit, haloed, local_saturation, lookup_context, near_white, specular_part,
-    to_linear,
+    from_linear, halo_reach, halo_unit, haloed, local_saturation, lookup_context, near_white,
+    specular_part, to_linear,
 )
 from ..masks import compare, grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
@@ -1055,16 +1055,19 @@ class SeparationInpainter(Inpainter):
         cand = ((whites > 0) & (np.bincount(wc, ~fit[ws], minlength=n) <= _REFILL_SPECKS * whites)
                 & (area <= _REFILL_MASK * glint_px))
         cand[0] = False
-        # A haloed core's surface lies beyond its halo.
+        # A haloed core's surface lies beyond its halo (further out around a wider core).
         lobe = np.bincount(wc, ringed[ws], minlength=n) > 0
         if not cand.any():
             return
+        reach = np.ones(n)
+        if lobe.any():
+            np.maximum.at(reach, wc[ringed[ws]], halo_reach(size[ws[ringed[ws]]], halo))
         # Each candidate on its own box plus the fill's margin (beyond the ring's reach).
         keep = cand[lab]
         order = np.argsort(lab[keep], kind="stable")
         lab, gx, gy = lab[keep][order], pts[keep, 0][order], pts[keep, 1][order]
         starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-        r = max(_FILL_MARGIN, int(HALO_OUT[1] * halo) + 1 if lobe.any() else 0)
+        r = max(_FILL_MARGIN, int(HALO_OUT[1] * halo * reach[cand].max()) + 1 if lobe.any() else 0)
         x0, x1 = np.minimum.reduceat(gx, starts) - r, np.maximum.reduceat(gx, starts) + r + 1
         y0, y1 = np.minimum.reduceat(gy, starts) - r, np.maximum.reduceat(gy, starts) + r + 1
         wide = crop.dtype == np.uint16
@@ -1076,7 +1079,7 @@ class SeparationInpainter(Inpainter):
             # coloured ...
             if lobe[i]:
                 d = cv2.distanceTransform(cv2.bitwise_not(own), cv2.DIST_L2, 3)
-                ring = ((d > HALO_OUT[0] * halo) & (d <= HALO_OUT[1] * halo)
+                ring = ((d > HALO_OUT[0] * halo * reach[i]) & (d <= HALO_OUT[1] * halo * reach[i])
                         & (near_white(peak[near], low[near]) == 0))
             else:
                 ring = cv2.bitwise_and(cv2.dilate(own, _REFILL_RING),
