@@ -63,6 +63,9 @@ HALO_RISE = 20
 HALO_PALE = 0.75
 #: ... for a lobe: the longer principal axis of the core at most this many times the shorter.
 HALO_ELONGATION = 3.0
+#: A near-white core ringed by its halo (a highlight's lobe on wet tissue) covers at most this
+#: share of the frame: the detector's glints and the separation's refill alike.
+LOBE_AREA = 0.02
 #: A core wider than a disc of this radius (units) lies in a wider lobe: its outer ring
 #: (:data:`HALO_OUT`) moves out in proportion to its equivalent radius.
 HALO_CORE = 4.0

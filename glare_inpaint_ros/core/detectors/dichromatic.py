@@ -72,9 +72,9 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, GLINT_TINT, GLINT_WHITE, HALO_OUT, MIN_EXPOSURE, UNLIT, DiffuseModel,
-    diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation, lookup_context,
-    near_white, specular_amount,
+    GLINT_SURFACE_LIT, GLINT_TINT, GLINT_WHITE, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, UNLIT,
+    DiffuseModel, diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation,
+    lookup_context, near_white, specular_amount,
 )
 from ..masks import grouped_ring, label_quantile, select_labels, spot_like, upscale_nearest
 from ..params import ParamSpec
@@ -93,12 +93,11 @@ _BUSY_PX = 41
 #: edge pixel for the busy-texture share.
 _BUSY_SLOPE = 12
 #: Glints (:func:`glints`): near-white spots (:func:`..dichromatic.near_white`) of at most this
-#: share of the frame ...
+#: share of the frame.
 _GLINT_AREA = 0.005
-#: ... and haloed cores (a highlight's lobe on wet tissue) of at most this share, ...
-_LOBE_AREA = 0.02
-#: ... at least this share of whose candidate pixels is clipped when larger than a glint (pale
-#: tissue, fat or a white wall in a brighter rim is near-white without clipping).
+#: A haloed core larger than a glint (up to :data:`..dichromatic.LOBE_AREA`) has at least this
+#: share of its candidate pixels clipped (pale tissue, fat or a white wall in a brighter rim is
+#: near-white without clipping).
 _LOBE_CLIPPED = 0.02
 #: A spot, not a stroke (:func:`..masks.spot_like`): area at most this times pi r^2.
 _GLINT_COMPACT = 3.0
@@ -237,7 +236,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         return None
     # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
     # component cut by that box (not by the frame's edge) is larger than a spot.
-    margin = _GLINT_REACH_PX + 2 + int(np.sqrt(_LOBE_AREA * h * w))
+    margin = _GLINT_REACH_PX + 2 + int(np.sqrt(LOBE_AREA * h * w))
     cx, cy = xs[clipped], ys[clipped]
     x0, y0 = max(int(cx.min()) - margin, 0), max(int(cy.min()) - margin, 0)
     x1, y1 = min(int(cx.max()) + 1 + margin, w), min(int(cy.max()) + 1 + margin, h)
@@ -274,7 +273,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)
-    ok = ((area <= _LOBE_AREA * h * w) & ~cut & (nclip > 0)
+    ok = ((area <= LOBE_AREA * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
     if not ok.any():

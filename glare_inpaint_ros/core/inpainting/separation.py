@@ -49,9 +49,9 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, HALO_OUT, MIN_EXPOSURE, DiffuseModel, encoded_drop, fit_diffuse_model,
-    from_linear, halo_reach, halo_unit, haloed, local_saturation, lookup_context, near_white,
-    specular_part, to_linear,
+    GLINT_SURFACE_LIT, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, DiffuseModel, encoded_drop,
+    fit_diffuse_model, from_linear, halo_reach, halo_unit, haloed, local_saturation,
+    lookup_context, near_white, specular_part, to_linear,
 )
 from ..masks import compare, grouped_ring, label_quantile, select_labels, spot_like
 from ..params import ParamSpec
@@ -81,8 +81,8 @@ _GLINT_FILL_MASK = 4
 #: whole when its mask component covers at most this many glints (:data:`_GLINT_FILL`) ...
 _REFILL_MASK = 40
 #: (A near-white core that a halo rings, :func:`..dichromatic.haloed`, may cover this many
-#: glints, 2 % of the frame as the detector's lobes, and need not be a compact spot) ...
-_REFILL_HALO = 20
+#: glints, :data:`..dichromatic.LOBE_AREA` of the frame, and need not be a compact spot) ...
+_REFILL_HALO = LOBE_AREA / _GLINT_FILL
 #: ... (its mask component may hold this share of near-white pixels in specks that are neither) ...
 _REFILL_SPECKS = 0.1
 #: ... on the surface in the ring of this reach (px) around it ...
