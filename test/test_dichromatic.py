@@ -540,6 +540,53 @@ def test_a_wide_lobe_among_the_streaks_of_its_sheen_is_found() -> None:
     assert np.count_nonzero(glint.detect(pale)[cores]) == 0
 
 
+def wet_sheen(glints: int = 16, seed: int = 4,
+              level: int = 255) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wet tissue (:func:`tissue_with_glints`, ``glints`` glints) with a sheen in one patch: nine
+    short streaks 3 px wide, as white as ``level`` (255: clipped), crossing each other among
+    40 fainter sparkles. Returns the image, the streaks' mask and the clean tissue (uint8)."""
+    image, _, tissue = tissue_with_glints(seed=seed, count=glints)
+    h, w = tissue.shape[:2]
+    rng = np.random.default_rng(seed)
+    streaks, sparkles = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+    for _ in range(9):
+        x0, y0 = 300 + int(rng.integers(-50, 50)), 200 + int(rng.integers(-35, 35))
+        a, length = rng.uniform(0, np.pi), int(rng.integers(14, 24))
+        cv2.line(streaks, (x0, y0), (int(x0 + length * np.cos(a)), int(y0 + length * np.sin(a))),
+                 255, 3)
+    for _ in range(40):
+        cv2.circle(sparkles, (300 + int(rng.integers(-60, 60)), 200 + int(rng.integers(-45, 45))),
+                   1, 255, -1)
+    sparkles[cv2.dilate(streaks, None, iterations=3) > 0] = 0
+    light = cv2.GaussianBlur(np.maximum(streaks, sparkles // 2).astype(np.float32) / 255.0,
+                             (0, 0), 0.6)[:, :, None]
+    out = np.clip(image * (1 - light) + level * light + 0.5, 0, 255).astype(np.uint8)
+    return out, streaks > 0, np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_the_clipped_streaks_of_a_wet_sheen_are_found_where_glints_show_a_wet_surface() -> None:
+    """Streaks of a wet sheen cross each other (not compact spots, and busy around: each gate
+    alone drops them). Where the frame's glints show a wet surface (``glint_wet_count``: 16
+    glints here), its clipped near-white streaks are glints too, and the chain fills them; with
+    a few glints only (6), or the feature off, they are left alone; and so are near-white
+    streaks that hardly clip (pale tissue in a brighter rim: 1 px in 40)."""
+    image, streaks, clean = wet_sheen()
+
+    def found(frame: np.ndarray, **params) -> float:
+        return float(np.mean(DETECTORS.get("dichromatic")(**params).detect(frame)[streaks] > 0))
+
+    assert found(image) >= 0.95
+    assert found(image, glint_wet_count=0) == 0.0
+    assert found(wet_sheen(glints=6)[0]) == 0.0
+    pale = image.copy()
+    pale[streaks & (image.min(axis=2) > 244)] = 244
+    ys, xs = np.nonzero(streaks)
+    pale[ys[::40], xs[::40]] = 255
+    assert found(pale) == 0.0
+    out = GlareRemover().process(image).image
+    assert region_error(out, clean, streaks) <= 0.2 * region_error(image, clean, streaks)
+
+
 def test_busy_texture_gate_leaves_a_haloed_glints_halo_out() -> None:
     """The busy-texture gate counts edges around a region; a large highlight's halo (its steep
     falloff, the pits and sparkles of wet tissue in its sheen) is the highlight's own, not the
