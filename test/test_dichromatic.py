@@ -540,51 +540,57 @@ def test_a_wide_lobe_among_the_streaks_of_its_sheen_is_found() -> None:
     assert np.count_nonzero(glint.detect(pale)[cores]) == 0
 
 
-def wet_sheen(glints: int = 16, seed: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Wet tissue (:func:`tissue_with_glints`, ``glints`` glints) with a sheen in one patch: nine
-    short clipped streaks 3 px wide crossing each other among 40 fainter sparkles. Returns the
-    image, the streaks' mask and the clean tissue (uint8)."""
-    image, _, tissue = tissue_with_glints(seed=seed, count=glints)
-    h, w = tissue.shape[:2]
+def sparkling_tissue(glints: int = 14, seed: int = 4) -> tuple[np.ndarray, ...]:
+    """Wet tissue (640x360) with ``glints`` clipped glints on its smooth part, 8 more in a patch of
+    the same tissue that sparkles (pits and ridges 3 px across: busy texture), and sunlit foliage
+    at the left edge with 8 clipped sky gaps (more than a tenth of the frame from every glint).
+    Returns the image, the patch's glints, the sky gaps (bool masks) and the clean tissue."""
+    h, w = 360, 640
+    _, _, tissue = tissue_with_glints(seed=seed, count=0, h=h, w=w)
     rng = np.random.default_rng(seed)
-    streaks, sparkles = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
-    for _ in range(9):
-        x0, y0 = 300 + int(rng.integers(-50, 50)), 200 + int(rng.integers(-35, 35))
-        a, length = rng.uniform(0, np.pi), int(rng.integers(14, 24))
-        cv2.line(streaks, (x0, y0), (int(x0 + length * np.cos(a)), int(y0 + length * np.sin(a))),
-                 255, 3)
-    for _ in range(40):
-        cv2.circle(sparkles, (300 + int(rng.integers(-60, 60)), 200 + int(rng.integers(-45, 45))),
-                   1, 255, -1)
-    sparkles[cv2.dilate(streaks, None, iterations=3) > 0] = 0
-    light = cv2.GaussianBlur(np.maximum(streaks, sparkles // 2).astype(np.float32) / 255.0,
-                             (0, 0), 0.6)[:, :, None]
-    out = np.clip(image * (1 - light) + 255.0 * light + 0.5, 0, 255).astype(np.uint8)
-    return out, streaks > 0, np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
+    image = tissue.copy()
+    y0, x0, ph, pw = 120, 430, 120, 140
+    pits = cv2.resize(rng.random((ph // 3 + 1, pw // 3 + 1)).astype(np.float32), None, fx=3, fy=3,
+                      interpolation=cv2.INTER_NEAREST)[:ph, :pw]
+    image[y0:y0 + ph, x0:x0 + pw] *= (0.55 + 0.6 * pits)[:, :, None]
+    clean = image.copy()
+    image[:, :200] = cv2.resize(foliage(True, seed=seed), (200, h),
+                                interpolation=cv2.INTER_NEAREST)
+    spots, sheen, gaps = (np.zeros((h, w), np.uint8) for _ in range(3))
+    while glints > 0:  # on the smooth tissue around the patch
+        x, y = int(rng.integers(300, 620)), int(rng.integers(20, 340))
+        if not (x0 - 8 <= x < x0 + pw + 8 and y0 - 8 <= y < y0 + ph + 8):
+            cv2.circle(spots, (x, y), int(rng.integers(2, 5)), 255, -1)
+            glints -= 1
+    for _ in range(8):
+        cv2.circle(sheen, (x0 + int(rng.integers(10, pw - 10)),
+                           y0 + int(rng.integers(10, ph - 10))), int(rng.integers(2, 4)), 255, -1)
+        cv2.circle(gaps, (int(rng.integers(10, 190)), int(rng.integers(10, 350))),
+                   int(rng.integers(2, 4)), 255, -1)
+    image[(spots | sheen | gaps) > 0] = 255
+    return (np.clip(image + 0.5, 0, 255).astype(np.uint8), sheen > 0, gaps > 0,
+            np.clip(clean + 0.5, 0, 255).astype(np.uint8))
 
 
-def test_the_clipped_streaks_of_a_wet_sheen_are_found_where_glints_show_a_wet_surface() -> None:
-    """Streaks of a wet sheen cross each other: no compact spots, so the glint test takes them
-    for strokes (on real frames the busy-texture gate drops them too; waived as well, measured
-    there: docs/evaluation.md, "Wet surfaces"). Where the frame's glints show a wet surface
-    (``glint_wet_count``: 16 glints here), its clipped near-white streaks are glints too, and the
-    chain fills them; with a few glints only (6), or the feature off, they are left alone; and so
-    are near-white streaks that hardly clip (pale tissue in a brighter rim: 1 px in 40)."""
-    image, streaks, clean = wet_sheen()
+def test_glints_in_the_sparkle_of_a_wet_surface_pass_the_busy_texture_gate() -> None:
+    """The busy-texture gate drops clipped spots in busy texture (sky gaps in foliage); the pits
+    and ridges of wet tissue are busy too. Where 10 or more glints pass every test
+    (``glint_wet_count``: 14 here) the frame shows a wet surface, and the glints within a tenth
+    of the frame of those are reported without the gate, and filled; with a few glints only (6),
+    or the feature off, they are left alone, and the sky gaps in the foliage further away are
+    left alone in every case."""
+    image, sheen, gaps, clean = sparkling_tissue()
 
-    def found(frame: np.ndarray, **params) -> float:
-        return float(np.mean(DETECTORS.get("dichromatic")(**params).detect(frame)[streaks] > 0))
+    def found(frame: np.ndarray, where: np.ndarray, **params) -> float:
+        return float(np.mean(DETECTORS.get("dichromatic")(**params).detect(frame)[where] > 0))
 
-    assert found(image) >= 0.95
-    assert found(image, glint_wet_count=0) == 0.0
-    assert found(wet_sheen(glints=6)[0]) == 0.0
-    pale = image.copy()
-    pale[streaks & (image.min(axis=2) > 244)] = 244
-    ys, xs = np.nonzero(streaks)
-    pale[ys[::40], xs[::40]] = 255
-    assert found(pale) == 0.0
+    assert found(image, sheen) >= 0.95
+    assert found(image, sheen, glint_wet_count=0) == 0.0
+    few = sparkling_tissue(glints=6)
+    assert found(few[0], few[1]) == 0.0
+    assert found(image, gaps) == 0.0
     out = GlareRemover().process(image).image
-    assert region_error(out, clean, streaks) <= 0.2 * region_error(image, clean, streaks)
+    assert region_error(out, clean, sheen) <= 0.3 * region_error(image, clean, sheen)
 
 
 def test_busy_texture_gate_leaves_a_haloed_glints_halo_out() -> None:

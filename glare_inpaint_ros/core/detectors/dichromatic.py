@@ -44,11 +44,7 @@ Steps on one frame:
    wider than 4 units in radius lies in a wider lobe: the outer ring moves out in proportion; such
    a core may cover up to 2 % of the frame (2 % of it clipped: pale tissue and fat in a brighter
    rim are near-white but not clipped), and the clipped streaks of a wet sheen beside it do not
-   make it print. A frame with at least ``glint_wet_count`` (10) glints after every test shows a
-   wet surface: the clipped streaks and clusters of its sheen cross each other (no compact spot,
-   busy around), and are reported too when near-white (<= 0.2), at least 10 % clipped, within
-   12 pi r^2 (a streak; most letters' outlines are less compact), on a lit, coloured surface and
-   further than 4 px from the regions found (a lobe found whole keeps its own treatment).
+   make it print.
    A region whose unclipped pixels are far more colourful (chroma ``max - min``) than the
    surface right around it is dropped (``chroma_ratio_max``): added white light keeps a pixel's
    chroma, so a highlight has about its surface's; a warm lit window on a dark wall at night has
@@ -62,7 +58,10 @@ Steps on one frame:
    detection resolution; a haloed glint's halo is left out, its falloff is steep). Sunlit leaves
    and sky gaps in foliage are bright and paler than the green around them, so colour alone
    takes them for highlights (road video through a forest); a highlight lies on a surface, and
-   that surface is smooth compared with foliage.
+   that surface is smooth compared with foliage. A frame in which at least ``glint_wet_count``
+   (10) glints pass this gate shows a wet surface, whose own sparkle is busy texture: there the
+   glints within 40 units (a tenth of the frame) of one that passed are reported without the gate
+   (the same surface; sky gaps in foliage elsewhere in the frame still meet it).
 5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
@@ -105,11 +104,6 @@ _GLINT_AREA = 0.005
 _LOBE_CLIPPED = 0.02
 #: A spot, not a stroke (:func:`..masks.spot_like`): area at most this times pi r^2.
 _GLINT_COMPACT = 3.0
-#: On a wet surface (``glint_wet_count``) the near-white streaks of its sheen are judged against
-#: this limit instead: a streak (most letters' outlines are less compact) ...
-_WET_COMPACT = 12.0
-#: ... and at least this share of it clips (pale tissue is near-white without clipping).
-_WET_CLIPPED = 0.1
 #: The surface around a spot: from this many px beyond it (its rim left out) ...
 _GLINT_RING_PX = 2
 #: ... to this many plus half its diameter (a larger spot has a wider halo), detection px.
@@ -136,6 +130,9 @@ _WHITE_HEADROOM = 15
 _GLINT_SURFACE_AREA = 0.02
 #: A spot this close (detection px) to a white stroke is print (the dot of an i).
 _BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+#: On a wet surface (``glint_wet_count``) the busy-texture gate is waived for glints within this
+#: many units (:func:`..dichromatic.halo_unit`: a frame is 400 across) of one that passed it.
+_WET_REACH = 40.0
 
 
 def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -194,7 +191,7 @@ def _components(white: np.ndarray) -> tuple[int, np.ndarray, tuple, np.ndarray] 
 
 def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
            full: np.ndarray, scale: int, clip: int, min_saturation: float,
-           wet: bool = False) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None] | None:
+           ) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None] | None:
     """Clipped white spots on a coloured surface: the glints of a wet or glossy surface
     (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
 
@@ -222,10 +219,6 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       ``min_saturation`` around it (paint on asphalt, a white car on a road do not) and a mean
       ``value`` >= 60 levels (a glint reflects the light that lights that surface; a lamp or a
       lit window at night sits on a dark wall, whose dim colour reads as saturated).
-
-    With ``wet`` (a frame whose glints show a wet or glossy surface): the clipped streaks and
-    clusters of its sheen, judged on the near-white pixels only (<= 0.2), may be less compact
-    (area <= 12 pi r^2: most letters' outlines are not) if at least 10 % of a streak clips.
 
     Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
     None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
@@ -262,22 +255,21 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
     # (GLINT_PALE, ``strict``) are judged, as the core of a larger highlight is.
     strict = near_white(value, low)
-    core = strict if wet else near_white(value, low, GLINT_TINT)
-    compact = _WET_COMPACT if wet else _GLINT_COMPACT
+    core = near_white(value, low, GLINT_TINT)
     found = _components(core)
     if found is None:
         return None
     n, labels, (wy, wx, wlab), area = found
-    spot = spot_like(labels, n, compact, (wy, wx, wlab))
+    spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     loose = ~spot | (area > _GLINT_AREA * h * w)
     loose[0] = False
-    if loose.any() and not wet:  # (wet: judged on the near-white pixels already)
+    if loose.any():
         core = cv2.bitwise_or(strict, select_labels(labels, ~loose))
         found = _components(core)
         if found is None:
             return None
         n, labels, (wy, wx, wlab), area = found
-        spot = spot_like(labels, n, compact, (wy, wx, wlab))
+        spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     # A component touching a side of the box that is not the frame's edge is cut by the box.
     inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
                                      (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
@@ -289,8 +281,6 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     nclip = np.bincount(lab, clipped, minlength=n)
     ok = ((area <= LOBE_AREA * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
-    if wet:
-        ok &= nclip >= _WET_CLIPPED * area
     ok[0] = False
     if not ok.any():
         return None
@@ -493,21 +483,17 @@ def white_beside(regions: np.ndarray, groups: np.ndarray, surface_c: np.ndarray,
     return select_labels(labels, white)
 
 
-def _apart(a: tuple[np.ndarray, tuple[int, int]],
-           b: tuple[np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
-    """The components of the uint8 0/255 crop ``a`` (with its corner (x, y)) that lie further
-    than ``_BESIDE`` from every region of ``b`` (a crop like it), as a crop at ``a``'s corner."""
-    (ca, (ax, ay)), (cb, (bx, by)) = a, b
-    near = np.zeros_like(ca)
-    x0, y0 = max(ax, bx), max(ay, by)
-    x1, y1 = min(ax + ca.shape[1], bx + cb.shape[1]), min(ay + ca.shape[0], by + cb.shape[0])
-    if x1 > x0 and y1 > y0:
-        near[y0 - ay:y1 - ay, x0 - ax:x1 - ax] = cb[y0 - by:y1 - by, x0 - bx:x1 - bx]
-    n, labels = cv2.connectedComponents(ca, connectivity=8)
-    keep = np.ones(n, bool)
-    keep[labels[cv2.dilate(near, _BESIDE) > 0]] = False
+def _within(regions: np.ndarray, near: np.ndarray, reach: float) -> np.ndarray:
+    """The components of ``regions`` (uint8 0/255) with a pixel within ``reach`` px of one of
+    ``near`` (a uint8 0/255 mask of the same shape; ``near`` itself is kept)."""
+    n, labels = cv2.connectedComponents(regions, connectivity=8)
+    if n <= 1 or not near.any():
+        return np.zeros_like(regions)
+    dist = cv2.distanceTransform(cv2.bitwise_not(near), cv2.DIST_L2, 3)
+    keep = np.zeros(n, bool)
+    keep[labels[(dist <= reach) & (regions > 0)]] = True
     keep[0] = False
-    return select_labels(labels, keep), (ax, ay)
+    return select_labels(labels, keep)
 
 
 def _union(a: tuple[np.ndarray, tuple[int, int]],
@@ -605,11 +591,10 @@ class DichromaticDetector(Detector):
                   "are a glossy one).",
                   0.0, 1.0),
         ParamSpec("glint_wet_count", 10,
-                  "A frame with at least this many glints (after every test) shows a wet or "
-                  "glossy surface: then the clipped streaks and clusters of its sheen "
-                  "(near-white, at least 10 % clipped, on a coloured surface, apart from the "
-                  "glints found) are reported too, however busy the surface around them, and "
-                  "may be less compact than a spot (not a letter's outline); 0 = off.",
+                  "A frame in which at least this many glints pass every test, the busy-texture "
+                  "gate included, shows a wet or glossy surface, whose own sparkle is busy "
+                  "texture: the glints within a tenth of the frame of one that passed are then "
+                  "reported without that gate; 0 = off.",
                   0, 100000),
         ParamSpec("glint_busy_max", 0.35,
                   "busy_max for those spots (stricter: a clipped spot has no colour of its own "
@@ -700,15 +685,11 @@ class DichromaticDetector(Detector):
             glint = kept.pop() if spots is not None else None
             if kept:
                 found = (kept[0][0], found[1])
+            if glint is not None and glint[1] >= p["glint_wet_count"] > 0:
+                glint = (_within(spots[0], glint[0], _WET_REACH * halo_unit(hi.shape)), glint[1])
             if glint is not None and glint[1] >= p["glint_min_count"]:
                 found = ((glint[0], spots[1]) if found is None
                          else _union(found, (glint[0], spots[1])))
-            if glint is not None and glint[1] >= p["glint_wet_count"] > 0:
-                # A wet surface: the clipped streaks of its sheen, apart from what is found.
-                sheen = glints(hi, lo, cand, pts[near], full, scale, p["clip_level"], glint_sat,
-                               wet=True)
-                if sheen is not None:
-                    found = sheen[:2] if found is None else _union(found, _apart(sheen[:2], found))
         if found is None or not found[0].any():
             return None
         return found
