@@ -768,6 +768,39 @@ def test_a_sign_split_by_its_digits_is_not_taken_for_glints(seed: int) -> None:
     assert altered({"detector.dichromatic.glint_busy_max": 1.0}) > 100  # (the gate is the guard)
 
 
+@pytest.mark.parametrize("stock", [(30, 120, 200), (20, 180, 230)])
+@pytest.mark.parametrize("zoom", [1, 2])
+def test_clipped_white_print_on_a_bright_saturated_stock_is_not_taken(
+        stock: tuple, zoom: int) -> None:
+    """White print, clipped and anti-aliased, on orange or yellow stock: its edge pixels are the
+    stock plus some white, which the colour test reads as a highlight on the stock, and the
+    clipped inside carries no colour of its own (``white_chroma_ratio`` judges unclipped white
+    only). Its weakest channel jumps from the stock's to white in a px or two of the frame
+    itself (``edge_max_low``; at ``zoom`` 2 the detector works on the frame halved, where a
+    highlight's lobe is twice as steep too), a highlight's lobe does not: the words are left
+    alone by the colour test (with it off, a quarter to two thirds of their pixels were taken).
+    (The glint test is off here: at ``zoom`` 2 a bold letter or two on the yellow stock pass it
+    as glints, 2 % of the letters' pixels, a case of its own.)"""
+    h, w = 480 * zoom, 640 * zoom
+    rng = np.random.default_rng(0)
+    label = np.clip(np.full((h, w, 3), stock, np.float32) + rng.normal(0, 3, (h, w, 1)),
+                    0, 255).astype(np.uint8)
+    for y, (text, font, scale, thick) in zip((140, 240, 340), (
+            ("FRESH MILK 1l", cv2.FONT_HERSHEY_SIMPLEX, 1.2, 3),
+            ("ORGANIC Tea", cv2.FONT_HERSHEY_DUPLEX, 1.0, 2),
+            ("BEST 12.05", cv2.FONT_HERSHEY_COMPLEX, 1.4, 3))):
+        cv2.putText(label, text, (40 * zoom, y * zoom), font, scale * zoom, (255, 255, 255),
+                    thick * zoom, cv2.LINE_AA)
+    letters = label.min(axis=2) >= 250
+
+    def taken(**params) -> float:
+        detector = DETECTORS.get("dichromatic")(glint_min_count=0, **params)
+        return float(np.mean(detector.detect(label)[letters] > 0))
+
+    assert taken() <= 0.01
+    assert taken(edge_max_low=0.0) >= 0.2
+
+
 def soft_white_shapes(colour: tuple[int, int, int], seed: int = 0,
                       sigma: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
     """A shaded coloured surface with white dots, bars and bold letters whose edges are blurred

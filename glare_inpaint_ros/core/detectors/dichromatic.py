@@ -19,7 +19,11 @@ Steps on one frame:
    smaller of its chromaticity cluster's (frame-wide, :func:`..dichromatic.fit_diffuse_model`) and
    the mean saturation of the non-candidate pixels around it (``context_px``): a highlight needs
    a saturated surface *around* it, which paint on asphalt or a letter on a label does not have.
-   ``S_d < min_saturation`` gives ``s = 0``.
+   ``S_d < min_saturation`` gives ``s = 0``. Candidates on a steep edge are left out: of
+   ``max(B, G, R)`` (``edge_max``: compressed video smears colour across edges) and, in the frame
+   itself, of ``min(B, G, R)`` (``edge_max_low``: where clipped white print meets a bright,
+   saturated stock its weakest channel jumps to white in a px or two, and the mixed pixels read
+   as the stock plus white light).
 3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
    colour), specks removed by a 3x3 opening (on the reduced frame: highlights under about 3 px
    across at ``work_px`` are not found); a weak region is kept only if it holds a seed
@@ -145,6 +149,20 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.maximum(dx, dy) / 2.0
 
 
+def block_max(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray, scale: int) -> np.ndarray:
+    """The largest value of the full-resolution ``plane`` (``H x W`` or ``H x W x C``: over the
+    channels too) under each detection pixel ``(ys, xs)`` of the frame reduced ``scale`` times."""
+    fh, fw = plane.shape[:2]
+    out = None
+    for dy in range(scale):
+        for dx in range(scale):
+            under = plane[np.minimum(ys * scale + dy, fh - 1), np.minimum(xs * scale + dx, fw - 1)]
+            if under.ndim == 2:
+                under = under.max(axis=1)
+            out = under if out is None else np.maximum(out, under)
+    return out
+
+
 def on_a_surface(labels: np.ndarray, n: int, judged: np.ndarray, white: np.ndarray,
                  inner_sides: list[tuple], min_area: float) -> np.ndarray:
     """Per label of ``labels`` (the ``n`` components of the near-white map ``white``, uint8
@@ -231,13 +249,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     xs, ys = pts[white, 0], pts[white, 1]
     # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
     # detection pixel (halving averages a clipped pixel down).
-    fh, fw = full.shape[:2]
-    peak = np.zeros(len(xs), full.dtype)
-    for dy in range(scale):
-        for dx in range(scale):
-            under = full[np.minimum(ys * scale + dy, fh - 1), np.minimum(xs * scale + dx, fw - 1)]
-            peak = np.maximum(peak, np.maximum(np.maximum(under[:, 0], under[:, 1]), under[:, 2]))
-    clipped = peak >= clip
+    clipped = block_max(full[:, :, :3], ys, xs, scale) >= clip
     if not clipped.any():
         return None
     # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
@@ -554,6 +566,15 @@ class DichromaticDetector(Detector):
                   " difference of max(B,G,R)) are ignored: compressed video smears colour across "
                   "edges (4:2:0 chroma), so mixed edge pixels look desaturated.",
                   0.0, 255.0),
+        ParamSpec("edge_max_low", 64.0,
+                  "Candidates on an edge of min(B,G,R) steeper than this in the frame itself "
+                  "(8-bit levels per px: the range over a pixel's 3x3 neighbourhood, halved) are "
+                  "ignored too: where white print meets a bright, saturated stock (yellow, "
+                  "orange), its weakest channel jumps from the stock's to white in a px or two "
+                  "while max(B,G,R) hardly moves, and the mixed edge pixels read as the stock "
+                  "plus white light; added light raises every channel alike, so a highlight's "
+                  "lobe is no steeper there than its falloff (0 = off).",
+                  0.0, 255.0),
         ParamSpec("clip_level", 250,
                   "A channel at or above this (8-bit levels) is clipped: no colour left; kept only"
                   " inside a highlight region.",
@@ -667,7 +688,7 @@ class DichromaticDetector(Detector):
         # The mean saturation of the surface around each candidate.
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
-        found = self._colour_regions(bgr, hi, pts, model, around)
+        found = self._colour_regions(bgr, hi, pts, model, around, full, scale)
         if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
                                      p["min_chroma"], p["white_chroma_ratio"])
@@ -695,11 +716,12 @@ class DichromaticDetector(Detector):
         return found
 
     def _colour_regions(self, bgr: np.ndarray, hi: np.ndarray, pts: np.ndarray,
-                        model: DiffuseModel,
-                        around: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+                        model: DiffuseModel, around: np.ndarray, full: np.ndarray,
+                        scale: int) -> tuple[np.ndarray, tuple[int, int]] | None:
         """Steps 2-3 (before the busy-texture gate): the candidates ``pts`` (``N x 2`` x, y)
         whose specular part says highlight, as a crop and its corner, or None; ``around``: the
-        mean saturation of the surface around each candidate."""
+        mean saturation of the surface around each candidate; ``full``: the frame ``bgr`` is
+        ``scale`` times reduced from."""
         p = self.params
         xs, ys = pts[:, 0], pts[:, 1]
         px = bgr[ys, xs].astype(np.float32)
@@ -708,6 +730,11 @@ class DichromaticDetector(Detector):
         keep = (s >= p["weak_level"]) | (hi[ys, xs] >= p["clip_level"])
         if p["edge_max"] > 0:
             keep &= edge_slope(hi, ys, xs) <= p["edge_max"]
+        if p["edge_max_low"] > 0:
+            # In the frame itself (a reduced frame steepens every slope, a highlight's lobe too),
+            # as the 3x3 range (2 px across: also the edge of a diagonal stroke).
+            rise = cv2.morphologyEx(value_and_min(full[:, :, :3])[1], cv2.MORPH_GRADIENT, _RING3)
+            keep &= block_max(rise, ys, xs, scale) <= 2 * p["edge_max_low"]
         if not (keep & (s >= p["seed_level"])).any():
             return None
         # The rest runs on the bounding box of the kept pixels only.
