@@ -688,7 +688,9 @@ class DichromaticDetector(Detector):
         # The mean saturation of the surface around each candidate.
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
-        found = self._colour_regions(bgr, hi, pts, model, around, full, scale)
+        # (``min(B, G, R)`` of the frame itself: the steep-edge test is judged there)
+        low_full = lo if scale == 1 else value_and_min(full[:, :, :3])[1]
+        found = self._colour_regions(bgr, hi, pts, model, around, low_full, scale)
         if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
                                      p["min_chroma"], p["white_chroma_ratio"])
@@ -716,12 +718,12 @@ class DichromaticDetector(Detector):
         return found
 
     def _colour_regions(self, bgr: np.ndarray, hi: np.ndarray, pts: np.ndarray,
-                        model: DiffuseModel, around: np.ndarray, full: np.ndarray,
+                        model: DiffuseModel, around: np.ndarray, low_full: np.ndarray,
                         scale: int) -> tuple[np.ndarray, tuple[int, int]] | None:
         """Steps 2-3 (before the busy-texture gate): the candidates ``pts`` (``N x 2`` x, y)
         whose specular part says highlight, as a crop and its corner, or None; ``around``: the
-        mean saturation of the surface around each candidate; ``full``: the frame ``bgr`` is
-        ``scale`` times reduced from."""
+        mean saturation of the surface around each candidate; ``low_full``: ``min(B, G, R)`` of
+        the frame ``bgr`` is ``scale`` times reduced from."""
         p = self.params
         xs, ys = pts[:, 0], pts[:, 1]
         px = bgr[ys, xs].astype(np.float32)
@@ -733,7 +735,7 @@ class DichromaticDetector(Detector):
         if p["edge_max_low"] > 0:
             # In the frame itself (a reduced frame steepens every slope, a highlight's lobe too),
             # as the 3x3 range (2 px across: also the edge of a diagonal stroke).
-            rise = cv2.morphologyEx(value_and_min(full[:, :, :3])[1], cv2.MORPH_GRADIENT, _RING3)
+            rise = cv2.morphologyEx(low_full, cv2.MORPH_GRADIENT, _RING3)
             keep &= block_max(rise, ys, xs, scale) <= 2 * p["edge_max_low"]
         if not (keep & (s >= p["seed_level"])).any():
             return None
