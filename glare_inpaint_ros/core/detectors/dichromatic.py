@@ -689,7 +689,8 @@ class DichromaticDetector(Detector):
         context = local_saturation(bgr, cand, max(9, p["context_px"] // scale))
         around = lookup_context(context, pts[:, 1], pts[:, 0])
         # (``min(B, G, R)`` of the frame itself: the steep-edge test is judged there)
-        low_full = lo if scale == 1 else value_and_min(full[:, :, :3])[1]
+        low_full = (None if p["edge_max_low"] <= 0 else lo if scale == 1
+                    else value_and_min(full[:, :, :3])[1])
         found = self._colour_regions(bgr, hi, pts, model, around, low_full, scale)
         if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
@@ -718,12 +719,12 @@ class DichromaticDetector(Detector):
         return found
 
     def _colour_regions(self, bgr: np.ndarray, hi: np.ndarray, pts: np.ndarray,
-                        model: DiffuseModel, around: np.ndarray, low_full: np.ndarray,
+                        model: DiffuseModel, around: np.ndarray, low_full: np.ndarray | None,
                         scale: int) -> tuple[np.ndarray, tuple[int, int]] | None:
         """Steps 2-3 (before the busy-texture gate): the candidates ``pts`` (``N x 2`` x, y)
         whose specular part says highlight, as a crop and its corner, or None; ``around``: the
         mean saturation of the surface around each candidate; ``low_full``: ``min(B, G, R)`` of
-        the frame ``bgr`` is ``scale`` times reduced from."""
+        the frame ``bgr`` is ``scale`` times reduced from (None: ``edge_max_low`` is off)."""
         p = self.params
         xs, ys = pts[:, 0], pts[:, 1]
         px = bgr[ys, xs].astype(np.float32)
