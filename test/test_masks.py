@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from glare_inpaint_ros.core.masks import (
-    MaskRefiner, clean_components, compare, coverage, dilate, fill_small_holes, label_quantile,
-    remove_small_components, spot_like, upscale_nearest,
+    MaskRefiner, clean_components, compare, coverage, dilate, fill_small_holes, in_a_text_row,
+    label_boxes, label_quantile, remove_small_components, spot_like, upscale_nearest,
 )
 
 
@@ -167,6 +167,45 @@ def test_label_quantile_matches_numpy_per_label() -> None:
                     assert out[lab] == np.percentile(sel, 100 * q, method="lower")
                 else:
                     assert np.isnan(out[lab])
+
+
+def test_label_boxes_match_the_labelling_statistics() -> None:
+    rng = np.random.default_rng(0)
+    m = (rng.random((60, 80)) > 0.93).astype(np.uint8) * 255
+    m = cv2.dilate(m, None)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    pts = cv2.findNonZero(m).reshape(-1, 2)
+    boxes = label_boxes((pts[:, 1], pts[:, 0], labels[pts[:, 1], pts[:, 0]]), n)
+    x, y, w, h = (stats[1:, k] for k in range(4))
+    assert np.array_equal(boxes[1:], np.stack([y, y + h - 1, x, x + w - 1], axis=1))
+    assert boxes[0, 1] == -1 and boxes[0, 3] == -1  # (the background: no pixels)
+
+
+def _text_boxes(*boxes: tuple[int, int, int, int]) -> np.ndarray:
+    """Label boxes (top, bottom, left, right) with an empty label 0 in front."""
+    return np.array([(10 ** 9, -1, 10 ** 9, -1), *boxes], np.int64)
+
+
+def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
+    """An i (5x4 px) and a minus sign (2x5) between letters 10 px tall on one baseline are in a
+    row of print; a spot above the row, beside a single letter, among letters of scattered
+    baselines or heights (streaks of a wet sheen), or taller than the letters is not."""
+    row = [(20, 29, 10, 15), (20, 29, 20, 25), (22, 29, 30, 34)]  # l, l, x-height letter
+
+    def verdict(letters: list, spot: tuple) -> bool:
+        boxes = _text_boxes(*letters, spot)
+        is_letter = np.array([False] + [True] * len(letters) + [False])
+        return bool(in_a_text_row(boxes, np.r_[False, [False] * len(letters), True],
+                                  is_letter)[-1])
+
+    assert verdict(row, (25, 29, 38, 41))  # an i after them
+    assert verdict(row, (24, 25, 0, 4))  # a minus sign before them
+    assert not verdict(row, (5, 8, 20, 23))  # above the row
+    assert not verdict(row[:1], (25, 29, 18, 21))  # beside one letter
+    assert not verdict([(20, 29, 10, 15), (14, 24, 20, 25)], (22, 26, 30, 33))  # baselines
+    assert not verdict([(20, 29, 10, 15), (12, 29, 20, 25)], (22, 26, 30, 33))  # heights
+    assert not verdict(row, (16, 33, 38, 43))  # taller than the letters
+    assert not verdict(row, (25, 29, 70, 73))  # far along the row
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])

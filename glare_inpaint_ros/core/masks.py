@@ -121,6 +121,60 @@ def spot_like(labels: np.ndarray, n: int, ratio: float = 3.0,
     return spot
 
 
+def label_boxes(pixels: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    """Bounding box per label, ``n x 4`` int64 ``(top, bottom, left, right)`` (px, inclusive),
+    of the labelled pixels ``(ys, xs, label)``; a label without pixels (0, the background)
+    gets ``(big, -1, big, -1)``."""
+    ys, xs, lab = pixels
+    big = np.iinfo(np.int64).max
+    boxes = np.tile(np.array([big, -1, big, -1], np.int64), (n, 1))
+    np.minimum.at(boxes[:, 0], lab, ys)
+    np.maximum.at(boxes[:, 1], lab, ys)
+    np.minimum.at(boxes[:, 2], lab, xs)
+    np.maximum.at(boxes[:, 3], lab, xs)
+    return boxes
+
+
+def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
+                  min_height: int = 4, reach: float = 2.0, baseline: float = 0.2,
+                  heights: float = 1.6) -> np.ndarray:
+    """Per label (``boxes``: :func:`label_boxes`): whether a ``judged`` component sits in a
+    horizontal row of print, as the dot of an i, the i itself or a minus sign does among the
+    letters around it. That is: at least two ``letters`` components (bool per label; strokes)
+
+    * each at least ``min_height`` px tall, not shorter than the judged one (an i is as tall as
+      an l, a minus sign far shorter), and spanning its centre row;
+    * each within ``reach`` times its own height of it, horizontally;
+    * sharing a baseline: bottoms within ``baseline`` times the taller one's height (plus a
+      px), heights within a factor ``heights`` (an x-height letter beside a capital).
+
+    The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
+    is left alone. Rows only: rotated print is not recognised."""
+    out = np.zeros(len(judged), bool)
+    js, ls = np.flatnonzero(judged), np.flatnonzero(letters)
+    if len(js) == 0 or len(ls) < 2:
+        return out
+    t, b, x0, x1 = (boxes[:, k].astype(np.float64) for k in range(4))
+    lh = b[ls] - t[ls] + 1
+    ls, lh = ls[lh >= min_height], lh[lh >= min_height]
+    if len(ls) < 2:
+        return out
+    jh = b[js] - t[js] + 1
+    centre = (t[js] + b[js]) / 2.0
+    gap = np.maximum(x0[ls][None, :] - x1[js][:, None], x0[js][:, None] - x1[ls][None, :])
+    near = ((lh[None, :] >= jh[:, None]) & (t[ls][None, :] <= centre[:, None])
+            & (b[ls][None, :] >= centre[:, None]) & (gap <= reach * lh[None, :]))
+    for row in np.flatnonzero(near.sum(axis=1) >= 2):
+        k = ls[near[row]]
+        hk = b[k] - t[k] + 1
+        tall = np.maximum(hk[:, None], hk[None, :])
+        pair = ((np.abs(b[k][:, None] - b[k][None, :]) <= baseline * tall + 1)
+                & (tall <= heights * np.minimum(hk[:, None], hk[None, :])))
+        np.fill_diagonal(pair, False)
+        out[js[row]] = pair.any()
+    return out
+
+
 KERNEL_SHAPES = {"ellipse": cv2.MORPH_ELLIPSE, "rect": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS}
 
 

@@ -40,7 +40,8 @@ Steps on one frame:
    ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
    on grey asphalt, and the white paper inside coloured letters (the colour around it is a small
-   island of ink in the white, not a surface). A larger highlight on wet tissue has an irregular
+   island of ink in the white, not a surface), and compact print (a bold i, a minus sign) in a
+   row of letters on one baseline. A larger highlight on wet tissue has an irregular
    near-white core (no compact spot) in a halo of its own sheen: such a core is a glint too when
    the surface 1-4 units around it (a frame is 400 units across) is brighter and paler than 7-12
    units out (:func:`..dichromatic.haloed`; print and paint have the surface right beside their
@@ -83,7 +84,10 @@ from ..dichromatic import (
     DiffuseModel, diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation,
     lookup_context, near_white, specular_amount,
 )
-from ..masks import grouped_ring, label_quantile, select_labels, spot_like, upscale_nearest
+from ..masks import (
+    grouped_ring, in_a_text_row, label_boxes, label_quantile, select_labels, spot_like,
+    upscale_nearest,
+)
 from ..params import ParamSpec
 from ..resize import halve_to
 from . import DETECTORS
@@ -222,7 +226,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     * covers at most 0.5 % of the frame;
     * is a spot, not a stroke (area <= 3 pi r^2, r its largest inscribed radius), judged on its
       whole near-white shape (not only its candidate pixels): white letters on a coloured label
-      are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop);
+      are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop), nor
+      in a row of print (:func:`..masks.in_a_text_row`: two strokes as tall as it or taller
+      beside it, on one baseline: a bold i, a minus sign);
     * or, instead of the two above, is a core ringed by a halo (:func:`..dichromatic.haloed`) of
       at most 2 % of the frame: a highlight's lobe on wet tissue, whatever its shape, also where
       the clipped streaks of its sheen lie beside it (one larger than a glint has at least 2 % of
@@ -331,6 +337,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     if strokes.any():
         beside = cv2.dilate(strokes, _BESIDE)[ys, xs] > 0
         ok &= (np.bincount(lab, beside, minlength=n) == 0) | ringed
+        # ... and so is a compact piece in a row of letters (an i, a minus sign).
+        ok &= ~in_a_text_row(label_boxes((wy, wx, wlab), n), ok & ~ringed,
+                             ~spot & (np.arange(n) > 0))
         if not ok.any():
             return None
     # The surface around the spots, measured on their box plus the widest ring only: box means
