@@ -768,8 +768,9 @@ def test_a_sign_split_by_its_digits_is_not_taken_for_glints(seed: int) -> None:
     assert altered({"detector.dichromatic.glint_busy_max": 1.0}) > 100  # (the gate is the guard)
 
 
-@pytest.mark.parametrize("stock", [(30, 120, 200), (20, 180, 230)])
-@pytest.mark.parametrize("zoom", [1, 2])
+@pytest.mark.parametrize("stock, zoom", [
+    ((30, 120, 200), 1), ((30, 120, 200), 2), ((20, 180, 230), 1), ((20, 180, 230), 2),
+    ((208, 145, 230), 1), ((117, 116, 230), 1)])
 def test_clipped_white_print_on_a_bright_saturated_stock_is_not_taken(
         stock: tuple, zoom: int) -> None:
     """White print, clipped and anti-aliased, on orange or yellow stock: its edge pixels are the
@@ -801,28 +802,34 @@ def test_clipped_white_print_on_a_bright_saturated_stock_is_not_taken(
     assert taken(edge_max_low=0.0) >= 0.2
 
 
-@pytest.mark.parametrize("font, lines", [
-    ((cv2.FONT_HERSHEY_DUPLEX, 1.0, 2), ("i1l Il1 li", "SALE -50%")),
-    ((cv2.FONT_HERSHEY_COMPLEX, 1.1, 2), ("Lot 4411 i", "EXP 01-27"))])
-def test_compact_print_in_a_row_of_letters_is_not_taken_for_glints(font: tuple,
+@pytest.mark.parametrize("zoom, font, lines", [
+    (1, (cv2.FONT_HERSHEY_DUPLEX, 1.0, 2), (("i1l Il1 li", 160), ("SALE -50%", 300))),
+    (1, (cv2.FONT_HERSHEY_COMPLEX, 1.1, 2), (("Lot 4411 i", 160), ("EXP 01-27", 300))),
+    (2, (cv2.FONT_HERSHEY_DUPLEX, 1.2, 3), (("in it", 160), ("if Li", 300))),
+    (1, (cv2.FONT_HERSHEY_DUPLEX, 1.2, 3), (("x2 Lot pH", 12), ("USE BY", 300)))])
+def test_compact_print_in_a_row_of_letters_is_not_taken_for_glints(zoom: int, font: tuple,
                                                                    lines: tuple) -> None:
     """A glossy label with glints: once a frame shows two glints, white print made of compact
     pieces is as compact as a glint. A bold i (its dot and stem joined at the detection
     resolution, no stroke beside it), a minus sign or a hyphen were filled (OCR on such a label
     read 0.81 before the chain and 0.56 after it). They stand in a row of letters with one
-    baseline: print, left alone; the glints above and below the print are still found."""
+    baseline, beside one letter on its baseline ("in", "it"), or above one (the dot of a large
+    i): print, left alone. So is print cut by the frame's edge (its shape is not seen). The
+    glints above and below the print are still found."""
     face, scale, thick = font
     rng = np.random.default_rng(3)
-    h, w = 480, 640
+    h, w = 480 * zoom, 640 * zoom
     label = np.clip(np.full((h, w, 3), (160, 60, 30), np.float32) + rng.normal(0, 3, (h, w, 1)),
                     0, 255).astype(np.uint8)
-    for y, line in zip((160, 300), lines):
-        cv2.putText(label, line, (40, y), face, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    for text, y in lines:
+        cv2.putText(label, text, (40 * zoom, y * zoom), face, scale * zoom, (255, 255, 255),
+                    thick * zoom, cv2.LINE_AA)
     spots = np.zeros((h, w), np.float32)
     for _ in range(18):
-        y = int(rng.choice([rng.integers(20, 100), rng.integers(340, 460)]))
-        cv2.circle(spots, (int(rng.integers(20, w - 20)), y), int(rng.integers(2, 5)), 1.0, -1)
-    a = cv2.GaussianBlur(spots, (0, 0), 0.6)[:, :, None]
+        y = int(rng.choice([rng.integers(40, 100), rng.integers(340, 460)])) * zoom
+        cv2.circle(spots, (int(rng.integers(20, 620)) * zoom, y), int(rng.integers(2, 5)) * zoom,
+                   1.0, -1)
+    a = cv2.GaussianBlur(spots, (0, 0), 0.6 * zoom)[:, :, None]
     image = np.clip(label * (1 - a) + 255 * a + 0.5, 0, 255).astype(np.uint8)
     found = DETECTORS.get("dichromatic")().detect(image) > 0
     letters = label.min(axis=2) >= 200

@@ -188,8 +188,10 @@ def _text_boxes(*boxes: tuple[int, int, int, int]) -> np.ndarray:
 
 def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     """An i (5x4 px) and a minus sign (2x5) between letters 10 px tall on one baseline are in a
-    row of print; a spot above the row, beside a single letter, among letters of scattered
-    baselines or heights (streaks of a wet sheen), or taller than the letters is not."""
+    row of print, and so are an i beside one letter on its baseline ("in") and the dot above a
+    letter; a spot above the row, beside a single letter off its baseline, among letters of
+    scattered baselines or heights (streaks of a wet sheen), or taller than the letters is
+    not."""
     row = [(20, 29, 10, 15), (20, 29, 20, 25), (22, 29, 30, 34)]  # l, l, x-height letter
 
     def verdict(letters: list, spot: tuple) -> bool:
@@ -201,11 +203,15 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     assert verdict(row, (25, 29, 38, 41))  # an i after them
     assert verdict(row, (24, 25, 0, 4))  # a minus sign before them
     assert not verdict(row, (5, 8, 20, 23))  # above the row
-    assert not verdict(row[:1], (25, 29, 18, 21))  # beside one letter
+    assert verdict(row[:1], (21, 29, 18, 21))  # "li": an i beside one letter, on its baseline
+    assert not verdict(row[:1], (21, 26, 18, 21))  # beside it, off its baseline
+    assert not verdict(row[:1], (21, 29, 22, 25))  # on its baseline, a letter's height away
     assert not verdict([(20, 29, 10, 15), (14, 24, 20, 25)], (22, 26, 30, 33))  # baselines
     assert not verdict([(20, 29, 10, 15), (12, 29, 20, 25)], (22, 26, 30, 33))  # heights
     assert not verdict(row, (16, 33, 38, 43))  # taller than the letters
     assert not verdict(row, (25, 29, 70, 73))  # far along the row
+    assert verdict(row, (16, 18, 21, 24))  # the dot above the second letter
+    assert not verdict(row, (12, 14, 21, 24))  # a spot further above it
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])

@@ -137,41 +137,59 @@ def label_boxes(pixels: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> np
 
 def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
                   min_height: int = 4, reach: float = 2.0, baseline: float = 0.2,
-                  heights: float = 1.6) -> np.ndarray:
+                  heights: float = 1.6, pair_gap: float = 0.5,
+                  pair_baseline: float = 0.1) -> np.ndarray:
     """Per label (``boxes``: :func:`label_boxes`): whether a ``judged`` component sits in a
     horizontal row of print, as the dot of an i, the i itself or a minus sign does among the
-    letters around it. That is: at least two ``letters`` components (bool per label; strokes)
+    letters around it. That is, either of
 
-    * each at least ``min_height`` px tall, not shorter than the judged one (an i is as tall as
-      an l, a minus sign far shorter), and spanning its centre row;
-    * each within ``reach`` times its own height of it, horizontally;
-    * sharing a baseline: bottoms within ``baseline`` times the taller one's height (plus a
-      px), heights within a factor ``heights`` (an x-height letter beside a capital).
+    * a row: at least two ``letters`` components (bool per label; strokes), each at least
+      ``min_height`` px tall, not shorter than the judged one (an i is as tall as an l, a minus
+      sign far shorter) and spanning its centre row, within ``reach`` times its own height of it
+      horizontally; the two share a baseline (bottoms within ``baseline`` times the taller one's
+      height, plus a px) and a height (within a factor ``heights``: an x-height letter beside a
+      capital);
+    * a pair (a two-letter word: "in", "it"): one letter right beside it, within ``pair_gap``
+      times the taller one's height horizontally (letter spacing), on its baseline (bottoms
+      within ``pair_baseline`` times that height, plus a px), half to twice its height, the
+      taller one at least ``2 * min_height`` px.
 
     The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
     is left alone. Rows only: rotated print is not recognised."""
     out = np.zeros(len(judged), bool)
     js, ls = np.flatnonzero(judged), np.flatnonzero(letters)
-    if len(js) == 0 or len(ls) < 2:
-        return out
     t, b, x0, x1 = (boxes[:, k].astype(np.float64) for k in range(4))
     lh = b[ls] - t[ls] + 1
     ls, lh = ls[lh >= min_height], lh[lh >= min_height]
-    if len(ls) < 2:
+    if len(js) == 0 or len(ls) == 0:
         return out
-    jh = b[js] - t[js] + 1
-    centre = (t[js] + b[js]) / 2.0
+    jh = (b[js] - t[js] + 1)[:, None]
     gap = np.maximum(x0[ls][None, :] - x1[js][:, None], x0[js][:, None] - x1[ls][None, :])
-    near = ((lh[None, :] >= jh[:, None]) & (t[ls][None, :] <= centre[:, None])
-            & (b[ls][None, :] >= centre[:, None]) & (gap <= reach * lh[None, :]))
-    for row in np.flatnonzero(near.sum(axis=1) >= 2):
+    drop = np.abs(b[ls][None, :] - b[js][:, None])
+    taller = np.maximum(lh[None, :], jh)
+    pair = ((lh[None, :] >= 0.5 * jh) & (lh[None, :] <= 2.0 * jh) & (taller >= 2 * min_height)
+            & (gap <= pair_gap * taller) & (drop <= pair_baseline * taller + 1))
+    out[js[pair.any(axis=1)]] = True
+    centre = (t[js] + b[js])[:, None] / 2.0
+    near = ((lh[None, :] >= jh) & (t[ls][None, :] <= centre) & (b[ls][None, :] >= centre)
+            & (gap <= reach * lh[None, :]))
+    for row in np.flatnonzero((near.sum(axis=1) >= 2) & ~out[js]):
         k = ls[near[row]]
         hk = b[k] - t[k] + 1
         tall = np.maximum(hk[:, None], hk[None, :])
-        pair = ((np.abs(b[k][:, None] - b[k][None, :]) <= baseline * tall + 1)
-                & (tall <= heights * np.minimum(hk[:, None], hk[None, :])))
-        np.fill_diagonal(pair, False)
-        out[js[row]] = pair.any()
+        row_pair = ((np.abs(b[k][:, None] - b[k][None, :]) <= baseline * tall + 1)
+                    & (tall <= heights * np.minimum(hk[:, None], hk[None, :])))
+        np.fill_diagonal(row_pair, False)
+        out[js[row]] = row_pair.any()
+    # The dot of an i or a j: right above a letter (or a piece found to be print above) at
+    # least twice its height, within its own height.
+    ks = np.union1d(ls, js[out[js] & (jh[:, 0] >= min_height)])
+    kh = b[ks] - t[ks] + 1
+    cx = (x0[js] + x1[js])[:, None] / 2.0
+    above = t[ks][None, :] - b[js][:, None]
+    dot = ((above >= 0) & (above <= np.maximum(jh, 2)) & (kh[None, :] >= 2 * jh)
+           & (x0[ks][None, :] <= cx) & (x1[ks][None, :] >= cx))
+    out[js[dot.any(axis=1)]] = True
     return out
 
 

@@ -23,7 +23,8 @@ Steps on one frame:
    ``max(B, G, R)`` (``edge_max``: compressed video smears colour across edges) and, in the frame
    itself, of ``min(B, G, R)`` (``edge_max_low``: where clipped white print meets a bright,
    saturated stock its weakest channel jumps to white in a px or two, and the mixed pixels read
-   as the stock plus white light).
+   as the stock plus white light; on a pale stock such as pink the jump is smaller, but it goes
+   most of the way to white at once).
 3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
    colour), specks removed by a 3x3 opening (on the reduced frame: highlights under about 3 px
    across at ``work_px`` are not found); a weak region is kept only if it holds a seed
@@ -133,6 +134,10 @@ _WHITE_MIN_PX = 12
 #: ... its brightest ``min(B, G, R)`` this many levels below the clip level or more (a camera's
 #: highlight roll-off turns the top of an unclipped highlight into a pale patch up there).
 _WHITE_HEADROOM = 15
+#: A candidate on an edge of ``min(B, G, R)`` that rises this share of the way to white (255)
+#: within 2 px, and at least :data:`_TO_WHITE_MIN` levels, is left out (:func:`steep_low_edges`).
+_TO_WHITE = 0.85
+_TO_WHITE_MIN = 64
 #: A glint lies on a surface: the not-near-white component around it covers at least this share
 #: of the frame (:func:`on_a_surface`).
 _GLINT_SURFACE_AREA = 0.02
@@ -151,6 +156,21 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     dx = np.abs(p[ys, np.minimum(xs + 1, w - 1)] - p[ys, np.maximum(xs - 1, 0)])
     dy = np.abs(p[np.minimum(ys + 1, h - 1), xs] - p[np.maximum(ys - 1, 0), xs])
     return np.maximum(dx, dy) / 2.0
+
+
+def steep_low_edges(low: np.ndarray, slope_max: float) -> np.ndarray:
+    """uint8 0/255: the pixels on a steep edge of ``low`` (``min(B, G, R)``, uint8) whose
+    weakest channel jumps in a px or two: its range over the pixel's 3x3 neighbourhood (2 px
+    across: also the edge of a diagonal stroke) exceeds ``2 * slope_max`` levels, or
+    :data:`_TO_WHITE` of the way from that neighbourhood's lowest value to white (and at least
+    :data:`_TO_WHITE_MIN` levels): white print on a pale stock (pink, salmon) rises less than
+    ``2 * slope_max`` yet all the way to white at once. A highlight's lobe rises over
+    several px."""
+    floor = cv2.erode(low, _RING3)
+    rise = cv2.subtract(cv2.dilate(low, _RING3), floor)
+    room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
+    limit = cv2.min(cv2.max(room, _TO_WHITE_MIN), int(2 * slope_max))
+    return cv2.compare(rise, limit, cv2.CMP_GT)
 
 
 def block_max(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray, scale: int) -> np.ndarray:
@@ -228,7 +248,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       whole near-white shape (not only its candidate pixels): white letters on a coloured label
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop), nor
       in a row of print (:func:`..masks.in_a_text_row`: two strokes as tall as it or taller
-      beside it, on one baseline: a bold i, a minus sign);
+      beside it, on one baseline: a bold i, a minus sign; one letter right beside it on its
+      baseline: "in"; a letter right below it: the dot of a large i); nor touching the frame's
+      edge (only part of its shape is seen: a letter cut by the frame);
     * or, instead of the two above, is a core ringed by a halo (:func:`..dichromatic.haloed`) of
       at most 2 % of the frame: a highlight's lobe on wet tissue, whatever its shape, also where
       the clipped streaks of its sheen lie beside it (one larger than a glint has at least 2 % of
@@ -294,6 +316,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     cut = np.zeros(n, bool)
     for side in inner:
         cut[labels[side]] = True
+    # (One touching the frame's edge shows only part of its shape: a letter cut by the frame
+    # can look like a spot; nor is a glint's shape known there.)
+    for side, edge in ((np.s_[:, 0], x0 == 0), (np.s_[0, :], y0 == 0),
+                       (np.s_[:, -1], x1 == w), (np.s_[-1, :], y1 == h)):
+        if edge:
+            cut[labels[side]] = True
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)
@@ -337,7 +365,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     if strokes.any():
         beside = cv2.dilate(strokes, _BESIDE)[ys, xs] > 0
         ok &= (np.bincount(lab, beside, minlength=n) == 0) | ringed
-        # ... and so is a compact piece in a row of letters (an i, a minus sign).
+        # ... and so is a compact piece in a row of letters (an i, a minus sign), beside one
+        # letter on its baseline ("in", "it") or a dot above one.
         ok &= ~in_a_text_row(label_boxes((wy, wx, wlab), n), ok & ~ringed,
                              ~spot & (np.arange(n) > 0))
         if not ok.any():
@@ -582,7 +611,9 @@ class DichromaticDetector(Detector):
                   "orange), its weakest channel jumps from the stock's to white in a px or two "
                   "while max(B,G,R) hardly moves, and the mixed edge pixels read as the stock "
                   "plus white light; added light raises every channel alike, so a highlight's "
-                  "lobe is no steeper there than its falloff (0 = off).",
+                  "lobe is no steeper there than its falloff. On a pale stock (pink) the jump "
+                  "is smaller: an edge that rises 85 % of the way to white within 2 px counts "
+                  "as steep too (0 = off).",
                   0.0, 255.0),
         ParamSpec("clip_level", 250,
                   "A channel at or above this (8-bit levels) is clipped: no colour left; kept only"
@@ -745,8 +776,8 @@ class DichromaticDetector(Detector):
         if p["edge_max_low"] > 0:
             # In the frame itself (a reduced frame steepens every slope, a highlight's lobe too),
             # as the 3x3 range (2 px across: also the edge of a diagonal stroke).
-            rise = cv2.morphologyEx(low_full, cv2.MORPH_GRADIENT, _RING3)
-            keep &= block_max(rise, ys, xs, scale) <= 2 * p["edge_max_low"]
+            steep = steep_low_edges(low_full, p["edge_max_low"])
+            keep &= block_max(steep, ys, xs, scale) == 0
         if not (keep & (s >= p["seed_level"])).any():
             return None
         # The rest runs on the bounding box of the kept pixels only.
