@@ -434,6 +434,33 @@ def test_glints_whose_separation_fails_are_filled_and_glossy_lobes_are_not() -> 
     assert psnr(result.image, clean, gt > 0) >= psnr(filled, clean, gt > 0) + 4.0
 
 
+def test_glints_beside_the_unlit_border_are_filled_from_the_tissue_only() -> None:
+    """JPEG glints right beside the dark border of an endoscope's view, in mask components that
+    reach into the border: the failed glints are filled from the lit tissue (not from the black:
+    a dark smear), and the border's pixels are not filled (that spread the tissue's colour over
+    the border: a garish band on real colonoscopy frames)."""
+    rng = np.random.default_rng(7)
+    _, _, tissue = tissue_with_glints(colour=(80, 100, 210))
+    h, w = tissue.shape[:2]
+    tissue[h - 40:] = 11.0  # the unlit border
+    spots = np.zeros((h, w), np.float32)
+    for x in range(40, w - 40, 50):
+        cv2.circle(spots, (x + int(rng.integers(-8, 8)), h - 46), int(rng.integers(3, 5)), 1.0, -1)
+    alpha = np.minimum(1.3 * cv2.GaussianBlur(spots, (0, 0), 1.2), 1.0)[:, :, None]
+    glinted = np.clip(tissue * (1 - alpha) + 236.0 * alpha + 0.5, 0, 255).astype(np.uint8)
+    image = cv2.imdecode(cv2.imencode(".jpg", glinted, [cv2.IMWRITE_JPEG_QUALITY, 80])[1],
+                         cv2.IMREAD_COLOR)
+    truth = (alpha[:, :, 0] >= 0.1) & (tissue[:, :, 0] > 11)
+    mask = cv2.dilate(truth.astype(np.uint8) * 255, None, iterations=8)
+    border = (mask > 0) & (image.max(axis=2) < 32)
+    assert border.sum() > 1000  # (the mask reaches into the border)
+    out = INPAINTERS.get("separation")().inpaint(image, mask)
+    assert (out[border].astype(int) - image[border]).max() <= 8  # (none filled: brightened)
+    filled = out[truth].max(axis=1).astype(np.float32)
+    surface = np.clip(tissue + 0.5, 0, 255)[truth].max(axis=1)
+    assert np.median(filled / surface) >= 0.85
+
+
 def shapes_on_tissue(halo: bool, shape: str = "crescent", seed: int = 3,
                      sigma: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Six clipped white shapes on pale tissue (S 0.34: below the colour path's

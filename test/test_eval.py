@@ -265,6 +265,15 @@ def test_artefact_scores_count_dark_and_garish_changes_only() -> None:
     assert g["darkened_pct"] == pytest.approx(100 * 16 / 2500) and np.isnan(g["oversaturated_pct"])
     with pytest.raises(ValueError, match="shape"):
         M.artefact_scores(out[:50], image)
+    # Beside the unlit border of an endoscope's view (every channel under 32, its saturation
+    # noise): a change to the surface's own look is judged against the lit surface only.
+    framed = image.copy()
+    framed[60:] = (11, 11, 11)
+    out = framed.copy()
+    out[50:60, 50:70] = (80, 100, 190)
+    assert M.artefact_scores(out, framed)["oversaturated_pct"] == 0.0
+    out[50:60, 100:120] = (0, 20, 220)  # a garish dot there still counts
+    assert M.artefact_scores(out, framed)["oversaturated_pct"] == pytest.approx(100 * 200 / 20000)
 
 
 # --------------------------------------------------------------------------- the eval command

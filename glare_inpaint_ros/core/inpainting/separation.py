@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, DiffuseModel, encoded_drop,
+    GLINT_SURFACE_LIT, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, UNLIT, DiffuseModel, encoded_drop,
     fit_diffuse_model, from_linear, halo_reach, halo_unit, haloed, local_saturation,
     lookup_context, near_white, specular_part, to_linear,
 )
@@ -330,14 +330,28 @@ def soft_floor(s: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return np.where(s >= 2.0 * floor, s, np.maximum(2.0 * (s - floor), 0.0)).astype(np.float32)
 
 
-def _fill_near(image: np.ndarray, region: np.ndarray) -> None:
-    """Fill ``region`` (uint8 0/255, non-empty) of ``image`` in place by the ``fast`` push-pull
-    fill from the pixels within ``_FILL_MARGIN`` px of its box: over a whole ROI, the fill's
-    coarse levels pulled in the (darker) background beyond the object."""
+def _fill_lit(image: np.ndarray, region: np.ndarray, unlit: np.ndarray) -> None:
+    """Fill ``region`` (uint8 0/255) of ``image`` in place by the ``fast`` push-pull fill from
+    the pixels around it. ``unlit`` (uint8 0/255, same size): pixels that are neither filled
+    nor filled from (the border around an endoscope's view, which a mask's growth may reach: no
+    surface; filling it spread the tissue's colour over the border, filling from it a dark
+    smear over the tissue)."""
+    if unlit.any():
+        fill = push_pull_fill(image, cv2.bitwise_or(region, unlit))
+        region = cv2.bitwise_and(region, cv2.bitwise_not(unlit))
+    else:
+        fill = push_pull_fill(image, region)
+    paste_masked(image, fill, region)
+
+
+def _fill_near(image: np.ndarray, region: np.ndarray, unlit: np.ndarray) -> None:
+    """:func:`_fill_lit` of ``region`` (uint8 0/255, non-empty) from the pixels within
+    ``_FILL_MARGIN`` px of its box: over a whole ROI, the fill's coarse levels pulled in the
+    (darker) background beyond the object."""
     x, y, w, h = cv2.boundingRect(region)
     m = _FILL_MARGIN
     near = (slice(max(y - m, 0), y + h + m), slice(max(x - m, 0), x + w + m))
-    paste_masked(image[near], push_pull_fill(image[near], region[near]), region[near])
+    _fill_lit(image[near], region[near], unlit[near])
 
 
 def _as_8bit(image: np.ndarray) -> np.ndarray:
@@ -895,6 +909,7 @@ class SeparationInpainter(Inpainter):
             result = crop.copy()
             peak = crop
         saturated = compare(peak, p["clip_level"] * unit, cv2.CMP_GE)
+        unlit = compare(peak, UNLIT * unit, cv2.CMP_LT)  # (no surface: never filled, nor from)
         if washed is not None:  # (nothing of the surface left in them either)
             saturated = cv2.bitwise_or(saturated, washed)
         clipped = cv2.bitwise_and(saturated, core)
@@ -917,11 +932,11 @@ class SeparationInpainter(Inpainter):
                 clipped = cv2.bitwise_and(
                     cv2.dilate(clipped, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))),
                     core)
-            _fill_near(result, clipped)
+            _fill_near(result, clipped, unlit)
         if s is not None:  # (mono: nothing was separated)
-            self._refill_glints(crop, peak, low, core, result, glint_px, halo)
+            self._refill_glints(crop, peak, low, core, result, glint_px, halo, unlit)
         if pale is not None:  # (after the glints: a failed glint is filled whole, rim too)
-            _fill_near(result, pale)
+            _fill_near(result, pale, unlit)
         return result
 
     def _pale_cores(self, peak: np.ndarray, result: np.ndarray, bound: np.ndarray,
@@ -1001,8 +1016,8 @@ class SeparationInpainter(Inpainter):
         return out
 
     def _refill_glints(self, crop: np.ndarray, peak: np.ndarray, low: np.ndarray,
-                       core: np.ndarray,
-                       result: np.ndarray, glint_px: float, halo: float) -> None:
+                       core: np.ndarray, result: np.ndarray, glint_px: float, halo: float,
+                       unlit: np.ndarray) -> None:
         """Fill, in ``result`` (the separated crop, in place), the glints whose separation
         failed: each whole component of ``core`` (the detected mask) that holds near-white
         spots only (:func:`..dichromatic.near_white`, each at most ``glint_px`` px and a spot,
@@ -1016,7 +1031,8 @@ class SeparationInpainter(Inpainter):
         whose chroma is JPEG smear, blooming and gamma compression, not the surface's: it
         separates into a grey dot in a dark ring. A highlight that separates well (the
         dichromatic lobes of lab photos) leaves no such pixels and keeps its texture. ``peak``:
-        the crop's ``max(B, G, R)``, ``low``: its ``min(B, G, R)``."""
+        the crop's ``max(B, G, R)``, ``low``: its ``min(B, G, R)``; ``unlit``: its unlit pixels
+        (uint8 0/255: neither filled nor filled from, :func:`_fill_lit`)."""
         p = self.params
         if crop.dtype == np.uint16:
             peak, low = _as_8bit(peak), _as_8bit(low)
@@ -1098,4 +1114,4 @@ class SeparationInpainter(Inpainter):
                       | (top - np.minimum(np.minimum(c0, c1), c2) < _REFILL_PALE
                          * np.median(hi - lo)))
             if np.count_nonzero(failed) >= _REFILL_SHARE * len(out):
-                paste_masked(result[near], push_pull_fill(result[near], own), own)
+                _fill_lit(result[near], own, unlit[near])

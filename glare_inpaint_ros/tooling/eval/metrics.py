@@ -41,6 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ...core.dichromatic import UNLIT
 from ...core.inpainting.roi import component_boxes
 from ...core.validation import check_image, check_mask
 
@@ -339,7 +340,10 @@ def artefact_scores(output: np.ndarray, image: np.ndarray) -> dict[str, float]:
     saturated (HSV, more than :data:`OVERSATURATED_STEP` above their mean) is a garish dot. Both
     are what a downstream detector may take for an object (a lesion, a stain, a hole). An
     indicator, not a ground truth: a highlight on a dark object in front of a bright one is
-    darkened rightly. Changed pixels with no unchanged pixel in their window are not judged.
+    darkened rightly. Unlit pixels (every channel under
+    :data:`...core.dichromatic.UNLIT`: the border around an endoscope's view) are no surface to
+    compare with: their saturation is noise. Changed pixels with no unchanged, lit pixel in
+    their window are not judged.
 
     Args:
         output: the chain's output; ``image``: its input (uint8, same shape, BGR or mono).
@@ -357,7 +361,10 @@ def artefact_scores(output: np.ndarray, image: np.ndarray) -> dict[str, float]:
     if not changed.any():
         return out
     k = (ARTEFACT_WINDOW, ARTEFACT_WINDOW)
-    surface = (~changed).astype(np.float32)
+    value_in = image if image.ndim == 2 else image.max(axis=2)
+    # The unchanged, lit pixels: an unlit one (the border around an endoscope's view) is no
+    # surface, and its saturation is noise.
+    surface = ((~changed) & (value_in >= UNLIT)).astype(np.float32)
     seen = cv2.blur(surface, k)
     judged = changed & (seen > 0)
     seen = np.maximum(seen, np.float32(1e-6))
@@ -365,7 +372,6 @@ def artefact_scores(output: np.ndarray, image: np.ndarray) -> dict[str, float]:
     def around(plane: np.ndarray) -> np.ndarray:  # mean of the unchanged pixels in the window
         return cv2.blur(plane.astype(np.float32) * surface, k) / seen
 
-    value_in = image if image.ndim == 2 else image.max(axis=2)
     value_out = output if output.ndim == 2 else output.max(axis=2)
     dark = judged & (value_out < DARKENED_RATIO * around(value_in))
     out["darkened_pct"] = 100.0 * float(np.count_nonzero(dark)) / changed.size
