@@ -152,7 +152,10 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
     * a pair (a two-letter word: "in", "it"): one letter right beside it, within ``pair_gap``
       times the taller one's height horizontally (letter spacing), on its baseline (bottoms
       within ``pair_baseline`` times that height, plus a px), half to twice its height, the
-      taller one at least ``2 * min_height`` px.
+      taller one at least ``2 * min_height`` px;
+    * a dot (of an i or a j): right above a letter, or a piece found to be print by the two
+      tests above, at least twice its height, within its own height (2 px at least), over its
+      centre column.
 
     The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
     is left alone. Rows only: rotated print is not recognised."""

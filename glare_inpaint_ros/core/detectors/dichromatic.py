@@ -42,7 +42,8 @@ Steps on one frame:
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
    on grey asphalt, and the white paper inside coloured letters (the colour around it is a small
    island of ink in the white, not a surface), and compact print (a bold i, a minus sign) in a
-   row of letters on one baseline. A larger highlight on wet tissue has an irregular
+   row of letters on one baseline, and a white spot cut by the frame's edge (its shape is not
+   seen). A larger highlight on wet tissue has an irregular
    near-white core (no compact spot) in a halo of its own sheen: such a core is a glint too when
    the surface 1-4 units around it (a frame is 400 units across) is brighter and paler than 7-12
    units out (:func:`..dichromatic.haloed`; print and paint have the surface right beside their

@@ -369,7 +369,7 @@ def artefact_scores(output: np.ndarray, image: np.ndarray) -> dict[str, float]:
     judged = changed & (seen > 0)
     seen = np.maximum(seen, np.float32(1e-6))
 
-    def around(plane: np.ndarray) -> np.ndarray:  # mean of the unchanged pixels in the window
+    def around(plane: np.ndarray) -> np.ndarray:  # mean of the unchanged, lit pixels around
         return cv2.blur(plane.astype(np.float32) * surface, k) / seen
 
     value_out = output if output.ndim == 2 else output.max(axis=2)
