@@ -20,7 +20,7 @@ from glare_inpaint_ros.tooling.eval.clients.lanes import (
 from glare_inpaint_ros.synth.content import KINDS, read_truth, render_scene, write_truth
 from glare_inpaint_ros.tooling.eval.dataset import NoGlareSet, write_image
 from glare_inpaint_ros.tooling.eval.clients.ocr import OcrClient, char_accuracy, reading_order
-from glare_inpaint_ros.synth import make_content_sample
+from glare_inpaint_ros.synth import make_content_sample, make_glint_label_sample
 
 
 def _need_rapidocr() -> None:
@@ -80,6 +80,25 @@ def test_glare_over_content_adds_light_and_masks_it() -> None:
 
 
 # --------------------------------------------------------------------------- OCR client
+
+
+def test_glint_labels_are_reproducible_and_mark_their_glints() -> None:
+    """The glints-on-labels set: seeded; the glints are added white light, marked where they
+    cover half a pixel or more, the clean frame has none; the truth holds the lines wholly
+    inside the frame."""
+    image, mask, clean, scene = make_glint_label_sample(5, 0, (320, 240))
+    again = make_glint_label_sample(5, 0, (320, 240))
+    assert np.array_equal(image, again[0]) and np.array_equal(mask, again[1])
+    assert not np.array_equal(image, make_glint_label_sample(6, 0, (320, 240))[0])
+    glints = mask > 0
+    rise, room = image.astype(int) - clean, 255 - clean.astype(int)
+    assert glints.any() and (rise >= 0).all()
+    assert (rise[glints] >= 0.5 * room[glints] - 1).all()  # (half covered by white light)
+    assert (rise[~glints] < 0.5 * room[~glints] + 1).all()
+    assert scene.kind == "label" and np.array_equal(scene.image, clean)
+    for x0, y0, x1, y1 in scene.targets:
+        assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 240
+    assert scene.text is None or len(scene.text.split("\n")) == len(scene.targets)
 
 
 def test_char_accuracy_and_reading_order() -> None:
@@ -244,11 +263,12 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     for i in (0, 2):  # a road and a car scene, flat folder
         write_image(folder / f"s{i}.png", render_scene(i, 5, (320, 240)).image)
     out = tmp_path / "out"
-    assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4", "--size",
-                 "320x240", "--detectors", "threshold,local_contrast", "--backends", "fast",
+    assert main(["eval", "--no-glare", str(folder), "--synthetic-content", "4",
+                 "--synthetic-labels", "2", "--size", "320x240",
+                 "--detectors", "threshold,local_contrast", "--backends", "fast",
                  "--out", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
-    assert set(report["no_harm"]) == {"noglare", "content_clean"}
+    assert set(report["no_harm"]) == {"noglare", "content_clean", "labels_clean"}
     for section in report["no_harm"].values():
         for key in ("altered_pct", "content_altered_pct", "min_psnr_db"):
             assert section[key] is not None
@@ -259,6 +279,8 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
         s = report["clients"][client][content]
         assert {"clean", "glare", "output"} <= set(s) and s["glare"] is not None
     assert report["clients"]["lanes"]["noglare"]["glare"] is None
+    labels = report["clients"]["ocr"]["labels_n2_seed0_320x240"]
+    assert labels["glare"] is not None and labels["clean"] is not None
     md = (out / "report.md").read_text()
     assert "## What the chain must not do" in md and "| local_contrast/fast |" in md
     assert (out / "contact_sheet.png").is_file()

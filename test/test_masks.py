@@ -189,16 +189,18 @@ def _text_boxes(*boxes: tuple[int, int, int, int]) -> np.ndarray:
 def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     """An i (5x4 px) and a minus sign (2x5) between letters 10 px tall on one baseline are in a
     row of print, and so are an i beside one letter on its baseline ("in") and the dot above a
-    letter; a spot above the row, beside a single letter off its baseline, among letters of
-    scattered baselines or heights (streaks of a wet sheen), or taller than the letters is
-    not."""
+    letter or above a compact stem; a spot above the row, beside a single letter off its
+    baseline, among letters of scattered baselines or heights (streaks of a wet sheen), or
+    taller than the letters is not."""
     row = [(20, 29, 10, 15), (20, 29, 20, 25), (22, 29, 30, 34)]  # l, l, x-height letter
 
-    def verdict(letters: list, spot: tuple) -> bool:
-        boxes = _text_boxes(*letters, spot)
-        is_letter = np.array([False] + [True] * len(letters) + [False])
-        return bool(in_a_text_row(boxes, np.r_[False, [False] * len(letters), True],
-                                  is_letter)[-1])
+    def verdict(letters: list, spot: tuple, others: tuple = ()) -> bool:
+        """The spot's verdict among ``letters`` and ``others`` (compact pieces, no letters)."""
+        boxes = _text_boxes(*letters, *others, spot)
+        is_letter = np.array([False] + [True] * len(letters) + [False] * (len(others) + 1))
+        judged = np.zeros(len(boxes), bool)
+        judged[-1] = True
+        return bool(in_a_text_row(boxes, judged, is_letter)[-1])
 
     assert verdict(row, (25, 29, 38, 41))  # an i after them
     assert verdict(row, (24, 25, 0, 4))  # a minus sign before them
@@ -211,7 +213,11 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     assert not verdict(row, (16, 33, 38, 43))  # taller than the letters
     assert not verdict(row, (25, 29, 70, 73))  # far along the row
     assert verdict(row, (16, 18, 21, 24))  # the dot above the second letter
-    assert not verdict(row, (12, 14, 21, 24))  # a spot further above it
+    assert not verdict(row, (10, 12, 21, 24))  # a spot further above it
+    stem = (24, 31, 80, 82)  # a short stem, compact: no letter (far along the row)
+    assert verdict(row, (19, 21, 80, 82), (stem,))  # the dot of an i whose stem is compact
+    assert not verdict(row, (18, 22, 80, 82), (stem,))  # a spot more than half the stem's height
+    assert not verdict(row, (19, 21, 80, 82))  # the same dot without the stem
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])

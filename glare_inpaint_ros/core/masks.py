@@ -153,9 +153,9 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
       times the taller one's height horizontally (letter spacing), on its baseline (bottoms
       within ``pair_baseline`` times that height, plus a px), half to twice its height, the
       taller one at least ``2 * min_height`` px;
-    * a dot (of an i or a j): right above a letter, or a piece found to be print by the two
-      tests above, at least twice its height, within its own height (2 px at least), over its
-      centre column.
+    * a dot (of an i or a j): right above any component of ``boxes`` (a letter, or the stem of
+      an i, compact itself) at least twice its height and ``min_height`` px, within 1.5 times
+      its own height (3 px at least), over its centre column.
 
     The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
     is left alone. Rows only: rotated print is not recognised."""
@@ -184,13 +184,13 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
                     & (tall <= heights * np.minimum(hk[:, None], hk[None, :])))
         np.fill_diagonal(row_pair, False)
         out[js[row]] = row_pair.any()
-    # The dot of an i or a j: right above a letter (or a piece found to be print above) at
-    # least twice its height, within its own height.
-    ks = np.union1d(ls, js[out[js] & (jh[:, 0] >= min_height)])
+    # The dot of an i or a j: right above a piece (a letter, or a stem that is compact itself)
+    # at least twice its height, within 1.5 times its own height.
+    ks = np.flatnonzero(b - t + 1 >= min_height)  # (label 0 has no pixels: height < 0)
     kh = b[ks] - t[ks] + 1
     cx = (x0[js] + x1[js])[:, None] / 2.0
     above = t[ks][None, :] - b[js][:, None]
-    dot = ((above >= 0) & (above <= np.maximum(jh, 2)) & (kh[None, :] >= 2 * jh)
+    dot = ((above >= 0) & (above <= 1.5 * np.maximum(jh, 2)) & (kh[None, :] >= 2 * jh)
            & (x0[ks][None, :] <= cx) & (x1[ks][None, :] >= cx))
     out[js[dot.any(axis=1)]] = True
     return out

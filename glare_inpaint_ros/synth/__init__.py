@@ -36,6 +36,11 @@ labels with text, white cars and signs, night streets) and the highlights are *a
 at that content (:func:`render_content_glare`); its own stream ``default_rng([seed, index, 2])``,
 so the set above is unchanged.
 
+Glints on labels (:func:`make_glint_label_sample`, eval ``--synthetic-labels``): white print of
+short words on a glossy, saturated stock with small clipped glints all over: what a glint test can
+mistake for glints (the dot of an i, a minus sign) next to what it must take; stream
+``default_rng([seed, index, 4])``.
+
 Hard negatives (training data only, ``make_sample(..., hard_negatives=p)``, off by default): with
 probability ``p`` the clean scene first gets things painted in that look bright but are not glare
 (saturated coloured objects, white matte patches, dark scenes with a few lit objects) and the
@@ -47,7 +52,7 @@ from __future__ import annotations
 import argparse
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -591,15 +596,75 @@ def make_glossy_sample(
     return image, np.where(rise >= GT_DELTA, np.uint8(255), np.uint8(0)), clean
 
 
+#: Words of the glints-on-labels set: short ones, with the compact pieces of print that a glint
+#: test can mistake for glints (the i, a minus sign, a dot).
+LABEL_WORDS: tuple[str, ...] = (
+    "is", "in", "it", "if", "of", "Li", "pH", "iO", "Fe", "SALE", "OK", "5%", "MILK", "EXP",
+    "Lot", "12", "A", "Net", "250g", "NEW", "BIO", "x2", "Tea", "no", "7", "FREE", "100%", "USE",
+    "BY", "03/27", "Zn", "minis", "fill", "lit", "i-1",
+)
+
+
+def make_glint_label_sample(
+    index: int, seed: int = 0, size: tuple[int, int] = (640, 480),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, "content.ContentScene"]:
+    """Sample ``index`` of the glints-on-labels set: a glossy label of a random, mostly
+    saturated stock with 1-4 lines of 1-2 short words (:data:`LABEL_WORDS`) of white,
+    anti-aliased print (any Hershey font, a fifth of the lines italic; rotated up to 5 degrees;
+    lines may run out of the frame), and 18 small clipped glints anywhere, on the print too (a
+    wet or glossy label under a lamp). Random stream ``default_rng([seed, index, 4])``.
+
+    Returns:
+        ``(input, mask, clean, scene)`` as :func:`make_content_sample`; the scene's ``text`` holds
+        the lines that lie wholly inside the frame (None when none does), ``targets`` their
+        boxes; the mask marks the glints (255 where a glint covers half a pixel or more).
+    """
+    from . import content
+
+    rng = np.random.default_rng([int(seed), int(index), 4])
+    w, h = (int(v) for v in size)
+    zoom = w / 640.0
+    stock = rng.integers(20, 220, 3).astype(np.float32)
+    if np.ptp(stock) < 80:  # (a saturated stock: white print on it is what glints resemble)
+        stock[2] = 230
+    label = np.full((h, w, 3), stock, np.float32) + rng.normal(0, 3, (h, w, 1)).astype(np.float32)
+    ink = np.zeros((h, w), np.uint8)
+    lines, boxes = [], []
+    for i in range(int(rng.integers(1, 5))):
+        text = " ".join(str(t) for t in rng.choice(LABEL_WORDS, int(rng.integers(1, 3))))
+        font = int(rng.integers(0, 8)) | (cv2.FONT_ITALIC if rng.random() < 0.2 else 0)
+        scale, thick = float(rng.uniform(0.8, 2.5)) * zoom, max(int(rng.integers(1, 5) * zoom), 1)
+        x, y = int(rng.integers(10, max(w // 3, 11))), int(60 * zoom + i * h / 4.5)
+        (tw, th), base = cv2.getTextSize(text, font, scale, thick)
+        cv2.putText(ink, text, (x, y), font, scale, 255, thick, cv2.LINE_AA)
+        if x + tw < w - 5 and y - th > 5 and y + base < h - 5:
+            lines.append(text)
+            boxes.append([x, y - th, x + tw, y + base])
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-5, 5)), 1.0)
+    ink_f = cv2.warpAffine(ink, turn, (w, h)).astype(np.float32)[:, :, None] / np.float32(255.0)
+    clean = label * (1 - ink_f) + np.float32(255.0) * ink_f
+    spots = np.zeros((h, w), np.float32)
+    for _ in range(18):
+        cv2.circle(spots, (int(rng.integers(20, w - 20)), int(rng.integers(20, h - 20))),
+                   max(int(rng.integers(2, 5) * zoom), 1), 1.0, -1)
+    a = cv2.GaussianBlur(spots, (0, 0), 0.6)[:, :, None]
+    image = np.clip(clean * (1 - a) + np.float32(255.0) * a + 0.5, 0, 255).astype(np.uint8)
+    clean8 = np.clip(clean + 0.5, 0, 255).astype(np.uint8)
+    scene = content.ContentScene(clean8, "label", "\n".join(lines) if lines else None,
+                                 targets=np.array(boxes, np.float32).reshape(-1, 4))
+    return image, np.where(a[:, :, 0] >= 0.5, np.uint8(255), np.uint8(0)), clean8, scene
+
+
 def make_content_dataset(
     out_dir: str | Path, n: int = 100, seed: int = 0, size: tuple[int, int] = (640, 480),
-    progress: bool = True,
+    progress: bool = True, sample: Callable[..., tuple] = make_content_sample,
 ) -> Path:
     """Write content samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` +
     ``truth/NNNN.json``.
 
     ``gt/`` (the clean frames) alone is the rendered no-glare set; ``truth/`` holds each scene's
-    :meth:`.content.ContentScene.truth` (kind, text, lane edges, content boxes).
+    :meth:`.content.ContentScene.truth` (kind, text, lane edges, content boxes). ``sample``:
+    :func:`make_content_sample` (glare over content) or :func:`make_glint_label_sample`.
     """
     from tqdm import tqdm
 
@@ -612,7 +677,7 @@ def make_content_dataset(
         (out / k).mkdir(parents=True, exist_ok=True)
     digits = max(4, len(str(n - 1)))
     for i in tqdm(range(n), desc="content", unit="img", leave=False, disable=not progress):
-        image, mask, clean, scene = make_content_sample(i, seed, size)
+        image, mask, clean, scene = sample(i, seed, size)
         name = f"{i:0{digits}d}"
         for key, arr in (("input", image), ("mask", mask), ("gt", clean)):
             if not cv2.imwrite(str(out / key / f"{name}.png"), arr):

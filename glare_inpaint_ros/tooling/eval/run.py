@@ -24,7 +24,8 @@ is reset first: images are unrelated frames) and scored:
 * runtime: median ms per stage (``detect``, ``refine``, ``inpaint``, ``total``) and how often the
   pipeline passed the frame through (``empty_mask``, ``max_coverage``).
 
-No harm and downstream clients (``--no-glare DIR``, repeatable, and ``--synthetic-content N``):
+No harm and downstream clients (``--no-glare DIR``, repeatable, ``--synthetic-content N`` and
+``--synthetic-labels N``):
 
 * every glare-free set (a folder of images, ``input/`` or flat) is run through every combination;
   every change is harm: per set and combination ``altered_pct``, ``content_altered_pct`` (bright,
@@ -34,6 +35,9 @@ No harm and downstream clients (``--no-glare DIR``, repeatable, and ``--syntheti
   lane paint, labels, white cars and signs, night scenes with glare on top; cached like the
   synthetic set in ``OUT/synthetic_content/``): it is scored like any set with ``mask/`` and
   ``gt/``, and its clean frames (``gt/``) are a no-glare set too (``content_clean``);
+* ``--synthetic-labels N`` renders the glints-on-labels set the same way
+  (:func:`.synth.make_glint_label_sample`: white print of short words on glossy stock with small
+  clipped glints; ``OUT/synthetic_labels/``, clean frames ``labels_clean``);
 * downstream clients (``--clients``, default ``ocr,lanes``, :mod:`.clients`) score, on every
   no-glare set and on the content set, the clean frame, the frame with glare (content set only) and
   each combination's output against the scene's truth (rendered text, painted lane edges) or, for
@@ -91,6 +95,8 @@ NO_HARM_SHEET_ROWS = 3
 MIN_CONTENT_PCT = 0.1
 #: Name of the no-glare set made of the glare-over-content set's clean frames.
 CONTENT_CLEAN = "content_clean"
+#: No-glare set name of the glints-on-labels set's clean frames.
+LABELS_CLEAN = "labels_clean"
 
 
 @dataclass
@@ -182,19 +188,21 @@ def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]
 
 
 def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int],
-                    progress: bool = True) -> Path:
+                    progress: bool = True, labels: bool = False) -> Path:
     """Folder of the seeded glare-over-content set (:func:`.synth.make_content_dataset`:
     ``input/``,
     ``mask/``, ``gt/``, ``truth/``) under ``cache_root``, generated on first use like
-    :func:`synthetic_dataset` (the folder name hashes :mod:`.synth` and :mod:`.content`)."""
+    :func:`synthetic_dataset` (the folder name hashes :mod:`.synth` and :mod:`.content`);
+    ``labels``: the glints-on-labels set instead (:func:`.synth.make_glint_label_sample`)."""
     from ...synth import content
     from ... import synth
 
     digest = hashlib.sha1(
         Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
     folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
+    sample = synth.make_glint_label_sample if labels else synth.make_content_sample
     return _generate_once(folder, lambda tmp: synth.make_content_dataset(
-        tmp, n=n, seed=seed, size=size, progress=progress))
+        tmp, n=n, seed=seed, size=size, progress=progress, sample=sample))
 
 
 def _generate_once(folder: Path, make: Any) -> Path:
@@ -715,6 +723,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "white cars and signs, night scenes; cached in "
                              "OUT/synthetic_content/); its clean "
                              f"frames are the no-glare set {CONTENT_CLEAN}")
+    parser.add_argument("--synthetic-labels", type=int, metavar="N", default=0,
+                        help="also evaluate the seeded glints-on-labels set of N images (white "
+                             "print of short words on glossy stock with small clipped glints; "
+                             "cached in OUT/synthetic_labels/); its clean frames are the no-glare "
+                             f"set {LABELS_CLEAN}")
     parser.add_argument("--clients", default=DEFAULT_CLIENTS,
                         help="downstream clients scored on the no-glare and content sets, "
                              "comma-separated "
@@ -750,10 +763,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation; exit code 0, or 2 on a usage / data error (message on stderr)."""
     try:
         if not args.datasets and args.synthetic <= 0 and not args.no_glare and \
-                args.synthetic_content <= 0:
+                args.synthetic_content <= 0 and args.synthetic_labels <= 0:
             raise ValueError("nothing to evaluate: give DATASET folders, --synthetic N, "
-                             "--no-glare DIR "
-                             "and/or --synthetic-content N")
+                             "--no-glare DIR, --synthetic-content N "
+                             "and/or --synthetic-labels N")
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be >= 1, got {args.limit}")
         from ..cli import output_folder
@@ -772,20 +785,23 @@ def run(args: argparse.Namespace) -> int:
                 Dataset(folder, name=f"synthetic_n{args.synthetic}_seed{args.seed}_{w}x{h}"))
         no_glare = [NoGlareSet(p) for p in args.no_glare]
         client_sets = []
-        if args.synthetic_content > 0:
-            folder = content_dataset(args.out / "synthetic_content", args.synthetic_content,
-                                     args.seed, args.size,
-                                     progress=not args.no_progress)
+        for n, kind, clean_name in ((args.synthetic_content, "content", CONTENT_CLEAN),
+                                    (args.synthetic_labels, "labels", LABELS_CLEAN)):
+            if n <= 0:
+                continue
+            folder = content_dataset(args.out / f"synthetic_{kind}", n, args.seed, args.size,
+                                     progress=not args.no_progress, labels=kind == "labels")
             w, h = args.size
-            name = f"content_n{args.synthetic_content}_seed{args.seed}_{w}x{h}"
+            name = f"{kind}_n{n}_seed{args.seed}_{w}x{h}"
             datasets.append(Dataset(folder, name=name))
             client_sets.append(name)
             no_glare.append(
-                NoGlareSet(folder / "gt", name=CONTENT_CLEAN, truth_dir=folder / "truth"))
+                NoGlareSet(folder / "gt", name=clean_name, truth_dir=folder / "truth"))
         clients = make_clients(args.clients) if (no_glare or client_sets) else []
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
                 "synthetic_size": list(args.size), "limit": args.limit,
-                "synthetic_content": args.synthetic_content, "clients": [c.name for c in clients]}
+                "synthetic_content": args.synthetic_content,
+                "synthetic_labels": args.synthetic_labels, "clients": [c.name for c in clients]}
         report = evaluate(datasets, base, detectors, backends, args.out, limit=args.limit,
                           sheet_rows=args.sheet_rows, progress=not args.no_progress, meta=meta,
                           save_outputs=args.save_outputs,
