@@ -311,18 +311,15 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
             return None
         n, labels, (wy, wx, wlab), area = found
         spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
-    # A component touching a side of the box that is not the frame's edge is cut by the box.
-    inner = [side for side, edge in ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0),
-                                     (np.s_[:, -1], x1 < w), (np.s_[-1, :], y1 < h)) if edge]
+    # A component touching a side of the box is cut: by the box (a side that is not the
+    # frame's edge, ``inner``), or by the frame (only part of its shape is seen: a letter cut by
+    # the frame can look like a spot; nor is a glint's shape known there).
+    sides = ((np.s_[:, 0], x0 > 0), (np.s_[0, :], y0 > 0), (np.s_[:, -1], x1 < w),
+             (np.s_[-1, :], y1 < h))
+    inner = [side for side, edge in sides if edge]
     cut = np.zeros(n, bool)
-    for side in inner:
+    for side, _ in sides:
         cut[labels[side]] = True
-    # (One touching the frame's edge shows only part of its shape: a letter cut by the frame
-    # can look like a spot; nor is a glint's shape known there.)
-    for side, edge in ((np.s_[:, 0], x0 == 0), (np.s_[0, :], y0 == 0),
-                       (np.s_[:, -1], x1 == w), (np.s_[-1, :], y1 == h)):
-        if edge:
-            cut[labels[side]] = True
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)

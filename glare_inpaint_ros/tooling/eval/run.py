@@ -39,7 +39,8 @@ No harm and downstream clients (``--no-glare DIR``, repeatable, ``--synthetic-co
   (:func:`.synth.make_glint_label_sample`: white print of short words on glossy stock with small
   clipped glints; ``OUT/synthetic_labels/``, clean frames ``labels_clean``);
 * downstream clients (``--clients``, default ``ocr,lanes``, :mod:`.clients`) score, on every
-  no-glare set and on the content set, the clean frame, the frame with glare (content set only) and
+  no-glare set and on the content and labels sets, the clean frame, the frame with glare (those
+  two sets only) and
   each combination's output against the scene's truth (rendered text, painted lane edges) or, for
   real photos, against what the client finds on the clean frame.
 
