@@ -191,7 +191,8 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     row of print, and so are an i beside one letter on its baseline ("in") and the dot above a
     letter or above a compact stem; a spot above the row, beside a single letter off its
     baseline, among letters of scattered baselines or heights (streaks of a wet sheen), or
-    taller than the letters is not."""
+    taller than the letters is not. A piece found to be print counts as a letter for the others
+    (the t of "it" beside a compact i)."""
     row = [(20, 29, 10, 15), (20, 29, 20, 25), (22, 29, 30, 34)]  # l, l, x-height letter
 
     def verdict(letters: list, spot: tuple, others: tuple = ()) -> bool:
@@ -218,6 +219,13 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     assert verdict(row, (19, 21, 80, 82), (stem,))  # the dot of an i whose stem is compact
     assert not verdict(row, (18, 22, 80, 82), (stem,))  # a spot more than half the stem's height
     assert not verdict(row, (19, 21, 80, 82))  # the same dot without the stem
+    # "it" after the row, both pieces compact: the i stands in the row, and the t beside the i
+    # (too far from the letters for a row or a pair of its own) is print as the i is.
+    boxes = _text_boxes(*row, (22, 29, 38, 41), (20, 29, 44, 49))
+    judged = np.array([False] * 4 + [True] * 2)
+    assert in_a_text_row(boxes, judged, ~judged & (np.arange(len(boxes)) > 0))[-2:].all()
+    assert not in_a_text_row(boxes[[0, 1, 2, 3, 5]], judged[[0, 1, 2, 3, 5]],
+                             np.array([False, True, True, True, False]))[-1]  # the t alone
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])

@@ -157,8 +157,24 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
       an i, compact itself) at least twice its height and ``min_height`` px, within 1.5 times
       its own height (3 px at least), over its centre column.
 
+    A judged piece found to be print counts as a letter for the others (the t of "it" beside a
+    compact i that stands in its row), until no more are found.
+
     The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
     is left alone. Rows only: rotated print is not recognised."""
+    rules = (min_height, reach, baseline, heights, pair_gap, pair_baseline)
+    out = _in_a_text_row_once(boxes, judged, letters, *rules)
+    found = out
+    while found.any():
+        found = _in_a_text_row_once(boxes, judged & ~out, letters | out, *rules)
+        out |= found
+    return out
+
+
+def _in_a_text_row_once(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
+                        min_height: int, reach: float, baseline: float, heights: float,
+                        pair_gap: float, pair_baseline: float) -> np.ndarray:
+    """One pass of :func:`in_a_text_row` (its arguments)."""
     out = np.zeros(len(judged), bool)
     js, ls = np.flatnonzero(judged), np.flatnonzero(letters)
     t, b, x0, x1 = (boxes[:, k].astype(np.float64) for k in range(4))
