@@ -52,6 +52,12 @@ GLINT_PALE = 0.2
 #: ... or this, for a glint's spot (a glint of a few px in 4:2:0 video takes on some of the
 #: tissue's colour; at 0.4 sunlit foliage on roads starts to pass).
 GLINT_TINT = 0.3
+#: The specks of a wet surface (``detector.dichromatic.glint_speck_area``): a few px in 4:2:0
+#: video lose their clipping and more of their brightness to the tissue around them than a
+#: glint's spot: ``max(B, G, R)`` at least this ...
+SPECK_WHITE = 200
+#: ... and an HSV saturation at most this.
+SPECK_TINT = 0.4
 #: The halo of a highlight's near-white core (:func:`haloed`): the ring this many units (from,
 #: to] around it against the one this many units around it (:func:`halo_unit`: a frame 400 units
 #: across) ...
@@ -75,12 +81,13 @@ LUT_SIZE = 64
 CONTEXT_F = 4
 
 
-def near_white(value: np.ndarray, low: np.ndarray, pale: float = GLINT_PALE) -> np.ndarray:
+def near_white(value: np.ndarray, low: np.ndarray, pale: float = GLINT_PALE,
+               white: int = GLINT_WHITE) -> np.ndarray:
     """The near-white pixels of a glint (uint8 0/255): ``value`` (``max(B, G, R)``, uint8) at
-    least :data:`GLINT_WHITE` and ``low`` (``min(B, G, R)``) at least ``1 - pale`` times it (HSV
+    least ``white`` and ``low`` (``min(B, G, R)``) at least ``1 - pale`` times it (HSV
     saturation at most ``pale``)."""
     return cv2.bitwise_and(
-        cv2.threshold(value, GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1],
+        cv2.threshold(value, white - 1, 255, cv2.THRESH_BINARY)[1],
         cv2.compare(low, cv2.convertScaleAbs(value, alpha=1.0 - pale), cv2.CMP_GE))
 
 

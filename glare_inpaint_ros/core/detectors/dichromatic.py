@@ -68,7 +68,10 @@ Steps on one frame:
    that surface is smooth compared with foliage. A frame in which at least ``glint_wet_count``
    (10) glints pass this gate shows a wet surface, whose own sparkle is busy texture: there the
    glints within 40 units (a tenth of the frame) of one that passed are reported without the gate
-   (the same surface; sky gaps in foliage elsewhere in the frame still meet it).
+   (the same surface; sky gaps in foliage elsewhere in the frame still meet it), and so are the
+   specks there (``glint_speck_area``): smaller spots that pass every glint test but clipping,
+   paler and more tinted than a glint may be (a few px of 4:2:0 video lose their clipping and
+   take on the tissue's colour).
 5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
@@ -82,7 +85,8 @@ import cv2
 import numpy as np
 
 from ..dichromatic import (
-    GLINT_SURFACE_LIT, GLINT_TINT, GLINT_WHITE, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, UNLIT,
+    GLINT_SURFACE_LIT, GLINT_TINT, GLINT_WHITE, HALO_OUT, LOBE_AREA, MIN_EXPOSURE, SPECK_TINT,
+    SPECK_WHITE, UNLIT,
     DiffuseModel, diffuse_saturation, fit_diffuse_model, halo_unit, haloed, local_saturation,
     lookup_context, near_white, specular_amount,
 )
@@ -234,6 +238,7 @@ def _components(white: np.ndarray) -> tuple[int, np.ndarray, tuple, np.ndarray] 
 
 def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
            full: np.ndarray, scale: int, clip: int, min_saturation: float,
+           speck_area: float = 0.0,
            ) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None] | None:
     """Clipped white spots on a coloured surface: the glints of a wet or glossy surface
     (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
@@ -267,18 +272,25 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       ``value`` >= 60 levels (a glint reflects the light that lights that surface; a lamp or a
       lit window at night sits on a dark wall, whose dim colour reads as saturated).
 
+    With ``speck_area`` > 0, the specks of a wet surface instead: spots of at most that share of
+    the frame, not clipped, whose pixels are ``value`` >= :data:`..dichromatic.SPECK_WHITE` and
+    saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), under every
+    other test above.
+
     Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
     None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
     None).
     """
     h, w = value.shape
     unit = halo_unit(value.shape)  # (before the crop below)
+    level, tint = (SPECK_WHITE, SPECK_TINT) if speck_area > 0 else (GLINT_WHITE, GLINT_TINT)
     v, lo = value[pts[:, 1], pts[:, 0]], low[pts[:, 1], pts[:, 0]]
-    white = (v >= GLINT_WHITE) & (lo >= (1.0 - GLINT_TINT) * v)
+    white = (v >= level) & (lo >= (1.0 - tint) * v)
     xs, ys = pts[white, 0], pts[white, 1]
     # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
-    # detection pixel (halving averages a clipped pixel down).
-    clipped = block_max(full[:, :, :3], ys, xs, scale) >= clip
+    # detection pixel (halving averages a clipped pixel down). (A speck need not be.)
+    clipped = (np.ones(len(xs), bool) if speck_area > 0
+               else block_max(full[:, :, :3], ys, xs, scale) >= clip)
     if not clipped.any():
         return None
     # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
@@ -295,8 +307,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     # A glint of a few px takes on the surface's tint (GLINT_TINT); where the tinted pixels join
     # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
     # (GLINT_PALE, ``strict``) are judged, as the core of a larger highlight is.
-    strict = near_white(value, low)
-    core = near_white(value, low, GLINT_TINT)
+    strict = near_white(value, low, *((SPECK_TINT, SPECK_WHITE) if speck_area > 0 else ()))
+    core = strict if speck_area > 0 else near_white(value, low, GLINT_TINT)
     found = _components(core)
     if found is None:
         return None
@@ -304,7 +316,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     spot = spot_like(labels, n, _GLINT_COMPACT, (wy, wx, wlab))
     loose = ~spot | (area > _GLINT_AREA * h * w)
     loose[0] = False
-    if loose.any():
+    if loose.any() and speck_area <= 0:
         core = cv2.bitwise_or(strict, select_labels(labels, ~loose))
         found = _components(core)
         if found is None:
@@ -323,7 +335,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)
-    ok = ((area <= LOBE_AREA * h * w) & ~cut & (nclip > 0)
+    ok = ((area <= (speck_area or LOBE_AREA) * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
     if not ok.any():
@@ -544,18 +556,39 @@ def _within(regions: np.ndarray, near: np.ndarray, reach: float) -> np.ndarray:
     return select_labels(labels, keep)
 
 
+def _on_one_box(a: tuple[np.ndarray, tuple[int, int]], b: tuple[np.ndarray, tuple[int, int]],
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Two uint8 0/255 crops given with their corners (x, y), placed on the box over both:
+    ``(a, b, corner)``."""
+    (x0, y0), (x1, y1) = np.minimum(a[1], b[1]), np.maximum(
+        (a[1][0] + a[0].shape[1], a[1][1] + a[0].shape[0]),
+        (b[1][0] + b[0].shape[1], b[1][1] + b[0].shape[0]))
+    placed = []
+    for crop, (cx, cy) in (a, b):
+        out = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        out[cy - y0:cy - y0 + crop.shape[0], cx - x0:cx - x0 + crop.shape[1]] = crop
+        placed.append(out)
+    return placed[0], placed[1], (int(x0), int(y0))
+
+
 def _union(a: tuple[np.ndarray, tuple[int, int]],
            b: tuple[np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
     """Union of two uint8 0/255 crops given with their corners (x, y): one crop over both."""
-    (ca, (ax, ay)), (cb, (bx, by)) = a, b
-    x0, y0 = min(ax, bx), min(ay, by)
-    x1 = max(ax + ca.shape[1], bx + cb.shape[1])
-    y1 = max(ay + ca.shape[0], by + cb.shape[0])
-    out = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    out[ay - y0:ay - y0 + ca.shape[0], ax - x0:ax - x0 + ca.shape[1]] = ca
-    part = out[by - y0:by - y0 + cb.shape[0], bx - x0:bx - x0 + cb.shape[1]]
-    np.bitwise_or(part, cb, out=part)
-    return out, (x0, y0)
+    pa, pb, corner = _on_one_box(a, b)
+    return cv2.bitwise_or(pa, pb), corner
+
+
+def _with_specks(glints_: tuple[np.ndarray, tuple[int, int]],
+                 specks: tuple[np.ndarray, tuple[int, int]],
+                 reach: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The glints (a uint8 0/255 crop and its corner (x, y)) with the specks (a crop like it)
+    that lie apart from every glint (not its rim) and within ``reach`` px of one: one crop."""
+    g, s, corner = _on_one_box(glints_, specks)
+    n, labels = cv2.connectedComponents(s, connectivity=8)
+    apart = np.ones(n, bool)
+    apart[labels[cv2.dilate(g, _RING3) > 0]] = False
+    apart[0] = False
+    return cv2.bitwise_or(g, _within(select_labels(labels, apart), g, reach)), corner
 
 
 @DETECTORS.register("dichromatic")
@@ -655,6 +688,13 @@ class DichromaticDetector(Detector):
                   "texture: the glints within a tenth of the frame of one that passed are then "
                   "reported without that gate; 0 = off.",
                   0, 100000),
+        ParamSpec("glint_speck_area", 1.5e-4,
+                  "On such a wet surface, the specks within a tenth of the frame of those "
+                  "glints are reported too: spots of at most this share of the frame (1.5e-4: "
+                  "16 px of a 384x288 frame) that pass every glint test but clipping, with "
+                  "max(B, G, R) >= 200 and a saturation <= 0.4 (a few px of 4:2:0 video lose "
+                  "their clipping and take on the tissue's colour); 0 = off.",
+                  0.0, 0.005),
         ParamSpec("glint_busy_max", 0.35,
                   "busy_max for those spots (stricter: a clipped spot has no colour of its own "
                   "to go by; sky gaps in foliage are clipped white spots on green).",
@@ -747,11 +787,17 @@ class DichromaticDetector(Detector):
             glint = kept.pop() if spots is not None else None
             if kept:
                 found = (kept[0][0], found[1])
-            if glint is not None and glint[1] >= p["glint_wet_count"] > 0:
-                glint = (_within(spots[0], glint[0], _WET_REACH * halo_unit(hi.shape)), glint[1])
             if glint is not None and glint[1] >= p["glint_min_count"]:
-                found = ((glint[0], spots[1]) if found is None
-                         else _union(found, (glint[0], spots[1])))
+                glint_regions = (glint[0], spots[1])
+                if glint[1] >= p["glint_wet_count"] > 0:  # a wet surface (see the ParamSpecs)
+                    reach = _WET_REACH * halo_unit(hi.shape)
+                    glint_regions = (_within(spots[0], glint[0], reach), spots[1])
+                    specks = (None if p["glint_speck_area"] <= 0 else
+                              glints(hi, lo, cand, pts[near], full, scale, p["clip_level"],
+                                     glint_sat, p["glint_speck_area"]))
+                    if specks is not None:
+                        glint_regions = _with_specks(glint_regions, specks[:2], reach)
+                found = glint_regions if found is None else _union(found, glint_regions)
         if found is None or not found[0].any():
             return None
         return found
