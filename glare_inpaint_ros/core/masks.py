@@ -127,12 +127,14 @@ def label_boxes(pixels: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> np
     gets ``(big, -1, big, -1)``."""
     ys, xs, lab = pixels
     big = np.iinfo(np.int64).max
-    boxes = np.tile(np.array([big, -1, big, -1], np.int64), (n, 1))
-    np.minimum.at(boxes[:, 0], lab, ys)
-    np.maximum.at(boxes[:, 1], lab, ys)
-    np.minimum.at(boxes[:, 2], lab, xs)
-    np.maximum.at(boxes[:, 3], lab, xs)
-    return boxes
+    sides = []
+    for start, op, at in ((big, np.minimum, ys), (-1, np.maximum, ys), (big, np.minimum, xs),
+                          (-1, np.maximum, xs)):
+        side = np.full(n, start, np.int64)
+        # (a contiguous int64 target and values: NumPy's fast path, ~25x a cast into a column)
+        op.at(side, lab, at.astype(np.int64, copy=False))
+        sides.append(side)
+    return np.stack(sides, axis=1)
 
 
 def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
