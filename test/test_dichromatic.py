@@ -620,11 +620,13 @@ def test_glints_in_the_sparkle_of_a_wet_surface_pass_the_busy_texture_gate() -> 
     assert region_error(out, clean, sheen) <= 0.3 * region_error(image, clean, sheen)
 
 
-def tissue_with_specks(glints: int, seed: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tissue_with_specks(glints: int, seed: int = 6,
+                       printed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`tissue_with_glints` (480x360) with 12 specks among its ``glints``: 2x2 px, not
     clipped and tinted (white light added to the tissue: ``max(B, G, R)`` 215, or 40 levels more
-    where it is brighter; saturation 0.15-0.4), 10 to 40 px from the nearest glint. Returns the
-    image, the specks (bool) and the clean tissue (uint8)."""
+    where it is brighter; saturation 0.15-0.4), 10 to 40 px from the nearest glint; ``printed``:
+    white dots of the same brightness instead (print: no chroma). Returns the image, the specks
+    (bool) and the clean tissue (uint8)."""
     image, truth, tissue = tissue_with_glints(seed=seed, count=glints)
     rng = np.random.default_rng(seed)
     dist = cv2.distanceTransform((~truth).astype(np.uint8), cv2.DIST_L2, 5)
@@ -635,7 +637,8 @@ def tissue_with_specks(glints: int, seed: int = 6) -> tuple[np.ndarray, np.ndarr
             specks[y:y + 2, x:x + 2] = True
     under = tissue[specks]  # white light: max(B, G, R) to 215, or 40 levels more
     light = np.maximum(215.0 - under.max(axis=1), 40.0)[:, None]
-    image[specks] = np.clip(under + light + 0.5, 0, 255).astype(np.uint8)
+    image[specks] = np.clip((under.max(axis=1, keepdims=True) if printed else under) + light + 0.5,
+                            0, 255).astype(np.uint8)
     return image, specks, np.clip(tissue + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -645,7 +648,8 @@ def test_specks_among_the_glints_of_a_wet_surface_are_found() -> None:
     px: too small for the colour test's 3x3 opening) near the glints are reported too
     (``glint_speck_area``), and the chain lowers them; with the feature off, or with 6 glints
     only (no wet surface: a few pale specks on their own may be anything), they are left
-    alone."""
+    alone, and so are white dots (print on a glossy stock: added light keeps the surface's
+    chroma, print has none)."""
     image, specks, clean = tissue_with_specks(14)
     assert np.all((image[specks].max(axis=1) >= 215) & (image[specks].max(axis=1) < 250))
 
@@ -656,6 +660,8 @@ def test_specks_among_the_glints_of_a_wet_surface_are_found() -> None:
     assert found(image, specks, glint_speck_area=0.0) == 0.0
     few = tissue_with_specks(6)  # (one speck lies on the rim of a glint's grown region)
     assert found(few[0], few[1]) == found(few[0], few[1], glint_speck_area=0.0) <= 0.1
+    dots = tissue_with_specks(14, printed=True)
+    assert found(dots[0], dots[1]) == 0.0
     out = GlareRemover().process(image).image
     # (the separation's smoothing of the specular part lowers a 2x2 speck by about half)
     assert region_error(out, clean, specks) <= 0.7 * region_error(image, clean, specks)

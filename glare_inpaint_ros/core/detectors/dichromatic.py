@@ -71,7 +71,8 @@ Steps on one frame:
    (the same surface; sky gaps in foliage elsewhere in the frame still meet it), and so are the
    specks there (``glint_speck_area``): smaller spots that pass every glint test but clipping,
    paler and more tinted than a glint may be (a few px of 4:2:0 video lose their clipping and
-   take on the tissue's colour).
+   take on the tissue's colour), keeping the chroma of their surface unless clipped (white
+   print dots have none).
 5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
@@ -151,6 +152,9 @@ _BESIDE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 #: On a wet surface (``glint_wet_count``) the busy-texture gate is waived for glints within this
 #: many units (:func:`..dichromatic.halo_unit`: a frame is 400 across) of one that passed it.
 _WET_REACH = 40.0
+#: A speck (``glint_speck_area``) keeps at least this share of its surface's chroma (``max - min``)
+#: in its least coloured pixel: added white light keeps a pixel's chroma, white print has none.
+_SPECK_CHROMA = 0.5
 
 
 def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -274,8 +278,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
 
     With ``speck_area`` > 0, the specks of a wet surface instead: spots of at most that share of
     the frame, not clipped, whose pixels are ``value`` >= :data:`..dichromatic.SPECK_WHITE` and
-    saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), under every
-    other test above.
+    saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), that keep the
+    chroma of the surface around them unless clipped (:data:`_SPECK_CHROMA`: white light added;
+    white print on a coloured stock has none), under every other test above.
 
     Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
     None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
@@ -289,8 +294,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     xs, ys = pts[white, 0], pts[white, 1]
     # Clipped in the frame itself: the brightest channel of the full-resolution pixels under a
     # detection pixel (halving averages a clipped pixel down). (A speck need not be.)
-    clipped = (np.ones(len(xs), bool) if speck_area > 0
-               else block_max(full[:, :, :3], ys, xs, scale) >= clip)
+    hard = block_max(full[:, :, :3], ys, xs, scale) >= clip
+    clipped = np.ones(len(xs), bool) if speck_area > 0 else hard
     if not clipped.any():
         return None
     # Everything below runs on the clipped pixels' box plus the largest spot and its ring; a
@@ -300,7 +305,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     x0, y0 = max(int(cx.min()) - margin, 0), max(int(cy.min()) - margin, 0)
     x1, y1 = min(int(cx.max()) + 1 + margin, w), min(int(cy.max()) + 1 + margin, h)
     inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
-    xs, ys, clipped = xs[inside] - x0, ys[inside] - y0, clipped[inside]
+    xs, ys, clipped, hard = xs[inside] - x0, ys[inside] - y0, clipped[inside], hard[inside]
     value, low, cand = value[y0:y1, x0:x1], low[y0:y1, x0:x1], cand[y0:y1, x0:x1]
     # The whole near-white shapes (not only their candidate pixels): the top of a white letter
     # is a candidate on its own, the letter is a stroke.
@@ -335,6 +340,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)
+    hard = np.bincount(lab, hard, minlength=n) > 0  # (per label: a pixel clipped in the frame)
     ok = ((area <= (speck_area or LOBE_AREA) * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
@@ -406,6 +412,18 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     if (last & ~ok).any():  # a spot whose surroundings are its own sheen
         ringed |= in_a_halo(last & ~ok)
         ok |= ringed & last
+    if speck_area > 0:
+        # An unclipped speck is white light added to its surface, which keeps the surface's
+        # chroma (max - min) in every pixel, its brightest too; white print on a coloured stock
+        # (a dot, a pattern) has none but at its soft edge. (A clipped one has no colour left.)
+        # (Box means as above: the surface's mean chroma at each speck pixel.)
+        chroma = cv2.subtract(value, low)
+        around = cv2.blur(cv2.bitwise_and(chroma, surface), k, borderType=cv2.BORDER_CONSTANT)
+        least = np.full(n, 255, np.uint8)
+        np.minimum.at(least, lab, chroma[ys, xs])
+        surface_chroma = 255.0 * np.bincount(lab, around[ys, xs], minlength=n) / np.maximum(
+            seen, 1e-9)
+        ok &= hard | (least >= _SPECK_CHROMA * surface_chroma)
     if not ok.any():
         return None
     spots = spots if np.array_equal(ok, last) else select_labels(labels, ok)
@@ -695,7 +713,9 @@ class DichromaticDetector(Detector):
                   "glints are reported too: spots of at most this share of the frame (1.5e-4: "
                   "16 px of a 384x288 frame) that pass every glint test but clipping, with "
                   "max(B, G, R) >= 200 and a saturation <= 0.4 (a few px of 4:2:0 video lose "
-                  "their clipping and take on the tissue's colour); 0 = off.",
+                  "their clipping and take on the tissue's colour), and, unless clipped, keep "
+                  "half the chroma (max - min) of the surface around them (added light keeps "
+                  "it; white print has none); 0 = off.",
                   0.0, 0.005),
         ParamSpec("glint_busy_max", 0.35,
                   "busy_max for those spots (stricter: a clipped spot has no colour of its own "
