@@ -277,7 +277,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       lit window at night sits on a dark wall, whose dim colour reads as saturated).
 
     With ``speck_area`` > 0, the specks of a wet surface instead: spots of at most that share of
-    the frame, not clipped, whose pixels are ``value`` >= :data:`..dichromatic.SPECK_WHITE` and
+    the frame, clipped or not, whose pixels are ``value`` >= :data:`..dichromatic.SPECK_WHITE` and
     saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), that keep the
     chroma of the surface around them unless clipped (:data:`_SPECK_CHROMA`: white light added;
     white print on a coloured stock has none), under every other test above.
@@ -312,8 +312,10 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     # A glint of a few px takes on the surface's tint (GLINT_TINT); where the tinted pixels join
     # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
     # (GLINT_PALE, ``strict``) are judged, as the core of a larger highlight is.
-    strict = near_white(value, low, *((SPECK_TINT, SPECK_WHITE) if speck_area > 0 else ()))
-    core = strict if speck_area > 0 else near_white(value, low, GLINT_TINT)
+    if speck_area > 0:  # (one level: a speck is judged on its pixels as they are)
+        strict = core = near_white(value, low, SPECK_TINT, SPECK_WHITE)
+    else:
+        strict, core = near_white(value, low), near_white(value, low, GLINT_TINT)
     found = _components(core)
     if found is None:
         return None
@@ -340,7 +342,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     lab = labels[ys, xs]
     small = area <= _GLINT_AREA * h * w
     nclip = np.bincount(lab, clipped, minlength=n)
-    hard = np.bincount(lab, hard, minlength=n) > 0  # (per label: a pixel clipped in the frame)
+    any_clipped = np.bincount(lab, hard, minlength=n) > 0  # (in the frame itself)
     ok = ((area <= (speck_area or LOBE_AREA) * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
@@ -423,7 +425,7 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         np.minimum.at(least, lab, chroma[ys, xs])
         surface_chroma = 255.0 * np.bincount(lab, around[ys, xs], minlength=n) / np.maximum(
             seen, 1e-9)
-        ok &= hard | (least >= _SPECK_CHROMA * surface_chroma)
+        ok &= any_clipped | (least >= _SPECK_CHROMA * surface_chroma)
     if not ok.any():
         return None
     spots = spots if np.array_equal(ok, last) else select_labels(labels, ok)
