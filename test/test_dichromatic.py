@@ -667,6 +667,63 @@ def test_specks_among_the_glints_of_a_wet_surface_are_found() -> None:
     assert region_error(out, clean, specks) <= 0.7 * region_error(image, clean, specks)
 
 
+def pale_patch_with_specks(seed: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`tissue_with_glints` (480x360, 14 glints) with a patch of pale fat (an ellipse of
+    160x110 px, ``max(B, G, R)`` 205, saturation 0.12: near-white at the specks' level, and
+    less coloured than a glint's surface must be) beside the glints, and 8 specks in it (2x2
+    px, 40 levels brighter: white light added, not clipped), 8 to 45 px from the nearest
+    glint. Returns the image, the specks and the patch (bool)."""
+    image, truth, tissue = tissue_with_glints(seed=seed, count=14)
+    h, w = truth.shape
+    rng = np.random.default_rng(seed)
+    dist = cv2.distanceTransform((~truth).astype(np.uint8), cv2.DIST_L2, 5)
+    best, patch = -1.0, None
+    for _ in range(200):  # the place with most of the patch within 40 px of a glint
+        disc = np.zeros((h, w), np.uint8)
+        cv2.ellipse(disc, (int(rng.integers(90, w - 90)), int(rng.integers(65, h - 65))),
+                    (80, 55), 0, 0, 360, 255, -1)
+        near = float(np.mean(dist[disc > 0] <= 40))
+        if not truth[disc > 0].any() and near > best:
+            best, patch = near, disc > 0
+    soft = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), 3)[:, :, None]
+    fat = tissue * (1 - soft) + np.array([180.0, 192.0, 205.0], np.float32) * soft
+    beside = (soft[:, :, 0] > 0.01) & (cv2.dilate(truth.astype(np.uint8), None, iterations=2) == 0)
+    image[beside] = np.clip(fat[beside] + 0.5, 0, 255).astype(np.uint8)
+    specks = np.zeros((h, w), bool)
+    inner = (cv2.erode(patch.astype(np.uint8), None, iterations=25) > 0) & (dist >= 8) & (
+        dist <= 45)
+    ys, xs = np.nonzero(inner)
+    for i in rng.permutation(len(ys)):
+        y, x = ys[i], xs[i]
+        if not specks[y - 6:y + 7, x - 6:x + 7].any():
+            specks[y:y + 2, x:x + 2] = True
+        if specks.sum() >= 8 * 4:
+            break
+    image[specks] = np.clip(image[specks] + 40.5, 0, 255).astype(np.uint8)
+    return image, specks, patch
+
+
+def test_specks_in_a_pale_patch_among_wet_glints_are_found() -> None:
+    """A speck is a bump out of its local background: it is judged on its candidate pixels,
+    not on the pale area it lies in (pale fat or a sheen, near-white at the specks' level and
+    larger than a speck); and the wet surface's glints, not the few px around a speck (mostly
+    that patch), say that the surface is lit and coloured. The specks in a pale patch of fat
+    beside 14 glints are found (none were before: the patch made them one component too large
+    for a speck, and its saturation, 0.12, failed the surface test); the patch itself is left
+    alone, and so is everything with the speck pass off."""
+    image, specks, patch = pale_patch_with_specks()
+    assert np.all(image[specks].max(axis=1) < 250)
+
+    def mask(**params) -> np.ndarray:
+        return DETECTORS.get("dichromatic")(**params).detect(image) > 0
+
+    found = mask()
+    assert np.mean(found[specks]) >= 0.5, np.mean(found[specks])
+    away = patch & (cv2.dilate(specks.astype(np.uint8), None, iterations=5) == 0)
+    assert np.mean(found[away]) <= 0.005
+    assert not mask(glint_speck_area=0.0)[specks].any()
+
+
 def test_busy_texture_gate_leaves_a_haloed_glints_halo_out() -> None:
     """The busy-texture gate counts edges around a region; a large highlight's halo (its steep
     falloff, the pits and sparkles of wet tissue in its sheen) is the highlight's own, not the

@@ -69,10 +69,11 @@ Steps on one frame:
    (10) glints pass this gate shows a wet surface, whose own sparkle is busy texture: there the
    glints within 40 units (a tenth of the frame) of one that passed are reported without the gate
    (the same surface; sky gaps in foliage elsewhere in the frame still meet it), and so are the
-   specks there (``glint_speck_area``): smaller spots that pass every glint test but clipping,
-   paler and more tinted than a glint may be (a few px of 4:2:0 video lose their clipping and
-   take on the tissue's colour), keeping the chroma of their surface unless clipped (white
-   print dots have none).
+   specks there (``glint_speck_area``): smaller spots, paler and more tinted than a glint may
+   be (a few px of 4:2:0 video lose their clipping and take on the tissue's colour), judged on
+   their candidate pixels (a bump, also in a pale sheen or on pale fat), that pass the glint
+   tests of shape and print (the glints around them have shown the surface lit and coloured),
+   keeping the chroma of their surface unless clipped (white print dots have none).
 5. The kept regions grow by ``grow_px`` so the fringe of each highlight is covered; the
    ``separation`` backend then subtracts only the estimated specular part there (0 on diffuse
    pixels), so the growth does not alter content.
@@ -278,9 +279,13 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
 
     With ``speck_area`` > 0, the specks of a wet surface instead: spots of at most that share of
     the frame, clipped or not, whose pixels are ``value`` >= :data:`..dichromatic.SPECK_WHITE` and
-    saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), that keep the
-    chroma of the surface around them unless clipped (:data:`_SPECK_CHROMA`: white light added;
-    white print on a coloured stock has none), under every other test above.
+    saturation <= :data:`..dichromatic.SPECK_TINT` (no looser tint for a spot), taken among the
+    candidates only (a bump out of the local background: a speck in a pale sheen or on pale fat
+    is not judged as part of that area), that keep the chroma of the surface around them unless
+    clipped (:data:`_SPECK_CHROMA`: white light added; white print on a coloured stock has none),
+    under every other test above but the lit, coloured surface (the caller looks for specks
+    within the reach of glints that passed it; a speck's own ring is mostly the sheen it lies
+    in).
 
     Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
     None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
@@ -312,8 +317,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     # A glint of a few px takes on the surface's tint (GLINT_TINT); where the tinted pixels join
     # glints into a cluster or a stroke (or one larger than a spot), only the near-white ones
     # (GLINT_PALE, ``strict``) are judged, as the core of a larger highlight is.
-    if speck_area > 0:  # (one level: a speck is judged on its pixels as they are)
-        strict = core = near_white(value, low, SPECK_TINT, SPECK_WHITE)
+    if speck_area > 0:
+        # One level: a speck is judged on its pixels as they are. And on its candidate pixels
+        # only (a bump out of the local background), not on the pale area it may lie in (a
+        # sheen, pale fat: larger than a speck); letters stand out of the background whole, as
+        # strokes.
+        strict = core = cv2.bitwise_and(near_white(value, low, SPECK_TINT, SPECK_WHITE), cand)
     else:
         strict, core = near_white(value, low), near_white(value, low, GLINT_TINT)
     found = _components(core)
@@ -409,6 +418,10 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     coloured = np.bincount(lab, num[ys, xs], minlength=n) >= min_saturation * seen
     lit = cv2.blur(cv2.bitwise_and(value, surface), k, borderType=cv2.BORDER_CONSTANT)
     coloured &= np.bincount(lab, lit[ys, xs], minlength=n) >= GLINT_SURFACE_LIT / 255.0 * seen
+    if speck_area > 0:
+        # The glints of the wet surface (a speck is looked for within their reach only) showed
+        # it lit and coloured; a speck's own ring, a few px, is mostly the sheen it lies in.
+        coloured[:] = True
     last = ok.copy()
     ok &= (coloured & (seen * (k[0] * k[1] / 255.0) >= 4 * np.maximum(area, 1))) | ringed
     if (last & ~ok).any():  # a spot whose surroundings are its own sheen
@@ -712,12 +725,13 @@ class DichromaticDetector(Detector):
                   0, 100000),
         ParamSpec("glint_speck_area", 1.5e-4,
                   "On such a wet surface, the specks within a tenth of the frame of those "
-                  "glints are reported too: spots of at most this share of the frame (1.5e-4: "
-                  "16 px of a 384x288 frame) that pass every glint test but clipping, with "
-                  "max(B, G, R) >= 200 and a saturation <= 0.4 (a few px of 4:2:0 video lose "
-                  "their clipping and take on the tissue's colour), and, unless clipped, keep "
-                  "half the chroma (max - min) of the surface around them (added light keeps "
-                  "it; white print has none); 0 = off.",
+                  "glints are reported too: bumps (candidates) of at most this share of the "
+                  "frame (1.5e-4: 16 px of a 384x288 frame) with max(B, G, R) >= 200 and a "
+                  "saturation <= 0.4 (a few px of 4:2:0 video lose their clipping and take on "
+                  "the tissue's colour), also in a pale sheen or on pale fat, that pass the "
+                  "glint tests of shape and print and, unless clipped, keep half the chroma "
+                  "(max - min) of the surface around them (added light keeps it; white print "
+                  "has none); 0 = off.",
                   0.0, 0.005),
         ParamSpec("glint_busy_max", 0.35,
                   "busy_max for those spots (stricter: a clipped spot has no colour of its own "
