@@ -192,7 +192,7 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     letter or above a compact stem; a spot above the row, beside a single letter off its
     baseline, among letters of scattered baselines or heights (streaks of a wet sheen), or
     taller than the letters is not. A piece found to be print counts as a letter for the others
-    (the t of "it" beside a compact i)."""
+    (the t of "it" beside a compact i), and so does an upright one (print out of focus)."""
     row = [(20, 29, 10, 15), (20, 29, 20, 25), (22, 29, 30, 34)]  # l, l, x-height letter
 
     def verdict(letters: list, spot: tuple, others: tuple = ()) -> bool:
@@ -226,6 +226,15 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
     assert in_a_text_row(boxes, judged, ~judged & (np.arange(len(boxes)) > 0))[-2:].all()
     assert not in_a_text_row(boxes[[0, 1, 2, 3, 5]], judged[[0, 1, 2, 3, 5]],
                              np.array([False, True, True, True, False]))[-1]  # the t alone
+    # Print out of focus: "it" alone, both pieces compact (no letters at all). An upright piece
+    # (1.5 times as tall as wide, 8 px or more) counts as a letter for the other, never for
+    # itself; two round spots side by side on one baseline (glints) are no print.
+    none = np.zeros(3, bool)
+    both = np.array([False, True, True])
+    assert in_a_text_row(_text_boxes((20, 29, 10, 12), (21, 29, 15, 19)), both, none)[1:].all()
+    assert not in_a_text_row(_text_boxes((20, 27, 10, 17), (20, 27, 20, 27)), both, none).any()
+    assert not in_a_text_row(_text_boxes((20, 29, 10, 12)), np.array([False, True]),
+                             np.zeros(2, bool)).any()
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])

@@ -140,7 +140,7 @@ def label_boxes(pixels: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> np
 def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
                   min_height: int = 4, reach: float = 2.0, baseline: float = 0.2,
                   heights: float = 1.6, pair_gap: float = 0.5,
-                  pair_baseline: float = 0.1) -> np.ndarray:
+                  pair_baseline: float = 0.1, upright: float = 1.5) -> np.ndarray:
     """Per label (``boxes``: :func:`label_boxes`): whether a ``judged`` component sits in a
     horizontal row of print, as the dot of an i, the i itself or a minus sign does among the
     letters around it. That is, either of
@@ -160,11 +160,17 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
       its own height (3 px at least), over its centre column.
 
     A judged piece found to be print counts as a letter for the others (the t of "it" beside a
-    compact i that stands in its row), until no more are found.
+    compact i that stands in its row), until no more are found. So does an upright piece, at
+    least ``upright`` times as tall as it is wide and ``2 * min_height`` px tall, compact or not
+    (an i, an l, a t: print out of focus rounds a bold letter into a compact piece, and "it"
+    has no other letter); never for itself.
 
     The glint of a glossy label beside a line of its print passes too: when unsure, the pixel
     is left alone. Rows only: rotated print is not recognised."""
     rules = (min_height, reach, baseline, heights, pair_gap, pair_baseline)
+    tall = boxes[:, 1] - boxes[:, 0] + 1
+    letters = letters | ((tall >= 2 * min_height)
+                         & (tall >= upright * (boxes[:, 3] - boxes[:, 2] + 1)))
     out = _in_a_text_row_once(boxes, judged, letters, *rules)
     found = out
     while found.any():
@@ -185,14 +191,16 @@ def _in_a_text_row_once(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarr
     if len(js) == 0 or len(ls) == 0:
         return out
     jh = (b[js] - t[js] + 1)[:, None]
+    other = js[:, None] != ls[None, :]  # (a piece is no letter beside itself)
     gap = np.maximum(x0[ls][None, :] - x1[js][:, None], x0[js][:, None] - x1[ls][None, :])
     drop = np.abs(b[ls][None, :] - b[js][:, None])
     taller = np.maximum(lh[None, :], jh)
-    pair = ((lh[None, :] >= 0.5 * jh) & (lh[None, :] <= 2.0 * jh) & (taller >= 2 * min_height)
-            & (gap <= pair_gap * taller) & (drop <= pair_baseline * taller + 1))
+    pair = (other & (lh[None, :] >= 0.5 * jh) & (lh[None, :] <= 2.0 * jh)
+            & (taller >= 2 * min_height) & (gap <= pair_gap * taller)
+            & (drop <= pair_baseline * taller + 1))
     out[js[pair.any(axis=1)]] = True
     centre = (t[js] + b[js])[:, None] / 2.0
-    near = ((lh[None, :] >= jh) & (t[ls][None, :] <= centre) & (b[ls][None, :] >= centre)
+    near = (other & (lh[None, :] >= jh) & (t[ls][None, :] <= centre) & (b[ls][None, :] >= centre)
             & (gap <= reach * lh[None, :]))
     for row in np.flatnonzero((near.sum(axis=1) >= 2) & ~out[js]):
         k = ls[near[row]]

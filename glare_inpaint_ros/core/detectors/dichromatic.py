@@ -24,7 +24,7 @@ Steps on one frame:
    itself, of ``min(B, G, R)`` (``edge_max_low``: where clipped white print meets a bright,
    saturated stock its weakest channel jumps to white in a px or two, and the mixed pixels read
    as the stock plus white light; on a pale stock such as pink the jump is smaller, but it goes
-   most of the way to white at once).
+   most of the way to white at once, or within 4 px beside clipped print out of focus).
 3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
    colour), specks removed by a 3x3 opening (on the reduced frame: highlights under about 3 px
    across at ``work_px`` are not found); a weak region is kept only if it holds a seed
@@ -41,8 +41,9 @@ Steps on one frame:
    ``glint_busy_max``) shows a glossy surface, and they are reported. A lone white spot (a sign,
    a lamp, the sun in a blue sky) is still left alone, and so are white letters, paint and studs
    on grey asphalt, and the white paper inside coloured letters (the colour around it is a small
-   island of ink in the white, not a surface), and compact print (a bold i, a minus sign) in a
-   row of letters on one baseline, and a white spot cut by the frame's edge (its shape is not
+   island of ink in the white, not a surface), and compact print (a bold i, a minus sign, a
+   letter out of focus) in a row of letters on one baseline or beside an upright one, and a
+   white spot cut by the frame's edge (its shape is not
    seen). A larger highlight on wet tissue has an irregular
    near-white core (no compact spot) in a halo of its own sheen: such a core is a glint too when
    the surface 1-4 units around it (a frame is 400 units across) is brighter and paler than 7-12
@@ -142,9 +143,11 @@ _WHITE_MIN_PX = 12
 #: highlight roll-off turns the top of an unclipped highlight into a pale patch up there).
 _WHITE_HEADROOM = 15
 #: A candidate on an edge of ``min(B, G, R)`` that rises this share of the way to white (255)
-#: within 2 px, and at least :data:`_TO_WHITE_MIN` levels, is left out (:func:`steep_low_edges`).
+#: within 2 px, or within 4 px beside clipped print (out of focus), and at least
+#: :data:`_TO_WHITE_MIN` levels, is left out (:func:`steep_low_edges`, :func:`soft_print_edges`).
 _TO_WHITE = 0.85
 _TO_WHITE_MIN = 64
+_RING5 = np.ones((5, 5), np.uint8)
 #: A glint lies on a surface: the not-near-white component around it covers at least this share
 #: of the frame (:func:`on_a_surface`).
 _GLINT_SURFACE_AREA = 0.02
@@ -168,19 +171,61 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.maximum(dx, dy) / 2.0
 
 
-def steep_low_edges(low: np.ndarray, slope_max: float) -> np.ndarray:
+def steep_low_edges(low: np.ndarray, slope_max: float, printed: np.ndarray | None = None,
+                    scale: int = 1) -> np.ndarray:
     """uint8 0/255: the pixels on a steep edge of ``low`` (``min(B, G, R)``, uint8) whose
     weakest channel jumps in a px or two: its range over the pixel's 3x3 neighbourhood (2 px
     across: also the edge of a diagonal stroke) exceeds ``2 * slope_max`` levels, or
     :data:`_TO_WHITE` of the way from that neighbourhood's lowest value to white (and at least
     :data:`_TO_WHITE_MIN` levels): white print on a pale stock (pink, salmon) rises less than
     ``2 * slope_max`` yet all the way to white at once. A highlight's lobe rises over
-    several px."""
+    several px. Plus :func:`soft_print_edges` beside ``printed`` (:func:`print_pieces` of the
+    frame reduced ``scale`` times; None: none)."""
     floor = cv2.erode(low, _RING3)
     rise = cv2.subtract(cv2.dilate(low, _RING3), floor)
     room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
     limit = cv2.min(cv2.max(room, _TO_WHITE_MIN), int(2 * slope_max))
-    return cv2.compare(rise, limit, cv2.CMP_GT)
+    steep = cv2.compare(rise, limit, cv2.CMP_GT)
+    if printed is None:
+        return steep
+    return cv2.bitwise_or(steep, soft_print_edges(low, printed, scale))
+
+
+def print_pieces(low: np.ndarray) -> np.ndarray | None:
+    """uint8 0/255 (or None: none): the white components (``low`` = ``min(B, G, R)`` >=
+    :data:`..dichromatic.GLINT_WHITE`: the middle of a thin stroke out of focus no longer clips)
+    that stand in a row of print (:func:`..masks.in_a_text_row`: the white components as its
+    pieces, the strokes among them as its letters). A highlight's white core, a stroke too where
+    it is long, stands in no row."""
+    white = cv2.threshold(low, GLINT_WHITE - 1, 255, cv2.THRESH_BINARY)[1]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+    if n <= 1:
+        return None
+    letters = ~spot_like(labels, n, _GLINT_COMPACT)
+    letters[0] = False
+    x, y, w, h = (stats[:, k].astype(np.int64) for k in range(4))
+    boxes = np.stack([y, y + h - 1, x, x + w - 1], axis=1)
+    boxes[0] = (np.iinfo(np.int64).max, -1, np.iinfo(np.int64).max, -1)
+    printed = in_a_text_row(boxes, np.arange(n) > 0, letters)
+    return select_labels(labels, printed) if printed.any() else None
+
+
+def soft_print_edges(low: np.ndarray, printed: np.ndarray, scale: int = 1) -> np.ndarray:
+    """uint8 0/255: the soft edges of white print out of focus. Within 2 px of ``printed``
+    (:func:`print_pieces`, found on the frame ``low`` reduced ``scale`` times: the shapes of
+    print, at a quarter of the cost), the pixels whose weakest channel (``low``) rises
+    :data:`_TO_WHITE` of the way to white (and at least :data:`_TO_WHITE_MIN` levels) over their
+    5x5 neighbourhood (4 px across): a blur of about a px spreads the jump of
+    :func:`steep_low_edges` over 3-4 px. A highlight's lobe may rise as fast; off any row of
+    print it is left to the colour test (taken for print everywhere, the sharp lobes of
+    rendered glossy objects lost 3 dB)."""
+    h, w = low.shape
+    near = printed if scale == 1 else cv2.resize(printed, (w, h), interpolation=cv2.INTER_NEAREST)
+    near = cv2.dilate(near, _RING5)
+    floor = cv2.erode(low, _RING5)
+    rise = cv2.subtract(cv2.dilate(low, _RING5), floor)
+    room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
+    return cv2.bitwise_and(cv2.compare(rise, cv2.max(room, _TO_WHITE_MIN), cv2.CMP_GT), near)
 
 
 def block_max(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray, scale: int) -> np.ndarray:
@@ -243,7 +288,7 @@ def _components(white: np.ndarray) -> tuple[int, np.ndarray, tuple, np.ndarray] 
 
 def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray,
            full: np.ndarray, scale: int, clip: int, min_saturation: float,
-           speck_area: float = 0.0,
+           speck_area: float = 0.0, printed: np.ndarray | None = None,
            ) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None] | None:
     """Clipped white spots on a coloured surface: the glints of a wet or glossy surface
     (endoscopy: nothing of the surface's colour is left in them; their halo is a pixel or two).
@@ -285,7 +330,8 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     clipped (:data:`_SPECK_CHROMA`: white light added; white print on a coloured stock has none),
     under every other test above but the lit, coloured surface (the caller looks for specks
     within the reach of glints that passed it; a speck's own ring is mostly the sheen it lies
-    in).
+    in), and not touching ``printed`` (:func:`print_pieces` of the frame: a piece of a letter
+    out of focus is a bump too).
 
     Returns ``(uint8 0/255 crop, (x, y) of its corner, lobes)`` at the detection resolution, or
     None; ``lobes``: the reach of the haloed glints' halos (a uint8 0/255 crop like the first, or
@@ -355,6 +401,11 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
     ok = ((area <= (speck_area or LOBE_AREA) * h * w) & ~cut & (nclip > 0)
           & (small | (nclip >= _LOBE_CLIPPED * area)))
     ok[0] = False
+    if speck_area > 0 and printed is not None:
+        # A speck judged on its candidate pixels may be part of a letter (out of focus, its
+        # soft edge is no candidate): none touching white print (:func:`print_pieces`).
+        touch = cv2.dilate(printed[y0:y1, x0:x1], _RING3)
+        ok &= np.bincount(labels.ravel(), (touch > 0).ravel(), minlength=n) == 0
     if not ok.any():
         return None
 
@@ -678,7 +729,8 @@ class DichromaticDetector(Detector):
                   "while max(B,G,R) hardly moves, and the mixed edge pixels read as the stock "
                   "plus white light; added light raises every channel alike, so a highlight's "
                   "lobe is no steeper there than its falloff. On a pale stock (pink) the jump "
-                  "is smaller: an edge that rises 85 % of the way to white within 2 px counts "
+                  "is smaller: an edge that rises 85 % of the way to white within 2 px, or "
+                  "within 4 px beside clipped white in a row of print (out of focus), counts "
                   "as steep too (0 = off).",
                   0.0, 255.0),
         ParamSpec("clip_level", 250,
@@ -807,7 +859,8 @@ class DichromaticDetector(Detector):
         # (``min(B, G, R)`` of the frame itself: the steep-edge test is judged there)
         low_full = (None if p["edge_max_low"] <= 0 else lo if scale == 1
                     else value_and_min(full[:, :, :3])[1])
-        found = self._colour_regions(bgr, hi, pts, model, around, low_full, scale)
+        printed = print_pieces(lo)  # (white print in rows, on the reduced frame)
+        found = self._colour_regions(bgr, hi, pts, model, around, low_full, printed, scale)
         if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
                                      p["min_chroma"], p["white_chroma_ratio"])
@@ -832,7 +885,7 @@ class DichromaticDetector(Detector):
                     glint_regions = (_within(spots[0], glint[0], reach), spots[1])
                     specks = (None if p["glint_speck_area"] <= 0 else
                               glints(hi, lo, cand, pts[near], full, scale, p["clip_level"],
-                                     glint_sat, p["glint_speck_area"]))
+                                     glint_sat, p["glint_speck_area"], printed))
                     if specks is not None:
                         glint_regions = _with_specks(glint_regions, specks[:2], reach)
                 found = glint_regions if found is None else _union(found, glint_regions)
@@ -842,11 +895,13 @@ class DichromaticDetector(Detector):
 
     def _colour_regions(self, bgr: np.ndarray, hi: np.ndarray, pts: np.ndarray,
                         model: DiffuseModel, around: np.ndarray, low_full: np.ndarray | None,
+                        printed: np.ndarray | None,
                         scale: int) -> tuple[np.ndarray, tuple[int, int]] | None:
         """Steps 2-3 (before the busy-texture gate): the candidates ``pts`` (``N x 2`` x, y)
         whose specular part says highlight, as a crop and its corner, or None; ``around``: the
         mean saturation of the surface around each candidate; ``low_full``: ``min(B, G, R)`` of
-        the frame ``bgr`` is ``scale`` times reduced from (None: ``edge_max_low`` is off)."""
+        the frame ``bgr`` is ``scale`` times reduced from (None: ``edge_max_low`` is off);
+        ``printed``: :func:`print_pieces` of ``bgr`` (None: none)."""
         p = self.params
         xs, ys = pts[:, 0], pts[:, 1]
         px = bgr[ys, xs].astype(np.float32)
@@ -858,7 +913,7 @@ class DichromaticDetector(Detector):
         if p["edge_max_low"] > 0:
             # In the frame itself (a reduced frame steepens every slope, a highlight's lobe too),
             # as the 3x3 range (2 px across: also the edge of a diagonal stroke).
-            steep = steep_low_edges(low_full, p["edge_max_low"])
+            steep = steep_low_edges(low_full, p["edge_max_low"], printed, scale)
             keep &= block_max(steep, ys, xs, scale) == 0
         if not (keep & (s >= p["seed_level"])).any():
             return None
