@@ -202,14 +202,16 @@ def _in_a_text_row_once(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarr
     centre = (t[js] + b[js])[:, None] / 2.0
     near = (other & (lh[None, :] >= jh) & (t[ls][None, :] <= centre) & (b[ls][None, :] >= centre)
             & (gap <= reach * lh[None, :]))
-    for row in np.flatnonzero((near.sum(axis=1) >= 2) & ~out[js]):
-        k = ls[near[row]]
-        hk = b[k] - t[k] + 1
-        tall = np.maximum(hk[:, None], hk[None, :])
-        row_pair = ((np.abs(b[k][:, None] - b[k][None, :]) <= baseline * tall + 1)
-                    & (tall <= heights * np.minimum(hk[:, None], hk[None, :])))
-        np.fill_diagonal(row_pair, False)
-        out[js[row]] = row_pair.any()
+    rows = (near.sum(axis=1) >= 2) & ~out[js]
+    if rows.any():
+        # Two of the letters near a piece share a baseline and a height: pairs of letters that
+        # do (L x L), then for each piece whether two of its near letters form one.
+        tall = np.maximum(lh[:, None], lh[None, :])
+        alike = ((np.abs(b[ls][:, None] - b[ls][None, :]) <= baseline * tall + 1)
+                 & (tall <= heights * np.minimum(lh[:, None], lh[None, :])))
+        np.fill_diagonal(alike, False)
+        nr = near[rows].astype(np.float32)
+        out[js[rows]] = ((nr @ alike.astype(np.float32)) * nr).sum(axis=1) > 0
     # The dot of an i or a j: right above a piece (a letter, or a stem that is compact itself)
     # at least twice its height, within 1.5 times its own height.
     ks = np.flatnonzero(b - t + 1 >= min_height)  # (label 0 has no pixels: height < 0)
