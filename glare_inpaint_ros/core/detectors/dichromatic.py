@@ -171,6 +171,14 @@ def edge_slope(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.maximum(dx, dy) / 2.0
 
 
+def _rise_to_white(low: np.ndarray, ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of ``low`` (uint8) over its ``ring`` neighbourhood: the range (max - min) and
+    :data:`_TO_WHITE` of the way from the minimum to white (both uint8 levels)."""
+    floor = cv2.erode(low, ring)
+    room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
+    return cv2.subtract(cv2.dilate(low, ring), floor), room
+
+
 def steep_low_edges(low: np.ndarray, slope_max: float, printed: np.ndarray | None = None,
                     scale: int = 1) -> np.ndarray:
     """uint8 0/255: the pixels on a steep edge of ``low`` (``min(B, G, R)``, uint8) whose
@@ -181,9 +189,7 @@ def steep_low_edges(low: np.ndarray, slope_max: float, printed: np.ndarray | Non
     ``2 * slope_max`` yet all the way to white at once. A highlight's lobe rises over
     several px. Plus :func:`soft_print_edges` beside ``printed`` (:func:`print_pieces` of the
     frame reduced ``scale`` times; None: none)."""
-    floor = cv2.erode(low, _RING3)
-    rise = cv2.subtract(cv2.dilate(low, _RING3), floor)
-    room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
+    rise, room = _rise_to_white(low, _RING3)
     limit = cv2.min(cv2.max(room, _TO_WHITE_MIN), int(2 * slope_max))
     steep = cv2.compare(rise, limit, cv2.CMP_GT)
     if printed is None:
@@ -222,9 +228,7 @@ def soft_print_edges(low: np.ndarray, printed: np.ndarray, scale: int = 1) -> np
     h, w = low.shape
     near = printed if scale == 1 else cv2.resize(printed, (w, h), interpolation=cv2.INTER_NEAREST)
     near = cv2.dilate(near, _RING5)
-    floor = cv2.erode(low, _RING5)
-    rise = cv2.subtract(cv2.dilate(low, _RING5), floor)
-    room = cv2.convertScaleAbs(cv2.bitwise_not(floor), alpha=_TO_WHITE)  # (255 - floor)
+    rise, room = _rise_to_white(low, _RING5)
     return cv2.bitwise_and(cv2.compare(rise, cv2.max(room, _TO_WHITE_MIN), cv2.CMP_GT), near)
 
 
