@@ -24,7 +24,7 @@ Steps on one frame:
    itself, of ``min(B, G, R)`` (``edge_max_low``: where clipped white print meets a bright,
    saturated stock its weakest channel jumps to white in a px or two, and the mixed pixels read
    as the stock plus white light; on a pale stock such as pink the jump is smaller, but it goes
-   most of the way to white at once, or within 4 px beside clipped print out of focus).
+   most of the way to white at once, or within 4 px beside white print out of focus).
 3. Weak pixels ``s >= weak_level`` (plus clipped candidates, ``max >= clip_level``, which carry no
    colour), specks removed by a 3x3 opening (on the reduced frame: highlights under about 3 px
    across at ``work_px`` are not found); a weak region is kept only if it holds a seed
@@ -143,7 +143,7 @@ _WHITE_MIN_PX = 12
 #: highlight roll-off turns the top of an unclipped highlight into a pale patch up there).
 _WHITE_HEADROOM = 15
 #: A candidate on an edge of ``min(B, G, R)`` that rises this share of the way to white (255)
-#: within 2 px, or within 4 px beside clipped print (out of focus), and at least
+#: within 2 px, or within 4 px beside white print (out of focus), and at least
 #: :data:`_TO_WHITE_MIN` levels, is left out (:func:`steep_low_edges`, :func:`soft_print_edges`).
 _TO_WHITE = 0.85
 _TO_WHITE_MIN = 64
@@ -734,7 +734,7 @@ class DichromaticDetector(Detector):
                   "plus white light; added light raises every channel alike, so a highlight's "
                   "lobe is no steeper there than its falloff. On a pale stock (pink) the jump "
                   "is smaller: an edge that rises 85 % of the way to white within 2 px, or "
-                  "within 4 px beside clipped white in a row of print (out of focus), counts "
+                  "within 4 px beside white print in a row (out of focus), counts "
                   "as steep too (0 = off).",
                   0.0, 255.0),
         ParamSpec("clip_level", 250,
