@@ -448,9 +448,12 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
         beside = cv2.dilate(strokes, _BESIDE)[ys, xs] > 0
         ok &= (np.bincount(lab, beside, minlength=n) == 0) | ringed
         # ... and so is a compact piece in a row of letters (an i, a minus sign), beside one
-        # letter on its baseline ("in", "it") or a dot above one.
-        ok &= ~in_a_text_row(label_boxes((wy, wx, wlab), n), ok & ~ringed,
-                             ~spot & (np.arange(n) > 0))
+        # letter on its baseline ("in", "it") or a dot above one. Every compact piece is judged
+        # (not only the glints left): one found to be print is a letter for the others (the e
+        # of "Tea" for its a, a glint on it).
+        real = np.arange(n) > 0
+        ok &= ~in_a_text_row(label_boxes((wy, wx, wlab), n), spot & ~ringed & real,
+                             ~spot & real)
         if not ok.any():
             return None
     # The surface around the spots, measured on their box plus the widest ring only: box means
