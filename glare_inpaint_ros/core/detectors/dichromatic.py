@@ -147,6 +147,7 @@ _WHITE_HEADROOM = 15
 #: :data:`_TO_WHITE_MIN` levels, is left out (:func:`steep_low_edges`, :func:`soft_print_edges`).
 _TO_WHITE = 0.85
 _TO_WHITE_MIN = 64
+#: The 4-px neighbourhood of :func:`soft_print_edges`.
 _RING5 = np.ones((5, 5), np.uint8)
 #: A glint lies on a surface: the not-near-white component around it covers at least this share
 #: of the frame (:func:`on_a_surface`).
@@ -866,7 +867,9 @@ class DichromaticDetector(Detector):
         # (``min(B, G, R)`` of the frame itself: the steep-edge test is judged there)
         low_full = (None if p["edge_max_low"] <= 0 else lo if scale == 1
                     else value_and_min(full[:, :, :3])[1])
-        printed = print_pieces(lo)  # (white print in rows, on the reduced frame)
+        # White print in rows, on the reduced frame (for the steep-edge test and the specks).
+        printed = (print_pieces(lo) if p["edge_max_low"] > 0 or p["glint_speck_area"] > 0
+                   else None)
         found = self._colour_regions(bgr, hi, pts, model, around, low_full, printed, scale)
         if found is not None and (p["chroma_ratio_max"] > 0 or p["white_chroma_ratio"] > 0):
             found = chroma_conserved(*found, hi, lo, p["clip_level"], p["chroma_ratio_max"],
