@@ -237,6 +237,22 @@ def test_in_a_text_row_takes_compact_print_among_letters_only() -> None:
                              np.zeros(2, bool)).any()
 
 
+def test_in_a_text_row_takes_a_pair_across_a_sign() -> None:
+    """The print "i-1" out of focus (the white pieces that
+    :func:`..detectors.dichromatic.print_pieces` finds on a 1280x960 label, halved): the i's
+    stem upright, the 1 taller, the minus sign between them short. The minus stands in the row
+    of the two; the 1 has one letter on its baseline, too far for a pair but for the sign
+    between them, which bridges the gap. Without the sign, or with it above the row, the 1 is
+    no print."""
+    stem, minus, one = (21, 43, 21, 29), (28, 34, 36, 51), (15, 46, 59, 83)
+    judged = np.array([False, False, True, True])
+    letters = np.array([False, True, False, True])
+    assert in_a_text_row(_text_boxes(stem, minus, one), judged, letters)[2:].all()
+    assert not in_a_text_row(_text_boxes(stem, one), judged[[0, 1, 3]], letters[[0, 1, 3]])[-1]
+    high = (2, 8, 36, 51)  # a dash above the row: no sign between the two
+    assert not in_a_text_row(_text_boxes(stem, high, one), judged, letters)[-1]
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 4), (3, 5)])
 def test_compare_keeps_the_shape_of_a_one_pixel_array(shape) -> None:
     """``masks.compare`` is ``cv2.compare`` against a scalar, also for a 1x1 array (which OpenCV

@@ -154,7 +154,10 @@ def in_a_text_row(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarray,
     * a pair (a two-letter word: "in", "it"): one letter right beside it, within ``pair_gap``
       times the taller one's height horizontally (letter spacing), on its baseline (bottoms
       within ``pair_baseline`` times that height, plus a px), half to twice its height, the
-      taller one at least ``2 * min_height`` px;
+      taller one at least ``2 * min_height`` px; or such a letter further along, within
+      ``2 * pair_gap + 1`` times that height, with a sign between them (any letter or piece of
+      print, however short, its middle within the judged one's rows) that leaves at most
+      ``pair_gap`` times that height on either side: "i-1", "3/4" out of focus;
     * a dot (of an i or a j): right above any component of ``boxes`` (a letter, or the stem of
       an i, compact itself) at least twice its height and ``min_height`` px, within 1.5 times
       its own height (3 px at least), over its centre column.
@@ -186,6 +189,7 @@ def _in_a_text_row_once(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarr
     out = np.zeros(len(judged), bool)
     js, ls = np.flatnonzero(judged), np.flatnonzero(letters)
     t, b, x0, x1 = (boxes[:, k].astype(np.float64) for k in range(4))
+    signs = ls  # (any letter or print found, however short: a minus sign, a full stop)
     lh = b[ls] - t[ls] + 1
     ls, lh = ls[lh >= min_height], lh[lh >= min_height]
     if len(js) == 0 or len(ls) == 0:
@@ -195,10 +199,20 @@ def _in_a_text_row_once(boxes: np.ndarray, judged: np.ndarray, letters: np.ndarr
     gap = np.maximum(x0[ls][None, :] - x1[js][:, None], x0[js][:, None] - x1[ls][None, :])
     drop = np.abs(b[ls][None, :] - b[js][:, None])
     taller = np.maximum(lh[None, :], jh)
-    pair = (other & (lh[None, :] >= 0.5 * jh) & (lh[None, :] <= 2.0 * jh)
-            & (taller >= 2 * min_height) & (gap <= pair_gap * taller)
-            & (drop <= pair_baseline * taller + 1))
+    mate = (other & (lh[None, :] >= 0.5 * jh) & (lh[None, :] <= 2.0 * jh)
+            & (taller >= 2 * min_height) & (drop <= pair_baseline * taller + 1))
+    pair = mate & (gap <= pair_gap * taller)
     out[js[pair.any(axis=1)]] = True
+    # ... or across a sign: a letter further along its baseline, the gap between them bridged by
+    # one piece of print ("i-1", "3/4"), each side within that letter spacing.
+    for j, k in zip(*np.nonzero(mate & ~pair & (gap <= (2 * pair_gap + 1) * taller)
+                                & ~out[js][:, None])):
+        a, c, space = js[j], ls[k], pair_gap * taller[j, k]
+        left, right = (a, c) if x1[a] < x0[c] else (c, a)
+        mid = (t[signs] + b[signs]) / 2.0
+        out[a] |= bool(((x0[signs] - x1[left] <= space) & (x0[right] - x1[signs] <= space)
+                        & (x0[signs] > x1[left]) & (x1[signs] < x0[right])
+                        & (mid >= t[a]) & (mid <= b[a])).any())
     centre = (t[js] + b[js])[:, None] / 2.0
     near = (other & (lh[None, :] >= jh) & (t[ls][None, :] <= centre) & (b[ls][None, :] >= centre)
             & (gap <= reach * lh[None, :]))

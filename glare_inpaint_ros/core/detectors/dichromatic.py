@@ -310,8 +310,9 @@ def glints(value: np.ndarray, low: np.ndarray, cand: np.ndarray, pts: np.ndarray
       are strokes; nor right beside a stroke (within 4 px: the dot of an i, a full stop), nor
       in a row of print (:func:`..masks.in_a_text_row`: two strokes as tall as it or taller
       beside it, on one baseline: a bold i, a minus sign; one letter right beside it on its
-      baseline: "in"; a letter right below it: the dot of a large i); nor touching the frame's
-      edge (only part of its shape is seen: a letter cut by the frame);
+      baseline: "in", or across a sign: "i-1"; a letter right below it: the dot of a large i);
+      nor touching the frame's edge (only part of its shape is seen: a letter cut by the
+      frame);
     * or, instead of the two above, is a core ringed by a halo (:func:`..dichromatic.haloed`) of
       at most 2 % of the frame: a highlight's lobe on wet tissue, whatever its shape, also where
       the clipped streaks of its sheen lie beside it (one larger than a glint has at least 2 % of
