@@ -21,6 +21,7 @@ from glare_inpaint_ros.synth.content import KINDS, read_truth, render_scene, wri
 from glare_inpaint_ros.tooling.eval.dataset import NoGlareSet, write_image
 from glare_inpaint_ros.tooling.eval.clients.ocr import OcrClient, char_accuracy, reading_order
 from glare_inpaint_ros.synth import make_content_sample, make_glint_label_sample
+from glare_inpaint_ros.synth.camera import Camera
 
 
 def _need_rapidocr() -> None:
@@ -284,6 +285,50 @@ def test_eval_no_glare_and_content_write_the_keys(tmp_path: Path) -> None:
     md = (out / "report.md").read_text()
     assert "## What the chain must not do" in md and "| local_contrast/fast |" in md
     assert (out / "contact_sheet.png").is_file()
+
+
+def test_camera_model_defocuses_and_bleeds_the_stock_into_white_print() -> None:
+    """:class:`..synth.camera.Camera`: the blur scales with the frame's width; JPEG's 4:2:0 chroma
+    smears a saturated stock into thin white strokes (what makes a letter read as the stock plus
+    white light); off, a frame passes as it is. Bad specs are one-line errors."""
+    assert Camera.parse("blur=0.8,jpeg=90") == Camera(0.8, 90)
+    assert Camera.parse("jpeg=75") == Camera(0.0, 75) and not Camera.parse("none").active
+    assert Camera(0.8, 90).tag == "blur0.8_jpeg90" and Camera().tag == ""
+    for bad in ("blur=x", "sharpen=2", "jpeg=101", "jpeg=80.5", "blur=-1"):
+        with pytest.raises(ValueError, match="camera"):
+            Camera.parse(bad)
+    image = make_glint_label_sample(38, 0, (640, 480))[2]  # the clean label: "BIO BY" on red
+    assert Camera()(image) is image
+    white = image.min(axis=2) >= 250
+    sat = [cv2.cvtColor(x, cv2.COLOR_BGR2HSV)[:, :, 1][white]
+           for x in (image, Camera(0.0, 90)(image))]
+    assert np.mean(sat[1]) > np.mean(sat[0]) + 10, [np.mean(x) for x in sat]
+    steep = [np.abs(np.diff(x.min(axis=2).astype(int), axis=1)).max()
+             for x in (image, Camera(1.0)(image))]
+    assert steep[1] < 0.5 * steep[0], steep
+    large = cv2.resize(image, (1280, 960))  # (the same optics: twice the px)
+    assert np.array_equal(Camera(1.0)(large), cv2.GaussianBlur(large, (0, 0), 2.0))
+
+
+def test_eval_camera_records_the_rendered_sets_through_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["eval", "--synthetic-labels", "2", "--size", "320x240", "--detectors", "threshold",
+            "--backends", "fast", "--clients", "none", "--no-progress"]
+    assert main([*args, "--camera", "blur=0.8,jpeg=90", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert "labels_n2_seed0_320x240_blur0.8_jpeg90" in report["datasets"]
+    assert report["meta"]["camera"] == "blur0.8_jpeg90"
+    folder = next((out / "synthetic_labels").glob("n2_seed0_320x240_blur0.8_jpeg90_*"))
+    image, _, clean, _ = make_glint_label_sample(1, 0, (320, 240))
+    for sub, frame in (("input", image), ("gt", clean)):
+        recorded = cv2.imread(str(folder / sub / "0001.png"), cv2.IMREAD_COLOR)
+        assert np.array_equal(recorded, Camera(0.8, 90)(frame)), sub
+    with pytest.raises(SystemExit) as usage:
+        main([*args, "--camera", "blur=soft", "--out", str(tmp_path / "o")])
+    assert usage.value.code == 2
+    assert "camera: blur must be a number, got 'soft'" in capsys.readouterr().err
 
 
 def test_eval_unknown_client_is_a_usage_error(

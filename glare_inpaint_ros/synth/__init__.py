@@ -658,6 +658,7 @@ def make_glint_label_sample(
 def make_content_dataset(
     out_dir: str | Path, n: int = 100, seed: int = 0, size: tuple[int, int] = (640, 480),
     progress: bool = True, sample: Callable[..., tuple] = make_content_sample,
+    camera: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Path:
     """Write content samples ``0..n-1`` as ``out_dir/{input,mask,gt}/NNNN.png`` +
     ``truth/NNNN.json``.
@@ -665,6 +666,8 @@ def make_content_dataset(
     ``gt/`` (the clean frames) alone is the rendered no-glare set; ``truth/`` holds each scene's
     :meth:`.content.ContentScene.truth` (kind, text, lane edges, content boxes). ``sample``:
     :func:`make_content_sample` (glare over content) or :func:`make_glint_label_sample`.
+    ``camera``: applied to the input and the clean frame alike (:class:`.camera.Camera`: defocus,
+    JPEG); the mask and the truth are the scene's.
     """
     from tqdm import tqdm
 
@@ -678,6 +681,8 @@ def make_content_dataset(
     digits = max(4, len(str(n - 1)))
     for i in tqdm(range(n), desc="content", unit="img", leave=False, disable=not progress):
         image, mask, clean, scene = sample(i, seed, size)
+        if camera is not None:
+            image, clean = camera(image), camera(clean)
         name = f"{i:0{digits}d}"
         for key, arr in (("input", image), ("mask", mask), ("gt", clean)):
             if not cv2.imwrite(str(out / key / f"{name}.png"), arr):

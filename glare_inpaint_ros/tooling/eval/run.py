@@ -38,6 +38,9 @@ No harm and downstream clients (``--no-glare DIR``, repeatable, ``--synthetic-co
 * ``--synthetic-labels N`` renders the glints-on-labels set the same way
   (:func:`.synth.make_glint_label_sample`: white print of short words on glossy stock with small
   clipped glints; ``OUT/synthetic_labels/``, clean frames ``labels_clean``);
+* ``--camera blur=PX,jpeg=QUALITY`` records those two sets through a camera model
+  (:class:`.synth.camera.Camera`: defocus, then JPEG with 4:2:0 chroma, on the input and the clean
+  frame alike): real photos of labels are neither sharp nor lossless;
 * downstream clients (``--clients``, default ``ocr,lanes``, :mod:`.clients`) score, on every
   no-glare set and on the content and labels sets, the clean frame, the frame with glare (those
   two sets only) and
@@ -76,6 +79,7 @@ from ...core.inpainting import INPAINTERS
 from ...core.masks import coverage, dilate
 from ...core.pipeline import GlareRemover, load_config
 from ...core.registry import Registry
+from ...synth.camera import Camera
 from . import metrics as M
 from .dataset import DERIVED_MASK_THRESHOLD, Dataset, NoGlareSet, write_image
 from .report import SheetRow, write_contact_sheet, write_markdown
@@ -189,21 +193,27 @@ def synthetic_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int]
 
 
 def content_dataset(cache_root: Path, n: int, seed: int, size: tuple[int, int],
-                    progress: bool = True, labels: bool = False) -> Path:
+                    progress: bool = True, labels: bool = False,
+                    camera: Camera | None = None) -> Path:
     """Folder of the seeded glare-over-content set (:func:`.synth.make_content_dataset`:
     ``input/``,
     ``mask/``, ``gt/``, ``truth/``) under ``cache_root``, generated on first use like
     :func:`synthetic_dataset` (the folder name hashes :mod:`.synth` and :mod:`.content`);
-    ``labels``: the glints-on-labels set instead (:func:`.synth.make_glint_label_sample`)."""
-    from ...synth import content
+    ``labels``: the glints-on-labels set instead (:func:`.synth.make_glint_label_sample`);
+    ``camera``: recorded through that camera model (:class:`.synth.camera.Camera`; its tag and
+    module join the folder's name and hash)."""
+    from ...synth import camera as camera_module, content
     from ... import synth
 
-    digest = hashlib.sha1(
-        Path(synth.__file__).read_bytes() + Path(content.__file__).read_bytes()).hexdigest()[:8]
-    folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}_{digest}"
+    active = camera is not None and camera.active
+    sources = [synth.__file__, content.__file__] + ([camera_module.__file__] if active else [])
+    digest = hashlib.sha1(b"".join(Path(f).read_bytes() for f in sources)).hexdigest()[:8]
+    tag = f"_{camera.tag}" if active else ""
+    folder = cache_root / f"n{n}_seed{seed}_{size[0]}x{size[1]}{tag}_{digest}"
     sample = synth.make_glint_label_sample if labels else synth.make_content_sample
     return _generate_once(folder, lambda tmp: synth.make_content_dataset(
-        tmp, n=n, seed=seed, size=size, progress=progress, sample=sample))
+        tmp, n=n, seed=seed, size=size, progress=progress, sample=sample,
+        camera=camera if active else None))
 
 
 def _generate_once(folder: Path, make: Any) -> Path:
@@ -707,6 +717,13 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _camera(text: str) -> Camera:
+    try:
+        return Camera.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``glare-inpaint eval``."""
     parser.add_argument("datasets", nargs="*", type=Path, metavar="DATASET",
@@ -729,6 +746,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "print of short words on glossy stock with small clipped glints; "
                              "cached in OUT/synthetic_labels/); its clean frames are the no-glare "
                              f"set {LABELS_CLEAN}")
+    parser.add_argument("--camera", type=_camera, default=Camera(), metavar="SPEC",
+                        help="record the rendered content and labels sets through a camera "
+                             "model: 'blur=PX,jpeg=QUALITY' (Gaussian defocus in px of a "
+                             "640-px-wide frame, then JPEG with 4:2:0 chroma; input and clean "
+                             "frame alike; default none)")
     parser.add_argument("--clients", default=DEFAULT_CLIENTS,
                         help="downstream clients scored on the no-glare and content sets, "
                              "comma-separated "
@@ -791,9 +813,11 @@ def run(args: argparse.Namespace) -> int:
             if n <= 0:
                 continue
             folder = content_dataset(args.out / f"synthetic_{kind}", n, args.seed, args.size,
-                                     progress=not args.no_progress, labels=kind == "labels")
+                                     progress=not args.no_progress, labels=kind == "labels",
+                                     camera=args.camera)
             w, h = args.size
-            name = f"{kind}_n{n}_seed{args.seed}_{w}x{h}"
+            tag = f"_{args.camera.tag}" if args.camera.active else ""
+            name = f"{kind}_n{n}_seed{args.seed}_{w}x{h}{tag}"
             datasets.append(Dataset(folder, name=name))
             client_sets.append(name)
             no_glare.append(
@@ -802,7 +826,8 @@ def run(args: argparse.Namespace) -> int:
         meta = {"argv": list(sys.argv), "seed": args.seed, "synthetic": args.synthetic,
                 "synthetic_size": list(args.size), "limit": args.limit,
                 "synthetic_content": args.synthetic_content,
-                "synthetic_labels": args.synthetic_labels, "clients": [c.name for c in clients]}
+                "synthetic_labels": args.synthetic_labels, "camera": args.camera.tag or None,
+                "clients": [c.name for c in clients]}
         report = evaluate(datasets, base, detectors, backends, args.out, limit=args.limit,
                           sheet_rows=args.sheet_rows, progress=not args.no_progress, meta=meta,
                           save_outputs=args.save_outputs,
